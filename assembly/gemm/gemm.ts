@@ -1,0 +1,138 @@
+// GEMM drivers: block over rows (MC) and NR-wide weight panels, run the MR x NR
+// microkernel into a small int32 tile, then apply the named epilogue to the tile.
+// The tile round trip costs MR*NR stores and loads against K/2 inner iterations.
+import { MR, NR, gemm_s16_mr, gemm_f32_mr } from './ukernels.generated';
+import { epilogueI32, epilogueFp32, epilogueFixed, epilogueDequant, Epilogue } from './epilogue';
+
+/** Rows per outer block: the packed activations of one block (MC * K * 2 bytes) stay in L2. */
+const MC: i32 = MR * 16;
+const tile = memory.data(MR * NR * 4, 16);
+
+/** Scalar microkernel (the `scalar` build): the same packed layout, one column pair at a time. */
+function gemm_s16_mrx8c2__scalar(mr: i32, a: usize, w: usize, kPairs: i32, t: usize): void {
+  for (let r = 0; r < mr; r++) {
+    for (let j = 0; j < NR; j++) {
+      let acc: i32 = 0;
+      let pa = a + (<usize>r << 2);
+      let pw = w + (<usize>j << 2);
+      for (let k = 0; k < kPairs; k++) {
+        acc += <i32>load<i16>(pa) * <i32>load<i16>(pw) + <i32>load<i16>(pa, 2) * <i32>load<i16>(pw, 2);
+        pa += <usize>mr << 2;
+        pw += NR * 4;
+      }
+      store<i32>(t + (<usize>(r * NR + j) << 2), acc);
+    }
+  }
+}
+
+/**
+ * int16-widened GEMM: out[M, N] = epilogue(A_packed x W_packed). `a` from pack_a_s16 with
+ * MR rows per block, `w` from pack_w_s16; `ldo` is the output row stride in elements;
+ * `params` points at the epilogue's parameter block (see epilogue.ts).
+ */
+export function gemm_s16(a: usize, w: usize, M: i32, N: i32, kPairs: i32, out: usize, ldo: i32, kind: i32, params: usize): void {
+  const panels = (N + NR - 1) / NR;
+  const panelBytes = <usize>kPairs * NR * 4;
+  for (let mc0 = 0; mc0 < M; mc0 += MC) {
+    const mcEnd = min(M, mc0 + MC);
+    for (let p = 0; p < panels; p++) {
+      const n0 = p * NR;
+      const nc = min(NR, N - n0);
+      const wp = w + <usize>p * panelBytes;
+      for (let m0 = mc0; m0 < mcEnd; m0 += MR) {
+        const mr = min(MR, M - m0);
+        const ap = a + <usize>m0 * <usize>kPairs * 4;
+        if (ASC_FEATURE_SIMD) {
+          gemm_s16_mr(mr, ap, wp, kPairs, tile);
+        } else {
+          gemm_s16_mrx8c2__scalar(mr, ap, wp, kPairs, tile);
+        }
+        switch (kind) {
+          case Epilogue.I32:
+            epilogueI32(tile, mr, nc, out + ((<usize>m0 * ldo + n0) << 2), ldo);
+            break;
+          case Epilogue.Fp32:
+            epilogueFp32(tile, mr, nc, n0, out + <usize>m0 * ldo + n0, ldo, params);
+            break;
+          case Epilogue.Fixed:
+            epilogueFixed(tile, mr, nc, n0, out + <usize>m0 * ldo + n0, ldo, params);
+            break;
+          case Epilogue.Dequant:
+            epilogueDequant(tile, mr, nc, n0, out + ((<usize>m0 * ldo + n0) << 2), ldo, params);
+            break;
+        }
+      }
+    }
+  }
+}
+
+function gemm_f32_mrx8__scalar(mr: i32, a: usize, lda: usize, w: usize, K: i32, t: usize): void {
+  for (let r = 0; r < mr; r++) {
+    for (let j = 0; j < NR; j++) {
+      let acc: f32 = 0;
+      const row = a + <usize>r * lda;
+      for (let k = 0; k < K; k++) {
+        acc += load<f32>(row + (<usize>k << 2)) * load<f32>(w + (<usize>(k * NR + j) << 2));
+      }
+      store<f32>(t + (<usize>(r * NR + j) << 2), acc);
+    }
+  }
+}
+
+/**
+ * float32 GEMM, the honest baseline: out[M, N] = clamp(x[M, K] * W + bias, lo, hi) with W
+ * packed by pack_w_f32. x rows are read in place (stride lda elements).
+ */
+export function gemm_f32(x: usize, lda: i32, w: usize, M: i32, N: i32, K: i32, bias: usize, lo: f32, hi: f32, out: usize, ldo: i32): void {
+  const panels = (N + NR - 1) / NR;
+  const panelBytes = <usize>K * NR * 4;
+  const rowBytes = <usize>lda << 2;
+  for (let mc0 = 0; mc0 < M; mc0 += MC) {
+    const mcEnd = min(M, mc0 + MC);
+    for (let p = 0; p < panels; p++) {
+      const n0 = p * NR;
+      const nc = min(NR, N - n0);
+      const wp = w + <usize>p * panelBytes;
+      for (let m0 = mc0; m0 < mcEnd; m0 += MR) {
+        const mr = min(MR, M - m0);
+        const xp = x + <usize>m0 * rowBytes;
+        if (ASC_FEATURE_SIMD) {
+          gemm_f32_mr(mr, xp, rowBytes, wp, K, tile);
+        } else {
+          gemm_f32_mrx8__scalar(mr, xp, rowBytes, wp, K, tile);
+        }
+        epilogueF32(tile, mr, nc, n0, out + ((<usize>m0 * ldo + n0) << 2), ldo, bias, lo, hi);
+      }
+    }
+  }
+}
+
+@inline function epilogueF32(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, bias: usize, lo: f32, hi: f32): void {
+  const rowBytes = <usize>ldo << 2;
+  if (ASC_FEATURE_SIMD && nc == NR) {
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    let b0 = f32x4.splat(0);
+    let b1 = f32x4.splat(0);
+    if (bias != 0) {
+      b0 = v128.load(bias + (<usize>n0 << 2));
+      b1 = v128.load(bias + (<usize>n0 << 2), 16);
+    }
+    for (let r = 0; r < mr; r++) {
+      const t0 = t + (<usize>r * NR << 2);
+      const o = out + <usize>r * rowBytes;
+      v128.store(o, f32x4.min(f32x4.max(f32x4.add(v128.load(t0), b0), vlo), vhi));
+      v128.store(o, f32x4.min(f32x4.max(f32x4.add(v128.load(t0, 16), b1), vlo), vhi), 16);
+    }
+    return;
+  }
+  for (let r = 0; r < mr; r++) {
+    for (let j = 0; j < nc; j++) {
+      let v = load<f32>(t + (<usize>(r * NR + j) << 2));
+      if (bias != 0) v += load<f32>(bias + (<usize>(n0 + j) << 2));
+      v = min(max(v, lo), hi);
+      store<f32>(out + <usize>r * rowBytes + (<usize>j << 2), v);
+    }
+  }
+}
+

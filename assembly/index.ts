@@ -1,0 +1,19 @@
+// qwasm kernels: one AssemblyScript source, compiled to the `relaxed`, `simd` and
+// `scalar` builds (asconfig.json). Kernels take plain pointers into the memory the
+// TypeScript side owns; none of them validates or allocates.
+
+export { pack_a_s16, pack_w_s16, pack_w_f32 } from './gemm/pack';
+export { gemm_s16, gemm_f32 } from './gemm/gemm';
+export { quantize_f32, quantize_axis_f32, dequantize, dequantize_axis, minmax_f32 } from './quantize';
+
+/** First byte the TypeScript allocator may use: everything below holds static data. */
+export function heap_base(): usize {
+  return __heap_base;
+}
+
+/** Which build this is: 0 scalar, 1 simd, 2 relaxed. */
+export function build_id(): i32 {
+  if (ASC_FEATURE_RELAXED_SIMD) return 2;
+  if (ASC_FEATURE_SIMD) return 1;
+  return 0;
+}

@@ -1,0 +1,112 @@
+// QuantizeLinear / DequantizeLinear kernels (ONNX semantics).
+// quantize: q = clamp(roundHalfEven(x / scale) + zp, qmin, qmax); a true division, as
+// onnxruntime does, not a multiply by the reciprocal. NaN -> zp, +-Inf saturate:
+// f32 min/max propagate NaN and the saturating truncation maps NaN to 0.
+
+@inline function quantizeOne(x: f32, scale: f32, lo: f32, hi: f32, zp: i32): i32 {
+  return <i32>nearest<f32>(min<f32>(max<f32>(x / scale, lo), hi)) + zp;
+}
+
+/** Quantizes n floats with one scale and zero point into int8 (signed) or uint8. */
+export function quantize_f32(x: usize, n: i32, scale: f32, zp: i32, qmin: i32, qmax: i32, out: usize): void {
+  const lo = <f32>(qmin - zp);
+  const hi = <f32>(qmax - zp);
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vs = f32x4.splat(scale);
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    const vz = i32x4.splat(zp);
+    for (; i + 16 <= n; i += 16) {
+      const p = x + (<usize>i << 2);
+      const q0 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.min(f32x4.max(f32x4.div(v128.load(p), vs), vlo), vhi))), vz);
+      const q1 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.min(f32x4.max(f32x4.div(v128.load(p, 16), vs), vlo), vhi))), vz);
+      const q2 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.min(f32x4.max(f32x4.div(v128.load(p, 32), vs), vlo), vhi))), vz);
+      const q3 = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.min(f32x4.max(f32x4.div(v128.load(p, 48), vs), vlo), vhi))), vz);
+      // values are already inside [qmin, qmax], so the saturating narrows only pack
+      const h0 = i16x8.narrow_i32x4_s(q0, q1);
+      const h1 = i16x8.narrow_i32x4_s(q2, q3);
+      v128.store(out + i, qmin < 0 ? i8x16.narrow_i16x8_s(h0, h1) : i8x16.narrow_i16x8_u(h0, h1));
+    }
+  }
+  for (; i < n; i++) {
+    store<u8>(out + i, <u8>quantizeOne(load<f32>(x + (<usize>i << 2)), scale, lo, hi, zp));
+  }
+}
+
+/**
+ * Per-axis quantization of x viewed as [outer, C, inner]: channel c uses scales[c] and
+ * zps[c] (int32 array).
+ */
+export function quantize_axis_f32(x: usize, outer: i32, C: i32, inner: i32, scales: usize, zps: usize, qmin: i32, qmax: i32, out: usize): void {
+  let off: usize = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < C; c++) {
+      quantize_f32(x + (off << 2), inner, load<f32>(scales + (<usize>c << 2)), load<i32>(zps + (<usize>c << 2)), qmin, qmax, out + off);
+      off += <usize>inner;
+    }
+  }
+}
+
+/** y = f32(q - zp) * scale for n values of int8 (signed) or uint8. */
+export function dequantize(q: usize, n: i32, signed: bool, scale: f32, zp: i32, out: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vs = f32x4.splat(scale);
+    const vz = i16x8.splat(<i16>zp);
+    for (; i + 8 <= n; i += 8) {
+      const w = signed ? v128.load8x8_s(q + i) : v128.load8x8_u(q + i);
+      const c = i16x8.sub(w, vz);
+      const p = out + (<usize>i << 2);
+      v128.store(p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(c)), vs));
+      v128.store(p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(c)), vs), 16);
+    }
+  }
+  for (; i < n; i++) {
+    const v = signed ? <i32>load<i8>(q + i) : <i32>load<u8>(q + i);
+    store<f32>(out + (<usize>i << 2), <f32>(v - zp) * scale);
+  }
+}
+
+/** Per-axis dequantization of q viewed as [outer, C, inner]. */
+export function dequantize_axis(q: usize, outer: i32, C: i32, inner: i32, signed: bool, scales: usize, zps: usize, out: usize): void {
+  let off: usize = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < C; c++) {
+      dequantize(q + off, inner, signed, load<f32>(scales + (<usize>c << 2)), load<i32>(zps + (<usize>c << 2)), out + (off << 2));
+      off += <usize>inner;
+    }
+  }
+}
+
+/** Writes min(x) and max(x) over n > 0 floats to out[0], out[1]; NaN values are skipped. */
+export function minmax_f32(x: usize, n: i32, out: usize): void {
+  let lo: f32 = Infinity;
+  let hi: f32 = -Infinity;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    // pmin/pmax keep the first operand when the second is NaN, so NaN never wins
+    let vlo = f32x4.splat(Infinity);
+    let vhi = f32x4.splat(-Infinity);
+    for (; i + 4 <= n; i += 4) {
+      const v = v128.load(x + (<usize>i << 2));
+      vlo = f32x4.pmin(vlo, v);
+      vhi = f32x4.pmax(vhi, v);
+    }
+    for (let l = 0; l < 4; l++) {
+      const a = f32x4.extract_lane(vlo, 0);
+      const b = f32x4.extract_lane(vhi, 0);
+      if (a < lo) lo = a;
+      if (b > hi) hi = b;
+      vlo = v128.shuffle<f32>(vlo, vlo, 1, 2, 3, 0);
+      vhi = v128.shuffle<f32>(vhi, vhi, 1, 2, 3, 0);
+    }
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  store<f32>(out, lo);
+  store<f32>(out, hi, 4);
+}

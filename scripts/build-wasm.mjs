@@ -1,0 +1,14 @@
+// Builds every wasm binary into src/wasm/ (copied to dist/wasm/ by the TS build):
+// regenerates the microkernels, then compiles each asconfig target and the probe.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const asc = require.resolve('assemblyscript/bin/asc.js');
+const run = (args) => execFileSync(process.execPath, [asc, ...args], { stdio: 'inherit' });
+
+execFileSync(process.execPath, ['scripts/gen-gemm.mjs'], { stdio: 'inherit' });
+mkdirSync('src/wasm', { recursive: true });
+for (const target of ['relaxed', 'simd', 'scalar']) run(['--config', 'asconfig.json', '--target', target]);
+run(['--config', 'asconfig.probe.json']);

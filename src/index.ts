@@ -1,0 +1,30 @@
+/**
+ * qwasm: int8 and binary integer kernels for WebAssembly, with the TypeScript API that
+ * owns layouts and quantization bookkeeping.
+ *
+ * @packageDocumentation
+ */
+export { Qwasm, type CreateOptions } from './engine.js';
+export { QwasmError } from './errors.js';
+export { supportedBackends, type Backend, type WasmSource } from './loader.js';
+export type { Tensor, TypedArray, QuantDtype } from './tensor.js';
+export type { Scale, ZeroPoint } from './quant/params.js';
+export { qrange } from './quant/dtype.js';
+export {
+  quantizeMultiplier,
+  fp32Multiplier,
+  fixedRealMultiplier,
+  type FixedMultiplier,
+} from './quant/multiplier.js';
+export type { QuantizeOptions, DynamicQuantized } from './ops/quantize.js';
+export type { QLinearMatMulOptions } from './ops/matmul.js';
+export type { Requant, Activation } from './ops/epilogue.js';
+export {
+  Linear,
+  LinearF32,
+  DynamicLinear,
+  type LinearConfig,
+  type LinearF32Config,
+  type DynamicLinearConfig,
+  type QuantSpec,
+} from './layers/linear.js';

@@ -1,0 +1,74 @@
+/** The functions every qwasm wasm build exports (assembly/index.ts). Pointers are byte offsets. */
+export interface Kernels {
+  heap_base(): number;
+  build_id(): number;
+  pack_a_s16(a: number, M: number, K: number, lda: number, signed: number, za: number, MR: number, dst: number): void;
+  pack_w_s16(
+    w: number,
+    N: number,
+    K: number,
+    sn: number,
+    sk: number,
+    signed: number,
+    zw: number,
+    zwPtr: number,
+    dst: number,
+  ): void;
+  pack_w_f32(w: number, N: number, K: number, sn: number, sk: number, dst: number): void;
+  gemm_s16(
+    a: number,
+    w: number,
+    M: number,
+    N: number,
+    kPairs: number,
+    out: number,
+    ldo: number,
+    kind: number,
+    params: number,
+  ): void;
+  gemm_f32(
+    x: number,
+    lda: number,
+    w: number,
+    M: number,
+    N: number,
+    K: number,
+    bias: number,
+    lo: number,
+    hi: number,
+    out: number,
+    ldo: number,
+  ): void;
+  quantize_f32(x: number, n: number, scale: number, zp: number, qmin: number, qmax: number, out: number): void;
+  quantize_axis_f32(
+    x: number,
+    outer: number,
+    C: number,
+    inner: number,
+    scales: number,
+    zps: number,
+    qmin: number,
+    qmax: number,
+    out: number,
+  ): void;
+  dequantize(q: number, n: number, signed: number, scale: number, zp: number, out: number): void;
+  dequantize_axis(
+    q: number,
+    outer: number,
+    C: number,
+    inner: number,
+    signed: number,
+    scales: number,
+    zps: number,
+    out: number,
+  ): void;
+  minmax_f32(x: number, n: number, out: number): void;
+}
+
+/** Epilogue kinds understood by gemm_s16 (assembly/gemm/epilogue.ts). */
+export const enum EpilogueKind {
+  I32 = 0,
+  Fp32 = 1,
+  Fixed = 2,
+  Dequant = 3,
+}

@@ -1,0 +1,348 @@
+// Prepacked fully-connected layers: weights packed once into wasm memory, one kernel
+// call per run, no allocation when the caller passes `out`.
+import { QwasmError, check } from '../errors.js';
+import { Runtime, Workspace } from '../runtime.js';
+import { checkDtype, checkTensor, type QuantDtype, type Tensor } from '../tensor.js';
+import { newQuantArray, qrange } from '../quant/dtype.js';
+import { resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
+import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
+import {
+  checkAccumulation,
+  maxCentred,
+  packActivations,
+  packWeights,
+  packedActivationBytes,
+  packedWeightBytes,
+} from '../ops/gemm.js';
+import { dynamicParams } from '../ops/quantize.js';
+import { roundHalfEven } from '../quant/multiplier.js';
+
+/** Quantization of a layer's input or output: `real = scale * (q - zeroPoint)`. */
+export interface QuantSpec {
+  scale: number;
+  zeroPoint: number;
+  /** int8 (default) or uint8; a layer's output has its input's dtype. */
+  dtype?: QuantDtype;
+}
+
+/** Configuration of {@link Qwasm.linear}. */
+export interface LinearConfig {
+  /** Weights [N, K] (out_features x in_features), int8. */
+  weights: Tensor<Int8Array>;
+  /** Per tensor, or per output channel (N values). */
+  weightScale: Scale;
+  /** Weight zero point, 0 (symmetric) by default. */
+  weightZeroPoint?: number;
+  /** int32 bias with scale inputScale * weightScale. */
+  bias?: Int32Array;
+  input: QuantSpec;
+  output: Omit<QuantSpec, 'dtype'>;
+  activation?: Activation;
+  requant?: Requant;
+}
+
+function checkActivation(a: unknown, name: string): Activation {
+  const act = (a ?? 'none') as Activation;
+  check(act === 'none' || act === 'relu' || act === 'relu6', name, `must be 'none', 'relu' or 'relu6', got ${String(a)}`);
+  return act;
+}
+
+function checkLayerWeights(w: unknown, name: string, type: new (n: number) => Int8Array | Float32Array): [number, number] {
+  checkTensor(w, name);
+  checkDtype(w, name, type);
+  check(w.shape.length === 2, name, `must be 2-D [N, K], got shape [${w.shape.join(', ')}]`);
+  const [N, K] = w.shape as [number, number];
+  check(N > 0 && K > 0, name, `must not be empty, got shape [${N}, ${K}]`);
+  return [N, K];
+}
+
+/** Rows of an input of `len` elements, `K` per row. */
+function rowsOf(len: number, K: number): number {
+  check(len % K === 0, 'x', `has ${len} elements, not a whole number of rows of K = ${K}`);
+  return len / K;
+}
+
+/** A common base: the packed weights, the per-call workspaces and disposal. */
+abstract class PackedLayer {
+  protected disposed = false;
+  protected readonly blocks: number[] = [];
+  protected readonly spaces: Workspace[] = [];
+
+  constructor(protected readonly rt: Runtime) {}
+
+  protected workspace(): Workspace {
+    const w = new Workspace(this.rt);
+    this.spaces.push(w);
+    return w;
+  }
+
+  protected live(): void {
+    this.rt.live();
+    if (this.disposed) throw new QwasmError('layer', 'this layer was disposed');
+  }
+
+  /** Frees the packed weights and workspaces; the layer cannot run afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const p of this.blocks) this.rt.heap.release(p);
+    for (const s of this.spaces) s.free();
+  }
+}
+
+/** An int8 fully-connected layer (see {@link Qwasm.linear}). */
+export class Linear extends PackedLayer {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly dtype: QuantDtype;
+  private readonly za: number;
+  private readonly weights: number;
+  private readonly epi: EpilogueParams;
+  private readonly xBuf = this.workspace();
+  private readonly aBuf = this.workspace();
+  private readonly yBuf = this.workspace();
+
+  constructor(rt: Runtime, cfg: LinearConfig) {
+    super(rt);
+    rt.live();
+    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
+    const [N, K] = checkLayerWeights(cfg.weights, 'weights', Int8Array);
+    const ws = resolveScale(cfg.weightScale, 'weightScale', N);
+    const zw = resolveZeroPoint(cfg.weightZeroPoint, 'weightZeroPoint', 'int8');
+    check(typeof cfg.input === 'object' && cfg.input !== null, 'input', 'expected { scale, zeroPoint, dtype? }');
+    check(typeof cfg.output === 'object' && cfg.output !== null, 'output', 'expected { scale, zeroPoint }');
+    const dtype = cfg.input.dtype ?? 'int8';
+    check(dtype === 'int8' || dtype === 'uint8', 'input.dtype', `must be 'int8' or 'uint8', got ${String(dtype)}`);
+    const sx = resolveScale(cfg.input.scale, 'input.scale');
+    const zx = resolveZeroPoint(cfg.input.zeroPoint, 'input.zeroPoint', dtype);
+    const sy = resolveScale(cfg.output.scale, 'output.scale');
+    const zy = resolveZeroPoint(cfg.output.zeroPoint, 'output.zeroPoint', dtype);
+    const activation = checkActivation(cfg.activation, 'activation');
+    const requant = cfg.requant ?? 'fp32';
+    check(requant === 'fp32' || requant === 'fixedpoint', 'requant', `must be 'fp32' or 'fixedpoint', got ${String(requant)}`);
+    if (cfg.bias !== undefined) {
+      check(cfg.bias instanceof Int32Array, 'bias', 'must be an Int32Array');
+      check(cfg.bias.length === N, 'bias', `has ${cfg.bias.length} values, expected ${N}`);
+    }
+    checkAccumulation(K, maxCentred(dtype, zx), maxCentred('int8', zw), 'weights');
+    this.inFeatures = K;
+    this.outFeatures = N;
+    this.dtype = dtype;
+    this.za = zx[0]!;
+    const { qmin, qmax } = qrange(dtype);
+    this.epi = EpilogueParams.requant(rt, N, {
+      requant,
+      inputScale: sx[0]!,
+      weightScale: ws,
+      outputScale: sy[0]!,
+      outputZeroPoint: zy[0]!,
+      qmin,
+      qmax,
+      signed: dtype === 'int8',
+      bias: cfg.bias,
+      activation,
+    });
+    this.blocks.push(this.epi.ptr);
+    this.weights = rt.scoped((alloc) => {
+      const src = alloc(N * K, 'weights');
+      rt.heap.i8.set(cfg.weights.data, src);
+      return packWeights(rt, src, N, K, K, 1, true, zw);
+    });
+    this.blocks.push(this.weights);
+  }
+
+  /** Bytes of packed weights and requantization constants in wasm memory. */
+  get packedBytes(): number {
+    return packedWeightBytes(this.rt, this.outFeatures, this.inFeatures);
+  }
+
+  /**
+   * Runs the layer on M rows of K (row-major `x`, the input dtype); writes M x N into
+   * `out` when given (no allocation) or a new array.
+   */
+  run(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
+    this.live();
+    const signed = this.dtype === 'int8';
+    check(signed ? x instanceof Int8Array : x instanceof Uint8Array, 'x', `must be ${signed ? 'an Int8Array' : 'a Uint8Array'} (the layer's input dtype)`);
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    const M = rowsOf(x.length, K);
+    const y = out ?? newQuantArray(this.dtype, M * N);
+    check(y instanceof (signed ? Int8Array : Uint8Array), 'out', `must be ${signed ? 'an Int8Array' : 'a Uint8Array'}`);
+    check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
+    if (M === 0) return y;
+    const xp = this.xBuf.ensure(M * K, 'x');
+    const ap = this.aBuf.ensure(packedActivationBytes(M, K), 'x');
+    const yp = this.yBuf.ensure(M * N, 'x');
+    const heap = this.rt.heap;
+    if (signed) heap.i8.set(x, xp);
+    else heap.u8.set(x, xp);
+    packActivations(this.rt, xp, M, K, K, signed, this.za, ap);
+    this.rt.kernels.gemm_s16(ap, this.weights, M, N, Math.ceil(K / 2), yp, N, this.epi.kind, this.epi.ptr);
+    y.set(signed ? this.yBuf.view(Int8Array, M * N) : this.yBuf.view(Uint8Array, M * N));
+    return y;
+  }
+}
+
+
+/** Configuration of {@link Qwasm.linearF32}. */
+export interface LinearF32Config {
+  /** Weights [N, K], float32. */
+  weights: Tensor<Float32Array>;
+  bias?: Float32Array;
+  activation?: Activation;
+}
+
+/** The float32 baseline layer: the same panel packing and register tiling in f32x4. */
+export class LinearF32 extends PackedLayer {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  private readonly weights: number;
+  private readonly bias: number;
+  private readonly lo: number;
+  private readonly hi: number;
+  private readonly xBuf = this.workspace();
+  private readonly yBuf = this.workspace();
+
+  constructor(rt: Runtime, cfg: LinearF32Config) {
+    super(rt);
+    rt.live();
+    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
+    const [N, K] = checkLayerWeights(cfg.weights, 'weights', Float32Array);
+    const activation = checkActivation(cfg.activation, 'activation');
+    this.inFeatures = K;
+    this.outFeatures = N;
+    this.lo = activation === 'none' ? -Infinity : 0;
+    this.hi = activation === 'relu6' ? 6 : Infinity;
+    const np = Math.ceil(N / rt.config.nr) * rt.config.nr;
+    this.weights = rt.scoped((alloc) => {
+      const src = alloc(N * K * 4, 'weights');
+      rt.heap.f32.set(cfg.weights.data, src >> 2);
+      const dst = rt.heap.alloc(np * K * 4, 'weights');
+      rt.kernels.pack_w_f32(src, N, K, K, 1, dst);
+      return dst;
+    });
+    this.blocks.push(this.weights);
+    this.bias = 0;
+    if (cfg.bias !== undefined) {
+      check(cfg.bias instanceof Float32Array, 'bias', 'must be a Float32Array');
+      check(cfg.bias.length === N, 'bias', `has ${cfg.bias.length} values, expected ${N}`);
+      this.bias = rt.heap.alloc(np * 4, 'bias');
+      rt.heap.f32.fill(0, this.bias >> 2, (this.bias >> 2) + np);
+      rt.heap.f32.set(cfg.bias, this.bias >> 2);
+      this.blocks.push(this.bias);
+    }
+  }
+
+  /** Runs on M rows of K; writes M x N into `out` when given. */
+  run(x: Float32Array, out?: Float32Array): Float32Array {
+    this.live();
+    check(x instanceof Float32Array, 'x', 'must be a Float32Array');
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    const M = rowsOf(x.length, K);
+    const y = out ?? new Float32Array(M * N);
+    check(y instanceof Float32Array, 'out', 'must be a Float32Array');
+    check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
+    if (M === 0) return y;
+    const xp = this.xBuf.ensure(M * K * 4, 'x');
+    const yp = this.yBuf.ensure(M * N * 4, 'x');
+    this.rt.heap.f32.set(x, xp >> 2);
+    this.rt.kernels.gemm_f32(xp, K, this.weights, M, N, K, this.bias, this.lo, this.hi, yp, N);
+    y.set(this.yBuf.view(Float32Array, M * N));
+    return y;
+  }
+}
+
+/** Configuration of {@link Qwasm.dynamicLinear}. */
+export interface DynamicLinearConfig {
+  /** Weights [N, K], float32: quantized once to int8, symmetric per output channel. */
+  weights: Tensor<Float32Array>;
+  bias?: Float32Array;
+}
+
+/**
+ * Float32 in and out, int8 inside: weights quantized once (symmetric, per output
+ * channel, scale = max|w| / 127), the input quantized per call with ONNX
+ * DynamicQuantizeLinear's uint8 parameters, and a dequantizing epilogue.
+ */
+export class DynamicLinear extends PackedLayer {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** The per-channel weight scales chosen at construction. */
+  readonly weightScale: Float32Array;
+  private readonly weights: number;
+  private readonly epi: EpilogueParams;
+  private readonly xBuf = this.workspace();
+  private readonly qBuf = this.workspace();
+  private readonly aBuf = this.workspace();
+  private readonly yBuf = this.workspace();
+  private readonly mmBuf = this.workspace();
+
+  constructor(rt: Runtime, cfg: DynamicLinearConfig) {
+    super(rt);
+    rt.live();
+    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
+    const [N, K] = checkLayerWeights(cfg.weights, 'weights', Float32Array);
+    const w = cfg.weights.data;
+    for (let i = 0; i < w.length; i++) check(Number.isFinite(w[i]!), 'weights', `holds a non-finite value at ${i}`);
+    if (cfg.bias !== undefined) {
+      check(cfg.bias instanceof Float32Array, 'bias', 'must be a Float32Array');
+      check(cfg.bias.length === N, 'bias', `has ${cfg.bias.length} values, expected ${N}`);
+    }
+    checkAccumulation(K, 255, 127, 'weights');
+    this.inFeatures = K;
+    this.outFeatures = N;
+    const scales = new Float32Array(N);
+    const q = new Int8Array(N * K);
+    for (let n = 0; n < N; n++) {
+      let m = 0;
+      for (let k = 0; k < K; k++) m = Math.max(m, Math.abs(w[n * K + k]!));
+      const s = m > 0 ? Math.fround(m / 127) : 1;
+      scales[n] = s;
+      for (let k = 0; k < K; k++) {
+        const v = Math.fround(w[n * K + k]! / s);
+        q[n * K + k] = Math.max(-127, Math.min(127, roundHalfEven(v)));
+      }
+    }
+    this.weightScale = scales;
+    this.epi = EpilogueParams.dequant(rt, N, scales, cfg.bias);
+    this.blocks.push(this.epi.ptr);
+    this.weights = rt.scoped((alloc) => {
+      const src = alloc(N * K, 'weights');
+      rt.heap.i8.set(q, src);
+      return packWeights(rt, src, N, K, K, 1, true, Int32Array.of(0));
+    });
+    this.blocks.push(this.weights);
+  }
+
+  /** Runs on M rows of K floats; writes M x N floats into `out` when given. */
+  run(x: Float32Array, out?: Float32Array): Float32Array {
+    this.live();
+    check(x instanceof Float32Array, 'x', 'must be a Float32Array');
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    const M = rowsOf(x.length, K);
+    const y = out ?? new Float32Array(M * N);
+    check(y instanceof Float32Array, 'out', 'must be a Float32Array');
+    check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
+    if (M === 0) return y;
+    const heap = this.rt.heap;
+    const k = this.rt.kernels;
+    const xp = this.xBuf.ensure(M * K * 4, 'x');
+    const qp = this.qBuf.ensure(M * K, 'x');
+    const ap = this.aBuf.ensure(packedActivationBytes(M, K), 'x');
+    const yp = this.yBuf.ensure(M * N * 4, 'x');
+    const mm = this.mmBuf.ensure(8);
+    heap.f32.set(x, xp >> 2);
+    k.minmax_f32(xp, M * K, mm);
+    const { scale, zeroPoint } = dynamicParams(heap.f32[mm >> 2]!, heap.f32[(mm >> 2) + 1]!);
+    check(Number.isFinite(scale), 'x', 'holds infinite values; no finite scale covers them');
+    k.quantize_f32(xp, M * K, scale, zeroPoint, 0, 255, qp);
+    packActivations(this.rt, qp, M, K, K, false, zeroPoint, ap);
+    this.epi.setInputScale(scale);
+    k.gemm_s16(ap, this.weights, M, N, Math.ceil(K / 2), yp, N, this.epi.kind, this.epi.ptr);
+    y.set(this.yBuf.view(Float32Array, M * N));
+    return y;
+  }
+}

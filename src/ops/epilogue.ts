@@ -1,0 +1,128 @@
+// The GEMM epilogue parameter block (layout in assembly/gemm/epilogue.ts), resolved once
+// from scales and zero points: ruy's "front end resolves, back end computes".
+import { QwasmError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import { fixedRealMultiplier, fp32Multiplier, quantizeMultiplier, roundHalfAway } from '../quant/multiplier.js';
+import { EpilogueKind } from '../kernels.js';
+
+/** How int32 accumulators become int8: ONNX float32 multipliers or TFLite fixed point. */
+export type Requant = 'fp32' | 'fixedpoint';
+/** A clamp fused into the epilogue. */
+export type Activation = 'none' | 'relu' | 'relu6';
+
+const HEADER = 64;
+
+/** Everything a requantizing epilogue needs, before it is written to wasm memory. */
+export interface RequantSpec {
+  requant: Requant;
+  /** Input scale. */
+  inputScale: number;
+  /** Weight scale, 1 (per tensor) or N values. */
+  weightScale: Float32Array;
+  outputScale: number;
+  outputZeroPoint: number;
+  qmin: number;
+  qmax: number;
+  signed: boolean;
+  bias?: Int32Array;
+  activation?: Activation;
+}
+
+/** The output range after the fused activation, as TFLite's CalculateActivationRangeQuantized. */
+export function activationRange(
+  activation: Activation,
+  scale: number,
+  zp: number,
+  qmin: number,
+  qmax: number,
+): { qmin: number; qmax: number } {
+  if (activation === 'relu') return { qmin: Math.max(qmin, zp), qmax };
+  if (activation === 'relu6') return { qmin: Math.max(qmin, zp), qmax: Math.min(qmax, zp + roundHalfAway(6 / scale)) };
+  return { qmin, qmax };
+}
+
+/** A parameter block in wasm memory; free it with dispose(). */
+export class EpilogueParams {
+  readonly kind: EpilogueKind;
+  readonly ptr: number;
+  private readonly rt: Runtime;
+
+  private constructor(rt: Runtime, kind: EpilogueKind, ptr: number) {
+    this.rt = rt;
+    this.kind = kind;
+    this.ptr = ptr;
+  }
+
+  /** Requantizing epilogue (fp32 or fixed point) for N output columns. */
+  static requant(rt: Runtime, N: number, spec: RequantSpec): EpilogueParams {
+    const np = Math.ceil(N / rt.config.nr) * rt.config.nr;
+    const arrays = spec.requant === 'fp32' ? 2 : 5;
+    const ptr = rt.heap.alloc(HEADER + arrays * np * 4, 'weights');
+    const i32 = rt.heap.i32;
+    const f32 = rt.heap.f32;
+    const h = ptr >> 2;
+    i32.fill(0, h, h + HEADER / 4 + arrays * np);
+    const arr = (k: number) => ptr + HEADER + k * np * 4;
+    const ws = spec.weightScale;
+    const act = activationRange(spec.activation ?? 'none', spec.outputScale, spec.outputZeroPoint, spec.qmin, spec.qmax);
+    if (spec.bias) {
+      i32.set(spec.bias, arr(0) >> 2);
+      i32[h] = arr(0);
+    }
+    if (spec.requant === 'fp32') {
+      for (let n = 0; n < N; n++) {
+        f32[(arr(1) >> 2) + n] = fp32Multiplier(spec.inputScale, ws[ws.length === 1 ? 0 : n]!, spec.outputScale);
+      }
+      i32[h + 1] = arr(1);
+    } else {
+      for (let n = 0; n < N; n++) {
+        const real = fixedRealMultiplier(spec.inputScale, ws[ws.length === 1 ? 0 : n]!, spec.outputScale);
+        const { multiplier, shift } = quantizeMultiplier(real);
+        if (shift > 30) {
+          rt.heap.release(ptr);
+          throw new QwasmError('outputScale', `requantization multiplier ${real} is too large for fixed point`);
+        }
+        const left = shift > 0 ? shift : 0;
+        const right = shift > 0 ? 0 : -shift;
+        i32[(arr(1) >> 2) + n] = multiplier;
+        i32[(arr(2) >> 2) + n] = 2 ** left;
+        i32[(arr(3) >> 2) + n] = right;
+        i32[(arr(4) >> 2) + n] = right >= 31 ? 0x7fffffff : 2 ** right - 1;
+      }
+      for (let k = 1; k < 5; k++) i32[h + k] = arr(k);
+    }
+    i32[h + 5] = spec.outputZeroPoint;
+    i32[h + 6] = act.qmin;
+    i32[h + 7] = act.qmax;
+    i32[h + 8] = spec.signed ? 1 : 0;
+    return new EpilogueParams(rt, spec.requant === 'fp32' ? EpilogueKind.Fp32 : EpilogueKind.Fixed, ptr);
+  }
+
+  /** Dequantizing epilogue: y = acc * (xScale * colScale[n]) + bias[n] (float32). */
+  static dequant(rt: Runtime, N: number, colScale: Float32Array, bias?: Float32Array): EpilogueParams {
+    const np = Math.ceil(N / rt.config.nr) * rt.config.nr;
+    const ptr = rt.heap.alloc(HEADER + 2 * np * 4, 'weights');
+    const i32 = rt.heap.i32;
+    const f32 = rt.heap.f32;
+    const h = ptr >> 2;
+    i32.fill(0, h, h + HEADER / 4 + 2 * np);
+    const b = ptr + HEADER;
+    const c = b + np * 4;
+    if (bias) {
+      f32.set(bias, b >> 2);
+      i32[h] = b;
+    }
+    f32.set(colScale, c >> 2);
+    i32[h + 1] = c;
+    return new EpilogueParams(rt, EpilogueKind.Dequant, ptr);
+  }
+
+  /** Sets the per-call input scale of a dequantizing epilogue. */
+  setInputScale(s: number): void {
+    this.rt.heap.f32[(this.ptr >> 2) + 9] = s;
+  }
+
+  dispose(): void {
+    this.rt.heap.release(this.ptr);
+  }
+}

@@ -1,0 +1,80 @@
+// The int8 GEMM plumbing shared by matMulInteger, qlinearMatMul, linear and conv:
+// weight packing (once), activation widening (per call) and the kernel call.
+import { QwasmError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import type { QuantDtype } from '../tensor.js';
+import { qrange } from '../quant/dtype.js';
+
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Bytes of NR-wide int16 weight panels for an N x K matrix. */
+export function packedWeightBytes(rt: Runtime, N: number, K: number): number {
+  const { nr } = rt.config;
+  return Math.ceil(N / nr) * nr * Math.ceil(K / 2) * 4;
+}
+
+/** Bytes of the widened activation panels for M rows of K. */
+export function packedActivationBytes(M: number, K: number): number {
+  return M * Math.ceil(K / 2) * 4;
+}
+
+/** The largest |q - zp| a dtype allows with zero point(s) `zps`. */
+export function maxCentred(dtype: QuantDtype, zps: ArrayLike<number>): number {
+  const { qmin, qmax } = qrange(dtype);
+  let m = 0;
+  for (let i = 0; i < zps.length; i++) m = Math.max(m, qmax - zps[i]!, zps[i]! - qmin);
+  return m;
+}
+
+/**
+ * Refuses sizes whose int32 accumulation could overflow: K products of at most
+ * maxA * maxB each. With symmetric int8 weights (|w| <= 128) and any 8-bit activation
+ * (|a - za| <= 255) every K < 2^16 is exact.
+ */
+export function checkAccumulation(K: number, maxA: number, maxB: number, name: string): void {
+  if (K * maxA * maxB > INT32_MAX) {
+    throw new QwasmError(
+      name,
+      `K = ${K} is too large for exact int32 accumulation with these zero points (at most ${Math.floor(INT32_MAX / (maxA * maxB))})`,
+    );
+  }
+}
+
+/**
+ * Packs the weight matrix element (n, k) = w[n * sn + k * sk] (already in wasm memory at
+ * `src`) minus its column zero point into a new block; returns the block's pointer.
+ */
+export function packWeights(
+  rt: Runtime,
+  src: number,
+  N: number,
+  K: number,
+  sn: number,
+  sk: number,
+  signed: boolean,
+  zps: Int32Array,
+): number {
+  const dst = rt.heap.alloc(packedWeightBytes(rt, N, K), 'weights');
+  if (zps.length > 1) {
+    rt.scoped((alloc) => {
+      const zp = alloc(N * 4);
+      rt.heap.i32.set(zps, zp >> 2);
+      rt.kernels.pack_w_s16(src, N, K, sn, sk, signed ? 1 : 0, 0, zp, dst);
+    });
+  } else rt.kernels.pack_w_s16(src, N, K, sn, sk, signed ? 1 : 0, zps[0] ?? 0, 0, dst);
+  return dst;
+}
+
+/** Widens M x K activations at `a` (row stride lda bytes) into `dst`. */
+export function packActivations(
+  rt: Runtime,
+  a: number,
+  M: number,
+  K: number,
+  lda: number,
+  signed: boolean,
+  za: number,
+  dst: number,
+): void {
+  rt.kernels.pack_a_s16(a, M, K, lda, signed ? 1 : 0, za, rt.config.mr, dst);
+}

@@ -1,0 +1,57 @@
+// Requantization constants, computed once per layer in src/ and handed to kernels.
+
+/** The float32 multiplier of 'fp32' requantization: m = f32(f32(sa * sb) / sy), as onnxruntime computes it. */
+export function fp32Multiplier(sa: number, sb: number, sy: number): number {
+  return Math.fround(Math.fround(Math.fround(sa) * Math.fround(sb)) / Math.fround(sy));
+}
+
+/** A real multiplier as TFLite's fixed point: m ~= multiplier * 2^(shift - 31), multiplier in [2^30, 2^31). */
+export interface FixedMultiplier {
+  multiplier: number;
+  shift: number;
+}
+
+/**
+ * TFLite's QuantizeMultiplier: frexp the double, round the mantissa to 31 bits
+ * (std::round, ties away from zero), renormalise when rounding reaches 2^31, and flush
+ * multipliers too small to represent (shift < -31) to zero.
+ */
+export function quantizeMultiplier(m: number): FixedMultiplier {
+  if (m === 0) return { multiplier: 0, shift: 0 };
+  let shift = Math.floor(Math.log2(Math.abs(m))) + 1;
+  let q = m / 2 ** shift;
+  // frexp: q in [0.5, 1); log2 may be off by one near powers of two
+  if (Math.abs(q) >= 1) {
+    q /= 2;
+    shift += 1;
+  } else if (Math.abs(q) < 0.5) {
+    q *= 2;
+    shift -= 1;
+  }
+  let qFixed = Math.sign(q) * Math.round(Math.abs(q) * 2 ** 31);
+  if (qFixed === 2 ** 31) {
+    qFixed /= 2;
+    shift += 1;
+  }
+  if (shift < -31) {
+    shift = 0;
+    qFixed = 0;
+  }
+  return { multiplier: qFixed, shift };
+}
+
+/** The real multiplier of 'fixedpoint' requantization, in double as TFLite's conv and fully-connected do. */
+export function fixedRealMultiplier(sa: number, sb: number, sy: number): number {
+  return (Math.fround(sa) * Math.fround(sb)) / Math.fround(sy);
+}
+
+/** Rounds half away from zero (TFLite's TfLiteRound). */
+export function roundHalfAway(x: number): number {
+  return Math.sign(x) * Math.round(Math.abs(x));
+}
+
+/** Rounds half to even (ONNX, IEEE nearest). */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : r;
+}

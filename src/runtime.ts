@@ -1,0 +1,90 @@
+import { QwasmError } from './errors.js';
+import type { Kernels } from './kernels.js';
+import type { Backend } from './loader.js';
+import { Heap } from './memory.js';
+import { configFor, type KernelConfig } from './config.js';
+
+/** What ops and layers need from an engine: the kernels, the heap, the build's config. */
+export class Runtime {
+  readonly heap: Heap;
+  readonly config: KernelConfig;
+  private disposed = false;
+
+  constructor(
+    readonly kernels: Kernels,
+    memory: WebAssembly.Memory,
+    readonly backend: Backend,
+  ) {
+    this.heap = new Heap(memory, kernels.heap_base());
+    this.config = configFor(backend);
+  }
+
+  /** Throws when the engine was disposed. */
+  live(): this {
+    if (this.disposed) throw new QwasmError('engine', 'this Qwasm engine was disposed');
+    return this;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  /** Allocates temporary blocks for one call and frees them afterwards, also on error. */
+  scoped<T>(fn: (alloc: (bytes: number, what?: string) => number) => T): T {
+    const ptrs: number[] = [];
+    try {
+      return fn((bytes, what) => {
+        const p = this.heap.alloc(bytes, what);
+        ptrs.push(p);
+        return p;
+      });
+    } finally {
+      for (let i = ptrs.length - 1; i >= 0; i--) this.heap.release(ptrs[i]!);
+    }
+  }
+}
+
+/** A block of wasm memory owned by a layer, grown (never shrunk) to the largest request. */
+export class Workspace {
+  ptr = 0;
+  size = 0;
+
+  constructor(private readonly rt: Runtime) {}
+
+  /** Makes the block at least `bytes` long; returns its pointer. */
+  private cached: ArrayBufferView | null = null;
+
+  /**
+   * A view of the first `n` elements of the block, reused while memory has not grown and
+   * the request is the same, so a steady run of calls creates no objects.
+   */
+  view<T extends Int8Array | Uint8Array | Int32Array | Float32Array>(
+    ctor: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T },
+    n: number,
+  ): T {
+    const c = this.cached;
+    if (c !== null && c.constructor === ctor && (c as T).length === n && c.buffer === this.rt.heap.memory.buffer) {
+      return c as T;
+    }
+    const v = new ctor(this.rt.heap.memory.buffer, this.ptr, n);
+    this.cached = v;
+    return v;
+  }
+
+  ensure(bytes: number, what?: string): number {
+    if (bytes > this.size) {
+      this.cached = null;
+      if (this.size > 0) this.rt.heap.release(this.ptr);
+      this.size = 0;
+      this.ptr = this.rt.heap.alloc(bytes, what);
+      this.size = bytes;
+    }
+    return this.ptr;
+  }
+
+  free(): void {
+    if (this.size > 0) this.rt.heap.release(this.ptr);
+    this.size = 0;
+    this.ptr = 0;
+  }
+}
