@@ -1,0 +1,85 @@
+// Shared benchmark plumbing: every suite measures cases with benny (benchmark.js
+// underneath: median of the samples, in seconds per call), groups the cases that
+// belong to one comparison, and reports ratios of two cases measured in the same run.
+// Results go to bench/results/<suite>.json and bench/results/<suite>.md.
+import b from 'benny';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+
+/** Case options: short, because this machine is shared; medians keep it honest. */
+export const CASE_OPTIONS = { maxTime: Number(process.env.BENCH_MAX_TIME ?? 0.6), minSamples: 5 };
+
+/**
+ * Measures `cases` ({ name: fn }) with benny and returns { name: medianSecondsPerCall }.
+ * Cases run in the order given; each fn must do one whole call of the thing measured.
+ */
+export async function measure(title, cases) {
+  const out = {};
+  const adds = Object.entries(cases).map(([name, fn]) => b.add(name, fn, CASE_OPTIONS));
+  const summary = await b.suite(title, ...adds, b.cycle(() => undefined), b.complete(() => undefined));
+  for (const r of summary.results) out[r.name] = r.details.median;
+  return out;
+}
+
+/** Median of numbers. */
+export function median(xs) {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Runs `measureOnce` (returning { name: seconds }) `runs` times; per-case median seconds. */
+export async function repeat(runs, measureOnce) {
+  const all = [];
+  for (let i = 0; i < runs; i++) all.push(await measureOnce(i));
+  const names = Object.keys(all[0]);
+  const med = {};
+  for (const n of names) med[n] = median(all.map((r) => r[n]));
+  return { median: med, runs: all };
+}
+
+/** Median over runs of the per-run ratio a / b (time of b over time of a = speedup of a). */
+export function speedup(result, fast, slow) {
+  return median(result.runs.map((r) => r[slow] / r[fast]));
+}
+
+export function machine() {
+  return {
+    node: process.version,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Writes bench/results/<suite>.json and .md (a markdown table from `rows`). */
+export function save(suite, data, columns, rows, notes = []) {
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  const info = machine();
+  writeFileSync(new URL(`./results/${suite}.json`, import.meta.url), JSON.stringify({ suite, ...info, ...data }, null, 2) + '\n');
+  const lines = [`# ${suite}`, '', `${info.cpu}, ${info.cores} cores, Node ${info.node}, ${info.date.slice(0, 10)}; single thread, median of runs.`, ''];
+  lines.push(`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`);
+  for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
+  if (notes.length) lines.push('', ...notes);
+  writeFileSync(new URL(`./results/${suite}.md`, import.meta.url), lines.join('\n') + '\n');
+  console.log(lines.join('\n'));
+}
+
+/** Parses `--name value` and `--flag` arguments. */
+export function args(defaults = {}) {
+  const out = { ...defaults };
+  const a = process.argv.slice(2);
+  for (let i = 0; i < a.length; i++) {
+    if (!a[i].startsWith('--')) continue;
+    const k = a[i].slice(2);
+    const v = a[i + 1];
+    if (v === undefined || v.startsWith('--')) out[k] = true;
+    else {
+      out[k] = v;
+      i++;
+    }
+  }
+  return out;
+}
+
+export const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');

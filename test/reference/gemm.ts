@@ -1,0 +1,68 @@
+// Scalar reference GEMMs: the triple loop, nothing clever.
+
+/** int32 (a[m,k] - za) * (b[n,k] - zb[n]) with b given [N, K]. */
+export function gemmNK(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  M: number,
+  N: number,
+  K: number,
+  za: number,
+  zb: ArrayLike<number>,
+): Int32Array {
+  const out = new Int32Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      const z = zb.length > 1 ? zb[n]! : zb[0]!;
+      let s = 0;
+      for (let k = 0; k < K; k++) s += (a[m * K + k]! - za) * (b[n * K + k]! - z);
+      out[m * N + n] = s;
+    }
+  }
+  return out;
+}
+
+/** int32 (a[m,k] - za) * (b[k,n] - zb[n]) with b given [K, N] (ONNX MatMulInteger). */
+export function gemmKN(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  M: number,
+  N: number,
+  K: number,
+  za: number,
+  zb: ArrayLike<number>,
+): Int32Array {
+  const out = new Int32Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      const z = zb.length > 1 ? zb[n]! : zb[0]!;
+      let s = 0;
+      for (let k = 0; k < K; k++) s += (a[m * K + k]! - za) * (b[k * N + n]! - z);
+      out[m * N + n] = s;
+    }
+  }
+  return out;
+}
+
+/** float32 x[M,K] * w[N,K]^T + bias, accumulated in float32 in k order, then clamped. */
+export function gemmF32(
+  x: Float32Array,
+  w: Float32Array,
+  M: number,
+  N: number,
+  K: number,
+  bias?: Float32Array,
+  lo = -Infinity,
+  hi = Infinity,
+): Float32Array {
+  const out = new Float32Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s = Math.fround(s + Math.fround(x[m * K + k]! * w[n * K + k]!));
+      if (bias) s = Math.fround(s + bias[n]!);
+      out[m * N + n] = Math.min(hi, Math.max(lo, s));
+    }
+  }
+  return out;
+}
