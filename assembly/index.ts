@@ -4,11 +4,17 @@
 
 export { pack_a_s16, pack_w_s16, pack_w_f32 } from './gemm/pack';
 export { gemm_s16, gemm_f32 } from './gemm/gemm';
+import { MR } from './gemm/ukernels.generated';
 export { quantize_f32, quantize_axis_f32, dequantize, dequantize_axis, minmax_f32 } from './quantize';
 
 /** First byte the TypeScript allocator may use: everything below holds static data. */
 export function heap_base(): usize {
   return __heap_base;
+}
+
+/** Rows of the int8 GEMM register tile: pack_a_s16 must be called with this MR. */
+export function gemm_mr(): i32 {
+  return MR;
 }
 
 /** Which build this is: 0 scalar, 1 simd, 2 relaxed. */

@@ -2,6 +2,7 @@
 export interface Kernels {
   heap_base(): number;
   build_id(): number;
+  gemm_mr(): number;
   pack_a_s16(a: number, M: number, K: number, lda: number, signed: number, za: number, MR: number, dst: number): void;
   pack_w_s16(
     w: number,

@@ -16,7 +16,7 @@ export class Runtime {
     readonly backend: Backend,
   ) {
     this.heap = new Heap(memory, kernels.heap_base());
-    this.config = configFor(backend);
+    this.config = configFor(backend, kernels.gemm_mr());
   }
 
   /** Throws when the engine was disposed. */

@@ -4,7 +4,7 @@
 // float32 GEMM: the same MR x 8 register tile in f32x4, activations read in place.
 import { fmadd } from './fma';
 
-export const MR: i32 = 5;
+export const MR: i32 = 4;
 export const NR: i32 = 8;
 
 @inline function gemm_s16_1x8c2__simd_dot16(a: usize, w: usize, kPairs: i32, tile: usize): void {
@@ -95,41 +95,6 @@ export const NR: i32 = 8;
   v128.store(tile, c21, 80);
   v128.store(tile, c30, 96);
   v128.store(tile, c31, 112);
-}
-
-@inline function gemm_s16_5x8c2__simd_dot16(a: usize, w: usize, kPairs: i32, tile: usize): void {
-  let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0), c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0), c40 = i32x4.splat(0), c41 = i32x4.splat(0);
-  for (let k = 0; k < kPairs; k++) {
-    const w0 = v128.load(w);
-    const w1 = v128.load(w, 16);
-    const a0 = v128.load32_splat(a, 0);
-    c00 = i32x4.add(c00, i32x4.dot_i16x8_s(a0, w0));
-    c01 = i32x4.add(c01, i32x4.dot_i16x8_s(a0, w1));
-    const a1 = v128.load32_splat(a, 4);
-    c10 = i32x4.add(c10, i32x4.dot_i16x8_s(a1, w0));
-    c11 = i32x4.add(c11, i32x4.dot_i16x8_s(a1, w1));
-    const a2 = v128.load32_splat(a, 8);
-    c20 = i32x4.add(c20, i32x4.dot_i16x8_s(a2, w0));
-    c21 = i32x4.add(c21, i32x4.dot_i16x8_s(a2, w1));
-    const a3 = v128.load32_splat(a, 12);
-    c30 = i32x4.add(c30, i32x4.dot_i16x8_s(a3, w0));
-    c31 = i32x4.add(c31, i32x4.dot_i16x8_s(a3, w1));
-    const a4 = v128.load32_splat(a, 16);
-    c40 = i32x4.add(c40, i32x4.dot_i16x8_s(a4, w0));
-    c41 = i32x4.add(c41, i32x4.dot_i16x8_s(a4, w1));
-    a += 20;
-    w += 32;
-  }
-  v128.store(tile, c00, 0);
-  v128.store(tile, c01, 16);
-  v128.store(tile, c10, 32);
-  v128.store(tile, c11, 48);
-  v128.store(tile, c20, 64);
-  v128.store(tile, c21, 80);
-  v128.store(tile, c30, 96);
-  v128.store(tile, c31, 112);
-  v128.store(tile, c40, 128);
-  v128.store(tile, c41, 144);
 }
 
 @inline function gemm_f32_1x8__simd(a: usize, lda: usize, w: usize, k: i32, tile: usize): void {
@@ -228,49 +193,9 @@ export const NR: i32 = 8;
   v128.store(tile, c31, 112);
 }
 
-@inline function gemm_f32_5x8__simd(a: usize, lda: usize, w: usize, k: i32, tile: usize): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0), c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0), c40 = f32x4.splat(0), c41 = f32x4.splat(0);
-  const r1 = a + 1 * lda;
-  const r2 = a + 2 * lda;
-  const r3 = a + 3 * lda;
-  const r4 = a + 4 * lda;
-  for (let i = 0; i < k; i++) {
-    const w0 = v128.load(w);
-    const w1 = v128.load(w, 16);
-    const o: usize = (<usize>i) << 2;
-    const a0 = v128.load32_splat(a + o);
-    c00 = fmadd(a0, w0, c00);
-    c01 = fmadd(a0, w1, c01);
-    const a1 = v128.load32_splat(r1 + o);
-    c10 = fmadd(a1, w0, c10);
-    c11 = fmadd(a1, w1, c11);
-    const a2 = v128.load32_splat(r2 + o);
-    c20 = fmadd(a2, w0, c20);
-    c21 = fmadd(a2, w1, c21);
-    const a3 = v128.load32_splat(r3 + o);
-    c30 = fmadd(a3, w0, c30);
-    c31 = fmadd(a3, w1, c31);
-    const a4 = v128.load32_splat(r4 + o);
-    c40 = fmadd(a4, w0, c40);
-    c41 = fmadd(a4, w1, c41);
-    w += 32;
-  }
-  v128.store(tile, c00, 0);
-  v128.store(tile, c01, 16);
-  v128.store(tile, c10, 32);
-  v128.store(tile, c11, 48);
-  v128.store(tile, c20, 64);
-  v128.store(tile, c21, 80);
-  v128.store(tile, c30, 96);
-  v128.store(tile, c31, 112);
-  v128.store(tile, c40, 128);
-  v128.store(tile, c41, 144);
-}
-
-/** Runs the gemm_s16_mr microkernel for `mr` rows (1..5). */
+/** Runs the gemm_s16_mr microkernel for `mr` rows (1..4). */
 @inline export function gemm_s16_mr(mr: i32, a: usize, w: usize, kPairs: i32, tile: usize): void {
   switch (mr) {
-    case 5: gemm_s16_5x8c2__simd_dot16(a, w, kPairs, tile); break;
     case 4: gemm_s16_4x8c2__simd_dot16(a, w, kPairs, tile); break;
     case 3: gemm_s16_3x8c2__simd_dot16(a, w, kPairs, tile); break;
     case 2: gemm_s16_2x8c2__simd_dot16(a, w, kPairs, tile); break;
@@ -278,10 +203,9 @@ export const NR: i32 = 8;
   }
 }
 
-/** Runs the gemm_f32_mr microkernel for `mr` rows (1..5). */
+/** Runs the gemm_f32_mr microkernel for `mr` rows (1..4). */
 @inline export function gemm_f32_mr(mr: i32, a: usize, lda: usize, w: usize, k: i32, tile: usize): void {
   switch (mr) {
-    case 5: gemm_f32_5x8__simd(a, lda, w, k, tile); break;
     case 4: gemm_f32_4x8__simd(a, lda, w, k, tile); break;
     case 3: gemm_f32_3x8__simd(a, lda, w, k, tile); break;
     case 2: gemm_f32_2x8__simd(a, lda, w, k, tile); break;
