@@ -1,0 +1,103 @@
+// Convolution drivers: one call per op, the parameter block (params.ts) says which path.
+//
+// GEMM paths run block by block over output pixels: MC rows of the implicit GEMM are
+// widened into a scratch block that stays in L2 (1x1: pack_a_s16 over the input rows in
+// place; otherwise the im2col packer), then gemm_s16 multiplies them by one group's
+// packed weights and writes the block's outputs through the epilogue. Packing per block
+// instead of the whole im2col matrix keeps a 3x3 conv from writing and re-reading nine
+// widened copies of its input through memory.
+//
+// Groups: weights of group g are packed at w + g * groupWeightBytes, and epilogue
+// parameter headers are laid out one per group (EPI_HEADER bytes apart, src/ makes each
+// point at its group's columns), so gemm_s16's column 0 is the group's first channel.
+import { MR } from '../gemm/ukernels.generated';
+import { pack_a_s16 } from '../gemm/pack';
+import { gemm_s16, gemm_f32 } from '../gemm/gemm';
+import { Epilogue } from '../gemm/epilogue';
+import { conv_pack_im2col_s16, conv_pack_im2col_f32 } from './im2col';
+import { dw_widen_s16, conv_dw_s16, dw_pad_f32, conv_dw_f32 } from './depthwise';
+import {
+  cp, ConvPath, CP_N, CP_C, CP_OH, CP_OW, CP_M, CP_GROUP, CP_CG, CP_MG, CP_ZA, CP_SIGNED,
+  CP_PATH, CP_KPAIRS, CP_GROUP_WBYTES, CP_MC,
+} from './params';
+
+/** Bytes between the per-group epilogue parameter headers (src/ops/epilogue.ts's HEADER). */
+const EPI_HEADER: usize = 64;
+
+/**
+ * int8 / uint8 convolution, NHWC: x [N, H, W, C] -> out [N, OH, OW, M] through epilogue
+ * `kind` (int32 for convInteger, requantized int8 / uint8 otherwise). `w` holds the
+ * packed weights of the plan's path; `scratch` the path's work buffer (src/ sizes it).
+ */
+export function conv2d_s16(p: usize, x: usize, w: usize, out: usize, kind: i32, params: usize, scratch: usize): void {
+  const path = cp(p, CP_PATH);
+  const N = cp(p, CP_N);
+  if (path == ConvPath.Depthwise) {
+    for (let n = 0; n < N; n++) {
+      dw_widen_s16(p, x, n, scratch);
+      conv_dw_s16(p, scratch, n, w, out, kind, params);
+    }
+    return;
+  }
+  const rows = N * cp(p, CP_OH) * cp(p, CP_OW);
+  const C = cp(p, CP_C), M = cp(p, CP_M);
+  const group = cp(p, CP_GROUP), Cg = cp(p, CP_CG), Mg = cp(p, CP_MG);
+  const kPairs = cp(p, CP_KPAIRS);
+  const wBytes = <usize>cp(p, CP_GROUP_WBYTES);
+  const MC = cp(p, CP_MC);
+  const signed = cp(p, CP_SIGNED) != 0;
+  const za = cp(p, CP_ZA);
+  const es: usize = kind == Epilogue.I32 ? 4 : 1;
+  for (let m0 = 0; m0 < rows; m0 += MC) {
+    const mc = min(MC, rows - m0);
+    for (let g = 0; g < group; g++) {
+      if (path == ConvPath.Gemm1x1) {
+        pack_a_s16(x + <usize>m0 * <usize>C + <usize>(g * Cg), mc, Cg, C, signed, za, MR, scratch);
+      } else {
+        conv_pack_im2col_s16(p, x, m0, mc, g, scratch);
+      }
+      const o = out + (<usize>m0 * <usize>M + <usize>(g * Mg)) * es;
+      const epi: usize = kind == Epilogue.I32 ? 0 : params + <usize>g * EPI_HEADER;
+      gemm_s16(scratch, w + <usize>g * wBytes, mc, Mg, kPairs, o, M, kind, epi);
+    }
+  }
+}
+
+/**
+ * The float32 baseline with the same structure: 1x1 stride 1 reads the input rows in
+ * place, the general case packs im2col rows per block for gemm_f32, depthwise has its own
+ * f32x4 kernel. `bias` (float32[M] or 0) and the [lo, hi] clamp are fused.
+ */
+export function conv2d_f32(p: usize, x: usize, w: usize, bias: usize, lo: f32, hi: f32, out: usize, scratch: usize): void {
+  const path = cp(p, CP_PATH);
+  const N = cp(p, CP_N);
+  if (path == ConvPath.Depthwise) {
+    for (let n = 0; n < N; n++) {
+      dw_pad_f32(p, x, n, scratch);
+      conv_dw_f32(p, scratch, n, w, bias, lo, hi, out);
+    }
+    return;
+  }
+  const rows = N * cp(p, CP_OH) * cp(p, CP_OW);
+  const C = cp(p, CP_C), M = cp(p, CP_M);
+  const group = cp(p, CP_GROUP), Cg = cp(p, CP_CG), Mg = cp(p, CP_MG);
+  const K = cp(p, CP_KPAIRS);
+  const wBytes = <usize>cp(p, CP_GROUP_WBYTES);
+  if (path == ConvPath.Gemm1x1) {
+    for (let g = 0; g < group; g++) {
+      const b: usize = bias != 0 ? bias + (<usize>(g * Mg) << 2) : 0;
+      gemm_f32(x + (<usize>(g * Cg) << 2), C, w + <usize>g * wBytes, rows, Mg, Cg, b, lo, hi, out + (<usize>(g * Mg) << 2), M);
+    }
+    return;
+  }
+  const MC = cp(p, CP_MC);
+  for (let m0 = 0; m0 < rows; m0 += MC) {
+    const mc = min(MC, rows - m0);
+    for (let g = 0; g < group; g++) {
+      conv_pack_im2col_f32(p, x, m0, mc, g, scratch);
+      const b: usize = bias != 0 ? bias + (<usize>(g * Mg) << 2) : 0;
+      const o = out + ((<usize>m0 * <usize>M + <usize>(g * Mg)) << 2);
+      gemm_f32(scratch, K, w + <usize>g * wBytes, mc, Mg, K, b, lo, hi, o, M);
+    }
+  }
+}
