@@ -7,9 +7,6 @@ export { gemm_s16, gemm_f32 } from './gemm/gemm';
 export { conv2d_s16, conv2d_f32 } from './conv/conv';
 import { MR } from './gemm/ukernels.generated';
 export { quantize_f32, quantize_axis_f32, dequantize, dequantize_axis, minmax_f32 } from './quantize';
-export { gemm_s4, gemm_s4_grouped } from './gemm/int4';
-export { pack_a_f32_s16, gemm_s16_residual } from './gemm/residual';
-export { quant_error_f32 } from './metrics';
 
 /** First byte the TypeScript allocator may use: everything below holds static data. */
 export function heap_base(): usize {
