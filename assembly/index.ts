@@ -3,7 +3,7 @@
 // TypeScript side owns; none of them validates or allocates.
 
 export { pack_a_s16, pack_w_s16, pack_w_f32 } from './gemm/pack';
-export { gemm_s16, gemm_f32 } from './gemm/gemm';
+export { gemm_s16, gemm_f32, gemm_s16_panels, gemm_f32_panels } from './gemm/gemm';
 export { conv2d_s16, conv2d_f32 } from './conv/conv';
 import { MR } from './gemm/ukernels.generated';
 export { quantize_f32, quantize_axis_f32, dequantize, dequantize_axis, minmax_f32 } from './quantize';

@@ -27,6 +27,36 @@ export interface Kernels {
     kind: number,
     params: number,
   ): void;
+  gemm_s16_panels(
+    a: number,
+    w: number,
+    M: number,
+    N: number,
+    kPairs: number,
+    out: number,
+    ldo: number,
+    kind: number,
+    params: number,
+    pBegin: number,
+    pEnd: number,
+    tile: number,
+  ): void;
+  gemm_f32_panels(
+    x: number,
+    lda: number,
+    w: number,
+    M: number,
+    N: number,
+    K: number,
+    bias: number,
+    lo: number,
+    hi: number,
+    out: number,
+    ldo: number,
+    pBegin: number,
+    pEnd: number,
+    tile: number,
+  ): void;
   gemm_f32(
     x: number,
     lda: number,

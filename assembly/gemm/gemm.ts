@@ -31,11 +31,32 @@ function gemm_s16_mrx8c2__scalar(mr: i32, a: usize, w: usize, kPairs: i32, t: us
  * `params` points at the epilogue's parameter block (see epilogue.ts).
  */
 export function gemm_s16(a: usize, w: usize, M: i32, N: i32, kPairs: i32, out: usize, ldo: i32, kind: i32, params: usize): void {
-  const panels = (N + NR - 1) / NR;
+  gemm_s16_panels(a, w, M, N, kPairs, out, ldo, kind, params, 0, (N + NR - 1) / NR, tile);
+}
+
+/**
+ * gemm_s16 over weight panels [pBegin, pEnd) only, with a caller-owned tile scratch of
+ * MR * NR * 4 bytes: the unit of work a thread takes. Splitting over M needs no extra
+ * argument: offset `a` by m0 * kPairs * 4 (m0 a multiple of MR) and `out` by m0 rows.
+ */
+export function gemm_s16_panels(
+  a: usize,
+  w: usize,
+  M: i32,
+  N: i32,
+  kPairs: i32,
+  out: usize,
+  ldo: i32,
+  kind: i32,
+  params: usize,
+  pBegin: i32,
+  pEnd: i32,
+  tile: usize,
+): void {
   const panelBytes = <usize>kPairs * NR * 4;
   for (let mc0 = 0; mc0 < M; mc0 += MC) {
     const mcEnd = min(M, mc0 + MC);
-    for (let p = 0; p < panels; p++) {
+    for (let p = pBegin; p < pEnd; p++) {
       const n0 = p * NR;
       const nc = min(NR, N - n0);
       const wp = w + <usize>p * panelBytes;
@@ -84,12 +105,31 @@ function gemm_f32_mrx8__scalar(mr: i32, a: usize, lda: usize, w: usize, K: i32, 
  * packed by pack_w_f32. x rows are read in place (stride lda elements).
  */
 export function gemm_f32(x: usize, lda: i32, w: usize, M: i32, N: i32, K: i32, bias: usize, lo: f32, hi: f32, out: usize, ldo: i32): void {
-  const panels = (N + NR - 1) / NR;
+  gemm_f32_panels(x, lda, w, M, N, K, bias, lo, hi, out, ldo, 0, (N + NR - 1) / NR, tile);
+}
+
+/** gemm_f32 over weight panels [pBegin, pEnd) with a caller-owned tile (see gemm_s16_panels). */
+export function gemm_f32_panels(
+  x: usize,
+  lda: i32,
+  w: usize,
+  M: i32,
+  N: i32,
+  K: i32,
+  bias: usize,
+  lo: f32,
+  hi: f32,
+  out: usize,
+  ldo: i32,
+  pBegin: i32,
+  pEnd: i32,
+  tile: usize,
+): void {
   const panelBytes = <usize>K * NR * 4;
   const rowBytes = <usize>lda << 2;
   for (let mc0 = 0; mc0 < M; mc0 += MC) {
     const mcEnd = min(M, mc0 + MC);
-    for (let p = 0; p < panels; p++) {
+    for (let p = pBegin; p < pEnd; p++) {
       const n0 = p * NR;
       const nc = min(NR, N - n0);
       const wp = w + <usize>p * panelBytes;
