@@ -1,0 +1,152 @@
+// The demo model as qwasm layers, in three variants that all take float32 NHWC images
+// and return logits (float32, or int8 for the static int8 model; argmax is the same):
+//   float32       qw.conv2dF32 / qw.linearF32: the baseline, same tiling as the int8 kernels
+//   int8          qw.conv2d / qw.linear: static quantization (quantize.mjs), int8 end to end
+//   dynamic int8  weights int8 once, activations quantized per call from their own range:
+//                 ONNX's dynamic recipe (DynamicQuantizeLinear + ConvInteger, then scale
+//                 and bias in float) for the convs, qw.dynamicLinear for 1x1 conv and fc
+import { INPUT_SHAPE, layerShapes, paramShapes } from './model.mjs';
+import { quantizeWeightsPerChannel } from './quantize.mjs';
+
+const convAttrs = (layer) => ({
+  strides: [layer.stride, layer.stride],
+  pads: [layer.pad, layer.pad, layer.pad, layer.pad],
+  group: layer.group,
+});
+
+const activation = (layer) => (layer.relu ? 'relu' : 'none');
+
+/**
+ * Runs the conv layers then the linear layer on n NHWC images, writing into output
+ * tensors allocated once per batch size (qwasm's layers then allocate nothing).
+ */
+function chain(convs, fc, first, ArrayType) {
+  const buffers = new Map();
+  const shapes = layerShapes();
+  return (x, n) => {
+    let outs = buffers.get(n);
+    if (!outs) {
+      outs = shapes.map((s) => ({ data: new ArrayType(n * s.reduce((a, b) => a * b, 1)), shape: [n, ...s] }));
+      buffers.set(n, outs);
+    }
+    let cur = first({ data: x, shape: [n, ...INPUT_SHAPE] });
+    convs.forEach((cv, i) => (cur = cv.run(cur, outs[i])));
+    return fc.run(cur.data, outs[convs.length].data);
+  };
+}
+
+/** The float32 baseline. */
+export function buildFloat32(qw, model) {
+  const convs = [];
+  let fc;
+  for (const layer of model.arch) {
+    const weights = {
+      data: model.params[`${layer.name}.weight`],
+      shape: paramShapes(layer).weight,
+    };
+    const bias = model.params[`${layer.name}.bias`];
+    if (layer.type === 'linear') fc = qw.linearF32({ weights, bias, activation: activation(layer) });
+    else
+      convs.push(
+        qw.conv2dF32({
+          weights,
+          bias,
+          ...convAttrs(layer),
+          activation: activation(layer),
+        }),
+      );
+  }
+  return {
+    name: 'float32',
+    run: chain(convs, fc, (x) => x, Float32Array),
+    dispose: () => [...convs, fc].forEach((l) => l.dispose()),
+  };
+}
+
+/** Static int8 from quantizeModel's output; `requant` 'fp32' (ONNX) or 'fixedpoint' (TFLite). */
+export function buildInt8(qw, qmodel, { requant = 'fp32' } = {}) {
+  const convs = [];
+  let fc;
+  for (const q of qmodel.layers) {
+    const { layer } = q;
+    const common = {
+      weights: { data: q.weights, shape: paramShapes(layer).weight },
+      weightScale: q.weightScale,
+      bias: q.bias,
+      input: {
+        scale: q.input.scale,
+        zeroPoint: q.input.zeroPoint,
+        dtype: 'int8',
+      },
+      output: { scale: q.output.scale, zeroPoint: q.output.zeroPoint },
+      activation: activation(layer),
+      requant,
+    };
+    if (layer.type === 'linear') fc = qw.linear(common);
+    else convs.push(qw.conv2d({ ...common, ...convAttrs(layer) }));
+  }
+  const { scale, zeroPoint } = qmodel.input;
+  return {
+    name: requant === 'fp32' ? 'int8' : 'int8 fixed-point',
+    run: chain(convs, fc, (x) => qw.quantizeLinear(x, scale, zeroPoint, { dtype: 'int8' }), Int8Array),
+    dispose: () => [...convs, fc].forEach((l) => l.dispose()),
+  };
+}
+
+/**
+ * Dynamic int8: a k x k conv quantizes its input per call (uint8, ONNX
+ * DynamicQuantizeLinear), runs qw.convInteger against per-channel int8 weights and
+ * scales the int32 sums back to float with bias and ReLU; 1x1 convs and the
+ * classifier are qw.dynamicLinear layers.
+ */
+export function buildDynamic(qw, model) {
+  const steps = [];
+  const disposables = [];
+  for (const layer of model.arch) {
+    const w = model.params[`${layer.name}.weight`];
+    const bias = model.params[`${layer.name}.bias`];
+    const pointwise =
+      layer.type === 'linear' || (layer.kernel === 1 && layer.stride === 1 && layer.pad === 0 && layer.group === 1);
+    if (pointwise) {
+      const [N, K] = layer.type === 'linear' ? [layer.outF, layer.inF] : [layer.outC, layer.inC];
+      const dl = qw.dynamicLinear({
+        weights: { data: w, shape: [N, K] },
+        bias,
+      });
+      disposables.push(dl);
+      steps.push((x) => {
+        const y = dl.run(x.data);
+        if (layer.relu) for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0;
+        return {
+          data: y,
+          shape: layer.type === 'linear' ? [x.shape[0], N] : [...x.shape.slice(0, 3), N],
+        };
+      });
+      continue;
+    }
+    const O = layer.outC;
+    const { q, scale } = quantizeWeightsPerChannel(w, O);
+    const weights = { data: q, shape: paramShapes(layer).weight };
+    const attrs = { ...convAttrs(layer), layout: 'NHWC' };
+    steps.push((x) => {
+      const { y: xq, scale: sx, zeroPoint: zx } = qw.dynamicQuantizeLinear(x);
+      const acc = qw.convInteger(xq, weights, zx, 0, attrs);
+      const out = new Float32Array(acc.data.length);
+      const a = acc.data;
+      for (let i = 0, o = 0; i < a.length; i++, o = o + 1 === O ? 0 : o + 1) {
+        const v = a[i] * (sx * scale[o]) + bias[o];
+        out[i] = layer.relu && v < 0 ? 0 : v;
+      }
+      return { data: out, shape: acc.shape };
+    });
+  }
+  return {
+    name: 'dynamic int8',
+    run: (x, n) => {
+      let cur = { data: x, shape: [n, ...INPUT_SHAPE] };
+      for (const step of steps) cur = step(cur);
+      return cur.data;
+    },
+    dispose: () => disposables.forEach((l) => l.dispose()),
+  };
+}
