@@ -19,6 +19,8 @@ import {
   type LinearConfig,
   type LinearF32Config,
 } from './layers/linear.js';
+import { convInteger, qlinearConv, type ConvOpAttributes, type QLinearConvAttributes } from './ops/conv.js';
+import { Conv2d, Conv2dF32, type Conv2dConfig, type Conv2dF32Config } from './layers/conv.js';
 
 /** Options of {@link Qwasm.create}. */
 export interface CreateOptions {
@@ -193,6 +195,96 @@ export class Qwasm {
    */
   dynamicLinear(config: DynamicLinearConfig): DynamicLinear {
     return new DynamicLinear(this.rt, config);
+  }
+
+  /**
+   * ONNX ConvInteger: int32 `conv(x - xZeroPoint, w - wZeroPoint)`. x int8 or uint8 with
+   * a per-tensor zero point; w int8 or uint8 with a per-tensor or per-output-channel zero
+   * point. Layout NCHW with weights [M, C/group, kH, kW] by default, or `layout: 'NHWC'`
+   * with weights [M, kH, kW, C/group]; strides, pads, dilations, group (depthwise too)
+   * and autoPad as ONNX defines them.
+   *
+   * @example
+   * ```ts
+   * const y = qw.convInteger(
+   *   { data: x, shape: [1, 3, 32, 32] }, { data: w, shape: [16, 3, 3, 3] }, 128, 0,
+   *   { pads: [1, 1, 1, 1], strides: [2, 2] },
+   * ); // Int32Array, shape [1, 16, 16, 16]
+   * ```
+   */
+  convInteger(
+    x: Tensor,
+    w: Tensor,
+    xZeroPoint?: ZeroPoint,
+    wZeroPoint?: ZeroPoint,
+    attrs?: ConvOpAttributes,
+  ): Tensor<Int32Array> {
+    return convInteger(this.rt, x, w, xZeroPoint, wZeroPoint, attrs);
+  }
+
+  /**
+   * ONNX QLinearConv: the int8 convolution plus the optional int32 bias, requantized to
+   * `yScale`, `yZeroPoint` with `m = (xScale * wScale) / yScale` in float32 (bit-exact with
+   * onnxruntime), or TFLite fixed point with `{ requant: 'fixedpoint' }`. wScale and
+   * wZeroPoint per tensor or per output channel. The output dtype is yZeroPoint's typed
+   * array's, else x's.
+   *
+   * @example
+   * ```ts
+   * const y = qw.qlinearConv(
+   *   { data: x, shape: [1, 8, 28, 28] }, 0.02, 128,
+   *   { data: w, shape: [8, 1, 3, 3] }, new Float32Array(8).fill(0.01), 0,
+   *   0.05, 128, bias, { group: 8, pads: [1, 1, 1, 1] },
+   * ); // depthwise, Uint8Array of shape [1, 8, 28, 28]
+   * ```
+   */
+  qlinearConv(
+    x: Tensor,
+    xScale: Scale,
+    xZeroPoint: ZeroPoint | undefined,
+    w: Tensor,
+    wScale: Scale,
+    wZeroPoint: ZeroPoint | undefined,
+    yScale: Scale,
+    yZeroPoint?: ZeroPoint,
+    bias?: Int32Array,
+    attrs?: QLinearConvAttributes,
+  ): Tensor<Int8Array | Uint8Array> {
+    return qlinearConv(this.rt, x, xScale, xZeroPoint, w, wScale, wZeroPoint, yScale, yZeroPoint, bias, attrs);
+  }
+
+  /**
+   * A prepacked int8 NHWC convolution layer: weights [O, kH, kW, C/group] packed once for
+   * the fastest path (1x1 GEMM, im2col GEMM or depthwise), fused bias, requantization
+   * and ReLU / ReLU6 clamp. `run(x, out)` allocates nothing once it has seen x's shape.
+   *
+   * @example
+   * ```ts
+   * const cv = qw.conv2d({
+   *   weights: { data: w, shape: [64, 3, 3, 64] }, weightScale: 0.01,
+   *   input: { scale: 0.05, zeroPoint: 0 }, output: { scale: 0.1, zeroPoint: 0 },
+   *   pads: [1, 1, 1, 1], activation: 'relu',
+   * });
+   * const y = cv.run({ data: x, shape: [1, 56, 56, 64] }); // shape [1, 56, 56, 64]
+   * cv.dispose();
+   * ```
+   */
+  conv2d(config: Conv2dConfig): Conv2d {
+    return new Conv2d(this.rt, config);
+  }
+
+  /**
+   * The float32 baseline convolution layer, with the same structure as
+   * {@link Qwasm.conv2d} in f32x4 (im2col + the float32 GEMM, its own depthwise kernel).
+   *
+   * @example
+   * ```ts
+   * const cf = qw.conv2dF32({ weights: { data: wf, shape: [32, 3, 3, 1] }, group: 32, pads: [1, 1, 1, 1] });
+   * const y = cf.run({ data: xf, shape: [1, 112, 112, 32] });
+   * ```
+   */
+  conv2dF32(config: Conv2dF32Config): Conv2dF32 {
+    return new Conv2dF32(this.rt, config);
   }
 
   /**

@@ -28,3 +28,12 @@ export {
   type DynamicLinearConfig,
   type QuantSpec,
 } from './layers/linear.js';
+export type { ConvAttributes, AutoPad } from './ops/conv-plan.js';
+export type { ConvOpAttributes, QLinearConvAttributes } from './ops/conv.js';
+export {
+  Conv2d,
+  Conv2dF32,
+  type Conv2dConfig,
+  type Conv2dF32Config,
+  type Conv2dShapeConfig,
+} from './layers/conv.js';

@@ -16,6 +16,10 @@ export interface Kernels {
     dst: number,
   ): void;
   pack_w_f32(w: number, N: number, K: number, sn: number, sk: number, dst: number): void;
+  /** int8 / uint8 NHWC convolution (assembly/conv/conv.ts); `p` is the plan's parameter block. */
+  conv2d_s16(p: number, x: number, w: number, out: number, kind: number, params: number, scratch: number): void;
+  /** The float32 baseline convolution, bias and [lo, hi] clamp fused. */
+  conv2d_f32(p: number, x: number, w: number, bias: number, lo: number, hi: number, out: number, scratch: number): void;
   gemm_s16(
     a: number,
     w: number,

@@ -1,0 +1,348 @@
+// Prepacked NHWC convolution layers: weights packed once for the chosen kernel path,
+// requantization constants resolved once, and per input shape a plan whose parameter
+// block and scratch are sized once and reused, so a steady run of calls with `out`
+// allocates nothing.
+import { QwasmError, check } from '../errors.js';
+import { Runtime, Workspace } from '../runtime.js';
+import { checkDtype, checkTensor, type QuantDtype, type Tensor } from '../tensor.js';
+import { newQuantArray, qrange } from '../quant/dtype.js';
+import { resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
+import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
+import { checkAccumulation, maxCentred } from '../ops/gemm.js';
+import {
+  CONV_PARAMS_BYTES,
+  ConvPath,
+  choosePath,
+  epilogueFor,
+  groupHeadersBytes,
+  makePlan,
+  packConvWeightsF32,
+  packConvWeightsS16,
+  packedConvWeightBytes,
+  resolveGeometry,
+  writeParams,
+  type ConvGeometry,
+  type ConvPlan,
+} from '../ops/conv-plan.js';
+import type { QuantSpec } from './linear.js';
+
+/** Shape attributes of a conv layer (NHWC; pads [top, left, bottom, right]). */
+export interface Conv2dShapeConfig {
+  strides?: readonly number[];
+  pads?: readonly number[];
+  dilations?: readonly number[];
+  group?: number;
+}
+
+/** Configuration of {@link Qwasm.conv2d}. */
+export interface Conv2dConfig extends Conv2dShapeConfig {
+  /** Weights [O, kH, kW, C/group], int8. */
+  weights: Tensor<Int8Array>;
+  /** Per tensor, or per output channel (O values). */
+  weightScale: Scale;
+  /** Weight zero point, 0 (symmetric) by default. */
+  weightZeroPoint?: number;
+  /** int32 bias with scale inputScale * weightScale. */
+  bias?: Int32Array;
+  input: QuantSpec;
+  output: Omit<QuantSpec, 'dtype'>;
+  activation?: Activation;
+  requant?: Requant;
+}
+
+/** Configuration of {@link Qwasm.conv2dF32}. */
+export interface Conv2dF32Config extends Conv2dShapeConfig {
+  /** Weights [O, kH, kW, C/group], float32. */
+  weights: Tensor<Float32Array>;
+  bias?: Float32Array;
+  activation?: Activation;
+}
+
+function checkActivation(a: unknown): Activation {
+  const act = (a ?? 'none') as Activation;
+  check(act === 'none' || act === 'relu' || act === 'relu6', 'activation', `must be 'none', 'relu' or 'relu6', got ${String(a)}`);
+  return act;
+}
+
+/** Weight dims [O, kH, kW, Cg] of a layer config. */
+function weightDims(w: unknown, type: new (n: number) => Int8Array | Float32Array): { M: number; kH: number; kW: number; Cg: number } {
+  checkTensor(w, 'weights');
+  checkDtype(w, 'weights', type);
+  check(w.shape.length === 4, 'weights', `must be 4-D [O, kH, kW, C/group], got shape [${w.shape.join(', ')}]`);
+  const [M, kH, kW, Cg] = w.shape as [number, number, number, number];
+  check(M > 0 && kH > 0 && kW > 0 && Cg > 0, 'weights', `must not be empty, got shape [${w.shape.join(', ')}]`);
+  return { M, kH, kW, Cg };
+}
+
+/** The geometry of a layer before it has seen an input: a nominal input as large as the kernel. */
+function layerGeometry(cfg: Conv2dShapeConfig, w: { M: number; kH: number; kW: number; Cg: number }): ConvGeometry {
+  const group = cfg.group ?? 1;
+  check(Number.isInteger(group) && group >= 1, 'group', `must be a positive integer, got ${String(group)}`);
+  const dil = cfg.dilations ?? [1, 1];
+  const probe = {
+    N: 1,
+    // large enough that a valid kernel fits without padding, so only attributes can fail here
+    H: Math.max(1, (w.kH - 1) * (Number(dil[0]) || 1) + 1),
+    W: Math.max(1, (w.kW - 1) * (Number(dil[1]) || 1) + 1),
+    C: w.Cg * group,
+  };
+  return resolveGeometry(probe, w, cfg, '', 'x', 'weights');
+}
+
+/** Common base: packed blocks, workspaces, the per-shape plan and disposal. */
+abstract class ConvLayer {
+  /** Output channels. */
+  readonly outChannels: number;
+  /** Input channels. */
+  readonly inChannels: number;
+  /** The kernel path: 'gemm1x1', 'im2col' or 'depthwise'. */
+  readonly path: 'gemm1x1' | 'im2col' | 'depthwise';
+  protected disposed = false;
+  protected readonly blocks: number[] = [];
+  protected readonly spaces: Workspace[] = [];
+  protected readonly cfg: Conv2dShapeConfig;
+  protected readonly kernel: { M: number; kH: number; kW: number; Cg: number };
+  protected readonly kind: ConvPath;
+  protected readonly params: number;
+  protected plan: ConvPlan | null = null;
+  protected readonly xBuf: Workspace;
+  protected readonly sBuf: Workspace;
+  protected readonly yBuf: Workspace;
+
+  constructor(
+    protected readonly rt: Runtime,
+    cfg: Conv2dShapeConfig,
+    kernel: { M: number; kH: number; kW: number; Cg: number },
+    geo: ConvGeometry,
+  ) {
+    this.cfg = { strides: cfg.strides, pads: cfg.pads, dilations: cfg.dilations, group: cfg.group };
+    this.kernel = kernel;
+    this.outChannels = kernel.M;
+    this.inChannels = geo.C;
+    this.kind = choosePath(geo);
+    // 1x1 vs im2col also depends on strides and pads only, never on the input size
+    this.path = this.kind === ConvPath.Depthwise ? 'depthwise' : this.kind === ConvPath.Gemm1x1 ? 'gemm1x1' : 'im2col';
+    this.params = rt.heap.alloc(CONV_PARAMS_BYTES, 'weights');
+    this.blocks.push(this.params);
+    this.xBuf = this.workspace();
+    this.sBuf = this.workspace();
+    this.yBuf = this.workspace();
+  }
+
+  protected workspace(): Workspace {
+    const w = new Workspace(this.rt);
+    this.spaces.push(w);
+    return w;
+  }
+
+  protected live(): void {
+    this.rt.live();
+    if (this.disposed) throw new QwasmError('layer', 'this layer was disposed');
+  }
+
+  /** Validates x as NHWC with the layer's channels and returns the plan for its shape. */
+  protected planFor(x: unknown, f32: boolean, za: number, signed: boolean): ConvPlan {
+    checkTensor(x, 'x');
+    check(x.shape.length === 4, 'x', `must be 4-D [N, H, W, C], got shape [${x.shape.join(', ')}]`);
+    const [N, H, W, C] = x.shape as [number, number, number, number];
+    const p = this.plan;
+    if (p !== null && p.geo.N === N && p.geo.H === H && p.geo.W === W && p.geo.C === C) return p;
+    check(C === this.inChannels, 'x', `has ${C} channels, the layer expects ${this.inChannels}`);
+    const geo = resolveGeometry({ N, H, W, C }, this.kernel, this.cfg, '', 'x', 'weights');
+    const plan = makePlan(geo, this.kind, f32, this.rt.config.mr, this.rt.config.nr);
+    writeParams(this.rt, this.params, plan, za, signed);
+    this.plan = plan;
+    return plan;
+  }
+
+  /** Checks a caller's output tensor against the plan. */
+  protected checkOut(out: Tensor, plan: ConvPlan, type: new (n: number) => Int8Array | Uint8Array | Float32Array): void {
+    check(typeof out === 'object' && out !== null && out.data instanceof type, 'out', `must be a tensor of ${type.name}`);
+    const s = plan.outShape;
+    const o = out.shape;
+    check(
+      o.length === 4 && o[0] === s[0] && o[1] === s[1] && o[2] === s[2] && o[3] === s[3],
+      'out',
+      `has shape [${o.join(', ')}], expected [${s.join(', ')}]`,
+    );
+    check(out.data.length === s[0]! * s[1]! * s[2]! * s[3]!, 'out', `has ${out.data.length} elements for shape [${s.join(', ')}]`);
+  }
+
+  /** Frees the packed weights and workspaces; the layer cannot run afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const p of this.blocks) this.rt.heap.release(p);
+    for (const s of this.spaces) s.free();
+  }
+}
+
+/** An int8 / uint8 NHWC convolution layer (see {@link Qwasm.conv2d}). */
+export class Conv2d extends ConvLayer {
+  readonly dtype: QuantDtype;
+  private readonly za: number;
+  private readonly weights: number;
+  private readonly epiPtr: number;
+  private readonly epiKind: number;
+
+  constructor(rt: Runtime, cfg: Conv2dConfig) {
+    rt.live();
+    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
+    const kernel = weightDims(cfg.weights, Int8Array);
+    const geo = layerGeometry(cfg, kernel);
+    const M = kernel.M;
+    const ws = resolveScale(cfg.weightScale, 'weightScale', M);
+    const zw = resolveZeroPoint(cfg.weightZeroPoint, 'weightZeroPoint', 'int8');
+    check(typeof cfg.input === 'object' && cfg.input !== null, 'input', 'expected { scale, zeroPoint, dtype? }');
+    check(typeof cfg.output === 'object' && cfg.output !== null, 'output', 'expected { scale, zeroPoint }');
+    const dtype = cfg.input.dtype ?? 'int8';
+    check(dtype === 'int8' || dtype === 'uint8', 'input.dtype', `must be 'int8' or 'uint8', got ${String(dtype)}`);
+    const sx = resolveScale(cfg.input.scale, 'input.scale');
+    const zx = resolveZeroPoint(cfg.input.zeroPoint, 'input.zeroPoint', dtype);
+    const sy = resolveScale(cfg.output.scale, 'output.scale');
+    const zy = resolveZeroPoint(cfg.output.zeroPoint, 'output.zeroPoint', dtype);
+    const activation = checkActivation(cfg.activation);
+    const requant = cfg.requant ?? 'fp32';
+    check(requant === 'fp32' || requant === 'fixedpoint', 'requant', `must be 'fp32' or 'fixedpoint', got ${String(requant)}`);
+    if (cfg.bias !== undefined) {
+      check(cfg.bias instanceof Int32Array, 'bias', 'must be an Int32Array');
+      check(cfg.bias.length === M, 'bias', `has ${cfg.bias.length} values, expected ${M}`);
+    }
+    checkAccumulation(kernel.kH * kernel.kW * kernel.Cg, maxCentred(dtype, zx), maxCentred('int8', zw), 'weights');
+    super(rt, cfg, kernel, geo);
+    this.dtype = dtype;
+    this.za = zx[0]!;
+    const { qmin, qmax } = qrange(dtype);
+    try {
+      const epi = EpilogueParams.requant(rt, M, {
+        requant,
+        inputScale: sx[0]!,
+        weightScale: ws,
+        outputScale: sy[0]!,
+        outputZeroPoint: zy[0]!,
+        qmin,
+        qmax,
+        signed: dtype === 'int8',
+        bias: cfg.bias,
+        activation,
+      });
+      this.blocks.push(epi.ptr);
+      this.epiKind = epi.kind;
+      const headers = groupHeadersBytes(geo, this.kind);
+      let hp = 0;
+      if (headers > 0) {
+        hp = rt.heap.alloc(headers, 'weights');
+        this.blocks.push(hp);
+      }
+      this.epiPtr = epilogueFor(rt, geo, this.kind, epi, hp);
+      this.weights = rt.heap.alloc(packedConvWeightBytes(rt, geo, this.kind, false), 'weights');
+      this.blocks.push(this.weights);
+      rt.scoped((alloc) => {
+        const src = alloc(cfg.weights.data.length, 'weights');
+        rt.heap.i8.set(cfg.weights.data, src);
+        packConvWeightsS16(rt, geo, this.kind, src, true, zw, this.weights);
+      });
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  /**
+   * Runs the layer on x [N, H, W, C] (the input dtype); writes [N, OH, OW, O] into `out`
+   * when given (and returns it: no allocation), else into a new tensor.
+   */
+  run(x: Tensor<Int8Array | Uint8Array>, out?: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
+    this.live();
+    const signed = this.dtype === 'int8';
+    const T = signed ? Int8Array : Uint8Array;
+    check(
+      typeof x === 'object' && x !== null && x.data instanceof T,
+      'x',
+      `must be a tensor of ${T.name} (the layer's input dtype)`,
+    );
+    const plan = this.planFor(x, false, this.za, signed);
+    const count = plan.geo.N * plan.geo.OH * plan.geo.OW * plan.geo.M;
+    let y: Tensor<Int8Array | Uint8Array>;
+    if (out !== undefined) {
+      this.checkOut(out, plan, T);
+      y = out;
+    } else y = { data: newQuantArray(this.dtype, count), shape: plan.outShape };
+    if (count === 0) return y;
+    const xp = this.xBuf.ensure(x.data.length, 'x');
+    const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
+    const yp = this.yBuf.ensure(count, 'x');
+    const heap = this.rt.heap;
+    if (signed) heap.i8.set(x.data as Int8Array, xp);
+    else heap.u8.set(x.data as Uint8Array, xp);
+    this.rt.kernels.conv2d_s16(this.params, xp, this.weights, yp, this.epiKind, this.epiPtr, sp);
+    y.data.set(signed ? this.yBuf.view(Int8Array, count) : this.yBuf.view(Uint8Array, count));
+    return y;
+  }
+}
+
+/** The float32 baseline conv layer (see {@link Qwasm.conv2dF32}). */
+export class Conv2dF32 extends ConvLayer {
+  private readonly weights: number;
+  private readonly bias: number;
+  private readonly lo: number;
+  private readonly hi: number;
+
+  constructor(rt: Runtime, cfg: Conv2dF32Config) {
+    rt.live();
+    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
+    const kernel = weightDims(cfg.weights, Float32Array);
+    const geo = layerGeometry(cfg, kernel);
+    const activation = checkActivation(cfg.activation);
+    const M = kernel.M;
+    if (cfg.bias !== undefined) {
+      check(cfg.bias instanceof Float32Array, 'bias', 'must be a Float32Array');
+      check(cfg.bias.length === M, 'bias', `has ${cfg.bias.length} values, expected ${M}`);
+    }
+    super(rt, cfg, kernel, geo);
+    this.lo = activation === 'none' ? -Infinity : 0;
+    this.hi = activation === 'relu6' ? 6 : Infinity;
+    try {
+      this.weights = rt.heap.alloc(packedConvWeightBytes(rt, geo, this.kind, true), 'weights');
+      this.blocks.push(this.weights);
+      rt.scoped((alloc) => {
+        const src = alloc(cfg.weights.data.length * 4, 'weights');
+        rt.heap.f32.set(cfg.weights.data, src >> 2);
+        packConvWeightsF32(rt, geo, this.kind, src, this.weights);
+      });
+      this.bias = 0;
+      if (cfg.bias !== undefined) {
+        // padded to whole SIMD blocks: the kernels load 4 or 8 lanes at a time
+        const np = Math.ceil(M / 8) * 8;
+        this.bias = rt.heap.alloc(np * 4, 'bias');
+        this.blocks.push(this.bias);
+        rt.heap.f32.fill(0, this.bias >> 2, (this.bias >> 2) + np);
+        rt.heap.f32.set(cfg.bias, this.bias >> 2);
+      }
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  /** Runs on x [N, H, W, C] float32; writes [N, OH, OW, O] into `out` when given. */
+  run(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Tensor<Float32Array> {
+    this.live();
+    check(typeof x === 'object' && x !== null && x.data instanceof Float32Array, 'x', 'must be a tensor of Float32Array');
+    const plan = this.planFor(x, true, 0, false);
+    const count = plan.geo.N * plan.geo.OH * plan.geo.OW * plan.geo.M;
+    let y: Tensor<Float32Array>;
+    if (out !== undefined) {
+      this.checkOut(out, plan, Float32Array);
+      y = out;
+    } else y = { data: new Float32Array(count), shape: plan.outShape };
+    if (count === 0) return y;
+    const xp = this.xBuf.ensure(x.data.length * 4, 'x');
+    const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
+    const yp = this.yBuf.ensure(count * 4, 'x');
+    this.rt.heap.f32.set(x.data, xp >> 2);
+    this.rt.kernels.conv2d_f32(this.params, xp, this.weights, this.bias, this.lo, this.hi, yp, sp);
+    y.data.set(this.yBuf.view(Float32Array, count));
+    return y;
+  }
+}
