@@ -1,0 +1,412 @@
+#!/usr/bin/env node
+// `npx qwasm bench`: what int8, binary, SIMD and relaxed SIMD buy on this CPU, in under
+// a minute. Every comparison is the ratio of two things timed in the same rounds
+// (median over rounds of the per-round ratio), so a busy machine slows both sides.
+//
+//   qwasm bench           the quick kernel suite, as a table
+//   qwasm bench --json    the same, as JSON on stdout
+//   qwasm bench --full    the complete benny suites (bench/run.mjs, in a clone of the repository)
+//
+// The suite itself (`quickBench`) has no Node.js dependency: the browser page in
+// examples/browser imports it from this file and runs it in the page.
+
+const GEMM = { M: 64, K: 512, N: 512 };
+const GEMV = { M: 1, K: 1024, N: 1024 };
+const CONV = { N: 1, H: 28, W: 28, C: 64, O: 64, k: 3 };
+
+/** Median of numbers. */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Seconds per call of `fn`, calling it until `minMs` have passed (at least once). */
+function timeCalls(fn, minMs) {
+  let calls = 0;
+  const t0 = performance.now();
+  let t = t0;
+  do {
+    fn();
+    calls++;
+    t = performance.now();
+  } while (t - t0 < minMs);
+  return (t - t0) / 1000 / calls;
+}
+
+/** A deterministic stream of small integers for test data. */
+function lcg(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s >>> 24;
+  };
+}
+
+const int8Data = (n, seed) => {
+  const r = lcg(seed);
+  return Int8Array.from({ length: n }, () => (r() - 128) | 0);
+};
+const f32Data = (n, seed) => {
+  const r = lcg(seed);
+  return Float32Array.from({ length: n }, () => (r() - 128) / 128);
+};
+
+/** Cases of a comparison: each { make(engines) -> fn } built once, then timed in rounds. */
+function gemmInt8(qw, { M, K, N }) {
+  const fc = qw.linear({
+    weights: { data: int8Data(N * K, 1), shape: [N, K] },
+    weightScale: 0.01,
+    input: { scale: 0.02, zeroPoint: 0 },
+    output: { scale: 0.5, zeroPoint: 0 },
+    activation: 'relu',
+  });
+  const x = int8Data(M * K, 2);
+  const y = new Int8Array(M * N);
+  return { run: () => fc.run(x, y), dispose: () => fc.dispose() };
+}
+
+function gemmF32(qw, { M, K, N }) {
+  const fc = qw.linearF32({ weights: { data: f32Data(N * K, 1), shape: [N, K] }, activation: 'relu' });
+  const x = f32Data(M * K, 2);
+  const y = new Float32Array(M * N);
+  return { run: () => fc.run(x, y), dispose: () => fc.dispose() };
+}
+
+function gemmBinary(qw, { M, K, N }) {
+  const bl = qw.binaryLinear({ weights: { data: f32Data(N * K, 1), shape: [N, K] } });
+  const bits = qw.bitpack({ data: f32Data(M * K, 2), shape: [M, K] });
+  return { run: () => bl.run(bits), dispose: () => bl.dispose() };
+}
+
+const convPads = ({ k }) => {
+  const p = (k - 1) >> 1;
+  return [p, p, p, p];
+};
+
+function convInt8(qw, s) {
+  const cv = qw.conv2d({
+    weights: { data: int8Data(s.O * s.k * s.k * s.C, 3), shape: [s.O, s.k, s.k, s.C] },
+    weightScale: 0.01,
+    input: { scale: 0.02, zeroPoint: 0 },
+    output: { scale: 0.5, zeroPoint: 0 },
+    pads: convPads(s),
+    activation: 'relu',
+  });
+  const x = { data: int8Data(s.N * s.H * s.W * s.C, 4), shape: [s.N, s.H, s.W, s.C] };
+  const y = { data: new Int8Array(s.N * s.H * s.W * s.O), shape: [s.N, s.H, s.W, s.O] };
+  return { run: () => cv.run(x, y), dispose: () => cv.dispose() };
+}
+
+function convF32(qw, s) {
+  const cv = qw.conv2dF32({
+    weights: { data: f32Data(s.O * s.k * s.k * s.C, 3), shape: [s.O, s.k, s.k, s.C] },
+    pads: convPads(s),
+    activation: 'relu',
+  });
+  const x = { data: f32Data(s.N * s.H * s.W * s.C, 4), shape: [s.N, s.H, s.W, s.C] };
+  const y = { data: new Float32Array(s.N * s.H * s.W * s.O), shape: [s.N, s.H, s.W, s.O] };
+  return { run: () => cv.run(x, y), dispose: () => cv.dispose() };
+}
+
+function convBinary(qw, s) {
+  const cv = qw.binaryConv2dLayer({
+    weights: { data: f32Data(s.O * s.k * s.k * s.C, 3), shape: [s.O, s.k, s.k, s.C] },
+    pads: convPads(s),
+  });
+  const bits = qw.bitpack({ data: f32Data(s.N * s.H * s.W * s.C, 4), shape: [s.N, s.H, s.W, s.C] });
+  return { run: () => cv.run(bits), dispose: () => cv.dispose() };
+}
+
+const gemmShape = ({ M, K, N }) => `${M}x${K}x${N}`;
+const convShape = (s) => `${s.H}x${s.W}x${s.C}->${s.O} ${s.k}x${s.k}`;
+const gemmOps = ({ M, K, N }) => 2 * M * K * N;
+const convOps = (s) => 2 * s.N * s.H * s.W * s.O * s.k * s.k * s.C;
+
+/**
+ * The comparisons of the quick suite. Each names its two sides as [build, case builder];
+ * `needs` lists the engine methods both sides call (missing ones make it "not available").
+ */
+function comparisons() {
+  return [
+    {
+      group: 'int8 vs float32',
+      name: 'GEMM',
+      shape: gemmShape(GEMM),
+      ops: gemmOps(GEMM),
+      fast: ['auto', gemmInt8, GEMM],
+      slow: ['auto', gemmF32, GEMM],
+      needs: ['linear', 'linearF32'],
+    },
+    {
+      group: 'int8 vs float32',
+      name: 'conv',
+      shape: convShape(CONV),
+      ops: convOps(CONV),
+      fast: ['auto', convInt8, CONV],
+      slow: ['auto', convF32, CONV],
+      needs: ['conv2d', 'conv2dF32'],
+    },
+    {
+      group: 'binary vs float32',
+      name: 'GEMM',
+      shape: gemmShape(GEMM),
+      ops: gemmOps(GEMM),
+      fast: ['auto', gemmBinary, GEMM],
+      slow: ['auto', gemmF32, GEMM],
+      needs: ['binaryLinear', 'bitpack', 'linearF32'],
+    },
+    {
+      group: 'binary vs float32',
+      name: 'conv',
+      shape: convShape(CONV),
+      ops: convOps(CONV),
+      fast: ['auto', convBinary, CONV],
+      slow: ['auto', convF32, CONV],
+      needs: ['binaryConv2dLayer', 'bitpack', 'conv2dF32'],
+    },
+    {
+      group: 'SIMD vs scalar',
+      name: 'int8 GEMM',
+      shape: gemmShape(GEMM),
+      ops: gemmOps(GEMM),
+      fast: ['simd', gemmInt8, GEMM],
+      slow: ['scalar', gemmInt8, GEMM],
+      needs: ['linear'],
+    },
+    {
+      group: 'SIMD vs scalar',
+      name: 'float32 GEMM',
+      shape: gemmShape(GEMM),
+      ops: gemmOps(GEMM),
+      fast: ['simd', gemmF32, GEMM],
+      slow: ['scalar', gemmF32, GEMM],
+      needs: ['linearF32'],
+    },
+    {
+      group: 'SIMD vs scalar',
+      name: 'int8 conv',
+      shape: convShape(CONV),
+      ops: convOps(CONV),
+      fast: ['simd', convInt8, CONV],
+      slow: ['scalar', convInt8, CONV],
+      needs: ['conv2d'],
+    },
+    {
+      group: 'relaxed vs SIMD',
+      name: 'int8 GEMM',
+      shape: gemmShape(GEMM),
+      ops: gemmOps(GEMM),
+      fast: ['relaxed', gemmInt8, GEMM],
+      slow: ['simd', gemmInt8, GEMM],
+      needs: ['linear'],
+    },
+    {
+      group: 'relaxed vs SIMD',
+      name: 'int8 GEMV',
+      shape: gemmShape(GEMV),
+      ops: gemmOps(GEMV),
+      fast: ['relaxed', gemmInt8, GEMV],
+      slow: ['simd', gemmInt8, GEMV],
+      needs: ['linear'],
+    },
+    {
+      group: 'relaxed vs SIMD',
+      name: 'float32 GEMM',
+      shape: gemmShape(GEMM),
+      ops: gemmOps(GEMM),
+      fast: ['relaxed', gemmF32, GEMM],
+      slow: ['simd', gemmF32, GEMM],
+      needs: ['linearF32'],
+    },
+  ];
+}
+
+const RELAXED_HINT = 'this host does not run relaxed SIMD exactly (Node 22+ and Chrome/Edge 114+ do)';
+
+/**
+ * Runs the quick suite with the qwasm module `qwasm` (what `import('qwasm')` returns).
+ * Options: rounds (per comparison), minMs (per side per round), onProgress(done, total, label).
+ * Returns { host, builds, auto, rows }: a row per comparison with its speedup (median of
+ * per-round ratios), each side's median seconds per call and GOPS, or status
+ * 'not available' and the reason.
+ */
+export async function quickBench(qwasm, { rounds = 9, minMs = 80, onProgress } = {}) {
+  const { Qwasm, supportedBackends } = qwasm;
+  const builds = await supportedBackends();
+  const engines = { auto: await Qwasm.create({ backend: 'auto' }) };
+  for (const b of builds) engines[b] = await Qwasm.create({ backend: b });
+  const list = comparisons();
+  const rows = [];
+  let done = 0;
+  for (const c of list) {
+    onProgress?.(done, list.length, `${c.group}: ${c.name}`);
+    const row = {
+      group: c.group,
+      name: c.name,
+      shape: c.shape,
+      fastBuild: engines[c.fast[0]]?.backend ?? c.fast[0],
+      slowBuild: engines[c.slow[0]]?.backend ?? c.slow[0],
+    };
+    const missingBuild = [c.fast[0], c.slow[0]].find((b) => !engines[b]);
+    const missingOp = c.needs.find((m) => typeof engines.auto[m] !== 'function');
+    if (missingBuild) {
+      rows.push({
+        ...row,
+        status: 'not available',
+        reason: missingBuild === 'relaxed' ? RELAXED_HINT : `this host cannot run the ${missingBuild} build`,
+      });
+    } else if (missingOp) {
+      rows.push({ ...row, status: 'not available', reason: `this qwasm has no ${missingOp}() yet` });
+    } else {
+      let fast;
+      let slow;
+      try {
+        fast = c.fast[1](engines[c.fast[0]], c.fast[2]);
+        slow = c.slow[1](engines[c.slow[0]], c.slow[2]);
+        fast.run();
+        slow.run();
+        const tf = [];
+        const ts = [];
+        for (let r = 0; r < rounds; r++) {
+          tf.push(timeCalls(fast.run, minMs));
+          ts.push(timeCalls(slow.run, minMs));
+        }
+        const fastSeconds = median(tf);
+        const slowSeconds = median(ts);
+        rows.push({
+          ...row,
+          status: 'ok',
+          speedup: median(tf.map((t, i) => ts[i] / t)),
+          fastSeconds,
+          slowSeconds,
+          fastGops: c.ops / fastSeconds / 1e9,
+          slowGops: c.ops / slowSeconds / 1e9,
+        });
+      } catch (e) {
+        rows.push({ ...row, status: 'not available', reason: `failed: ${e instanceof Error ? e.message : String(e)}` });
+      } finally {
+        fast?.dispose();
+        slow?.dispose();
+      }
+    }
+    done++;
+  }
+  onProgress?.(done, list.length, 'done');
+  const auto = engines.auto.backend;
+  for (const e of Object.values(engines)) e.dispose();
+  return { builds, auto, rounds, rows };
+}
+
+/** The result of quickBench as an aligned plain-text table. */
+export function formatBench(result) {
+  const header = ['comparison', 'case', 'shape', 'speedup', 'fast', 'baseline'];
+  const ms = (s) => `${(s * 1000).toFixed(3)} ms`;
+  const rows = result.rows.map((r) =>
+    r.status === 'ok'
+      ? [
+          r.group,
+          r.name,
+          r.shape,
+          `${r.speedup.toFixed(2)}x`,
+          `${ms(r.fastSeconds)} ${r.fastGops.toFixed(1)} GOPS`,
+          `${ms(r.slowSeconds)} ${r.slowGops.toFixed(1)} GOPS`,
+        ]
+      : [r.group, r.name, r.shape, 'n/a', `not available: ${r.reason}`],
+  );
+  // a "not available" reason runs on past the last columns instead of widening them
+  const widths = header.map((_, c) =>
+    Math.max(
+      ...[header, ...rows].filter((r) => c < r.length - 1 || r.length === header.length).map((r) => r[c].length),
+    ),
+  );
+  const line = (r) =>
+    r
+      .map((cell, c) => (c === 3 ? cell.padStart(widths[c]) : c === r.length - 1 ? cell : cell.padEnd(widths[c])))
+      .join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+async function main(argv) {
+  const os = await import('node:os');
+  const { existsSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const [command, ...rest] = argv;
+  if (command !== 'bench') {
+    const help = [
+      'usage: qwasm bench [--json] [--full]',
+      '',
+      '  bench          int8 / binary vs float32, SIMD vs scalar and relaxed vs SIMD speedups on this CPU (<= 60 s)',
+      '  bench --json   the same as JSON on stdout',
+      '  bench --full   the complete benny suites (bench/run.mjs in a clone of the qwasm repository)',
+    ].join('\n');
+    console.log(help);
+    return command === undefined || command === 'help' || command === '--help' ? 0 : 1;
+  }
+  if (rest.includes('--full')) {
+    const run = new URL('../bench/run.mjs', import.meta.url);
+    if (!existsSync(run)) {
+      console.error(
+        '--full needs bench/run.mjs, which lives in a clone of the qwasm repository (it is not in the npm package).',
+      );
+      return 1;
+    }
+    return (
+      spawnSync(process.execPath, [run.pathname, ...rest.filter((a) => a !== '--full')], { stdio: 'inherit' }).status ??
+      1
+    );
+  }
+  const json = rest.includes('--json');
+  let qwasm;
+  try {
+    qwasm = await import('../dist/index.js');
+  } catch (e) {
+    console.error(`could not load qwasm from dist/ (in a clone, run \`npm run build\` first): ${e.message}`);
+    return 1;
+  }
+  const tty = !json && process.stderr.isTTY;
+  const started = performance.now();
+  const onProgress = (done, total, label) => {
+    if (!tty) return;
+    const width = 24;
+    const full = Math.round((done / total) * width);
+    const secs = ((performance.now() - started) / 1000).toFixed(1);
+    process.stderr.write(
+      `\rbench [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${done}/${total} ${secs}s ${label}\x1b[K`,
+    );
+    if (done === total) process.stderr.write('\r\x1b[K');
+  };
+  const result = await quickBench(qwasm, { onProgress });
+  const host = {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    runtime: `Node ${process.version}`,
+    seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+  };
+  if (json) {
+    console.log(JSON.stringify({ host, ...result }, null, 2));
+    return 0;
+  }
+  console.log(`qwasm quick bench: ${host.cpu}, ${host.cores} cores, ${host.runtime}, one thread`);
+  console.log(`builds this host runs: ${result.builds.join(', ')}; 'auto' picks ${result.auto}`);
+  console.log('');
+  console.log(formatBench(result));
+  console.log('');
+  console.log(
+    `speedup = baseline time / fast time, median over ${result.rounds} interleaved rounds; GOPS counts a multiply-add as 2 ops.`,
+  );
+  console.log(`'int8 vs float32' and 'binary vs float32' run on the ${result.auto} build. ${host.seconds} s.`);
+  return 0;
+}
+
+if (typeof process !== 'undefined' && process.argv?.[1]) {
+  const { realpathSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  let invoked = '';
+  try {
+    invoked = realpathSync(process.argv[1]);
+  } catch {
+    invoked = process.argv[1];
+  }
+  if (invoked === fileURLToPath(import.meta.url)) process.exitCode = await main(process.argv.slice(2));
+}
