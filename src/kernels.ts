@@ -61,6 +61,26 @@ export interface Kernels {
     pEnd: number,
     tile: number,
   ): void;
+  pack_w_s8c4(w: number, N: number, K: number, sn: number, sk: number, dst: number, colsum: number): void;
+  pack_w_s8c4_from_s16(src: number, N: number, K: number, dst: number, colsum: number): void;
+  split_a_u7(x: number, M: number, K: number, lda: number, signed: number, lo: number, hi: number): void;
+  gemv_s8c4_panels(
+    lo: number,
+    hi: number,
+    w: number,
+    M: number,
+    N: number,
+    kq: number,
+    c: number,
+    colsum: number,
+    out: number,
+    ldo: number,
+    kind: number,
+    params: number,
+    pBegin: number,
+    pEnd: number,
+    tile: number,
+  ): void;
   gemm_f32(
     x: number,
     lda: number,

@@ -8,6 +8,8 @@ import { configFor, type KernelConfig } from './config.js';
 export class Runtime {
   readonly heap: Heap;
   readonly config: KernelConfig;
+  /** The microkernel tile scratch of single-threaded calls (MR x NR int32). */
+  readonly tile: number;
   private disposed = false;
 
   constructor(
@@ -17,6 +19,7 @@ export class Runtime {
   ) {
     this.heap = new Heap(memory, kernels.heap_base());
     this.config = configFor(backend, kernels.gemm_mr());
+    this.tile = this.heap.alloc(this.config.mr * this.config.nr * 4);
   }
 
   /** Throws when the engine was disposed. */

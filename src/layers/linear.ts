@@ -7,6 +7,7 @@ import { newQuantArray, qrange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
 import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
 import {
+  OneRowWeights,
   checkAccumulation,
   maxCentred,
   packActivations,
@@ -98,9 +99,12 @@ export class Linear extends PackedLayer {
   private readonly za: number;
   private readonly weights: number;
   private readonly epi: EpilogueParams;
+  /** Set when the weights fit int8 after the zero point (always for symmetric weights). */
+  private readonly oneRow: OneRowWeights | null;
   private readonly xBuf = this.workspace();
   private readonly aBuf = this.workspace();
   private readonly yBuf = this.workspace();
+  private readonly hiBuf = this.workspace();
 
   constructor(rt: Runtime, cfg: LinearConfig) {
     super(rt);
@@ -149,6 +153,12 @@ export class Linear extends PackedLayer {
       return packWeights(rt, src, N, K, K, 1, true, zw);
     });
     this.blocks.push(this.weights);
+    this.oneRow = zw[0] === 0 && rt.config.gemvRows > 0 ? new OneRowWeights(rt, this.weights, N, K) : null;
+  }
+
+  override dispose(): void {
+    this.oneRow?.free();
+    super.dispose();
   }
 
   /** Bytes of packed weights and requantization constants in wasm memory. */
@@ -177,8 +187,13 @@ export class Linear extends PackedLayer {
     const heap = this.rt.heap;
     if (signed) heap.i8.set(x, xp);
     else heap.u8.set(x, xp);
-    packActivations(this.rt, xp, M, K, K, signed, this.za, ap);
-    this.rt.kernels.gemm_s16(ap, this.weights, M, N, Math.ceil(K / 2), yp, N, this.epi.kind, this.epi.ptr);
+    if (this.oneRow !== null && M <= this.rt.config.gemvRows) {
+      const hi = this.hiBuf.ensure(OneRowWeights.splitBytes(M, K), 'x');
+      this.oneRow.run(xp, M, signed, this.za, ap, hi, yp, this.epi.kind, this.epi.ptr);
+    } else {
+      packActivations(this.rt, xp, M, K, K, signed, this.za, ap);
+      this.rt.kernels.gemm_s16(ap, this.weights, M, N, Math.ceil(K / 2), yp, N, this.epi.kind, this.epi.ptr);
+    }
     y.set(signed ? this.yBuf.view(Int8Array, M * N) : this.yBuf.view(Uint8Array, M * N));
     return y;
   }
@@ -273,9 +288,11 @@ export class DynamicLinear extends PackedLayer {
   readonly weightScale: Float32Array;
   private readonly weights: number;
   private readonly epi: EpilogueParams;
+  private readonly oneRow: OneRowWeights | null;
   private readonly xBuf = this.workspace();
   private readonly qBuf = this.workspace();
   private readonly aBuf = this.workspace();
+  private readonly hiBuf = this.workspace();
   private readonly yBuf = this.workspace();
   private readonly mmBuf = this.workspace();
 
@@ -314,6 +331,12 @@ export class DynamicLinear extends PackedLayer {
       return packWeights(rt, src, N, K, K, 1, true, Int32Array.of(0));
     });
     this.blocks.push(this.weights);
+    this.oneRow = rt.config.gemvRows > 0 ? new OneRowWeights(rt, this.weights, N, K) : null;
+  }
+
+  override dispose(): void {
+    this.oneRow?.free();
+    super.dispose();
   }
 
   /** Runs on M rows of K floats; writes M x N floats into `out` when given. */
@@ -339,9 +362,14 @@ export class DynamicLinear extends PackedLayer {
     const { scale, zeroPoint } = dynamicParams(heap.f32[mm >> 2]!, heap.f32[(mm >> 2) + 1]!);
     check(Number.isFinite(scale), 'x', 'holds infinite values; no finite scale covers them');
     k.quantize_f32(xp, M * K, scale, zeroPoint, 0, 255, qp);
-    packActivations(this.rt, qp, M, K, K, false, zeroPoint, ap);
     this.epi.setInputScale(scale);
-    k.gemm_s16(ap, this.weights, M, N, Math.ceil(K / 2), yp, N, this.epi.kind, this.epi.ptr);
+    if (this.oneRow !== null && M <= this.rt.config.gemvRows) {
+      const hi = this.hiBuf.ensure(OneRowWeights.splitBytes(M, K), 'x');
+      this.oneRow.run(qp, M, false, zeroPoint, ap, hi, yp, this.epi.kind, this.epi.ptr);
+    } else {
+      packActivations(this.rt, qp, M, K, K, false, zeroPoint, ap);
+      k.gemm_s16(ap, this.weights, M, N, Math.ceil(K / 2), yp, N, this.epi.kind, this.epi.ptr);
+    }
     y.set(this.yBuf.view(Float32Array, M * N));
     return y;
   }

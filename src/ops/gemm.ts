@@ -78,3 +78,58 @@ export function packActivations(
 ): void {
   rt.kernels.pack_a_s16(a, M, K, lda, signed ? 1 : 0, za, rt.config.mr, dst);
 }
+
+/**
+ * The int8 k-quad copy of a layer's weights for one-row products on the relaxed build,
+ * built on first use from the int16 panels (so layers never used with one row never pay
+ * its memory), with the column sums the relaxed path's offset correction needs.
+ */
+export class OneRowWeights {
+  private ptr = 0;
+  private colsum = 0;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly panels: number,
+    private readonly N: number,
+    private readonly K: number,
+  ) {}
+
+  /** Runs M (<= config.gemvRows) rows at `x` (row stride K bytes) through gemv_s8c4. */
+  run(
+    x: number,
+    M: number,
+    signed: boolean,
+    za: number,
+    lo: number,
+    hi: number,
+    out: number,
+    kind: number,
+    params: number,
+  ): void {
+    const { rt, N, K } = this;
+    const k = rt.kernels;
+    const np = Math.ceil(N / rt.config.nr);
+    const kq = Math.ceil(K / 4);
+    if (this.ptr === 0) {
+      this.ptr = rt.heap.alloc(np * rt.config.nr * kq * 4, 'weights');
+      this.colsum = rt.heap.alloc(np * rt.config.nr * 4, 'weights');
+      k.pack_w_s8c4_from_s16(this.panels, N, K, this.ptr, this.colsum);
+    }
+    k.split_a_u7(x, M, K, K, signed ? 1 : 0, lo, hi);
+    k.gemv_s8c4_panels(lo, hi, this.ptr, M, N, kq, signed ? 128 + za : za, this.colsum, out, N, kind, params, 0, np, rt.tile);
+  }
+
+  /** Bytes of the split activation rows for M rows. */
+  static splitBytes(M: number, K: number): number {
+    return M * Math.ceil(K / 4) * 4;
+  }
+
+  free(): void {
+    if (this.ptr !== 0) {
+      this.rt.heap.release(this.ptr);
+      this.rt.heap.release(this.colsum);
+    }
+    this.ptr = 0;
+  }
+}
