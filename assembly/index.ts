@@ -8,6 +8,9 @@ export { conv2d_s16, conv2d_f32 } from './conv/conv';
 import { MR } from './gemm/ukernels.generated';
 export { pack_w_s8c4, pack_w_s8c4_from_s16, split_a_u7, gemv_s8c4_panels } from './gemm/relaxed';
 export { quantize_f32, quantize_axis_f32, dequantize, dequantize_axis, minmax_f32 } from './quantize';
+export { bitpack_f32, bitpack_i8, bitunpack_f32 } from './binary/bitpack';
+export { bits_to_chunks, bits_pack_w, bits_row_popcounts, bgemm_records, bconv_records, bconv_base_table } from './binary/layout';
+export { bgemm, binary_nr, binary_chunk_bytes } from './binary/bgemm';
 
 /** First byte the TypeScript allocator may use: everything below holds static data. */
 export function heap_base(): usize {

@@ -2,6 +2,59 @@
 export interface Kernels {
   heap_base(): number;
   build_id(): number;
+  /** Binary kernels (assembly/binary/): sign bit-packing along the last axis, 32 per word. */
+  bitpack_f32(x: number, rows: number, C: number, dst: number): void;
+  bitpack_i8(x: number, rows: number, C: number, dst: number): void;
+  bitunpack_f32(bits: number, rows: number, C: number, dst: number): void;
+  /** Bit rows -> rows of Cv 128-bit chunks in the build's layout, last word masked. */
+  bits_to_chunks(src: number, rows: number, Cw: number, lastMask: number, Cv: number, dst: number): void;
+  /** N x T bit rows -> XNOR-GEMM weight panels of binary_nr() channels. */
+  bits_pack_w(src: number, N: number, T: number, Cw: number, lastMask: number, Cv: number, dst: number): void;
+  bits_row_popcounts(src: number, rows: number, Cw: number, lastMask: number, dst: number): void;
+  bgemm_records(a: number, M: number, rowBytes: number, splits: number, splitBytes: number, base: number, dst: number): void;
+  bconv_records(
+    x: number,
+    pixelBytes: number,
+    zero: number,
+    Nb: number,
+    H: number,
+    W: number,
+    OH: number,
+    OW: number,
+    kH: number,
+    kW: number,
+    sH: number,
+    sW: number,
+    padT: number,
+    padL: number,
+    dH: number,
+    dW: number,
+    splits: number,
+    splitBytes: number,
+    rowId: number,
+    colId: number,
+    nColIds: number,
+    table: number,
+    tableRowBytes: number,
+    dst: number,
+  ): void;
+  bconv_base_table(
+    tapSums: number,
+    O: number,
+    kH: number,
+    kW: number,
+    rowOut: number,
+    R: number,
+    colOut: number,
+    Cn: number,
+    Ktot: number,
+    Np: number,
+    dst: number,
+  ): void;
+  /** XNOR-popcount GEMM over records (assembly/binary/bgemm.ts); kind: BinaryEpilogue. */
+  bgemm(rec: number, M: number, T: number, Cv: number, w: number, N: number, out: number, ldo: number, kind: number, params: number): void;
+  binary_nr(): number;
+  binary_chunk_bytes(): number;
   gemm_mr(): number;
   pack_a_s16(a: number, M: number, K: number, lda: number, signed: number, za: number, MR: number, dst: number): void;
   pack_w_s16(

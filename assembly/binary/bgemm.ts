@@ -1,0 +1,151 @@
+// The XNOR-popcount GEMM driver, shared by binary matmul (one tap per row) and binary
+// convolution (kH * kW taps per output pixel, through the indirection records).
+//
+// For record (row / pixel) m and output column n:
+//   acc = base_m[n] - 2 * popcount(a_m xor w_n)
+// where base_m[n] is K (matmul, one-padded convolution) or K minus the weight sums of
+// the taps outside the image (zero-padded convolution, see bconv_base_table): the sum
+// over +-1 of a * w is K - 2 * (number of differing signs).
+//
+// Epilogue parameter block (4-byte fields, written by src/ops/binary.ts):
+//   0  p0   F32 / I8: float32[Np] multipliers; Bits: int32[Np] lower bounds
+//   4  p1   F32 / I8: float32[Np] offsets;     Bits: int32[Np] upper bounds
+//   8  lo   I8: float32 qmin - zp
+//  12  hi   I8: float32 qmax - zp
+//  16  zp   I8: int32 output zero point
+// Np = N rounded up to BNR, so a tile never reads past the arrays.
+import { BMR, BNR, CHUNK } from './config';
+import {
+  bgemm_1x2__simd_popcnt, bgemm_2x2__simd_popcnt, bgemm_3x2__simd_popcnt, bgemm_4x2__simd_popcnt,
+  bgemm_1x2__relaxed_nibble, bgemm_2x2__relaxed_nibble, bgemm_3x2__relaxed_nibble,
+  bgemm_1x2__scalar_popcnt64, bgemm_2x2__scalar_popcnt64,
+} from './ukernels.generated';
+
+export enum BinaryEpilogue {
+  /** int32 acc (binaryMatMul, binaryConv2d). */
+  I32 = 0,
+  /** float32 f32(acc) * p0[n] + p1[n], multiply then add (no fused multiply-add). */
+  F32 = 1,
+  /** int8 clamp(roundHalfEven(f32(acc) * p0[n] + p1[n]), lo, hi) + zp. */
+  I8 = 2,
+  /** bit (p0[n] <= acc <= p1[n]) at bit n of the output row; 1 means -1. */
+  Bits = 3,
+}
+
+/** Input bytes per row block (see bgemm). */
+const MC_BYTES: i32 = 1 << 15;
+
+/** The popcounts of one tile, int32 [BMR][BNR] row-major. */
+const tile = memory.data(BMR * BNR * 4 + 16, 16);
+
+@inline function runTile(mr: i32, rec: usize, rs: usize, T: i32, Cv: i32, w: usize): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    if (mr == 3) bgemm_3x2__relaxed_nibble(rec, rs, T, Cv, w, tile);
+    else if (mr == 2) bgemm_2x2__relaxed_nibble(rec, rs, T, Cv, w, tile);
+    else bgemm_1x2__relaxed_nibble(rec, rs, T, Cv, w, tile);
+  } else if (ASC_FEATURE_SIMD) {
+    if (mr == 4) bgemm_4x2__simd_popcnt(rec, rs, T, Cv, w, tile);
+    else if (mr == 3) bgemm_3x2__simd_popcnt(rec, rs, T, Cv, w, tile);
+    else if (mr == 2) bgemm_2x2__simd_popcnt(rec, rs, T, Cv, w, tile);
+    else bgemm_1x2__simd_popcnt(rec, rs, T, Cv, w, tile);
+  } else {
+    if (mr == 2) bgemm_2x2__scalar_popcnt64(rec, rs, T, Cv, w, tile);
+    else bgemm_1x2__scalar_popcnt64(rec, rs, T, Cv, w, tile);
+  }
+}
+
+/**
+ * out = epilogue(base - 2 * popcount(a xor w)) for M records x N columns.
+ * rec: M records of (1 + T) u32 [base, taps...]; each tap addresses Cv chunks. w: the
+ * panels of bits_pack_w. ldo: output row stride in elements (Bits: in words).
+ */
+export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out: usize, ldo: i32, kind: i32, params: usize): void {
+  const rs = <usize>(T + 1) << 2;
+  const panels = (N + BNR - 1) / BNR;
+  const panelBytes = <usize>T * Cv * BNR * CHUNK;
+  if (kind == BinaryEpilogue.Bits) memory.fill(out, 0, <usize>M * ldo << 2);
+  // Rows per block: their input chunks (about T * Cv * CHUNK bytes each, less when
+  // convolution taps overlap) stay in L1 / L2 while every weight panel passes over them.
+  let mc = MC_BYTES / max(1, T * Cv * CHUNK);
+  mc = max(BMR, mc - mc % BMR);
+  for (let m0 = 0; m0 < M; m0 += mc) {
+    const mEnd = min(M, m0 + mc);
+    for (let p = 0; p < panels; p++) {
+      const n0 = p * BNR;
+      const nc = min(BNR, N - n0);
+      const wp = w + <usize>p * panelBytes;
+      for (let m = m0; m < mEnd; m += BMR) {
+        const mr = min(BMR, mEnd - m);
+        const r = rec + <usize>m * rs;
+        runTile(mr, r, rs, T, Cv, wp);
+        epilogue(kind, mr, nc, r, rs, m, n0, out, ldo, params);
+      }
+    }
+  }
+}
+
+/** acc of tile element (i, j): base - 2 * popcount. */
+@inline function accAt(base: usize, i: i32, j: i32): i32 {
+  return load<i32>(base + (<usize>j << 2)) - 2 * load<i32>(tile + (<usize>(i * BNR + j) << 2));
+}
+
+@inline function epilogue(kind: i32, mr: i32, nc: i32, rec: usize, rs: usize, m: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
+  const col = <usize>n0 << 2;
+  if (kind == BinaryEpilogue.I32) {
+    for (let i = 0; i < mr; i++) {
+      const base = <usize>load<u32>(rec + <usize>i * rs) + col;
+      const dst = out + ((<usize>(m + i) * ldo + n0) << 2);
+      for (let j = 0; j < nc; j++) store<i32>(dst + (<usize>j << 2), accAt(base, i, j));
+    }
+    return;
+  }
+  const p0 = load<usize>(params, 0) + col;
+  const p1 = load<usize>(params, 4) + col;
+  if (kind == BinaryEpilogue.F32) {
+    for (let i = 0; i < mr; i++) {
+      const base = <usize>load<u32>(rec + <usize>i * rs) + col;
+      const dst = out + ((<usize>(m + i) * ldo + n0) << 2);
+      for (let j = 0; j < nc; j++) {
+        const jo = <usize>j << 2;
+        store<f32>(dst + jo, <f32>accAt(base, i, j) * load<f32>(p0 + jo) + load<f32>(p1 + jo));
+      }
+    }
+  } else if (kind == BinaryEpilogue.I8) {
+    const lo = load<f32>(params, 8);
+    const hi = load<f32>(params, 12);
+    const zp = load<i32>(params, 16);
+    for (let i = 0; i < mr; i++) {
+      const base = <usize>load<u32>(rec + <usize>i * rs) + col;
+      const dst = out + <usize>(m + i) * ldo + n0;
+      for (let j = 0; j < nc; j++) {
+        const jo = <usize>j << 2;
+        const f = <f32>accAt(base, i, j) * load<f32>(p0 + jo) + load<f32>(p1 + jo);
+        store<i8>(dst + j, <i8>(<i32>nearest<f32>(min<f32>(max<f32>(f, lo), hi)) + zp));
+      }
+    }
+  } else {
+    // BNR divides 32, so a tile's bits land in one word per row
+    const shift = n0 & 31;
+    for (let i = 0; i < mr; i++) {
+      const base = <usize>load<u32>(rec + <usize>i * rs) + col;
+      let bits: u32 = 0;
+      for (let j = 0; j < nc; j++) {
+        const acc = accAt(base, i, j);
+        const jo = <usize>j << 2;
+        bits |= <u32>(acc >= load<i32>(p0 + jo) && acc <= load<i32>(p1 + jo)) << j;
+      }
+      const word = out + ((<usize>(m + i) * ldo + (n0 >> 5)) << 2);
+      store<u32>(word, load<u32>(word) | (bits << shift));
+    }
+  }
+}
+
+/** Panel width of the packed weights. */
+export function binary_nr(): i32 {
+  return BNR;
+}
+
+/** Bytes per 128-bit chunk of the packed layout. */
+export function binary_chunk_bytes(): i32 {
+  return CHUNK;
+}

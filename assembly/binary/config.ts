@@ -1,0 +1,17 @@
+// Layout constants of the binary kernels, chosen per build at compile time.
+
+/** Output channels per weight panel (and per register tile); 32 % BNR == 0, so a
+ * panel's output bits never straddle a word. */
+export const BNR: i32 = 2;
+
+/** Pixels / rows per register tile: with BNR = 2 that is 8 (simd) or 6 (relaxed) byte
+ * accumulators, which with the loads and the popcount temporaries fit V8's 15 usable
+ * vector registers. Measured in-cache (Zen 4): 4x2 popcnt ~230 G bit-MAC/s, 3x2
+ * nibble-split ~310; other tiles within 5% or slower. */
+export const BMR: i32 = ASC_FEATURE_RELAXED_SIMD ? 3 : ASC_FEATURE_SIMD ? 4 : 2;
+
+/** Bytes per 128-bit chunk of K in the packed layout (nibble-split on relaxed). */
+export const CHUNK: i32 = ASC_FEATURE_RELAXED_SIMD ? 32 : 16;
+
+/** Chunks a byte accumulator may take before widening: 31 x 8 = 248 <= 255. */
+export const FLUSH: i32 = 31;
