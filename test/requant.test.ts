@@ -71,3 +71,23 @@ describe('fp32Multiplier', () => {
     expect(fp32Multiplier(sa, sb, sy)).toBe(want);
   });
 });
+
+describe('the worked numbers of docs/arithmetic.md', () => {
+  it('fp32: m = f32(0.004), acc 1234 -> 5', () => {
+    const m = fp32Multiplier(0.02, 0.01, 0.05);
+    expect(m).toBe(Math.fround(0.0039999997));
+    expect(Math.round(Math.fround(1234 * m))).toBe(5);
+  });
+
+  it('fixedpoint: multiplier 1099511562, shift -7, acc 1234 -> 632 -> 5', () => {
+    const q = quantizeMultiplier((Math.fround(0.02) * Math.fround(0.01)) / Math.fround(0.05));
+    expect(q).toEqual({ multiplier: 1099511562, shift: -7 });
+    expect(srdhm(1234, q.multiplier)).toBe(632);
+    expect(rdbpot(632, 7)).toBe(5);
+  });
+
+  it('ties: m = 0.5 gives 2.5 -> 3 in fixed point, -2.5 -> -2', () => {
+    expect(multiplyByQuantizedMultiplier(5, 2 ** 30, 0)).toBe(3);
+    expect(multiplyByQuantizedMultiplier(-5, 2 ** 30, 0)).toBe(-2);
+  });
+});
