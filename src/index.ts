@@ -37,3 +37,6 @@ export {
   type Conv2dF32Config,
   type Conv2dShapeConfig,
 } from './layers/conv.js';
+export { LinearInt4, type LinearInt4Config } from './layers/linear-int4.js';
+export { LinearResidual, type LinearResidualConfig } from './layers/linear-residual.js';
+export * from './toolkit/index.js';

@@ -171,6 +171,31 @@ export interface Kernels {
     out: number,
   ): void;
   minmax_f32(x: number, n: number, out: number): void;
+  /** Int4-weight GEMM, per-tensor / per-channel scales (assembly/gemm/int4.ts); epilogues as gemm_s16. */
+  gemm_s4(a: number, w: number, M: number, N: number, kPairs: number, out: number, ldo: number, kind: number, params: number): void;
+  /** Int4-weight GEMM with per-group scales along K and the grouped fp32 epilogue. */
+  gemm_s4_grouped(a: number, w: number, M: number, N: number, kPairs: number, out: number, ldo: number, params: number): void;
+  /** float32 rows -> int16 activation panels with one scale per row (assembly/gemm/residual.ts). */
+  pack_a_f32_s16(x: number, M: number, K: number, lda: number, mr: number, rowScales: number, dst: number): void;
+  /** Two int8 weight stages against one int16 input, float32 out. */
+  gemm_s16_residual(
+    a: number,
+    w1: number,
+    w2: number,
+    M: number,
+    N: number,
+    kPairs: number,
+    rowScales: number,
+    s1: number,
+    s2: number,
+    bias: number,
+    lo: number,
+    hi: number,
+    out: number,
+    ldo: number,
+  ): void;
+  /** Adds float64 error sums of n (x, xHat) pairs into out[6] (assembly/metrics.ts). */
+  quant_error_f32(x: number, xHat: number, n: number, out: number): void;
 }
 
 /** Epilogue kinds understood by gemm_s16 (assembly/gemm/epilogue.ts). */

@@ -28,6 +28,8 @@ export interface QuantSpec {
 
 /** Configuration of {@link Qwasm.linear}. */
 export interface LinearConfig {
+  /** Weight precision: 8 (default). `weightBits: 4` selects the int4 layer (LinearInt4Config). */
+  weightBits?: 8;
   /** Weights [N, K] (out_features x in_features), int8. */
   weights: Tensor<Int8Array>;
   /** Per tensor, or per output channel (N values). */

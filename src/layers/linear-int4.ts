@@ -1,0 +1,312 @@
+// The int4-weight fully-connected layer behind `qw.linear({ weightBits: 4, ... })`:
+// weights stay 4-bit in wasm memory (half the bytes of int8 weights, a quarter of the
+// int16 panels the int8 layer keeps) and are unpacked inside the microkernel
+// (assembly/gemm/int4.ts); int8 / uint8 activations; the same fused epilogues.
+//
+// Per-group scales along K: one weight scale per (output channel, group of K) cannot
+// be folded into a single requantization multiplier, so the kernel converts each
+// group's exact int32 sum to float32 and accumulates sum_g f32(acc_g) * m_g[n] with
+// m_g[n] = f32(f32(sx * sw[n, g]) / sy); the bias (float32, real units, divided by sy)
+// is added once and the result rounded half to even. That path is fp32 requantization
+// only ('fixedpoint' has no per-group form) and is bit-exact across builds, not
+// against onnxruntime (which has no per-group int4 QLinearMatMul to match).
+import { QwasmError, check } from '../errors.js';
+import { Workspace, type Runtime } from '../runtime.js';
+import { checkTensor, type QuantDtype, type Tensor } from '../tensor.js';
+import { newQuantArray, qrange } from '../quant/dtype.js';
+import { resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
+import { fp32Multiplier } from '../quant/multiplier.js';
+import { EpilogueParams, activationRange, type Activation, type Requant } from '../ops/epilogue.js';
+import { checkAccumulation, maxCentred, packActivations, packedActivationBytes } from '../ops/gemm.js';
+import type { QuantSpec } from './linear.js';
+
+/**
+ * Configuration of `qw.linear` with int4 weights.
+ *
+ * @example
+ * ```ts
+ * const cfg: LinearInt4Config = {
+ *   weightBits: 4,
+ *   weights: { data: packInt4(q, [N, K]), shape: [N, K] },
+ *   weightScale: scales,            // N values, or N * ceil(K / groupSize) with groupSize
+ *   input: { scale: 0.05, zeroPoint: 0 },
+ *   output: { scale: 0.1, zeroPoint: 0 },
+ * };
+ * ```
+ */
+export interface LinearInt4Config {
+  weightBits: 4;
+  /**
+   * Weights [N, K]: packed two per byte (a Uint8Array of N * ceil(K / 2) bytes, see
+   * packInt4) or one signed value in [-8, 7] per Int8Array element. Symmetric: the
+   * weight zero point is 0.
+   */
+  weights: Tensor<Uint8Array> | Tensor<Int8Array>;
+  /** Per tensor, per output channel (N values) or, with groupSize, N x ceil(K / groupSize) row-major. */
+  weightScale: Scale;
+  /** Elements of K sharing one scale (a multiple of 4, e.g. 32, 64, 128); per channel when absent. */
+  groupSize?: number;
+  /**
+   * Bias: an Int32Array with scale inputScale * weightScale (per tensor / per channel), or
+   * a Float32Array in real units (required form with groupSize: no single weight scale
+   * exists to give an int32 bias its scale).
+   */
+  bias?: Int32Array | Float32Array;
+  input: QuantSpec;
+  output: Omit<QuantSpec, 'dtype'>;
+  activation?: Activation;
+  /** 'fp32' (default) or 'fixedpoint'; per-group weights support 'fp32' only. */
+  requant?: Requant;
+}
+
+/** Validates the config's weights and returns them as one signed value per element. */
+function readInt4Weights(w: unknown): { values: (n: number, k: number) => number; N: number; K: number } {
+  check(typeof w === 'object' && w !== null, 'weights', 'expected a tensor { data, shape }');
+  const { data, shape } = w as { data?: unknown; shape?: unknown };
+  check(Array.isArray(shape) && shape.length === 2, 'weights', `must be 2-D [N, K], got shape ${JSON.stringify(shape)}`);
+  const [N, K] = shape as [number, number];
+  check(Number.isInteger(N) && Number.isInteger(K) && N > 0 && K > 0, 'weights', `must not be empty, got shape [${N}, ${K}]`);
+  if (data instanceof Uint8Array) {
+    // packed: N rows of ceil(K / 2) bytes
+    const rowBytes = Math.ceil(K / 2);
+    check(data.length === N * rowBytes, 'weights', `packed int4 [${N}, ${K}] needs ${N * rowBytes} bytes, got ${data.length}`);
+    return {
+      N,
+      K,
+      values: (n, k) => (((data[n * rowBytes + (k >> 1)]! >> ((k & 1) * 4)) & 15) << 28) >> 28,
+    };
+  }
+  if (data instanceof Int8Array) {
+    checkTensor(w, 'weights');
+    for (let i = 0; i < data.length; i++) {
+      check(data[i]! >= -8 && data[i]! <= 7, 'weights', `${data[i]} at ${i} is outside the int4 range [-8, 7]`);
+    }
+    return { N, K, values: (n, k) => data[n * K + k]! };
+  }
+  throw new QwasmError('weights', `expected Uint8Array (packed int4) or Int8Array data, got ${Object.prototype.toString.call(data)}`);
+}
+
+/**
+ * Bytes of the int4 weight panels of an N x K matrix: per 8 columns, ceil(K / 4)
+ * 16-byte quads (half a byte per weight, plus padding).
+ */
+export function packedInt4Bytes(N: number, K: number): number {
+  return Math.ceil(N / 8) * Math.ceil(Math.ceil(K / 2) / 2) * 16;
+}
+
+/**
+ * Packs int4 weights into the kernel's quad layout (assembly/gemm/int4.ts): per panel of
+ * 8 columns and per quad q (k = 4q .. 4q + 3), byte i holds column i >> 1: its
+ * k = 4q + (i & 1) in the low nibble and k = 4q + 2 + (i & 1) in the high nibble.
+ */
+export function packInt4Panels(values: (n: number, k: number) => number, N: number, K: number): Uint8Array {
+  const kQuads = Math.ceil(Math.ceil(K / 2) / 2);
+  const panels = Math.ceil(N / 8);
+  const out = new Uint8Array(panels * kQuads * 16);
+  let d = 0;
+  for (let p = 0; p < panels; p++) {
+    for (let q = 0; q < kQuads; q++) {
+      for (let i = 0; i < 16; i++) {
+        const n = p * 8 + (i >> 1);
+        const k0 = 4 * q + (i & 1);
+        const k1 = k0 + 2;
+        const lo = n < N && k0 < K ? values(n, k0) : 0;
+        const hi = n < N && k1 < K ? values(n, k1) : 0;
+        out[d++] = (lo & 15) | ((hi & 15) << 4);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * An int4-weight fully-connected layer (see `qw.linear` with `weightBits: 4`): int8 or
+ * uint8 activations in and out, weights unpacked from nibbles inside the GEMM.
+ *
+ * @example
+ * ```ts
+ * const { weights, weightScale } = quantizeWeightsInt4({ data: wf, shape: [N, K] });
+ * const fc = qw.linear({ weightBits: 4, weights, weightScale, input, output });
+ * const y = fc.run(x); // Int8Array of M x N
+ * fc.dispose();
+ * ```
+ */
+export class LinearInt4 {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly dtype: QuantDtype;
+  /** Elements of K per weight scale, or 0 for per-tensor / per-channel scales. */
+  readonly groupSize: number;
+  private readonly rt: Runtime;
+  private readonly za: number;
+  private readonly weights: number;
+  private readonly params: number;
+  private readonly epi: EpilogueParams | null;
+  private readonly blocks: number[] = [];
+  private readonly xBuf: Workspace;
+  private readonly aBuf: Workspace;
+  private readonly yBuf: Workspace;
+  private disposed = false;
+
+  constructor(rt: Runtime, cfg: LinearInt4Config) {
+    rt.live();
+    this.rt = rt;
+    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
+    check(cfg.weightBits === 4, 'weightBits', `must be 4 here, got ${String(cfg.weightBits)}`);
+    const w = readInt4Weights(cfg.weights);
+    const { N, K } = w;
+    const groupSize = cfg.groupSize ?? 0;
+    if (cfg.groupSize !== undefined) {
+      check(Number.isInteger(groupSize) && groupSize > 0 && groupSize % 4 === 0, 'groupSize', `must be a positive multiple of 4, got ${groupSize}`);
+    }
+    const groups = groupSize > 0 ? Math.ceil(K / groupSize) : 0;
+    const ws = groupSize > 0 ? resolveScale(cfg.weightScale, 'weightScale', N * groups) : resolveScale(cfg.weightScale, 'weightScale', N);
+    check(typeof cfg.input === 'object' && cfg.input !== null, 'input', 'expected { scale, zeroPoint, dtype? }');
+    check(typeof cfg.output === 'object' && cfg.output !== null, 'output', 'expected { scale, zeroPoint }');
+    const dtype = cfg.input.dtype ?? 'int8';
+    check(dtype === 'int8' || dtype === 'uint8', 'input.dtype', `must be 'int8' or 'uint8', got ${String(dtype)}`);
+    const sx = resolveScale(cfg.input.scale, 'input.scale')[0]!;
+    const zx = resolveZeroPoint(cfg.input.zeroPoint, 'input.zeroPoint', dtype);
+    const sy = resolveScale(cfg.output.scale, 'output.scale')[0]!;
+    const zy = resolveZeroPoint(cfg.output.zeroPoint, 'output.zeroPoint', dtype)[0]!;
+    const activation = (cfg.activation ?? 'none') as Activation;
+    check(activation === 'none' || activation === 'relu' || activation === 'relu6', 'activation', `must be 'none', 'relu' or 'relu6', got ${String(cfg.activation)}`);
+    const requant = cfg.requant ?? 'fp32';
+    check(requant === 'fp32' || requant === 'fixedpoint', 'requant', `must be 'fp32' or 'fixedpoint', got ${String(requant)}`);
+    check(groupSize === 0 || requant === 'fp32', 'requant', "per-group int4 weights support 'fp32' requantization only");
+    if (cfg.bias !== undefined) {
+      check(cfg.bias.length === N, 'bias', `has ${cfg.bias.length} values, expected ${N}`);
+      if (groupSize > 0) check(cfg.bias instanceof Float32Array, 'bias', 'must be a Float32Array (real units) with per-group weights');
+      else check(cfg.bias instanceof Int32Array, 'bias', 'must be an Int32Array (scale inputScale * weightScale) with per-channel weights');
+    }
+    // |a - za| <= 255 and |w| <= 8
+    checkAccumulation(K, maxCentred(dtype, zx), 8, 'weights');
+    this.inFeatures = K;
+    this.outFeatures = N;
+    this.dtype = dtype;
+    this.groupSize = groupSize;
+    this.za = zx[0]!;
+    this.xBuf = new Workspace(rt);
+    this.aBuf = new Workspace(rt);
+    this.yBuf = new Workspace(rt);
+    const { qmin, qmax } = qrange(dtype);
+    const panels = packInt4Panels(w.values, N, K);
+    try {
+      this.weights = rt.heap.alloc(panels.length, 'weights');
+      this.blocks.push(this.weights);
+      rt.heap.u8.set(panels, this.weights);
+      if (groupSize === 0) {
+        this.epi = EpilogueParams.requant(rt, N, {
+          requant,
+          inputScale: sx,
+          weightScale: ws,
+          outputScale: sy,
+          outputZeroPoint: zy,
+          qmin,
+          qmax,
+          signed: dtype === 'int8',
+          bias: cfg.bias as Int32Array | undefined,
+          activation,
+        });
+        this.params = this.epi.ptr;
+        this.blocks.push(this.params);
+      } else {
+        this.epi = null;
+        this.params = this.writeGroupedParams(N, groups, ws, sx, sy, zy, qmin, qmax, activation, cfg.bias as Float32Array | undefined);
+      }
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  /** The grouped epilogue block (layout in assembly/gemm/int4.ts). */
+  private writeGroupedParams(
+    N: number,
+    groups: number,
+    ws: Float32Array,
+    sx: number,
+    sy: number,
+    zy: number,
+    qmin: number,
+    qmax: number,
+    activation: Activation,
+    bias: Float32Array | undefined,
+  ): number {
+    const rt = this.rt;
+    const panels = Math.ceil(N / 8);
+    const np = panels * 8;
+    const multBytes = panels * groups * 8 * 4;
+    const ptr = rt.heap.alloc(64 + multBytes + np * 4, 'weights');
+    this.blocks.push(ptr);
+    const mults = ptr + 64;
+    const biasPtr = mults + multBytes;
+    const f32 = rt.heap.f32;
+    const i32 = rt.heap.i32;
+    f32.fill(0, ptr >> 2, (biasPtr >> 2) + np);
+    for (let n = 0; n < N; n++) {
+      const p = n >> 3;
+      const j = n & 7;
+      for (let g = 0; g < groups; g++) {
+        f32[(mults >> 2) + (p * groups + g) * 8 + j] = fp32Multiplier(sx, ws[n * groups + g]!, sy);
+      }
+    }
+    if (bias) for (let n = 0; n < N; n++) f32[(biasPtr >> 2) + n] = Math.fround(bias[n]! / Math.fround(sy));
+    const act = activationRange(activation, sy, zy, qmin, qmax);
+    const h = ptr >> 2;
+    i32[h] = mults;
+    i32[h + 1] = bias ? biasPtr : 0;
+    i32[h + 2] = zy;
+    i32[h + 3] = act.qmin;
+    i32[h + 4] = act.qmax;
+    i32[h + 5] = this.dtype === 'int8' ? 1 : 0;
+    i32[h + 6] = this.groupSize / 2;
+    return ptr;
+  }
+
+  /** Bytes of the packed int4 weights in wasm memory (requantization constants not counted). */
+  get packedBytes(): number {
+    return packedInt4Bytes(this.outFeatures, this.inFeatures);
+  }
+
+  /**
+   * Runs the layer on M rows of K (row-major `x`, the input dtype); writes M x N into
+   * `out` when given (no allocation) or a new array.
+   */
+  run(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
+    this.rt.live();
+    if (this.disposed) throw new QwasmError('layer', 'this layer was disposed');
+    const signed = this.dtype === 'int8';
+    check(signed ? x instanceof Int8Array : x instanceof Uint8Array, 'x', `must be ${signed ? 'an Int8Array' : 'a Uint8Array'} (the layer's input dtype)`);
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    check(x.length % K === 0, 'x', `has ${x.length} elements, not a whole number of rows of K = ${K}`);
+    const M = x.length / K;
+    const y = out ?? newQuantArray(this.dtype, M * N);
+    check(y instanceof (signed ? Int8Array : Uint8Array), 'out', `must be ${signed ? 'an Int8Array' : 'a Uint8Array'}`);
+    check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
+    if (M === 0) return y;
+    const xp = this.xBuf.ensure(M * K, 'x');
+    const ap = this.aBuf.ensure(packedActivationBytes(M, K), 'x');
+    const yp = this.yBuf.ensure(M * N, 'x');
+    const heap = this.rt.heap;
+    if (signed) heap.i8.set(x, xp);
+    else heap.u8.set(x, xp);
+    packActivations(this.rt, xp, M, K, K, signed, this.za, ap);
+    const kPairs = Math.ceil(K / 2);
+    if (this.epi !== null) this.rt.kernels.gemm_s4(ap, this.weights, M, N, kPairs, yp, N, this.epi.kind, this.params);
+    else this.rt.kernels.gemm_s4_grouped(ap, this.weights, M, N, kPairs, yp, N, this.params);
+    y.set(signed ? this.yBuf.view(Int8Array, M * N) : this.yBuf.view(Uint8Array, M * N));
+    return y;
+  }
+
+  /** Frees the packed weights and workspaces; the layer cannot run afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const p of this.blocks) this.rt.heap.release(p);
+    this.xBuf?.free();
+    this.aBuf?.free();
+    this.yBuf?.free();
+  }
+}

@@ -1,0 +1,460 @@
+// Observers (calibrators): they consume batches of float32 values one at a time, keep a
+// fixed-size state, and answer with a range and quantization parameters.
+//
+// Non-finite values: NaN, +Inf and -Inf are ignored (they cannot define a finite scale,
+// and quantization saturates infinities and sends NaN to the zero point anyway) and
+// counted in `nanCount`, `posInfCount` and `negInfCount`, so a caller can refuse data
+// that had too many. An observer that has seen no finite value at all throws a
+// QwasmError from range() and params(); per channel, a channel that has seen none gets
+// the range [0, 0].
+import { QwasmError, check } from '../errors.js';
+import { checkDtype, checkTensor, normalizeAxis, type Tensor } from '../tensor.js';
+import {
+  paramsFromRange,
+  resolveScheme,
+  splitAxis,
+  type QuantParams,
+  type QuantScheme,
+  type ResolvedScheme,
+} from './scheme.js';
+import {
+  StreamingHistogram,
+  checkBins,
+  entropyRange,
+  histogramMse,
+  mseRange,
+  percentileRange,
+  type HistogramMethod,
+  type HistogramSnapshot,
+} from './histogram.js';
+
+/**
+ * The range an observer reports: one min / max per tensor, or one per channel.
+ *
+ * @example
+ * ```ts
+ * const { min, max } = observer.range();
+ * console.log(min[0], max[0]);
+ * ```
+ */
+export interface ObservedRange {
+  min: Float32Array;
+  max: Float32Array;
+}
+
+/**
+ * Options every observer takes.
+ *
+ * @example
+ * ```ts
+ * const perChannel: ObserverOptions = { axis: 0 };
+ * ```
+ */
+export interface ObserverOptions {
+  /** Per-channel observation along this axis (negative counts from the end); per tensor when absent. */
+  axis?: number;
+}
+
+/** A batch: a tensor, or a bare Float32Array (per-tensor observers only). */
+export type ObserverInput = Tensor<Float32Array> | Float32Array;
+
+/**
+ * What every observer does: `observe` batches, then `range()` / `params()`.
+ *
+ * @example
+ * ```ts
+ * const obs: Observer = new MinMaxObserver();
+ * for (const batch of batches) obs.observe(batch);
+ * const p = obs.params({ bits: 8, signed: false, symmetric: false });
+ * ```
+ */
+export interface Observer {
+  /** Feeds one batch; returns the observer. */
+  observe(x: ObserverInput): this;
+  /** The clipping range per tensor or per channel (some methods depend on the scheme). */
+  range(scheme?: QuantScheme): ObservedRange;
+  /** Quantization parameters for the range under the scheme. */
+  params(scheme?: QuantScheme): QuantParams;
+  /** Forgets everything observed. */
+  reset(): void;
+  /** Finite values observed. */
+  readonly count: number;
+  readonly nanCount: number;
+  readonly posInfCount: number;
+  readonly negInfCount: number;
+  /** Bytes of internal state: constant however many values are fed. */
+  readonly stateBytes: number;
+}
+
+/** Splits a batch into per-channel runs; shared by all observers. */
+abstract class ObserverBase implements Observer {
+  readonly axis: number | undefined;
+  /** Channels (1 per tensor), fixed by the first batch. */
+  protected channels = 0;
+  count = 0;
+  nanCount = 0;
+  posInfCount = 0;
+  negInfCount = 0;
+
+  constructor(options: ObserverOptions = {}) {
+    check(typeof options === 'object' && options !== null, 'options', 'expected an object');
+    if (options.axis !== undefined) check(Number.isInteger(options.axis), 'axis', `must be an integer, got ${options.axis}`);
+    this.axis = options.axis;
+  }
+
+  abstract get stateBytes(): number;
+  abstract range(scheme?: QuantScheme): ObservedRange;
+  protected abstract allocate(channels: number): void;
+  protected abstract clear(): void;
+  /** Folds one batch whose per-channel finite ranges are bmin / bmax (NaN where none). */
+  protected abstract accept(data: Float32Array, L: BatchLayout, bmin: Float64Array, bmax: Float64Array): void;
+
+  observe(x: ObserverInput): this {
+    let data: Float32Array;
+    let shape: readonly number[];
+    if (x instanceof Float32Array) {
+      check(this.axis === undefined, 'x', 'a per-channel observer needs a tensor { data, shape }');
+      data = x;
+      shape = [x.length];
+    } else {
+      checkTensor(x, 'x');
+      checkDtype(x, 'x', Float32Array);
+      data = x.data as Float32Array;
+      shape = x.shape;
+    }
+    let L: BatchLayout;
+    if (this.axis === undefined) L = { outer: 1, C: 1, inner: data.length };
+    else {
+      check(shape.length > 0, 'x', 'a per-channel observer needs a tensor of rank >= 1');
+      const a = normalizeAxis(this.axis, shape.length, 'axis');
+      const s = splitAxis(shape, a);
+      L = { outer: s.outer, C: s.A, inner: s.inner };
+    }
+    if (this.channels === 0) {
+      if (L.C === 0 || data.length === 0) return this;
+      this.channels = L.C;
+      this.allocate(L.C);
+    }
+    check(L.C === this.channels, 'x', `has ${L.C} channels along axis ${this.axis}, the observer saw ${this.channels}`);
+    const bmin = new Float64Array(L.C).fill(Infinity);
+    const bmax = new Float64Array(L.C).fill(-Infinity);
+    let nan = 0;
+    let pinf = 0;
+    let ninf = 0;
+    for (let o = 0; o < L.outer; o++) {
+      for (let c = 0; c < L.C; c++) {
+        const start = (o * L.C + c) * L.inner;
+        let lo = bmin[c]!;
+        let hi = bmax[c]!;
+        for (let i = start, end = start + L.inner; i < end; i++) {
+          const v = data[i]!;
+          if (v - v === 0) {
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+          } else if (v !== v) nan++;
+          else if (v > 0) pinf++;
+          else ninf++;
+        }
+        bmin[c] = lo;
+        bmax[c] = hi;
+      }
+    }
+    this.nanCount += nan;
+    this.posInfCount += pinf;
+    this.negInfCount += ninf;
+    this.count += data.length - nan - pinf - ninf;
+    for (let c = 0; c < L.C; c++) {
+      if (bmin[c]! > bmax[c]!) {
+        bmin[c] = NaN;
+        bmax[c] = NaN;
+      }
+    }
+    this.accept(data, L, bmin, bmax);
+    return this;
+  }
+
+  params(scheme: QuantScheme = {}): QuantParams {
+    const r = this.range(scheme);
+    return paramsFromRange(r.min, r.max, { ...scheme, axis: this.axis });
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.nanCount = 0;
+    this.posInfCount = 0;
+    this.negInfCount = 0;
+    this.clear();
+  }
+
+  protected checkSeen(): void {
+    if (this.count === 0) {
+      throw new QwasmError('observer', `has seen no finite values (${this.nanCount} NaN, ${this.posInfCount + this.negInfCount} infinite)`);
+    }
+  }
+}
+
+/** A batch as [outer, C, inner]: channel c's values are the runs (o * C + c) * inner + [0, inner). */
+interface BatchLayout {
+  outer: number;
+  C: number;
+  inner: number;
+}
+
+/** Range arrays with empty channels reported as [0, 0]. */
+function finishRange(min: Float64Array, max: Float64Array): ObservedRange {
+  const lo = new Float32Array(min.length);
+  const hi = new Float32Array(max.length);
+  for (let c = 0; c < min.length; c++) {
+    const a = min[c]!;
+    const b = max[c]!;
+    if (a <= b) {
+      lo[c] = a;
+      hi[c] = b;
+    }
+  }
+  return { min: lo, max: hi };
+}
+
+/**
+ * Running minimum and maximum: the range of everything observed.
+ *
+ * @example
+ * ```ts
+ * const obs = new MinMaxObserver();
+ * obs.observe(new Float32Array([-1, 0.5, 2])).observe(new Float32Array([3]));
+ * obs.range(); // { min: [-1], max: [3] }
+ * const p = obs.params({ bits: 8, signed: false, symmetric: false });
+ * ```
+ */
+export class MinMaxObserver extends ObserverBase {
+  private min = new Float64Array(0);
+  private max = new Float64Array(0);
+
+  get stateBytes(): number {
+    return this.min.byteLength + this.max.byteLength;
+  }
+
+  protected allocate(C: number): void {
+    this.min = new Float64Array(C).fill(Infinity);
+    this.max = new Float64Array(C).fill(-Infinity);
+  }
+
+  protected clear(): void {
+    this.channels = 0;
+    this.min = new Float64Array(0);
+    this.max = new Float64Array(0);
+  }
+
+  protected accept(_data: Float32Array, L: BatchLayout, bmin: Float64Array, bmax: Float64Array): void {
+    for (let c = 0; c < L.C; c++) {
+      if (bmin[c]! < this.min[c]!) this.min[c] = bmin[c]!;
+      if (bmax[c]! > this.max[c]!) this.max[c] = bmax[c]!;
+    }
+  }
+
+  range(): ObservedRange {
+    this.checkSeen();
+    return finishRange(this.min, this.max);
+  }
+}
+
+/**
+ * Options of {@link MovingAverageMinMaxObserver}.
+ *
+ * @example
+ * ```ts
+ * const o: MovingAverageOptions = { averagingConstant: 0.05, axis: 1 };
+ * ```
+ */
+export interface MovingAverageOptions extends ObserverOptions {
+  /** Weight c of each new batch: min += c * (batchMin - min). Default 0.01; in (0, 1]. */
+  averagingConstant?: number;
+}
+
+/**
+ * Exponential moving average of each batch's minimum and maximum (the first batch sets
+ * them): robust to a rare extreme batch, at the price of clipping values outside the
+ * averaged range. Batches without a finite value (per channel) leave the average alone.
+ *
+ * @example
+ * ```ts
+ * const obs = new MovingAverageMinMaxObserver({ averagingConstant: 0.1 });
+ * for (const batch of activations) obs.observe(batch);
+ * const p = obs.params({ signed: false, symmetric: false });
+ * ```
+ */
+export class MovingAverageMinMaxObserver extends ObserverBase {
+  readonly averagingConstant: number;
+  private min = new Float64Array(0);
+  private max = new Float64Array(0);
+  private seen = new Uint8Array(0);
+
+  constructor(options: MovingAverageOptions = {}) {
+    super(options);
+    const c = options.averagingConstant ?? 0.01;
+    check(typeof c === 'number' && c > 0 && c <= 1, 'averagingConstant', `must be in (0, 1], got ${c}`);
+    this.averagingConstant = c;
+  }
+
+  get stateBytes(): number {
+    return this.min.byteLength + this.max.byteLength + this.seen.byteLength;
+  }
+
+  protected allocate(C: number): void {
+    this.min = new Float64Array(C);
+    this.max = new Float64Array(C);
+    this.seen = new Uint8Array(C);
+  }
+
+  protected clear(): void {
+    this.channels = 0;
+    this.allocate(0);
+  }
+
+  protected accept(_data: Float32Array, L: BatchLayout, bmin: Float64Array, bmax: Float64Array): void {
+    const k = this.averagingConstant;
+    for (let c = 0; c < L.C; c++) {
+      const lo = bmin[c]!;
+      const hi = bmax[c]!;
+      if (lo !== lo) continue;
+      if (!this.seen[c]) {
+        this.min[c] = lo;
+        this.max[c] = hi;
+        this.seen[c] = 1;
+      } else {
+        this.min[c] = this.min[c]! + k * (lo - this.min[c]!);
+        this.max[c] = this.max[c]! + k * (hi - this.max[c]!);
+      }
+    }
+  }
+
+  range(): ObservedRange {
+    this.checkSeen();
+    const min = new Float64Array(this.channels);
+    const max = new Float64Array(this.channels);
+    for (let c = 0; c < this.channels; c++) {
+      min[c] = this.seen[c] ? this.min[c]! : Infinity;
+      max[c] = this.seen[c] ? this.max[c]! : -Infinity;
+    }
+    return finishRange(min, max);
+  }
+}
+
+/**
+ * Options of {@link HistogramObserver}.
+ *
+ * @example
+ * ```ts
+ * const o: HistogramOptions = { method: 'percentile', percentile: 99.9, bins: 4096 };
+ * ```
+ */
+export interface HistogramOptions extends ObserverOptions {
+  /**
+   * - `'mse'` (default): the range minimising the expected quantization MSE of the data,
+   *   for the scheme passed to range() / params();
+   * - `'percentile'`: clip at the `percentile`-th percentile of |x| (symmetric schemes) or
+   *   at the (100 - p)-th and p-th percentiles of x (asymmetric);
+   * - `'entropy'`: TensorRT's KL-divergence calibration on the histogram of |x|.
+   */
+  method?: HistogramMethod;
+  /** Percentile for `'percentile'`, in (0, 100]; default 99.99. */
+  percentile?: number;
+  /** Bins per histogram (per channel when per channel); default 2048, from 16 to 2^20. */
+  bins?: number;
+}
+
+/**
+ * A streaming histogram per tensor (or per channel) with bounded memory, and a clipping
+ * range chosen from it by percentile, minimum expected MSE or minimum KL divergence.
+ * The histogram's bins are 0-aligned with a power-of-two width that doubles (merging
+ * bins pairwise, losslessly) when data arrives outside the window, so feeding 10^7
+ * values costs the same memory as feeding 10. See docs/calibration.md for which method
+ * to use.
+ *
+ * @example
+ * ```ts
+ * const obs = new HistogramObserver({ method: 'mse' });
+ * for (const batch of activations) obs.observe(batch);
+ * const p = obs.params({ bits: 8, signed: false, symmetric: false });
+ * ```
+ */
+export class HistogramObserver extends ObserverBase {
+  readonly method: HistogramMethod;
+  readonly percentile: number;
+  readonly bins: number;
+  private hists: StreamingHistogram[] = [];
+
+  constructor(options: HistogramOptions = {}) {
+    super(options);
+    const method = options.method ?? 'mse';
+    check(method === 'mse' || method === 'percentile' || method === 'entropy', 'method', `must be 'mse', 'percentile' or 'entropy', got ${String(method)}`);
+    const p = options.percentile ?? 99.99;
+    check(typeof p === 'number' && p > 0 && p <= 100, 'percentile', `must be in (0, 100], got ${p}`);
+    const bins = options.bins ?? 2048;
+    checkBins(bins);
+    this.method = method;
+    this.percentile = p;
+    this.bins = bins;
+  }
+
+  get stateBytes(): number {
+    let n = 0;
+    for (const h of this.hists) n += h.stateBytes;
+    return n;
+  }
+
+  protected allocate(C: number): void {
+    this.hists = [];
+    for (let c = 0; c < C; c++) this.hists.push(new StreamingHistogram(this.bins));
+  }
+
+  protected clear(): void {
+    this.channels = 0;
+    this.hists = [];
+  }
+
+  protected accept(data: Float32Array, L: BatchLayout, bmin: Float64Array, bmax: Float64Array): void {
+    for (let c = 0; c < L.C; c++) {
+      if (bmin[c]! === bmin[c]!) this.hists[c]!.cover(bmin[c]!, bmax[c]!);
+    }
+    for (let o = 0; o < L.outer; o++) {
+      for (let c = 0; c < L.C; c++) {
+        if (bmin[c]! !== bmin[c]!) continue;
+        this.hists[c]!.add(data, (o * L.C + c) * L.inner, L.inner, 1);
+      }
+    }
+  }
+
+  /** A copy of channel c's histogram (c = 0 per tensor). */
+  histogram(channel = 0): HistogramSnapshot {
+    check(Number.isInteger(channel) && channel >= 0 && channel < this.hists.length, 'channel', `must be in [0, ${this.hists.length})`);
+    return this.hists[channel]!.snapshot();
+  }
+
+  /**
+   * The expected MSE per value (from the histogram) of quantizing channel c's data with
+   * the range [min, max] under `scheme`: what the `'mse'` method minimises.
+   */
+  expectedMse(min: number, max: number, scheme: QuantScheme = {}, channel = 0): number {
+    return histogramMse(this.histogram(channel), min, max, resolveScheme(scheme));
+  }
+
+  range(scheme: QuantScheme = {}): ObservedRange {
+    this.checkSeen();
+    const s: ResolvedScheme = resolveScheme(scheme);
+    const C = this.hists.length;
+    const min = new Float64Array(C).fill(Infinity);
+    const max = new Float64Array(C).fill(-Infinity);
+    for (let c = 0; c < C; c++) {
+      const h = this.hists[c]!.snapshot();
+      if (h.total === 0) continue;
+      let r: [number, number];
+      if (this.method === 'percentile') r = percentileRange(h, this.percentile, s);
+      else if (this.method === 'mse') r = mseRange(h, s);
+      else r = entropyRange(h, s, this.bins);
+      min[c] = r[0];
+      max[c] = r[1];
+    }
+    return finishRange(min, max);
+  }
+}

@@ -1,0 +1,140 @@
+// Residual (hierarchical) quantization: x ~ sum_i scale_i * q_i, each stage an int8
+// tensor quantizing what the previous stages left over. Stage i + 1's scale is the
+// remaining max |r| / 127 <= scale_i / 254, so each stage cuts the worst-case error
+// by about 2^8 (less where the residual is smaller than its bound).
+import { check } from '../errors.js';
+import { checkDtype, checkTensor, normalizeAxis, type Tensor } from '../tensor.js';
+import { roundHalfEven, splitAxis } from './scheme.js';
+
+/**
+ * One stage: symmetric int8 codes in [-127, 127] and their scales (1, or one per
+ * channel along the quantization's axis).
+ *
+ * @example
+ * ```ts
+ * const { q, scale } = rq.stages[0]!;
+ * ```
+ */
+export interface ResidualStage {
+  q: Int8Array;
+  scale: Float32Array;
+}
+
+/**
+ * The result of {@link residualQuantize}: x ~ sum over stages of scale * q.
+ *
+ * @example
+ * ```ts
+ * const rq: ResidualQuantized = residualQuantize({ data: w, shape: [N, K] }, 2, { axis: 0 });
+ * rq.stages.length; // 2
+ * ```
+ */
+export interface ResidualQuantized {
+  shape: number[];
+  /** Channel axis of per-channel scales; absent per tensor. */
+  axis?: number;
+  stages: ResidualStage[];
+}
+
+/**
+ * Quantizes x into `stages` (1 to 4) int8 stages whose scaled sum approximates it:
+ * stage 1 quantizes x (scale = max|x| / 127), each further stage the residual left by
+ * the ones before, computed in float64. Per tensor, or per channel with `axis`.
+ * Non-finite values are refused.
+ *
+ * @example
+ * ```ts
+ * const rq = residualQuantize(x, 2);
+ * const xHat = residualDequantize(rq); // error ~2^-16 of max|x|
+ * ```
+ */
+export function residualQuantize(
+  x: Tensor<Float32Array> | Float32Array,
+  stages: number,
+  options: { axis?: number } = {},
+): ResidualQuantized {
+  const t = x instanceof Float32Array ? { data: x, shape: [x.length] } : x;
+  checkTensor(t, 'x');
+  checkDtype(t, 'x', Float32Array);
+  check(Number.isInteger(stages) && stages >= 1 && stages <= 4, 'stages', `must be an integer from 1 to 4, got ${stages}`);
+  const data = t.data as Float32Array;
+  for (let i = 0; i < data.length; i++) check(Number.isFinite(data[i]!), 'x', `holds a non-finite value at ${i}`);
+  let outer = 1;
+  let C = 1;
+  let inner = data.length;
+  let axis: number | undefined;
+  if (options.axis !== undefined) {
+    axis = normalizeAxis(options.axis, t.shape.length, 'axis');
+    const s = splitAxis(t.shape, axis);
+    outer = s.outer;
+    C = s.A;
+    inner = s.inner;
+  }
+  const r = Float64Array.from(data);
+  const out: ResidualStage[] = [];
+  for (let st = 0; st < stages; st++) {
+    const amax = new Float64Array(C);
+    for (let o = 0; o < outer; o++) {
+      for (let c = 0; c < C; c++) {
+        const base = (o * C + c) * inner;
+        let m = amax[c]!;
+        for (let i = 0; i < inner; i++) m = Math.max(m, Math.abs(r[base + i]!));
+        amax[c] = m;
+      }
+    }
+    const scale = new Float32Array(C);
+    for (let c = 0; c < C; c++) scale[c] = amax[c]! > 0 ? Math.max(Math.fround(amax[c]! / 127), 2 ** -126) : 1;
+    const q = new Int8Array(data.length);
+    for (let o = 0; o < outer; o++) {
+      for (let c = 0; c < C; c++) {
+        const base = (o * C + c) * inner;
+        const s = scale[c]!;
+        for (let i = 0; i < inner; i++) {
+          const j = base + i;
+          const v = Math.max(-127, Math.min(127, roundHalfEven(r[j]! / s)));
+          q[j] = v;
+          r[j] = r[j]! - v * s;
+        }
+      }
+    }
+    out.push({ q, scale });
+  }
+  const res: ResidualQuantized = { shape: [...t.shape], stages: out };
+  if (axis !== undefined) res.axis = axis;
+  return res;
+}
+
+/**
+ * The float32 reconstruction sum_i scale_i * q_i (summed in float64, rounded once).
+ *
+ * @example
+ * ```ts
+ * const xHat = residualDequantize(residualQuantize(x, 3));
+ * ```
+ */
+export function residualDequantize(rq: ResidualQuantized): Float32Array {
+  check(typeof rq === 'object' && rq !== null && Array.isArray(rq.stages) && rq.stages.length > 0, 'rq', 'expected ResidualQuantized');
+  const n = rq.shape.reduce((a, b) => a * b, 1);
+  let outer = 1;
+  let C = 1;
+  let inner = n;
+  if (rq.axis !== undefined) {
+    const s = splitAxis(rq.shape, rq.axis);
+    outer = s.outer;
+    C = s.A;
+    inner = s.inner;
+  }
+  const acc = new Float64Array(n);
+  for (const st of rq.stages) {
+    check(st.q instanceof Int8Array && st.q.length === n, 'rq.stages', `each stage needs ${n} int8 codes`);
+    check(st.scale instanceof Float32Array && st.scale.length === C, 'rq.stages', `each stage needs ${C} scales`);
+    for (let o = 0; o < outer; o++) {
+      for (let c = 0; c < C; c++) {
+        const base = (o * C + c) * inner;
+        const s = st.scale[c]!;
+        for (let i = 0; i < inner; i++) acc[base + i] = acc[base + i]! + st.q[base + i]! * s;
+      }
+    }
+  }
+  return Float32Array.from(acc);
+}
