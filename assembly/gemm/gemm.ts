@@ -4,8 +4,16 @@
 import { MR, NR, gemm_s16_mr, gemm_f32_mr } from './ukernels.generated';
 import { epilogueI32, epilogueFp32, epilogueFixed, epilogueDequant, Epilogue } from './epilogue';
 
-/** Rows per outer block: the packed activations of one block (MC * K * 2 bytes) stay in L2. */
-const MC: i32 = MR * 16;
+/**
+ * Rows per outer block: the widened activations of one block (rows * kPairs * 4 bytes) stay
+ * within this L2 budget, so each weight panel is fetched once per block from wherever it
+ * lives. Fewer, larger blocks matter when the weights outgrow L2 (768 x 3072 int16 is 4.7 MB).
+ */
+const BLOCK_BYTES: i32 = 384 << 10;
+
+@inline function rowsPerBlock(kPairs: i32): i32 {
+  return max(MR, (BLOCK_BYTES / (kPairs * 4) / MR) * MR);
+}
 const tile = memory.data(MR * NR * 4, 16);
 
 /** Scalar microkernel (the `scalar` build): the same packed layout, one column pair at a time. */
@@ -54,6 +62,7 @@ export function gemm_s16_panels(
   tile: usize,
 ): void {
   const panelBytes = <usize>kPairs * NR * 4;
+  const MC = rowsPerBlock(kPairs);
   for (let mc0 = 0; mc0 < M; mc0 += MC) {
     const mcEnd = min(M, mc0 + MC);
     for (let p = pBegin; p < pEnd; p++) {
@@ -127,6 +136,8 @@ export function gemm_f32_panels(
 ): void {
   const panelBytes = <usize>K * NR * 4;
   const rowBytes = <usize>lda << 2;
+  // float rows are read in place: K * 4 bytes each, twice the int16 pairs
+  const MC = rowsPerBlock(K);
   for (let mc0 = 0; mc0 < M; mc0 += MC) {
     const mcEnd = min(M, mc0 + MC);
     for (let p = pBegin; p < pEnd; p++) {
