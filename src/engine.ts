@@ -21,6 +21,9 @@ import {
 } from './layers/linear.js';
 import { convInteger, qlinearConv, type ConvOpAttributes, type QLinearConvAttributes } from './ops/conv.js';
 import { Conv2d, Conv2dF32, type Conv2dConfig, type Conv2dF32Config } from './layers/conv.js';
+import { LinearInt4, type LinearInt4Config } from './layers/linear-int4.js';
+import { LinearResidual, type LinearResidualConfig } from './layers/linear-residual.js';
+import { quantErrorWasm, type QuantErrorReport } from './toolkit/metrics.js';
 
 /** Options of {@link Qwasm.create}. */
 export interface CreateOptions {
@@ -165,9 +168,19 @@ export class Qwasm {
    * const y = fc.run(x); // Int8Array of M x N
    * fc.dispose();
    * ```
+   * With `weightBits: 4` the weights are int4 (packed two per byte, per channel or per
+   * group along K) and the layer is a {@link LinearInt4}:
+   * ```ts
+   * const fc4 = qw.linear({ weightBits: 4, ...quantizeWeightsInt4({ data: wf, shape: [N, K] }), input, output });
+   * ```
    */
-  linear(config: LinearConfig): Linear {
-    return new Linear(this.rt, config);
+  linear(config: LinearInt4Config): LinearInt4;
+  linear(config: LinearConfig): Linear;
+  linear(config: LinearConfig | LinearInt4Config): Linear | LinearInt4 {
+    const bits = typeof config === 'object' && config !== null ? config.weightBits : undefined;
+    if (bits === 4) return new LinearInt4(this.rt, config as LinearInt4Config);
+    if (bits !== undefined && bits !== 8) throw new QwasmError('weightBits', `must be 8 or 4, got ${String(bits)}`);
+    return new Linear(this.rt, config as LinearConfig);
   }
 
   /**
@@ -285,6 +298,37 @@ export class Qwasm {
    */
   conv2dF32(config: Conv2dF32Config): Conv2dF32 {
     return new Conv2dF32(this.rt, config);
+  }
+
+  /**
+   * Quantization error metrics of a reconstruction `xHat` of `x` (max / mean absolute,
+   * relative, MSE, RMSE, SQNR in dB, cosine similarity; see QuantErrorReport), with
+   * float64 sums in a SIMD kernel: for large tensors. The pure-TypeScript
+   * `quantError(x, xHat)` gives the same report for small ones.
+   *
+   * @example
+   * ```ts
+   * const p = computeQuantParams(w, { bits: 4, axis: 0 });
+   * const { sqnrDb, maxAbs } = qw.quantError(w.data, fakeQuantize(w, p));
+   * ```
+   */
+  quantError(x: Float32Array, xHat: Float32Array): QuantErrorReport {
+    return quantErrorWasm(this.rt, x, xHat);
+  }
+
+  /**
+   * A float32 fully-connected layer with near-16-bit accuracy from int8 kernels: weights
+   * as two int8 residual stages per output channel, the input quantized per row to
+   * int16, two int8 GEMMs sharing it.
+   *
+   * @example
+   * ```ts
+   * const layer = qw.linearResidual({ weights: { data: wf, shape: [N, K] }, bias });
+   * const y = layer.run(xf); // close to linearF32's output, within float16 rounding
+   * ```
+   */
+  linearResidual(config: LinearResidualConfig): LinearResidual {
+    return new LinearResidual(this.rt, config);
   }
 
   /**

@@ -137,10 +137,10 @@ function symmetricZeroPoint(s: ResolvedScheme): number {
   return s.signed ? 0 : 2 ** (s.bits - 1);
 }
 
-/** Round half to even of a finite double. */
+/** Round half to even of a finite double (never -0, so fake-quantized zeros are +0 as dequantized ones are). */
 export function roundHalfEven(v: number): number {
   const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return (r - v === 0.5 && r % 2 !== 0 ? r - 1 : r) + 0;
 }
 
 /**
