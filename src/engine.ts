@@ -20,6 +20,21 @@ import {
   type LinearF32Config,
 } from './layers/linear.js';
 import { convInteger, qlinearConv, type ConvOpAttributes, type QLinearConvAttributes } from './ops/conv.js';
+import {
+  binaryConv2d,
+  binaryMatMul,
+  bitpack,
+  bitunpack,
+  type BinaryConvAttributes,
+  type BitTensor,
+} from './ops/binary.js';
+import {
+  BinaryConv2d,
+  BinaryLinear,
+  type BinaryConv2dConfig,
+  type BinaryLinearConfig,
+  type BinaryOutput,
+} from './layers/binary.js';
 import { Conv2d, Conv2dF32, type Conv2dConfig, type Conv2dF32Config } from './layers/conv.js';
 import { LinearInt4, type LinearInt4Config } from './layers/linear-int4.js';
 import { LinearResidual, type LinearResidualConfig } from './layers/linear-residual.js';
@@ -329,6 +344,95 @@ export class Qwasm {
    */
   linearResidual(config: LinearResidualConfig): LinearResidual {
     return new LinearResidual(this.rt, config);
+  }
+
+  /**
+   * Packs the signs of a Float32 or Int8 tensor along its last axis into 32-bit words
+   * (x < 0 -> bit 1 = -1, x >= 0 -> bit 0 = +1; the bit is exactly `x < 0`, so -0 and
+   * NaN pack as +1), each row padded to a whole word with 0 bits. The result keeps the
+   * logical shape.
+   *
+   * @example
+   * ```ts
+   * const xb = qw.bitpack({ data: new Float32Array([0.5, -2, 0, -0.1]), shape: [1, 4] });
+   * xb.bits; // Uint32Array [0b1010]
+   * ```
+   */
+  bitpack(x: Tensor): BitTensor {
+    return bitpack(this.rt, x);
+  }
+
+  /**
+   * Unpacks bits into +-1 float32 of the logical shape (bit 1 -> -1), for inspection.
+   *
+   * @example
+   * ```ts
+   * qw.bitunpack(qw.bitpack({ data: new Int8Array([3, -1]), shape: [2] })).data; // [1, -1]
+   * ```
+   */
+  bitunpack(p: BitTensor): Tensor<Float32Array> {
+    return bitunpack(this.rt, p);
+  }
+
+  /**
+   * Binary matrix product over +-1: a [..., K] and b [N, K], both packed along K ->
+   * int32 [..., N] = K - 2 * popcount(a xor b), exact for any K (padding bits never count).
+   *
+   * @example
+   * ```ts
+   * const a = qw.bitpack({ data: af, shape: [M, K] });
+   * const b = qw.bitpack({ data: bf, shape: [N, K] });
+   * const y = qw.binaryMatMul(a, b); // Int32Array M x N, sum of sign(a) * sign(b)
+   * ```
+   */
+  binaryMatMul(a: BitTensor, b: BitTensor): Tensor<Int32Array> {
+    return binaryMatMul(this.rt, a, b);
+  }
+
+  /**
+   * Binary 2-D convolution: x NHWC [N, H, W, C] and w [O, kH, kW, C], both packed along
+   * C -> int32 NHWC [N, OH, OW, O]. With `padValue: 0` (default) the result equals the
+   * float convolution of the +-1 tensors with zero padding; `padValue: 1` pads with +1.
+   *
+   * @example
+   * ```ts
+   * const y = qw.binaryConv2d(qw.bitpack(x), qw.bitpack(w), { pads: [1, 1, 1, 1], strides: [2, 2] });
+   * ```
+   */
+  binaryConv2d(x: BitTensor, w: BitTensor, attrs?: BinaryConvAttributes): Tensor<Int32Array> {
+    return binaryConv2d(this.rt, x, w, attrs);
+  }
+
+  /**
+   * A prepacked binary fully-connected layer: float weights [N, K] binarized by sign and
+   * packed once; input bits [..., K]; output float32 `acc * scale + bias`, int8
+   * (requantized) or bits (the sign of that float, ready for the next binary layer).
+   *
+   * @example
+   * ```ts
+   * const fc = qw.binaryLinear({ weights: { data: wf, shape: [N, K] }, scale: 'xnor', bias });
+   * const y = fc.run(qw.bitpack({ data: xf, shape: [M, K] })); // { data: Float32Array, shape: [M, N] }
+   * const h = qw.binaryLinear({ weights, output: 'bits' }).run(xb); // BitTensor [M, N]
+   * fc.dispose();
+   * ```
+   */
+  binaryLinear<O extends BinaryOutput = 'float32'>(config: BinaryLinearConfig<O>): BinaryLinear<O> {
+    return new BinaryLinear<O>(this.rt, config);
+  }
+
+  /**
+   * A prepacked binary NHWC convolution layer: float weights [O, kH, kW, C] binarized and
+   * packed once; strides, pads, dilations, padValue as {@link Qwasm.binaryConv2d}; the
+   * outputs of {@link Qwasm.binaryLinear}.
+   *
+   * @example
+   * ```ts
+   * const conv = qw.binaryConv2dLayer({ weights: { data: wf, shape: [256, 3, 3, 256] }, pads: [1, 1, 1, 1], output: 'bits' });
+   * const h = conv.run(qw.bitpack(x)); // BitTensor [N, OH, OW, 256]
+   * ```
+   */
+  binaryConv2dLayer<O extends BinaryOutput = 'float32'>(config: BinaryConv2dConfig<O>): BinaryConv2d<O> {
+    return new BinaryConv2d<O>(this.rt, config);
   }
 
   /**

@@ -40,3 +40,14 @@ export {
 export { LinearInt4, type LinearInt4Config } from './layers/linear-int4.js';
 export { LinearResidual, type LinearResidualConfig } from './layers/linear-residual.js';
 export * from './toolkit/index.js';
+export type { BitTensor, BinaryConvAttributes } from './ops/binary.js';
+export {
+  BinaryLinear,
+  BinaryConv2d,
+  type BinaryLinearConfig,
+  type BinaryConv2dConfig,
+  type BinaryOutput,
+  type BinaryInt8Output,
+  type BinaryResult,
+  type BinaryScale,
+} from './layers/binary.js';

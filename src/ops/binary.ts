@@ -10,7 +10,7 @@
 // wasm memory -> one kernel call -> view the result out.
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import { checkTensor, sizeOf, type Tensor } from '../tensor.js';
+import { checkTensor, type Tensor } from '../tensor.js';
 
 /**
  * A bit-packed tensor: the signs of a tensor of logical `shape`, packed along the last
@@ -98,26 +98,33 @@ export function chunkPlan(n: number): ChunkPlan {
   return { cv, splits, rowChunks: cv * splits };
 }
 
-/** Checks a bit-packed tensor: `{ bits: Uint32Array, shape }` with whole rows of words. */
+/**
+ * Checks a bit-packed tensor: `{ bits: Uint32Array, shape }` with whole rows of words.
+ * Messages are built only on failure: layers call this on every run.
+ */
 export function checkBits(t: unknown, name: string): asserts t is BitTensor {
   if (typeof t !== 'object' || t === null) throw new QwasmError(name, 'expected a bit-packed tensor { bits, shape } from qw.bitpack');
   const { bits, shape, data } = t as { bits?: unknown; shape?: unknown; data?: unknown };
   if (bits === undefined && data !== undefined) {
     throw new QwasmError(name, 'expected a bit-packed tensor { bits, shape } (from qw.bitpack), got an unpacked tensor { data, shape }');
   }
-  check(bits instanceof Uint32Array, name, 'bits must be a Uint32Array');
-  check(Array.isArray(shape) && shape.length >= 1, name, 'shape must be an array of at least one dimension');
-  for (const d of shape as unknown[]) {
-    check(typeof d === 'number' && Number.isInteger(d) && d >= 0, name, `shape [${String(shape)}] has an invalid dimension`);
+  if (!(bits instanceof Uint32Array)) throw new QwasmError(name, 'bits must be a Uint32Array');
+  if (!Array.isArray(shape) || shape.length < 1) throw new QwasmError(name, 'shape must be an array of at least one dimension');
+  const s = shape as unknown[];
+  for (let i = 0; i < s.length; i++) {
+    const d = s[i];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) throw new QwasmError(name, `shape [${String(shape)}] has an invalid dimension`);
   }
-  const s = shape as number[];
-  const words = rowsOfBits(s) * wordsFor(s[s.length - 1]!);
-  check(bits.length === words, name, `has ${bits.length} words but shape [${s.join(', ')}] packs into ${words}`);
+  const dims = shape as number[];
+  const words = rowsOfBits(dims) * wordsFor(dims[dims.length - 1]!);
+  if (bits.length !== words) throw new QwasmError(name, `has ${bits.length} words but shape [${dims.join(', ')}] packs into ${words}`);
 }
 
-/** Rows of a bit tensor: all dimensions but the last. */
+/** Rows of a bit tensor: the product of all dimensions but the last. */
 export function rowsOfBits(shape: readonly number[]): number {
-  return sizeOf(shape.slice(0, -1));
+  let n = 1;
+  for (let i = 0; i < shape.length - 1; i++) n *= shape[i]!;
+  return n;
 }
 
 /**

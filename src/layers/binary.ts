@@ -1,0 +1,492 @@
+// Prepacked binary layers: float weights binarized (sign) and packed once into XNOR-GEMM
+// panels; per run one copy of the input bits, one kernel call with the epilogue fused
+// (float32 affine, int8 requantization or sign bits), and the result copied out.
+// Nothing is allocated on a run that gets `out`, once the input shape has been seen.
+//
+// Output arithmetic for channel n, acc the +-1 dot product (an integer):
+//   float32  y = f32(f32(acc) * scale[n]) + bias[n]            (multiply, then add: no FMA)
+//   int8     q = clamp(roundHalfEven(f32(f32(acc) * m[n]) + b[n]), -128 - zp, 127 - zp) + zp,
+//            m = f32(scale[n] / outScale), b = f32(bias[n] / outScale)
+//   bits     the sign of the float32 y, as qw.bitpack packs it (y < 0 -> 1 = -1), found
+//            from acc by integer bounds computed here, so the kernel only compares.
+import { QwasmError, check } from '../errors.js';
+import { Runtime, Workspace } from '../runtime.js';
+import { checkTensor, checkDtype, type Tensor } from '../tensor.js';
+import {
+  BinaryEpilogueKind,
+  binaryLayout,
+  checkBits,
+  chunkPlan,
+  convTables,
+  copyBitsIn,
+  copyNeedsTemp,
+  packBinaryWeights,
+  packedBinaryWeightBytes,
+  paddedChannels,
+  resolveBinaryConv,
+  rowBytesFor,
+  rowsOfBits,
+  tapSums,
+  wordsFor,
+  writeConvTables,
+  type BinaryConvAttributes,
+  type BinaryConvGeometry,
+  type BitTensor,
+  type ConvTables,
+} from '../ops/binary.js';
+
+/** int8 output of a binary layer: `real = scale * (q - zeroPoint)`. */
+export interface BinaryInt8Output {
+  dtype: 'int8';
+  scale: number;
+  zeroPoint?: number;
+}
+
+/**
+ * What a binary layer produces: float32 (default), int8 (requantized), or `'bits'`:
+ * the sign of the float32 result, bit-packed along channels for the next binary layer.
+ */
+export type BinaryOutput = 'float32' | 'bits' | BinaryInt8Output;
+
+/** The tensor type a binary layer with output `O` returns. */
+export type BinaryResult<O extends BinaryOutput> = O extends 'bits'
+  ? BitTensor
+  : O extends BinaryInt8Output
+    ? Tensor<Int8Array>
+    : Tensor<Float32Array>;
+
+/**
+ * Per-output-channel scale: a number, one value per channel, or `'xnor'` for XNOR-Net's
+ * alpha = mean |W| of each channel's float weights.
+ */
+export type BinaryScale = number | Float32Array | readonly number[] | 'xnor';
+
+/** Configuration of {@link Qwasm.binaryLinear}. */
+export interface BinaryLinearConfig<O extends BinaryOutput = 'float32'> {
+  /** Weights [N, K] (out x in features) as floats: only their signs are kept (w < 0 -> -1). */
+  weights: Tensor<Float32Array>;
+  /** Per output channel (default 1). */
+  scale?: BinaryScale;
+  /** Per output channel, float32 (default 0). */
+  bias?: Float32Array | readonly number[];
+  output?: O;
+}
+
+/** Configuration of {@link Qwasm.binaryConv2dLayer}: weights [O, kH, kW, C] as floats. */
+export interface BinaryConv2dConfig<O extends BinaryOutput = 'float32'> extends BinaryConvAttributes {
+  weights: Tensor<Float32Array>;
+  scale?: BinaryScale;
+  bias?: Float32Array | readonly number[];
+  output?: O;
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+const PARAMS_HEADER = 32;
+
+/** y = f32(f32(acc) * s) + b, as the kernel computes it (doubles round to float exactly here). */
+function affine(acc: number, s: number, b: number): number {
+  return Math.fround(Math.fround(Math.fround(acc) * s) + b);
+}
+
+/**
+ * Integer bounds [lo, hi] of the accs in [-K, K] whose float output is negative: y is
+ * monotonic in acc (non-decreasing for s > 0, non-increasing for s < 0), so that set is
+ * an interval reaching one end; binary search finds its edge.
+ */
+export function signBounds(s: number, b: number, K: number): [number, number] {
+  const neg = (acc: number) => affine(acc, s, b) < 0;
+  if (s === 0) return neg(0) ? [INT32_MIN, INT32_MAX] : [1, 0];
+  if (s > 0) {
+    if (!neg(-K)) return [1, 0];
+    let lo = -K;
+    let hi = K;
+    // largest acc with neg(acc): neg(lo) holds
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (neg(mid)) lo = mid;
+      else hi = mid - 1;
+    }
+    return [INT32_MIN, lo];
+  }
+  if (!neg(K)) return [1, 0];
+  let lo = -K;
+  let hi = K;
+  // smallest acc with neg(acc): neg(hi) holds
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (neg(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return [hi, INT32_MAX];
+}
+
+function resolvePerChannel(v: number | Float32Array | readonly number[], name: string, N: number): Float32Array {
+  let a: Float32Array;
+  if (typeof v === 'number') a = new Float32Array(N).fill(v);
+  else if (v instanceof Float32Array || Array.isArray(v)) a = Float32Array.from(v as ArrayLike<number>);
+  else throw new QwasmError(name, 'expected a number, a Float32Array or an array of numbers');
+  if (a.length === 1 && N !== 1) a = new Float32Array(N).fill(a[0]!);
+  check(a.length === N, name, `has ${a.length} values, expected 1 or ${N} (one per output channel)`);
+  for (let i = 0; i < N; i++) check(Number.isFinite(a[i]!), name, `must be finite, got ${a[i]} at ${i}`);
+  return a;
+}
+
+interface ResolvedOutput {
+  kind: BinaryEpilogueKind;
+  scale?: number;
+  zeroPoint?: number;
+}
+
+function resolveOutput(o: unknown): ResolvedOutput {
+  if (o === undefined || o === 'float32') return { kind: BinaryEpilogueKind.F32 };
+  if (o === 'bits') return { kind: BinaryEpilogueKind.Bits };
+  check(
+    typeof o === 'object' && o !== null && (o as { dtype?: unknown }).dtype === 'int8',
+    'output',
+    `must be 'float32', 'bits' or { dtype: 'int8', scale, zeroPoint }, got ${JSON.stringify(o)}`,
+  );
+  const { scale, zeroPoint } = o as BinaryInt8Output;
+  check(typeof scale === 'number' && Number.isFinite(scale) && scale > 0, 'output.scale', `must be positive and finite, got ${String(scale)}`);
+  const zp = zeroPoint ?? 0;
+  check(Number.isInteger(zp) && zp >= -128 && zp <= 127, 'output.zeroPoint', `must be an integer in [-128, 127], got ${String(zp)}`);
+  return { kind: BinaryEpilogueKind.I8, scale, zeroPoint: zp };
+}
+
+/**
+ * Checks a caller's output tensor: the right array type, `count` rows of `last`
+ * channels. Messages are built only on failure (layers call this on every run).
+ */
+function checkOutData(out: unknown, kind: BinaryEpilogueKind, count: number, last: number): void {
+  if (kind === BinaryEpilogueKind.Bits) {
+    checkBits(out, 'out');
+    if (out.bits.length !== count * wordsFor(last)) throw new QwasmError('out', `has ${out.bits.length} words, expected ${count * wordsFor(last)}`);
+    return;
+  }
+  const type = kind === BinaryEpilogueKind.I8 ? Int8Array : Float32Array;
+  const o = out as Tensor | null;
+  if (typeof o !== 'object' || o === null || !(o.data instanceof type)) throw new QwasmError('out', `must be a tensor of ${type.name}`);
+  if (o.data.length !== count * last) throw new QwasmError('out', `has ${o.data.length} elements, expected ${count * last}`);
+}
+
+/** Throws unless `out.shape` is `lead` (all but its last dimension) followed by `last`. */
+function checkOutShape(out: { shape: readonly number[] }, lead: readonly number[], leadDims: number, last: number): void {
+  const s = out.shape;
+  let same = Array.isArray(s) && s.length === leadDims + 1 && s[leadDims] === last;
+  for (let i = 0; same && i < leadDims; i++) same = s[i] === lead[i];
+  if (!same) {
+    throw new QwasmError('out', `has shape [${String(s)}], expected [${[...lead.slice(0, leadDims), last].join(', ')}]`);
+  }
+}
+
+/**
+ * Packs float weights [N, T * n] (rows of T taps of n values) into panels; returns the
+ * panel block and, when asked, the +-1 sum of every tap (zero-padding corrections).
+ */
+function packFloatWeights(
+  rt: Runtime,
+  w: Float32Array,
+  N: number,
+  T: number,
+  n: number,
+  withSums: boolean,
+): { panels: number; sums: Int32Array | null } {
+  return rt.scoped((alloc) => {
+    const src = alloc(w.length * 4, 'weights');
+    rt.heap.f32.set(w, src >> 2);
+    const bits = alloc(N * T * wordsFor(n) * 4, 'weights');
+    rt.kernels.bitpack_f32(src, N * T, n, bits);
+    const panels = rt.heap.alloc(packedBinaryWeightBytes(rt, N, T, n), 'weights');
+    packBinaryWeights(rt, bits, N, T, n, panels);
+    return { panels, sums: withSums ? tapSums(rt, bits, N * T, n) : null };
+  });
+}
+
+/** The common part: weights, epilogue parameters, workspaces and disposal. */
+abstract class BinaryLayer<O extends BinaryOutput> {
+  /** Output channels. */
+  readonly outChannels: number;
+  protected disposed = false;
+  protected readonly blocks: number[] = [];
+  protected readonly spaces: Workspace[] = [];
+  protected readonly kind: BinaryEpilogueKind;
+  protected readonly weights: number;
+  protected readonly params: number;
+  protected readonly sums: Int32Array | null;
+  protected readonly xBuf: Workspace;
+  protected readonly tmpBuf: Workspace;
+  protected readonly recBuf: Workspace;
+  protected readonly yBuf: Workspace;
+
+  /**
+   * @param w float weights, N rows of T taps x n values
+   * @param K the dot product's length (T * n): the range of acc
+   */
+  constructor(
+    protected readonly rt: Runtime,
+    cfg: { scale?: BinaryScale; bias?: Float32Array | readonly number[]; output?: O },
+    w: Float32Array,
+    N: number,
+    T: number,
+    n: number,
+    withSums: boolean,
+  ) {
+    this.outChannels = N;
+    for (let i = 0; i < w.length; i++) check(Number.isFinite(w[i]!), 'weights', `holds a non-finite value at ${i}`);
+    const out = resolveOutput(cfg.output);
+    this.kind = out.kind;
+    const K = T * n;
+    let scale: Float32Array;
+    if (cfg.scale === 'xnor') {
+      scale = new Float32Array(N);
+      for (let o = 0; o < N; o++) {
+        let s = 0;
+        for (let i = o * K; i < (o + 1) * K; i++) s += Math.abs(w[i]!);
+        scale[o] = s / K;
+      }
+    } else scale = cfg.scale === undefined ? new Float32Array(N).fill(1) : resolvePerChannel(cfg.scale, 'scale', N);
+    const bias = cfg.bias === undefined ? new Float32Array(N) : resolvePerChannel(cfg.bias, 'bias', N);
+    this.xBuf = this.workspace();
+    this.tmpBuf = this.workspace();
+    this.recBuf = this.workspace();
+    this.yBuf = this.workspace();
+    const packed = packFloatWeights(rt, w, N, T, n, withSums);
+    this.weights = packed.panels;
+    this.blocks.push(this.weights);
+    this.sums = packed.sums;
+    this.params = this.writeParams(N, K, scale, bias, out);
+  }
+
+  private writeParams(N: number, K: number, scale: Float32Array, bias: Float32Array, out: ResolvedOutput): number {
+    const rt = this.rt;
+    const np = paddedChannels(rt, N);
+    const p = rt.heap.alloc(PARAMS_HEADER + 2 * np * 4, 'weights');
+    this.blocks.push(p);
+    const i32 = rt.heap.i32;
+    const f32 = rt.heap.f32;
+    const h = p >> 2;
+    i32.fill(0, h, h + PARAMS_HEADER / 4 + 2 * np);
+    const a0 = p + PARAMS_HEADER;
+    const a1 = a0 + np * 4;
+    i32[h] = a0;
+    i32[h + 1] = a1;
+    for (let o = 0; o < N; o++) {
+      if (this.kind === BinaryEpilogueKind.F32) {
+        f32[(a0 >> 2) + o] = scale[o]!;
+        f32[(a1 >> 2) + o] = bias[o]!;
+      } else if (this.kind === BinaryEpilogueKind.I8) {
+        f32[(a0 >> 2) + o] = Math.fround(scale[o]! / out.scale!);
+        f32[(a1 >> 2) + o] = Math.fround(bias[o]! / out.scale!);
+      } else {
+        const [lo, hi] = signBounds(scale[o]!, bias[o]!, K);
+        i32[(a0 >> 2) + o] = lo;
+        i32[(a1 >> 2) + o] = hi;
+      }
+    }
+    if (this.kind === BinaryEpilogueKind.I8) {
+      f32[h + 2] = -128 - out.zeroPoint!;
+      f32[h + 3] = 127 - out.zeroPoint!;
+      i32[h + 4] = out.zeroPoint!;
+    }
+    return p;
+  }
+
+  protected workspace(): Workspace {
+    const w = new Workspace(this.rt);
+    this.spaces.push(w);
+    return w;
+  }
+
+  protected live(): void {
+    this.rt.live();
+    if (this.disposed) throw new QwasmError('layer', 'this layer was disposed');
+  }
+
+  /** Output row stride: elements, or words for bits. */
+  protected get ldo(): number {
+    return this.kind === BinaryEpilogueKind.Bits ? wordsFor(this.outChannels) : this.outChannels;
+  }
+
+  /** Output bytes for M rows. */
+  protected outBytes(M: number): number {
+    return this.kind === BinaryEpilogueKind.I8 ? M * this.ldo : M * this.ldo * 4;
+  }
+
+  /** A new output tensor of `shape` (M rows of the output channels). */
+  protected newOut(shape: number[], M: number): BinaryResult<O> {
+    const N = this.outChannels;
+    if (this.kind === BinaryEpilogueKind.Bits) return { bits: new Uint32Array(M * wordsFor(N)), shape } as unknown as BinaryResult<O>;
+    if (this.kind === BinaryEpilogueKind.I8) return { data: new Int8Array(M * N), shape } as unknown as BinaryResult<O>;
+    return { data: new Float32Array(M * N), shape } as unknown as BinaryResult<O>;
+  }
+
+  private u32: Uint32Array | null = null;
+
+  /** The first n words of yBuf, a view reused while memory and the block stay put. */
+  private bitsView(n: number): Uint32Array {
+    const v = this.u32;
+    const buffer = this.rt.heap.memory.buffer;
+    if (v !== null && v.buffer === buffer && v.byteOffset === this.yBuf.ptr && v.length === n) return v;
+    this.u32 = new Uint32Array(buffer, this.yBuf.ptr, n);
+    return this.u32;
+  }
+
+  /** Copies M rows of output from yBuf into `y`. */
+  protected copyOut(y: BinaryResult<O>, M: number): void {
+    const N = this.outChannels;
+    if (this.kind === BinaryEpilogueKind.Bits) (y as BitTensor).bits.set(this.bitsView(M * wordsFor(N)));
+    else if (this.kind === BinaryEpilogueKind.I8) (y as Tensor<Int8Array>).data.set(this.yBuf.view(Int8Array, M * N));
+    else (y as Tensor<Float32Array>).data.set(this.yBuf.view(Float32Array, M * N));
+  }
+
+  /** Frees the packed weights and workspaces; the layer cannot run afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const p of this.blocks) this.rt.heap.release(p);
+    for (const s of this.spaces) s.free();
+  }
+}
+
+/** A binary fully-connected layer (see {@link Qwasm.binaryLinear}). */
+export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLayer<O> {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  private readonly base: number;
+
+  constructor(rt: Runtime, cfg: BinaryLinearConfig<O>) {
+    rt.live();
+    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
+    checkTensor(cfg.weights, 'weights');
+    checkDtype(cfg.weights, 'weights', Float32Array);
+    const ws = cfg.weights.shape;
+    check(ws.length === 2, 'weights', `must be 2-D [N, K], got shape [${ws.join(', ')}]`);
+    const [N, K] = ws as [number, number];
+    check(N > 0 && K > 0, 'weights', `must not be empty, got shape [${N}, ${K}]`);
+    super(rt, cfg, cfg.weights.data as Float32Array, N, 1, K, false);
+    this.inFeatures = K;
+    this.outFeatures = N;
+    const np = paddedChannels(rt, N);
+    this.base = rt.heap.alloc(np * 4, 'weights');
+    this.blocks.push(this.base);
+    rt.heap.i32.fill(K, this.base >> 2, (this.base >> 2) + np);
+  }
+
+  /** Bytes of packed weights in wasm memory. */
+  get packedBytes(): number {
+    return packedBinaryWeightBytes(this.rt, this.outFeatures, 1, this.inFeatures);
+  }
+
+  /**
+   * Runs on x [..., K] (bits from qw.bitpack or a binary layer's 'bits' output); returns
+   * [..., N], written into `out` when given (no allocation).
+   */
+  run(x: BitTensor, out?: BinaryResult<O>): BinaryResult<O> {
+    this.live();
+    checkBits(x, 'x');
+    const K = this.inFeatures;
+    const last = x.shape[x.shape.length - 1];
+    if (last !== K) throw new QwasmError('x', `has K = ${last} but the layer has ${K} input features`);
+    const M = rowsOfBits(x.shape);
+    const N = this.outFeatures;
+    let y: BinaryResult<O>;
+    if (out !== undefined) {
+      checkOutData(out, this.kind, M, N);
+      checkOutShape(out, x.shape, x.shape.length - 1, N);
+      y = out;
+    } else y = this.newOut([...x.shape.slice(0, -1), N], M);
+    if (M === 0) return y;
+    const rt = this.rt;
+    const plan = chunkPlan(K);
+    const rowBytes = rowBytesFor(rt, K);
+    const xp = this.xBuf.ensure(M * rowBytes, 'x');
+    const tmp = copyNeedsTemp(rt, K) ? this.tmpBuf.ensure(x.bits.length * 4, 'x') : 0;
+    const rec = this.recBuf.ensure(M * (plan.splits + 1) * 4, 'x');
+    const yp = this.yBuf.ensure(this.outBytes(M), 'x');
+    copyBitsIn(rt, x.bits, M, K, xp, tmp);
+    rt.kernels.bgemm_records(xp, M, rowBytes, plan.splits, plan.cv * binaryLayout(rt).chunk, this.base, rec);
+    rt.kernels.bgemm(rec, M, plan.splits, plan.cv, this.weights, N, yp, this.ldo, this.kind, this.params);
+    this.copyOut(y, M);
+    return y;
+  }
+}
+
+/** A binary NHWC convolution layer (see {@link Qwasm.binaryConv2dLayer}). */
+export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLayer<O> {
+  readonly inChannels: number;
+  private readonly geo: BinaryConvGeometry;
+  private readonly tableBuf: Workspace;
+  /** The tables of the last input shape, and where they were written (0: not yet). */
+  private tables: ConvTables | null = null;
+  private outShape: number[] = [];
+  private writtenX = 0;
+  private writtenTable = 0;
+  private writtenRec = 0;
+
+  constructor(rt: Runtime, cfg: BinaryConv2dConfig<O>) {
+    rt.live();
+    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
+    checkTensor(cfg.weights, 'weights');
+    checkDtype(cfg.weights, 'weights', Float32Array);
+    const geo = resolveBinaryConv(cfg.weights.shape, cfg, '', 'weights');
+    super(rt, cfg, cfg.weights.data as Float32Array, geo.O, geo.kH * geo.kW, geo.C, geo.padValue === 0);
+    this.geo = geo;
+    this.inChannels = geo.C;
+    this.tableBuf = this.workspace();
+  }
+
+  /** Bytes of packed weights in wasm memory. */
+  get packedBytes(): number {
+    return packedBinaryWeightBytes(this.rt, this.geo.O, this.geo.kH * this.geo.kW, this.geo.C);
+  }
+
+  /**
+   * Runs on x [N, H, W, C] (bits packed along C); returns [N, OH, OW, O], written into
+   * `out` when given (no allocation once this input shape has been seen).
+   */
+  run(x: BitTensor, out?: BinaryResult<O>): BinaryResult<O> {
+    this.live();
+    checkBits(x, 'x');
+    const g = this.geo;
+    if (x.shape.length !== 4) throw new QwasmError('x', `must be 4-D NHWC [N, H, W, C] (packed along C), got shape [${x.shape.join(', ')}]`);
+    const Nb = x.shape[0]!;
+    const H = x.shape[1]!;
+    const W = x.shape[2]!;
+    if (x.shape[3] !== g.C) throw new QwasmError('x', `has C = ${x.shape[3]} channels but the layer expects ${g.C}`);
+    if (H === 0 || W === 0) throw new QwasmError('x', `must have non-empty spatial dims, got ${H}x${W}`);
+    const rt = this.rt;
+    let t = this.tables;
+    if (t === null || t.Nb !== Nb || t.H !== H || t.W !== W) {
+      t = convTables(rt, g, Nb, H, W, 'x');
+      this.tables = t;
+      this.outShape = [Nb, t.OH, t.OW, g.O];
+      this.writtenX = 0;
+    }
+    const M = Nb * t.OH * t.OW;
+    let y: BinaryResult<O>;
+    if (out !== undefined) {
+      checkOutData(out, this.kind, M, g.O);
+      checkOutShape(out, this.outShape, 3, g.O);
+      y = out;
+    } else y = this.newOut([...this.outShape], M);
+    if (M === 0) return y;
+    const pixels = Nb * H * W;
+    const xp = this.xBuf.ensure((pixels + 1) * rowBytesFor(rt, g.C), 'x');
+    const tmp = copyNeedsTemp(rt, g.C) ? this.tmpBuf.ensure(x.bits.length * 4, 'x') : 0;
+    const table = this.tableBuf.ensure(t.tableBytes, 'x');
+    const rec = this.recBuf.ensure(t.recordBytes, 'x');
+    const yp = this.yBuf.ensure(this.outBytes(M), 'x');
+    // the records point into x's and the table's blocks: rewrite them when any moved
+    if (this.writtenX !== xp || this.writtenTable !== table || this.writtenRec !== rec) {
+      writeConvTables(rt, g, t, this.sums, xp, table, rec);
+      this.writtenX = xp;
+      this.writtenTable = table;
+      this.writtenRec = rec;
+    }
+    copyBitsIn(rt, x.bits, pixels, g.C, xp, tmp);
+    const plan = chunkPlan(g.C);
+    rt.kernels.bgemm(rec, M, g.kH * g.kW * plan.splits, plan.cv, this.weights, g.O, yp, this.ldo, this.kind, this.params);
+    this.copyOut(y, M);
+    return y;
+  }
+}
