@@ -7,9 +7,9 @@
 import os from 'node:os';
 import * as qwasm from '../dist/index.js';
 import { loadMnist, rng, shuffle, gather, PIXELS } from './mnist/data.mjs';
-import { loadModel, modelBytesF32 } from './mnist/model.mjs';
+import { loadModel } from './mnist/model.mjs';
 import { forwardRef, argmax } from './mnist/reference.mjs';
-import { LocalMinMaxObserver, quantizeModel, modelBytesInt8 } from './mnist/quantize.mjs';
+import { chooseObserver, quantizeModel } from './mnist/quantize.mjs';
 import { buildFloat32, buildInt8, buildDynamic } from './mnist/qwasm-model.mjs';
 import { accuracy, timeVariants, textTable, kib } from './mnist/evaluate.mjs';
 import { Progress } from './progress.mjs';
@@ -44,9 +44,9 @@ const calIdx = shuffle(
   Array.from({ length: train.count }, (_, i) => i),
   rng(1),
 ).slice(0, calibrationCount);
-const observerKind = 'local min-max';
-const observers = Array.from({ length: model.arch.length + 1 }, () => new LocalMinMaxObserver());
-const calBar = new Progress(`calibrate (${observerKind}, ${calibrationCount} images)`, calibrationCount);
+const observer = chooseObserver(qwasm);
+const observers = Array.from({ length: model.arch.length + 1 }, () => observer.create());
+const calBar = new Progress(`calibrate (${observer.name}, ${calibrationCount} images)`, calibrationCount);
 for (let s = 0; s < calIdx.length; s += 50) {
   const idx = calIdx.slice(s, s + 50);
   const x = gather(train, idx);
@@ -63,6 +63,10 @@ const int8 = buildInt8(qw, qmodel, { requant: 'fp32' });
 const int8Fixed = buildInt8(qw, qmodel, { requant: 'fixedpoint' });
 const dynamic = buildDynamic(qw, model);
 const variants = [float32, int8, int8Fixed, dynamic];
+if (typeof qwasm.quantizeWeightsInt4 === 'function') {
+  const int4Classifier = { quantizeWeightsInt4: qwasm.quantizeWeightsInt4, params: model.params, groupSize: 32 };
+  variants.splice(3, 0, buildInt8(qw, qmodel, { int4Classifier }));
+}
 
 // qwasm's float32 path against the plain JavaScript reference, on the first held-out images.
 const checkCount = 64;
@@ -99,25 +103,6 @@ const speed = timeVariants(variants, test.images, {
 });
 timeBar.finish();
 
-let dynamicBytes = 0;
-for (const layer of model.arch) {
-  const w = model.params[`${layer.name}.weight`];
-  const b = model.params[`${layer.name}.bias`];
-  dynamicBytes += w.length + b.byteLength * 2; // int8 weights, float32 bias and per-channel scale
-}
-const bytes = {
-  float32: modelBytesF32(model.params),
-  int8: modelBytesInt8(qmodel),
-  'int8 fixed-point': modelBytesInt8(qmodel),
-  'dynamic int8': dynamicBytes,
-};
-const label = {
-  float32: 'float32',
-  int8: 'int8 (fp32 requant)',
-  'int8 fixed-point': 'int8 (fixed-point requant)',
-  'dynamic int8': 'dynamic int8',
-};
-
 const ms = (s) => (s * 1000).toFixed(3);
 const ips = (s) => Math.round(1 / s).toLocaleString('en-US');
 const rows = variants.map((v) => {
@@ -125,10 +110,10 @@ const rows = variants.map((v) => {
   const b32 = speed[32][v.name];
   const d = 100 * (acc[v.name] - acc.float32);
   return [
-    label[v.name],
+    v.label,
     `${(100 * acc[v.name]).toFixed(2)}%`,
     v.name === 'float32' ? '' : `${d >= 0 ? '+' : ''}${d.toFixed(2)} pp`,
-    kib(bytes[v.name]),
+    kib(v.bytes),
     ms(b1.secondsPerImage),
     ips(b1.secondsPerImage),
     ms(b32.secondsPerImage),

@@ -5,9 +5,9 @@
 import * as qwasm from '../../dist/index.js';
 import { quickBench } from '../../bin/qwasm.mjs';
 import { fetchMnist, rng, shuffle, gather, PIXELS } from '../mnist/data.mjs';
-import { fetchModel, modelBytesF32 } from '../mnist/model.mjs';
+import { fetchModel } from '../mnist/model.mjs';
 import { forwardRef } from '../mnist/reference.mjs';
-import { LocalMinMaxObserver, quantizeModel, modelBytesInt8 } from '../mnist/quantize.mjs';
+import { chooseObserver, quantizeModel } from '../mnist/quantize.mjs';
 import { buildFloat32, buildInt8, buildDynamic } from '../mnist/qwasm-model.mjs';
 import { accuracy, timeVariants } from '../mnist/evaluate.mjs';
 
@@ -120,7 +120,10 @@ async function run() {
     Array.from({ length: train.count }, (_, i) => i),
     rng(1),
   ).slice(0, CALIBRATION_IMAGES);
-  const observers = Array.from({ length: model.arch.length + 1 }, () => new LocalMinMaxObserver());
+  const observer = chooseObserver(qwasm);
+  result.observer = observer.name;
+  $('calibration').textContent = `${observer.name} on ${CALIBRATION_IMAGES} training images`;
+  const observers = Array.from({ length: model.arch.length + 1 }, () => observer.create());
   const xCal = gather(train, calIdx);
   const { outputs } = forwardRef(model, xCal, calIdx.length, { keepOutputs: true });
   observers[0].observe(xCal);
@@ -171,20 +174,19 @@ async function run() {
     buildInt8(qw, qmodel, { requant: 'fixedpoint' }),
     buildDynamic(qw, model),
   ];
+  if (typeof qwasm.quantizeWeightsInt4 === 'function') {
+    const int4Classifier = { quantizeWeightsInt4: qwasm.quantizeWeightsInt4, params: model.params, groupSize: 32 };
+    variants.splice(3, 0, buildInt8(qw, qmodel, { int4Classifier }));
+  }
   const acc = Object.fromEntries(variants.map((v) => [v.name, accuracy(v, test)]));
   status('timing batch 1 and batch 32...');
   await frame();
   const speed = timeVariants(variants, test.images, { batches: [1, 32], rounds: 5, minMs: 40 });
-  const bytes = {
-    float32: modelBytesF32(model.params),
-    int8: modelBytesInt8(qmodel),
-    'int8 fixed-point': modelBytesInt8(qmodel),
-    'dynamic int8': null,
-  };
   result.demo = variants.map((v) => ({
     name: v.name,
     accuracy: acc[v.name],
-    bytes: bytes[v.name],
+    label: v.label,
+    bytes: v.bytes,
     msPerImageBatch1: speed[1][v.name].secondsPerImage * 1000,
     msPerImageBatch32: speed[32][v.name].secondsPerImage * 1000,
     speedupBatch1: speed[1][v.name].speedup,
@@ -195,9 +197,9 @@ async function run() {
     $('demo-table'),
     ['model', 'accuracy', 'size', 'b1 ms/img', 'b32 ms/img', 'b32 img/s', 'speedup b1', 'speedup b32'],
     result.demo.map((d) => [
-      d.name,
+      d.label,
       `${(100 * d.accuracy).toFixed(2)}%`,
-      d.bytes === null ? '' : `${(d.bytes / 1024).toFixed(1)} KiB`,
+      `${(d.bytes / 1024).toFixed(1)} KiB`,
       d.msPerImageBatch1.toFixed(3),
       d.msPerImageBatch32.toFixed(3),
       Math.round(1000 / d.msPerImageBatch32).toLocaleString('en-US'),

@@ -137,8 +137,3 @@ export async function fetchModel(base = new URL('./', import.meta.url)) {
   const bin = await (await fetch(new URL('model.bin', base))).arrayBuffer();
   return parseModel(header, bin);
 }
-
-/** Bytes of the float32 parameters. */
-export function modelBytesF32(params) {
-  return Object.values(params).reduce((s, a) => s + a.byteLength, 0);
-}

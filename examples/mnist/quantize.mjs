@@ -33,6 +33,32 @@ export class LocalMinMaxObserver {
   }
 }
 
+/** Wraps one of qwasm's toolkit observers in the two calls quantizeModel uses. */
+function toolkitObserver(observer) {
+  return {
+    observe: (x) => observer.observe(x),
+    params: () => {
+      const p = observer.params({ bits: 8, signed: true, symmetric: false });
+      return { scale: p.scale[0], zeroPoint: p.zeroPoint[0] };
+    },
+  };
+}
+
+/**
+ * The calibration observer: qwasm's HistogramObserver (the range of least expected
+ * quantization error) when the qwasm module exports it, else the local min-max.
+ * Returns { name, create() }.
+ */
+export function chooseObserver(qwasm, method = 'mse') {
+  if (typeof qwasm.HistogramObserver === 'function') {
+    return {
+      name: `HistogramObserver '${method}'`,
+      create: () => toolkitObserver(new qwasm.HistogramObserver({ method })),
+    };
+  }
+  return { name: 'local min-max', create: () => new LocalMinMaxObserver() };
+}
+
 /** Round half to even, as ONNX QuantizeLinear rounds. */
 export function roundHalfEven(x) {
   const f = Math.floor(x);
@@ -95,11 +121,4 @@ export function quantizeModel(model, observers) {
     };
   });
   return { input: acts[0], layers };
-}
-
-/** Bytes of the int8 model as stored: int8 weights, int32 biases, float32 scales and zero points. */
-export function modelBytesInt8(qmodel) {
-  let bytes = 8; // input scale + zero point
-  for (const l of qmodel.layers) bytes += l.weights.byteLength + l.bias.byteLength + l.weightScale.byteLength + 8;
-  return bytes;
 }

@@ -58,15 +58,22 @@ export function buildFloat32(qw, model) {
   }
   return {
     name: 'float32',
+    label: 'float32',
+    bytes: Object.values(model.params).reduce((n, a) => n + a.byteLength, 0),
     run: chain(convs, fc, (x) => x, Float32Array),
     dispose: () => [...convs, fc].forEach((l) => l.dispose()),
   };
 }
 
-/** Static int8 from quantizeModel's output; `requant` 'fp32' (ONNX) or 'fixedpoint' (TFLite). */
-export function buildInt8(qw, qmodel, { requant = 'fp32' } = {}) {
+/**
+ * Static int8 from quantizeModel's output; `requant` 'fp32' (ONNX) or 'fixedpoint' (TFLite).
+ * With `int4Classifier` ({ quantizeWeightsInt4, params, groupSize }) the final linear
+ * layer keeps 4-bit weights instead (per group of K, float bias, fp32 requantization).
+ */
+export function buildInt8(qw, qmodel, { requant = 'fp32', int4Classifier } = {}) {
   const convs = [];
   let fc;
+  let bytes = 8; // input scale and zero point
   for (const q of qmodel.layers) {
     const { layer } = q;
     const common = {
@@ -82,12 +89,27 @@ export function buildInt8(qw, qmodel, { requant = 'fp32' } = {}) {
       activation: activation(layer),
       requant,
     };
+    if (layer.type === 'linear' && int4Classifier) {
+      const { quantizeWeightsInt4, params, groupSize } = int4Classifier;
+      const w = { data: params[`${layer.name}.weight`], shape: [layer.outF, layer.inF] };
+      const int4 = quantizeWeightsInt4(w, { groupSize });
+      const bias = params[`${layer.name}.bias`];
+      fc = qw.linear({ ...common, ...int4, weightBits: 4, bias });
+      bytes += int4.weights.data.byteLength + int4.weightScale.byteLength + bias.byteLength + 8;
+      continue;
+    }
+    bytes += q.weights.byteLength + q.bias.byteLength + q.weightScale.byteLength + 8;
     if (layer.type === 'linear') fc = qw.linear(common);
     else convs.push(qw.conv2d({ ...common, ...convAttrs(layer) }));
   }
   const { scale, zeroPoint } = qmodel.input;
+  const name = int4Classifier ? 'int8 + int4 fc' : requant === 'fp32' ? 'int8' : 'int8 fixed-point';
   return {
-    name: requant === 'fp32' ? 'int8' : 'int8 fixed-point',
+    name,
+    label: int4Classifier
+      ? `int8, int4 classifier (g${int4Classifier.groupSize})`
+      : `int8 (${requant === 'fp32' ? 'fp32' : 'fixed-point'} requant)`,
+    bytes,
     run: chain(convs, fc, (x) => qw.quantizeLinear(x, scale, zeroPoint, { dtype: 'int8' }), Int8Array),
     dispose: () => [...convs, fc].forEach((l) => l.dispose()),
   };
@@ -102,9 +124,11 @@ export function buildInt8(qw, qmodel, { requant = 'fp32' } = {}) {
 export function buildDynamic(qw, model) {
   const steps = [];
   const disposables = [];
+  let bytes = 0;
   for (const layer of model.arch) {
     const w = model.params[`${layer.name}.weight`];
     const bias = model.params[`${layer.name}.bias`];
+    bytes += w.length + 2 * bias.byteLength; // int8 weights, float32 bias and per-channel scale
     const pointwise =
       layer.type === 'linear' || (layer.kernel === 1 && layer.stride === 1 && layer.pad === 0 && layer.group === 1);
     if (pointwise) {
@@ -142,6 +166,8 @@ export function buildDynamic(qw, model) {
   }
   return {
     name: 'dynamic int8',
+    label: 'dynamic int8',
+    bytes,
     run: (x, n) => {
       let cur = { data: x, shape: [n, ...INPUT_SHAPE] };
       for (const step of steps) cur = step(cur);
