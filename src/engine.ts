@@ -1,6 +1,7 @@
 import { QwasmError } from './errors.js';
 import { loadBuild, type Backend, type WasmSource } from './loader.js';
 import { Runtime } from './runtime.js';
+import { resolveThreads, startThreaded } from './threads/setup.js';
 import type { Tensor } from './tensor.js';
 import type { Scale, ZeroPoint } from './quant/params.js';
 import {
@@ -53,6 +54,15 @@ export interface CreateOptions {
    * compiled `WebAssembly.Module` of one build (its build is detected).
    */
   wasm?: WasmSource;
+  /**
+   * Threads the GEMM and convolution kernels run on: 1 (default, no workers), a count, or
+   * `'auto'` (the host's cores, at most 8). Above 1 the engine loads the threaded build on
+   * a shared memory and starts `threads - 1` workers; results are bit-identical to one
+   * thread. Where shared memory is unavailable (a browser page that is not cross-origin
+   * isolated) the engine runs on 1 thread and says so once with console.warn. With `wasm`,
+   * pass a threaded build (`*-mt.wasm`). See docs/threads.md.
+   */
+  threads?: number | 'auto';
 }
 
 /**
@@ -80,6 +90,8 @@ export class Qwasm {
     if (!['auto', 'relaxed', 'simd', 'scalar'].includes(backend)) {
       throw new QwasmError('backend', `must be 'auto', 'relaxed', 'simd' or 'scalar', got ${String(backend)}`);
     }
+    const threads = await resolveThreads(options.threads);
+    if (threads > 1) return new Qwasm(await startThreaded(backend, options.wasm, threads, options.threads === 'auto'));
     const b = await loadBuild(backend, options.wasm);
     return new Qwasm(new Runtime(b.kernels, b.memory, b.backend));
   }
@@ -92,6 +104,11 @@ export class Qwasm {
   /** Current size of the engine's wasm memory in bytes. */
   get memoryBytes(): number {
     return this.rt.heap.bytes;
+  }
+
+  /** Threads the engine's kernels run on (1 without a worker pool). */
+  get threads(): number {
+    return this.rt.pool === null ? 1 : this.rt.pool.size;
   }
 
   /**

@@ -23,14 +23,15 @@ async function readUrl(url: URL): Promise<ArrayBuffer> {
 }
 
 // Each URL is written out literally so bundlers (Vite, webpack 5, esbuild) find the files.
-function buildUrl(b: Backend): URL {
+// The `-mt` builds are the same source compiled for a shared memory (src/threads/).
+function buildUrl(b: Backend, threaded: boolean): URL {
   switch (b) {
     case 'relaxed':
-      return new URL('./wasm/relaxed.wasm', import.meta.url);
+      return threaded ? new URL('./wasm/relaxed-mt.wasm', import.meta.url) : new URL('./wasm/relaxed.wasm', import.meta.url);
     case 'simd':
-      return new URL('./wasm/simd.wasm', import.meta.url);
+      return threaded ? new URL('./wasm/simd-mt.wasm', import.meta.url) : new URL('./wasm/simd.wasm', import.meta.url);
     case 'scalar':
-      return new URL('./wasm/scalar.wasm', import.meta.url);
+      return threaded ? new URL('./wasm/scalar-mt.wasm', import.meta.url) : new URL('./wasm/scalar.wasm', import.meta.url);
   }
 }
 
@@ -89,10 +90,15 @@ export interface LoadedBuild {
   backend: Backend;
   kernels: Kernels;
   memory: WebAssembly.Memory;
+  /** The compiled build, which thread pool workers instantiate too. */
+  module: WebAssembly.Module;
 }
 
-/** Compiles and instantiates one build on a fresh memory. */
-export async function loadBuild(backend: Backend | 'auto', source?: WasmSource): Promise<LoadedBuild> {
+/**
+ * Compiles and instantiates one build on a fresh memory, or on `shared` (a shared memory:
+ * then the threaded `-mt` build is loaded).
+ */
+export async function loadBuild(backend: Backend | 'auto', source?: WasmSource, shared?: WebAssembly.Memory): Promise<LoadedBuild> {
   let chosen: Backend;
   const supported = await supportedBackends();
   if (source === undefined) {
@@ -108,11 +114,11 @@ export async function loadBuild(backend: Backend | 'auto', source?: WasmSource):
     }
   } else chosen = backend === 'auto' ? 'simd' : backend;
 
-  const memory = new WebAssembly.Memory({ initial: 16 });
+  const memory = shared ?? new WebAssembly.Memory({ initial: 16 });
   let module: WebAssembly.Module;
   try {
     if (source instanceof WebAssembly.Module) module = source;
-    else module = await WebAssembly.compile(source ?? (await readUrl(buildUrl(chosen))));
+    else module = await WebAssembly.compile(source ?? (await readUrl(buildUrl(chosen, shared !== undefined))));
   } catch (e) {
     throw new QwasmError('wasm', `the host could not compile the '${chosen}' build: ${(e as Error).message}`);
   }
@@ -123,5 +129,5 @@ export async function loadBuild(backend: Backend | 'auto', source?: WasmSource):
   if (actual === 'relaxed' && source !== undefined && !supported.includes('relaxed')) {
     throw new QwasmError('wasm', 'the given module is the relaxed build, which this host does not run exactly');
   }
-  return { backend: actual, kernels, memory };
+  return { backend: actual, kernels, memory, module };
 }

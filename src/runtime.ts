@@ -3,6 +3,7 @@ import type { Kernels } from './kernels.js';
 import type { Backend } from './loader.js';
 import { Heap } from './memory.js';
 import { configFor, type KernelConfig } from './config.js';
+import type { ThreadPool } from './threads/pool.js';
 
 /** What ops and layers need from an engine: the kernels, the heap, the build's config. */
 export class Runtime {
@@ -11,6 +12,8 @@ export class Runtime {
   /** The microkernel tile scratch of single-threaded calls (MR x NR int32). */
   readonly tile: number;
   private disposed = false;
+  /** The worker pool of a threaded engine (`threads` > 1), else null. */
+  pool: ThreadPool | null = null;
 
   constructor(
     readonly kernels: Kernels,
@@ -25,11 +28,13 @@ export class Runtime {
   /** Throws when the engine was disposed. */
   live(): this {
     if (this.disposed) throw new QwasmError('engine', 'this Qwasm engine was disposed');
+    if (this.pool !== null) this.pool.checkIdle();
     return this;
   }
 
   dispose(): void {
     this.disposed = true;
+    if (this.pool !== null) this.pool.dispose();
   }
 
   /** Allocates temporary blocks for one call and frees them afterwards, also on error. */

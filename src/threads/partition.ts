@@ -1,0 +1,44 @@
+// How a job is cut into parts, one per thread. Every part computes whole MR x NR tiles
+// with the same microkernel, the same K order and the same epilogue as the one-thread
+// call, so a threaded result is bit-identical to the single-threaded one whatever the
+// split. What the split decides is only speed: parts large enough to pay for waking a
+// worker, and as even as whole panels (N) or whole MR-row blocks (M) allow.
+
+/**
+ * Smallest part worth a thread, in ops (2 x multiply-adds). Measured on the 2-core Zen 4
+ * box (bench/threads.bench.mjs): a wake-up plus join costs ~10-20 us when the worker
+ * sleeps, and 1x768x768 (1.2 Mops, ~20 us on one thread) was no faster on two. Tests
+ * lower these to split tiny problems too.
+ */
+export const minOpsPerPart = {
+  /** int8 GEMM (gemm_s16). */
+  s16: 2_000_000,
+  /** float32 GEMM, which runs at about half the int8 rate. */
+  f32: 1_000_000,
+};
+
+/** How many parts a job of `work` units of cost gets, at most `threads`, each >= `minWork`. */
+export function partsFor(work: number, minWork: number, threads: number): number {
+  if (threads <= 1 || work < 2 * minWork) return 1;
+  return Math.min(threads, Math.floor(work / minWork));
+}
+
+/** Largest part of `units` split into `parts` contiguous ranges, relative to the mean: how far from ideal. */
+function speedupOf(units: number, parts: number): number {
+  const p = Math.min(parts, units);
+  return units / Math.ceil(units / p);
+}
+
+/**
+ * Chooses the dimension of a GEMM split: true for N (weight panels), false for M (MR-row
+ * blocks). N is preferred: each thread then reads only its own weights, which is what
+ * bounds a GEMM with few rows; M is taken when it balances clearly better (small N).
+ */
+export function splitOverN(panels: number, rowBlocks: number, parts: number): boolean {
+  return speedupOf(panels, parts) >= 0.95 * speedupOf(rowBlocks, parts);
+}
+
+/** Start of part `i` of `units` split into `parts` contiguous ranges of nearly equal size. */
+export function partStart(i: number, units: number, parts: number): number {
+  return Math.floor((i * units) / parts);
+}

@@ -1,0 +1,367 @@
+// The thread pool of one engine: `threads - 1` workers (worker_threads in Node.js, module
+// Workers in browsers), each with its own instance of the threaded build on the engine's
+// shared memory, and a control block in that memory through which the main thread hands
+// out work. The main thread always takes the first part of a job itself, so a 2-thread
+// engine runs on the calling thread plus one worker.
+//
+// Hand-off (no postMessage per call): the main thread writes each worker's kernel call
+// into the worker's slot, sets PENDING to the number of workers used, then bumps each
+// slot's sequence word and notifies it (Atomics: sequentially consistent, so everything
+// written before the bump, in the slot and in wasm memory, is visible to the worker).
+// A worker counts PENDING down when done and notifies the last count. The caller waits
+// for PENDING == 0: Atomics.wait where the thread may block, a spin where it may not (a
+// browser's main thread), Atomics.waitAsync in runAsync.
+import { QwasmError } from '../errors.js';
+import type { Heap } from '../memory.js';
+
+/** Control block words (int32 indices; worker.js mirrors them). */
+const PENDING = 0;
+const FAILED = 1;
+const STOP = 2;
+const MESSAGE = 16;
+const MESSAGE_BYTES = 256;
+const SLOTS = MESSAGE + MESSAGE_BYTES / 4;
+const SLOT_WORDS = 32;
+const SEQ = 0;
+const FN = 1;
+/** First argument word of a slot. */
+export const ARGS = 2;
+
+/** Kernel ids a worker understands (worker.js has the same switch). */
+export const enum Fn {
+  GemmS16 = 1,
+  GemmF32 = 2,
+  ConvS16 = 3,
+  ConvF32 = 4,
+  DwS16 = 5,
+  DwF32 = 6,
+}
+
+/** Polls of PENDING before the caller sleeps: the other parts usually end at about the same time. */
+const JOIN_SPIN = 1 << 14;
+
+/** What the pool needs of a worker, whichever host made it. */
+interface WorkerHandle {
+  terminate(): void;
+}
+
+let liveWorkers = 0;
+
+/** Workers of every pool in this realm that are started and not yet ended (tests check for leaks). */
+export function liveWorkerCount(): number {
+  return liveWorkers;
+}
+
+/** Atomics.waitAsync (ES2024), where the host has it. */
+const waitAsync = (
+  Atomics as {
+    waitAsync?: (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<string> | string };
+  }
+).waitAsync;
+
+/** True when this thread may block in Atomics.wait (false on a browser's main thread). */
+function threadCanBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isNode(): boolean {
+  return typeof process === 'object' && process !== null && typeof process.versions?.node === 'string';
+}
+
+/** A message a worker posts during start-up. */
+interface WorkerReply {
+  type: 'ready' | 'error';
+  message?: string;
+}
+
+export class ThreadPool {
+  /** Threads that take part in a job: the caller plus the workers. */
+  readonly size: number;
+  /**
+   * How long a caller waits for the workers' parts before it declares a worker dead, in
+   * ms, on top of 100 times its own part's time. A worker that crashed or was terminated
+   * never counts PENDING down; this turns that into a QwasmError instead of a hang.
+   */
+  timeoutMs = 10_000;
+  /** Why the pool cannot run any more (a worker failed or exited), or null. */
+  private broken: string | null = null;
+  private readonly workers: WorkerHandle[] = [];
+  private readonly ctlPtr: number;
+  private readonly i32: Int32Array;
+  private readonly f32: Float32Array;
+  /** Per-thread scratch (index 0: the caller's), e.g. the GEMM microkernel's tile. */
+  readonly tiles: readonly number[];
+  private readonly canBlock = threadCanBlock();
+  /** Jobs handed to workers so far (tests check that a split really happened). */
+  launches = 0;
+  /** Workers started by the current job and not yet joined. */
+  private running = 0;
+  /** Set while runAsync holds the pool: the job's join is left to it. */
+  private deferJoin = false;
+  private asyncTail: Promise<unknown> = Promise.resolve();
+  private asyncHeld = false;
+  private disposed = false;
+
+  private constructor(
+    private readonly heap: Heap,
+    size: number,
+    tileBytes: number,
+  ) {
+    this.size = size;
+    this.ctlPtr = heap.alloc((SLOTS + SLOT_WORDS * size) * 4, 'threads');
+    const words = SLOTS + SLOT_WORDS * size;
+    // views over the buffer of today: a shared buffer never detaches, so they stay valid
+    // when memory grows
+    this.i32 = new Int32Array(heap.memory.buffer, this.ctlPtr, words);
+    this.f32 = new Float32Array(heap.memory.buffer, this.ctlPtr, words);
+    this.i32.fill(0);
+    const tiles: number[] = [];
+    for (let t = 0; t < size; t++) tiles.push(heap.alloc(tileBytes, 'threads'));
+    this.tiles = tiles;
+  }
+
+  /**
+   * Starts `size - 1` workers on `module` (a threaded build) and `memory` (shared), and
+   * resolves once each has instantiated it. `tileBytes` of scratch are reserved per thread.
+   */
+  static async start(heap: Heap, module: WebAssembly.Module, size: number, tileBytes: number): Promise<ThreadPool> {
+    const pool = new ThreadPool(heap, size, tileBytes);
+    try {
+      const ready: Promise<void>[] = [];
+      for (let w = 1; w < size; w++) ready.push(pool.spawn(w, module));
+      await Promise.all(ready);
+    } catch (e) {
+      pool.dispose();
+      throw e;
+    }
+    return pool;
+  }
+
+  private async spawn(w: number, module: WebAssembly.Module): Promise<void> {
+    const init = { module, memory: this.heap.memory, ctl: this.ctlPtr, slot: w };
+    const lost = (why: string) => this.lose(w, why);
+    if (isNode()) {
+      const { Worker } = await import(/* @vite-ignore */ 'node:worker_threads');
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { name: `qwasm-${w}` });
+      this.track(worker, () => void worker.terminate());
+      await new Promise<void>((resolve, reject) => {
+        worker.once('message', (m: WorkerReply) => {
+          if (m.type === 'ready') resolve();
+          else reject(new QwasmError('threads', `worker ${w} could not start: ${m.message ?? 'unknown error'}`));
+        });
+        worker.once('error', (e: Error) => {
+          reject(new QwasmError('threads', `worker ${w} could not start: ${e.message}`));
+          lost(`worker ${w} failed: ${e.message}`);
+        });
+        worker.once('exit', (code: number) => {
+          reject(new QwasmError('threads', `worker ${w} exited during start-up (code ${code})`));
+          lost(`worker ${w} exited (code ${code})`);
+        });
+        worker.postMessage(init);
+      });
+      // a pool the caller forgot to dispose must not keep the process alive
+      worker.unref();
+      return;
+    }
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: `qwasm-${w}` });
+    this.track(worker, () => worker.terminate());
+    await new Promise<void>((resolve, reject) => {
+      worker.addEventListener('message', (ev: MessageEvent<WorkerReply>) => {
+        if (ev.data.type === 'ready') resolve();
+        else reject(new QwasmError('threads', `worker ${w} could not start: ${ev.data.message ?? 'unknown error'}`));
+      });
+      worker.addEventListener('error', (ev: ErrorEvent) => {
+        reject(new QwasmError('threads', `worker ${w} could not start: ${ev.message}`));
+        lost(`worker ${w} failed: ${ev.message}`);
+      });
+      worker.postMessage(init);
+    });
+  }
+
+  private track(_worker: unknown, terminate: () => void): void {
+    liveWorkers++;
+    let ended = false;
+    this.workers.push({
+      terminate: () => {
+        if (ended) return;
+        ended = true;
+        liveWorkers--;
+        terminate();
+      },
+    });
+  }
+
+  /** A worker is gone: every later call fails clearly instead of waiting for it. */
+  private lose(w: number, why: string): void {
+    if (this.disposed) return;
+    this.broken ??= why;
+    void w;
+  }
+
+  /** The first int32 index of worker `w`'s arguments (write them before `launch`). */
+  slot(w: number, fn: Fn): number {
+    const s = SLOTS + SLOT_WORDS * w;
+    this.i32[s + FN] = fn;
+    return s + ARGS;
+  }
+
+  /** The control block as int32 and float32 views, for writing a slot's arguments. */
+  get words(): Int32Array {
+    return this.i32;
+  }
+  get floats(): Float32Array {
+    return this.f32;
+  }
+
+  /**
+   * Throws unless a new job may start: the pool works, and no runAsync call has a job in
+   * flight. A job of the same runAsync call that is still running is joined first.
+   */
+  ready(): void {
+    if (this.broken !== null) {
+      throw new QwasmError('threads', `the engine's thread pool stopped (${this.broken}); dispose this engine and create a new one`);
+    }
+    if (this.running > 0) this.join();
+  }
+
+  /** Wakes workers 1..count-1, whose slots are written. The caller then runs part 0. */
+  launch(count: number): void {
+    const n = count - 1;
+    const i32 = this.i32;
+    Atomics.store(i32, PENDING, n);
+    for (let w = 1; w <= n; w++) {
+      const seq = SLOTS + SLOT_WORDS * w + SEQ;
+      Atomics.add(i32, seq, 1);
+      Atomics.notify(i32, seq, 1);
+    }
+    this.running = n;
+    this.launches++;
+  }
+
+  /**
+   * Ends the caller's side of a job: waits for the workers (or, inside runAsync, leaves
+   * that to it). `ownMs` is how long the caller's own part took, which scales the timeout.
+   */
+  finish(ownMs: number): void {
+    this.ownMs = ownMs;
+    if (!this.deferJoin) this.join();
+  }
+  private ownMs = 0;
+
+  /** Waits until every worker of the current job is done; throws when one failed or died. */
+  join(): void {
+    const i32 = this.i32;
+    let v = Atomics.load(i32, PENDING);
+    for (let n = 0; v !== 0 && n < JOIN_SPIN; n++) v = Atomics.load(i32, PENDING);
+    if (v !== 0) {
+      const limit = this.timeoutMs + 100 * this.ownMs;
+      const t0 = performance.now();
+      while (v !== 0) {
+        const left = limit - (performance.now() - t0);
+        if (left <= 0) this.timedOut(limit);
+        if (this.canBlock) Atomics.wait(i32, PENDING, v, Math.min(left, 100));
+        else for (let n = 0; n < JOIN_SPIN && Atomics.load(i32, PENDING) === v; n++);
+        v = Atomics.load(i32, PENDING);
+      }
+    }
+    this.running = 0;
+    this.checkFailed();
+  }
+
+  /** join without blocking the thread: Atomics.waitAsync where the host has it, else polling. */
+  async joinAsync(): Promise<void> {
+    const i32 = this.i32;
+    const limit = this.timeoutMs + 100 * this.ownMs;
+    const t0 = performance.now();
+    let v = Atomics.load(i32, PENDING);
+    while (v !== 0) {
+      const left = limit - (performance.now() - t0);
+      if (left <= 0) this.timedOut(limit);
+      if (waitAsync !== undefined) {
+        const r = waitAsync(i32, PENDING, v, Math.min(left, 100));
+        if (r.async) await r.value;
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      v = Atomics.load(i32, PENDING);
+    }
+    this.running = 0;
+    this.checkFailed();
+  }
+
+  private timedOut(limit: number): never {
+    this.broken ??= `a worker did not finish its part within ${Math.round(limit)} ms: it crashed or was terminated`;
+    const why = this.broken;
+    this.terminateAll();
+    throw new QwasmError('threads', `the engine's thread pool stopped (${why}); dispose this engine and create a new one`);
+  }
+
+  private checkFailed(): void {
+    const i32 = this.i32;
+    const w = Atomics.load(i32, FAILED);
+    if (w === 0) return;
+    const n = i32[MESSAGE]!;
+    const bytes = new Uint8Array(n);
+    bytes.set(new Uint8Array(i32.buffer, i32.byteOffset + (MESSAGE + 1) * 4, n));
+    Atomics.store(i32, FAILED, 0);
+    throw new QwasmError('threads', `worker ${w - 1} failed in a kernel: ${new TextDecoder().decode(bytes)}`);
+  }
+
+  /**
+   * Runs `body` (which starts one job) holding the pool for an async call: calls of other
+   * runAsync wait their turn; synchronous calls meanwhile throw (see `checkIdle`).
+   * Resolves with `finish(body())` once the job's workers are done.
+   */
+  async runAsync<T, R>(body: () => T, finish: (t: T) => R): Promise<R> {
+    const prev = this.asyncTail;
+    let release = (): void => undefined;
+    this.asyncTail = new Promise<void>((resolve) => (release = resolve));
+    await prev;
+    try {
+      this.deferJoin = true;
+      let t: T;
+      try {
+        t = body();
+      } finally {
+        this.deferJoin = false;
+      }
+      this.asyncHeld = true;
+      if (this.running > 0) await this.joinAsync();
+      return finish(t);
+    } finally {
+      this.asyncHeld = false;
+      release();
+    }
+  }
+
+  /** Throws when a runAsync call is between its start and its end on this engine. */
+  checkIdle(): void {
+    if (this.asyncHeld) {
+      throw new QwasmError('engine', 'a runAsync call is still running on this engine; await it before the next call');
+    }
+  }
+
+  /** Ends the workers; the pool cannot run afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.broken ??= 'the engine was disposed';
+    Atomics.store(this.i32, STOP, 1);
+    this.terminateAll();
+  }
+
+  private terminateAll(): void {
+    for (let w = 0; w < this.workers.length; w++) {
+      const seq = SLOTS + SLOT_WORDS * (w + 1) + SEQ;
+      Atomics.store(this.i32, STOP, 1);
+      Atomics.add(this.i32, seq, 1);
+      Atomics.notify(this.i32, seq);
+      this.workers[w]!.terminate();
+    }
+  }
+}

@@ -1,0 +1,229 @@
+// Threaded engines against single-threaded ones: every GEMM op bit-identical on random
+// shapes, split over N and over M, with parts forced down to single tiles and shapes
+// smaller than the thread count.
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Qwasm, QwasmError, type Backend } from '../src/index.js';
+import { minOpsPerPart } from '../src/threads/partition.js';
+import type { Runtime } from '../src/runtime.js';
+import { backends, firstDiff, randInt, randomFloat32, randomInt8, randomUint8, rng } from './helpers.js';
+
+const THREADS = [2, 3];
+
+interface Engines {
+  one: Qwasm;
+  many: Map<number, Qwasm>;
+}
+
+const byBackend = new Map<Backend, Engines>();
+for (const backend of backends) {
+  const many = new Map<number, Qwasm>();
+  for (const t of THREADS) many.set(t, await Qwasm.create({ backend, threads: t }));
+  byBackend.set(backend, { one: await Qwasm.create({ backend }), many });
+}
+afterAll(() => {
+  for (const e of byBackend.values()) {
+    e.one.dispose();
+    e.many.forEach((q) => q.dispose());
+  }
+});
+
+const defaults = { ...minOpsPerPart };
+afterEach(() => Object.assign(minOpsPerPart, defaults));
+
+/** Jobs the workers of `qw`'s pool have been handed. */
+function launches(qw: Qwasm): number {
+  return (qw as unknown as { rt: Runtime }).rt.pool!.launches;
+}
+
+/** Splits every problem, however small, as far as it goes. */
+function splitEverything(): void {
+  minOpsPerPart.s16 = 0;
+  minOpsPerPart.f32 = 0;
+}
+
+type Shape = [number, number, number];
+
+/** Shapes around the 4x8 tile and the thread counts, plus a few that split at the default thresholds. */
+function randomShapes(seed: number, count: number): Shape[] {
+  const r = rng(seed);
+  const dims = [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 24, 31, 33, 64];
+  const out: Shape[] = [
+    [1, 1, 1],
+    [1, 5, 3],
+    [2, 16, 7],
+    [3, 9, 8],
+    [4, 33, 9],
+    [5, 17, 16],
+    [9, 8, 17],
+  ];
+  for (let i = 0; i < count; i++) {
+    out.push([dims[randInt(r, 0, dims.length - 1)]!, [1, 2, 15, 16, 17, 63, 100, 257][randInt(r, 0, 7)]!, dims[randInt(r, 0, dims.length - 1)]!]);
+  }
+  return out;
+}
+
+/** Big enough to split at the default thresholds: over N (wide) and over M (narrow). */
+const LARGE: Shape[] = [
+  [64, 256, 200],
+  [130, 96, 8],
+  [257, 64, 13],
+  [33, 300, 129],
+];
+
+/** Asserts every threaded engine handed work to its workers since `before` (from `counts`). */
+function counts(many: Map<number, Qwasm>): number[] {
+  return [...many.values()].map(launches);
+}
+function expectSplit(many: Map<number, Qwasm>, before: number[]): void {
+  [...many.values()].forEach((qw, i) => expect(launches(qw), `${qw.threads} threads`).toBeGreaterThan(before[i]!));
+}
+
+function expectSame(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  const i = firstDiff(a, b);
+  expect(i, `${what}: first difference at ${i}`).toBe(-1);
+}
+
+describe.each(backends)('threads on %s', (backend) => {
+  const { one, many } = byBackend.get(backend)!;
+
+  it('reports its thread count', () => {
+    expect(one.threads).toBe(1);
+    for (const [t, qw] of many) {
+      expect(qw.threads).toBe(t);
+      expect(qw.backend).toBe(one.backend);
+    }
+  });
+
+  for (const mode of ['forced', 'default'] as const) {
+    const shapes = (seed: number) => (mode === 'forced' ? randomShapes(seed, 14) : LARGE);
+
+    it(`linear is bit-identical (${mode} split)`, () => {
+      if (mode === 'forced') splitEverything();
+      const before = counts(many);
+      const r = rng(1);
+      for (const [M, K, N] of shapes(11)) {
+        const dtype = r() < 0.5 ? 'int8' : 'uint8';
+        const cfg = {
+          weights: { data: randomInt8(r, N * K), shape: [N, K] },
+          weightScale: r() < 0.5 ? 0.01 : randomFloat32(r, N, 0.001, 0.02),
+          bias: r() < 0.5 ? Int32Array.from({ length: N }, () => randInt(r, -5000, 5000)) : undefined,
+          input: { scale: 0.02, zeroPoint: dtype === 'int8' ? randInt(r, -10, 10) : randInt(r, 100, 150), dtype },
+          output: { scale: 0.3, zeroPoint: dtype === 'int8' ? 3 : 128 },
+          activation: (['none', 'relu', 'relu6'] as const)[randInt(r, 0, 2)],
+          requant: r() < 0.5 ? 'fp32' : 'fixedpoint',
+        } as const;
+        const x = dtype === 'int8' ? randomInt8(r, M * K) : randomUint8(r, M * K);
+        const ref = one.linear(cfg);
+        const want = ref.run(x);
+        ref.dispose();
+        for (const [t, qw] of many) {
+          const layer = qw.linear(cfg);
+          expectSame(layer.run(x), want, `linear ${M}x${K}x${N} ${dtype} on ${t} threads`);
+          layer.dispose();
+        }
+      }
+      expectSplit(many, before);
+    });
+
+    it(`linearF32 is bit-identical (${mode} split)`, () => {
+      if (mode === 'forced') splitEverything();
+      const before = counts(many);
+      const r = rng(2);
+      for (const [M, K, N] of shapes(12)) {
+        const cfg = {
+          weights: { data: randomFloat32(r, N * K), shape: [N, K] },
+          bias: r() < 0.5 ? randomFloat32(r, N) : undefined,
+          activation: (['none', 'relu', 'relu6'] as const)[randInt(r, 0, 2)],
+        };
+        const x = randomFloat32(r, M * K, -3, 3);
+        const ref = one.linearF32(cfg);
+        const want = ref.run(x);
+        ref.dispose();
+        for (const [t, qw] of many) {
+          const layer = qw.linearF32(cfg);
+          expectSame(layer.run(x), want, `linearF32 ${M}x${K}x${N} on ${t} threads`);
+          layer.dispose();
+        }
+      }
+      expectSplit(many, before);
+    });
+
+    it(`dynamicLinear is bit-identical (${mode} split)`, () => {
+      if (mode === 'forced') splitEverything();
+      const before = counts(many);
+      const r = rng(3);
+      for (const [M, K, N] of shapes(13)) {
+        const cfg = { weights: { data: randomFloat32(r, N * K), shape: [N, K] }, bias: r() < 0.5 ? randomFloat32(r, N) : undefined };
+        const x = randomFloat32(r, M * K, -2, 2);
+        const ref = one.dynamicLinear(cfg);
+        const want = ref.run(x);
+        ref.dispose();
+        for (const [t, qw] of many) {
+          const layer = qw.dynamicLinear(cfg);
+          expectSame(layer.run(x), want, `dynamicLinear ${M}x${K}x${N} on ${t} threads`);
+          layer.dispose();
+        }
+      }
+      expectSplit(many, before);
+    });
+
+    it(`matMulInteger is bit-identical, batched and broadcast too (${mode} split)`, () => {
+      if (mode === 'forced') splitEverything();
+      const before = counts(many);
+      const r = rng(4);
+      for (const [M, K, N] of shapes(14)) {
+        const batched = r() < 0.4;
+        const aShape = batched ? [3, M, K] : [M, K];
+        const bShape = batched && r() < 0.5 ? [3, K, N] : [K, N];
+        const a = { data: randomUint8(r, aShape.reduce((p, d) => p * d, 1)), shape: aShape };
+        const b = { data: randomInt8(r, bShape.reduce((p, d) => p * d, 1)), shape: bShape };
+        const za = randInt(r, 0, 255);
+        const zb = r() < 0.5 ? randInt(r, -128, 127) : Int8Array.from({ length: N }, () => randInt(r, -128, 127));
+        const want = one.matMulInteger(a, b, za, zb);
+        for (const [t, qw] of many) {
+          const got = qw.matMulInteger(a, b, za, zb);
+          expect(got.shape).toEqual(want.shape);
+          expectSame(got.data, want.data, `matMulInteger ${aShape} x ${bShape} on ${t} threads`);
+        }
+      }
+      expectSplit(many, before);
+    });
+
+    it(`qlinearMatMul is bit-identical, fp32 and fixed point (${mode} split)`, () => {
+      if (mode === 'forced') splitEverything();
+      const before = counts(many);
+      const r = rng(5);
+      for (const [M, K, N] of shapes(15)) {
+        const a = { data: randomInt8(r, M * K), shape: [M, K] };
+        const b = { data: randomInt8(r, K * N), shape: [K, N] };
+        const bScale = r() < 0.5 ? 0.01 : randomFloat32(r, N, 0.002, 0.02);
+        const requant = r() < 0.5 ? 'fp32' : 'fixedpoint';
+        const za = randInt(r, -5, 5);
+        const want = one.qlinearMatMul(a, 0.05, za, b, bScale, 0, 0.4, 2, { requant });
+        for (const [t, qw] of many) {
+          const got = qw.qlinearMatMul(a, 0.05, za, b, bScale, 0, 0.4, 2, { requant });
+          expectSame(got.data, want.data, `qlinearMatMul ${M}x${K}x${N} ${requant} on ${t} threads`);
+        }
+      }
+      expectSplit(many, before);
+    });
+  }
+
+  it('keeps working across many calls and after a bad one', () => {
+    const qw = many.get(2)!;
+    const r = rng(6);
+    const [M, K, N] = [96, 256, 160];
+    const cfg = { weights: { data: randomInt8(r, N * K), shape: [N, K] }, weightScale: 0.01, input: { scale: 0.02, zeroPoint: 0 }, output: { scale: 0.3, zeroPoint: 0 } };
+    const ref = one.linear(cfg);
+    const layer = qw.linear(cfg);
+    const out = new Int8Array(M * N);
+    for (let i = 0; i < 50; i++) {
+      const x = randomInt8(r, M * K);
+      layer.run(x, out);
+      expectSame(out, ref.run(x), `call ${i}`);
+      if (i === 25) expect(() => layer.run(new Int8Array(K + 1))).toThrow(QwasmError);
+    }
+    ref.dispose();
+    layer.dispose();
+  });
+});
