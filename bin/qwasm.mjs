@@ -76,7 +76,8 @@ function gemmF32(qw, { M, K, N }) {
 function gemmBinary(qw, { M, K, N }) {
   const bl = qw.binaryLinear({ weights: { data: f32Data(N * K, 1), shape: [N, K] } });
   const bits = qw.bitpack({ data: f32Data(M * K, 2), shape: [M, K] });
-  return { run: () => bl.run(bits), dispose: () => bl.dispose() };
+  const y = { data: new Float32Array(M * N), shape: [M, N] };
+  return { run: () => bl.run(bits, y), dispose: () => bl.dispose() };
 }
 
 const convPads = ({ k }) => {
@@ -115,7 +116,8 @@ function convBinary(qw, s) {
     pads: convPads(s),
   });
   const bits = qw.bitpack({ data: f32Data(s.N * s.H * s.W * s.C, 4), shape: [s.N, s.H, s.W, s.C] });
-  return { run: () => cv.run(bits), dispose: () => cv.dispose() };
+  const y = { data: new Float32Array(s.N * s.H * s.W * s.O), shape: [s.N, s.H, s.W, s.O] };
+  return { run: () => cv.run(bits, y), dispose: () => cv.dispose() };
 }
 
 const gemmShape = ({ M, K, N }) => `${M}x${K}x${N}`;
