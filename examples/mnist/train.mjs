@@ -423,8 +423,9 @@ const { header, bytes } = serializeModel(params, {
 await writeFile(new URL('./model.bin', import.meta.url), bytes);
 // formatted as the repository's prettier check expects
 const prettier = await import('prettier');
-const json = await prettier.format(JSON.stringify(header), { parser: 'json' });
-await writeFile(new URL('./model.json', import.meta.url), json);
+const jsonFile = new URL('./model.json', import.meta.url);
+const options = await prettier.resolveConfig(jsonFile);
+await writeFile(jsonFile, await prettier.format(JSON.stringify(header), { ...options, parser: 'json' }));
 console.log(
   `wrote examples/mnist/model.json + model.bin (${bytes.length} bytes), test accuracy ${(100 * testAccuracy).toFixed(2)}%`,
 );
