@@ -25,6 +25,8 @@ export interface HistogramSnapshot {
   min: number;
   max: number;
   total: number;
+  /** Values exactly 0 (counted in their bin too). */
+  zeros: number;
 }
 
 /** How a histogram observer turns its histogram into a clipping range. */
@@ -41,6 +43,7 @@ export class StreamingHistogram {
   min = Infinity;
   max = -Infinity;
   total = 0;
+  zeros = 0;
 
   constructor(bins: number) {
     this.bins = bins;
@@ -59,10 +62,11 @@ export class StreamingHistogram {
     this.min = Infinity;
     this.max = -Infinity;
     this.total = 0;
+    this.zeros = 0;
   }
 
   snapshot(): HistogramSnapshot {
-    return { counts: this.counts.slice(), width: this.width, origin: this.origin, min: this.min, max: this.max, total: this.total };
+    return { counts: this.counts.slice(), width: this.width, origin: this.origin, min: this.min, max: this.max, total: this.total, zeros: this.zeros };
   }
 
   /** Makes the window cover [lo, hi] (finite, lo <= hi) and everything seen so far. */
@@ -110,14 +114,17 @@ export class StreamingHistogram {
     const o = this.origin;
     const c = this.counts;
     let n = 0;
+    let z = 0;
     for (let i = 0, j = start; i < count; i++, j += stride) {
       const v = data[j]!;
       if (v - v === 0) {
         c[Math.floor(v * inv) - o]! += 1;
         n++;
+        if (v === 0) z++;
       }
     }
     this.total += n;
+    this.zeros += z;
   }
 }
 
@@ -261,7 +268,7 @@ export function percentileRange(h: HistogramSnapshot, p: number, s: ResolvedSche
       if (inside < q * h.total) lo = mid;
       else hi = mid;
     }
-    return [Math.max(h.min, -hi), Math.min(h.max, hi)];
+    return [Math.max(Math.min(h.min, 0), -hi), Math.min(Math.max(h.max, 0), hi)];
   }
   const lo = h.min >= 0 ? h.min : quantile(h, mo, 1 - q);
   const hi = h.max <= 0 ? h.max : quantile(h, mo, q);
@@ -301,11 +308,10 @@ export function mseRange(h: HistogramSnapshot, s: ResolvedScheme): [number, numb
   };
   if (s.symmetric || lo0 === 0 || hi0 === 0) {
     const amax = Math.max(-lo0, hi0);
+    // candidates are cut to the range widened to 0, so they stay valid on one-sided data
     for (const f of fractions(2048)) {
       const t = f * amax;
-      if (s.symmetric) consider(Math.max(h.min, -t), Math.min(h.max, t));
-      else if (lo0 === 0) consider(h.min, Math.min(h.max, t));
-      else consider(Math.max(h.min, -t), h.max);
+      consider(Math.max(lo0, -t), Math.min(hi0, t));
     }
     return best;
   }
@@ -364,44 +370,45 @@ export function foldAbs(h: HistogramSnapshot, maxBins: number): { counts: Float6
 
 /**
  * KL-divergence calibration (TensorRT's entropy method) on the histogram of |x|: for
- * every candidate i >= levels, P is the first i bins with the mass beyond folded into
- * bin i - 1; Q merges P into `levels` equal runs of bins (bin boundaries
- * floor(c * i / levels)) and spreads each run's mass evenly over the run's non-empty
- * bins; the i with the smallest KL(P || Q) gives the threshold i * width (the upper
- * edge of the last kept bin). Returns the index i and the threshold.
+ * every candidate i >= levels, the reference P is the first i bins with the mass beyond
+ * them folded into bin i - 1 (what clipping at i does), and the candidate Q merges the
+ * first i bins as they are (without the folded mass) into `levels` runs (boundaries
+ * floor(c * i / levels)), spreading each run's mass evenly over the run's bins where P is
+ * non-empty. The i minimising KL(P || Q), both normalised, gives the threshold i * width
+ * (the upper edge of the last kept bin). A candidate where Q is empty but P is not (the
+ * folded mass landed in a run with no data of its own) has infinite divergence.
  */
 export function entropyThreshold(counts: Float64Array, width: number, levels: number): { index: number; threshold: number } {
   const J = counts.length;
   if (J <= levels) return { index: J, threshold: J * width };
   let total = 0;
   for (let j = 0; j < J; j++) total += counts[j]!;
-  // suffix sums: outliers beyond bin i - 1
+  // beyond[i]: mass in bins i .. J - 1 (what clipping at i folds into bin i - 1)
   const beyond = new Float64Array(J + 1);
   for (let j = J - 1; j >= 0; j--) beyond[j] = beyond[j + 1]! + counts[j]!;
   let bestI = J;
   let bestKl = Infinity;
-  const p = new Float64Array(J);
   for (let i = levels; i <= J; i++) {
-    for (let j = 0; j < i; j++) p[j] = counts[j]!;
-    p[i - 1]! += beyond[i]!;
+    const inside = total - beyond[i]!; // mass of Q (P's mass is the total)
+    if (inside <= 0) continue;
     let kl = 0;
-    for (let c = 0; c < levels; c++) {
+    for (let c = 0; c < levels && kl < Infinity; c++) {
       const start = Math.floor((c * i) / levels);
       const end = Math.floor(((c + 1) * i) / levels);
       let mass = 0;
       let nonzero = 0;
       for (let j = start; j < end; j++) {
-        mass += p[j]!;
-        if (p[j]! > 0) nonzero++;
+        const pv = j === i - 1 ? counts[j]! + beyond[i]! : counts[j]!;
+        mass += counts[j]!;
+        if (pv > 0) nonzero++;
       }
       if (nonzero === 0) continue;
-      const qv = mass / nonzero;
+      const qv = mass / nonzero / inside;
       for (let j = start; j < end; j++) {
-        const pv = p[j]!;
-        if (pv > 0) kl += pv * Math.log(pv / qv);
+        const pv = (j === i - 1 ? counts[j]! + beyond[i]! : counts[j]!) / total;
+        if (pv > 0) kl = qv > 0 ? kl + pv * Math.log(pv / qv) : Infinity;
       }
     }
-    kl /= total;
     if (kl < bestKl) {
       bestKl = kl;
       bestI = i;
@@ -419,16 +426,20 @@ export function entropyLevels(h: HistogramSnapshot, s: ResolvedScheme): number {
 /**
  * The entropy clipping range: a threshold t on |x| from {@link entropyThreshold}, with
  * as many levels as the scheme has codes on [0, t] (2^(b-1) for symmetric signed, all
- * 2^b for an asymmetric scheme on non-negative data), then [-t, t] cut to the data.
+ * 2^b for an asymmetric scheme on non-negative data), exact zeros left out, then
+ * [-t, t] cut to the data.
  */
 export function entropyRange(h: HistogramSnapshot, s: ResolvedScheme, maxBins = 2048): [number, number] {
   if (h.total === 0 || h.min === h.max) return [h.min, h.max];
   const levels = entropyLevels(h, s);
   const { counts, width } = foldAbs(h, Math.max(maxBins, levels));
+  // Exact zeros are left out: every candidate represents 0 exactly (the zero point is
+  // nudged onto it), so they cost nothing at any threshold, while their spike (ReLU's
+  // half of the data) would make every merge of the first bins look expensive and
+  // drag the threshold far down.
+  counts[0] = counts[0]! - h.zeros;
   const { threshold } = entropyThreshold(counts, width, levels);
-  const lo = Math.max(h.min, -threshold);
-  const hi = Math.min(h.max, threshold);
-  return lo <= hi ? [lo, hi] : [h.min, h.max];
+  return [Math.max(Math.min(h.min, 0), -threshold), Math.min(Math.max(h.max, 0), threshold)];
 }
 
 /** Validates a histogram bin count. */

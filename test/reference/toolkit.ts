@@ -94,9 +94,10 @@ export function residualGemmRef(
 
 /**
  * TensorRT's KL calibration on a histogram of |x|, straight from its description: for
- * i in [levels, J], P = bins[0..i) with the outliers added to P[i-1], Q = P merged into
- * `levels` runs (boundaries floor(c * i / levels)) and expanded evenly over each run's
- * non-empty bins, KL(P || Q) on normalised distributions; returns the best i.
+ * i in [levels, J], P = bins[0..i) with the outliers added to P[i-1], Q = bins[0..i)
+ * (no outliers) merged into `levels` runs (boundaries floor(c * i / levels)) and
+ * expanded evenly over the bins where P is non-empty, KL(P || Q) on normalised
+ * distributions (infinite where Q = 0 < P); returns the best i.
  */
 export function klBestIndex(counts: ArrayLike<number>, levels: number): number {
   const J = counts.length;
@@ -112,16 +113,19 @@ export function klBestIndex(counts: ArrayLike<number>, levels: number): number {
       let mass = 0;
       let nz = 0;
       for (let j = a; j < b; j++) {
-        mass += p[j]!;
+        mass += counts[j]!;
         if (p[j]! > 0) nz++;
       }
       for (let j = a; j < b; j++) if (p[j]! > 0) q[j] = mass / nz;
     }
     const sp = p.reduce((s, v) => s + v, 0);
     const sq = q.reduce((s, v) => s + v, 0);
+    if (sq === 0) continue;
     let kl = 0;
-    for (let j = 0; j < i; j++) if (p[j]! > 0) kl += (p[j]! / sp) * Math.log(p[j]! / sp / (q[j]! / sq));
-    if (kl < bestKl - 1e-15) {
+    for (let j = 0; j < i; j++) {
+      if (p[j]! > 0) kl += q[j]! > 0 ? (p[j]! / sp) * Math.log(p[j]! / sp / (q[j]! / sq)) : Infinity;
+    }
+    if (kl < bestKl - 1e-12) {
       bestKl = kl;
       best = i;
     }
