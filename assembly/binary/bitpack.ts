@@ -1,7 +1,8 @@
 // Bit-packing: the sign of each element along the last axis, 32 per little-endian
 // word (element c of a row is bit c & 31 of word c >> 5), rows padded to whole words
 // with 0 bits. The bit is exactly `x < 0`: -0 and NaN give 0 (+1), like every x >= 0.
-// Int8 needs no compare: its sign bit is `x < 0`. Float32 compares first, because the
+// Int8 needs no compare: its sign bit is `x < 0` (read as the top bit of the unsigned
+// byte: the optimizer folded `load<i8>(p) < 0` to false). Float32 compares first, because the
 // sign bit of -0 and of a negative NaN is set.
 
 /** Sign bits of 32 floats at p (bit i = p[i] < 0). */
@@ -63,7 +64,7 @@ export function bitpack_i8(x: usize, rows: i32, C: i32, dst: usize): void {
         store<u32>(d, signs32I8(src));
       } else {
         let bits: u32 = 0;
-        for (let i = 0; i < 32; i++) bits |= <u32>(load<i8>(src + i) < 0) << i;
+        for (let i = 0; i < 32; i++) bits |= (<u32>load<u8>(src + i) >> 7) << i;
         store<u32>(d, bits);
       }
       src += 32;
@@ -71,7 +72,7 @@ export function bitpack_i8(x: usize, rows: i32, C: i32, dst: usize): void {
     }
     if (tail != 0) {
       let bits: u32 = 0;
-      for (let i = 0; i < tail; i++) bits |= <u32>(load<i8>(src + i) < 0) << i;
+      for (let i = 0; i < tail; i++) bits |= (<u32>load<u8>(src + i) >> 7) << i;
       store<u32>(d, bits);
       src += tail;
       d += 4;

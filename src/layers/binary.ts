@@ -147,9 +147,17 @@ function resolveOutput(o: unknown): ResolvedOutput {
     `must be 'float32', 'bits' or { dtype: 'int8', scale, zeroPoint }, got ${JSON.stringify(o)}`,
   );
   const { scale, zeroPoint } = o as BinaryInt8Output;
-  check(typeof scale === 'number' && Number.isFinite(scale) && scale > 0, 'output.scale', `must be positive and finite, got ${String(scale)}`);
+  check(
+    typeof scale === 'number' && Number.isFinite(scale) && scale > 0,
+    'output.scale',
+    `must be positive and finite, got ${String(scale)}`,
+  );
   const zp = zeroPoint ?? 0;
-  check(Number.isInteger(zp) && zp >= -128 && zp <= 127, 'output.zeroPoint', `must be an integer in [-128, 127], got ${String(zp)}`);
+  check(
+    Number.isInteger(zp) && zp >= -128 && zp <= 127,
+    'output.zeroPoint',
+    `must be an integer in [-128, 127], got ${String(zp)}`,
+  );
   return { kind: BinaryEpilogueKind.I8, scale, zeroPoint: zp };
 }
 
@@ -160,22 +168,33 @@ function resolveOutput(o: unknown): ResolvedOutput {
 function checkOutData(out: unknown, kind: BinaryEpilogueKind, count: number, last: number): void {
   if (kind === BinaryEpilogueKind.Bits) {
     checkBits(out, 'out');
-    if (out.bits.length !== count * wordsFor(last)) throw new QwasmError('out', `has ${out.bits.length} words, expected ${count * wordsFor(last)}`);
+    if (out.bits.length !== count * wordsFor(last))
+      throw new QwasmError('out', `has ${out.bits.length} words, expected ${count * wordsFor(last)}`);
     return;
   }
   const type = kind === BinaryEpilogueKind.I8 ? Int8Array : Float32Array;
   const o = out as Tensor | null;
-  if (typeof o !== 'object' || o === null || !(o.data instanceof type)) throw new QwasmError('out', `must be a tensor of ${type.name}`);
-  if (o.data.length !== count * last) throw new QwasmError('out', `has ${o.data.length} elements, expected ${count * last}`);
+  if (typeof o !== 'object' || o === null || !(o.data instanceof type))
+    throw new QwasmError('out', `must be a tensor of ${type.name}`);
+  if (o.data.length !== count * last)
+    throw new QwasmError('out', `has ${o.data.length} elements, expected ${count * last}`);
 }
 
 /** Throws unless `out.shape` is `lead` (all but its last dimension) followed by `last`. */
-function checkOutShape(out: { shape: readonly number[] }, lead: readonly number[], leadDims: number, last: number): void {
+function checkOutShape(
+  out: { shape: readonly number[] },
+  lead: readonly number[],
+  leadDims: number,
+  last: number,
+): void {
   const s = out.shape;
   let same = Array.isArray(s) && s.length === leadDims + 1 && s[leadDims] === last;
   for (let i = 0; same && i < leadDims; i++) same = s[i] === lead[i];
   if (!same) {
-    throw new QwasmError('out', `has shape [${String(s)}], expected [${[...lead.slice(0, leadDims), last].join(', ')}]`);
+    throw new QwasmError(
+      'out',
+      `has shape [${String(s)}], expected [${[...lead.slice(0, leadDims), last].join(', ')}]`,
+    );
   }
 }
 
@@ -315,7 +334,8 @@ abstract class BinaryLayer<O extends BinaryOutput> {
   /** A new output tensor of `shape` (M rows of the output channels). */
   protected newOut(shape: number[], M: number): BinaryResult<O> {
     const N = this.outChannels;
-    if (this.kind === BinaryEpilogueKind.Bits) return { bits: new Uint32Array(M * wordsFor(N)), shape } as unknown as BinaryResult<O>;
+    if (this.kind === BinaryEpilogueKind.Bits)
+      return { bits: new Uint32Array(M * wordsFor(N)), shape } as unknown as BinaryResult<O>;
     if (this.kind === BinaryEpilogueKind.I8) return { data: new Int8Array(M * N), shape } as unknown as BinaryResult<O>;
     return { data: new Float32Array(M * N), shape } as unknown as BinaryResult<O>;
   }
@@ -448,7 +468,8 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
     this.live();
     checkBits(x, 'x');
     const g = this.geo;
-    if (x.shape.length !== 4) throw new QwasmError('x', `must be 4-D NHWC [N, H, W, C] (packed along C), got shape [${x.shape.join(', ')}]`);
+    if (x.shape.length !== 4)
+      throw new QwasmError('x', `must be 4-D NHWC [N, H, W, C] (packed along C), got shape [${x.shape.join(', ')}]`);
     const Nb = x.shape[0]!;
     const H = x.shape[1]!;
     const W = x.shape[2]!;
@@ -485,7 +506,18 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
     }
     copyBitsIn(rt, x.bits, pixels, g.C, xp, tmp);
     const plan = chunkPlan(g.C);
-    rt.kernels.bgemm(rec, M, g.kH * g.kW * plan.splits, plan.cv, this.weights, g.O, yp, this.ldo, this.kind, this.params);
+    rt.kernels.bgemm(
+      rec,
+      M,
+      g.kH * g.kW * plan.splits,
+      plan.cv,
+      this.weights,
+      g.O,
+      yp,
+      this.ldo,
+      this.kind,
+      this.params,
+    );
     this.copyOut(y, M);
     return y;
   }

@@ -103,21 +103,28 @@ export function chunkPlan(n: number): ChunkPlan {
  * Messages are built only on failure: layers call this on every run.
  */
 export function checkBits(t: unknown, name: string): asserts t is BitTensor {
-  if (typeof t !== 'object' || t === null) throw new QwasmError(name, 'expected a bit-packed tensor { bits, shape } from qw.bitpack');
+  if (typeof t !== 'object' || t === null)
+    throw new QwasmError(name, 'expected a bit-packed tensor { bits, shape } from qw.bitpack');
   const { bits, shape, data } = t as { bits?: unknown; shape?: unknown; data?: unknown };
   if (bits === undefined && data !== undefined) {
-    throw new QwasmError(name, 'expected a bit-packed tensor { bits, shape } (from qw.bitpack), got an unpacked tensor { data, shape }');
+    throw new QwasmError(
+      name,
+      'expected a bit-packed tensor { bits, shape } (from qw.bitpack), got an unpacked tensor { data, shape }',
+    );
   }
   if (!(bits instanceof Uint32Array)) throw new QwasmError(name, 'bits must be a Uint32Array');
-  if (!Array.isArray(shape) || shape.length < 1) throw new QwasmError(name, 'shape must be an array of at least one dimension');
+  if (!Array.isArray(shape) || shape.length < 1)
+    throw new QwasmError(name, 'shape must be an array of at least one dimension');
   const s = shape as unknown[];
   for (let i = 0; i < s.length; i++) {
     const d = s[i];
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) throw new QwasmError(name, `shape [${String(shape)}] has an invalid dimension`);
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0)
+      throw new QwasmError(name, `shape [${String(shape)}] has an invalid dimension`);
   }
   const dims = shape as number[];
   const words = rowsOfBits(dims) * wordsFor(dims[dims.length - 1]!);
-  if (bits.length !== words) throw new QwasmError(name, `has ${bits.length} words but shape [${dims.join(', ')}] packs into ${words}`);
+  if (bits.length !== words)
+    throw new QwasmError(name, `has ${bits.length} words but shape [${dims.join(', ')}] packs into ${words}`);
 }
 
 /** Rows of a bit tensor: the product of all dimensions but the last. */
@@ -132,14 +139,7 @@ export function rowsOfBits(shape: readonly number[]): number {
  * (padding bits cleared). `tmp` (rows * words * 4 bytes) is only used when the layout
  * differs from the words as given; pass 0 to allocate it from `alloc`.
  */
-export function copyBitsIn(
-  rt: Runtime,
-  bits: Uint32Array,
-  rows: number,
-  n: number,
-  dst: number,
-  tmp: number,
-): void {
+export function copyBitsIn(rt: Runtime, bits: Uint32Array, rows: number, n: number, dst: number, tmp: number): void {
   if (!copyNeedsTemp(rt, n)) {
     // the words are already 128-bit chunks with no padding bits
     rt.heap.u32.set(bits, dst >> 2);
@@ -202,7 +202,11 @@ export function bitpack(rt: Runtime, x: Tensor): BitTensor {
   rt.live();
   checkTensor(x, 'x');
   const isF32 = x.data instanceof Float32Array;
-  check(isF32 || x.data instanceof Int8Array, 'x', `expected Float32Array or Int8Array, got ${x.data.constructor.name}`);
+  check(
+    isF32 || x.data instanceof Int8Array,
+    'x',
+    `expected Float32Array or Int8Array, got ${x.data.constructor.name}`,
+  );
   check(x.shape.length >= 1, 'x', 'must have at least one dimension (the one packed)');
   const C = x.shape[x.shape.length - 1]!;
   const rows = rowsOfBits(x.shape);
@@ -328,9 +332,17 @@ export function resolveBinaryConv(
   let pads: [number, number, number, number] = [0, 0, 0, 0];
   if (attrs.pads !== undefined) {
     const p = attrs.pads as unknown;
-    check(Array.isArray(p) && p.length === 4, `${prefix}pads`, `must be [top, left, bottom, right], got ${JSON.stringify(p)}`);
+    check(
+      Array.isArray(p) && p.length === 4,
+      `${prefix}pads`,
+      `must be [top, left, bottom, right], got ${JSON.stringify(p)}`,
+    );
     for (const v of p as unknown[]) {
-      check(Number.isInteger(v) && (v as number) >= 0, `${prefix}pads`, `must hold integers >= 0, got ${JSON.stringify(p)}`);
+      check(
+        Number.isInteger(v) && (v as number) >= 0,
+        `${prefix}pads`,
+        `must hold integers >= 0, got ${JSON.stringify(p)}`,
+      );
     }
     pads = [...(p as number[])] as [number, number, number, number];
   }
@@ -391,7 +403,14 @@ export interface ConvTables {
   cols: ReturnType<typeof axisPatterns> | null;
 }
 
-export function convTables(rt: Runtime, g: BinaryConvGeometry, Nb: number, H: number, W: number, xName: string): ConvTables {
+export function convTables(
+  rt: Runtime,
+  g: BinaryConvGeometry,
+  Nb: number,
+  H: number,
+  W: number,
+  xName: string,
+): ConvTables {
   const [OH, OW] = convOutputSize(g, H, W, xName);
   const np = paddedChannels(rt, g.O);
   let rows = null;
@@ -431,7 +450,32 @@ export function writeConvTables(
   if (t.rows === null || t.cols === null || sums === null) {
     rt.heap.i32.fill(0, table >> 2, (table >> 2) + np);
     rt.heap.i32.fill(Ktot, table >> 2, (table >> 2) + g.O);
-    k.bconv_records(x, pixelBytes, zero, t.Nb, t.H, t.W, t.OH, t.OW, g.kH, g.kW, g.sH, g.sW, g.pads[0], g.pads[1], g.dH, g.dW, plan.splits, splitBytes, 0, 0, 1, table, np * 4, rec);
+    k.bconv_records(
+      x,
+      pixelBytes,
+      zero,
+      t.Nb,
+      t.H,
+      t.W,
+      t.OH,
+      t.OW,
+      g.kH,
+      g.kW,
+      g.sH,
+      g.sW,
+      g.pads[0],
+      g.pads[1],
+      g.dH,
+      g.dW,
+      plan.splits,
+      splitBytes,
+      0,
+      0,
+      1,
+      table,
+      np * 4,
+      rec,
+    );
     return;
   }
   const rows = t.rows;
@@ -449,14 +493,43 @@ export function writeConvTables(
     rt.heap.i32.set(rows.ids, ri >> 2);
     const ci = alloc(cols.ids.length * 4);
     rt.heap.i32.set(cols.ids, ci >> 2);
-    k.bconv_records(x, pixelBytes, zero, t.Nb, t.H, t.W, t.OH, t.OW, g.kH, g.kW, g.sH, g.sW, g.pads[0], g.pads[1], g.dH, g.dW, plan.splits, splitBytes, ri, ci, cols.count, table, np * 4, rec);
+    k.bconv_records(
+      x,
+      pixelBytes,
+      zero,
+      t.Nb,
+      t.H,
+      t.W,
+      t.OH,
+      t.OW,
+      g.kH,
+      g.kW,
+      g.sH,
+      g.sW,
+      g.pads[0],
+      g.pads[1],
+      g.dH,
+      g.dW,
+      plan.splits,
+      splitBytes,
+      ri,
+      ci,
+      cols.count,
+      table,
+      np * 4,
+      rec,
+    );
   });
 }
 
 /** Checks a bit-packed NHWC input against the convolution's channels; returns [N, H, W]. */
 export function checkConvInput(x: unknown, C: number, name: string): [number, number, number] {
   checkBits(x, name);
-  check(x.shape.length === 4, name, `must be 4-D NHWC [N, H, W, C] (packed along C), got shape [${x.shape.join(', ')}]`);
+  check(
+    x.shape.length === 4,
+    name,
+    `must be 4-D NHWC [N, H, W, C] (packed along C), got shape [${x.shape.join(', ')}]`,
+  );
   const [Nb, H, W, Cx] = x.shape as [number, number, number, number];
   check(Cx === C, name, `has C = ${Cx} channels but the weights have ${C}`);
   check(H > 0 && W > 0, name, `must have non-empty spatial dims, got ${H}x${W}`);
@@ -467,7 +540,12 @@ export function checkConvInput(x: unknown, C: number, name: string): [number, nu
  * Binary 2-D convolution: x [N, H, W, C] and w [O, kH, kW, C], both packed along C
  * -> int32 [N, OH, OW, O].
  */
-export function binaryConv2d(rt: Runtime, x: BitTensor, w: BitTensor, attrs: BinaryConvAttributes = {}): Tensor<Int32Array> {
+export function binaryConv2d(
+  rt: Runtime,
+  x: BitTensor,
+  w: BitTensor,
+  attrs: BinaryConvAttributes = {},
+): Tensor<Int32Array> {
   rt.live();
   checkBits(w, 'w');
   const g = resolveBinaryConv(w.shape, attrs, 'attrs.', 'w');
