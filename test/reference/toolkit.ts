@@ -163,3 +163,16 @@ export function samples(r: () => number, kind: 'gaussian' | 'laplacian' | 'stude
   }
   return out;
 }
+
+/** Rounds a double to the nearest float16 value (ties to even, subnormals, overflow to infinity). */
+export function f16round(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const a = Math.abs(x);
+  if (a >= 65520) return Math.sign(x) * Infinity;
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  if (2 ** (e + 1) <= a) e++;
+  // 10 fraction bits; below 2^-14 the quantum stays 2^-24 (subnormals)
+  const q = 2 ** (Math.max(e, -14) - 10);
+  return Math.sign(x) * roundHalfEven(a / q) * q;
+}
