@@ -2,17 +2,17 @@
 //
 // GEMM paths run block by block over output pixels: MC rows of the implicit GEMM are
 // widened into a scratch block that stays in L2 (1x1: pack_a_s16 over the input rows in
-// place; otherwise the im2col packer), then gemm_s16 multiplies them by one group's
+// place; otherwise the im2col packer), then conv_gemm_s16 multiplies them by one group's
 // packed weights and writes the block's outputs through the epilogue. Packing per block
 // instead of the whole im2col matrix keeps a 3x3 conv from writing and re-reading nine
 // widened copies of its input through memory.
 //
 // Groups: weights of group g are packed at w + g * groupWeightBytes, and epilogue
 // parameter headers are laid out one per group (EPI_HEADER bytes apart, src/ makes each
-// point at its group's columns), so gemm_s16's column 0 is the group's first channel.
+// point at its group's columns), so the GEMM's column 0 is the group's first channel.
 import { MR } from '../gemm/ukernels.generated';
 import { pack_a_s16 } from '../gemm/pack';
-import { gemm_s16, gemm_f32 } from '../gemm/gemm';
+import { conv_gemm_s16, conv_gemm_f32 } from './gemm';
 import { Epilogue } from '../gemm/epilogue';
 import { conv_pack_im2col_s16, conv_pack_im2col_f32 } from './im2col';
 import { dw_widen_s16, conv_dw_s16, dw_pad_f32, conv_dw_f32 } from './depthwise';
@@ -58,14 +58,14 @@ export function conv2d_s16(p: usize, x: usize, w: usize, out: usize, kind: i32, 
       }
       const o = out + (<usize>m0 * <usize>M + <usize>(g * Mg)) * es;
       const epi: usize = kind == Epilogue.I32 ? 0 : params + <usize>g * EPI_HEADER;
-      gemm_s16(scratch, w + <usize>g * wBytes, mc, Mg, kPairs, o, M, kind, epi);
+      conv_gemm_s16(scratch, w + <usize>g * wBytes, mc, Mg, kPairs, o, M, kind, epi);
     }
   }
 }
 
 /**
  * The float32 baseline with the same structure: 1x1 stride 1 reads the input rows in
- * place, the general case packs im2col rows per block for gemm_f32, depthwise has its own
+ * place, the general case packs im2col rows per block for conv_gemm_f32, depthwise has its own
  * f32x4 kernel. `bias` (float32[M] or 0) and the [lo, hi] clamp are fused.
  */
 export function conv2d_f32(p: usize, x: usize, w: usize, bias: usize, lo: f32, hi: f32, out: usize, scratch: usize): void {
@@ -83,21 +83,19 @@ export function conv2d_f32(p: usize, x: usize, w: usize, bias: usize, lo: f32, h
   const group = cp(p, CP_GROUP), Cg = cp(p, CP_CG), Mg = cp(p, CP_MG);
   const K = cp(p, CP_KPAIRS);
   const wBytes = <usize>cp(p, CP_GROUP_WBYTES);
-  if (path == ConvPath.Gemm1x1) {
-    for (let g = 0; g < group; g++) {
-      const b: usize = bias != 0 ? bias + (<usize>(g * Mg) << 2) : 0;
-      gemm_f32(x + (<usize>(g * Cg) << 2), C, w + <usize>g * wBytes, rows, Mg, Cg, b, lo, hi, out + (<usize>(g * Mg) << 2), M);
-    }
-    return;
-  }
   const MC = cp(p, CP_MC);
   for (let m0 = 0; m0 < rows; m0 += MC) {
     const mc = min(MC, rows - m0);
     for (let g = 0; g < group; g++) {
-      conv_pack_im2col_f32(p, x, m0, mc, g, scratch);
       const b: usize = bias != 0 ? bias + (<usize>(g * Mg) << 2) : 0;
       const o = out + ((<usize>m0 * <usize>M + <usize>(g * Mg)) << 2);
-      gemm_f32(scratch, K, w + <usize>g * wBytes, mc, Mg, K, b, lo, hi, o, M);
+      const wg = w + <usize>g * wBytes;
+      if (path == ConvPath.Gemm1x1) {
+        conv_gemm_f32(x + ((<usize>m0 * <usize>C + <usize>(g * Cg)) << 2), C, wg, mc, Mg, Cg, b, lo, hi, o, M);
+      } else {
+        conv_pack_im2col_f32(p, x, m0, mc, g, scratch);
+        conv_gemm_f32(scratch, K, wg, mc, Mg, K, b, lo, hi, o, M);
+      }
     }
   }
 }

@@ -9,30 +9,18 @@
 // int8: |x - zx| <= 255 and |w - zw| <= 255, so a product needs 17 bits: the taps use
 // i32x4.extmul_{low,high}_i16x8_s (exact) and accumulate in int32; K = kH * kW is
 // bounded in src/ so the sum fits. Outputs go through the GEMM's epilogues, a tile of
-// up to MR pixels x 8 channels at a time.
-import { MR, NR } from '../gemm/ukernels.generated';
-import { Epilogue, epilogueI32, epilogueFp32, epilogueFixed } from '../gemm/epilogue';
+// up to CHUNK pixels x 8 channels at a time.
+import { NR } from '../gemm/ukernels.generated';
+import { Epilogue } from '../gemm/epilogue';
+import { convEpilogue } from './epilogue';
 import {
   cp, CP_H, CP_W, CP_C, CP_OH, CP_OW, CP_M, CP_KH, CP_KW, CP_SH, CP_SW, CP_DH, CP_DW,
   CP_PT, CP_PL, CP_ZA, CP_SIGNED, CP_CM, CP_CP, CP_HP, CP_WP,
 } from './params';
 
-const tile = memory.data(MR * NR * 4, 16);
-
-/** Runs the epilogue `kind` on an mr x nc tile; `out` already points at the tile's first output. */
-@inline export function epilogueTile(kind: i32, t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
-  switch (kind) {
-    case Epilogue.I32:
-      epilogueI32(t, mr, nc, out, ldo);
-      break;
-    case Epilogue.Fp32:
-      epilogueFp32(t, mr, nc, n0, out, ldo, params);
-      break;
-    case Epilogue.Fixed:
-      epilogueFixed(t, mr, nc, n0, out, ldo, params);
-      break;
-  }
-}
+/** Output pixels accumulated per epilogue call: its per-channel constants load once per chunk. */
+const CHUNK: i32 = 16;
+const tile = memory.data(CHUNK * NR * 4, 16);
 
 /** Copies image n of the int8 / uint8 input into the widened, padded, channel-expanded buffer. */
 export function dw_widen_s16(p: usize, x: usize, n: i32, dst: usize): void {
@@ -244,18 +232,18 @@ export function conv_dw_s16(p: usize, buf: usize, n: i32, w: usize, out: usize, 
         const w0 = v128.load(wb), w1 = v128.load(wb, 16), w2 = v128.load(wb, 32);
         const w3 = v128.load(wb, 48), w4 = v128.load(wb, 64), w5 = v128.load(wb, 80);
         const w6 = v128.load(wb, 96), w7 = v128.load(wb, 112), w8 = v128.load(wb, 128);
-        for (let ow0 = 0; ow0 < OW; ow0 += MR) {
-          const np = min(MR, OW - ow0);
+        for (let ow0 = 0; ow0 < OW; ow0 += CHUNK) {
+          const np = min(CHUNK, OW - ow0);
           let s = src + <usize>ow0 * step;
           for (let j = 0; j < np; j++) {
             dw3x3_s16(s, rs, cs, w0, w1, w2, w3, w4, w5, w6, w7, w8, tile + (<usize>j << 5));
             s += step;
           }
-          epilogueTile(kind, tile, np, nc, c0, outRow + (<usize>ow0 * <usize>M + <usize>c0) * es, M, params);
+          convEpilogue(kind, tile, np, nc, c0, outRow + (<usize>ow0 * <usize>M + <usize>c0) * es, M, params);
         }
       } else {
-        for (let ow0 = 0; ow0 < OW; ow0 += MR) {
-          const np = min(MR, OW - ow0);
+        for (let ow0 = 0; ow0 < OW; ow0 += CHUNK) {
+          const np = min(CHUNK, OW - ow0);
           let s = src + <usize>ow0 * step;
           for (let j = 0; j < np; j++) {
             const t = tile + (<usize>j << 5);
@@ -267,7 +255,7 @@ export function conv_dw_s16(p: usize, buf: usize, n: i32, w: usize, out: usize, 
             }
             s += step;
           }
-          epilogueTile(kind, tile, np, nc, c0, outRow + (<usize>ow0 * <usize>M + <usize>c0) * es, M, params);
+          convEpilogue(kind, tile, np, nc, c0, outRow + (<usize>ow0 * <usize>M + <usize>c0) * es, M, params);
         }
       }
     }
@@ -372,7 +360,7 @@ export function conv_dw_f32(p: usize, buf: usize, n: i32, w: usize, bias: usize,
             acc = f32x4.add(acc, f32x4.mul(v128.load(s2), w6));
             acc = f32x4.add(acc, f32x4.mul(v128.load(s2 + cs), w7));
             acc = f32x4.add(acc, f32x4.mul(v128.load(s2 + 2 * cs), w8));
-            storeF32x4(d, f32x4.min(f32x4.max(acc, vlo), vhi), nc);
+            storeF32x4(d, f32x4.pmin(f32x4.pmax(acc, vlo), vhi), nc);
             s += step;
             d += outPix;
           }
@@ -391,7 +379,7 @@ export function conv_dw_f32(p: usize, buf: usize, n: i32, w: usize, bias: usize,
               }
               r += rs;
             }
-            storeF32x4(d, f32x4.min(f32x4.max(acc, vlo), vhi), nc);
+            storeF32x4(d, f32x4.pmin(f32x4.pmax(acc, vlo), vhi), nc);
             s += step;
             d += outPix;
           }

@@ -232,11 +232,13 @@ export function makePlan(geo: ConvGeometry, path: ConvPath, f32: boolean, mr: nu
     Wp = (geo.OW - 1) * geo.sW + (geo.kW - 1) * geo.dW + 1;
     Cp = Math.ceil(geo.M / DW_BLOCK) * DW_BLOCK;
     scratchBytes = Hp * Wp * Cp * (f32 ? 4 : 2);
-  } else if (!(f32 && path === ConvPath.Gemm1x1)) {
+  } else {
+    // rows per block: int16 pairs or floats, the same bytes for both
     const rowBytes = kSteps * 4;
     mc = Math.max(mr, Math.floor(IM2COL_BLOCK_BYTES / rowBytes / mr) * mr);
     mc = Math.min(mc, Math.ceil(rows / mr) * mr);
-    scratchBytes = mc * rowBytes;
+    // the float32 1x1 path reads its rows in place
+    scratchBytes = f32 && path === ConvPath.Gemm1x1 ? 0 : mc * rowBytes;
   }
   const outShape = Object.freeze([geo.N, geo.OH, geo.OW, geo.M]);
   return { geo, path, kSteps, groupWeightBytes, mc, Hp, Wp, Cp, scratchBytes, outShape };

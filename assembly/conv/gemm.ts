@@ -1,0 +1,91 @@
+// The conv's GEMMs over one block of im2col rows: the GEMM's loop and its generated
+// MR x 8 microkernels (int16 and float32), with the conv epilogues (epilogue.ts). The
+// block was sized in src/ to stay in L2, so the loop runs each NR-wide weight panel
+// (kept in L1) over all the block's rows before moving to the next panel. The float32
+// driver mirrors the int8 one step for step, so their ratio measures the arithmetic.
+import { MR, NR, gemm_s16_mr, gemm_f32_mr } from '../gemm/ukernels.generated';
+import { Epilogue } from '../gemm/epilogue';
+import { convEpilogue, convEpilogueF32 } from './epilogue';
+
+const tile = memory.data(MR * NR * 4, 16);
+
+/** The scalar build's microkernel: the same packed layouts, one output at a time. */
+function conv_gemm_s16_mrx8c2__scalar(mr: i32, a: usize, w: usize, kPairs: i32, t: usize): void {
+  for (let r = 0; r < mr; r++) {
+    for (let j = 0; j < NR; j++) {
+      let acc: i32 = 0;
+      let pa = a + (<usize>r << 2);
+      let pw = w + (<usize>j << 2);
+      for (let k = 0; k < kPairs; k++) {
+        acc += <i32>load<i16>(pa) * <i32>load<i16>(pw) + <i32>load<i16>(pa, 2) * <i32>load<i16>(pw, 2);
+        pa += <usize>mr << 2;
+        pw += NR * 4;
+      }
+      store<i32>(t + (<usize>(r * NR + j) << 2), acc);
+    }
+  }
+}
+
+/**
+ * out[M, N] (row stride ldo elements) = epilogue(A x W) for A packed by pack_a_s16 or the
+ * im2col packer (MR-row blocks of kPairs int16 pairs) and W packed by pack_w_s16.
+ */
+export function conv_gemm_s16(a: usize, w: usize, M: i32, N: i32, kPairs: i32, out: usize, ldo: i32, kind: i32, params: usize): void {
+  const panels = (N + NR - 1) / NR;
+  const panelBytes = <usize>kPairs * NR * 4;
+  const es: usize = kind == Epilogue.I32 ? 4 : 1;
+  for (let p = 0; p < panels; p++) {
+    const n0 = p * NR;
+    const nc = min(NR, N - n0);
+    const wp = w + <usize>p * panelBytes;
+    for (let m0 = 0; m0 < M; m0 += MR) {
+      const mr = min(MR, M - m0);
+      const ap = a + <usize>m0 * <usize>kPairs * 4;
+      if (ASC_FEATURE_SIMD) {
+        gemm_s16_mr(mr, ap, wp, kPairs, tile);
+      } else {
+        conv_gemm_s16_mrx8c2__scalar(mr, ap, wp, kPairs, tile);
+      }
+      convEpilogue(kind, tile, mr, nc, n0, out + (<usize>m0 * <usize>ldo + <usize>n0) * es, ldo, params);
+    }
+  }
+}
+
+/** The scalar build's float32 microkernel: rows read in place, lda bytes apart. */
+function conv_gemm_f32_mrx8__scalar(mr: i32, a: usize, lda: usize, w: usize, K: i32, t: usize): void {
+  for (let r = 0; r < mr; r++) {
+    for (let j = 0; j < NR; j++) {
+      let acc: f32 = 0;
+      const row = a + <usize>r * lda;
+      for (let k = 0; k < K; k++) {
+        acc += load<f32>(row + (<usize>k << 2)) * load<f32>(w + (<usize>(k * NR + j) << 2));
+      }
+      store<f32>(t + (<usize>(r * NR + j) << 2), acc);
+    }
+  }
+}
+
+/**
+ * out[M, N] (row stride ldo floats) = clamp(x[M, K] (row stride lda floats) x W + bias,
+ * lo, hi) for W packed by pack_w_f32.
+ */
+export function conv_gemm_f32(x: usize, lda: i32, w: usize, M: i32, N: i32, K: i32, bias: usize, lo: f32, hi: f32, out: usize, ldo: i32): void {
+  const panels = (N + NR - 1) / NR;
+  const panelBytes = <usize>K * NR * 4;
+  const rowBytes = <usize>lda << 2;
+  for (let p = 0; p < panels; p++) {
+    const n0 = p * NR;
+    const nc = min(NR, N - n0);
+    const wp = w + <usize>p * panelBytes;
+    for (let m0 = 0; m0 < M; m0 += MR) {
+      const mr = min(MR, M - m0);
+      const xp = x + <usize>m0 * rowBytes;
+      if (ASC_FEATURE_SIMD) {
+        gemm_f32_mr(mr, xp, rowBytes, wp, K, tile);
+      } else {
+        conv_gemm_f32_mrx8__scalar(mr, xp, rowBytes, wp, K, tile);
+      }
+      convEpilogueF32(tile, mr, nc, n0, out + ((<usize>m0 * <usize>ldo + <usize>n0) << 2), ldo, bias, lo, hi);
+    }
+  }
+}
