@@ -17,6 +17,13 @@ export interface KernelConfig {
    * 37 at 4096 x 4096; from two rows on the int16 path wins (100 vs 70).
    */
   gemvRows: number;
+  /**
+   * ...and only when the layer has at least this many weights. On the `simd` build the
+   * one-row path widens int8 weights in the loop (gemv_s8c4_dot16): under Node 20 that
+   * loses while int16 weights still fit the caches (33 vs 46 GOPS at 768 x 768) and wins
+   * once they stream from memory (31 vs 16 at 4096 x 4096).
+   */
+  gemvMinWeights: number;
 }
 
 /**
@@ -26,5 +33,11 @@ export interface KernelConfig {
  * 5 x 8 spills on Node 20 (61 GOPS), 3 x 8 reaches 110.
  */
 export function configFor(backend: Backend, mr: number): KernelConfig {
-  return { mr, nr: 8, kr: 2, gemvRows: backend === 'relaxed' ? 1 : 0 };
+  return {
+    mr,
+    nr: 8,
+    kr: 2,
+    gemvRows: backend === 'scalar' ? 0 : 1,
+    gemvMinWeights: backend === 'relaxed' ? 0 : 1 << 21,
+  };
 }

@@ -134,6 +134,21 @@ export interface Kernels {
     pEnd: number,
     tile: number,
   ): void;
+  gemv_s8c4_dot16_panels(
+    a: number,
+    w: number,
+    M: number,
+    N: number,
+    kq: number,
+    lda: number,
+    out: number,
+    ldo: number,
+    kind: number,
+    params: number,
+    pBegin: number,
+    pEnd: number,
+    tile: number,
+  ): void;
   gemm_f32(
     x: number,
     lda: number,

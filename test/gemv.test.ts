@@ -1,6 +1,7 @@
-// The one-row int8-weight path (relaxed dot with the 7-bit split) is picked only on the
-// relaxed build; here it is forced on every build, whose fallbacks compute the same
-// arithmetic lane by lane, so its packing, split and offset correction are proven
+// The one-row int8-weight path (relaxed dot with the 7-bit split on the relaxed build,
+// widened int8 weights on simd) is picked only for one row and, on simd, big layers;
+// here it is forced for up to 3 rows of every size on every build (scalar runs the
+// same arithmetic lane by lane), so packing, split and offset correction are proven
 // everywhere — and on the relaxed build under Node 24, the instruction itself.
 import { describe, expect, it } from 'vitest';
 import { loadBuild } from '../src/loader.js';
@@ -11,11 +12,11 @@ import { backends, firstDiff, randInt, randomFloat32, randomInt8, randomUint8, r
 async function runtimeWithGemvRows(backend: (typeof backends)[number], rows: number): Promise<Runtime> {
   const b = await loadBuild(backend);
   const rt = new Runtime(b.kernels, b.memory, b.backend);
-  (rt.config as { gemvRows: number }).gemvRows = rows;
+  Object.assign(rt.config, { gemvRows: rows, gemvMinWeights: 0 });
   return rt;
 }
 
-describe.each(backends)('one-row relaxed-dot path on %s', (backend) => {
+describe.each(backends)('one-row int8-weight path on %s', (backend) => {
   it('gives the int16 path bit for bit, int8 and uint8, on awkward shapes', async () => {
     const forced = await runtimeWithGemvRows(backend, 3);
     const plain = await runtimeWithGemvRows(backend, 0);

@@ -176,3 +176,83 @@ export function pack_w_s8c4_from_s16(src: usize, N: i32, K: i32, dst: usize, col
     }
   }
 }
+
+@inline function dotRowS16(a: usize, w: usize, kq: i32, t: usize): void {
+  // a: the row as int16 (x - za), 4 per k-quad; w: int8 k-quads, widened here. One dot
+  // leaves lane pairs (k0+k1, k2+k3) per column; the pairs are added at the end.
+  let c0 = i32x4.splat(0);
+  let c1 = i32x4.splat(0);
+  let c2 = i32x4.splat(0);
+  let c3 = i32x4.splat(0);
+  for (let q = 0; q < kq; q++) {
+    const x = v128.load64_splat(a + (<usize>q << 3));
+    const w0 = v128.load(w);
+    const w1 = v128.load(w, 16);
+    c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x, i16x8.extend_low_i8x16_s(w0)));
+    c1 = i32x4.add(c1, i32x4.dot_i16x8_s(x, i16x8.extend_high_i8x16_s(w0)));
+    c2 = i32x4.add(c2, i32x4.dot_i16x8_s(x, i16x8.extend_low_i8x16_s(w1)));
+    c3 = i32x4.add(c3, i32x4.dot_i16x8_s(x, i16x8.extend_high_i8x16_s(w1)));
+    w += 32;
+  }
+  // c0 = [n0 lo, n0 hi, n1 lo, n1 hi], c1 = n2, n3, ...: add each column's two halves
+  v128.store(t, i32x4.add(v128.shuffle<i32>(c0, c1, 0, 2, 4, 6), v128.shuffle<i32>(c0, c1, 1, 3, 5, 7)));
+  v128.store(t, i32x4.add(v128.shuffle<i32>(c2, c3, 0, 2, 4, 6), v128.shuffle<i32>(c2, c3, 1, 3, 5, 7)), 16);
+}
+
+/**
+ * One-row GEMM over int8 k-quad panels on the SIMD build: rows of int16 activations with
+ * the zero point subtracted (pack_a_s16 with MR = 1; the row is read in whole k-quads,
+ * and the k-quad padding of the weights is 0), int8 weights widened in the loop. Half
+ * the weight bytes of the int16 panels, for the products bound by them.
+ */
+export function gemv_s8c4_dot16_panels(
+  a: usize,
+  w: usize,
+  M: i32,
+  N: i32,
+  kq: i32,
+  lda: i32,
+  out: usize,
+  ldo: i32,
+  kind: i32,
+  params: usize,
+  pBegin: i32,
+  pEnd: i32,
+  tile: usize,
+): void {
+  const panelBytes = <usize>kq * NR * 4;
+  for (let m = 0; m < M; m++) {
+    const row = a + <usize>m * lda;
+    for (let p = pBegin; p < pEnd; p++) {
+      const n0 = p * NR;
+      const nc = min(NR, N - n0);
+      if (ASC_FEATURE_SIMD) {
+        dotRowS16(row, w + <usize>p * panelBytes, kq, tile);
+      } else {
+        for (let j = 0; j < NR; j++) {
+          let acc: i32 = 0;
+          const wp = w + <usize>p * panelBytes;
+          for (let q = 0; q < kq; q++) {
+            const wq = wp + <usize>(q * 32 + (j >> 2) * 16 + (j & 3) * 4);
+            for (let i = 0; i < 4; i++) acc += <i32>load<i8>(wq + i) * <i32>load<i16>(row + (<usize>(q * 4 + i) << 1));
+          }
+          store<i32>(tile + (<usize>j << 2), acc);
+        }
+      }
+      switch (kind) {
+        case Epilogue.I32:
+          epilogueI32(tile, 1, nc, out + ((<usize>m * ldo + n0) << 2), ldo);
+          break;
+        case Epilogue.Fp32:
+          epilogueFp32(tile, 1, nc, n0, out + <usize>m * ldo + n0, ldo, params);
+          break;
+        case Epilogue.Fixed:
+          epilogueFixed(tile, 1, nc, n0, out + <usize>m * ldo + n0, ldo, params);
+          break;
+        case Epilogue.Dequant:
+          epilogueDequant(tile, 1, nc, n0, out + ((<usize>m * ldo + n0) << 2), ldo, params);
+          break;
+      }
+    }
+  }
+}

@@ -17,6 +17,7 @@ import {
 } from '../ops/gemm.js';
 import { dynamicParams } from '../ops/quantize.js';
 import { roundHalfEven } from '../quant/multiplier.js';
+import { runLayerAsync } from '../threads/async.js';
 
 /** Quantization of a layer's input or output: `real = scale * (q - zeroPoint)`. */
 export interface QuantSpec {
@@ -68,6 +69,8 @@ function rowsOf(len: number, K: number): number {
 /** A common base: the packed weights, the per-call workspaces and disposal. */
 abstract class PackedLayer {
   protected disposed = false;
+  /** Rows of the call in progress, from its start to its copy-out. */
+  protected rows = 0;
   protected readonly blocks: number[] = [];
   protected readonly spaces: Workspace[] = [];
 
@@ -106,6 +109,7 @@ export class Linear extends PackedLayer {
   private readonly xBuf = this.workspace();
   private readonly aBuf = this.workspace();
   private readonly yBuf = this.workspace();
+  private readonly loBuf = this.workspace();
   private readonly hiBuf = this.workspace();
 
   constructor(rt: Runtime, cfg: LinearConfig) {
@@ -173,7 +177,27 @@ export class Linear extends PackedLayer {
    * `out` when given (no allocation) or a new array.
    */
   run(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
+    return this.collect(this.start(x, out));
+  }
+
+  /**
+   * {@link Linear.run} without blocking while worker threads finish: for a browser's main
+   * thread, which may not wait. The same result; calls on the engine queue behind it.
+   */
+  runAsync(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Promise<Int8Array | Uint8Array> {
+    return runLayerAsync(this.rt, () => this.start(x, out), (y) => this.collect(y));
+  }
+
+  private collect(y: Int8Array | Uint8Array): Int8Array | Uint8Array {
+    const n = this.rows * this.outFeatures;
+    if (n > 0) y.set(this.dtype === 'int8' ? this.yBuf.view(Int8Array, n) : this.yBuf.view(Uint8Array, n));
+    return y;
+  }
+
+  /** run up to its GEMM, whose workers may still be busy on return inside runAsync. */
+  private start(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
     this.live();
+    this.rows = 0;
     const signed = this.dtype === 'int8';
     check(signed ? x instanceof Int8Array : x instanceof Uint8Array, 'x', `must be ${signed ? 'an Int8Array' : 'a Uint8Array'} (the layer's input dtype)`);
     const K = this.inFeatures;
@@ -183,20 +207,21 @@ export class Linear extends PackedLayer {
     check(y instanceof (signed ? Int8Array : Uint8Array), 'out', `must be ${signed ? 'an Int8Array' : 'a Uint8Array'}`);
     check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
     if (M === 0) return y;
+    this.rows = M;
     const xp = this.xBuf.ensure(M * K, 'x');
     const ap = this.aBuf.ensure(packedActivationBytes(M, K), 'x');
     const yp = this.yBuf.ensure(M * N, 'x');
     const heap = this.rt.heap;
     if (signed) heap.i8.set(x, xp);
     else heap.u8.set(x, xp);
-    if (this.oneRow !== null && M <= this.rt.config.gemvRows) {
+    if (this.oneRow?.takes(M)) {
+      const lo = this.loBuf.ensure(OneRowWeights.splitBytes(M, K), 'x');
       const hi = this.hiBuf.ensure(OneRowWeights.splitBytes(M, K), 'x');
-      this.oneRow.run(xp, M, signed, this.za, ap, hi, yp, this.epi.kind, this.epi.ptr);
+      this.oneRow!.run(xp, M, signed, this.za, lo, hi, yp, this.epi.kind, this.epi.ptr);
     } else {
       packActivations(this.rt, xp, M, K, K, signed, this.za, ap);
       this.rt.kernels.gemm_s16(ap, this.weights, M, N, Math.ceil(K / 2), yp, N, this.epi.kind, this.epi.ptr);
     }
-    y.set(signed ? this.yBuf.view(Int8Array, M * N) : this.yBuf.view(Uint8Array, M * N));
     return y;
   }
 }
@@ -253,7 +278,23 @@ export class LinearF32 extends PackedLayer {
 
   /** Runs on M rows of K; writes M x N into `out` when given. */
   run(x: Float32Array, out?: Float32Array): Float32Array {
+    return this.collect(this.start(x, out));
+  }
+
+  /** {@link LinearF32.run} without blocking while worker threads finish (see {@link Linear.runAsync}). */
+  runAsync(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
+    return runLayerAsync(this.rt, () => this.start(x, out), (y) => this.collect(y));
+  }
+
+  private collect(y: Float32Array): Float32Array {
+    const n = this.rows * this.outFeatures;
+    if (n > 0) y.set(this.yBuf.view(Float32Array, n));
+    return y;
+  }
+
+  private start(x: Float32Array, out?: Float32Array): Float32Array {
     this.live();
+    this.rows = 0;
     check(x instanceof Float32Array, 'x', 'must be a Float32Array');
     const K = this.inFeatures;
     const N = this.outFeatures;
@@ -262,11 +303,11 @@ export class LinearF32 extends PackedLayer {
     check(y instanceof Float32Array, 'out', 'must be a Float32Array');
     check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
     if (M === 0) return y;
+    this.rows = M;
     const xp = this.xBuf.ensure(M * K * 4, 'x');
     const yp = this.yBuf.ensure(M * N * 4, 'x');
     this.rt.heap.f32.set(x, xp >> 2);
     this.rt.kernels.gemm_f32(xp, K, this.weights, M, N, K, this.bias, this.lo, this.hi, yp, N);
-    y.set(this.yBuf.view(Float32Array, M * N));
     return y;
   }
 }
@@ -294,6 +335,7 @@ export class DynamicLinear extends PackedLayer {
   private readonly xBuf = this.workspace();
   private readonly qBuf = this.workspace();
   private readonly aBuf = this.workspace();
+  private readonly loBuf = this.workspace();
   private readonly hiBuf = this.workspace();
   private readonly yBuf = this.workspace();
   private readonly mmBuf = this.workspace();
@@ -343,7 +385,23 @@ export class DynamicLinear extends PackedLayer {
 
   /** Runs on M rows of K floats; writes M x N floats into `out` when given. */
   run(x: Float32Array, out?: Float32Array): Float32Array {
+    return this.collect(this.start(x, out));
+  }
+
+  /** {@link DynamicLinear.run} without blocking while worker threads finish (see {@link Linear.runAsync}). */
+  runAsync(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
+    return runLayerAsync(this.rt, () => this.start(x, out), (y) => this.collect(y));
+  }
+
+  private collect(y: Float32Array): Float32Array {
+    const n = this.rows * this.outFeatures;
+    if (n > 0) y.set(this.yBuf.view(Float32Array, n));
+    return y;
+  }
+
+  private start(x: Float32Array, out?: Float32Array): Float32Array {
     this.live();
+    this.rows = 0;
     check(x instanceof Float32Array, 'x', 'must be a Float32Array');
     const K = this.inFeatures;
     const N = this.outFeatures;
@@ -352,6 +410,7 @@ export class DynamicLinear extends PackedLayer {
     check(y instanceof Float32Array, 'out', 'must be a Float32Array');
     check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
     if (M === 0) return y;
+    this.rows = M;
     const heap = this.rt.heap;
     const k = this.rt.kernels;
     const xp = this.xBuf.ensure(M * K * 4, 'x');
@@ -365,14 +424,14 @@ export class DynamicLinear extends PackedLayer {
     check(Number.isFinite(scale), 'x', 'holds infinite values; no finite scale covers them');
     k.quantize_f32(xp, M * K, scale, zeroPoint, 0, 255, qp);
     this.epi.setInputScale(scale);
-    if (this.oneRow !== null && M <= this.rt.config.gemvRows) {
+    if (this.oneRow?.takes(M)) {
+      const lo = this.loBuf.ensure(OneRowWeights.splitBytes(M, K), 'x');
       const hi = this.hiBuf.ensure(OneRowWeights.splitBytes(M, K), 'x');
-      this.oneRow.run(qp, M, false, zeroPoint, ap, hi, yp, this.epi.kind, this.epi.ptr);
+      this.oneRow!.run(qp, M, false, zeroPoint, lo, hi, yp, this.epi.kind, this.epi.ptr);
     } else {
       packActivations(this.rt, qp, M, K, K, false, zeroPoint, ap);
       k.gemm_s16(ap, this.weights, M, N, Math.ceil(K / 2), yp, N, this.epi.kind, this.epi.ptr);
     }
-    y.set(this.yBuf.view(Float32Array, M * N));
     return y;
   }
 }

@@ -95,7 +95,17 @@ export class OneRowWeights {
     private readonly K: number,
   ) {}
 
-  /** Runs M (<= config.gemvRows) rows at `x` (row stride K bytes) through gemv_s8c4. */
+  /** True when an M-row product of this layer should take the one-row path. */
+  takes(M: number): boolean {
+    const c = this.rt.config;
+    return M <= c.gemvRows && this.N * this.K >= c.gemvMinWeights;
+  }
+
+  /**
+   * Runs M rows at `x` (row stride K bytes) through the build's one-row kernel: relaxed
+   * dot on split activations, or int16 activations against widened int8 weights. `lo`
+   * and `hi` are scratch of splitBytes(M, K) bytes each.
+   */
   run(
     x: number,
     M: number,
@@ -116,13 +126,20 @@ export class OneRowWeights {
       this.colsum = rt.heap.alloc(np * rt.config.nr * 4, 'weights');
       k.pack_w_s8c4_from_s16(this.panels, N, K, this.ptr, this.colsum);
     }
-    k.split_a_u7(x, M, K, K, signed ? 1 : 0, lo, hi);
-    k.gemv_s8c4_panels(lo, hi, this.ptr, M, N, kq, signed ? 128 + za : za, this.colsum, out, N, kind, params, 0, np, rt.tile);
+    if (rt.backend === 'relaxed') {
+      k.split_a_u7(x, M, K, K, signed ? 1 : 0, lo, hi);
+      k.gemv_s8c4_panels(lo, hi, this.ptr, M, N, kq, signed ? 128 + za : za, this.colsum, out, N, kind, params, 0, np, rt.tile);
+    } else {
+      // int16 rows padded to whole k-quads: the padding is read but meets zero weights
+      const lda = kq * 8;
+      for (let m = 0; m < M; m++) k.pack_a_s16(x + m * K, 1, K, K, signed ? 1 : 0, za, 1, lo + m * lda);
+      k.gemv_s8c4_dot16_panels(lo, this.ptr, M, N, kq, lda, out, N, kind, params, 0, np, rt.tile);
+    }
   }
 
-  /** Bytes of the split activation rows for M rows. */
+  /** Bytes of each of the two activation scratch blocks for M rows. */
   static splitBytes(M: number, K: number): number {
-    return M * Math.ceil(K / 4) * 4;
+    return M * Math.ceil(K / 4) * 8;
   }
 
   free(): void {
