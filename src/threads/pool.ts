@@ -91,6 +91,8 @@ export class ThreadPool {
   /** Why the pool cannot run any more (a worker failed or exited), or null. */
   private broken: string | null = null;
   private readonly workers: WorkerHandle[] = [];
+  /** The host's Worker objects (tests terminate one behind the pool's back). */
+  private readonly rawWorkers: unknown[] = [];
   private readonly ctlPtr: number;
   private readonly i32: Int32Array;
   private readonly f32: Float32Array;
@@ -103,8 +105,9 @@ export class ThreadPool {
   private running = 0;
   /** Set while runAsync holds the pool: the job's join is left to it. */
   private deferJoin = false;
-  private asyncTail: Promise<unknown> = Promise.resolve();
+  private asyncTail: Promise<void> = Promise.resolve();
   private asyncHeld = false;
+  private inAsyncBody = false;
   private disposed = false;
 
   private constructor(
@@ -144,7 +147,7 @@ export class ThreadPool {
 
   private async spawn(w: number, module: WebAssembly.Module): Promise<void> {
     const init = { module, memory: this.heap.memory, ctl: this.ctlPtr, slot: w };
-    const lost = (why: string) => this.lose(w, why);
+    const lost = (why: string) => this.lose(why);
     if (isNode()) {
       const { Worker } = await import(/* @vite-ignore */ 'node:worker_threads');
       const worker = new Worker(new URL('./worker.js', import.meta.url), { name: `qwasm-${w}` });
@@ -183,7 +186,8 @@ export class ThreadPool {
     });
   }
 
-  private track(_worker: unknown, terminate: () => void): void {
+  private track(worker: unknown, terminate: () => void): void {
+    this.rawWorkers.push(worker);
     liveWorkers++;
     let ended = false;
     this.workers.push({
@@ -197,10 +201,8 @@ export class ThreadPool {
   }
 
   /** A worker is gone: every later call fails clearly instead of waiting for it. */
-  private lose(w: number, why: string): void {
-    if (this.disposed) return;
-    this.broken ??= why;
-    void w;
+  private lose(why: string): void {
+    if (!this.disposed) this.broken ??= why;
   }
 
   /** The first int32 index of worker `w`'s arguments (write them before `launch`). */
@@ -280,6 +282,7 @@ export class ThreadPool {
     const t0 = performance.now();
     let v = Atomics.load(i32, PENDING);
     while (v !== 0) {
+      if (this.broken !== null) throw new QwasmError('threads', `the engine's thread pool stopped (${this.broken})`);
       const left = limit - (performance.now() - t0);
       if (left <= 0) this.timedOut(limit);
       if (waitAsync !== undefined) {
@@ -313,24 +316,27 @@ export class ThreadPool {
   }
 
   /**
-   * Runs `body` (which starts one job) holding the pool for an async call: calls of other
-   * runAsync wait their turn; synchronous calls meanwhile throw (see `checkIdle`).
-   * Resolves with `finish(body())` once the job's workers are done.
+   * Runs `body` (which starts at most one job: an op up to its last kernel call) holding
+   * the pool for an async call, then resolves with `finish(body())` once that job's
+   * workers are done, without blocking the thread meanwhile. A runAsync that finds the
+   * pool held waits for its turn; synchronous calls meanwhile throw (`checkIdle`): they
+   * would overwrite the memory the workers are still reading.
    */
   async runAsync<T, R>(body: () => T, finish: (t: T) => R): Promise<R> {
-    const prev = this.asyncTail;
+    while (this.asyncHeld) await this.asyncTail;
+    this.asyncHeld = true;
     let release = (): void => undefined;
     this.asyncTail = new Promise<void>((resolve) => (release = resolve));
-    await prev;
     try {
-      this.deferJoin = true;
       let t: T;
+      this.deferJoin = true;
+      this.inAsyncBody = true;
       try {
         t = body();
       } finally {
         this.deferJoin = false;
+        this.inAsyncBody = false;
       }
-      this.asyncHeld = true;
       if (this.running > 0) await this.joinAsync();
       return finish(t);
     } finally {
@@ -341,7 +347,7 @@ export class ThreadPool {
 
   /** Throws when a runAsync call is between its start and its end on this engine. */
   checkIdle(): void {
-    if (this.asyncHeld) {
+    if (this.asyncHeld && !this.inAsyncBody) {
       throw new QwasmError('engine', 'a runAsync call is still running on this engine; await it before the next call');
     }
   }

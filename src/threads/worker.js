@@ -67,9 +67,9 @@ async function serve(init, post) {
   const f32 = new Float32Array(memory.buffer, ctl, SLOTS + SLOT_WORDS * (slot + 1));
   const s = SLOTS + SLOT_WORDS * slot;
   const a = s + ARGS;
-  post({ type: 'ready' });
-
+  // read before answering: a job posted right after 'ready' must look new
   let seen = Atomics.load(i32, s + SEQ);
+  post({ type: 'ready' });
   for (;;) {
     let seq = Atomics.load(i32, s + SEQ);
     for (let n = 0; seq === seen && n < SPIN; n++) seq = Atomics.load(i32, s + SEQ);

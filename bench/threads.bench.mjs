@@ -1,0 +1,208 @@
+// Threads: the GEMM shapes of bench/gemm.bench.mjs (and the 56x56x64->64 3x3 conv) on 1
+// and 2 threads in the same run, int8 `linear` and float32 `linearF32`, with
+// onnxruntime-web at 2 threads (MatMulInteger u8s8 and QLinearMatMul u8, the faster one)
+// as the peer. Usage:
+//   node bench/threads.bench.mjs [--runs 5] [--threads 2] [--shapes 128x768x768,...] [--no-ort] [--no-conv]
+// This machine is shared: run it when `uptime` shows a low load, and read the medians.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Qwasm } from '../dist/index.js';
+import { args, fmt, machine, measure, repeat, speedup } from './lib.mjs';
+import { versions } from './peers/engines.mjs';
+import { buildModel } from './peers/onnx.mjs';
+
+const opts = args({ runs: 5, threads: 2 });
+const T = Number(opts.threads);
+const SHAPES = (opts.shapes ?? '1x768x768,128x768x768,128x768x3072,256x256x256,512x512x512,1024x1024x1024')
+  .split(',')
+  .map((s) => s.split('x').map(Number));
+const CONVS = opts['no-conv'] ? [] : [{ name: '56x56x64->64 3x3', H: 56, W: 56, C: 64, O: 64, k: 3 }];
+
+// onnxruntime-web fixes its thread count when its wasm first loads: set it before any session
+let ort = null;
+if (!opts['no-ort']) {
+  try {
+    ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = T;
+  } catch {
+    ort = null;
+  }
+}
+
+const qw1 = await Qwasm.create();
+const qwT = await Qwasm.create({ threads: T });
+
+function fill(a, lo, hi, seed = 7) {
+  let s = seed;
+  for (let i = 0; i < a.length; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    a[i] = lo + ((s >>> 8) % (hi - lo + 1));
+  }
+  return a;
+}
+
+function ortSession(op, b, K, N, M) {
+  const scalar = (name, data) => ({ name, data, dims: [] });
+  const model =
+    op === 'MatMulInteger'
+      ? buildModel({
+          nodes: [{ op, inputs: ['a', 'b'], outputs: ['y'] }],
+          inputs: [{ name: 'a', type: 'uint8', dims: [M, K] }],
+          initializers: [{ name: 'b', data: b, dims: [K, N] }],
+          outputs: [{ name: 'y', type: 'int32', dims: [M, N] }],
+        })
+      : buildModel({
+          nodes: [{ op, inputs: ['a', 'as', 'az', 'b', 'bs', 'bz', 'ys', 'yz'], outputs: ['y'] }],
+          inputs: [{ name: 'a', type: 'uint8', dims: [M, K] }],
+          initializers: [
+            { name: 'b', data: b, dims: [K, N] },
+            scalar('as', new Float32Array([0.02])),
+            scalar('az', new Uint8Array([128])),
+            scalar('bs', new Float32Array([0.01])),
+            scalar('bz', new Int8Array([0])),
+            scalar('ys', new Float32Array([0.5])),
+            scalar('yz', new Uint8Array([128])),
+          ],
+          outputs: [{ name: 'y', type: 'uint8', dims: [M, N] }],
+        });
+  return ort.InferenceSession.create(model, { executionProviders: ['wasm'], intraOpNumThreads: T });
+}
+
+const results = [];
+const rows = [];
+
+for (const [M, K, N] of SHAPES) {
+  const ops = 2 * M * N * K;
+  const w = fill(new Int8Array(N * K), -127, 127);
+  const xs = fill(new Int8Array(M * K), -128, 127, 11);
+  const xu = fill(new Uint8Array(M * K), 0, 255, 13);
+  const wf = Float32Array.from(w, (v) => v / 127);
+  const xf = Float32Array.from(xs, (v) => v / 128);
+  const common = { weights: { data: w, shape: [N, K] }, weightScale: 0.01, output: { scale: 0.5, zeroPoint: 0 } };
+  const make = (qw) => ({
+    s8: qw.linear({ ...common, input: { scale: 0.02, zeroPoint: 0, dtype: 'int8' } }),
+    u8: qw.linear({ ...common, input: { scale: 0.02, zeroPoint: 128, dtype: 'uint8' } }),
+    f32: qw.linearF32({ weights: { data: wf, shape: [N, K] } }),
+  });
+  const L1 = make(qw1);
+  const LT = make(qwT);
+  const o8 = new Int8Array(M * N);
+  const ou8 = new Uint8Array(M * N);
+  const of = new Float32Array(M * N);
+  const cases = {
+    'int8 1t': () => L1.s8.run(xs, o8),
+    [`int8 ${T}t`]: () => LT.s8.run(xs, o8),
+    'uint8 1t': () => L1.u8.run(xu, ou8),
+    [`uint8 ${T}t`]: () => LT.u8.run(xu, ou8),
+    'f32 1t': () => L1.f32.run(xf, of),
+    [`f32 ${T}t`]: () => LT.f32.run(xf, of),
+  };
+  let sessions = [];
+  if (ort) {
+    const wKN = new Int8Array(K * N);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wKN[k * N + n] = w[n * K + k];
+    const mi = await ortSession('MatMulInteger', wKN, K, N, M);
+    const ql = await ortSession('QLinearMatMul', wKN, K, N, M);
+    sessions = [mi, ql];
+    const tu = new ort.Tensor('uint8', xu, [M, K]);
+    cases[`ort MatMulInteger ${T}t`] = () => mi.run({ a: tu });
+    cases[`ort QLinearMatMul ${T}t`] = () => ql.run({ a: tu });
+  }
+  const res = await repeat(Number(opts.runs), () => measure(`${M}x${K}x${N}`, cases));
+  const g = (name) => ops / res.median[name] / 1e9;
+  const ortBest = ort ? [`ort MatMulInteger ${T}t`, `ort QLinearMatMul ${T}t`].reduce((a, b) => (g(a) > g(b) ? a : b)) : null;
+  const row = {
+    shape: `${M}x${K}x${N}`,
+    gops: Object.fromEntries(Object.keys(res.median).map((k) => [k, g(k)])),
+    int8Speedup: speedup(res, `int8 ${T}t`, 'int8 1t'),
+    uint8Speedup: speedup(res, `uint8 ${T}t`, 'uint8 1t'),
+    f32Speedup: speedup(res, `f32 ${T}t`, 'f32 1t'),
+    ortBest,
+    int8VsOrt: ortBest ? speedup(res, `int8 ${T}t`, ortBest) : null,
+    uint8VsOrt: ortBest ? speedup(res, `uint8 ${T}t`, ortBest) : null,
+  };
+  results.push(row);
+  rows.push([
+    row.shape,
+    fmt(g('int8 1t')),
+    fmt(g(`int8 ${T}t`)),
+    fmt(row.int8Speedup, 2) + 'x',
+    fmt(row.uint8Speedup, 2) + 'x',
+    fmt(g('f32 1t')),
+    fmt(g(`f32 ${T}t`)),
+    fmt(row.f32Speedup, 2) + 'x',
+    ortBest ? fmt(g(ortBest)) : '-',
+    row.int8VsOrt ? fmt(row.int8VsOrt, 2) + 'x' : '-',
+    row.uint8VsOrt ? fmt(row.uint8VsOrt, 2) + 'x' : '-',
+  ]);
+  for (const L of [L1, LT]) for (const l of Object.values(L)) l.dispose();
+  for (const s of sessions) await s.release();
+}
+
+for (const c of CONVS) {
+  if (typeof qw1.conv2d !== 'function') break;
+  const { H, W, C, O, k } = c;
+  const OH = H;
+  const OW = W;
+  const ops = 2 * OH * OW * O * C * k * k;
+  const w = fill(new Int8Array(O * k * k * C), -127, 127);
+  const x = fill(new Int8Array(H * W * C), -128, 127, 17);
+  const wf = Float32Array.from(w, (v) => v / 127);
+  const xf = Float32Array.from(x, (v) => v / 128);
+  const pad = (k - 1) >> 1;
+  const cfg = {
+    weights: { data: w, shape: [O, k, k, C] },
+    weightScale: 0.01,
+    input: { scale: 0.02, zeroPoint: 0 },
+    output: { scale: 0.5, zeroPoint: 0 },
+    pads: [pad, pad, pad, pad],
+  };
+  const cfgF = { weights: { data: wf, shape: [O, k, k, C] }, pads: [pad, pad, pad, pad] };
+  const c1 = qw1.conv2d(cfg);
+  const cT = qwT.conv2d(cfg);
+  const f1 = qw1.conv2dF32(cfgF);
+  const fT = qwT.conv2dF32(cfgF);
+  const xi = { data: x, shape: [1, H, W, C] };
+  const xfi = { data: xf, shape: [1, H, W, C] };
+  const cases = {
+    'int8 1t': () => c1.run(xi),
+    [`int8 ${T}t`]: () => cT.run(xi),
+    'f32 1t': () => f1.run(xfi),
+    [`f32 ${T}t`]: () => fT.run(xfi),
+  };
+  const res = await repeat(Number(opts.runs), () => measure(c.name, cases));
+  const g = (name) => ops / res.median[name] / 1e9;
+  const row = {
+    shape: c.name,
+    gops: Object.fromEntries(Object.keys(res.median).map((n) => [n, g(n)])),
+    int8Speedup: speedup(res, `int8 ${T}t`, 'int8 1t'),
+    f32Speedup: speedup(res, `f32 ${T}t`, 'f32 1t'),
+  };
+  results.push(row);
+  rows.push([c.name, fmt(g('int8 1t')), fmt(g(`int8 ${T}t`)), fmt(row.int8Speedup, 2) + 'x', '-', fmt(g('f32 1t')), fmt(g(`f32 ${T}t`)), fmt(row.f32Speedup, 2) + 'x', '-', '-', '-']);
+  for (const l of [c1, cT, f1, fT]) l.dispose();
+}
+
+qw1.dispose();
+qwT.dispose();
+
+const info = machine();
+const suite = `threads-node${process.versions.node.split('.')[0]}`;
+const columns = ['shape', 'int8 1t', `int8 ${T}t`, `int8 ${T}t/1t`, `uint8 ${T}t/1t`, 'f32 1t', `f32 ${T}t`, `f32 ${T}t/1t`, `ort best ${T}t`, `int8 ${T}t / ort`, `uint8 ${T}t / ort`];
+const lines = [
+  `# ${suite}`,
+  '',
+  `${info.cpu}, ${info.cores} cores, Node ${info.node}, ${info.date.slice(0, 10)}; qwasm build ${qw1.backend}, 1 and ${T} threads in the same run, median of ${opts.runs} runs.`,
+  '',
+  `| ${columns.join(' | ')} |`,
+  `|${columns.map(() => '---').join('|')}|`,
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+  '',
+  'GEMM shapes are M x K x N; int8 columns in GOPS (2*M*N*K per call), f32 in GFLOP/s; every call includes copy-in, activation packing and copy-out.',
+  `Speedups are medians of per-run time ratios measured in the same run. ort = onnxruntime-web ${versions()['onnxruntime-web'] ?? '-'} at ${T} threads, the faster of MatMulInteger (u8 x s8 -> int32) and QLinearMatMul (u8).`,
+];
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL(`./results/${suite}.json`, import.meta.url), JSON.stringify({ suite, ...info, threads: T, runs: Number(opts.runs), backend: qw1.backend, peers: versions(), results }, null, 2) + '\n');
+writeFileSync(new URL(`./results/${suite}.md`, import.meta.url), lines.join('\n') + '\n');
+console.log(lines.join('\n'));
+// onnxruntime-web's own worker threads would keep the process alive
+process.exit(0);
