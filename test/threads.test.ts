@@ -5,6 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Qwasm, QwasmError, type Backend } from '../src/index.js';
 import { minOpsPerPart } from '../src/threads/partition.js';
 import type { Runtime } from '../src/runtime.js';
+import type { ThreadPool } from '../src/threads/pool.js';
 import { backends, firstDiff, randInt, randomFloat32, randomInt8, randomUint8, rng } from './helpers.js';
 
 const THREADS = [2, 3];
@@ -27,18 +28,24 @@ afterAll(() => {
   }
 });
 
-const defaults = { ...minOpsPerPart };
-afterEach(() => Object.assign(minOpsPerPart, defaults));
-
-/** Jobs the workers of `qw`'s pool have been handed. */
-function launches(qw: Qwasm): number {
-  return (qw as unknown as { rt: Runtime }).rt.pool!.launches;
+function poolOf(qw: Qwasm): ThreadPool {
+  return (qw as unknown as { rt: Runtime }).rt.pool!;
 }
 
-/** Splits every problem, however small, as far as it goes. */
+const defaults = { ...minOpsPerPart };
+afterEach(() => {
+  Object.assign(minOpsPerPart, defaults);
+  for (const e of byBackend.values()) for (const qw of e.many.values()) poolOf(qw).callerWorks = true;
+});
+
+/**
+ * Splits every problem, however small, as far as it goes, and leaves every chunk to the
+ * workers, so that each threaded result below was computed by worker threads.
+ */
 function splitEverything(): void {
   minOpsPerPart.s16 = 0;
   minOpsPerPart.f32 = 0;
+  for (const e of byBackend.values()) for (const qw of e.many.values()) poolOf(qw).callerWorks = false;
 }
 
 type Shape = [number, number, number];
@@ -70,12 +77,19 @@ const LARGE: Shape[] = [
   [33, 300, 129],
 ];
 
-/** Asserts every threaded engine handed work to its workers since `before` (from `counts`). */
-function counts(many: Map<number, Qwasm>): number[] {
-  return [...many.values()].map(launches);
+/**
+ * Jobs each threaded engine launched and chunks its workers ran: after a test, the first
+ * must have grown (the calls were split), and with the caller not working the second too.
+ */
+function counts(many: Map<number, Qwasm>): Array<[number, number]> {
+  return [...many.values()].map((qw) => [poolOf(qw).launches, poolOf(qw).workerChunks]);
 }
-function expectSplit(many: Map<number, Qwasm>, before: number[]): void {
-  [...many.values()].forEach((qw, i) => expect(launches(qw), `${qw.threads} threads`).toBeGreaterThan(before[i]!));
+function expectSplit(many: Map<number, Qwasm>, before: Array<[number, number]>): void {
+  [...many.values()].forEach((qw, i) => {
+    const pool = poolOf(qw);
+    expect(pool.launches, `jobs on ${qw.threads} threads`).toBeGreaterThan(before[i]![0]);
+    if (!pool.callerWorks) expect(pool.workerChunks, `worker chunks on ${qw.threads} threads`).toBeGreaterThan(before[i]![1]);
+  });
 }
 
 function expectSame(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {

@@ -1,31 +1,46 @@
 // The thread pool of one engine: `threads - 1` workers (worker_threads in Node.js, module
 // Workers in browsers), each with its own instance of the threaded build on the engine's
 // shared memory, and a control block in that memory through which the main thread hands
-// out work. The main thread always takes the first part of a job itself, so a 2-thread
-// engine runs on the calling thread plus one worker.
+// out work. The calling thread always works on a job too, so a 2-thread engine runs on
+// the caller plus one worker.
 //
-// Hand-off (no postMessage per call): the main thread writes each worker's kernel call
-// into the worker's slot, sets PENDING to the number of workers used, then bumps each
-// slot's sequence word and notifies it (Atomics: sequentially consistent, so everything
-// written before the bump, in the slot and in wasm memory, is visible to the worker).
-// A worker counts PENDING down when done and notifies the last count. The caller waits
-// for PENDING == 0: Atomics.wait where the thread may block, a spin where it may not (a
-// browser's main thread), Atomics.waitAsync in runAsync.
+// A job is one kernel call cut into chunks (contiguous ranges of weight panels or of
+// row blocks, see kernels.ts). Every thread of the job, the caller included, takes the
+// next chunk from a shared counter until none is left: a worker that wakes late or is
+// descheduled (this runs on shared machines) simply takes fewer chunks. Each chunk is
+// computed exactly as the one-thread call computes it, so results do not depend on who
+// ran what.
+//
+// Hand-off (no postMessage per call): the caller writes the job (kernel id, arguments,
+// chunk count) into the control block, sets PENDING to the number of workers woken,
+// then bumps each one's sequence word and notifies it (Atomics are sequentially
+// consistent, so everything written before the bump, in the block and in wasm memory,
+// is visible to the worker). A worker counts PENDING down when it finds no chunk left
+// and notifies on the last count. The caller waits for PENDING == 0: Atomics.wait where
+// the thread may block, a spin where it may not (a browser's main thread),
+// Atomics.waitAsync in runAsync.
 import { QwasmError } from '../errors.js';
 import type { Heap } from '../memory.js';
 
-/** Control block words (int32 indices; worker.js mirrors them). */
+// Control block layout, in int32 words (worker.js mirrors it). The counters the threads
+// write sit on cache lines of their own.
 const PENDING = 0;
 const FAILED = 1;
 const STOP = 2;
-const MESSAGE = 16;
+const NEXT = 16;
+const FN = 32;
+const CHUNKS = 33;
+const UNITS = 34;
+/** First argument word of the job. */
+const ARGS = 36;
+const MESSAGE = 64;
 const MESSAGE_BYTES = 256;
 const SLOTS = MESSAGE + MESSAGE_BYTES / 4;
-const SLOT_WORDS = 32;
+const SLOT_WORDS = 16;
+/** Within worker w's slot: its wake-up sequence number, its scratch block, chunks it ran. */
 const SEQ = 0;
-const FN = 1;
-/** First argument word of a slot. */
-export const ARGS = 2;
+const SCRATCH = 1;
+const DONE = 2;
 
 /** Kernel ids a worker understands (worker.js has the same switch). */
 export const enum Fn {
@@ -33,8 +48,14 @@ export const enum Fn {
   GemmF32 = 2,
   ConvS16 = 3,
   ConvF32 = 4,
-  DwS16 = 5,
-  DwF32 = 6,
+}
+
+/** How a job's chunks map to the kernel's arguments (worker.js: the same). */
+export const enum Split {
+  /** Chunks are ranges of NR-wide weight panels. */
+  Panels = 0,
+  /** Chunks are ranges of MR-row blocks. */
+  Rows = 1,
 }
 
 /** Polls of PENDING before the caller sleeps: the other parts usually end at about the same time. */
@@ -109,6 +130,9 @@ export class ThreadPool {
   private asyncHeld = false;
   private inAsyncBody = false;
   private disposed = false;
+  /** Per-thread work buffers (im2col blocks), grown on demand; index 0 is the caller's. */
+  private readonly scratchPtr: number[];
+  private readonly scratchBytes: number[];
 
   private constructor(
     private readonly heap: Heap,
@@ -117,6 +141,8 @@ export class ThreadPool {
   ) {
     this.size = size;
     this.ctlPtr = heap.alloc((SLOTS + SLOT_WORDS * size) * 4, 'threads');
+    this.scratchPtr = new Array<number>(size).fill(0);
+    this.scratchBytes = new Array<number>(size).fill(0);
     const words = SLOTS + SLOT_WORDS * size;
     // views over the buffer of today: a shared buffer never detaches, so they stay valid
     // when memory grows
@@ -146,7 +172,7 @@ export class ThreadPool {
   }
 
   private async spawn(w: number, module: WebAssembly.Module): Promise<void> {
-    const init = { module, memory: this.heap.memory, ctl: this.ctlPtr, slot: w };
+    const init = { module, memory: this.heap.memory, ctl: this.ctlPtr, slot: w, tile: this.tiles[w] };
     const lost = (why: string) => this.lose(why);
     if (isNode()) {
       const { Worker } = await import(/* @vite-ignore */ 'node:worker_threads');
@@ -205,19 +231,59 @@ export class ThreadPool {
     if (!this.disposed) this.broken ??= why;
   }
 
-  /** The first int32 index of worker `w`'s arguments (write them before `launch`). */
-  slot(w: number, fn: Fn): number {
-    const s = SLOTS + SLOT_WORDS * w;
-    this.i32[s + FN] = fn;
-    return s + ARGS;
+  /**
+   * Writes the head of a job: kernel `fn`, `chunks` chunks over `units` panels or row
+   * blocks (`split`). Returns the int32 index of its first argument: write the arguments
+   * into `words` / `floats` from there, then `launch`.
+   */
+  job(fn: Fn, split: Split, chunks: number, units: number): number {
+    const i32 = this.i32;
+    i32[FN] = fn | (split << 8);
+    i32[CHUNKS] = chunks;
+    i32[UNITS] = units;
+    Atomics.store(i32, NEXT, 0);
+    return ARGS;
   }
 
-  /** The control block as int32 and float32 views, for writing a slot's arguments. */
+  /** The control block as int32 and float32 views, for writing a job's arguments. */
   get words(): Int32Array {
     return this.i32;
   }
   get floats(): Float32Array {
     return this.f32;
+  }
+
+  /** Chunks the workers have run so far (tests check that they really took part). */
+  get workerChunks(): number {
+    let n = 0;
+    for (let w = 1; w < this.size; w++) n += this.i32[SLOTS + SLOT_WORDS * w + DONE]!;
+    return n;
+  }
+
+  /**
+   * Whether the caller takes chunks too (the default). Tests turn it off to make the workers
+   * compute every chunk.
+   */
+  callerWorks = true;
+
+  /** The next chunk of the current job for the caller to run (>= the chunk count: none left). */
+  nextChunk(): number {
+    return this.callerWorks ? Atomics.add(this.i32, NEXT, 1) : 1 << 30;
+  }
+
+  /**
+   * Thread t's work buffer of at least `bytes` (0 when none is needed), grown on demand:
+   * allocation happens only when a call needs more than any call before it.
+   */
+  scratch(t: number, bytes: number): number {
+    if (bytes > this.scratchBytes[t]!) {
+      if (this.scratchBytes[t]! > 0) this.heap.release(this.scratchPtr[t]!);
+      this.scratchBytes[t] = 0;
+      this.scratchPtr[t] = this.heap.alloc(bytes, 'x');
+      this.scratchBytes[t] = bytes;
+      if (t > 0) this.i32[SLOTS + SLOT_WORDS * t + SCRATCH] = this.scratchPtr[t]!;
+    }
+    return this.scratchPtr[t]!;
   }
 
   /**
@@ -231,9 +297,8 @@ export class ThreadPool {
     if (this.running > 0) this.join();
   }
 
-  /** Wakes workers 1..count-1, whose slots are written. The caller then runs part 0. */
-  launch(count: number): void {
-    const n = count - 1;
+  /** Wakes workers 1..n for the job just written; the caller then takes chunks too. */
+  launch(n: number): void {
     const i32 = this.i32;
     Atomics.store(i32, PENDING, n);
     for (let w = 1; w <= n; w++) {
@@ -254,6 +319,16 @@ export class ThreadPool {
     if (!this.deferJoin) this.join();
   }
   private ownMs = 0;
+
+  /** Ends a job whose caller side failed: no more chunks are handed out; waits for the workers. */
+  abort(): void {
+    Atomics.store(this.i32, NEXT, 1 << 30);
+    try {
+      this.join();
+    } catch {
+      // the caller's own error is the one to report
+    }
+  }
 
   /** Waits until every worker of the current job is done; throws when one failed or died. */
   join(): void {
