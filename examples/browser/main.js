@@ -181,7 +181,7 @@ async function run() {
   const acc = Object.fromEntries(variants.map((v) => [v.name, accuracy(v, test)]));
   status('timing batch 1 and batch 32...');
   await frame();
-  const speed = timeVariants(variants, test.images, { batches: [1, 32], rounds: 5, minMs: 40 });
+  const speed = timeVariants(variants, test.images, { batches: [1, 32], rounds: 9, minMs: 40 });
   result.demo = variants.map((v) => ({
     name: v.name,
     accuracy: acc[v.name],
