@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { engines, firstDiff, randInt, randomFloat32, randomInt8, randomUint8, rng } from './helpers.js';
-import { singleNodeModel, type ValueSpec } from './onnx/model.js';
+import { singleNodeModel, type ValueSpec } from './onnx/model.mjs';
 
 const qws = await engines();
 afterAll(() => qws.forEach((q) => q.dispose()));

@@ -15,7 +15,7 @@ import { pack_a_s16 } from '../gemm/pack';
 import { conv_gemm_s16, conv_gemm_f32 } from './gemm';
 import { Epilogue } from '../gemm/epilogue';
 import { conv_pack_im2col_s16, conv_pack_im2col_f32 } from './im2col';
-import { dw_widen_s16, conv_dw_s16, dw_pad_f32, conv_dw_f32 } from './depthwise';
+import { conv_dw_s16, conv_dw_f32 } from './depthwise';
 import {
   cp, ConvPath, CP_N, CP_C, CP_OH, CP_OW, CP_M, CP_GROUP, CP_CG, CP_MG, CP_ZA, CP_SIGNED,
   CP_PATH, CP_KPAIRS, CP_GROUP_WBYTES, CP_MC,
@@ -33,10 +33,7 @@ export function conv2d_s16(p: usize, x: usize, w: usize, out: usize, kind: i32, 
   const path = cp(p, CP_PATH);
   const N = cp(p, CP_N);
   if (path == ConvPath.Depthwise) {
-    for (let n = 0; n < N; n++) {
-      dw_widen_s16(p, x, n, scratch);
-      conv_dw_s16(p, scratch, n, w, out, kind, params);
-    }
+    for (let n = 0; n < N; n++) conv_dw_s16(p, x, n, w, out, kind, params, scratch);
     return;
   }
   const rows = N * cp(p, CP_OH) * cp(p, CP_OW);
@@ -72,10 +69,7 @@ export function conv2d_f32(p: usize, x: usize, w: usize, bias: usize, lo: f32, h
   const path = cp(p, CP_PATH);
   const N = cp(p, CP_N);
   if (path == ConvPath.Depthwise) {
-    for (let n = 0; n < N; n++) {
-      dw_pad_f32(p, x, n, scratch);
-      conv_dw_f32(p, scratch, n, w, bias, lo, hi, out);
-    }
+    for (let n = 0; n < N; n++) conv_dw_f32(p, x, n, w, bias, lo, hi, out, scratch);
     return;
   }
   const rows = N * cp(p, CP_OH) * cp(p, CP_OW);

@@ -1,15 +1,22 @@
 // Depthwise convolution (group == C): channels in SIMD lanes.
 //
-// Each image is first copied into a padded NHWC buffer [Hp][Wp][Cp] holding exactly the
-// rows and columns the kernel reads, with output channel order already applied (input
-// channel o / cm at lane o, for channel multiplier cm) and Cp rounded up to the SIMD
-// block. The int8 buffer is widened to int16 with the zero point subtracted, so padding
-// is a plain 0 and the tap loop has no bounds checks and no zero-point term.
+// The input is copied, one padded row at a time, into a ring of R = (kH - 1) * dH + 1
+// rows (the rows one output row reads; they stay in L1), holding exactly the columns
+// the kernel touches, output channel order already applied (input channel o / cm at
+// lane o, for channel multiplier cm) and channels rounded up to the SIMD block Cp.
+// Padding is stored as zeros, so the tap loops have no bounds checks.
 //
-// int8: |x - zx| <= 255 and |w - zw| <= 255, so a product needs 17 bits: the taps use
-// i32x4.extmul_{low,high}_i16x8_s (exact) and accumulate in int32; K = kH * kW is
-// bounded in src/ so the sum fits. Outputs go through the GEMM's epilogues, a tile of
-// up to CHUNK pixels x 8 channels at a time.
+// int8: the ring is widened to int16 with the zero point subtracted and stores each
+// channel as a pair (x[iw], x[iw + dW]): two horizontally adjacent taps. One
+// i32x4.dot_i16x8_s then multiplies two taps of four channels and adds them (exact:
+// |x - zx|, |w - zw| <= 255, so a pair sum is below 2^17), where widening
+// multiplies (i32x4.extmul_*) would need two instructions per tap and about three
+// machine instructions each on x64. Weights are packed as the matching pairs, the odd
+// last tap of a row paired with 0. Outputs go through the conv epilogue, CHUNK pixels x
+// 8 channels at a time.
+//
+// float32 (the baseline): the same ring of padded rows, four channels per f32x4, the 3x3
+// weights held in registers; bias and clamp fused.
 import { NR } from '../gemm/ukernels.generated';
 import { Epilogue } from '../gemm/epilogue';
 import { convEpilogue } from './epilogue';
@@ -22,285 +29,240 @@ import {
 const CHUNK: i32 = 16;
 const tile = memory.data(CHUNK * NR * 4, 16);
 
-/** Copies image n of the int8 / uint8 input into the widened, padded, channel-expanded buffer. */
-export function dw_widen_s16(p: usize, x: usize, n: i32, dst: usize): void {
+/** Offset in int16 of channel o's pair within a pixel: blocks of 4 channels x (x0, x1). */
+@inline function pairSlot(o: i32): usize {
+  return <usize>(((o >> 2) << 3) | ((o & 3) << 1));
+}
+
+/**
+ * Writes padded row hp of image n into `dst` as Wq pixels of Cp channel pairs
+ * (x[iw] - zx, x[iw + dW] - zx), iw = column - pL; taps outside the image are 0.
+ */
+function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
   const H = cp(p, CP_H), W = cp(p, CP_W), C = cp(p, CP_C), M = cp(p, CP_M);
-  const pT = cp(p, CP_PT), pL = cp(p, CP_PL);
-  const cm = cp(p, CP_CM), Cp = cp(p, CP_CP), Hp = cp(p, CP_HP), Wp = cp(p, CP_WP);
+  const pT = cp(p, CP_PT), pL = cp(p, CP_PL), dW = cp(p, CP_DW);
+  const cm = cp(p, CP_CM), Cp = cp(p, CP_CP), Wq = cp(p, CP_WP);
   const za = cp(p, CP_ZA), signed = cp(p, CP_SIGNED) != 0;
-  const pixBytes = <usize>Cp << 1;
-  const rowBytes = <usize>Wp * pixBytes;
-  const a = min(pL, Wp);
-  const b = min(pL + W, Wp);
-  for (let hp = 0; hp < Hp; hp++) {
-    const ih = hp - pT;
-    const drow = dst + <usize>hp * rowBytes;
-    if (ih < 0 || ih >= H) {
-      memory.fill(drow, 0, rowBytes);
+  const pixBytes = <usize>Cp << 2;
+  const ih = hp - pT;
+  if (ih < 0 || ih >= H) {
+    memory.fill(dst, 0, <usize>Wq * pixBytes);
+    return;
+  }
+  const srow = x + <usize>((n * H + ih) * W) * <usize>C;
+  // interior columns, both taps inside the image, as one flat sweep when channels fill
+  // whole SIMD blocks; the border columns take the general path below
+  let a = 0;
+  let b = 0;
+  if (ASC_FEATURE_SIMD && cm == 1 && C == Cp) {
+    a = min(pL, Wq);
+    b = max(a, min(pL + W - dW, Wq));
+    const zv = i16x8.splat(<i16>za);
+    const s0 = srow + <usize>(a - pL) * <usize>C;
+    const s1 = s0 + <usize>dW * <usize>C;
+    const d = dst + <usize>a * pixBytes;
+    const len = (b - a) * C;
+    for (let e = 0; e < len; e += 8) {
+      const v0 = i16x8.sub(signed ? v128.load8x8_s(s0 + e) : v128.load8x8_u(s0 + e), zv);
+      const v1 = i16x8.sub(signed ? v128.load8x8_s(s1 + e) : v128.load8x8_u(s1 + e), zv);
+      v128.store(d + (<usize>e << 2), v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+      v128.store(d + (<usize>e << 2), v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+    }
+  }
+  for (let wq = 0; wq < Wq; wq++) {
+    if (wq == a && b > a) {
+      wq = b - 1;
       continue;
     }
-    if (a > 0) memory.fill(drow, 0, <usize>a * pixBytes);
-    if (b < Wp) memory.fill(drow + <usize>b * pixBytes, 0, <usize>(Wp - b) * pixBytes);
-    const srow = x + <usize>((n * H + ih) * W - pL) * <usize>C;
-    if (cm == 1 && C == Cp) {
-      // the row is one run: widen (b - a) * C values in one sweep
-      const s = srow + <usize>a * <usize>C;
-      const d = drow + <usize>a * pixBytes;
-      const len = (b - a) * C;
-      let i = 0;
+    const iw0 = wq - pL;
+    const iw1 = iw0 + dW;
+    const in0 = iw0 >= 0 && iw0 < W;
+    const in1 = iw1 >= 0 && iw1 < W;
+    const d = dst + <usize>wq * pixBytes;
+    if (!in0 && !in1) {
+      memory.fill(d, 0, pixBytes);
+      continue;
+    }
+    const s0 = srow + <usize>iw0 * <usize>C;
+    const s1 = srow + <usize>iw1 * <usize>C;
+    let o = 0;
+    if (cm == 1) {
       if (ASC_FEATURE_SIMD) {
         const zv = i16x8.splat(<i16>za);
-        for (; i + 8 <= len; i += 8) {
-          const v = signed ? v128.load8x8_s(s + i) : v128.load8x8_u(s + i);
-          v128.store(d + (<usize>i << 1), i16x8.sub(v, zv));
+        const zero = i16x8.splat(0);
+        for (; o + 8 <= C; o += 8) {
+          const v0 = in0 ? i16x8.sub(signed ? v128.load8x8_s(s0 + o) : v128.load8x8_u(s0 + o), zv) : zero;
+          const v1 = in1 ? i16x8.sub(signed ? v128.load8x8_s(s1 + o) : v128.load8x8_u(s1 + o), zv) : zero;
+          v128.store(d + (<usize>o << 2), v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+          v128.store(d + (<usize>o << 2), v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
         }
       }
-      for (; i < len; i++) {
-        const v = signed ? <i32>load<i8>(s + i) : <i32>load<u8>(s + i);
-        store<i16>(d + (<usize>i << 1), <i16>(v - za));
+      for (; o < C; o++) {
+        const q = d + (pairSlot(o) << 1);
+        store<i16>(q, in0 ? <i16>((signed ? <i32>load<i8>(s0 + o) : <i32>load<u8>(s0 + o)) - za) : 0);
+        store<i16>(q, in1 ? <i16>((signed ? <i32>load<i8>(s1 + o) : <i32>load<u8>(s1 + o)) - za) : 0, 2);
       }
-      continue;
+    } else {
+      for (; o < M; o++) {
+        const c = o / cm;
+        const q = d + (pairSlot(o) << 1);
+        store<i16>(q, in0 ? <i16>((signed ? <i32>load<i8>(s0 + c) : <i32>load<u8>(s0 + c)) - za) : 0);
+        store<i16>(q, in1 ? <i16>((signed ? <i32>load<i8>(s1 + c) : <i32>load<u8>(s1 + c)) - za) : 0, 2);
+      }
     }
-    for (let wp = a; wp < b; wp++) {
-      const s = srow + <usize>wp * <usize>C;
-      const d = drow + <usize>wp * pixBytes;
-      let o = 0;
-      if (cm == 1) {
-        if (ASC_FEATURE_SIMD) {
-          const zv = i16x8.splat(<i16>za);
-          for (; o + 8 <= C; o += 8) {
-            const v = signed ? v128.load8x8_s(s + o) : v128.load8x8_u(s + o);
-            v128.store(d + (<usize>o << 1), i16x8.sub(v, zv));
-          }
-        }
-        for (; o < C; o++) {
-          const v = signed ? <i32>load<i8>(s + o) : <i32>load<u8>(s + o);
-          store<i16>(d + (<usize>o << 1), <i16>(v - za));
-        }
-      } else {
-        for (let c = 0; c < C; c++) {
-          const v = <i16>((signed ? <i32>load<i8>(s + c) : <i32>load<u8>(s + c)) - za);
-          for (let j = 0; j < cm; j++) store<i16>(d + (<usize>(o + j) << 1), v);
-          o += cm;
-        }
-      }
-      for (; o < Cp; o++) store<i16>(d + (<usize>o << 1), 0);
-    }
+    for (; o < Cp; o++) store<i32>(d + (pairSlot(o) << 1), 0);
   }
+}
+
+/** Builds the ring rows output row oh needs that are not there yet; returns the next row to build. */
+@inline function fillRing_s16(p: usize, x: usize, n: i32, ring: usize, rowBytes: usize, R: i32, top: i32, bottom: i32, next: i32): i32 {
+  for (let hp = max(next, top); hp <= bottom; hp++) dwRowPairs_s16(p, x, n, hp, ring + <usize>(hp % R) * rowBytes);
+  return bottom + 1;
 }
 
 /**
- * One output pixel x 8 channels of a 3x3 depthwise conv: `s` is the top-left tap in the
- * widened buffer, rs / cs the byte steps between kernel rows / columns.
+ * One output pixel x 4 channels of a 3x3 conv from three ring rows: per row the pair
+ * (kw 0, kw 1) and the pair (kw 2, unused column x 0).
  */
-@inline function dw3x3_s16(
-  s: usize, rs: usize, cs: usize,
-  w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
-  t: usize,
-): void {
-  const s1 = s + rs;
-  const s2 = s1 + rs;
-  let v = v128.load(s);
-  let lo = i32x4.extmul_low_i16x8_s(v, w0);
-  let hi = i32x4.extmul_high_i16x8_s(v, w0);
-  v = v128.load(s + cs);
-  lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, w1));
-  hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, w1));
-  v = v128.load(s + 2 * cs);
-  lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, w2));
-  hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, w2));
-  v = v128.load(s1);
-  lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, w3));
-  hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, w3));
-  v = v128.load(s1 + cs);
-  lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, w4));
-  hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, w4));
-  v = v128.load(s1 + 2 * cs);
-  lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, w5));
-  hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, w5));
-  v = v128.load(s2);
-  lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, w6));
-  hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, w6));
-  v = v128.load(s2 + cs);
-  lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, w7));
-  hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, w7));
-  v = v128.load(s2 + 2 * cs);
-  lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, w8));
-  hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, w8));
-  v128.store(t, lo);
-  v128.store(t, hi, 16);
+@inline function dw3x3q_s16(
+  s0: usize, s1: usize, s2: usize, pairStep: usize,
+  w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128,
+): v128 {
+  let acc = i32x4.dot_i16x8_s(v128.load(s0), w0);
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(s0 + pairStep), w1));
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(s1), w2));
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(s1 + pairStep), w3));
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(s2), w4));
+  return i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(s2 + pairStep), w5));
 }
 
-/** One output pixel x 8 channels, kernel rows of 5 unrolled, weights read per tap. */
-@inline function dw5xN_s16(s: usize, rs: usize, cs: usize, w: usize, kH: i32, t: usize): void {
-  let lo = i32x4.splat(0);
-  let hi = i32x4.splat(0);
-  for (let kh = 0; kh < kH; kh++) {
-    let v = v128.load(s);
-    let wv = v128.load(w);
-    lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, wv));
-    hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, wv));
-    v = v128.load(s + cs);
-    wv = v128.load(w, 16);
-    lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, wv));
-    hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, wv));
-    v = v128.load(s + 2 * cs);
-    wv = v128.load(w, 32);
-    lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, wv));
-    hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, wv));
-    v = v128.load(s + 3 * cs);
-    wv = v128.load(w, 48);
-    lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, wv));
-    hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, wv));
-    v = v128.load(s + 4 * cs);
-    wv = v128.load(w, 64);
-    lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, wv));
-    hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, wv));
-    s += rs;
-    w += 80;
-  }
-  v128.store(t, lo);
-  v128.store(t, hi, 16);
-}
-
-/** One output pixel x 8 channels for any kernel size. */
-@inline function dwAny_s16(s: usize, rs: usize, cs: usize, w: usize, kH: i32, kW: i32, t: usize): void {
-  let lo = i32x4.splat(0);
-  let hi = i32x4.splat(0);
-  for (let kh = 0; kh < kH; kh++) {
-    let q = s;
-    for (let kw = 0; kw < kW; kw++) {
-      const v = v128.load(q);
-      const wv = v128.load(w);
-      lo = i32x4.add(lo, i32x4.extmul_low_i16x8_s(v, wv));
-      hi = i32x4.add(hi, i32x4.extmul_high_i16x8_s(v, wv));
-      q += cs;
-      w += 16;
-    }
-    s += rs;
-  }
-  v128.store(t, lo);
-  v128.store(t, hi, 16);
-}
-
-/** The scalar build's pixel: the same buffer and weight layout, one lane at a time. */
-@inline function dwScalar_s16(s: usize, rs: usize, cs: usize, w: usize, kH: i32, kW: i32, t: usize): void {
-  for (let c = 0; c < NR; c++) {
-    let acc = 0;
-    let r = s + (<usize>c << 1);
-    let pw = w + (<usize>c << 1);
-    for (let kh = 0; kh < kH; kh++) {
-      let q = r;
-      for (let kw = 0; kw < kW; kw++) {
-        acc += <i32>load<i16>(q) * <i32>load<i16>(pw);
-        q += cs;
-        pw += 16;
-      }
-      r += rs;
-    }
-    store<i32>(t + (<usize>c << 2), acc);
-  }
-}
+/** Ring row pointers of output row `top` (kH <= 16), refreshed per output row. */
+const rows = memory.data(16 * 4, 16);
 
 /**
- * Depthwise int8 conv of image n from the widened buffer `buf` (dw_widen_s16) with
- * weights [Cp / 8][kH * kW][8] int16 (zero point subtracted), through epilogue `kind`.
+ * Depthwise int8 conv of image n with weights [Cp / 8][kH][ceil(kW / 2)][2 quads][4 x 2]
+ * int16 (pairs of taps, zero point subtracted), through epilogue `kind`. `ring` holds
+ * R x Wq pixels of Cp int16 pairs.
  */
-export function conv_dw_s16(p: usize, buf: usize, n: i32, w: usize, out: usize, kind: i32, params: usize): void {
+export function conv_dw_s16(p: usize, x: usize, n: i32, w: usize, out: usize, kind: i32, params: usize, ring: usize): void {
   const OH = cp(p, CP_OH), OW = cp(p, CP_OW), M = cp(p, CP_M);
   const kH = cp(p, CP_KH), kW = cp(p, CP_KW);
   const sH = cp(p, CP_SH), sW = cp(p, CP_SW), dH = cp(p, CP_DH), dW = cp(p, CP_DW);
-  const Cp = cp(p, CP_CP), Wp = cp(p, CP_WP);
+  const Cp = cp(p, CP_CP), R = cp(p, CP_HP), Wq = cp(p, CP_WP);
   const es: usize = kind == Epilogue.I32 ? 4 : 1;
-  const pixBytes = <usize>Cp << 1;
-  const rs = <usize>dH * <usize>Wp * pixBytes;
-  const cs = <usize>dW * pixBytes;
+  const pixBytes = <usize>Cp << 2;
+  const rowBytes = <usize>Wq * pixBytes;
+  const J = (kW + 1) >> 1;
+  const pairStep = <usize>(2 * dW) * pixBytes;
   const step = <usize>sW * pixBytes;
-  const taps = kH * kW;
+  const blockWeights = <usize>(kH * J) << 5;
   const outPix = <usize>M * es;
   const is3x3 = kH == 3 && kW == 3;
-  const is5 = kW == 5;
   const outImg = out + <usize>n * <usize>(OH * OW) * outPix;
+  let next = 0;
   for (let oh = 0; oh < OH; oh++) {
-    const inRow = buf + <usize>(oh * sH) * <usize>Wp * pixBytes;
+    const top = oh * sH;
+    next = fillRing_s16(p, x, n, ring, rowBytes, R, top, top + (kH - 1) * dH, next);
+    for (let kh = 0; kh < kH; kh++) store<usize>(rows + (<usize>kh << 2), ring + <usize>((top + kh * dH) % R) * rowBytes);
     const outRow = outImg + <usize>(oh * OW) * outPix;
     for (let c0 = 0; c0 < Cp; c0 += NR) {
       const nc = min(NR, M - c0);
-      const wb = w + <usize>(c0 * taps) * 2;
-      const src = inRow + (<usize>c0 << 1);
-      if (ASC_FEATURE_SIMD && is3x3) {
-        const w0 = v128.load(wb), w1 = v128.load(wb, 16), w2 = v128.load(wb, 32);
-        const w3 = v128.load(wb, 48), w4 = v128.load(wb, 64), w5 = v128.load(wb, 80);
-        const w6 = v128.load(wb, 96), w7 = v128.load(wb, 112), w8 = v128.load(wb, 128);
-        for (let ow0 = 0; ow0 < OW; ow0 += CHUNK) {
-          const np = min(CHUNK, OW - ow0);
-          let s = src + <usize>ow0 * step;
-          for (let j = 0; j < np; j++) {
-            dw3x3_s16(s, rs, cs, w0, w1, w2, w3, w4, w5, w6, w7, w8, tile + (<usize>j << 5));
-            s += step;
-          }
-          convEpilogue(kind, tile, np, nc, c0, outRow + (<usize>ow0 * <usize>M + <usize>c0) * es, M, params);
-        }
-      } else {
-        for (let ow0 = 0; ow0 < OW; ow0 += CHUNK) {
-          const np = min(CHUNK, OW - ow0);
-          let s = src + <usize>ow0 * step;
-          for (let j = 0; j < np; j++) {
-            const t = tile + (<usize>j << 5);
-            if (ASC_FEATURE_SIMD) {
-              if (is5) dw5xN_s16(s, rs, cs, wb, kH, t);
-              else dwAny_s16(s, rs, cs, wb, kH, kW, t);
+      const wb = w + <usize>(c0 >> 3) * blockWeights;
+      for (let ow0 = 0; ow0 < OW; ow0 += CHUNK) {
+        const np = min(CHUNK, OW - ow0);
+        const first = <usize>ow0 * step + (<usize>c0 << 2);
+        for (let q = 0; q < 2; q++) {
+          const qo = <usize>q << 4;
+          const t0 = tile + qo;
+          if (ASC_FEATURE_SIMD) {
+            if (is3x3) {
+              const w0 = v128.load(wb + qo), w1 = v128.load(wb + qo, 32), w2 = v128.load(wb + qo, 64);
+              const w3 = v128.load(wb + qo, 96), w4 = v128.load(wb + qo, 128), w5 = v128.load(wb + qo, 160);
+              let s0 = load<usize>(rows) + first + qo;
+              let s1 = load<usize>(rows, 4) + first + qo;
+              let s2 = load<usize>(rows, 8) + first + qo;
+              for (let j = 0; j < np; j++) {
+                v128.store(t0 + (<usize>j << 5), dw3x3q_s16(s0, s1, s2, pairStep, w0, w1, w2, w3, w4, w5));
+                s0 += step;
+                s1 += step;
+                s2 += step;
+              }
             } else {
-              dwScalar_s16(s, rs, cs, wb, kH, kW, t);
+              for (let j = 0; j < np; j++) {
+                const px = first + qo + <usize>j * step;
+                let acc = i32x4.splat(0);
+                let pw = wb + qo;
+                for (let kh = 0; kh < kH; kh++) {
+                  let s = load<usize>(rows + (<usize>kh << 2)) + px;
+                  for (let jj = 0; jj < J; jj++) {
+                    acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(s), v128.load(pw)));
+                    s += pairStep;
+                    pw += 32;
+                  }
+                }
+                v128.store(t0 + (<usize>j << 5), acc);
+              }
             }
-            s += step;
+          } else {
+            for (let j = 0; j < np; j++) {
+              const px = first + qo + <usize>j * step;
+              for (let l = 0; l < 4; l++) {
+                let acc = 0;
+                let pw = wb + qo + (<usize>l << 2);
+                for (let kh = 0; kh < kH; kh++) {
+                  let s = load<usize>(rows + (<usize>kh << 2)) + px + (<usize>l << 2);
+                  for (let jj = 0; jj < J; jj++) {
+                    acc += <i32>load<i16>(s) * <i32>load<i16>(pw) + <i32>load<i16>(s, 2) * <i32>load<i16>(pw, 2);
+                    s += pairStep;
+                    pw += 32;
+                  }
+                }
+                store<i32>(t0 + (<usize>j << 5) + (<usize>l << 2), acc);
+              }
+            }
           }
-          convEpilogue(kind, tile, np, nc, c0, outRow + (<usize>ow0 * <usize>M + <usize>c0) * es, M, params);
         }
+        convEpilogue(kind, tile, np, nc, c0, outRow + (<usize>ow0 * <usize>M + <usize>c0) * es, M, params);
       }
     }
   }
 }
 
-/** Copies image n of the float32 input into the padded, channel-expanded float32 buffer. */
-export function dw_pad_f32(p: usize, x: usize, n: i32, dst: usize): void {
+/** Writes padded row hp of image n into `dst` as Wq pixels of Cp floats; padding is 0. */
+function dwRow_f32(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
   const H = cp(p, CP_H), W = cp(p, CP_W), C = cp(p, CP_C);
   const pT = cp(p, CP_PT), pL = cp(p, CP_PL);
-  const cm = cp(p, CP_CM), Cp = cp(p, CP_CP), Hp = cp(p, CP_HP), Wp = cp(p, CP_WP);
+  const cm = cp(p, CP_CM), Cp = cp(p, CP_CP), Wq = cp(p, CP_WP);
   const pixBytes = <usize>Cp << 2;
-  const rowBytes = <usize>Wp * pixBytes;
-  const a = min(pL, Wp);
-  const b = min(pL + W, Wp);
-  for (let hp = 0; hp < Hp; hp++) {
-    const ih = hp - pT;
-    const drow = dst + <usize>hp * rowBytes;
-    if (ih < 0 || ih >= H) {
-      memory.fill(drow, 0, rowBytes);
-      continue;
-    }
-    if (a > 0) memory.fill(drow, 0, <usize>a * pixBytes);
-    if (b < Wp) memory.fill(drow + <usize>b * pixBytes, 0, <usize>(Wp - b) * pixBytes);
-    const srow = x + (<usize>((n * H + ih) * W - pL) * <usize>C << 2);
-    if (cm == 1 && C == Cp) {
-      memory.copy(drow + <usize>a * pixBytes, srow + (<usize>a * <usize>C << 2), <usize>(b - a) * pixBytes);
-      continue;
-    }
-    for (let wp = a; wp < b; wp++) {
-      const s = srow + (<usize>wp * <usize>C << 2);
-      const d = drow + <usize>wp * pixBytes;
-      let o = 0;
-      if (cm == 1) {
-        memory.copy(d, s, <usize>C << 2);
-        o = C;
-      } else {
-        for (let c = 0; c < C; c++) {
-          const v = load<f32>(s + (<usize>c << 2));
-          for (let j = 0; j < cm; j++) store<f32>(d + (<usize>(o + j) << 2), v);
-          o += cm;
-        }
+  const ih = hp - pT;
+  if (ih < 0 || ih >= H) {
+    memory.fill(dst, 0, <usize>Wq * pixBytes);
+    return;
+  }
+  const a = min(pL, Wq);
+  const b = max(a, min(pL + W, Wq));
+  if (a > 0) memory.fill(dst, 0, <usize>a * pixBytes);
+  if (b < Wq) memory.fill(dst + <usize>b * pixBytes, 0, <usize>(Wq - b) * pixBytes);
+  const srow = x + (<usize>((n * H + ih) * W) * <usize>C << 2);
+  if (cm == 1 && C == Cp) {
+    memory.copy(dst + <usize>a * pixBytes, srow + (<usize>(a - pL) * <usize>C << 2), <usize>(b - a) * pixBytes);
+    return;
+  }
+  for (let wq = a; wq < b; wq++) {
+    const s = srow + (<usize>(wq - pL) * <usize>C << 2);
+    const d = dst + <usize>wq * pixBytes;
+    let o = 0;
+    if (cm == 1) {
+      memory.copy(d, s, <usize>C << 2);
+      o = C;
+    } else {
+      for (let c = 0; c < C; c++) {
+        const v = load<f32>(s + (<usize>c << 2));
+        for (let j = 0; j < cm; j++) store<f32>(d + (<usize>(o + j) << 2), v);
+        o += cm;
       }
-      if (o < Cp) memory.fill(d + (<usize>o << 2), 0, <usize>(Cp - o) << 2);
     }
+    if (o < Cp) memory.fill(d + (<usize>o << 2), 0, <usize>(Cp - o) << 2);
   }
 }
 
@@ -315,45 +277,49 @@ export function dw_pad_f32(p: usize, x: usize, n: i32, dst: usize): void {
 }
 
 /**
- * Depthwise float32 conv of image n from the padded buffer (dw_pad_f32) with weights
- * [Cp / 4][kH * kW][4], then + bias, clamp to [lo, hi]. The same loop structure as
- * conv_dw_s16 in f32x4: four channels per vector, 3x3 weights held in registers.
+ * Depthwise float32 conv of image n with weights [Cp / 4][kH * kW][4], then + bias,
+ * clamp to [lo, hi]. `ring` holds R x Wq pixels of Cp floats.
  */
-export function conv_dw_f32(p: usize, buf: usize, n: i32, w: usize, bias: usize, lo: f32, hi: f32, out: usize): void {
+export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, lo: f32, hi: f32, out: usize, ring: usize): void {
   const OH = cp(p, CP_OH), OW = cp(p, CP_OW), M = cp(p, CP_M);
   const kH = cp(p, CP_KH), kW = cp(p, CP_KW);
   const sH = cp(p, CP_SH), sW = cp(p, CP_SW), dH = cp(p, CP_DH), dW = cp(p, CP_DW);
-  const Cp = cp(p, CP_CP), Wp = cp(p, CP_WP);
+  const Cp = cp(p, CP_CP), R = cp(p, CP_HP), Wq = cp(p, CP_WP);
   const pixBytes = <usize>Cp << 2;
-  const rs = <usize>dH * <usize>Wp * pixBytes;
+  const rowBytes = <usize>Wq * pixBytes;
   const cs = <usize>dW * pixBytes;
   const step = <usize>sW * pixBytes;
   const taps = kH * kW;
   const outPix = <usize>M << 2;
   const outImg = out + <usize>n * <usize>(OH * OW) * outPix;
+  let next = 0;
   for (let oh = 0; oh < OH; oh++) {
-    const inRow = buf + <usize>(oh * sH) * <usize>Wp * pixBytes;
+    const top = oh * sH;
+    const bottom = top + (kH - 1) * dH;
+    for (let hp = max(next, top); hp <= bottom; hp++) dwRow_f32(p, x, n, hp, ring + <usize>(hp % R) * rowBytes);
+    next = bottom + 1;
+    for (let kh = 0; kh < kH; kh++) store<usize>(rows + (<usize>kh << 2), ring + <usize>((top + kh * dH) % R) * rowBytes);
     const outRow = outImg + <usize>(oh * OW) * outPix;
     for (let c0 = 0; c0 < M; c0 += 4) {
       const nc = min(4, M - c0);
       const wb = w + (<usize>(c0 * taps) << 2);
-      const src = inRow + (<usize>c0 << 2);
-      let d = outRow + (<usize>c0 << 2);
+      const co = <usize>c0 << 2;
+      let d = outRow + co;
       if (ASC_FEATURE_SIMD) {
-        const vb = bias != 0 ? v128.load(bias + (<usize>c0 << 2)) : f32x4.splat(0);
+        const vb = bias != 0 ? v128.load(bias + co) : f32x4.splat(0);
         const vlo = f32x4.splat(lo);
         const vhi = f32x4.splat(hi);
         if (kH == 3 && kW == 3) {
           const w0 = v128.load(wb), w1 = v128.load(wb, 16), w2 = v128.load(wb, 32);
           const w3 = v128.load(wb, 48), w4 = v128.load(wb, 64), w5 = v128.load(wb, 80);
           const w6 = v128.load(wb, 96), w7 = v128.load(wb, 112), w8 = v128.load(wb, 128);
-          let s = src;
+          let s0 = load<usize>(rows) + co;
+          let s1 = load<usize>(rows, 4) + co;
+          let s2 = load<usize>(rows, 8) + co;
           for (let ow = 0; ow < OW; ow++) {
-            const s1 = s + rs;
-            const s2 = s1 + rs;
-            let acc = f32x4.add(vb, f32x4.mul(v128.load(s), w0));
-            acc = f32x4.add(acc, f32x4.mul(v128.load(s + cs), w1));
-            acc = f32x4.add(acc, f32x4.mul(v128.load(s + 2 * cs), w2));
+            let acc = f32x4.add(vb, f32x4.mul(v128.load(s0), w0));
+            acc = f32x4.add(acc, f32x4.mul(v128.load(s0 + cs), w1));
+            acc = f32x4.add(acc, f32x4.mul(v128.load(s0 + 2 * cs), w2));
             acc = f32x4.add(acc, f32x4.mul(v128.load(s1), w3));
             acc = f32x4.add(acc, f32x4.mul(v128.load(s1 + cs), w4));
             acc = f32x4.add(acc, f32x4.mul(v128.load(s1 + 2 * cs), w5));
@@ -361,48 +327,44 @@ export function conv_dw_f32(p: usize, buf: usize, n: i32, w: usize, bias: usize,
             acc = f32x4.add(acc, f32x4.mul(v128.load(s2 + cs), w7));
             acc = f32x4.add(acc, f32x4.mul(v128.load(s2 + 2 * cs), w8));
             storeF32x4(d, f32x4.pmin(f32x4.pmax(acc, vlo), vhi), nc);
-            s += step;
+            s0 += step;
+            s1 += step;
+            s2 += step;
             d += outPix;
           }
         } else {
-          let s = src;
           for (let ow = 0; ow < OW; ow++) {
             let acc = vb;
-            let r = s;
             let pw = wb;
+            const px = <usize>ow * step + co;
             for (let kh = 0; kh < kH; kh++) {
-              let q = r;
+              let q = load<usize>(rows + (<usize>kh << 2)) + px;
               for (let kw = 0; kw < kW; kw++) {
                 acc = f32x4.add(acc, f32x4.mul(v128.load(q), v128.load(pw)));
                 q += cs;
                 pw += 16;
               }
-              r += rs;
             }
             storeF32x4(d, f32x4.pmin(f32x4.pmax(acc, vlo), vhi), nc);
-            s += step;
             d += outPix;
           }
         }
       } else {
-        let s = src;
         for (let ow = 0; ow < OW; ow++) {
+          const px = <usize>ow * step + co;
           for (let c = 0; c < nc; c++) {
-            let acc: f32 = bias != 0 ? load<f32>(bias + (<usize>(c0 + c) << 2)) : 0;
-            let r = s + (<usize>c << 2);
+            let acc: f32 = bias != 0 ? load<f32>(bias + co + (<usize>c << 2)) : 0;
             let pw = wb + (<usize>c << 2);
             for (let kh = 0; kh < kH; kh++) {
-              let q = r;
+              let q = load<usize>(rows + (<usize>kh << 2)) + px + (<usize>c << 2);
               for (let kw = 0; kw < kW; kw++) {
                 acc += load<f32>(q) * load<f32>(pw);
                 q += cs;
                 pw += 16;
               }
-              r += rs;
             }
             store<f32>(d + (<usize>c << 2), min(max(acc, lo), hi));
           }
-          s += step;
           d += outPix;
         }
       }

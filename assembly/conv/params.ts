@@ -37,8 +37,8 @@ export const CP_PATH: i32 = 80;
 export const CP_KPAIRS: i32 = 84;
 export const CP_GROUP_WBYTES: i32 = 88;
 export const CP_MC: i32 = 92;
-/** Depthwise: channel multiplier (M / C), channels rounded up to the SIMD block, padded
- * input extent actually read (rows, columns). */
+/** Depthwise: channel multiplier (M / C), channels rounded up to the SIMD block, rows of
+ * the row ring ((kH - 1) * dH + 1) and padded columns per ring row. */
 export const CP_CM: i32 = 96;
 export const CP_CP: i32 = 100;
 export const CP_HP: i32 = 104;

@@ -93,6 +93,8 @@ export const CONV_PARAMS_BYTES = 128;
 const EPI_HEADER = 64;
 /** Output channels per SIMD block of the depthwise kernels (int16 lanes). */
 const DW_BLOCK = 8;
+/** Kernel rows the depthwise kernels keep pointers for (assembly/conv/depthwise.ts `rows`). */
+const DW_MAX_KH = 16;
 /**
  * Bytes of widened im2col rows packed per block: with the weights of a group these stay
  * in L2 while the GEMM sweeps its panels (measured in bench/conv.bench.mjs).
@@ -190,7 +192,7 @@ export function resolveGeometry(
 
 /** Which kernel runs a geometry: depthwise when every group has one input channel. */
 export function choosePath(g: ConvGeometry): ConvPath {
-  if (g.group === g.C && g.group > 1) return ConvPath.Depthwise;
+  if (g.group === g.C && g.group > 1 && g.kH <= DW_MAX_KH) return ConvPath.Depthwise;
   const [pt, pl, pb, pr] = g.pads;
   if (g.kH === 1 && g.kW === 1 && g.sH === 1 && g.sW === 1 && pt + pl + pb + pr === 0) return ConvPath.Gemm1x1;
   return ConvPath.Im2col;
@@ -205,7 +207,8 @@ export interface ConvPlan {
   groupWeightBytes: number;
   /** Output pixels packed per block (GEMM paths). */
   mc: number;
-  /** Depthwise: padded extent read and channels rounded up to the SIMD block. */
+  /** Depthwise: rows of the row ring, padded columns per ring row, channels rounded up
+   * to the SIMD block. */
   Hp: number;
   Wp: number;
   Cp: number;
@@ -228,10 +231,12 @@ export function makePlan(geo: ConvGeometry, path: ConvPath, f32: boolean, mr: nu
   let Cp = 0;
   let scratchBytes = 0;
   if (path === ConvPath.Depthwise) {
-    Hp = (geo.OH - 1) * geo.sH + (geo.kH - 1) * geo.dH + 1;
-    Wp = (geo.OW - 1) * geo.sW + (geo.kW - 1) * geo.dW + 1;
+    Hp = (geo.kH - 1) * geo.dH + 1;
+    // int8 pixels hold (x[iw], x[iw + dW]) pairs: the last pair reads one more column
+    Wp = (geo.OW - 1) * geo.sW + (geo.kW - 1) * geo.dW + 1 + (f32 ? 0 : geo.dW);
     Cp = Math.ceil(geo.M / DW_BLOCK) * DW_BLOCK;
-    scratchBytes = Hp * Wp * Cp * (f32 ? 4 : 2);
+    // int16 pairs or floats: 4 bytes per channel either way
+    scratchBytes = Hp * Wp * Cp * 4;
   } else {
     // rows per block: int16 pairs or floats, the same bytes for both
     const rowBytes = kSteps * 4;
@@ -281,12 +286,14 @@ export function writeParams(rt: Runtime, ptr: number, plan: ConvPlan, za: number
 }
 
 /**
- * Bytes of packed weights for a path: int16 NR panels per group for the GEMM paths,
- * [Cp / 8][kH * kW][8] int16 (or [Cp / 4][kH * kW][4] float32) for depthwise.
+ * Bytes of packed weights for a path: int16 NR panels per group for the GEMM paths; for
+ * depthwise [Cp / 8][kH][ceil(kW / 2)][2][4 x 2] int16 tap pairs (or [Cp / 4][kH * kW][4]
+ * float32).
  */
 export function packedConvWeightBytes(rt: Runtime, geo: ConvGeometry, path: ConvPath, f32: boolean): number {
   const K = geo.kH * geo.kW * geo.Cg;
-  if (path === ConvPath.Depthwise) return Math.ceil(geo.M / DW_BLOCK) * DW_BLOCK * geo.kH * geo.kW * (f32 ? 4 : 2);
+  const Cp = Math.ceil(geo.M / DW_BLOCK) * DW_BLOCK;
+  if (path === ConvPath.Depthwise) return f32 ? Cp * geo.kH * geo.kW * 4 : Cp * geo.kH * Math.ceil(geo.kW / 2) * 4;
   if (f32) return geo.group * Math.ceil(geo.Mg / rt.config.nr) * rt.config.nr * K * 4;
   return geo.group * packedWeightBytes(rt, geo.Mg, K);
 }
@@ -306,16 +313,23 @@ export function packConvWeightsS16(
 ): void {
   const K = geo.kH * geo.kW * geo.Cg;
   if (path === ConvPath.Depthwise) {
-    const taps = geo.kH * geo.kW;
+    // per 8 channels, kernel row and pair of taps (kw, kw + 1): two quads of channels,
+    // each 4 x (w[kw], w[kw + 1]); an odd last tap is paired with 0
+    const { kH, kW } = geo;
+    const J = Math.ceil(kW / 2);
     const Cp = Math.ceil(geo.M / DW_BLOCK) * DW_BLOCK;
     const i16 = rt.heap.i16;
     const w = signed ? rt.heap.i8 : rt.heap.u8;
     const d = dst >> 1;
-    i16.fill(0, d, d + Cp * taps);
+    i16.fill(0, d, d + Cp * kH * J * 2);
     for (let o = 0; o < geo.M; o++) {
       const z = zw.length > 1 ? zw[o]! : zw[0]!;
-      const base = d + Math.floor(o / DW_BLOCK) * taps * DW_BLOCK + (o % DW_BLOCK);
-      for (let t = 0; t < taps; t++) i16[base + t * DW_BLOCK] = w[src + o * taps + t]! - z;
+      const block = d + Math.floor(o / DW_BLOCK) * kH * J * 16 + ((o >> 2) & 1) * 8 + (o & 3) * 2;
+      for (let kh = 0; kh < kH; kh++) {
+        for (let kw = 0; kw < kW; kw++) {
+          i16[block + (kh * J + (kw >> 1)) * 16 + (kw & 1)] = w[src + (o * kH + kh) * kW + kw]! - z;
+        }
+      }
     }
     return;
   }
