@@ -16,13 +16,11 @@ let warned = false;
 
 /** Why this host cannot share wasm memory between threads, or null when it can. */
 function sharedMemoryUnavailable(): string | null {
-  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') {
-    return 'this host has no SharedArrayBuffer';
-  }
-  const g = globalThis as { crossOriginIsolated?: boolean; document?: unknown; WorkerGlobalScope?: unknown };
-  if (g.crossOriginIsolated === false) {
+  // browsers hide SharedArrayBuffer from pages that are not isolated: say how to fix that
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
     return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
   }
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return 'this host has no SharedArrayBuffer';
   return null;
 }
 
