@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 // @ts-expect-error: a plain JavaScript module without types
 import { startServer } from '../../examples/browser/serve.mjs';
@@ -21,7 +21,9 @@ interface DemoResult {
 }
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOT = 'docs/images/browser-demo.png';
+// The screenshot goes to test-results/ on every run; QWASM_UPDATE_SCREENSHOT=1 refreshes
+// the one the README shows (docs/images/), so a test run leaves the tree clean.
+const SCREENSHOT = process.env.QWASM_UPDATE_SCREENSHOT ? 'docs/images/browser-demo.png' : 'test-results/browser-demo.png';
 
 describe.skipIf(!existsSync(executablePath))('browser page (examples/browser) in headless Chromium', () => {
   let server: { url: string; close(): Promise<void> };
@@ -56,7 +58,7 @@ describe.skipIf(!existsSync(executablePath))('browser page (examples/browser) in
       timeout: 240_000,
     });
     result = (await page.evaluate(() => (window as unknown as { qwasmDemo: DemoResult }).qwasmDemo)) ?? {};
-    mkdirSync('docs/images', { recursive: true });
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 
