@@ -35,7 +35,7 @@ export enum BinaryEpilogue {
 /** Input bytes per row block (see bgemm). */
 const MC_BYTES: i32 = 1 << 15;
 
-/** The popcounts of one tile, int32 [BMR][BNR] row-major. */
+/** The popcounts of one tile, int32 [BMR][BNR] row-major (whole vectors: spare lanes). */
 const tile = memory.data(BMR * BNR * 4 + 16, 16);
 
 @inline function runTile(mr: i32, rec: usize, rs: usize, T: i32, Cv: i32, w: usize): void {
@@ -89,7 +89,64 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
   return load<i32>(base + (<usize>j << 2)) - 2 * load<i32>(tile + (<usize>(i * BNR + j) << 2));
 }
 
+/**
+ * The SIMD epilogue of a full-width tile (BNR = 2 columns), two rows per vector: lanes
+ * (i, 0), (i, 1), (i + 1, 0), (i + 1, 1). The same float32 operations lane by lane as
+ * the scalar epilogue, so every build rounds alike. A last odd row fills both halves
+ * with itself and stores one.
+ */
+@inline function epilogueVec(kind: i32, mr: i32, rec: usize, rs: usize, m: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
+  const col = <usize>n0 << 2;
+  let p0: usize = 0;
+  let p1: usize = 0;
+  if (kind != BinaryEpilogue.I32) {
+    p0 = load<usize>(params, 0) + col;
+    p1 = load<usize>(params, 4) + col;
+  }
+  for (let i = 0; i < mr; i += 2) {
+    const pair = i + 1 < mr;
+    const i1 = pair ? i + 1 : i;
+    let base = v128.load64_zero(<usize>load<u32>(rec + <usize>i * rs) + col);
+    base = v128.load64_lane(<usize>load<u32>(rec + <usize>i1 * rs) + col, base, 1);
+    let pops = v128.load(tile + (<usize>(i * BNR) << 2));
+    if (!pair) pops = v128.shuffle<i32>(pops, pops, 0, 1, 0, 1);
+    const acc = i32x4.sub(base, i32x4.shl(pops, 1));
+    const row0 = <usize>(m + i) * ldo;
+    const row1 = <usize>(m + i1) * ldo;
+    if (kind == BinaryEpilogue.I32) {
+      v128.store64_lane(out + ((row0 + n0) << 2), acc, 0);
+      if (pair) v128.store64_lane(out + ((row1 + n0) << 2), acc, 1);
+    } else if (kind == BinaryEpilogue.F32) {
+      const f = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(acc), v128.load64_splat(p0)), v128.load64_splat(p1));
+      v128.store64_lane(out + ((row0 + n0) << 2), f, 0);
+      if (pair) v128.store64_lane(out + ((row1 + n0) << 2), f, 1);
+    } else if (kind == BinaryEpilogue.I8) {
+      let f = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(acc), v128.load64_splat(p0)), v128.load64_splat(p1));
+      f = f32x4.nearest(f32x4.min(f32x4.max(f, f32x4.splat(load<f32>(params, 8))), f32x4.splat(load<f32>(params, 12))));
+      const q = i32x4.add(i32x4.trunc_sat_f32x4_s(f), i32x4.splat(load<i32>(params, 16)));
+      const h = i16x8.narrow_i32x4_s(q, q);
+      const b = i8x16.narrow_i16x8_s(h, h);
+      v128.store16_lane(out + row0 + n0, b, 0);
+      if (pair) v128.store16_lane(out + row1 + n0, b, 1);
+    } else {
+      const inside = v128.and(i32x4.ge_s(acc, v128.load64_splat(p0)), i32x4.le_s(acc, v128.load64_splat(p1)));
+      const bits = <u32>i32x4.bitmask(inside);
+      const shift = n0 & 31;
+      const w0 = out + ((row0 + (n0 >> 5)) << 2);
+      store<u32>(w0, load<u32>(w0) | ((bits & 3) << shift));
+      if (pair) {
+        const w1 = out + ((row1 + (n0 >> 5)) << 2);
+        store<u32>(w1, load<u32>(w1) | ((bits >> 2) << shift));
+      }
+    }
+  }
+}
+
 @inline function epilogue(kind: i32, mr: i32, nc: i32, rec: usize, rs: usize, m: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
+  if (ASC_FEATURE_SIMD && nc == BNR) {
+    epilogueVec(kind, mr, rec, rs, m, n0, out, ldo, params);
+    return;
+  }
   const col = <usize>n0 << 2;
   if (kind == BinaryEpilogue.I32) {
     for (let i = 0; i < mr; i++) {

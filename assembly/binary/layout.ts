@@ -110,23 +110,60 @@ export function bgemm_records(a: usize, M: i32, rowBytes: i32, splits: i32, spli
 }
 
 /**
- * Convolution records (indirection buffer): output pixel (n, oh, ow) gets
- * [base, tap pointers (kh, kw) in order], base = table + (rowId[oh] * nColIds +
- * colId[ow]) * tableRowBytes (rowId / colId 0 means all ids are 0), and each tap
- * pointer the input pixel's chunks, or `zero` (one pixel of 0 bits = +1) outside.
- * A pixel longer than FLUSH chunks is cut into `splits` taps, splitBytes apart.
+ * Lays out convolution input bits (Nb x H x W pixels of Cw words at src) as chunk rows
+ * of a zero-padded image: Nb x (pT + H + pB) x (pL + W + pR) pixels of Cv chunks at dst.
+ * The pad pixels are 0 bits (+1): every tap then reads real memory, and the taps of one
+ * kernel row are contiguous when the width dilation is 1 (see bconv_records).
+ */
+export function bits_to_padded_chunks(
+  src: usize, Nb: i32, H: i32, W: i32, Cw: i32, lastMask: u32, Cv: i32,
+  pT: i32, pL: i32, pB: i32, pR: i32, dst: usize,
+): void {
+  const Wp = pL + W + pR;
+  const pixelBytes = <usize>Cv * CHUNK;
+  const rowBytes = <usize>Wp * pixelBytes;
+  const imageBytes = <usize>(pT + H + pB) * rowBytes;
+  const srcPixel = <usize>Cw << 2;
+  for (let n = 0; n < Nb; n++) {
+    const img = dst + <usize>n * imageBytes;
+    memory.fill(img, 0, <usize>pT * rowBytes);
+    memory.fill(img + <usize>(pT + H) * rowBytes, 0, <usize>pB * rowBytes);
+    for (let h = 0; h < H; h++) {
+      const row = img + <usize>(pT + h) * rowBytes;
+      memory.fill(row, 0, <usize>pL * pixelBytes);
+      memory.fill(row + <usize>(pL + W) * pixelBytes, 0, <usize>pR * pixelBytes);
+      let d = row + <usize>pL * pixelBytes;
+      let s = src + (<usize>(n * H + h) * W) * srcPixel;
+      for (let w = 0; w < W; w++) {
+        for (let c = 0; c < Cv; c++) {
+          writeChunk(s, c, Cw, lastMask, d);
+          d += CHUNK;
+        }
+        s += srcPixel;
+      }
+    }
+  }
+}
+
+/**
+ * Convolution records (indirection buffer) over a padded input (bits_to_padded_chunks,
+ * Nb x Hp x Wp pixels of pixelBytes). Output pixel (n, oh, ow) gets [base, then for each
+ * kernel row kh: `runs` runs of pixels, run r starting at padded column ow * sW + r *
+ * runStride, each cut into `pieces` pointers pieceBytes apart]. With width dilation 1 one
+ * run covers all kW taps of the row (their pixels are adjacent); otherwise each tap is a
+ * run. base = table + (rowId[oh] * nColIds + colId[ow]) * tableRowBytes (rowId / colId 0:
+ * all ids 0).
  */
 export function bconv_records(
-  x: usize, pixelBytes: i32, zero: usize,
-  Nb: i32, H: i32, W: i32, OH: i32, OW: i32,
-  kH: i32, kW: i32, sH: i32, sW: i32, padT: i32, padL: i32, dH: i32, dW: i32,
-  splits: i32, splitBytes: i32,
+  x: usize, pixelBytes: i32, Nb: i32, Hp: i32, Wp: i32, OH: i32, OW: i32,
+  kH: i32, sH: i32, sW: i32, dH: i32,
+  runs: i32, runStride: i32, pieces: i32, pieceBytes: i32,
   rowId: usize, colId: usize, nColIds: i32, table: usize, tableRowBytes: i32,
   dst: usize,
 ): void {
   let d = dst;
   for (let n = 0; n < Nb; n++) {
-    const img = x + <usize>n * H * W * pixelBytes;
+    const img = x + <usize>n * Hp * Wp * pixelBytes;
     for (let oh = 0; oh < OH; oh++) {
       const ri = rowId != 0 ? load<i32>(rowId + (<usize>oh << 2)) : 0;
       for (let ow = 0; ow < OW; ow++) {
@@ -134,13 +171,11 @@ export function bconv_records(
         store<u32>(d, <u32>(table + <usize>(ri * nColIds + ci) * tableRowBytes));
         d += 4;
         for (let kh = 0; kh < kH; kh++) {
-          const ih = oh * sH - padT + kh * dH;
-          for (let kw = 0; kw < kW; kw++) {
-            const iw = ow * sW - padL + kw * dW;
-            let p = zero;
-            if (ih >= 0 && ih < H && iw >= 0 && iw < W) p = img + (<usize>ih * W + iw) * pixelBytes;
-            for (let s = 0; s < splits; s++) {
-              store<u32>(d, <u32>(p + <usize>s * splitBytes));
+          const rowStart = img + (<usize>(oh * sH + kh * dH) * Wp + ow * sW) * pixelBytes;
+          for (let r = 0; r < runs; r++) {
+            const run = rowStart + <usize>(r * runStride) * pixelBytes;
+            for (let q = 0; q < pieces; q++) {
+              store<u32>(d, <u32>(run + <usize>q * pieceBytes));
               d += 4;
             }
           }
@@ -153,8 +188,8 @@ export function bconv_records(
 /**
  * The base table of zero-padded convolution: for each border pattern (row pattern r,
  * column pattern c) and output channel o, Ktot minus the +-1 sums of the taps that
- * pattern puts outside the image. The kernel computes as if outside taps were +1
- * (pad bits 0), so subtracting those taps' weight sums gives the zero-padded result.
+ * pattern puts outside the image. The kernel reads pad pixels as +1 (bits 0), so
+ * subtracting those taps' weight sums gives the zero-padded result.
  * tapSums[o * T + t] = sum of weight tap t of channel o; rowOut[r * kH + kh] and
  * colOut[c * kW + kw] are 1 where that tap row / column is outside. Rows hold Np values.
  */

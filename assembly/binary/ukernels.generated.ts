@@ -3,11 +3,6 @@
 // (nibble-split chunks, relaxed_swizzle lookups) and scalar (i64 popcnt) builds.
 import { FLUSH } from './config';
 
-const NR = 2;
-
-/** int32x4 partial sums of the tile, widened from the byte accumulators at each flush. */
-const wide = memory.data(16 * 4 * NR, 16);
-
 /** Nibble popcounts, the relaxed lookup table (read from memory so V8 keeps it in a register). */
 const NIBBLE_POPCOUNT = memory.data<u8>([0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4]);
 
@@ -23,7 +18,7 @@ const NIBBLE_POPCOUNT = memory.data<u8>([0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 
 }
 
 export function bgemm_1x2__simd_popcnt(rec: usize, rs: usize, T: i32, Cv: i32, w: usize, tile: usize): void {
-  memory.fill(wide, 0, 32);
+  let s00 = i32x4.splat(0), s01 = i32x4.splat(0);
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
   let pw = w;
   let r = rec + 4;
@@ -44,16 +39,16 @@ export function bgemm_1x2__simd_popcnt(rec: usize, rs: usize, T: i32, Cv: i32, w
         pw += 32;
       }
     }
-    v128.store(wide, i32x4.add(v128.load(wide, 0), widen(c00)), 0);
+    s00 = i32x4.add(s00, widen(c00));
     c00 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 16), widen(c01)), 16);
+    s01 = i32x4.add(s01, widen(c01));
     c01 = i32x4.splat(0);
   }
-  v128.store(tile, hsum4(v128.load(wide, 0), v128.load(wide, 16), i32x4.splat(0), i32x4.splat(0)), 0);
+  v128.store(tile, hsum4(s00, s01, i32x4.splat(0), i32x4.splat(0)), 0);
 }
 
 export function bgemm_2x2__simd_popcnt(rec: usize, rs: usize, T: i32, Cv: i32, w: usize, tile: usize): void {
-  memory.fill(wide, 0, 64);
+  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s10 = i32x4.splat(0), s11 = i32x4.splat(0);
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
   let pw = w;
   let r = rec + 4;
@@ -79,20 +74,20 @@ export function bgemm_2x2__simd_popcnt(rec: usize, rs: usize, T: i32, Cv: i32, w
         pw += 32;
       }
     }
-    v128.store(wide, i32x4.add(v128.load(wide, 0), widen(c00)), 0);
+    s00 = i32x4.add(s00, widen(c00));
     c00 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 16), widen(c01)), 16);
+    s01 = i32x4.add(s01, widen(c01));
     c01 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 32), widen(c10)), 32);
+    s10 = i32x4.add(s10, widen(c10));
     c10 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 48), widen(c11)), 48);
+    s11 = i32x4.add(s11, widen(c11));
     c11 = i32x4.splat(0);
   }
-  v128.store(tile, hsum4(v128.load(wide, 0), v128.load(wide, 16), v128.load(wide, 32), v128.load(wide, 48)), 0);
+  v128.store(tile, hsum4(s00, s01, s10, s11), 0);
 }
 
 export function bgemm_3x2__simd_popcnt(rec: usize, rs: usize, T: i32, Cv: i32, w: usize, tile: usize): void {
-  memory.fill(wide, 0, 96);
+  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s10 = i32x4.splat(0), s11 = i32x4.splat(0), s20 = i32x4.splat(0), s21 = i32x4.splat(0);
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0), c20 = i32x4.splat(0), c21 = i32x4.splat(0);
   let pw = w;
   let r = rec + 4;
@@ -123,25 +118,25 @@ export function bgemm_3x2__simd_popcnt(rec: usize, rs: usize, T: i32, Cv: i32, w
         pw += 32;
       }
     }
-    v128.store(wide, i32x4.add(v128.load(wide, 0), widen(c00)), 0);
+    s00 = i32x4.add(s00, widen(c00));
     c00 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 16), widen(c01)), 16);
+    s01 = i32x4.add(s01, widen(c01));
     c01 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 32), widen(c10)), 32);
+    s10 = i32x4.add(s10, widen(c10));
     c10 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 48), widen(c11)), 48);
+    s11 = i32x4.add(s11, widen(c11));
     c11 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 64), widen(c20)), 64);
+    s20 = i32x4.add(s20, widen(c20));
     c20 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 80), widen(c21)), 80);
+    s21 = i32x4.add(s21, widen(c21));
     c21 = i32x4.splat(0);
   }
-  v128.store(tile, hsum4(v128.load(wide, 0), v128.load(wide, 16), v128.load(wide, 32), v128.load(wide, 48)), 0);
-  v128.store(tile, hsum4(v128.load(wide, 64), v128.load(wide, 80), i32x4.splat(0), i32x4.splat(0)), 16);
+  v128.store(tile, hsum4(s00, s01, s10, s11), 0);
+  v128.store(tile, hsum4(s20, s21, i32x4.splat(0), i32x4.splat(0)), 16);
 }
 
 export function bgemm_4x2__simd_popcnt(rec: usize, rs: usize, T: i32, Cv: i32, w: usize, tile: usize): void {
-  memory.fill(wide, 0, 128);
+  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s10 = i32x4.splat(0), s11 = i32x4.splat(0), s20 = i32x4.splat(0), s21 = i32x4.splat(0), s30 = i32x4.splat(0), s31 = i32x4.splat(0);
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0), c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
   let pw = w;
   let r = rec + 4;
@@ -177,30 +172,30 @@ export function bgemm_4x2__simd_popcnt(rec: usize, rs: usize, T: i32, Cv: i32, w
         pw += 32;
       }
     }
-    v128.store(wide, i32x4.add(v128.load(wide, 0), widen(c00)), 0);
+    s00 = i32x4.add(s00, widen(c00));
     c00 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 16), widen(c01)), 16);
+    s01 = i32x4.add(s01, widen(c01));
     c01 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 32), widen(c10)), 32);
+    s10 = i32x4.add(s10, widen(c10));
     c10 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 48), widen(c11)), 48);
+    s11 = i32x4.add(s11, widen(c11));
     c11 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 64), widen(c20)), 64);
+    s20 = i32x4.add(s20, widen(c20));
     c20 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 80), widen(c21)), 80);
+    s21 = i32x4.add(s21, widen(c21));
     c21 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 96), widen(c30)), 96);
+    s30 = i32x4.add(s30, widen(c30));
     c30 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 112), widen(c31)), 112);
+    s31 = i32x4.add(s31, widen(c31));
     c31 = i32x4.splat(0);
   }
-  v128.store(tile, hsum4(v128.load(wide, 0), v128.load(wide, 16), v128.load(wide, 32), v128.load(wide, 48)), 0);
-  v128.store(tile, hsum4(v128.load(wide, 64), v128.load(wide, 80), v128.load(wide, 96), v128.load(wide, 112)), 16);
+  v128.store(tile, hsum4(s00, s01, s10, s11), 0);
+  v128.store(tile, hsum4(s20, s21, s30, s31), 16);
 }
 
 export function bgemm_1x2__relaxed_nibble(rec: usize, rs: usize, T: i32, Cv: i32, w: usize, tile: usize): void {
   const lut = v128.load(NIBBLE_POPCOUNT);
-  memory.fill(wide, 0, 32);
+  let s00 = i32x4.splat(0), s01 = i32x4.splat(0);
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
   let pw = w;
   let r = rec + 4;
@@ -224,17 +219,17 @@ export function bgemm_1x2__relaxed_nibble(rec: usize, rs: usize, T: i32, Cv: i32
         pw += 64;
       }
     }
-    v128.store(wide, i32x4.add(v128.load(wide, 0), widen(c00)), 0);
+    s00 = i32x4.add(s00, widen(c00));
     c00 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 16), widen(c01)), 16);
+    s01 = i32x4.add(s01, widen(c01));
     c01 = i32x4.splat(0);
   }
-  v128.store(tile, hsum4(v128.load(wide, 0), v128.load(wide, 16), i32x4.splat(0), i32x4.splat(0)), 0);
+  v128.store(tile, hsum4(s00, s01, i32x4.splat(0), i32x4.splat(0)), 0);
 }
 
 export function bgemm_2x2__relaxed_nibble(rec: usize, rs: usize, T: i32, Cv: i32, w: usize, tile: usize): void {
   const lut = v128.load(NIBBLE_POPCOUNT);
-  memory.fill(wide, 0, 64);
+  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s10 = i32x4.splat(0), s11 = i32x4.splat(0);
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
   let pw = w;
   let r = rec + 4;
@@ -264,21 +259,21 @@ export function bgemm_2x2__relaxed_nibble(rec: usize, rs: usize, T: i32, Cv: i32
         pw += 64;
       }
     }
-    v128.store(wide, i32x4.add(v128.load(wide, 0), widen(c00)), 0);
+    s00 = i32x4.add(s00, widen(c00));
     c00 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 16), widen(c01)), 16);
+    s01 = i32x4.add(s01, widen(c01));
     c01 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 32), widen(c10)), 32);
+    s10 = i32x4.add(s10, widen(c10));
     c10 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 48), widen(c11)), 48);
+    s11 = i32x4.add(s11, widen(c11));
     c11 = i32x4.splat(0);
   }
-  v128.store(tile, hsum4(v128.load(wide, 0), v128.load(wide, 16), v128.load(wide, 32), v128.load(wide, 48)), 0);
+  v128.store(tile, hsum4(s00, s01, s10, s11), 0);
 }
 
 export function bgemm_3x2__relaxed_nibble(rec: usize, rs: usize, T: i32, Cv: i32, w: usize, tile: usize): void {
   const lut = v128.load(NIBBLE_POPCOUNT);
-  memory.fill(wide, 0, 96);
+  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s10 = i32x4.splat(0), s11 = i32x4.splat(0), s20 = i32x4.splat(0), s21 = i32x4.splat(0);
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0), c20 = i32x4.splat(0), c21 = i32x4.splat(0);
   let pw = w;
   let r = rec + 4;
@@ -314,21 +309,21 @@ export function bgemm_3x2__relaxed_nibble(rec: usize, rs: usize, T: i32, Cv: i32
         pw += 64;
       }
     }
-    v128.store(wide, i32x4.add(v128.load(wide, 0), widen(c00)), 0);
+    s00 = i32x4.add(s00, widen(c00));
     c00 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 16), widen(c01)), 16);
+    s01 = i32x4.add(s01, widen(c01));
     c01 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 32), widen(c10)), 32);
+    s10 = i32x4.add(s10, widen(c10));
     c10 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 48), widen(c11)), 48);
+    s11 = i32x4.add(s11, widen(c11));
     c11 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 64), widen(c20)), 64);
+    s20 = i32x4.add(s20, widen(c20));
     c20 = i32x4.splat(0);
-    v128.store(wide, i32x4.add(v128.load(wide, 80), widen(c21)), 80);
+    s21 = i32x4.add(s21, widen(c21));
     c21 = i32x4.splat(0);
   }
-  v128.store(tile, hsum4(v128.load(wide, 0), v128.load(wide, 16), v128.load(wide, 32), v128.load(wide, 48)), 0);
-  v128.store(tile, hsum4(v128.load(wide, 64), v128.load(wide, 80), i32x4.splat(0), i32x4.splat(0)), 16);
+  v128.store(tile, hsum4(s00, s01, s10, s11), 0);
+  v128.store(tile, hsum4(s20, s21, i32x4.splat(0), i32x4.splat(0)), 16);
 }
 
 export function bgemm_1x2__scalar_popcnt64(rec: usize, rs: usize, T: i32, Cv: i32, w: usize, tile: usize): void {

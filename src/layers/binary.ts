@@ -19,6 +19,7 @@ import {
   chunkPlan,
   convTables,
   copyBitsIn,
+  copyConvInput,
   copyNeedsTemp,
   packBinaryWeights,
   packedBinaryWeightBytes,
@@ -491,9 +492,8 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
       y = out;
     } else y = this.newOut([...this.outShape], M);
     if (M === 0) return y;
-    const pixels = Nb * H * W;
-    const xp = this.xBuf.ensure((pixels + 1) * rowBytesFor(rt, g.C), 'x');
-    const tmp = copyNeedsTemp(rt, g.C) ? this.tmpBuf.ensure(x.bits.length * 4, 'x') : 0;
+    const xp = this.xBuf.ensure(t.xBytes, 'x');
+    const tmp = this.tmpBuf.ensure(x.bits.length * 4, 'x');
     const table = this.tableBuf.ensure(t.tableBytes, 'x');
     const rec = this.recBuf.ensure(t.recordBytes, 'x');
     const yp = this.yBuf.ensure(this.outBytes(M), 'x');
@@ -504,20 +504,8 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
       this.writtenTable = table;
       this.writtenRec = rec;
     }
-    copyBitsIn(rt, x.bits, pixels, g.C, xp, tmp);
-    const plan = chunkPlan(g.C);
-    rt.kernels.bgemm(
-      rec,
-      M,
-      g.kH * g.kW * plan.splits,
-      plan.cv,
-      this.weights,
-      g.O,
-      yp,
-      this.ldo,
-      this.kind,
-      this.params,
-    );
+    copyConvInput(rt, g, t, x.bits, xp, tmp);
+    rt.kernels.bgemm(rec, M, t.taps, t.tapChunks, this.weights, g.O, yp, this.ldo, this.kind, this.params);
     this.copyOut(y, M);
     return y;
   }

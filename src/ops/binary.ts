@@ -396,11 +396,39 @@ export interface ConvTables {
   W: number;
   OH: number;
   OW: number;
-  /** Bytes of the base table and of the records. */
+  /** Bytes of the padded input chunks, of the base table and of the records. */
+  xBytes: number;
   tableBytes: number;
   recordBytes: number;
+  /** Kernel taps per output pixel and chunks per tap. */
+  taps: number;
+  tapChunks: number;
+  /** How bconv_records cuts each kernel row into pointers (see assembly/binary/layout.ts). */
+  runs: number;
+  runStride: number;
+  pieces: number;
   rows: ReturnType<typeof axisPatterns> | null;
   cols: ReturnType<typeof axisPatterns> | null;
+}
+
+/**
+ * How a kernel row of taps becomes kernel taps. The input is stored zero-padded, so with
+ * width dilation 1 the kW pixels a row reads are adjacent: one run of kW * rowChunks
+ * chunks, cut into the fewest equal pieces of at most 31 chunks (fewer, longer taps: less
+ * pointer and loop overhead per chunk). Otherwise each tap is its own run.
+ */
+function rowRuns(g: BinaryConvGeometry): { runs: number; runStride: number; pieces: number; pieceChunks: number } {
+  const plan = chunkPlan(g.C);
+  if (g.dW !== 1) return { runs: g.kW, runStride: g.dW, pieces: plan.splits, pieceChunks: plan.cv };
+  const total = g.kW * plan.rowChunks;
+  let L = plan.cv;
+  for (let l = Math.min(MAX_TAP_CHUNKS, total); l > plan.cv; l--) {
+    if (total % l === 0) {
+      L = l;
+      break;
+    }
+  }
+  return { runs: 1, runStride: 0, pieces: total / L, pieceChunks: L };
 }
 
 export function convTables(
@@ -421,14 +449,62 @@ export function convTables(
     cols = axisPatterns(OW, W, g.kW, g.sW, g.pads[1], g.dW);
     patterns = rows.count * cols.count;
   }
-  const T = g.kH * g.kW * chunkPlan(g.C).splits;
-  return { Nb, H, W, OH, OW, tableBytes: patterns * np * 4, recordBytes: Nb * OH * OW * (T + 1) * 4, rows, cols };
+  const r = rowRuns(g);
+  const taps = g.kH * r.runs * r.pieces;
+  const Hp = g.pads[0] + H + g.pads[2];
+  const Wp = g.pads[1] + W + g.pads[3];
+  return {
+    Nb,
+    H,
+    W,
+    OH,
+    OW,
+    xBytes: Nb * Hp * Wp * rowBytesFor(rt, g.C),
+    tableBytes: patterns * np * 4,
+    recordBytes: Nb * OH * OW * (taps + 1) * 4,
+    taps,
+    tapChunks: r.pieceChunks,
+    runs: r.runs,
+    runStride: r.runStride,
+    pieces: r.pieces,
+    rows,
+    cols,
+  };
+}
+
+/**
+ * Copies input bits (t.Nb x t.H x t.W pixels of C bits) into wasm memory at `x` as the
+ * zero-padded chunk image the records point into; `tmp` holds the words on the way.
+ */
+export function copyConvInput(
+  rt: Runtime,
+  g: BinaryConvGeometry,
+  t: ConvTables,
+  bits: Uint32Array,
+  x: number,
+  tmp: number,
+): void {
+  rt.heap.u32.set(bits, tmp >> 2);
+  const [pT, pL, pB, pR] = g.pads;
+  rt.kernels.bits_to_padded_chunks(
+    tmp,
+    t.Nb,
+    t.H,
+    t.W,
+    wordsFor(g.C),
+    lastWordMask(g.C) | 0,
+    chunkPlan(g.C).rowChunks,
+    pT,
+    pL,
+    pB,
+    pR,
+    x,
+  );
 }
 
 /**
  * Writes the base table (K totals, minus the outside taps' weight sums under zero
- * padding) at `table` and the indirection records at `rec` for input chunks at `x`
- * (Nb * H * W pixels, then one zero pixel).
+ * padding) at `table` and the indirection records at `rec` for the padded input at `x`.
  */
 export function writeConvTables(
   rt: Runtime,
@@ -442,40 +518,38 @@ export function writeConvTables(
   const k = rt.kernels;
   const np = paddedChannels(rt, g.O);
   const Ktot = g.kH * g.kW * g.C;
-  const plan = chunkPlan(g.C);
   const pixelBytes = rowBytesFor(rt, g.C);
-  const splitBytes = plan.cv * binaryLayout(rt).chunk;
-  const zero = x + t.Nb * t.H * t.W * pixelBytes;
-  rt.heap.u8.fill(0, zero, zero + pixelBytes);
-  if (t.rows === null || t.cols === null || sums === null) {
-    rt.heap.i32.fill(0, table >> 2, (table >> 2) + np);
-    rt.heap.i32.fill(Ktot, table >> 2, (table >> 2) + g.O);
+  const pieceBytes = t.tapChunks * binaryLayout(rt).chunk;
+  const Hp = g.pads[0] + t.H + g.pads[2];
+  const Wp = g.pads[1] + t.W + g.pads[3];
+  const records = (rowId: number, colId: number, nColIds: number) =>
     k.bconv_records(
       x,
       pixelBytes,
-      zero,
       t.Nb,
-      t.H,
-      t.W,
+      Hp,
+      Wp,
       t.OH,
       t.OW,
       g.kH,
-      g.kW,
       g.sH,
       g.sW,
-      g.pads[0],
-      g.pads[1],
       g.dH,
-      g.dW,
-      plan.splits,
-      splitBytes,
-      0,
-      0,
-      1,
+      t.runs,
+      t.runStride,
+      t.pieces,
+      pieceBytes,
+      rowId,
+      colId,
+      nColIds,
       table,
       np * 4,
       rec,
     );
+  if (t.rows === null || t.cols === null || sums === null) {
+    rt.heap.i32.fill(0, table >> 2, (table >> 2) + np);
+    rt.heap.i32.fill(Ktot, table >> 2, (table >> 2) + g.O);
+    records(0, 0, 1);
     return;
   }
   const rows = t.rows;
@@ -493,32 +567,7 @@ export function writeConvTables(
     rt.heap.i32.set(rows.ids, ri >> 2);
     const ci = alloc(cols.ids.length * 4);
     rt.heap.i32.set(cols.ids, ci >> 2);
-    k.bconv_records(
-      x,
-      pixelBytes,
-      zero,
-      t.Nb,
-      t.H,
-      t.W,
-      t.OH,
-      t.OW,
-      g.kH,
-      g.kW,
-      g.sH,
-      g.sW,
-      g.pads[0],
-      g.pads[1],
-      g.dH,
-      g.dW,
-      plan.splits,
-      splitBytes,
-      ri,
-      ci,
-      cols.count,
-      table,
-      np * 4,
-      rec,
-    );
+    records(ri, ci, cols.count);
   });
 }
 
@@ -556,7 +605,6 @@ export function binaryConv2d(
   const shape = [Nb, t.OH, t.OW, g.O];
   if (M === 0) return { data: out, shape };
   const T = g.kH * g.kW;
-  const plan = chunkPlan(g.C);
   rt.scoped((alloc) => {
     const heap = rt.heap;
     const wSrc = alloc(w.bits.length * 4, 'w');
@@ -564,15 +612,13 @@ export function binaryConv2d(
     const wp = alloc(packedBinaryWeightBytes(rt, g.O, T, g.C), 'w');
     packBinaryWeights(rt, wSrc, g.O, T, g.C, wp);
     const sums = g.padValue === 0 ? tapSums(rt, wSrc, g.O * T, g.C) : null;
-    const pixels = Nb * H * W;
-    const xp = alloc((pixels + 1) * rowBytesFor(rt, g.C), 'x');
-    const tmp = copyNeedsTemp(rt, g.C) ? alloc(x.bits.length * 4, 'x') : 0;
-    copyBitsIn(rt, x.bits, pixels, g.C, xp, tmp);
+    const xp = alloc(t.xBytes, 'x');
+    copyConvInput(rt, g, t, x.bits, xp, alloc(x.bits.length * 4, 'x'));
     const table = alloc(t.tableBytes, 'x');
     const rec = alloc(t.recordBytes, 'x');
     writeConvTables(rt, g, t, sums, xp, table, rec);
     const y = alloc(M * g.O * 4, 'x');
-    rt.kernels.bgemm(rec, M, T * plan.splits, plan.cv, wp, g.O, y, g.O, BinaryEpilogueKind.I32, 0);
+    rt.kernels.bgemm(rec, M, t.taps, t.tapChunks, wp, g.O, y, g.O, BinaryEpilogueKind.I32, 0);
     out.set(rt.heap.i32.subarray(y >> 2, (y >> 2) + M * g.O));
   });
   return { data: out, shape };
