@@ -4,8 +4,7 @@
 //   node bench/gemm-peers.bench.mjs [--runs 3] [--shapes 1x768x768,...]
 import { Qwasm } from '../dist/index.js';
 import { args, fmt, measure, repeat, save, speedup } from './lib.mjs';
-import { loadOrt, loadTfjs, versions } from './peers/engines.mjs';
-import { buildModel } from './peers/onnx.mjs';
+import { loadOrt, loadTfjs, ortMatMulSession, versions } from './peers/engines.mjs';
 
 const opts = args({ runs: 3 });
 const SHAPES = (opts.shapes ?? '1x768x768,128x768x768,128x768x3072,512x512x512')
@@ -22,33 +21,6 @@ function fill(a, lo, hi) {
     a[i] = lo + ((s >>> 8) % (hi - lo + 1));
   }
   return a;
-}
-
-async function ortSession(op, aType, b, K, N, M) {
-  const scalar = (name, data) => ({ name, data, dims: [] });
-  const model =
-    op === 'MatMulInteger'
-      ? buildModel({
-          nodes: [{ op, inputs: ['a', 'b'], outputs: ['y'] }],
-          inputs: [{ name: 'a', type: aType, dims: [M, K] }],
-          initializers: [{ name: 'b', data: b, dims: [K, N] }],
-          outputs: [{ name: 'y', type: 'int32', dims: [M, N] }],
-        })
-      : buildModel({
-          nodes: [{ op, inputs: ['a', 'as', 'az', 'b', 'bs', 'bz', 'ys', 'yz'], outputs: ['y'] }],
-          inputs: [{ name: 'a', type: aType, dims: [M, K] }],
-          initializers: [
-            { name: 'b', data: b, dims: [K, N] },
-            scalar('as', new Float32Array([0.02])),
-            scalar('az', aType === 'uint8' ? new Uint8Array([128]) : new Int8Array([0])),
-            scalar('bs', new Float32Array([0.01])),
-            scalar('bz', new Int8Array([0])),
-            scalar('ys', new Float32Array([0.5])),
-            scalar('yz', aType === 'uint8' ? new Uint8Array([128]) : new Int8Array([0])),
-          ],
-          outputs: [{ name: 'y', type: aType, dims: [M, N] }],
-        });
-  return ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
 }
 
 const rows = [];
@@ -75,9 +47,9 @@ for (const [M, K, N] of SHAPES) {
     'qwasm linearF32': () => f32.run(xf, of),
   };
   if (ort) {
-    const mu = await ortSession('MatMulInteger', 'uint8', wKN, K, N, M);
-    const ms = await ortSession('MatMulInteger', 'int8', wKN, K, N, M);
-    const qu = await ortSession('QLinearMatMul', 'uint8', wKN, K, N, M);
+    const mu = await ortMatMulSession(ort, 'MatMulInteger', 'uint8', wKN, M, K, N);
+    const ms = await ortMatMulSession(ort, 'MatMulInteger', 'int8', wKN, M, K, N);
+    const qu = await ortMatMulSession(ort, 'QLinearMatMul', 'uint8', wKN, M, K, N);
     const tu = new ort.Tensor('uint8', xu, [M, K]);
     const ts = new ort.Tensor('int8', xs, [M, K]);
     cases['ort-web MatMulInteger u8s8'] = () => mu.run({ a: tu });

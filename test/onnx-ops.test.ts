@@ -1,7 +1,7 @@
 // The ONNX-semantics ops against onnxruntime-node, the oracle: same inputs, same bytes out.
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { buildModel, onnxType } from '../bench/peers/onnx.mjs';
+import { singleNodeModel, type DataTypeName } from './onnx/model.mjs';
 import { engines, firstDiff, randInt, randomFloat32, randomInt8, randomUint8, rng } from './helpers.js';
 
 const qws = await engines();
@@ -14,13 +14,29 @@ interface Init {
   dims: number[];
 }
 
+function onnxType(a: Arr): DataTypeName {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Uint8Array) return 'uint8';
+  if (a instanceof Int8Array) return 'int8';
+  return 'int32';
+}
+
 /** Runs one node with `x` as the only graph input; every other input is an initializer. */
-async function runOrt(op: string, x: { data: Arr; dims: number[] }, inits: Init[], inputs: string[], outType: string, attrs = {}) {
-  const model = buildModel({
-    nodes: [{ op, inputs, outputs: ['y'], attrs }],
-    inputs: [{ name: 'x', type: onnxType(x.data), dims: x.dims }],
-    initializers: inits,
+async function runOrt(
+  op: string,
+  x: { data: Arr; dims: number[] },
+  inits: Init[],
+  inputs: string[],
+  outType: DataTypeName,
+  attributes = {},
+) {
+  const byName = new Map(inits.map((i) => [i.name, { ...i, type: onnxType(i.data) }]));
+  const model = singleNodeModel({
+    opType: op,
+    opset: 21,
+    inputs: inputs.map((n) => (n === 'x' ? { name: 'x', type: onnxType(x.data), dims: x.dims } : byName.get(n)!)),
     outputs: [{ name: 'y', type: outType }],
+    attributes,
   });
   const session = await ort.InferenceSession.create(model);
   const r = await session.run({ x: new ort.Tensor(onnxType(x.data) as 'float32', x.data as Float32Array, x.dims) });
@@ -78,8 +94,8 @@ describe('QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear vs onnxrunti
       [-0.7, 300],
     ] as const) {
       const x = randomFloat32(r, 257, lo, hi);
-      const model = buildModel({
-        nodes: [{ op: 'DynamicQuantizeLinear', inputs: ['x'], outputs: ['y', 's', 'z'] }],
+      const model = singleNodeModel({
+        opType: 'DynamicQuantizeLinear',
         inputs: [{ name: 'x', type: 'float32', dims: [257] }],
         outputs: [
           { name: 'y', type: 'uint8', dims: [257] },

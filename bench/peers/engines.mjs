@@ -3,6 +3,7 @@
 // @tensorflow/tfjs-backend-wasm (float32). Both are optional devDependencies.
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { singleNodeModel } from '../../test/onnx/model.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -42,4 +43,40 @@ export function versions() {
     }
   };
   return { 'onnxruntime-web': v('onnxruntime-web'), '@tensorflow/tfjs-backend-wasm': v('@tensorflow/tfjs-backend-wasm') };
+}
+
+/**
+ * An onnxruntime-web session of one int8 matrix op with b [K, N] as an initializer:
+ * 'MatMulInteger' (int32 out) or 'QLinearMatMul' (requantized to a's type).
+ */
+export function ortMatMulSession(ort, op, aType, b, M, K, N, sessionOptions = {}) {
+  const scalar = (name, data) => ({ name, type: onnxTypeOf(data), dims: [], data });
+  const a = { name: 'a', type: aType, dims: [M, K] };
+  const bv = { name: 'b', type: onnxTypeOf(b), dims: [K, N], data: b };
+  const zp = (v) => (aType === 'uint8' ? new Uint8Array([v + 128]) : new Int8Array([v]));
+  const model =
+    op === 'MatMulInteger'
+      ? singleNodeModel({ opType: op, inputs: [a, bv], outputs: [{ name: 'y', type: 'int32', dims: [M, N] }] })
+      : singleNodeModel({
+          opType: op,
+          inputs: [
+            a,
+            scalar('as', new Float32Array([0.02])),
+            scalar('az', zp(0)),
+            bv,
+            scalar('bs', new Float32Array([0.01])),
+            scalar('bz', new Int8Array([0])),
+            scalar('ys', new Float32Array([0.5])),
+            scalar('yz', zp(0)),
+          ],
+          outputs: [{ name: 'y', type: aType, dims: [M, N] }],
+        });
+  return ort.InferenceSession.create(model, { executionProviders: ['wasm'], ...sessionOptions });
+}
+
+function onnxTypeOf(a) {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Uint8Array) return 'uint8';
+  if (a instanceof Int8Array) return 'int8';
+  throw new Error(`no ONNX type for ${a.constructor.name}`);
 }
