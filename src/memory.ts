@@ -52,6 +52,12 @@ export class Heap {
     return n;
   }
 
+  /** Usable bytes of the block at `ptr` (at least what was asked for), or 0 when none starts there. */
+  sizeOf(ptr: number): number {
+    const size = this.used.get(ptr);
+    return size === undefined ? 0 : size - 16;
+  }
+
   private refresh(): void {
     if (this.buffer === this.memory.buffer) return;
     this.buffer = this.memory.buffer;

@@ -223,6 +223,64 @@ describe.each(backends)('threads on %s', (backend) => {
     });
   }
 
+  /** One conv per kernel path, batches and strides included; the default mode needs the big ones. */
+  const CONVS: Array<{ name: string; N: number; H: number; W: number; C: number; M: number; k: number; s?: number; pad?: number; group?: number; dil?: number }> = [
+    { name: '1x1', N: 2, H: 6, W: 7, C: 24, M: 19, k: 1 },
+    { name: 'grouped 1x1', N: 1, H: 5, W: 5, C: 16, M: 12, k: 1, group: 4 },
+    { name: '3x3 pad 1', N: 1, H: 11, W: 9, C: 32, M: 40, k: 3, pad: 1 },
+    { name: '3x3 stride 2, 3 channels', N: 2, H: 13, W: 12, C: 3, M: 8, k: 3, s: 2, pad: 1 },
+    { name: 'grouped 3x3 dilated', N: 1, H: 10, W: 10, C: 12, M: 18, k: 3, pad: 2, dil: 2, group: 3 },
+    { name: 'depthwise 3x3, 2 images', N: 2, H: 9, W: 9, C: 24, M: 24, k: 3, pad: 1, group: 24 },
+    { name: 'depthwise 3x3 stride 2', N: 1, H: 12, W: 10, C: 11, M: 11, k: 3, s: 2, group: 11 },
+    { name: 'depthwise 5x5, multiplier 2', N: 1, H: 9, W: 8, C: 5, M: 10, k: 5, pad: 2, group: 5 },
+    { name: 'big 3x3', N: 1, H: 28, W: 28, C: 32, M: 32, k: 3, pad: 1 },
+    { name: 'big 1x1, 2 images', N: 2, H: 14, W: 14, C: 64, M: 48, k: 1 },
+    { name: 'big depthwise', N: 1, H: 56, W: 56, C: 64, M: 64, k: 3, pad: 1, group: 64 },
+  ];
+
+  for (const mode of ['forced', 'default'] as const) {
+    it(`conv2d, conv2dF32, convInteger and qlinearConv are bit-identical on every path (${mode} split)`, () => {
+      if (mode === 'forced') splitEverything();
+      const before = counts(many);
+      const r = rng(8);
+      for (const c of CONVS) {
+        const group = c.group ?? 1;
+        const Cg = c.C / group;
+        const pad = c.pad ?? 0;
+        const attrs = { strides: [c.s ?? 1, c.s ?? 1], pads: [pad, pad, pad, pad], dilations: [c.dil ?? 1, c.dil ?? 1], group };
+        const w = randomInt8(r, c.M * c.k * c.k * Cg);
+        const xs = randomInt8(r, c.N * c.H * c.W * c.C);
+        const xu = randomUint8(r, c.N * c.H * c.W * c.C);
+        const bias = Int32Array.from({ length: c.M }, () => randInt(r, -3000, 3000));
+        const common = { weights: { data: w, shape: [c.M, c.k, c.k, Cg] }, weightScale: randomFloat32(r, c.M, 0.002, 0.01), bias, output: { scale: 0.2, zeroPoint: 3 }, activation: 'relu' as const, ...attrs };
+        const s8 = { ...common, input: { scale: 0.02, zeroPoint: -3 } };
+        const u8 = { ...common, input: { scale: 0.02, zeroPoint: 120, dtype: 'uint8' as const }, output: { scale: 0.2, zeroPoint: 130 }, requant: 'fixedpoint' as const };
+        const fcfg = { weights: { data: Float32Array.from(w, (v) => v / 100), shape: [c.M, c.k, c.k, Cg] }, bias: randomFloat32(r, c.M), activation: 'relu6' as const, ...attrs };
+        const x8 = { data: xs, shape: [c.N, c.H, c.W, c.C] };
+        const xu8 = { data: xu, shape: [c.N, c.H, c.W, c.C] };
+        const xf = { data: Float32Array.from(xs, (v) => v / 64), shape: [c.N, c.H, c.W, c.C] };
+        const wOnnx = { data: w, shape: [c.M, c.k, c.k, Cg] };
+        const onnx = { ...attrs, layout: 'NHWC' as const };
+        const run = (qw: Qwasm) => {
+          const a = qw.conv2d(s8);
+          const b = qw.conv2d(u8);
+          const f = qw.conv2dF32(fcfg);
+          const out = [a.run(x8).data, b.run(xu8).data, f.run(xf).data, qw.convInteger(xu8, wOnnx, 128, 0, onnx).data, qw.qlinearConv(x8, 0.02, 1, wOnnx, 0.005, 0, 0.3, -2, bias, onnx).data];
+          a.dispose();
+          b.dispose();
+          f.dispose();
+          return out;
+        };
+        const want = run(one);
+        for (const [t, qw] of many) {
+          const got = run(qw);
+          got.forEach((g, i) => expectSame(g, want[i]!, `${c.name} output ${i} on ${t} threads`));
+        }
+      }
+      expectSplit(many, before);
+    });
+  }
+
   it('keeps working across many calls and after a bad one', () => {
     const qw = many.get(2)!;
     const r = rng(6);

@@ -27,7 +27,10 @@ import {
 
 /** Output pixels accumulated per epilogue call: its per-channel constants load once per chunk. */
 const CHUNK: i32 = 16;
-const tile = memory.data(CHUNK * NR * 4, 16);
+/** Bytes of scratch the depthwise kernels use per thread: the tile, then the ring row pointers. */
+export const DW_SCRATCH: usize = CHUNK * NR * 4 + 16 * 4;
+// Per instance: a thread pool's worker points these at its own block (useDepthwiseScratch).
+let tile: usize = memory.data(CHUNK * NR * 4, 16);
 
 /** Offset in int16 of channel o's pair within a pixel: blocks of 4 channels x (x0, x1). */
 @inline function pairSlot(o: i32): usize {
@@ -137,14 +140,20 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
 }
 
 /** Ring row pointers of output row `top` (kH <= 16), refreshed per output row. */
-const rows = memory.data(16 * 4, 16);
+let rows: usize = memory.data(16 * 4, 16);
+
+/** Moves this instance's tile and ring row pointers to `t` (DW_SCRATCH bytes): one per thread. */
+export function useDepthwiseScratch(t: usize): void {
+  tile = t;
+  rows = t + CHUNK * NR * 4;
+}
 
 /**
  * Depthwise int8 conv of image n with weights [Cp / 8][kH][ceil(kW / 2)][2 quads][4 x 2]
  * int16 (pairs of taps, zero point subtracted), through epilogue `kind`. `ring` holds
  * R x Wq pixels of Cp int16 pairs.
  */
-export function conv_dw_s16(p: usize, x: usize, n: i32, w: usize, out: usize, kind: i32, params: usize, ring: usize): void {
+export function conv_dw_s16(p: usize, x: usize, n: i32, w: usize, out: usize, kind: i32, params: usize, ring: usize, oh0: i32, oh1: i32): void {
   const OH = cp(p, CP_OH), OW = cp(p, CP_OW), M = cp(p, CP_M);
   const kH = cp(p, CP_KH), kW = cp(p, CP_KW);
   const sH = cp(p, CP_SH), sW = cp(p, CP_SW), dH = cp(p, CP_DH), dW = cp(p, CP_DW);
@@ -160,7 +169,7 @@ export function conv_dw_s16(p: usize, x: usize, n: i32, w: usize, out: usize, ki
   const is3x3 = kH == 3 && kW == 3;
   const outImg = out + <usize>n * <usize>(OH * OW) * outPix;
   let next = 0;
-  for (let oh = 0; oh < OH; oh++) {
+  for (let oh = oh0; oh < oh1; oh++) {
     const top = oh * sH;
     next = fillRing_s16(p, x, n, ring, rowBytes, R, top, top + (kH - 1) * dH, next);
     for (let kh = 0; kh < kH; kh++) store<usize>(rows + (<usize>kh << 2), ring + <usize>((top + kh * dH) % R) * rowBytes);
@@ -280,7 +289,7 @@ function dwRow_f32(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
  * Depthwise float32 conv of image n with weights [Cp / 4][kH * kW][4], then + bias,
  * clamp to [lo, hi]. `ring` holds R x Wq pixels of Cp floats.
  */
-export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, lo: f32, hi: f32, out: usize, ring: usize): void {
+export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, lo: f32, hi: f32, out: usize, ring: usize, oh0: i32, oh1: i32): void {
   const OH = cp(p, CP_OH), OW = cp(p, CP_OW), M = cp(p, CP_M);
   const kH = cp(p, CP_KH), kW = cp(p, CP_KW);
   const sH = cp(p, CP_SH), sW = cp(p, CP_SW), dH = cp(p, CP_DH), dW = cp(p, CP_DW);
@@ -293,7 +302,7 @@ export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, l
   const outPix = <usize>M << 2;
   const outImg = out + <usize>n * <usize>(OH * OW) * outPix;
   let next = 0;
-  for (let oh = 0; oh < OH; oh++) {
+  for (let oh = oh0; oh < oh1; oh++) {
     const top = oh * sH;
     const bottom = top + (kH - 1) * dH;
     for (let hp = max(next, top); hp <= bottom; hp++) dwRow_f32(p, x, n, hp, ring + <usize>(hp % R) * rowBytes);

@@ -7,7 +7,13 @@ import { MR, NR, gemm_s16_mr, gemm_f32_mr } from '../gemm/ukernels.generated';
 import { Epilogue } from '../gemm/epilogue';
 import { convEpilogue, convEpilogueF32 } from './epilogue';
 
-const tile = memory.data(MR * NR * 4, 16);
+// Per instance: a thread pool's worker points it at its own block (useConvGemmTile).
+let tile: usize = memory.data(MR * NR * 4, 16);
+
+/** Moves this instance's MR x NR tile to `t` (MR * NR * 4 bytes): one per thread. */
+export function useConvGemmTile(t: usize): void {
+  tile = t;
+}
 
 /** The scalar build's microkernel: the same packed layouts, one output at a time. */
 function conv_gemm_s16_mrx8c2__scalar(mr: i32, a: usize, w: usize, kPairs: i32, t: usize): void {

@@ -1,8 +1,9 @@
-// The kernels of a threaded engine: the build's exports, with the GEMM entry points
-// replaced by versions that cut a call into chunks (partition.ts) and run them on the
-// pool. Ops and layers call `rt.kernels.gemm_s16(...)` exactly as on one thread; a call
-// too small to pay for a hand-off goes straight to the build's own function.
+// The kernels of a threaded engine: the build's exports, with the GEMM and convolution
+// entry points replaced by versions that cut a call into chunks (partition.ts) and run
+// them on the pool. Ops and layers call `rt.kernels.gemm_s16(...)` exactly as on one
+// thread; a call too small to pay for a hand-off goes straight to the build's function.
 import { EpilogueKind, type Kernels } from '../kernels.js';
+import type { Heap } from '../memory.js';
 import { chunksFor, minOpsPerPart, partStart, partsFor, splitOverN } from './partition.js';
 import { Fn, Split, type ThreadPool } from './pool.js';
 
@@ -12,12 +13,52 @@ export interface TileShape {
   nr: number;
 }
 
+/** The row-range entry points of the conv kernels (assembly/conv/conv.ts). */
+export interface ConvRowKernels {
+  conv2d_s16_rows(p: number, x: number, w: number, out: number, kind: number, params: number, scratch: number, r0: number, r1: number): void;
+  conv2d_f32_rows(
+    p: number,
+    x: number,
+    w: number,
+    bias: number,
+    lo: number,
+    hi: number,
+    out: number,
+    scratch: number,
+    r0: number,
+    r1: number,
+  ): void;
+  /** Bytes of per-thread conv scratch (tiles, ring row pointers). */
+  conv_thread_scratch_bytes(): number;
+  /** Points an instance's conv scratch at a block of its own. */
+  conv_thread_scratch(t: number): void;
+}
+
+/** True when a build has the conv row ranges (every build since threads exist). */
+export function hasConvRows(k: Kernels): k is Kernels & ConvRowKernels {
+  return typeof (k as Partial<ConvRowKernels>).conv2d_s16_rows === 'function';
+}
+
+/** Byte offsets in a conv parameter block (assembly/conv/params.ts). */
+const enum ConvField {
+  N = 0,
+  OH = 16,
+  OW = 20,
+  M = 24,
+  KH = 28,
+  KW = 32,
+  CG = 64,
+  PATH = 80,
+}
+/** params.ts ConvPath.Depthwise: its rows are image rows, not output pixels. */
+const DEPTHWISE = 2;
+
 /**
  * Points `target`'s gemm_s16 and gemm_f32 (a copy of `raw`, the build's exports, that the
  * engine's Runtime already holds) at versions dispatched over `pool`. Each thread uses its
  * own microkernel tile from `pool.tiles`, never the build's static one.
  */
-export function installThreadedKernels(target: Kernels, raw: Kernels, pool: ThreadPool, tile: TileShape): void {
+export function installThreadedKernels(target: Kernels, raw: Kernels, pool: ThreadPool, heap: Heap, tile: TileShape): void {
   const { mr, nr } = tile;
   const tile0 = pool.tiles[0]!;
   const i32 = pool.words;
@@ -117,4 +158,114 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
 
   target.gemm_s16 = gemm_s16;
   target.gemm_f32 = gemm_f32;
+  if (!hasConvRows(raw)) return;
+  const conv = raw;
+
+  // The split planConv chose, read right after it: no object per call.
+  let rows = 0;
+  let unit = 1;
+  let chunks = 0;
+  let workers = 0;
+
+  /**
+   * Plans a conv's split into chunks of output rows (whole MR-pixel tiles on the GEMM
+   * paths, image rows for depthwise); false when it stays on one thread.
+   */
+  function planConv(p: number, minOps: number): boolean {
+    const c = heap.i32;
+    const h = p >> 2;
+    const N = c[h + ConvField.N / 4]!;
+    const OH = c[h + ConvField.OH / 4]!;
+    const OW = c[h + ConvField.OW / 4]!;
+    const ops = 2 * N * OH * OW * c[h + ConvField.M / 4]! * c[h + ConvField.KH / 4]! * c[h + ConvField.KW / 4]! * c[h + ConvField.CG / 4]!;
+    const depthwise = c[h + ConvField.PATH / 4] === DEPTHWISE;
+    rows = depthwise ? N * OH : N * OH * OW;
+    unit = depthwise ? 1 : mr;
+    const units = Math.ceil(rows / unit);
+    const parts = partsFor(ops, minOps, pool.size);
+    if (parts <= 1 || units < 2) return false;
+    chunks = chunksFor(units, parts);
+    workers = Math.min(parts, chunks) - 1;
+    return true;
+  }
+
+  /** Gives each worker taking part a work buffer as large as the caller's. */
+  function scratchFor(workers: number, scratch: number): void {
+    const bytes = heap.sizeOf(scratch);
+    for (let t = 1; t <= workers; t++) pool.scratch(t, bytes);
+  }
+
+  function conv2d_s16(p: number, x: number, w: number, out: number, kind: number, params: number, scratch: number): void {
+    pool.ready();
+    if (!planConv(p, minOpsPerPart.s16)) {
+      conv.conv2d_s16(p, x, w, out, kind, params, scratch);
+      return;
+    }
+    const total = rows;
+    const step = unit;
+    const units = Math.ceil(total / step);
+    const n = chunks;
+    scratchFor(workers, scratch);
+    const s = pool.job(Fn.ConvS16, Split.Rows, n, units);
+    i32[s] = p;
+    i32[s + 1] = x;
+    i32[s + 2] = w;
+    i32[s + 3] = out;
+    i32[s + 4] = kind;
+    i32[s + 5] = params;
+    i32[s + 6] = total;
+    i32[s + 7] = step;
+    pool.launch(workers);
+    const t0 = performance.now();
+    try {
+      for (let c = pool.nextChunk(); c < n; c = pool.nextChunk()) {
+        const r0 = partStart(c, units, n) * step;
+        const r1 = Math.min(total, partStart(c + 1, units, n) * step);
+        conv.conv2d_s16_rows(p, x, w, out, kind, params, scratch, r0, r1);
+      }
+    } catch (e) {
+      pool.abort();
+      throw e;
+    }
+    pool.finish(performance.now() - t0);
+  }
+
+  function conv2d_f32(p: number, x: number, w: number, bias: number, lo: number, hi: number, out: number, scratch: number): void {
+    pool.ready();
+    if (!planConv(p, minOpsPerPart.f32)) {
+      conv.conv2d_f32(p, x, w, bias, lo, hi, out, scratch);
+      return;
+    }
+    const total = rows;
+    const step = unit;
+    const units = Math.ceil(total / step);
+    const n = chunks;
+    scratchFor(workers, scratch);
+    const s = pool.job(Fn.ConvF32, Split.Rows, n, units);
+    i32[s] = p;
+    i32[s + 1] = x;
+    i32[s + 2] = w;
+    i32[s + 3] = bias;
+    f32[s + 4] = lo;
+    f32[s + 5] = hi;
+    i32[s + 6] = out;
+    i32[s + 7] = total;
+    i32[s + 8] = step;
+    pool.launch(workers);
+    const t0 = performance.now();
+    try {
+      for (let c = pool.nextChunk(); c < n; c = pool.nextChunk()) {
+        const r0 = partStart(c, units, n) * step;
+        const r1 = Math.min(total, partStart(c + 1, units, n) * step);
+        conv.conv2d_f32_rows(p, x, w, bias, lo, hi, out, scratch, r0, r1);
+      }
+    } catch (e) {
+      pool.abort();
+      throw e;
+    }
+    pool.finish(performance.now() - t0);
+  }
+
+  target.conv2d_s16 = conv2d_s16;
+  target.conv2d_f32 = conv2d_f32;
 }

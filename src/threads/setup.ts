@@ -4,7 +4,7 @@ import { QwasmError } from '../errors.js';
 import type { Kernels } from '../kernels.js';
 import { loadBuild, type Backend, type WasmSource } from '../loader.js';
 import { Runtime } from '../runtime.js';
-import { installThreadedKernels } from './kernels.js';
+import { hasConvRows, installThreadedKernels } from './kernels.js';
 import { ThreadPool } from './pool.js';
 
 /** The most threads 'auto' picks: beyond this a single int8 layer rarely scales further. */
@@ -103,8 +103,10 @@ export async function startThreaded(
   const kernels: Kernels = { ...b.kernels };
   const rt = new Runtime(kernels, b.memory, b.backend);
   const { mr, nr } = rt.config;
-  const pool = await ThreadPool.start(rt.heap, b.module, threads, mr * nr * 4);
-  installThreadedKernels(kernels, b.kernels, pool, { mr, nr });
+  // one block per thread serves the GEMM tile and the conv kernels' scratch
+  const scratchBytes = Math.max(mr * nr * 4, hasConvRows(b.kernels) ? b.kernels.conv_thread_scratch_bytes() : 0);
+  const pool = await ThreadPool.start(rt.heap, b.module, threads, scratchBytes);
+  installThreadedKernels(kernels, b.kernels, pool, rt.heap, { mr, nr });
   rt.pool = pool;
   return rt;
 }

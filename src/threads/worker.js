@@ -133,6 +133,8 @@ async function serve(init, post) {
   }
   const instance = await WebAssembly.instantiate(module, { env });
   const k = /** @type {Kernels} */ (/** @type {unknown} */ (instance.exports));
+  // the conv kernels' static scratch is per instance: this worker's lives in its own block
+  if (typeof k.conv_thread_scratch === 'function') k.conv_thread_scratch(tile);
   const words = SLOTS + SLOT_WORDS * (slot + 1);
   const i32 = new Int32Array(memory.buffer, ctl, words);
   const f32 = new Float32Array(memory.buffer, ctl, words);
