@@ -110,7 +110,7 @@ describe.each([...qws.keys()])('conv2d on %s', (backend) => {
       pads: [1, 1, 1, 1],
       strides: [1, 2],
     });
-    expect(layer.path).toBe('im2col');
+    expect(layer.path).toBe('igemm');
     const o = { zx: 3, zw: 0, sx: 0.05, sw: Float32Array.of(0.01), sy: 0.2, zy: -2, dt: 'int8' as Dt, act: 'none' as Act, requant: 'fp32' as const };
     for (const [N, H, W] of [
       [1, 9, 9],

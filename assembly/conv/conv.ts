@@ -1,11 +1,12 @@
 // Convolution drivers: one call per op, the parameter block (params.ts) says which path.
 //
-// GEMM paths run block by block over output pixels: MC rows of the implicit GEMM are
-// widened into a scratch block that stays in L2 (1x1: pack_a_s16 over the input rows in
-// place; otherwise the im2col packer), then conv_gemm_s16 multiplies them by one group's
-// packed weights and writes the block's outputs through the epilogue. Packing per block
-// instead of the whole im2col matrix keeps a 3x3 conv from writing and re-reading nine
-// widened copies of its input through memory.
+// KxK layers run as an indirect GEMM (igemm.ts). The 1x1 and im2col paths run block by
+// block over output pixels: MC rows of the implicit GEMM are widened into a scratch block
+// that stays in L2 (1x1: pack_a_s16 over the input rows in place; im2col: the im2col
+// packer), then conv_gemm_s16 multiplies them by one group's packed weights and writes
+// the block's outputs through the epilogue. Packing per block instead of the whole
+// im2col matrix keeps a KxK conv from writing and re-reading kH * kW widened copies of
+// its input through memory.
 //
 // Groups: weights of group g are packed at w + g * groupWeightBytes, and epilogue
 // parameter headers are laid out one per group (EPI_HEADER bytes apart, src/ makes each
@@ -16,6 +17,7 @@ import { conv_gemm_s16, conv_gemm_f32, useConvGemmTile } from './gemm';
 import { Epilogue } from '../gemm/epilogue';
 import { conv_pack_im2col_s16, conv_pack_im2col_f32 } from './im2col';
 import { conv_dw_s16, conv_dw_f32, useDepthwiseScratch, DW_SCRATCH } from './depthwise';
+import { conv_igemm_s16, conv_igemm_f32, useIgemmTile, IGEMM_MR } from './igemm';
 import {
   cp, ConvPath, CP_N, CP_C, CP_OH, CP_OW, CP_M, CP_GROUP, CP_CG, CP_MG, CP_ZA, CP_SIGNED,
   CP_PATH, CP_KPAIRS, CP_GROUP_WBYTES, CP_MC,
@@ -59,6 +61,10 @@ export function conv2d_s16_rows(p: usize, x: usize, w: usize, out: usize, kind: 
     }
     return;
   }
+  if (path == ConvPath.Igemm) {
+    conv_igemm_s16(p, x, w, out, kind, params, scratch, r0, r1);
+    return;
+  }
   const C = cp(p, CP_C), M = cp(p, CP_M);
   const group = cp(p, CP_GROUP), Cg = cp(p, CP_CG), Mg = cp(p, CP_MG);
   const kPairs = cp(p, CP_KPAIRS);
@@ -84,8 +90,8 @@ export function conv2d_s16_rows(p: usize, x: usize, w: usize, out: usize, kind: 
 
 /**
  * The float32 baseline with the same structure: 1x1 stride 1 reads the input rows in
- * place, the general case packs im2col rows per block for conv_gemm_f32, depthwise has its own
- * f32x4 kernel. `bias` (float32[M] or 0) and the [lo, hi] clamp are fused.
+ * place, KxK runs the same IGEMM (or im2col rows per block for conv_gemm_f32), depthwise
+ * has its own f32x4 kernel. `bias` (float32[M] or 0) and the [lo, hi] clamp are fused.
  */
 export function conv2d_f32(p: usize, x: usize, w: usize, bias: usize, lo: f32, hi: f32, out: usize, scratch: usize): void {
   conv2d_f32_rows(p, x, w, bias, lo, hi, out, scratch, 0, convRows(p));
@@ -102,6 +108,10 @@ export function conv2d_f32_rows(p: usize, x: usize, w: usize, bias: usize, lo: f
       conv_dw_f32(p, x, n, w, bias, lo, hi, out, scratch, r - n * OH, end - n * OH);
       r = end;
     }
+    return;
+  }
+  if (path == ConvPath.Igemm) {
+    conv_igemm_f32(p, x, w, bias, lo, hi, out, scratch, r0, r1);
     return;
   }
   const C = cp(p, CP_C), M = cp(p, CP_M);
@@ -127,7 +137,7 @@ export function conv2d_f32_rows(p: usize, x: usize, w: usize, bias: usize, lo: f
 
 /** Bytes of per-thread scratch the conv kernels need besides their work buffer. */
 export function conv_thread_scratch_bytes(): i32 {
-  return MR * NR * 4 + <i32>DW_SCRATCH;
+  return max(MR, IGEMM_MR) * NR * 4 + <i32>DW_SCRATCH;
 }
 
 /**
@@ -136,6 +146,8 @@ export function conv_thread_scratch_bytes(): i32 {
  * with a block of its own; the main instance keeps its static ones.
  */
 export function conv_thread_scratch(t: usize): void {
+  // the GEMM and IGEMM tiles are never live at once in one thread: they share a block
   useConvGemmTile(t);
-  useDepthwiseScratch(t + MR * NR * 4);
+  useIgemmTile(t);
+  useDepthwiseScratch(t + max(MR, IGEMM_MR) * NR * 4);
 }

@@ -33,7 +33,7 @@ export const CP_SIGNED: i32 = 76;
 /** Which kernel runs: one of ConvPath. */
 export const CP_PATH: i32 = 80;
 /** GEMM paths: K pairs (or K for float32) per group, bytes of one group's packed weights,
- * rows of output pixels packed per block. */
+ * rows of output pixels per block (packed, or listed in the indirection buffer). */
 export const CP_KPAIRS: i32 = 84;
 export const CP_GROUP_WBYTES: i32 = 88;
 export const CP_MC: i32 = 92;
@@ -50,10 +50,12 @@ export const CP_BYTES: i32 = 128;
 export enum ConvPath {
   /** 1x1, stride 1, no padding: the input is already the GEMM's [N*H*W, C] matrix. */
   Gemm1x1 = 0,
-  /** Anything else with whole groups: im2col rows packed per block, then the GEMM. */
+  /** im2col rows packed per block, then the GEMM (tiny channel counts, see src/). */
   Im2col = 1,
   /** group == C: channels in SIMD lanes. */
   Depthwise = 2,
+  /** Everything else: indirect GEMM over the input rows (igemm.ts). */
+  Igemm = 3,
 }
 
 /** Reads an int32 field of a parameter block. */

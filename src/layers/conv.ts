@@ -89,14 +89,16 @@ function layerGeometry(cfg: Conv2dShapeConfig, w: { M: number; kH: number; kW: n
   return resolveGeometry(probe, w, cfg, '', 'x', 'weights');
 }
 
+const PATH_NAMES = ['gemm1x1', 'im2col', 'depthwise', 'igemm'] as const;
+
 /** Common base: packed blocks, workspaces, the per-shape plan and disposal. */
 abstract class ConvLayer {
   /** Output channels. */
   readonly outChannels: number;
   /** Input channels. */
   readonly inChannels: number;
-  /** The kernel path: 'gemm1x1', 'im2col' or 'depthwise'. */
-  readonly path: 'gemm1x1' | 'im2col' | 'depthwise';
+  /** The kernel path: 'gemm1x1', 'igemm', 'im2col' or 'depthwise'. */
+  readonly path: 'gemm1x1' | 'igemm' | 'im2col' | 'depthwise';
   protected disposed = false;
   protected readonly blocks: number[] = [];
   protected readonly spaces: Workspace[] = [];
@@ -120,8 +122,8 @@ abstract class ConvLayer {
     this.outChannels = kernel.M;
     this.inChannels = geo.C;
     this.kind = choosePath(geo);
-    // 1x1 vs im2col also depends on strides and pads only, never on the input size
-    this.path = this.kind === ConvPath.Depthwise ? 'depthwise' : this.kind === ConvPath.Gemm1x1 ? 'gemm1x1' : 'im2col';
+    // the path depends on the weights, groups, strides and pads only, never on the input size
+    this.path = PATH_NAMES[this.kind];
     this.params = rt.heap.alloc(CONV_PARAMS_BYTES, 'weights');
     this.blocks.push(this.params);
     this.xBuf = this.workspace();

@@ -54,6 +54,7 @@ export const enum ConvPath {
   Gemm1x1 = 0,
   Im2col = 1,
   Depthwise = 2,
+  Igemm = 3,
 }
 
 /** Offsets (in int32 words) of the parameter block fields, as assembly/conv/params.ts. */
@@ -95,6 +96,16 @@ const EPI_HEADER = 64;
 const DW_BLOCK = 8;
 /** Kernel rows the depthwise kernels keep pointers for (assembly/conv/depthwise.ts `rows`). */
 const DW_MAX_KH = 16;
+/** Rows of the IGEMM tile (assembly/conv/igemm.ts IGEMM_MR). */
+const IGEMM_MR = 4;
+/** Output pixels per IGEMM indirection block (measured in bench/conv.bench.mjs). */
+const IGEMM_MC = 64;
+/**
+ * Channels per group below which KxK layers pack im2col rows instead of running the
+ * IGEMM: with so few channels per tap the IGEMM's per-tap loop overhead (and, when odd,
+ * the pair padding) outweighs the copy.
+ */
+const IGEMM_MIN_CG = 4;
 /**
  * Bytes of widened im2col rows packed per block: with the weights of a group these stay
  * in L2 while the GEMM sweeps its panels (measured in bench/conv.bench.mjs).
@@ -195,7 +206,14 @@ export function choosePath(g: ConvGeometry): ConvPath {
   if (g.group === g.C && g.group > 1 && g.kH <= DW_MAX_KH) return ConvPath.Depthwise;
   const [pt, pl, pb, pr] = g.pads;
   if (g.kH === 1 && g.kW === 1 && g.sH === 1 && g.sW === 1 && pt + pl + pb + pr === 0) return ConvPath.Gemm1x1;
-  return ConvPath.Im2col;
+  return g.Cg >= IGEMM_MIN_CG ? ConvPath.Igemm : ConvPath.Im2col;
+}
+
+/** K steps of one group's GEMM: int16 pairs (IGEMM: each tap's channels rounded up to pairs) or floats. */
+function kStepsOf(geo: ConvGeometry, path: ConvPath, f32: boolean): number {
+  const taps = geo.kH * geo.kW;
+  if (f32) return taps * geo.Cg;
+  return path === ConvPath.Igemm ? taps * Math.ceil(geo.Cg / 2) : Math.ceil((taps * geo.Cg) / 2);
 }
 
 /** The per-shape part of a plan: the kernel parameters and how much scratch they need. */
@@ -221,8 +239,7 @@ export interface ConvPlan {
  * row-tile height `mr` and panel width `nr`.
  */
 export function makePlan(geo: ConvGeometry, path: ConvPath, f32: boolean, mr: number, nr: number): ConvPlan {
-  const K = geo.kH * geo.kW * geo.Cg;
-  const kSteps = f32 ? K : Math.ceil(K / 2);
+  const kSteps = kStepsOf(geo, path, f32);
   const groupWeightBytes = Math.ceil(geo.Mg / nr) * nr * kSteps * 4;
   const rows = geo.N * geo.OH * geo.OW;
   let mc = 0;
@@ -237,6 +254,13 @@ export function makePlan(geo: ConvGeometry, path: ConvPath, f32: boolean, mr: nu
     Cp = Math.ceil(geo.M / DW_BLOCK) * DW_BLOCK;
     // int16 pairs or floats: 4 bytes per channel either way
     scratchBytes = Hp * Wp * Cp * 4;
+  } else if (path === ConvPath.Igemm) {
+    mc = Math.min(IGEMM_MC, Math.ceil(rows / IGEMM_MR) * IGEMM_MR);
+    const indirection = Math.ceil(mc / IGEMM_MR) * IGEMM_MR * geo.kH * geo.kW * 4;
+    // int8: the widened input and a zero row (+ the element an odd last pair reads past
+    // it); float32: a zero row; both 16-byte aligned before the indirection buffer
+    const rowsBytes = f32 ? geo.C * 4 : (geo.N * geo.H * geo.W * geo.C + geo.C + 8) * 2;
+    scratchBytes = rowsBytes + 16 + indirection;
   } else {
     // rows per block: int16 pairs or floats, the same bytes for both
     const rowBytes = kSteps * 4;
@@ -291,11 +315,9 @@ export function writeParams(rt: Runtime, ptr: number, plan: ConvPlan, za: number
  * float32).
  */
 export function packedConvWeightBytes(rt: Runtime, geo: ConvGeometry, path: ConvPath, f32: boolean): number {
-  const K = geo.kH * geo.kW * geo.Cg;
   const Cp = Math.ceil(geo.M / DW_BLOCK) * DW_BLOCK;
   if (path === ConvPath.Depthwise) return f32 ? Cp * geo.kH * geo.kW * 4 : Cp * geo.kH * Math.ceil(geo.kW / 2) * 4;
-  if (f32) return geo.group * Math.ceil(geo.Mg / rt.config.nr) * rt.config.nr * K * 4;
-  return geo.group * packedWeightBytes(rt, geo.Mg, K);
+  return geo.group * Math.ceil(geo.Mg / rt.config.nr) * rt.config.nr * kStepsOf(geo, path, f32) * 4;
 }
 
 /**
@@ -333,16 +355,34 @@ export function packConvWeightsS16(
     }
     return;
   }
-  const groupBytes = packedWeightBytes(rt, geo.Mg, K);
+  const taps = geo.kH * geo.kW;
+  // the IGEMM reads each tap's channels as whole pairs: an odd count gets one more
+  // element per tap, equal to the zero point so that it packs to 0
+  const padTaps = path === ConvPath.Igemm && geo.Cg % 2 === 1;
+  const Kp = padTaps ? taps * (geo.Cg + 1) : K;
+  const groupBytes = packedWeightBytes(rt, geo.Mg, Kp);
   rt.scoped((alloc) => {
     const zp = zw.length > 1 ? alloc(geo.M * 4) : 0;
     if (zp) rt.heap.i32.set(zw, zp >> 2);
+    let from = src;
+    if (padTaps) {
+      from = alloc(geo.M * Kp, 'weights');
+      const u8 = rt.heap.u8;
+      for (let m = 0; m < geo.M; m++) {
+        const z = (zw.length > 1 ? zw[m]! : zw[0]!) & 0xff;
+        for (let t = 0; t < taps; t++) {
+          const d = from + m * Kp + t * (geo.Cg + 1);
+          u8.copyWithin(d, src + m * K + t * geo.Cg, src + m * K + (t + 1) * geo.Cg);
+          u8[d + geo.Cg] = z;
+        }
+      }
+    }
     for (let g = 0; g < geo.group; g++) {
       rt.kernels.pack_w_s16(
-        src + g * geo.Mg * K,
+        from + g * geo.Mg * Kp,
         geo.Mg,
-        K,
-        K,
+        Kp,
+        Kp,
         1,
         signed ? 1 : 0,
         zw[0]!,
