@@ -8,7 +8,7 @@ export { conv2d_s16, conv2d_f32, conv2d_s16_rows, conv2d_f32_rows, conv_thread_s
 import { MR } from './gemm/ukernels.generated';
 export { pack_w_s8c4, pack_w_s8c4_from_s16, split_a_u7, gemv_s8c4_panels, gemv_s8c4_dot16_panels } from './gemm/relaxed';
 export { quantize_f32, quantize_axis_f32, dequantize, dequantize_axis, minmax_f32 } from './quantize';
-export { gemm_s4, gemm_s4_grouped } from './gemm/int4';
+export { gemm_s4, gemm_s4_grouped, gemm_s4_mr } from './gemm/int4';
 export { pack_a_f32_s16, gemm_s16_residual } from './gemm/residual';
 export { quant_error_f32 } from './metrics';
 export { bitpack_f32, bitpack_i8, bitunpack_f32 } from './binary/bitpack';

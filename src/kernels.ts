@@ -199,6 +199,8 @@ export interface Kernels {
   minmax_f32(x: number, n: number, out: number): void;
   /** Int4-weight GEMM, per-tensor / per-channel scales (assembly/gemm/int4.ts); epilogues as gemm_s16. */
   gemm_s4(a: number, w: number, M: number, N: number, kPairs: number, out: number, ldo: number, kind: number, params: number): void;
+  /** Activation panel height (pack_a_s16's MR) the int4 GEMMs expect. */
+  gemm_s4_mr(): number;
   /** Int4-weight GEMM with per-group scales along K and the grouped fp32 epilogue. */
   gemm_s4_grouped(a: number, w: number, M: number, N: number, kPairs: number, out: number, ldo: number, params: number): void;
   /** float32 rows -> int16 activation panels with one scale per row (assembly/gemm/residual.ts). */

@@ -77,11 +77,13 @@ describe('int4 weight panels', () => {
     const kQuads = Math.ceil(Math.ceil(K / 2) / 2);
     for (let n = 0; n < 16; n++) {
       for (let k = 0; k < kQuads * 4; k++) {
+        // 16-bit lane i = 2 * (n & 3) + (k & 1) of quad k >> 2, nibble (n & 4) / 4 + 2 * ((k >> 1) & 1)
         const p = n >> 3;
         const q = k >> 2;
-        const i = ((n & 7) << 1) | (k & 1);
-        const hi = (k >> 1) & 1;
-        const got = nibble(panels[(p * kQuads + q) * 16 + i]!, hi);
+        const i = 2 * (n & 3) + (k & 1);
+        const j = ((n & 7) >> 2) + 2 * ((k >> 1) & 1);
+        const o = (p * kQuads + q) * 16 + 2 * i;
+        const got = nibble(panels[o + (j >> 1)]!, j & 1);
         expect(got).toBe(n < N && k < K ? v[n * K + k]! : 0);
       }
     }

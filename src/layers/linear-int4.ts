@@ -17,7 +17,7 @@ import { newQuantArray, qrange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
 import { fp32Multiplier } from '../quant/multiplier.js';
 import { EpilogueParams, activationRange, type Activation, type Requant } from '../ops/epilogue.js';
-import { checkAccumulation, maxCentred, packActivations, packedActivationBytes } from '../ops/gemm.js';
+import { checkAccumulation, maxCentred, packedActivationBytes } from '../ops/gemm.js';
 import type { QuantSpec } from './linear.js';
 
 /**
@@ -96,23 +96,23 @@ export function packedInt4Bytes(N: number, K: number): number {
 
 /**
  * Packs int4 weights into the kernel's quad layout (assembly/gemm/int4.ts): per panel of
- * 8 columns and per quad q (k = 4q .. 4q + 3), byte i holds column i >> 1: its
- * k = 4q + (i & 1) in the low nibble and k = 4q + 2 + (i & 1) in the high nibble.
+ * 8 columns and per quad q (k = 4q .. 4q + 3), 16-bit lane i (column c = i >> 1,
+ * kk = i & 1) holds w[c][4q + kk], w[c + 4][4q + kk], w[c][4q + 2 + kk] and
+ * w[c + 4][4q + 2 + kk] in its four nibbles, lowest first.
  */
 export function packInt4Panels(values: (n: number, k: number) => number, N: number, K: number): Uint8Array {
   const kQuads = Math.ceil(Math.ceil(K / 2) / 2);
   const panels = Math.ceil(N / 8);
   const out = new Uint8Array(panels * kQuads * 16);
+  const at = (n: number, k: number) => (n < N && k < K ? values(n, k) & 15 : 0);
   let d = 0;
   for (let p = 0; p < panels; p++) {
     for (let q = 0; q < kQuads; q++) {
-      for (let i = 0; i < 16; i++) {
-        const n = p * 8 + (i >> 1);
-        const k0 = 4 * q + (i & 1);
-        const k1 = k0 + 2;
-        const lo = n < N && k0 < K ? values(n, k0) : 0;
-        const hi = n < N && k1 < K ? values(n, k1) : 0;
-        out[d++] = (lo & 15) | ((hi & 15) << 4);
+      for (let i = 0; i < 8; i++) {
+        const c = p * 8 + (i >> 1);
+        const k = 4 * q + (i & 1);
+        out[d++] = at(c, k) | (at(c + 4, k) << 4);
+        out[d++] = at(c, k + 2) | (at(c + 4, k + 2) << 4);
       }
     }
   }
@@ -286,14 +286,17 @@ export class LinearInt4 {
     check(y instanceof (signed ? Int8Array : Uint8Array), 'out', `must be ${signed ? 'an Int8Array' : 'a Uint8Array'}`);
     check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
     if (M === 0) return y;
+    // K rounded up to whole quads: the kernel has no k-pair tail (assembly/gemm/int4.ts)
+    const K4 = Math.ceil(K / 4) * 4;
     const xp = this.xBuf.ensure(M * K, 'x');
-    const ap = this.aBuf.ensure(packedActivationBytes(M, K), 'x');
+    const ap = this.aBuf.ensure(packedActivationBytes(M, K4), 'x');
     const yp = this.yBuf.ensure(M * N, 'x');
     const heap = this.rt.heap;
     if (signed) heap.i8.set(x, xp);
     else heap.u8.set(x, xp);
-    packActivations(this.rt, xp, M, K, K, signed, this.za, ap);
-    const kPairs = Math.ceil(K / 2);
+    // the int4 tile has its own height (assembly/gemm/int4.ts)
+    this.rt.kernels.pack_a_s16(xp, M, K4, K, signed ? 1 : 0, this.za, this.rt.kernels.gemm_s4_mr(), ap);
+    const kPairs = K4 / 2;
     if (this.epi !== null) this.rt.kernels.gemm_s4(ap, this.weights, M, N, kPairs, yp, N, this.epi.kind, this.params);
     else this.rt.kernels.gemm_s4_grouped(ap, this.weights, M, N, kPairs, yp, N, this.params);
     y.set(signed ? this.yBuf.view(Int8Array, M * N) : this.yBuf.view(Uint8Array, M * N));
