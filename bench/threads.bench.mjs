@@ -1,21 +1,22 @@
-// Threads: the GEMM shapes of bench/gemm.bench.mjs (and the 56x56x64->64 3x3 conv) on 1
-// and 2 threads in the same run, int8 `linear` and float32 `linearF32`, with
+// Threads: the GEMM shapes of bench/gemm.bench.mjs and the conv layers of
+// bench/conv.bench.mjs on 1 and 2 threads in the same run, int8 and float32, with
 // onnxruntime-web at 2 threads (MatMulInteger u8s8 and QLinearMatMul u8, the faster one)
-// as the peer. Usage:
-//   node bench/threads.bench.mjs [--runs 5] [--threads 2] [--shapes 128x768x768,...] [--no-ort] [--no-conv]
+// as the GEMM peer. Usage:
+//   node bench/threads.bench.mjs [--runs 5] [--threads 2] [--shapes 128x768x768,...] [--convs r3x3-56,...|none] [--no-ort]
 // This machine is shared: run it when `uptime` shows a low load, and read the medians.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Qwasm } from '../dist/index.js';
 import { args, fmt, machine, measure, repeat, speedup } from './lib.mjs';
-import { versions } from './peers/engines.mjs';
-import { buildModel } from './peers/onnx.mjs';
+import { ortMatMulSession, versions } from './peers/engines.mjs';
+import { CONV_SHAPES, convLayers, convOps } from './conv.bench.mjs';
 
 const opts = args({ runs: 5, threads: 2 });
 const T = Number(opts.threads);
 const SHAPES = (opts.shapes ?? '1x768x768,128x768x768,128x768x3072,256x256x256,512x512x512,1024x1024x1024')
   .split(',')
   .map((s) => s.split('x').map(Number));
-const CONVS = opts['no-conv'] ? [] : [{ name: '56x56x64->64 3x3', H: 56, W: 56, C: 64, O: 64, k: 3 }];
+// the conv layers of bench/conv.bench.mjs (--convs r3x3-56,dw-112 picks some, --convs none skips them)
+const CONVS = CONV_SHAPES.filter((sh) => !opts.convs || String(opts.convs).split(',').includes(sh.name));
 
 // onnxruntime-web fixes its thread count when its wasm first loads: set it before any session
 let ort = null;
@@ -38,33 +39,6 @@ function fill(a, lo, hi, seed = 7) {
     a[i] = lo + ((s >>> 8) % (hi - lo + 1));
   }
   return a;
-}
-
-function ortSession(op, b, K, N, M) {
-  const scalar = (name, data) => ({ name, data, dims: [] });
-  const model =
-    op === 'MatMulInteger'
-      ? buildModel({
-          nodes: [{ op, inputs: ['a', 'b'], outputs: ['y'] }],
-          inputs: [{ name: 'a', type: 'uint8', dims: [M, K] }],
-          initializers: [{ name: 'b', data: b, dims: [K, N] }],
-          outputs: [{ name: 'y', type: 'int32', dims: [M, N] }],
-        })
-      : buildModel({
-          nodes: [{ op, inputs: ['a', 'as', 'az', 'b', 'bs', 'bz', 'ys', 'yz'], outputs: ['y'] }],
-          inputs: [{ name: 'a', type: 'uint8', dims: [M, K] }],
-          initializers: [
-            { name: 'b', data: b, dims: [K, N] },
-            scalar('as', new Float32Array([0.02])),
-            scalar('az', new Uint8Array([128])),
-            scalar('bs', new Float32Array([0.01])),
-            scalar('bz', new Int8Array([0])),
-            scalar('ys', new Float32Array([0.5])),
-            scalar('yz', new Uint8Array([128])),
-          ],
-          outputs: [{ name: 'y', type: 'uint8', dims: [M, N] }],
-        });
-  return ort.InferenceSession.create(model, { executionProviders: ['wasm'], intraOpNumThreads: T });
 }
 
 const results = [];
@@ -100,8 +74,8 @@ for (const [M, K, N] of SHAPES) {
   if (ort) {
     const wKN = new Int8Array(K * N);
     for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wKN[k * N + n] = w[n * K + k];
-    const mi = await ortSession('MatMulInteger', wKN, K, N, M);
-    const ql = await ortSession('QLinearMatMul', wKN, K, N, M);
+    const mi = await ortMatMulSession(ort, 'MatMulInteger', 'uint8', wKN, M, K, N, { intraOpNumThreads: T });
+    const ql = await ortMatMulSession(ort, 'QLinearMatMul', 'uint8', wKN, M, K, N, { intraOpNumThreads: T });
     sessions = [mi, ql];
     const tu = new ort.Tensor('uint8', xu, [M, K]);
     cases[`ort MatMulInteger ${T}t`] = () => mi.run({ a: tu });
@@ -138,48 +112,29 @@ for (const [M, K, N] of SHAPES) {
   for (const s of sessions) await s.release();
 }
 
-for (const c of CONVS) {
-  if (typeof qw1.conv2d !== 'function') break;
-  const { H, W, C, O, k } = c;
-  const OH = H;
-  const OW = W;
-  const ops = 2 * OH * OW * O * C * k * k;
-  const w = fill(new Int8Array(O * k * k * C), -127, 127);
-  const x = fill(new Int8Array(H * W * C), -128, 127, 17);
-  const wf = Float32Array.from(w, (v) => v / 127);
-  const xf = Float32Array.from(x, (v) => v / 128);
-  const pad = (k - 1) >> 1;
-  const cfg = {
-    weights: { data: w, shape: [O, k, k, C] },
-    weightScale: 0.01,
-    input: { scale: 0.02, zeroPoint: 0 },
-    output: { scale: 0.5, zeroPoint: 0 },
-    pads: [pad, pad, pad, pad],
-  };
-  const cfgF = { weights: { data: wf, shape: [O, k, k, C] }, pads: [pad, pad, pad, pad] };
-  const c1 = qw1.conv2d(cfg);
-  const cT = qwT.conv2d(cfg);
-  const f1 = qw1.conv2dF32(cfgF);
-  const fT = qwT.conv2dF32(cfgF);
-  const xi = { data: x, shape: [1, H, W, C] };
-  const xfi = { data: xf, shape: [1, H, W, C] };
+for (const sh of CONVS) {
+  const { ops } = convOps(sh);
+  const L1 = convLayers(qw1, sh);
+  const LT = convLayers(qwT, sh);
   const cases = {
-    'int8 1t': () => c1.run(xi),
-    [`int8 ${T}t`]: () => cT.run(xi),
-    'f32 1t': () => f1.run(xfi),
-    [`f32 ${T}t`]: () => fT.run(xfi),
+    'int8 1t': () => L1.s8.run(L1.x8, L1.y8),
+    [`int8 ${T}t`]: () => LT.s8.run(LT.x8, LT.y8),
+    'f32 1t': () => L1.f32.run(L1.xf, L1.yf),
+    [`f32 ${T}t`]: () => LT.f32.run(LT.xf, LT.yf),
   };
-  const res = await repeat(Number(opts.runs), () => measure(c.name, cases));
+  const res = await repeat(Number(opts.runs), () => measure(sh.desc, cases));
   const g = (name) => ops / res.median[name] / 1e9;
   const row = {
-    shape: c.name,
+    shape: sh.desc,
+    path: L1.s8.path,
     gops: Object.fromEntries(Object.keys(res.median).map((n) => [n, g(n)])),
     int8Speedup: speedup(res, `int8 ${T}t`, 'int8 1t'),
     f32Speedup: speedup(res, `f32 ${T}t`, 'f32 1t'),
   };
   results.push(row);
-  rows.push([c.name, fmt(g('int8 1t')), fmt(g(`int8 ${T}t`)), fmt(row.int8Speedup, 2) + 'x', '-', fmt(g('f32 1t')), fmt(g(`f32 ${T}t`)), fmt(row.f32Speedup, 2) + 'x', '-', '-', '-']);
-  for (const l of [c1, cT, f1, fT]) l.dispose();
+  rows.push([sh.desc, fmt(g('int8 1t')), fmt(g(`int8 ${T}t`)), fmt(row.int8Speedup, 2) + 'x', '-', fmt(g('f32 1t')), fmt(g(`f32 ${T}t`)), fmt(row.f32Speedup, 2) + 'x', '-', '-', '-']);
+  L1.dispose();
+  LT.dispose();
 }
 
 qw1.dispose();

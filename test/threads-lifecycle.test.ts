@@ -149,6 +149,24 @@ describe('thread pool lifecycle', () => {
     one.dispose();
   });
 
+  it('conv layers have runAsync too, with the result of run', async () => {
+    const qw = await Qwasm.create({ threads: 2 });
+    const one = await Qwasm.create();
+    const r = rng(9);
+    const w = randomInt8(r, 32 * 3 * 3 * 32);
+    const x = { data: randomInt8(r, 28 * 28 * 32), shape: [1, 28, 28, 32] };
+    const cfg = { weights: { data: w, shape: [32, 3, 3, 32] }, weightScale: 0.01, input: { scale: 0.02, zeroPoint: 0 }, output: { scale: 0.3, zeroPoint: 0 }, pads: [1, 1, 1, 1] };
+    const want = one.conv2d(cfg).run(x);
+    const got = await qw.conv2d(cfg).runAsync(x);
+    expect(got.shape).toEqual(want.shape);
+    expect(firstDiff(got.data, want.data)).toBe(-1);
+    const fcfg = { weights: { data: Float32Array.from(w, (v) => v / 127), shape: [32, 3, 3, 32] }, pads: [1, 1, 1, 1] };
+    const xf = { data: Float32Array.from(x.data, (v) => v / 128), shape: x.shape };
+    expect(firstDiff((await qw.conv2dF32(fcfg).runAsync(xf)).data, one.conv2dF32(fcfg).run(xf).data)).toBe(-1);
+    qw.dispose();
+    one.dispose();
+  });
+
   it('a terminated worker gives a QwasmError on the next call', async () => {
     const qw = await Qwasm.create({ threads: 2 });
     const { layer, x } = bigLinear(qw);

@@ -4,6 +4,7 @@
 // allocates nothing.
 import { QwasmError, check } from '../errors.js';
 import { Runtime, Workspace } from '../runtime.js';
+import { runLayerAsync } from '../threads/async.js';
 import { checkDtype, checkTensor, type QuantDtype, type Tensor } from '../tensor.js';
 import { newQuantArray, qrange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
@@ -107,6 +108,8 @@ abstract class ConvLayer {
   protected readonly kind: ConvPath;
   protected readonly params: number;
   protected plan: ConvPlan | null = null;
+  /** Output elements of the call in progress, from its start to its copy-out. */
+  protected count = 0;
   protected readonly xBuf: Workspace;
   protected readonly sBuf: Workspace;
   protected readonly yBuf: Workspace;
@@ -255,7 +258,27 @@ export class Conv2d extends ConvLayer {
    * when given (and returns it: no allocation), else into a new tensor.
    */
   run(x: Tensor<Int8Array | Uint8Array>, out?: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
+    return this.collect(this.start(x, out));
+  }
+
+  /**
+   * {@link Conv2d.run} without blocking while worker threads finish: for a browser's main
+   * thread, which may not wait. The same result; calls on the engine queue behind it.
+   */
+  runAsync(x: Tensor<Int8Array | Uint8Array>, out?: Tensor<Int8Array | Uint8Array>): Promise<Tensor<Int8Array | Uint8Array>> {
+    return runLayerAsync(this.rt, () => this.start(x, out), (y) => this.collect(y));
+  }
+
+  private collect(y: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
+    const n = this.count;
+    if (n > 0) y.data.set(this.dtype === 'int8' ? this.yBuf.view(Int8Array, n) : this.yBuf.view(Uint8Array, n));
+    return y;
+  }
+
+  /** run up to its kernel call, whose workers may still be busy on return inside runAsync. */
+  private start(x: Tensor<Int8Array | Uint8Array>, out?: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
     this.live();
+    this.count = 0;
     const signed = this.dtype === 'int8';
     const T = signed ? Int8Array : Uint8Array;
     check(
@@ -271,6 +294,7 @@ export class Conv2d extends ConvLayer {
       y = out;
     } else y = { data: newQuantArray(this.dtype, count), shape: plan.outShape };
     if (count === 0) return y;
+    this.count = count;
     const xp = this.xBuf.ensure(x.data.length, 'x');
     const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
     const yp = this.yBuf.ensure(count, 'x');
@@ -278,7 +302,6 @@ export class Conv2d extends ConvLayer {
     if (signed) heap.i8.set(x.data as Int8Array, xp);
     else heap.u8.set(x.data as Uint8Array, xp);
     this.rt.kernels.conv2d_s16(this.params, xp, this.weights, yp, this.epiKind, this.epiPtr, sp);
-    y.data.set(signed ? this.yBuf.view(Int8Array, count) : this.yBuf.view(Uint8Array, count));
     return y;
   }
 }
@@ -329,7 +352,22 @@ export class Conv2dF32 extends ConvLayer {
 
   /** Runs on x [N, H, W, C] float32; writes [N, OH, OW, O] into `out` when given. */
   run(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Tensor<Float32Array> {
+    return this.collect(this.start(x, out));
+  }
+
+  /** {@link Conv2dF32.run} without blocking while worker threads finish (see {@link Conv2d.runAsync}). */
+  runAsync(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Promise<Tensor<Float32Array>> {
+    return runLayerAsync(this.rt, () => this.start(x, out), (y) => this.collect(y));
+  }
+
+  private collect(y: Tensor<Float32Array>): Tensor<Float32Array> {
+    if (this.count > 0) y.data.set(this.yBuf.view(Float32Array, this.count));
+    return y;
+  }
+
+  private start(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Tensor<Float32Array> {
     this.live();
+    this.count = 0;
     check(typeof x === 'object' && x !== null && x.data instanceof Float32Array, 'x', 'must be a tensor of Float32Array');
     const plan = this.planFor(x, true, 0, false);
     const count = plan.geo.N * plan.geo.OH * plan.geo.OW * plan.geo.M;
@@ -339,12 +377,12 @@ export class Conv2dF32 extends ConvLayer {
       y = out;
     } else y = { data: new Float32Array(count), shape: plan.outShape };
     if (count === 0) return y;
+    this.count = count;
     const xp = this.xBuf.ensure(x.data.length * 4, 'x');
     const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
     const yp = this.yBuf.ensure(count * 4, 'x');
     this.rt.heap.f32.set(x.data, xp >> 2);
     this.rt.kernels.conv2d_f32(this.params, xp, this.weights, this.bias, this.lo, this.hi, yp, sp);
-    y.data.set(this.yBuf.view(Float32Array, count));
     return y;
   }
 }
