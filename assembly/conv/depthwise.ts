@@ -15,8 +15,11 @@
 // last tap of a row paired with 0. Outputs go through the conv epilogue, CHUNK pixels x
 // 8 channels at a time.
 //
-// float32 (the baseline): the same ring of padded rows, four channels per f32x4, the 3x3
-// weights held in registers; bias and clamp fused.
+// 3x3 kernels hold their weights in registers; 5-wide kernels unroll each kernel row;
+// other sizes take a generic loop.
+//
+// float32 (the baseline): the same ring of padded rows and the same specializations, four
+// channels per f32x4; bias and clamp fused.
 import { NR } from '../gemm/ukernels.generated';
 import { Epilogue } from '../gemm/epilogue';
 import { convEpilogue } from './epilogue';
@@ -139,6 +142,22 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
   return i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(s2 + pairStep), w5));
 }
 
+/**
+ * One output pixel x 4 channels of a 5xN conv (5 columns: pairs (0, 1), (2, 3), (4, x 0)),
+ * a kernel row per step with its three pairs unrolled; weights read from L1 per tap pair.
+ */
+@inline function dw5x5q_s16(s: usize, rowsAt: usize, pairStep: usize, kH: i32, w: usize): v128 {
+  let acc = i32x4.splat(0);
+  for (let kh = 0; kh < kH; kh++) {
+    const r = load<usize>(rowsAt + (<usize>kh << 2)) + s;
+    acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(r), v128.load(w)));
+    acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(r + pairStep), v128.load(w, 32)));
+    acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(r + 2 * pairStep), v128.load(w, 64)));
+    w += 96;
+  }
+  return acc;
+}
+
 /** Ring row pointers of output row `top` (kH <= 16), refreshed per output row. */
 let rows: usize = memory.data(16 * 4, 16);
 
@@ -195,6 +214,10 @@ export function conv_dw_s16(p: usize, x: usize, n: i32, w: usize, out: usize, ki
                 s0 += step;
                 s1 += step;
                 s2 += step;
+              }
+            } else if (kW == 5) {
+              for (let j = 0; j < np; j++) {
+                v128.store(t0 + (<usize>j << 5), dw5x5q_s16(first + qo + <usize>j * step, rows, pairStep, kH, wb + qo));
               }
             } else {
               for (let j = 0; j < np; j++) {
@@ -339,6 +362,24 @@ export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, l
             s0 += step;
             s1 += step;
             s2 += step;
+            d += outPix;
+          }
+        } else if (kW == 5) {
+          // a kernel row per step, its five taps unrolled, weights read from L1
+          for (let ow = 0; ow < OW; ow++) {
+            let acc = vb;
+            let pw = wb;
+            const px = <usize>ow * step + co;
+            for (let kh = 0; kh < kH; kh++) {
+              const q = load<usize>(rows + (<usize>kh << 2)) + px;
+              acc = f32x4.add(acc, f32x4.mul(v128.load(q), v128.load(pw)));
+              acc = f32x4.add(acc, f32x4.mul(v128.load(q + cs), v128.load(pw, 16)));
+              acc = f32x4.add(acc, f32x4.mul(v128.load(q + 2 * cs), v128.load(pw, 32)));
+              acc = f32x4.add(acc, f32x4.mul(v128.load(q + 3 * cs), v128.load(pw, 48)));
+              acc = f32x4.add(acc, f32x4.mul(v128.load(q + 4 * cs), v128.load(pw, 64)));
+              pw += 80;
+            }
+            storeF32x4(d, f32x4.pmin(f32x4.pmax(acc, vlo), vhi), nc);
             d += outPix;
           }
         } else {
