@@ -91,11 +91,20 @@ export interface ChunkPlan {
   rowChunks: number;
 }
 
+const plans = new Map<number, ChunkPlan>();
+
+/** The plan for rows of n bits; memoized, so a layer's run allocates nothing here. */
 export function chunkPlan(n: number): ChunkPlan {
-  const c = Math.ceil(n / 128);
-  const splits = Math.ceil(c / MAX_TAP_CHUNKS);
-  const cv = Math.ceil(c / splits);
-  return { cv, splits, rowChunks: cv * splits };
+  let p = plans.get(n);
+  if (p === undefined) {
+    const c = Math.ceil(n / 128);
+    const splits = Math.ceil(c / MAX_TAP_CHUNKS);
+    const cv = Math.ceil(c / splits);
+    p = { cv, splits, rowChunks: cv * splits };
+    if (plans.size >= 1024) plans.clear();
+    plans.set(n, p);
+  }
+  return p;
 }
 
 /**
@@ -485,7 +494,7 @@ export function copyConvInput(
   tmp: number,
 ): void {
   rt.heap.u32.set(bits, tmp >> 2);
-  const [pT, pL, pB, pR] = g.pads;
+  const p = g.pads;
   rt.kernels.bits_to_padded_chunks(
     tmp,
     t.Nb,
@@ -494,10 +503,10 @@ export function copyConvInput(
     wordsFor(g.C),
     lastWordMask(g.C) | 0,
     chunkPlan(g.C).rowChunks,
-    pT,
-    pL,
-    pB,
-    pR,
+    p[0],
+    p[1],
+    p[2],
+    p[3],
     x,
   );
 }
