@@ -19,9 +19,11 @@
 // other sizes take a generic loop.
 //
 // float32 (the baseline): the same ring of padded rows and the same specializations, four
-// channels per f32x4; bias and clamp fused.
+// channels per f32x4 (fmadd: fused on the relaxed build, as the float32 GEMM); bias and
+// clamp fused.
 import { NR } from '../gemm/ukernels.generated';
 import { Epilogue } from '../gemm/epilogue';
+import { fmadd } from '../gemm/fma';
 import { convEpilogue } from './epilogue';
 import {
   cp, CP_H, CP_W, CP_C, CP_OH, CP_OW, CP_M, CP_KH, CP_KW, CP_SH, CP_SW, CP_DH, CP_DW,
@@ -349,15 +351,15 @@ export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, l
           let s1 = load<usize>(rows, 4) + co;
           let s2 = load<usize>(rows, 8) + co;
           for (let ow = 0; ow < OW; ow++) {
-            let acc = f32x4.add(vb, f32x4.mul(v128.load(s0), w0));
-            acc = f32x4.add(acc, f32x4.mul(v128.load(s0 + cs), w1));
-            acc = f32x4.add(acc, f32x4.mul(v128.load(s0 + 2 * cs), w2));
-            acc = f32x4.add(acc, f32x4.mul(v128.load(s1), w3));
-            acc = f32x4.add(acc, f32x4.mul(v128.load(s1 + cs), w4));
-            acc = f32x4.add(acc, f32x4.mul(v128.load(s1 + 2 * cs), w5));
-            acc = f32x4.add(acc, f32x4.mul(v128.load(s2), w6));
-            acc = f32x4.add(acc, f32x4.mul(v128.load(s2 + cs), w7));
-            acc = f32x4.add(acc, f32x4.mul(v128.load(s2 + 2 * cs), w8));
+            let acc = fmadd(v128.load(s0), w0, vb);
+            acc = fmadd(v128.load(s0 + cs), w1, acc);
+            acc = fmadd(v128.load(s0 + 2 * cs), w2, acc);
+            acc = fmadd(v128.load(s1), w3, acc);
+            acc = fmadd(v128.load(s1 + cs), w4, acc);
+            acc = fmadd(v128.load(s1 + 2 * cs), w5, acc);
+            acc = fmadd(v128.load(s2), w6, acc);
+            acc = fmadd(v128.load(s2 + cs), w7, acc);
+            acc = fmadd(v128.load(s2 + 2 * cs), w8, acc);
             storeF32x4(d, f32x4.pmin(f32x4.pmax(acc, vlo), vhi), nc);
             s0 += step;
             s1 += step;
@@ -372,11 +374,11 @@ export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, l
             const px = <usize>ow * step + co;
             for (let kh = 0; kh < kH; kh++) {
               const q = load<usize>(rows + (<usize>kh << 2)) + px;
-              acc = f32x4.add(acc, f32x4.mul(v128.load(q), v128.load(pw)));
-              acc = f32x4.add(acc, f32x4.mul(v128.load(q + cs), v128.load(pw, 16)));
-              acc = f32x4.add(acc, f32x4.mul(v128.load(q + 2 * cs), v128.load(pw, 32)));
-              acc = f32x4.add(acc, f32x4.mul(v128.load(q + 3 * cs), v128.load(pw, 48)));
-              acc = f32x4.add(acc, f32x4.mul(v128.load(q + 4 * cs), v128.load(pw, 64)));
+              acc = fmadd(v128.load(q), v128.load(pw), acc);
+              acc = fmadd(v128.load(q + cs), v128.load(pw, 16), acc);
+              acc = fmadd(v128.load(q + 2 * cs), v128.load(pw, 32), acc);
+              acc = fmadd(v128.load(q + 3 * cs), v128.load(pw, 48), acc);
+              acc = fmadd(v128.load(q + 4 * cs), v128.load(pw, 64), acc);
               pw += 80;
             }
             storeF32x4(d, f32x4.pmin(f32x4.pmax(acc, vlo), vhi), nc);
@@ -390,7 +392,7 @@ export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, l
             for (let kh = 0; kh < kH; kh++) {
               let q = load<usize>(rows + (<usize>kh << 2)) + px;
               for (let kw = 0; kw < kW; kw++) {
-                acc = f32x4.add(acc, f32x4.mul(v128.load(q), v128.load(pw)));
+                acc = fmadd(v128.load(q), v128.load(pw), acc);
                 q += cs;
                 pw += 16;
               }

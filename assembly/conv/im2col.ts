@@ -5,10 +5,10 @@
 // writes pack_a_s16's panels (blocks of MR rows, per k-pair the MR rows' (k, k+1)
 // pairs) with the zero point subtracted, so padding taps are plain zeros that the
 // GEMM multiplies away and no zero-point correction is left for the epilogue.
-// The float32 packer writes plain rows for gemm_f32.
+// The float32 packer writes plain rows for conv_gemm_f32.
 import { MR } from '../gemm/ukernels.generated';
 import {
-  cp, CP_N, CP_H, CP_W, CP_C, CP_OH, CP_OW, CP_KH, CP_KW, CP_SH, CP_SW, CP_DH, CP_DW,
+  cp, CP_H, CP_W, CP_C, CP_OH, CP_OW, CP_KH, CP_KW, CP_SH, CP_SW, CP_DH, CP_DW,
   CP_PT, CP_PL, CP_CG, CP_ZA, CP_SIGNED, CP_KPAIRS,
 } from './params';
 
@@ -74,7 +74,7 @@ import {
 
 /**
  * Packs output pixels m0 .. m0 + mc (flattened over N, OH, OW) of group g into int16
- * panels at dst (blocks of MR rows, kPairs pairs each), ready for gemm_s16 with M = mc.
+ * panels at dst (blocks of MR rows, kPairs pairs each), ready for conv_gemm_s16 with M = mc.
  */
 export function conv_pack_im2col_s16(p: usize, x: usize, m0: i32, mc: i32, g: i32, dst: usize): void {
   const H = cp(p, CP_H), W = cp(p, CP_W), C = cp(p, CP_C);
@@ -134,7 +134,7 @@ export function conv_pack_im2col_s16(p: usize, x: usize, m0: i32, mc: i32, g: i3
   }
 }
 
-/** Packs output pixels m0 .. m0 + mc of group g as float32 rows of K at dst (for gemm_f32). */
+/** Packs output pixels m0 .. m0 + mc of group g as float32 rows of K at dst (for conv_gemm_f32). */
 export function conv_pack_im2col_f32(p: usize, x: usize, m0: i32, mc: i32, g: i32, dst: usize): void {
   const H = cp(p, CP_H), W = cp(p, CP_W), C = cp(p, CP_C);
   const OH = cp(p, CP_OH), OW = cp(p, CP_OW);
