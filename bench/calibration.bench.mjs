@@ -4,13 +4,7 @@
 // (3 degrees of freedom) and ReLU-rectified Gaussian samples, and the trained weights of
 // the demo model (examples/mnist). Symmetric signed schemes, except asymmetric unsigned
 // for the ReLU data. Usage: node bench/calibration.bench.mjs [--n 131072]
-import {
-  HistogramObserver,
-  MinMaxObserver,
-  fakeQuantize,
-  quantError,
-  searchClipRange,
-} from '../dist/index.js';
+import { HistogramObserver, MinMaxObserver, fakeQuantize, quantError, searchClipRange } from '../dist/index.js';
 import { loadModel } from '../examples/mnist/model.mjs';
 import { args, fmt, save } from './lib.mjs';
 
@@ -124,7 +118,15 @@ const avg = (a) => a.reduce((s, v) => s + v, 0) / a.length;
 save(
   'calibration',
   { n, results, meanMs: Object.fromEntries(Object.entries(methodTime).map(([k, v]) => [k, avg(v)])) },
-  ['data', 'bits', 'min-max MSE', 'pct 99.99', 'hist mse', 'entropy', ...BUDGETS.flatMap((b) => SEARCHES.map((s) => `${s} ${b}`))],
+  [
+    'data',
+    'bits',
+    'min-max MSE',
+    'pct 99.99',
+    'hist mse',
+    'entropy',
+    ...BUDGETS.flatMap((b) => SEARCHES.map((s) => `${s} ${b}`)),
+  ],
   rows,
   [
     `MSE of the data fake-quantized with each method's range, divided by min-max's MSE (below 1: better than min-max; bold: within 0.2% of the best in the row). ${n} seeded samples per distribution; the demo weights are examples/mnist's trained tensors (${model.params['fc.weight'].length} and ${model.params['conv2.weight'].length} values).`,

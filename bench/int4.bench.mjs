@@ -12,7 +12,9 @@ import { args, fmt, measure, repeat, save, speedup } from './lib.mjs';
 const opts = args({ runs: 3 });
 const runs = Number(opts.runs);
 const supported = await supportedBackends();
-const builds = (opts.builds ? String(opts.builds).split(',') : ['relaxed', 'simd']).filter((b) => supported.includes(b));
+const builds = (opts.builds ? String(opts.builds).split(',') : ['relaxed', 'simd']).filter((b) =>
+  supported.includes(b),
+);
 const nodeTag = `node${process.versions.node.split('.')[0]}`;
 
 /** Seeded uniform integers in [lo, hi] (an LCG: the data only has to be reproducible). */
@@ -52,7 +54,13 @@ for (const [M, K, N] of INT4_SHAPES) {
       qw,
       int8: qw.linear({ weights: { data: w8, shape: [N, K] }, weightScale: chScale, ...io }),
       int4: qw.linear({ weightBits: 4, weights: { data: w4, shape: [N, K] }, weightScale: chScale, ...io }),
-      int4g: qw.linear({ weightBits: 4, weights: { data: w4, shape: [N, K] }, weightScale: grScale, groupSize: 128, ...io }),
+      int4g: qw.linear({
+        weightBits: 4,
+        weights: { data: w4, shape: [N, K] },
+        weightScale: grScale,
+        groupSize: 128,
+        ...io,
+      }),
       out: new Int8Array(M * N),
     };
   }
@@ -101,7 +109,16 @@ for (const [M, K, N] of INT4_SHAPES) {
 save(
   `int4-${nodeTag}`,
   { runs, results: results4 },
-  ['M x K x N', 'build', 'int8 ms', 'int4 ms', 'int4 g128 ms', 'int4 speed vs int8', 'int4 g128 speed vs int8', 'weight MiB: int4 / int8 / int8 layer'],
+  [
+    'M x K x N',
+    'build',
+    'int8 ms',
+    'int4 ms',
+    'int4 g128 ms',
+    'int4 speed vs int8',
+    'int4 g128 speed vs int8',
+    'weight MiB: int4 / int8 / int8 layer',
+  ],
   rows4,
   [
     'One `run` each (copy in, widen activations, GEMM with fused fp32 requantization, copy out); int8 = `linear` with int8 weights, int4 = `linear({ weightBits: 4 })` per output channel, g128 = per group of 128 along K.',
@@ -222,7 +239,19 @@ for (const [M, K, N] of RES_SHAPES) {
 save(
   `residual-${nodeTag}`,
   { runs, results: resultsR },
-  ['M x K x N', 'build', 'f32 ms', 'residual ms', 'dyn int8 ms', 'residual time / f32', 'residual err', 'fp16 rounding err', 'residual / fp16', 'f32 err', 'dyn int8 err'],
+  [
+    'M x K x N',
+    'build',
+    'f32 ms',
+    'residual ms',
+    'dyn int8 ms',
+    'residual time / f32',
+    'residual err',
+    'fp16 rounding err',
+    'residual / fp16',
+    'f32 err',
+    'dyn int8 err',
+  ],
   rowsR,
   [
     'Errors are relative RMS errors ||y - y64|| / ||y64|| against a float64 product of the same float32 inputs and weights (uniform in [-1, 1], seeded).',

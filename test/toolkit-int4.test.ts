@@ -1,5 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { QwasmError, packInt4, unpackInt4, quantizeWeightsInt4, LinearInt4, Linear, dequantizeTensor, computeQuantParams } from '../src/index.js';
+import {
+  QwasmError,
+  packInt4,
+  unpackInt4,
+  quantizeWeightsInt4,
+  LinearInt4,
+  Linear,
+  dequantizeTensor,
+  computeQuantParams,
+} from '../src/index.js';
 import { fp32Multiplier } from '../src/quant/multiplier.js';
 import { packInt4Panels, packedInt4Bytes } from '../src/layers/linear-int4.js';
 import { engines, firstDiff, randInt, randomInt8, randomUint8, rng } from './helpers.js';
@@ -134,7 +143,10 @@ function runCase(c: Case, seed: number) {
   const groups = c.groupSize ? Math.ceil(K / c.groupSize) : 0;
   const ws = new Float32Array(c.groupSize ? N * groups : c.perChannel ? N : 1).map(() => 0.001 + r() * 0.02);
   let bias: Int32Array | Float32Array | undefined;
-  if (c.bias) bias = c.groupSize ? new Float32Array(N).map(() => (r() - 0.5) * 4) : new Int32Array(N).map(() => randInt(r, -5000, 5000));
+  if (c.bias)
+    bias = c.groupSize
+      ? new Float32Array(N).map(() => (r() - 0.5) * 4)
+      : new Int32Array(N).map(() => randInt(r, -5000, 5000));
   const qmin0 = signed ? -128 : 0;
   const qmax0 = signed ? 127 : 255;
   let qmin = qmin0;
@@ -225,7 +237,14 @@ describe('qw.linear({ weightBits: 4 })', () => {
     const x = randomUint8(rr, M * K);
     const ws = new Float32Array(N * Math.ceil(K / 128)).map(() => 0.001 + rr() * 0.01);
     const results = [...qws.values()].map((qw) => {
-      const l = qw.linear({ weightBits: 4, weights: { data: w, shape: [N, K] }, weightScale: ws, groupSize: 128, input: { scale: 0.02, zeroPoint: 128, dtype: 'uint8' }, output: { scale: 0.5, zeroPoint: 120 } });
+      const l = qw.linear({
+        weightBits: 4,
+        weights: { data: w, shape: [N, K] },
+        weightScale: ws,
+        groupSize: 128,
+        input: { scale: 0.02, zeroPoint: 128, dtype: 'uint8' },
+        output: { scale: 0.5, zeroPoint: 120 },
+      });
       const y = Array.from(l.run(x));
       l.dispose();
       return y;
@@ -235,7 +254,13 @@ describe('qw.linear({ weightBits: 4 })', () => {
 
   it('refuses bad configurations with a QwasmError naming the argument', () => {
     const qw = [...qws.values()][0]!;
-    const base = { weightBits: 4 as const, weights: { data: new Uint8Array(8), shape: [2, 8] }, weightScale: 0.1, input: { scale: 0.1, zeroPoint: 0 }, output: { scale: 0.1, zeroPoint: 0 } };
+    const base = {
+      weightBits: 4 as const,
+      weights: { data: new Uint8Array(8), shape: [2, 8] },
+      weightScale: 0.1,
+      input: { scale: 0.1, zeroPoint: 0 },
+      output: { scale: 0.1, zeroPoint: 0 },
+    };
     const arg = (f: () => unknown) => {
       try {
         f();
@@ -248,9 +273,17 @@ describe('qw.linear({ weightBits: 4 })', () => {
     expect(arg(() => qw.linear({ ...base, weights: { data: new Uint8Array(7), shape: [2, 8] } }))).toBe('weights');
     expect(arg(() => qw.linear({ ...base, weights: { data: new Int8Array([9, 0]), shape: [1, 2] } }))).toBe('weights');
     expect(arg(() => qw.linear({ ...base, groupSize: 6, weightScale: new Float32Array(4) }))).toBe('groupSize');
-    expect(arg(() => qw.linear({ ...base, groupSize: 4, weightScale: new Float32Array(3).fill(1) }))).toBe('weightScale');
-    expect(arg(() => qw.linear({ ...base, groupSize: 4, weightScale: new Float32Array(4).fill(1), requant: 'fixedpoint' }))).toBe('requant');
-    expect(arg(() => qw.linear({ ...base, groupSize: 4, weightScale: new Float32Array(4).fill(1), bias: new Int32Array(2) }))).toBe('bias');
+    expect(arg(() => qw.linear({ ...base, groupSize: 4, weightScale: new Float32Array(3).fill(1) }))).toBe(
+      'weightScale',
+    );
+    expect(
+      arg(() => qw.linear({ ...base, groupSize: 4, weightScale: new Float32Array(4).fill(1), requant: 'fixedpoint' })),
+    ).toBe('requant');
+    expect(
+      arg(() =>
+        qw.linear({ ...base, groupSize: 4, weightScale: new Float32Array(4).fill(1), bias: new Int32Array(2) }),
+      ),
+    ).toBe('bias');
     expect(arg(() => qw.linear({ ...base, bias: new Float32Array(2) }))).toBe('bias');
     expect(arg(() => qw.linear({ ...base, weightBits: 6 } as never))).toBe('weightBits');
     const l = qw.linear(base);

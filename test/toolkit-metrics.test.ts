@@ -54,7 +54,11 @@ describe('qw.quantError (SIMD wasm kernel)', () => {
   for (const [backend, qw] of qws) {
     it(`matches the float64 TypeScript sums on ${backend} (600001 values)`, () => {
       close(qw.quantError(x, y), ref);
-      for (const len of [0, 1, 3, 4, 5, 17]) close(qw.quantError(x.subarray(0, len), y.subarray(0, len)), quantError(x.subarray(0, len), y.subarray(0, len)));
+      for (const len of [0, 1, 3, 4, 5, 17])
+        close(
+          qw.quantError(x.subarray(0, len), y.subarray(0, len)),
+          quantError(x.subarray(0, len), y.subarray(0, len)),
+        );
     });
 
     it(`propagates NaN and keeps the zero guards on ${backend}`, () => {

@@ -203,7 +203,9 @@ describe('HistogramObserver: clips against brute force', () => {
       [{ bits: 4 }, 8],
     ] as const) {
       // counts of a decaying density with a bumpy tail, values at bin centres of [0, 2048 w)
-      const counts = Array.from({ length: 2048 }, (_, j) => Math.floor(4000 * Math.exp(-j / 150) + (r() < 0.05 ? 20 * r() : 0)));
+      const counts = Array.from({ length: 2048 }, (_, j) =>
+        Math.floor(4000 * Math.exp(-j / 150) + (r() < 0.05 ? 20 * r() : 0)),
+      );
       counts[2047] = 3;
       const x: number[] = [];
       counts.forEach((c, j) => {
@@ -220,12 +222,14 @@ describe('HistogramObserver: clips against brute force', () => {
 
 describe('the calibration bar', () => {
   const dists = ['gaussian', 'laplacian', 'student-t', 'relu'] as const;
-  const schemeFor = (kind: string, bits: number): QuantScheme => (kind === 'relu' ? { bits, signed: false, symmetric: false } : { bits });
+  const schemeFor = (kind: string, bits: number): QuantScheme =>
+    kind === 'relu' ? { bits, signed: false, symmetric: false } : { bits };
 
   it('at 8 bits the mse observer is never worse than min-max (synthetic and demo-model weights)', async () => {
     const model = await loadModel();
     const sets: [string, Float32Array][] = dists.map((k) => [k, samples(rng(31), k, 1 << 16)]);
-    for (const name of ['fc.weight', 'conv2.weight', 'conv1.weight', 'pw4.weight']) sets.push([name, model.params[name] as Float32Array]);
+    for (const name of ['fc.weight', 'conv2.weight', 'conv1.weight', 'pw4.weight'])
+      sets.push([name, model.params[name] as Float32Array]);
     for (const [name, x] of sets) {
       const s = schemeFor(name, 8);
       const mm = dataMse(x, new MinMaxObserver().observe(x), s);

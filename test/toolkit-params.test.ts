@@ -137,11 +137,12 @@ describe('granularity', () => {
     for (let c = 0; c < 10; c++) {
       let lo = 0;
       let hi = 0;
-      for (let o = 0; o < 6; o++) for (let i = 0; i < 3; i++) {
-        const v = data[(o * 10 + c) * 3 + i]!;
-        lo = Math.min(lo, v);
-        hi = Math.max(hi, v);
-      }
+      for (let o = 0; o < 6; o++)
+        for (let i = 0; i < 3; i++) {
+          const v = data[(o * 10 + c) * 3 + i]!;
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
       expect(p.scale[c]).toBe(Math.fround((hi - lo) / 255));
     }
   });

@@ -76,7 +76,19 @@ describe('qw.linearResidual', () => {
         const y = layer.run(x);
         const lo = activation === 'none' ? -Infinity : 0;
         const hi = activation === 'relu6' ? 6 : Infinity;
-        const ref = residualGemmRef(x, rq.stages[0]!.q, rq.stages[1]!.q, rq.stages[0]!.scale, rq.stages[1]!.scale, bias, M, N, K, lo, hi);
+        const ref = residualGemmRef(
+          x,
+          rq.stages[0]!.q,
+          rq.stages[1]!.q,
+          rq.stages[0]!.scale,
+          rq.stages[1]!.scale,
+          bias,
+          M,
+          N,
+          K,
+          lo,
+          hi,
+        );
         const i = firstDiff(y, ref);
         expect(i, `[${M}, ${K}, ${N}] at ${i}: ${y[i]} vs ${ref[i]}`).toBe(-1);
         layer.dispose();
@@ -91,16 +103,18 @@ describe('qw.linearResidual', () => {
     const x = Float32Array.from({ length: M * K }, () => rr() * 2 - 1);
     const exact = (xs: ArrayLike<number>, ws: ArrayLike<number>) => {
       const y = new Float64Array(M * N);
-      for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
-        let s = 0;
-        for (let k = 0; k < K; k++) s += xs[m * K + k]! * ws[n * K + k]!;
-        y[m * N + n] = s;
-      }
+      for (let m = 0; m < M; m++)
+        for (let n = 0; n < N; n++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += xs[m * K + k]! * ws[n * K + k]!;
+          y[m * N + n] = s;
+        }
       return y;
     };
     const y64 = exact(x, w);
     const y16 = exact(x.map(f16round), w.map(f16round));
-    const rms = (a: ArrayLike<number>) => Math.sqrt(Array.from(a).reduce((s, v, i) => s + (v - y64[i]!) ** 2, 0) / M / N);
+    const rms = (a: ArrayLike<number>) =>
+      Math.sqrt(Array.from(a).reduce((s, v, i) => s + (v - y64[i]!) ** 2, 0) / M / N);
     const e16 = rms(y16);
     for (const [, qw] of qws) {
       const layer = qw.linearResidual({ weights: { data: w, shape: [N, K] } });
@@ -128,7 +142,9 @@ describe('qw.linearResidual', () => {
     const l = qw.linearResidual({ weights: w });
     expect(arg(() => l.run(new Float32Array(4)))).toBe('x');
     expect(arg(() => l.run(new Float32Array([1, NaN, 2])))).toBe('x');
-    expect(Array.from(l.run(new Float32Array([1, 1, 1])))).toEqual([1.5, 1.5].map((v) => expect.closeTo(v, 4) as unknown as number));
+    expect(Array.from(l.run(new Float32Array([1, 1, 1])))).toEqual(
+      [1.5, 1.5].map((v) => expect.closeTo(v, 4) as unknown as number),
+    );
     l.dispose();
     expect(arg(() => l.run(new Float32Array(3)))).toBe('layer');
   });

@@ -32,13 +32,21 @@ describe('searchRange', () => {
       const one = searchRange((lo, hi) => Math.abs(hi - 0.3), { min: -1, max: 1 }, { method, budget: 64 });
       expect(one.max).toBeCloseTo(0.3, method === 'golden' ? 6 : 1);
       expect(one.min).toBe(-one.max);
-      const two = searchRange((lo, hi) => (lo + 0.2) ** 2 + (hi - 0.7) ** 2, { min: -1, max: 1 }, { method, budget: 100, symmetric: false });
+      const two = searchRange(
+        (lo, hi) => (lo + 0.2) ** 2 + (hi - 0.7) ** 2,
+        { min: -1, max: 1 },
+        { method, budget: 100, symmetric: false },
+      );
       expect(two.loss).toBeLessThan(method === 'random' ? 0.01 : 0.002);
     });
   }
 
   it('golden section converges at the golden ratio', () => {
-    const r = searchRange((_, hi) => (hi - 0.4137) ** 2, { min: -1, max: 1 }, { method: 'golden', budget: 40, minFraction: 0.01 });
+    const r = searchRange(
+      (_, hi) => (hi - 0.4137) ** 2,
+      { min: -1, max: 1 },
+      { method: 'golden', budget: 40, minFraction: 0.01 },
+    );
     expect(Math.abs(r.max - 0.4137)).toBeLessThan(0.99 * 0.618 ** 37);
   });
 

@@ -17,7 +17,11 @@ function layer(name: string, N: number, K: number, seed: number, rowSpread: numb
 }
 
 describe('sensitivityReport', () => {
-  const layers = [layer('smooth', 24, 256, 1, 0.2), layer('spread', 24, 256, 2, 4), layer('outliers', 24, 256, 3, 0.2, 12)];
+  const layers = [
+    layer('smooth', 24, 256, 1, 0.2),
+    layer('spread', 24, 256, 2, 4),
+    layer('outliers', 24, 256, 3, 0.2, 12),
+  ];
   const report = sensitivityReport(layers, { groupSize: 64 });
 
   it('measures SQNR at 8 and 4 bits, per tensor, per channel and per group, on weights and outputs', () => {
@@ -53,7 +57,8 @@ describe('sensitivityReport', () => {
     const bits = (b: number) => planBits(report, { minSqnrDb: b }).layers.map((l) => l.bits);
     expect(bits(15)).toEqual([4, 8, 8]);
     expect(bits(10)).toEqual([4, 4, 8]);
-    for (const budget of [10, 15, 18, 20, 25, 30]) expect(planBits(report, { minSqnrDb: budget }).sqnrDb).toBeGreaterThanOrEqual(budget);
+    for (const budget of [10, 15, 18, 20, 25, 30])
+      expect(planBits(report, { minSqnrDb: budget }).sqnrDb).toBeGreaterThanOrEqual(budget);
     const w = planBits(report, { minSqnrDb: 20, use: 'weight', granularity: 'perGroup' });
     expect(w.layers.length).toBe(3);
   });
@@ -62,8 +67,12 @@ describe('sensitivityReport', () => {
     const r = sensitivityReport([{ name: 'w', weights: layers[0]!.weights }]);
     expect(r[0]!.outputSqnr).toBeUndefined();
     expect(planBits(r, { minSqnrDb: 10 }).layers[0]!.bits).toBe(4);
-    expect(() => sensitivityReport([{ name: 'bad', weights: { data: new Float32Array(6), shape: [6] } }])).toThrow(QwasmError);
-    expect(() => sensitivityReport([{ ...layers[0]!, activations: { data: new Float32Array(10), shape: [2, 5] } }])).toThrow(/columns/);
+    expect(() => sensitivityReport([{ name: 'bad', weights: { data: new Float32Array(6), shape: [6] } }])).toThrow(
+      QwasmError,
+    );
+    expect(() =>
+      sensitivityReport([{ ...layers[0]!, activations: { data: new Float32Array(10), shape: [2, 5] } }]),
+    ).toThrow(/columns/);
     expect(() => planBits(report, { minSqnrDb: NaN })).toThrow(QwasmError);
   });
 });

@@ -63,13 +63,25 @@ export interface LinearInt4Config {
 function readInt4Weights(w: unknown): { values: (n: number, k: number) => number; N: number; K: number } {
   check(typeof w === 'object' && w !== null, 'weights', 'expected a tensor { data, shape }');
   const { data, shape } = w as { data?: unknown; shape?: unknown };
-  check(Array.isArray(shape) && shape.length === 2, 'weights', `must be 2-D [N, K], got shape ${JSON.stringify(shape)}`);
+  check(
+    Array.isArray(shape) && shape.length === 2,
+    'weights',
+    `must be 2-D [N, K], got shape ${JSON.stringify(shape)}`,
+  );
   const [N, K] = shape as [number, number];
-  check(Number.isInteger(N) && Number.isInteger(K) && N > 0 && K > 0, 'weights', `must not be empty, got shape [${N}, ${K}]`);
+  check(
+    Number.isInteger(N) && Number.isInteger(K) && N > 0 && K > 0,
+    'weights',
+    `must not be empty, got shape [${N}, ${K}]`,
+  );
   if (data instanceof Uint8Array) {
     // packed: N rows of ceil(K / 2) bytes
     const rowBytes = Math.ceil(K / 2);
-    check(data.length === N * rowBytes, 'weights', `packed int4 [${N}, ${K}] needs ${N * rowBytes} bytes, got ${data.length}`);
+    check(
+      data.length === N * rowBytes,
+      'weights',
+      `packed int4 [${N}, ${K}] needs ${N * rowBytes} bytes, got ${data.length}`,
+    );
     return {
       N,
       K,
@@ -83,7 +95,10 @@ function readInt4Weights(w: unknown): { values: (n: number, k: number) => number
     }
     return { N, K, values: (n, k) => data[n * K + k]! };
   }
-  throw new QwasmError('weights', `expected Uint8Array (packed int4) or Int8Array data, got ${Object.prototype.toString.call(data)}`);
+  throw new QwasmError(
+    'weights',
+    `expected Uint8Array (packed int4) or Int8Array data, got ${Object.prototype.toString.call(data)}`,
+  );
 }
 
 /**
@@ -157,10 +172,17 @@ export class LinearInt4 {
     const { N, K } = w;
     const groupSize = cfg.groupSize ?? 0;
     if (cfg.groupSize !== undefined) {
-      check(Number.isInteger(groupSize) && groupSize > 0 && groupSize % 4 === 0, 'groupSize', `must be a positive multiple of 4, got ${groupSize}`);
+      check(
+        Number.isInteger(groupSize) && groupSize > 0 && groupSize % 4 === 0,
+        'groupSize',
+        `must be a positive multiple of 4, got ${groupSize}`,
+      );
     }
     const groups = groupSize > 0 ? Math.ceil(K / groupSize) : 0;
-    const ws = groupSize > 0 ? resolveScale(cfg.weightScale, 'weightScale', N * groups) : resolveScale(cfg.weightScale, 'weightScale', N);
+    const ws =
+      groupSize > 0
+        ? resolveScale(cfg.weightScale, 'weightScale', N * groups)
+        : resolveScale(cfg.weightScale, 'weightScale', N);
     check(typeof cfg.input === 'object' && cfg.input !== null, 'input', 'expected { scale, zeroPoint, dtype? }');
     check(typeof cfg.output === 'object' && cfg.output !== null, 'output', 'expected { scale, zeroPoint }');
     const dtype = cfg.input.dtype ?? 'int8';
@@ -170,14 +192,32 @@ export class LinearInt4 {
     const sy = resolveScale(cfg.output.scale, 'output.scale')[0]!;
     const zy = resolveZeroPoint(cfg.output.zeroPoint, 'output.zeroPoint', dtype)[0]!;
     const activation = (cfg.activation ?? 'none') as Activation;
-    check(activation === 'none' || activation === 'relu' || activation === 'relu6', 'activation', `must be 'none', 'relu' or 'relu6', got ${String(cfg.activation)}`);
+    check(
+      activation === 'none' || activation === 'relu' || activation === 'relu6',
+      'activation',
+      `must be 'none', 'relu' or 'relu6', got ${String(cfg.activation)}`,
+    );
     const requant = cfg.requant ?? 'fp32';
-    check(requant === 'fp32' || requant === 'fixedpoint', 'requant', `must be 'fp32' or 'fixedpoint', got ${String(requant)}`);
-    check(groupSize === 0 || requant === 'fp32', 'requant', "per-group int4 weights support 'fp32' requantization only");
+    check(
+      requant === 'fp32' || requant === 'fixedpoint',
+      'requant',
+      `must be 'fp32' or 'fixedpoint', got ${String(requant)}`,
+    );
+    check(
+      groupSize === 0 || requant === 'fp32',
+      'requant',
+      "per-group int4 weights support 'fp32' requantization only",
+    );
     if (cfg.bias !== undefined) {
       check(cfg.bias.length === N, 'bias', `has ${cfg.bias.length} values, expected ${N}`);
-      if (groupSize > 0) check(cfg.bias instanceof Float32Array, 'bias', 'must be a Float32Array (real units) with per-group weights');
-      else check(cfg.bias instanceof Int32Array, 'bias', 'must be an Int32Array (scale inputScale * weightScale) with per-channel weights');
+      if (groupSize > 0)
+        check(cfg.bias instanceof Float32Array, 'bias', 'must be a Float32Array (real units) with per-group weights');
+      else
+        check(
+          cfg.bias instanceof Int32Array,
+          'bias',
+          'must be an Int32Array (scale inputScale * weightScale) with per-channel weights',
+        );
     }
     // |a - za| <= 255 and |w| <= 8
     checkAccumulation(K, maxCentred(dtype, zx), 8, 'weights');
@@ -212,7 +252,18 @@ export class LinearInt4 {
         this.blocks.push(this.params);
       } else {
         this.epi = null;
-        this.params = this.writeGroupedParams(N, groups, ws, sx, sy, zy, qmin, qmax, activation, cfg.bias as Float32Array | undefined);
+        this.params = this.writeGroupedParams(
+          N,
+          groups,
+          ws,
+          sx,
+          sy,
+          zy,
+          qmin,
+          qmax,
+          activation,
+          cfg.bias as Float32Array | undefined,
+        );
       }
     } catch (e) {
       this.dispose();
@@ -277,7 +328,11 @@ export class LinearInt4 {
     this.rt.live();
     if (this.disposed) throw new QwasmError('layer', 'this layer was disposed');
     const signed = this.dtype === 'int8';
-    check(signed ? x instanceof Int8Array : x instanceof Uint8Array, 'x', `must be ${signed ? 'an Int8Array' : 'a Uint8Array'} (the layer's input dtype)`);
+    check(
+      signed ? x instanceof Int8Array : x instanceof Uint8Array,
+      'x',
+      `must be ${signed ? 'an Int8Array' : 'a Uint8Array'} (the layer's input dtype)`,
+    );
     const K = this.inFeatures;
     const N = this.outFeatures;
     check(x.length % K === 0, 'x', `has ${x.length} elements, not a whole number of rows of K = ${K}`);

@@ -65,7 +65,11 @@ export class LinearResidual {
     const rq = resolveStages(cfg.weights);
     const [N, K] = rq.shape as [number, number];
     const activation = cfg.activation ?? 'none';
-    check(activation === 'none' || activation === 'relu' || activation === 'relu6', 'activation', `must be 'none', 'relu' or 'relu6', got ${String(activation)}`);
+    check(
+      activation === 'none' || activation === 'relu' || activation === 'relu6',
+      'activation',
+      `must be 'none', 'relu' or 'relu6', got ${String(activation)}`,
+    );
     if (cfg.bias !== undefined) {
       check(cfg.bias instanceof Float32Array, 'bias', 'must be a Float32Array');
       check(cfg.bias.length === N, 'bias', `has ${cfg.bias.length} values, expected ${N}`);
@@ -136,7 +140,22 @@ export class LinearResidual {
     k.pack_a_f32_s16(xp, M, K, K, this.rt.config.mr, sp, ap);
     const scales = this.sBuf.view(Float32Array, M);
     for (let m = 0; m < M; m++) check(scales[m] === scales[m], 'x', `row ${m} holds NaN or an infinity`);
-    k.gemm_s16_residual(ap, this.w1, this.w2, M, N, Math.ceil(K / 2), sp, this.s1, this.s2, this.bias, this.lo, this.hi, yp, N);
+    k.gemm_s16_residual(
+      ap,
+      this.w1,
+      this.w2,
+      M,
+      N,
+      Math.ceil(K / 2),
+      sp,
+      this.s1,
+      this.s2,
+      this.bias,
+      this.lo,
+      this.hi,
+      yp,
+      N,
+    );
     y.set(this.yBuf.view(Float32Array, M * N));
     return y;
   }
@@ -160,14 +179,35 @@ function resolveStages(w: unknown): ResidualQuantized {
     const rq = w as ResidualQuantized;
     check(Array.isArray(rq.shape) && rq.shape.length === 2, 'weights.shape', 'must be [N, K]');
     const [N, K] = rq.shape as [number, number];
-    check(Number.isInteger(N) && Number.isInteger(K) && N > 0 && K > 0, 'weights.shape', `must not be empty, got [${N}, ${K}]`);
-    check(Array.isArray(rq.stages) && rq.stages.length === 2, 'weights.stages', `must hold 2 stages, got ${rq.stages?.length}`);
+    check(
+      Number.isInteger(N) && Number.isInteger(K) && N > 0 && K > 0,
+      'weights.shape',
+      `must not be empty, got [${N}, ${K}]`,
+    );
+    check(
+      Array.isArray(rq.stages) && rq.stages.length === 2,
+      'weights.stages',
+      `must hold 2 stages, got ${rq.stages?.length}`,
+    );
     check(rq.axis === 0, 'weights.axis', 'stages must be per output channel (residualQuantize(w, 2, { axis: 0 }))');
     for (const st of rq.stages) {
-      check(st.q instanceof Int8Array && st.q.length === N * K, 'weights.stages', `each stage needs ${N * K} int8 codes`);
-      check(st.scale instanceof Float32Array && st.scale.length === N, 'weights.stages', `each stage needs ${N} scales`);
+      check(
+        st.q instanceof Int8Array && st.q.length === N * K,
+        'weights.stages',
+        `each stage needs ${N * K} int8 codes`,
+      );
+      check(
+        st.scale instanceof Float32Array && st.scale.length === N,
+        'weights.stages',
+        `each stage needs ${N} scales`,
+      );
       for (let i = 0; i < st.q.length; i++) check(st.q[i] !== -128, 'weights.stages', 'codes must be in [-127, 127]');
-      for (let i = 0; i < N; i++) check(Number.isFinite(st.scale[i]!) && st.scale[i]! > 0, 'weights.stages', 'scales must be positive and finite');
+      for (let i = 0; i < N; i++)
+        check(
+          Number.isFinite(st.scale[i]!) && st.scale[i]! > 0,
+          'weights.stages',
+          'scales must be positive and finite',
+        );
     }
     return rq;
   }

@@ -17,7 +17,15 @@
 import { check } from '../errors.js';
 import { rangeParams, type ResolvedScheme } from './scheme.js';
 
-/** A copy of a histogram's state: bin j covers [(origin + j) * width, (origin + j + 1) * width). */
+/**
+ * A copy of a histogram's state: bin j covers [(origin + j) * width, (origin + j + 1) * width).
+ *
+ * @example
+ * ```ts
+ * const h: HistogramSnapshot = observer.histogram();
+ * const lowEdge = h.origin * h.width; // value at the start of bin 0
+ * ```
+ */
 export interface HistogramSnapshot {
   counts: Float64Array;
   width: number;
@@ -29,7 +37,15 @@ export interface HistogramSnapshot {
   zeros: number;
 }
 
-/** How a histogram observer turns its histogram into a clipping range. */
+/**
+ * How a histogram observer turns its histogram into a clipping range (see HistogramOptions).
+ *
+ * @example
+ * ```ts
+ * const method: HistogramMethod = 'entropy';
+ * const obs = new HistogramObserver({ method });
+ * ```
+ */
 export type HistogramMethod = 'percentile' | 'mse' | 'entropy';
 
 export class StreamingHistogram {
@@ -66,7 +82,15 @@ export class StreamingHistogram {
   }
 
   snapshot(): HistogramSnapshot {
-    return { counts: this.counts.slice(), width: this.width, origin: this.origin, min: this.min, max: this.max, total: this.total, zeros: this.zeros };
+    return {
+      counts: this.counts.slice(),
+      width: this.width,
+      origin: this.origin,
+      min: this.min,
+      max: this.max,
+      total: this.total,
+      zeros: this.zeros,
+    };
   }
 
   /** Makes the window cover [lo, hi] (finite, lo <= hi) and everything seen so far. */
@@ -378,7 +402,11 @@ export function foldAbs(h: HistogramSnapshot, maxBins: number): { counts: Float6
  * (the upper edge of the last kept bin). A candidate where Q is empty but P is not (the
  * folded mass landed in a run with no data of its own) has infinite divergence.
  */
-export function entropyThreshold(counts: Float64Array, width: number, levels: number): { index: number; threshold: number } {
+export function entropyThreshold(
+  counts: Float64Array,
+  width: number,
+  levels: number,
+): { index: number; threshold: number } {
   const J = counts.length;
   if (J <= levels) return { index: J, threshold: J * width };
   let total = 0;
@@ -444,5 +472,9 @@ export function entropyRange(h: HistogramSnapshot, s: ResolvedScheme, maxBins = 
 
 /** Validates a histogram bin count. */
 export function checkBins(bins: number): void {
-  check(Number.isInteger(bins) && bins >= 16 && bins <= 1 << 20, 'bins', `must be an integer from 16 to 2^20, got ${bins}`);
+  check(
+    Number.isInteger(bins) && bins >= 16 && bins <= 1 << 20,
+    'bins',
+    `must be an integer from 16 to 2^20, got ${bins}`,
+  );
 }

@@ -42,12 +42,7 @@ export {
 } from './search.js';
 export { quantError, metricLoss, type QuantErrorReport, type ErrorMetric } from './metrics.js';
 export { packInt4, unpackInt4, quantizeWeightsInt4, type Int4Weights } from './int4.js';
-export {
-  residualQuantize,
-  residualDequantize,
-  type ResidualQuantized,
-  type ResidualStage,
-} from './residual.js';
+export { residualQuantize, residualDequantize, type ResidualQuantized, type ResidualStage } from './residual.js';
 export {
   sensitivityReport,
   planBits,

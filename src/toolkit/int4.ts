@@ -48,7 +48,11 @@ export function unpackInt4(packed: Uint8Array, shape: readonly number[]): Int8Ar
   const K = shape.length ? shape[shape.length - 1]! : 1;
   const rows = K === 0 ? 0 : n / K;
   const rowBytes = Math.ceil(K / 2);
-  check(packed.length === rows * rowBytes, 'packed', `has ${packed.length} bytes, shape [${shape.join(', ')}] packs into ${rows * rowBytes}`);
+  check(
+    packed.length === rows * rowBytes,
+    'packed',
+    `has ${packed.length} bytes, shape [${shape.join(', ')}] packs into ${rows * rowBytes}`,
+  );
   const out = new Int8Array(n);
   for (let r = 0; r < rows; r++) {
     for (let k = 0; k < K; k++) {
@@ -95,7 +99,10 @@ export function quantizeWeightsInt4(w: Tensor<Float32Array>, options: { groupSiz
   const data = w.data as Float32Array;
   for (let i = 0; i < data.length; i++) check(Number.isFinite(data[i]!), 'weights', `holds a non-finite value at ${i}`);
   const g = options.groupSize;
-  const params = computeQuantParams(w as Tensor<Float32Array>, g === undefined ? { bits: 4, axis: 0 } : { bits: 4, axis: 1, groupSize: g });
+  const params = computeQuantParams(
+    w as Tensor<Float32Array>,
+    g === undefined ? { bits: 4, axis: 0 } : { bits: 4, axis: 1, groupSize: g },
+  );
   const q = quantizeTensor(w as Tensor<Float32Array>, params) as Int8Array;
   const out: Int4Weights = { weights: { data: packInt4(q, w.shape), shape: [...w.shape] }, weightScale: params.scale };
   if (g !== undefined) out.groupSize = g;

@@ -33,7 +33,16 @@ export interface QuantErrorReport {
   cosine: number;
 }
 
-/** The names of the metrics, as search objectives (lower is better after orientation). */
+/**
+ * The names of the metrics, as search objectives (lower is better after orientation,
+ * see {@link metricLoss}).
+ *
+ * @example
+ * ```ts
+ * const metric: ErrorMetric = 'sqnrDb';
+ * searchClipRange(x, { metric });
+ * ```
+ */
 export type ErrorMetric = keyof QuantErrorReport;
 
 /** The six float64 sums both implementations accumulate (layout of quant_error_f32's out). */
@@ -132,7 +141,13 @@ export function metricLoss(r: QuantErrorReport, metric: ErrorMetric): number {
 /** Checks a metric name. */
 export function checkMetric(m: unknown, name: string): asserts m is ErrorMetric {
   check(
-    m === 'maxAbs' || m === 'meanAbs' || m === 'relative' || m === 'mse' || m === 'rmse' || m === 'sqnrDb' || m === 'cosine',
+    m === 'maxAbs' ||
+      m === 'meanAbs' ||
+      m === 'relative' ||
+      m === 'mse' ||
+      m === 'rmse' ||
+      m === 'sqnrDb' ||
+      m === 'cosine',
     name,
     `must be one of 'maxAbs', 'meanAbs', 'relative', 'mse', 'rmse', 'sqnrDb', 'cosine', got ${String(m)}`,
   );

@@ -55,7 +55,15 @@ export interface ObserverOptions {
   axis?: number;
 }
 
-/** A batch: a tensor, or a bare Float32Array (per-tensor observers only). */
+/**
+ * A batch: a tensor, or a bare Float32Array (per-tensor observers only).
+ *
+ * @example
+ * ```ts
+ * const batch: ObserverInput = { data: activations, shape: [32, 256] };
+ * new MinMaxObserver({ axis: 1 }).observe(batch);
+ * ```
+ */
 export type ObserverInput = Tensor<Float32Array> | Float32Array;
 
 /**
@@ -98,7 +106,8 @@ abstract class ObserverBase implements Observer {
 
   constructor(options: ObserverOptions = {}) {
     check(typeof options === 'object' && options !== null, 'options', 'expected an object');
-    if (options.axis !== undefined) check(Number.isInteger(options.axis), 'axis', `must be an integer, got ${options.axis}`);
+    if (options.axis !== undefined)
+      check(Number.isInteger(options.axis), 'axis', `must be an integer, got ${options.axis}`);
     this.axis = options.axis;
   }
 
@@ -188,7 +197,10 @@ abstract class ObserverBase implements Observer {
 
   protected checkSeen(): void {
     if (this.count === 0) {
-      throw new QwasmError('observer', `has seen no finite values (${this.nanCount} NaN, ${this.posInfCount + this.negInfCount} infinite)`);
+      throw new QwasmError(
+        'observer',
+        `has seen no finite values (${this.nanCount} NaN, ${this.posInfCount + this.negInfCount} infinite)`,
+      );
     }
   }
 }
@@ -387,7 +399,11 @@ export class HistogramObserver extends ObserverBase {
   constructor(options: HistogramOptions = {}) {
     super(options);
     const method = options.method ?? 'mse';
-    check(method === 'mse' || method === 'percentile' || method === 'entropy', 'method', `must be 'mse', 'percentile' or 'entropy', got ${String(method)}`);
+    check(
+      method === 'mse' || method === 'percentile' || method === 'entropy',
+      'method',
+      `must be 'mse', 'percentile' or 'entropy', got ${String(method)}`,
+    );
     const p = options.percentile ?? 99.99;
     check(typeof p === 'number' && p > 0 && p <= 100, 'percentile', `must be in (0, 100], got ${p}`);
     const bins = options.bins ?? 2048;
@@ -427,7 +443,11 @@ export class HistogramObserver extends ObserverBase {
 
   /** A copy of channel c's histogram (c = 0 per tensor). */
   histogram(channel = 0): HistogramSnapshot {
-    check(Number.isInteger(channel) && channel >= 0 && channel < this.hists.length, 'channel', `must be in [0, ${this.hists.length})`);
+    check(
+      Number.isInteger(channel) && channel >= 0 && channel < this.hists.length,
+      'channel',
+      `must be in [0, ${this.hists.length})`,
+    );
     return this.hists[channel]!.snapshot();
   }
 

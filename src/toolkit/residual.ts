@@ -56,7 +56,11 @@ export function residualQuantize(
   const t = x instanceof Float32Array ? { data: x, shape: [x.length] } : x;
   checkTensor(t, 'x');
   checkDtype(t, 'x', Float32Array);
-  check(Number.isInteger(stages) && stages >= 1 && stages <= 4, 'stages', `must be an integer from 1 to 4, got ${stages}`);
+  check(
+    Number.isInteger(stages) && stages >= 1 && stages <= 4,
+    'stages',
+    `must be an integer from 1 to 4, got ${stages}`,
+  );
   const data = t.data as Float32Array;
   for (let i = 0; i < data.length; i++) check(Number.isFinite(data[i]!), 'x', `holds a non-finite value at ${i}`);
   let outer = 1;
@@ -113,7 +117,11 @@ export function residualQuantize(
  * ```
  */
 export function residualDequantize(rq: ResidualQuantized): Float32Array {
-  check(typeof rq === 'object' && rq !== null && Array.isArray(rq.stages) && rq.stages.length > 0, 'rq', 'expected ResidualQuantized');
+  check(
+    typeof rq === 'object' && rq !== null && Array.isArray(rq.stages) && rq.stages.length > 0,
+    'rq',
+    'expected ResidualQuantized',
+  );
   const n = rq.shape.reduce((a, b) => a * b, 1);
   let outer = 1;
   let C = 1;

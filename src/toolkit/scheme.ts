@@ -80,7 +80,15 @@ export interface QuantParams {
   readonly zeroPoint: Int32Array;
 }
 
-/** A scheme with defaults filled in and its integer range. */
+/**
+ * A scheme with defaults filled in and its integer range.
+ *
+ * @example
+ * ```ts
+ * const s: ResolvedScheme = resolveScheme({ bits: 4, signed: false, symmetric: false });
+ * console.log(s.qmin, s.qmax); // 0 15
+ * ```
+ */
 export interface ResolvedScheme {
   bits: number;
   signed: boolean;
@@ -166,7 +174,11 @@ export function nudgeZeroPoint(
 ): { scale: number; zeroPoint: number; nudgedMin: number; nudgedMax: number } {
   check(Number.isFinite(min) && Number.isFinite(max), 'range', `must be finite, got [${min}, ${max}]`);
   check(min <= max, 'range', `min ${min} is above max ${max}`);
-  check(Number.isInteger(qmin) && Number.isInteger(qmax) && qmin < qmax, 'qmin', `[${qmin}, ${qmax}] is not an integer range`);
+  check(
+    Number.isInteger(qmin) && Number.isInteger(qmax) && qmin < qmax,
+    'qmin',
+    `[${qmin}, ${qmax}] is not an integer range`,
+  );
   const lo = Math.min(min, 0);
   const hi = Math.max(max, 0);
   let scale = hi > lo ? Math.fround((hi - lo) / (qmax - qmin)) : 1;
@@ -232,12 +244,23 @@ function resolveLayout(shape: readonly number[], g: Granularity): Layout {
   check(typeof g === 'object' && g !== null, 'granularity', 'expected an object');
   const n = shape.reduce((a, b) => a * b, 1);
   if (g.groupSize !== undefined) {
-    check(Number.isInteger(g.groupSize) && g.groupSize > 0, 'groupSize', `must be a positive integer, got ${g.groupSize}`);
+    check(
+      Number.isInteger(g.groupSize) && g.groupSize > 0,
+      'groupSize',
+      `must be a positive integer, got ${g.groupSize}`,
+    );
     check(shape.length > 0, 'groupSize', 'per-group parameters need a tensor of rank >= 1');
     const axis = normalizeAxis(g.axis ?? -1, shape.length, 'axis');
     const split = splitAxis(shape, axis);
     const groups = Math.ceil(split.A / g.groupSize);
-    return { granularity: 'group', axis, groupSize: g.groupSize, split, groups, slots: split.outer * groups * split.inner };
+    return {
+      granularity: 'group',
+      axis,
+      groupSize: g.groupSize,
+      split,
+      groups,
+      slots: split.outer * groups * split.inner,
+    };
   }
   if (g.axis !== undefined) {
     check(shape.length > 0, 'axis', 'per-channel parameters need a tensor of rank >= 1');
@@ -302,7 +325,10 @@ function toGranularity(g: Granularity | QuantParams): Granularity {
 }
 
 /** Shape and data of a float tensor argument (a bare Float32Array is a 1-D tensor). */
-function asTensor(x: Tensor<Float32Array> | Float32Array, name: string): { data: Float32Array; shape: readonly number[] } {
+function asTensor(
+  x: Tensor<Float32Array> | Float32Array,
+  name: string,
+): { data: Float32Array; shape: readonly number[] } {
   if (x instanceof Float32Array) return { data: x, shape: [x.length] };
   checkTensor(x, name);
   checkDtype(x, name, Float32Array);
@@ -356,7 +382,11 @@ export function paramsFromRange(
   const lo = typeof min === 'number' ? [min] : Array.from(min);
   const hi = typeof max === 'number' ? [max] : Array.from(max);
   check(lo.length === hi.length && lo.length > 0, 'max', `has ${hi.length} values, min has ${lo.length}`);
-  check(options.groupSize === undefined, 'groupSize', 'per-group parameters come from computeQuantParams (they need the tensor)');
+  check(
+    options.groupSize === undefined,
+    'groupSize',
+    'per-group parameters come from computeQuantParams (they need the tensor)',
+  );
   if (lo.length > 1) check(options.axis !== undefined, 'axis', `is needed for ${lo.length} per-channel ranges`);
   const scale = new Float32Array(lo.length);
   const zeroPoint = new Int32Array(lo.length);
@@ -389,7 +419,10 @@ export function paramsFromRange(
  * p.scale.length; // 64 * 8
  * ```
  */
-export function computeQuantParams(x: Tensor<Float32Array> | Float32Array, options: QuantScheme & Granularity = {}): QuantParams {
+export function computeQuantParams(
+  x: Tensor<Float32Array> | Float32Array,
+  options: QuantScheme & Granularity = {},
+): QuantParams {
   const t = asTensor(x, 'x');
   const s = resolveScheme(options);
   const L = resolveLayout(t.shape, options);
@@ -408,14 +441,27 @@ export function computeQuantParams(x: Tensor<Float32Array> | Float32Array, optio
 function checkParams(p: QuantParams, shape: readonly number[]): Layout {
   check(typeof p === 'object' && p !== null, 'params', 'expected QuantParams');
   const { qmin, qmax } = quantRange(p.bits, p.signed, p.narrow);
-  check(p.qmin === qmin && p.qmax === qmax, 'params', `qmin/qmax [${p.qmin}, ${p.qmax}] do not match ${p.bits}-bit ${p.signed ? 'signed' : 'unsigned'}${p.narrow ? ' narrow' : ''}`);
+  check(
+    p.qmin === qmin && p.qmax === qmax,
+    'params',
+    `qmin/qmax [${p.qmin}, ${p.qmax}] do not match ${p.bits}-bit ${p.signed ? 'signed' : 'unsigned'}${p.narrow ? ' narrow' : ''}`,
+  );
   let L: Layout;
   if (p.granularity === 'tensor') L = resolveLayout(shape, {});
   else if (p.granularity === 'channel') L = resolveLayout(shape, { axis: p.axis });
   else if (p.granularity === 'group') L = resolveLayout(shape, { axis: p.axis, groupSize: p.groupSize });
-  else throw new QwasmError('params.granularity', `must be 'tensor', 'channel' or 'group', got ${String(p.granularity)}`);
-  check(p.scale instanceof Float32Array && p.scale.length === L.slots, 'params.scale', `needs ${L.slots} values for this tensor, got ${p.scale?.length}`);
-  check(p.zeroPoint instanceof Int32Array && p.zeroPoint.length === L.slots, 'params.zeroPoint', `needs ${L.slots} values for this tensor, got ${p.zeroPoint?.length}`);
+  else
+    throw new QwasmError('params.granularity', `must be 'tensor', 'channel' or 'group', got ${String(p.granularity)}`);
+  check(
+    p.scale instanceof Float32Array && p.scale.length === L.slots,
+    'params.scale',
+    `needs ${L.slots} values for this tensor, got ${p.scale?.length}`,
+  );
+  check(
+    p.zeroPoint instanceof Int32Array && p.zeroPoint.length === L.slots,
+    'params.zeroPoint',
+    `needs ${L.slots} values for this tensor, got ${p.zeroPoint?.length}`,
+  );
   for (let i = 0; i < L.slots; i++) {
     const sc = p.scale[i]!;
     check(Number.isFinite(sc) && sc > 0, 'params.scale', `must be positive and finite, got ${sc} at ${i}`);
@@ -464,7 +510,10 @@ export function quantizeTensor(x: Tensor<Float32Array> | Float32Array, params: Q
  * const xHat = dequantizeTensor({ data: q, shape: [64, 256] }, p);
  * ```
  */
-export function dequantizeTensor(q: Tensor<Int8Array | Uint8Array> | Int8Array | Uint8Array, params: QuantParams): Float32Array {
+export function dequantizeTensor(
+  q: Tensor<Int8Array | Uint8Array> | Int8Array | Uint8Array,
+  params: QuantParams,
+): Float32Array {
   let t: { data: Int8Array | Uint8Array; shape: readonly number[] };
   if (q instanceof Int8Array || q instanceof Uint8Array) t = { data: q, shape: [q.length] };
   else {
@@ -494,11 +543,19 @@ export function dequantizeTensor(q: Tensor<Int8Array | Uint8Array> | Int8Array |
  * const wq = fakeQuantize(w, p); // same shape, every value on the 4-bit grid
  * ```
  */
-export function fakeQuantize(x: Tensor<Float32Array> | Float32Array, params: QuantParams, out?: Float32Array): Float32Array {
+export function fakeQuantize(
+  x: Tensor<Float32Array> | Float32Array,
+  params: QuantParams,
+  out?: Float32Array,
+): Float32Array {
   const t = asTensor(x, 'x');
   const L = checkParams(params, t.shape);
   const y = out ?? new Float32Array(t.data.length);
-  check(y instanceof Float32Array && y.length >= t.data.length, 'out', `must be a Float32Array of at least ${t.data.length} values`);
+  check(
+    y instanceof Float32Array && y.length >= t.data.length,
+    'out',
+    `must be a Float32Array of at least ${t.data.length} values`,
+  );
   const { qmin, qmax } = params;
   const data = t.data;
   forEachRun(L, (start, count, stride, slot) => {
@@ -526,11 +583,19 @@ export function fakeQuantize(x: Tensor<Float32Array> | Float32Array, params: Qua
  * for (let i = 0; i < grad.length; i++) grad[i] *= mask[i];
  * ```
  */
-export function steGradientMask(x: Tensor<Float32Array> | Float32Array, params: QuantParams, out?: Uint8Array): Uint8Array {
+export function steGradientMask(
+  x: Tensor<Float32Array> | Float32Array,
+  params: QuantParams,
+  out?: Uint8Array,
+): Uint8Array {
   const t = asTensor(x, 'x');
   const L = checkParams(params, t.shape);
   const m = out ?? new Uint8Array(t.data.length);
-  check(m instanceof Uint8Array && m.length >= t.data.length, 'out', `must be a Uint8Array of at least ${t.data.length} values`);
+  check(
+    m instanceof Uint8Array && m.length >= t.data.length,
+    'out',
+    `must be a Uint8Array of at least ${t.data.length} values`,
+  );
   const { qmin, qmax } = params;
   const data = t.data;
   forEachRun(L, (start, count, stride, slot) => {

@@ -6,13 +6,34 @@
 // answer is never worse than min-max on the objective it was given.
 import { check } from '../errors.js';
 import { checkDtype, checkTensor, type Tensor } from '../tensor.js';
-import { paramsFromRange, rangeParams, resolveScheme, roundHalfEven, type QuantParams, type QuantScheme } from './scheme.js';
+import {
+  paramsFromRange,
+  rangeParams,
+  resolveScheme,
+  roundHalfEven,
+  type QuantParams,
+  type QuantScheme,
+} from './scheme.js';
 import { checkMetric, metricLoss, metricsFromSums, type ErrorMetric } from './metrics.js';
 
-/** An objective over clipping ranges: lower is better. NaN counts as +Infinity. */
+/**
+ * An objective over clipping ranges: lower is better. NaN counts as +Infinity.
+ *
+ * @example
+ * ```ts
+ * const objective: RangeObjective = (lo, hi) => outputError(lo, hi); // any function of the range
+ * ```
+ */
 export type RangeObjective = (min: number, max: number) => number;
 
-/** The search strategies. */
+/**
+ * The search strategies (see {@link RangeSearchOptions}).
+ *
+ * @example
+ * ```ts
+ * const method: SearchMethod = 'golden';
+ * ```
+ */
 export type SearchMethod = 'grid' | 'golden' | 'random' | 'pso';
 
 /**
@@ -238,9 +259,17 @@ export function searchRange(
   check(typeof objective === 'function', 'objective', 'must be a function (min, max) => loss');
   check(typeof bounds === 'object' && bounds !== null, 'bounds', 'expected { min, max }');
   const { min, max } = bounds;
-  check(Number.isFinite(min) && Number.isFinite(max) && min <= max, 'bounds', `must be finite with min <= max, got [${min}, ${max}]`);
+  check(
+    Number.isFinite(min) && Number.isFinite(max) && min <= max,
+    'bounds',
+    `must be finite with min <= max, got [${min}, ${max}]`,
+  );
   const method = options.method ?? 'golden';
-  check(method === 'grid' || method === 'golden' || method === 'random' || method === 'pso', 'method', `must be 'grid', 'golden', 'random' or 'pso', got ${String(method)}`);
+  check(
+    method === 'grid' || method === 'golden' || method === 'random' || method === 'pso',
+    'method',
+    `must be 'grid', 'golden', 'random' or 'pso', got ${String(method)}`,
+  );
   const budget = options.budget ?? 64;
   check(Number.isInteger(budget) && budget >= 1, 'budget', `must be a positive integer, got ${budget}`);
   const lo = options.minFraction ?? 0.01;
@@ -279,7 +308,14 @@ export function searchRange(
   return { min: bmin, max: bmax, loss: ev.bestLoss, fullRangeLoss, evaluations: ev.evaluations };
 }
 
-/** A custom data objective: loss of reconstruction xHat against x (lower is better). */
+/**
+ * A custom data objective: loss of reconstruction xHat against x (lower is better).
+ *
+ * @example
+ * ```ts
+ * const worstRelative: ReconstructionLoss = (x, xHat) => quantError(x, xHat).maxAbs / quantError(x, xHat).rmse;
+ * ```
+ */
 export type ReconstructionLoss = (x: Float32Array, xHat: Float32Array) => number;
 
 /**
@@ -324,7 +360,10 @@ export interface ClipSearchResult extends RangeSearchResult {
  * console.log(`MSE ${r.loss} vs min-max ${r.fullRangeLoss} in ${r.evaluations} evaluations`);
  * ```
  */
-export function searchClipRange(x: Tensor<Float32Array> | Float32Array, options: ClipSearchOptions = {}): ClipSearchResult {
+export function searchClipRange(
+  x: Tensor<Float32Array> | Float32Array,
+  options: ClipSearchOptions = {},
+): ClipSearchResult {
   let data: Float32Array;
   if (x instanceof Float32Array) data = x;
   else {

@@ -114,7 +114,10 @@ function matmulNT(x: Float32Array, w: Float32Array, M: number, N: number, K: num
  * const plan = planBits(report, { minSqnrDb: 30 });
  * ```
  */
-export function sensitivityReport(layers: readonly LayerSample[], options: SensitivityOptions = {}): LayerSensitivity[] {
+export function sensitivityReport(
+  layers: readonly LayerSample[],
+  options: SensitivityOptions = {},
+): LayerSensitivity[] {
   check(Array.isArray(layers), 'layers', 'must be an array of { name, weights, activations? }');
   const groupSize = options.groupSize ?? 128;
   check(Number.isInteger(groupSize) && groupSize > 0, 'groupSize', `must be a positive integer, got ${groupSize}`);
@@ -211,12 +214,21 @@ export interface BitPlan {
  */
 export function planBits(report: readonly LayerSensitivity[], options: PlanOptions): BitPlan {
   check(Array.isArray(report), 'report', 'must be the array sensitivityReport returned');
-  check(typeof options === 'object' && options !== null && Number.isFinite(options.minSqnrDb), 'minSqnrDb', 'must be a finite number of dB');
+  check(
+    typeof options === 'object' && options !== null && Number.isFinite(options.minSqnrDb),
+    'minSqnrDb',
+    'must be a finite number of dB',
+  );
   const g = options.granularity ?? 'perChannel';
-  check(g === 'perTensor' || g === 'perChannel' || g === 'perGroup', 'granularity', `must be 'perTensor', 'perChannel' or 'perGroup', got ${String(g)}`);
+  check(
+    g === 'perTensor' || g === 'perChannel' || g === 'perGroup',
+    'granularity',
+    `must be 'perTensor', 'perChannel' or 'perGroup', got ${String(g)}`,
+  );
   const use = options.use ?? 'output';
   check(use === 'output' || use === 'weight', 'use', `must be 'output' or 'weight', got ${String(use)}`);
-  const sq = (l: LayerSensitivity, bits: 4 | 8) => ((use === 'output' && l.outputSqnr ? l.outputSqnr : l.weightSqnr)[bits][g]);
+  const sq = (l: LayerSensitivity, bits: 4 | 8) =>
+    (use === 'output' && l.outputSqnr ? l.outputSqnr : l.weightSqnr)[bits][g];
   const noise = (db: number) => (db === Infinity ? 0 : 10 ** (-db / 10));
   const budget = noise(options.minSqnrDb);
   const bits: (4 | 8)[] = report.map(() => 8);

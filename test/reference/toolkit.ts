@@ -30,7 +30,8 @@ export function int4GroupedRef(
       let f = 0;
       for (let g = 0; g < groups; g++) {
         let acc = 0;
-        for (let k = g * groupSize; k < Math.min(K, (g + 1) * groupSize); k++) acc += (x[m * K + k]! - za) * w[n * K + k]!;
+        for (let k = g * groupSize; k < Math.min(K, (g + 1) * groupSize); k++)
+          acc += (x[m * K + k]! - za) * w[n * K + k]!;
         f = Math.fround(f + Math.fround(Math.fround(acc) * mults[n * groups + g]!));
       }
       if (biasOut) f = Math.fround(f + biasOut[n]!);
@@ -48,7 +49,8 @@ export function quantizeRowS16(row: Float32Array): { q: Int32Array; scale: numbe
   const scale = Math.fround(amax / 32767);
   const q = new Int32Array(row.length);
   if (amax === 0) return { q, scale };
-  for (let i = 0; i < row.length; i++) q[i] = roundHalfEven(Math.min(32767, Math.max(-32767, Math.fround(row[i]! / scale))));
+  for (let i = 0; i < row.length; i++)
+    q[i] = roundHalfEven(Math.min(32767, Math.max(-32767, Math.fround(row[i]! / scale))));
   return { q, scale };
 }
 
@@ -145,7 +147,11 @@ export function fakeQuantMse(x: ArrayLike<number>, s: number, zp: number, qmin: 
 }
 
 /** Seeded samples of the benchmark's distributions (Box-Muller normals). */
-export function samples(r: () => number, kind: 'gaussian' | 'laplacian' | 'student-t' | 'relu', n: number): Float32Array {
+export function samples(
+  r: () => number,
+  kind: 'gaussian' | 'laplacian' | 'student-t' | 'relu',
+  n: number,
+): Float32Array {
   const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
