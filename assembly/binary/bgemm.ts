@@ -17,7 +17,7 @@
 import { BMR, BNR, CHUNK } from './config';
 import {
   bgemm_1x2__simd_popcnt, bgemm_2x2__simd_popcnt, bgemm_3x2__simd_popcnt, bgemm_4x2__simd_popcnt,
-  bgemm_1x2__relaxed_nibble, bgemm_2x2__relaxed_nibble, bgemm_3x2__relaxed_nibble,
+  bgemm_1x2__relaxed_nibble, bgemm_2x2__relaxed_nibble,
   bgemm_1x2__scalar_popcnt64, bgemm_2x2__scalar_popcnt64,
 } from './ukernels.generated';
 
@@ -40,8 +40,7 @@ const tile = memory.data(BMR * BNR * 4 + 16, 16);
 
 @inline function runTile(mr: i32, rec: usize, rs: usize, T: i32, Cv: i32, w: usize): void {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    if (mr == 3) bgemm_3x2__relaxed_nibble(rec, rs, T, Cv, w, tile);
-    else if (mr == 2) bgemm_2x2__relaxed_nibble(rec, rs, T, Cv, w, tile);
+    if (mr == 2) bgemm_2x2__relaxed_nibble(rec, rs, T, Cv, w, tile);
     else bgemm_1x2__relaxed_nibble(rec, rs, T, Cv, w, tile);
   } else if (ASC_FEATURE_SIMD) {
     if (mr == 4) bgemm_4x2__simd_popcnt(rec, rs, T, Cv, w, tile);

@@ -4,11 +4,12 @@
  * panel's output bits never straddle a word. */
 export const BNR: i32 = 2;
 
-/** Pixels / rows per register tile: with BNR = 2 that is 8 (simd) or 6 (relaxed) byte
- * accumulators, which with the loads and the popcount temporaries fit V8's 15 usable
- * vector registers. Measured in-cache (Zen 4): 4x2 popcnt ~230 G bit-MAC/s, 3x2
- * nibble-split ~310; other tiles within 5% or slower. */
-export const BMR: i32 = ASC_FEATURE_RELAXED_SIMD ? 3 : ASC_FEATURE_SIMD ? 4 : 2;
+/** Pixels / rows per register tile: with BNR = 2 that is 8 (simd) or 4 (relaxed: every
+ * chunk is two vectors) byte accumulators, which with the loads and the popcount
+ * temporaries fit V8's 15 usable vector registers. Measured (kernel time, Zen 4): simd
+ * 4x2 ~200-210 G bit-MAC/s, 3x2 equal or up to 5% slower; relaxed 2x2 ~270-290, 3x2
+ * 1-4% slower (the in-cache peaks: ~220 and ~310). */
+export const BMR: i32 = ASC_FEATURE_RELAXED_SIMD ? 2 : ASC_FEATURE_SIMD ? 4 : 2;
 
 /** Bytes per 128-bit chunk of K in the packed layout (nibble-split on relaxed). */
 export const CHUNK: i32 = ASC_FEATURE_RELAXED_SIMD ? 32 : 16;

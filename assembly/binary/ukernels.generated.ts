@@ -271,61 +271,6 @@ export function bgemm_2x2__relaxed_nibble(rec: usize, rs: usize, T: i32, Cv: i32
   v128.store(tile, hsum4(s00, s01, s10, s11), 0);
 }
 
-export function bgemm_3x2__relaxed_nibble(rec: usize, rs: usize, T: i32, Cv: i32, w: usize, tile: usize): void {
-  const lut = v128.load(NIBBLE_POPCOUNT);
-  let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s10 = i32x4.splat(0), s11 = i32x4.splat(0), s20 = i32x4.splat(0), s21 = i32x4.splat(0);
-  let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0), c20 = i32x4.splat(0), c21 = i32x4.splat(0);
-  let pw = w;
-  let r = rec + 4;
-  // Cv <= FLUSH (src/ splits longer rows into more taps): whole taps between flushes
-  const taps = FLUSH / Cv;
-  for (let t0 = 0; t0 < T; t0 += taps) {
-    const tEnd = min(T, t0 + taps);
-    for (let t = t0; t < tEnd; t++) {
-      let p0 = <usize>load<u32>(r);
-      let p1 = <usize>load<u32>(r + 1 * rs);
-      let p2 = <usize>load<u32>(r + 2 * rs);
-      r += 4;
-      for (let k = 0; k < Cv; k++) {
-        const bl0 = v128.load(pw, 0);
-        const bh0 = v128.load(pw, 16);
-        const bl1 = v128.load(pw, 32);
-        const bh1 = v128.load(pw, 48);
-        const al0 = v128.load(p0);
-        const ah0 = v128.load(p0, 16);
-        c00 = i8x16.add(i8x16.add(c00, i8x16.relaxed_swizzle(lut, v128.xor(al0, bl0))), i8x16.relaxed_swizzle(lut, v128.xor(ah0, bh0)));
-        c01 = i8x16.add(i8x16.add(c01, i8x16.relaxed_swizzle(lut, v128.xor(al0, bl1))), i8x16.relaxed_swizzle(lut, v128.xor(ah0, bh1)));
-        p0 += 32;
-        const al1 = v128.load(p1);
-        const ah1 = v128.load(p1, 16);
-        c10 = i8x16.add(i8x16.add(c10, i8x16.relaxed_swizzle(lut, v128.xor(al1, bl0))), i8x16.relaxed_swizzle(lut, v128.xor(ah1, bh0)));
-        c11 = i8x16.add(i8x16.add(c11, i8x16.relaxed_swizzle(lut, v128.xor(al1, bl1))), i8x16.relaxed_swizzle(lut, v128.xor(ah1, bh1)));
-        p1 += 32;
-        const al2 = v128.load(p2);
-        const ah2 = v128.load(p2, 16);
-        c20 = i8x16.add(i8x16.add(c20, i8x16.relaxed_swizzle(lut, v128.xor(al2, bl0))), i8x16.relaxed_swizzle(lut, v128.xor(ah2, bh0)));
-        c21 = i8x16.add(i8x16.add(c21, i8x16.relaxed_swizzle(lut, v128.xor(al2, bl1))), i8x16.relaxed_swizzle(lut, v128.xor(ah2, bh1)));
-        p2 += 32;
-        pw += 64;
-      }
-    }
-    s00 = i32x4.add(s00, widen(c00));
-    c00 = i32x4.splat(0);
-    s01 = i32x4.add(s01, widen(c01));
-    c01 = i32x4.splat(0);
-    s10 = i32x4.add(s10, widen(c10));
-    c10 = i32x4.splat(0);
-    s11 = i32x4.add(s11, widen(c11));
-    c11 = i32x4.splat(0);
-    s20 = i32x4.add(s20, widen(c20));
-    c20 = i32x4.splat(0);
-    s21 = i32x4.add(s21, widen(c21));
-    c21 = i32x4.splat(0);
-  }
-  v128.store(tile, hsum4(s00, s01, s10, s11), 0);
-  v128.store(tile, hsum4(s20, s21, i32x4.splat(0), i32x4.splat(0)), 16);
-}
-
 export function bgemm_1x2__scalar_popcnt64(rec: usize, rs: usize, T: i32, Cv: i32, w: usize, tile: usize): void {
   let s00: i32 = 0, s01: i32 = 0;
   let pw = w;
