@@ -43,12 +43,29 @@ let tile: usize = memory.data(CHUNK * NR * 4, 16);
 }
 
 /**
+ * The kernel reads pairs at columns ow * sW + 2 * j * dW only: multiples of
+ * gcd(sW, 2 * dW). With stride 2 that is every other column, so the rows build only those.
+ */
+@inline function pairColumnStep(sW: i32, dW: i32): i32 {
+  let a = sW;
+  let b = 2 * dW;
+  while (b != 0) {
+    const t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+/**
  * Writes padded row hp of image n into `dst` as Wq pixels of Cp channel pairs
- * (x[iw] - zx, x[iw + dW] - zx), iw = column - pL; taps outside the image are 0.
+ * (x[iw] - zx, x[iw + dW] - zx), iw = column - pL; taps outside the image are 0. Only the
+ * columns the kernel reads (pairColumnStep) are written.
  */
 function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
   const H = cp(p, CP_H), W = cp(p, CP_W), C = cp(p, CP_C), M = cp(p, CP_M);
   const pT = cp(p, CP_PT), pL = cp(p, CP_PL), dW = cp(p, CP_DW);
+  const colStep = pairColumnStep(cp(p, CP_SW), dW);
   const cm = cp(p, CP_CM), Cp = cp(p, CP_CP), Wq = cp(p, CP_WP);
   const za = cp(p, CP_ZA), signed = cp(p, CP_SIGNED) != 0;
   const pixBytes = <usize>Cp << 2;
@@ -62,7 +79,7 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
   // whole SIMD blocks; the border columns take the general path below
   let a = 0;
   let b = 0;
-  if (ASC_FEATURE_SIMD && cm == 1 && C == Cp) {
+  if (ASC_FEATURE_SIMD && cm == 1 && C == Cp && colStep == 1) {
     a = min(pL, Wq);
     b = max(a, min(pL + W - dW, Wq));
     const zv = i16x8.splat(<i16>za);
@@ -77,9 +94,9 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
       v128.store(d + (<usize>e << 2), v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
     }
   }
-  for (let wq = 0; wq < Wq; wq++) {
+  for (let wq = 0; wq < Wq; wq += colStep) {
     if (wq == a && b > a) {
-      wq = b - 1;
+      wq = b - colStep;
       continue;
     }
     const iw0 = wq - pL;
