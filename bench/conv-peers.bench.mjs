@@ -22,7 +22,9 @@ function toOnnxWeights(w, sh) {
   const Cg = sh.C / sh.g;
   const out = new w.constructor(w.length);
   const taps = sh.k * sh.k;
-  for (let m = 0; m < sh.M; m++) for (let t = 0; t < taps; t++) for (let c = 0; c < Cg; c++) out[(m * Cg + c) * taps + t] = w[(m * taps + t) * Cg + c];
+  for (let m = 0; m < sh.M; m++)
+    for (let t = 0; t < taps; t++)
+      for (let c = 0; c < Cg; c++) out[(m * Cg + c) * taps + t] = w[(m * taps + t) * Cg + c];
   return out;
 }
 
@@ -120,36 +122,35 @@ for (const sh of shapes) {
   }
   let tfCleanup = () => {};
   if (tf) {
-    const x = tf.tensor4d(L.xf.data, [1, sh.H, sh.W, sh.C]);
-    const pad = sh.p === 0 ? 'valid' : [[0, 0], [sh.p, sh.p], [sh.p, sh.p], [0, 0]];
+    const pad =
+      sh.p === 0
+        ? 'valid'
+        : [
+            [0, 0],
+            [sh.p, sh.p],
+            [sh.p, sh.p],
+            [0, 0],
+          ];
     const b = tf.tensor1d(Float32Array.from(bias, (v) => v / 1000));
-    let filter;
-    let op;
+    const taps = sh.k * sh.k;
+    // tfjs filters: [kH, kW, C, M] for conv2d, [kH, kW, C, 1] for depthwiseConv2d
+    const f = new Float32Array(wq.length);
     if (sh.g === 1) {
-      // tfjs filters are [kH, kW, C, M]
-      const f = new Float32Array(wq.length);
-      for (let m = 0; m < sh.M; m++) for (let t = 0; t < sh.k * sh.k; t++) for (let c = 0; c < sh.C; c++) f[(t * sh.C + c) * sh.M + m] = wq[(m * sh.k * sh.k + t) * sh.C + c] / 127;
-      filter = tf.tensor4d(f, [sh.k, sh.k, sh.C, sh.M]);
-      op = () => tf.relu(tf.add(tf.conv2d(x, filter, sh.s, pad), b));
+      for (let m = 0; m < sh.M; m++)
+        for (let t = 0; t < taps; t++)
+          for (let c = 0; c < sh.C; c++) f[(t * sh.C + c) * sh.M + m] = wq[(m * taps + t) * sh.C + c] / 127;
     } else {
-      // depthwise filters are [kH, kW, C, 1]
-      const f = new Float32Array(wq.length);
-      for (let c = 0; c < sh.C; c++) for (let t = 0; t < sh.k * sh.k; t++) f[t * sh.C + c] = wq[c * sh.k * sh.k + t] / 127;
-      filter = tf.tensor4d(f, [sh.k, sh.k, sh.C, 1]);
-      op = () => tf.relu(tf.add(tf.depthwiseConv2d(x, filter, sh.s, pad), b));
+      for (let c = 0; c < sh.C; c++) for (let t = 0; t < taps; t++) f[t * sh.C + c] = wq[c * taps + t] / 127;
     }
+    const filter = tf.tensor4d(f, [sh.k, sh.k, sh.C, sh.g === 1 ? sh.M : 1]);
+    const conv = (xi) => (sh.g === 1 ? tf.conv2d(xi, filter, sh.s, pad) : tf.depthwiseConv2d(xi, filter, sh.s, pad));
     // the same work as qwasm's run: upload the input, conv + bias + ReLU, read the output
     cases[`tfjs-wasm ${sh.g === 1 ? 'conv2d' : 'depthwiseConv2d'}`] = () => {
-      const y = tf.tidy(() => {
-        const xi = tf.tensor4d(L.xf.data, [1, sh.H, sh.W, sh.C]);
-        return sh.g === 1 ? tf.relu(tf.add(tf.conv2d(xi, filter, sh.s, pad), b)) : tf.relu(tf.add(tf.depthwiseConv2d(xi, filter, sh.s, pad), b));
-      });
+      const y = tf.tidy(() => tf.relu(tf.add(conv(tf.tensor4d(L.xf.data, [1, sh.H, sh.W, sh.C])), b)));
       y.dataSync();
       y.dispose();
     };
-    void op;
     tfCleanup = () => {
-      x.dispose();
       b.dispose();
       filter.dispose();
     };
@@ -186,7 +187,17 @@ for (const sh of shapes) {
 save(
   `conv-peers-node${process.versions.node.split('.')[0]}`,
   { runs: Number(opts.runs), backend: qw.backend, peers: versions(), results },
-  ['layer', 'qwasm int8', 'ort-web best int8', 'int8 / ort best', 'qwasm f32', 'tfjs-wasm f32', 'f32 / tfjs', 'ort-web f32', 'qwasm int8 / f32'],
+  [
+    'layer',
+    'qwasm int8',
+    'ort-web best int8',
+    'int8 / ort best',
+    'qwasm f32',
+    'tfjs-wasm f32',
+    'f32 / tfjs',
+    'ort-web f32',
+    'qwasm int8 / f32',
+  ],
   rows,
   [
     `qwasm build: ${qw.backend}. Int8 in GOPS, float in GFLOP/s (2 * OH * OW * M * kH * kW * C/group per call); every engine, single thread, does one whole call: input in, conv + bias (+ ReLU for qwasm and tfjs), output out.`,

@@ -78,7 +78,9 @@ if (isMain) {
   const only = opts.shapes ? String(opts.shapes).split(',') : null;
   const shapes = CONV_SHAPES.filter((s) => !only || only.includes(s.name));
   const supported = await supportedBackends();
-  const builds = (opts.builds ? String(opts.builds).split(',') : ['relaxed', 'simd', 'scalar']).filter((b) => supported.includes(b));
+  const builds = (opts.builds ? String(opts.builds).split(',') : ['relaxed', 'simd', 'scalar']).filter((b) =>
+    supported.includes(b),
+  );
   // the scalar build takes seconds per call on the largest layers: measure it where it does not
   const SCALAR_MAX_OPS = Number(opts.scalarMaxOps ?? 1e9);
   const engines = {};

@@ -20,9 +20,15 @@ const SHAPES: Array<[string, RefConvShape]> = [
   ['grouped 1x1', { N: 1, H: 5, W: 5, C: 16, M: 12, kH: 1, kW: 1, group: 4 }],
   ['3x3 pad 1 (im2col)', { N: 1, H: 11, W: 9, C: 32, M: 40, kH: 3, kW: 3, pads: [1, 1, 1, 1] }],
   ['3x3 stride 2, 3 channels', { N: 2, H: 13, W: 12, C: 3, M: 8, kH: 3, kW: 3, strides: [2, 2], pads: [1, 1, 0, 0] }],
-  ['grouped 3x3 dilated', { N: 1, H: 10, W: 10, C: 12, M: 18, kH: 3, kW: 3, dilations: [2, 2], pads: [2, 2, 2, 2], group: 3 }],
+  [
+    'grouped 3x3 dilated',
+    { N: 1, H: 10, W: 10, C: 12, M: 18, kH: 3, kW: 3, dilations: [2, 2], pads: [2, 2, 2, 2], group: 3 },
+  ],
   ['depthwise 3x3', { N: 2, H: 9, W: 9, C: 24, M: 24, kH: 3, kW: 3, pads: [1, 1, 1, 1], group: 24 }],
-  ['depthwise 3x3 stride 2, odd channels', { N: 1, H: 12, W: 10, C: 11, M: 11, kH: 3, kW: 3, strides: [2, 2], pads: [0, 0, 1, 1], group: 11 }],
+  [
+    'depthwise 3x3 stride 2, odd channels',
+    { N: 1, H: 12, W: 10, C: 11, M: 11, kH: 3, kW: 3, strides: [2, 2], pads: [0, 0, 1, 1], group: 11 },
+  ],
   ['depthwise 5x5, multiplier 2', { N: 1, H: 9, W: 8, C: 5, M: 10, kH: 5, kW: 5, pads: [2, 2, 2, 2], group: 5 }],
 ];
 
@@ -35,7 +41,18 @@ function refConv2d(
   s: RefConvShape,
   x: ArrayLike<number>,
   w: Int8Array,
-  o: { zx: number; zw: number; sx: number; sw: Float32Array; sy: number; zy: number; bias?: Int32Array; dt: Dt; act: Act; requant: 'fp32' | 'fixedpoint' },
+  o: {
+    zx: number;
+    zw: number;
+    sx: number;
+    sw: Float32Array;
+    sy: number;
+    zy: number;
+    bias?: Int32Array;
+    dt: Dt;
+    act: Act;
+    requant: 'fp32' | 'fixedpoint';
+  },
 ): number[] {
   let qmin = o.dt === 'int8' ? -128 : 0;
   let qmax = o.dt === 'int8' ? 127 : 255;
@@ -111,7 +128,17 @@ describe.each([...qws.keys()])('conv2d on %s', (backend) => {
       strides: [1, 2],
     });
     expect(layer.path).toBe('igemm');
-    const o = { zx: 3, zw: 0, sx: 0.05, sw: Float32Array.of(0.01), sy: 0.2, zy: -2, dt: 'int8' as Dt, act: 'none' as Act, requant: 'fp32' as const };
+    const o = {
+      zx: 3,
+      zw: 0,
+      sx: 0.05,
+      sw: Float32Array.of(0.01),
+      sy: 0.2,
+      zy: -2,
+      dt: 'int8' as Dt,
+      act: 'none' as Act,
+      requant: 'fp32' as const,
+    };
     for (const [N, H, W] of [
       [1, 9, 9],
       [2, 5, 12],
@@ -137,7 +164,12 @@ describe.each([...qws.keys()])('conv2d on %s', (backend) => {
 
   it('refuses bad configs and inputs, naming them, and keeps working', () => {
     const w = { data: new Int8Array(4 * 3 * 3 * 2), shape: [4, 3, 3, 2] };
-    const base = { weights: w, weightScale: 0.1, input: { scale: 0.1, zeroPoint: 0 }, output: { scale: 0.1, zeroPoint: 0 } };
+    const base = {
+      weights: w,
+      weightScale: 0.1,
+      input: { scale: 0.1, zeroPoint: 0 },
+      output: { scale: 0.1, zeroPoint: 0 },
+    };
     const cases: Array<[string, () => unknown]> = [
       ['strides', () => qw.conv2d({ ...base, strides: [0, 1] })],
       ['pads', () => qw.conv2d({ ...base, pads: [-1, 0, 0, 0] })],
@@ -161,7 +193,11 @@ describe.each([...qws.keys()])('conv2d on %s', (backend) => {
       ['x', () => layer.run({ data: new Int8Array(2 * 5 * 5 * 3), shape: [2, 5, 5, 3] })],
       ['x', () => layer.run({ data: new Uint8Array(50), shape: [1, 5, 5, 2] })],
       ['weights', () => layer.run({ data: new Int8Array(2 * 2 * 2), shape: [1, 2, 2, 2] })],
-      ['out', () => layer.run({ data: new Int8Array(50), shape: [1, 5, 5, 2] }, { data: new Int8Array(45), shape: [1, 3, 3, 5] })],
+      [
+        'out',
+        () =>
+          layer.run({ data: new Int8Array(50), shape: [1, 5, 5, 2] }, { data: new Int8Array(45), shape: [1, 3, 3, 5] }),
+      ],
     ];
     for (const [arg, call] of runs) {
       try {
@@ -174,7 +210,17 @@ describe.each([...qws.keys()])('conv2d on %s', (backend) => {
     }
     const x = randomInt8(rng(202), 50);
     const y = layer.run({ data: x, shape: [1, 5, 5, 2] });
-    const o = { zx: 0, zw: 0, sx: 0.1, sw: Float32Array.of(0.1), sy: 0.1, zy: 0, dt: 'int8' as Dt, act: 'none' as Act, requant: 'fp32' as const };
+    const o = {
+      zx: 0,
+      zw: 0,
+      sx: 0.1,
+      sw: Float32Array.of(0.1),
+      sy: 0.1,
+      zy: 0,
+      dt: 'int8' as Dt,
+      act: 'none' as Act,
+      requant: 'fp32' as const,
+    };
     expect(firstDiff(y.data, refConv2d({ N: 1, H: 5, W: 5, C: 2, M: 4, kH: 3, kW: 3 }, x, w.data, o))).toBe(-1);
     layer.dispose();
   });
@@ -215,7 +261,12 @@ describe.each([...qws.keys()])('conv2dF32 on %s', (backend) => {
       const x = randomFloat32(r, s.N * s.H * s.W * s.C, -2, 2);
       const w = randomFloat32(r, s.M * s.kH * s.kW * Cg, -1, 1);
       const bias = act === 'relu' ? undefined : randomFloat32(r, s.M, -1, 1);
-      const layer = qw.conv2dF32({ weights: { data: w, shape: [s.M, s.kH, s.kW, Cg] }, bias, activation: act, ...layerShape(s) });
+      const layer = qw.conv2dF32({
+        weights: { data: w, shape: [s.M, s.kH, s.kW, Cg] },
+        bias,
+        activation: act,
+        ...layerShape(s),
+      });
       const y = layer.run({ data: x, shape: [s.N, s.H, s.W, s.C] });
       const lo = act === 'none' ? -Infinity : 0;
       const hi = act === 'relu6' ? 6 : Infinity;

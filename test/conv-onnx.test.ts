@@ -22,7 +22,12 @@ interface OnnxConvCase {
   kH: number;
   kW: number;
   group: number;
-  attrs: { strides?: number[]; pads?: number[]; dilations?: number[]; autoPad?: 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID' };
+  attrs: {
+    strides?: number[];
+    pads?: number[];
+    dilations?: number[];
+    autoPad?: 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
+  };
 }
 
 function onnxAttributes(c: OnnxConvCase): Record<string, number | string | number[]> {
@@ -55,7 +60,8 @@ function randomCase(r: () => number): OnnxConvCase {
   const autoPad = (['NOTSET', 'NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'] as const)[randInt(r, 0, 4)]!;
   // onnxruntime refuses dilations together with SAME padding
   const dilations = autoPad.startsWith('SAME') ? [1, 1] : [randInt(r, 1, 2), randInt(r, 1, 2)];
-  const pads = autoPad === 'NOTSET' ? [randInt(r, 0, 2), randInt(r, 0, 2), randInt(r, 0, 2), randInt(r, 0, 2)] : undefined;
+  const pads =
+    autoPad === 'NOTSET' ? [randInt(r, 0, 2), randInt(r, 0, 2), randInt(r, 0, 2), randInt(r, 0, 2)] : undefined;
   const eH = (kH - 1) * dilations[0]! + 1;
   const eW = (kW - 1) * dilations[1]! + 1;
   const padH = pads ? pads[0]! + pads[2]! : 0;
@@ -80,7 +86,12 @@ async function runOrt(model: Uint8Array, x: Int8Array | Uint8Array, dt: Dt, dims
   return out['y']!;
 }
 
-const tensor = (name: string, type: ValueSpec['type'], data: ValueSpec['data'], dims: number[]): ValueSpec => ({ name, type, data, dims });
+const tensor = (name: string, type: ValueSpec['type'], data: ValueSpec['data'], dims: number[]): ValueSpec => ({
+  name,
+  type,
+  data,
+  dims,
+});
 
 describe('ConvInteger vs onnxruntime', () => {
   const pairs: Array<[Dt, Dt]> = [
@@ -113,10 +124,16 @@ describe('ConvInteger vs onnxruntime', () => {
       });
       const want = await runOrt(model, x, xT, [c.N, c.C, c.H, c.W]);
       for (const [backend, qw] of qws) {
-        const y = qw.convInteger({ data: x, shape: [c.N, c.C, c.H, c.W] }, { data: w, shape: [c.M, Cg, c.kH, c.kW] }, zx, zw, {
-          ...c.attrs,
-          group: c.group,
-        });
+        const y = qw.convInteger(
+          { data: x, shape: [c.N, c.C, c.H, c.W] },
+          { data: w, shape: [c.M, Cg, c.kH, c.kW] },
+          zx,
+          zw,
+          {
+            ...c.attrs,
+            group: c.group,
+          },
+        );
         expect(y.shape, `${backend} ${JSON.stringify(c)}`).toEqual(want.dims);
         expect(firstDiff(y.data, want.data as Int32Array), `${backend} ${JSON.stringify(c)}`).toBe(-1);
       }
@@ -132,57 +149,75 @@ describe('QLinearConv vs onnxruntime', () => {
     ['int8', 'int8'],
   ];
   for (const perChannel of [false, true]) {
-    it.each(pairs)(`x %s, w %s, ${perChannel ? 'per-channel' : 'per-tensor'} weight scale, with and without bias`, async (xT, wT) => {
-      const r = rng(70 + pairs.findIndex((p) => p[0] === xT && p[1] === wT) + (perChannel ? 10 : 0));
-      const cases = [...CASES, ...Array.from({ length: 12 }, () => randomCase(r))];
-      for (const [i, c] of cases.entries()) {
-        const Cg = c.C / c.group;
-        const x = randQ(r, xT, c.N * c.C * c.H * c.W);
-        const w = randQ(r, wT, c.M * Cg * c.kH * c.kW);
-        const zx = zpOf(r, xT);
-        const zw = zpOf(r, wT);
-        const zy = zpOf(r, xT);
-        const zws = Array.from({ length: c.M }, () => zpOf(r, wT));
-        const sx = 0.01 + r() * 0.05;
-        const sw = perChannel ? randomFloat32(r, c.M, 0.001, 0.02) : Float32Array.of(0.004 + r() * 0.01);
-        const sy = Math.fround(0.05 + r() * 0.4);
-        const bias = i % 2 === 0 ? new Int32Array(c.M).map(() => randInt(r, -20000, 20000)) : undefined;
-        const inputs: Array<ValueSpec | null> = [
-          { name: 'x', type: xT, dims: [c.N, c.C, c.H, c.W] },
-          tensor('xs', 'float32', Float32Array.of(sx), []),
-          tensor('xz', xT, zpArray(xT, [zx]), []),
-          tensor('w', wT, w, [c.M, Cg, c.kH, c.kW]),
-          tensor('ws', 'float32', sw, perChannel ? [c.M] : []),
-          tensor('wz', wT, zpArray(wT, perChannel ? zws : [zw]), perChannel ? [c.M] : []),
-          tensor('ys', 'float32', Float32Array.of(sy), []),
-          tensor('yz', xT, zpArray(xT, [zy]), []),
-        ];
-        if (bias) inputs.push(tensor('b', 'int32', bias, [c.M]));
-        const model = singleNodeModel({ opType: 'QLinearConv', inputs, outputs: [{ name: 'y', type: xT }], attributes: onnxAttributes(c) });
-        const want = await runOrt(model, x, xT, [c.N, c.C, c.H, c.W]);
-        for (const [backend, qw] of qws) {
-          const y = qw.qlinearConv(
-            { data: x, shape: [c.N, c.C, c.H, c.W] },
-            sx,
-            zx,
-            { data: w, shape: [c.M, Cg, c.kH, c.kW] },
-            perChannel ? sw : sw[0]!,
-            perChannel ? zpArray(wT, zws) : zw,
-            sy,
-            zpArray(xT, [zy]),
-            bias,
-            { ...c.attrs, group: c.group },
-          );
-          expect(y.shape, `${backend} ${JSON.stringify(c)}`).toEqual(want.dims);
-          expect(firstDiff(y.data, want.data as Int8Array), `${backend} ${JSON.stringify(c)}`).toBe(-1);
+    it.each(pairs)(
+      `x %s, w %s, ${perChannel ? 'per-channel' : 'per-tensor'} weight scale, with and without bias`,
+      async (xT, wT) => {
+        const r = rng(70 + pairs.findIndex((p) => p[0] === xT && p[1] === wT) + (perChannel ? 10 : 0));
+        const cases = [...CASES, ...Array.from({ length: 12 }, () => randomCase(r))];
+        for (const [i, c] of cases.entries()) {
+          const Cg = c.C / c.group;
+          const x = randQ(r, xT, c.N * c.C * c.H * c.W);
+          const w = randQ(r, wT, c.M * Cg * c.kH * c.kW);
+          const zx = zpOf(r, xT);
+          const zw = zpOf(r, wT);
+          const zy = zpOf(r, xT);
+          const zws = Array.from({ length: c.M }, () => zpOf(r, wT));
+          const sx = 0.01 + r() * 0.05;
+          const sw = perChannel ? randomFloat32(r, c.M, 0.001, 0.02) : Float32Array.of(0.004 + r() * 0.01);
+          const sy = Math.fround(0.05 + r() * 0.4);
+          const bias = i % 2 === 0 ? new Int32Array(c.M).map(() => randInt(r, -20000, 20000)) : undefined;
+          const inputs: Array<ValueSpec | null> = [
+            { name: 'x', type: xT, dims: [c.N, c.C, c.H, c.W] },
+            tensor('xs', 'float32', Float32Array.of(sx), []),
+            tensor('xz', xT, zpArray(xT, [zx]), []),
+            tensor('w', wT, w, [c.M, Cg, c.kH, c.kW]),
+            tensor('ws', 'float32', sw, perChannel ? [c.M] : []),
+            tensor('wz', wT, zpArray(wT, perChannel ? zws : [zw]), perChannel ? [c.M] : []),
+            tensor('ys', 'float32', Float32Array.of(sy), []),
+            tensor('yz', xT, zpArray(xT, [zy]), []),
+          ];
+          if (bias) inputs.push(tensor('b', 'int32', bias, [c.M]));
+          const model = singleNodeModel({
+            opType: 'QLinearConv',
+            inputs,
+            outputs: [{ name: 'y', type: xT }],
+            attributes: onnxAttributes(c),
+          });
+          const want = await runOrt(model, x, xT, [c.N, c.C, c.H, c.W]);
+          for (const [backend, qw] of qws) {
+            const y = qw.qlinearConv(
+              { data: x, shape: [c.N, c.C, c.H, c.W] },
+              sx,
+              zx,
+              { data: w, shape: [c.M, Cg, c.kH, c.kW] },
+              perChannel ? sw : sw[0]!,
+              perChannel ? zpArray(wT, zws) : zw,
+              sy,
+              zpArray(xT, [zy]),
+              bias,
+              { ...c.attrs, group: c.group },
+            );
+            expect(y.shape, `${backend} ${JSON.stringify(c)}`).toEqual(want.dims);
+            expect(firstDiff(y.data, want.data as Int8Array), `${backend} ${JSON.stringify(c)}`).toBe(-1);
+          }
         }
-      }
-    });
+      },
+    );
   }
 
   it('matches onnxruntime in NHWC layout too (the same model, transposed operands)', async () => {
     const r = rng(90);
-    const c: OnnxConvCase = { N: 2, C: 10, H: 9, W: 8, M: 14, kH: 3, kW: 3, group: 2, attrs: { pads: [1, 0, 1, 2], strides: [1, 2] } };
+    const c: OnnxConvCase = {
+      N: 2,
+      C: 10,
+      H: 9,
+      W: 8,
+      M: 14,
+      kH: 3,
+      kW: 3,
+      group: 2,
+      attrs: { pads: [1, 0, 1, 2], strides: [1, 2] },
+    };
     const Cg = c.C / c.group;
     const x = randomUint8(r, c.N * c.C * c.H * c.W);
     const w = randomInt8(r, c.M * Cg * c.kH * c.kW);
@@ -209,14 +244,24 @@ describe('QLinearConv vs onnxruntime', () => {
         for (let i = 0; i < c.H * c.W; i++) xh[(n * c.H * c.W + i) * c.C + ch] = x[(n * c.C + ch) * c.H * c.W + i]!;
     const wh = new Int8Array(w.length);
     for (let m = 0; m < c.M; m++)
-      for (let ch = 0; ch < Cg; ch++)
-        for (let t = 0; t < 9; t++) wh[(m * 9 + t) * Cg + ch] = w[(m * Cg + ch) * 9 + t]!;
+      for (let ch = 0; ch < Cg; ch++) for (let t = 0; t < 9; t++) wh[(m * 9 + t) * Cg + ch] = w[(m * Cg + ch) * 9 + t]!;
     for (const qw of qws.values()) {
-      const y = qw.qlinearConv({ data: xh, shape: [c.N, c.H, c.W, c.C] }, 0.02, 128, { data: wh, shape: [c.M, 3, 3, Cg] }, 0.01, 0, 0.1, 120, undefined, {
-        ...c.attrs,
-        group: c.group,
-        layout: 'NHWC',
-      });
+      const y = qw.qlinearConv(
+        { data: xh, shape: [c.N, c.H, c.W, c.C] },
+        0.02,
+        128,
+        { data: wh, shape: [c.M, 3, 3, Cg] },
+        0.01,
+        0,
+        0.1,
+        120,
+        undefined,
+        {
+          ...c.attrs,
+          group: c.group,
+          layout: 'NHWC',
+        },
+      );
       expect(y.shape).toEqual([c.N, OH, OW, c.M]);
       const ref = want.data as Uint8Array;
       for (let n = 0; n < c.N; n++)

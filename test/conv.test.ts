@@ -38,7 +38,12 @@ function randomShape(r: () => number): RefConvShape {
   const kW = randInt(r, 1, 5);
   const dilations: [number, number] = [randInt(r, 1, 3), randInt(r, 1, 3)];
   const strides: [number, number] = [randInt(r, 1, 3), randInt(r, 1, 3)];
-  const pads: [number, number, number, number] = [randInt(r, 0, 3), randInt(r, 0, 3), randInt(r, 0, 3), randInt(r, 0, 3)];
+  const pads: [number, number, number, number] = [
+    randInt(r, 0, 3),
+    randInt(r, 0, 3),
+    randInt(r, 0, 3),
+    randInt(r, 0, 3),
+  ];
   const eH = (kH - 1) * dilations[0] + 1;
   const eW = (kW - 1) * dilations[1] + 1;
   const H = randInt(r, Math.max(1, eH - pads[0] - pads[2]), eH + 9);
@@ -51,18 +56,33 @@ const CORNERS: Array<[string, RefConvShape]> = [
   ['1x1 image, 1x1 kernel', { N: 1, H: 1, W: 1, C: 5, M: 3, kH: 1, kW: 1 }],
   ['1x1 image, 3x3 kernel over its padding', { N: 2, H: 1, W: 1, C: 4, M: 9, kH: 3, kW: 3, pads: [1, 1, 1, 1] }],
   ['kernel as large as the padded input', { N: 1, H: 3, W: 4, C: 3, M: 5, kH: 5, kW: 5, pads: [1, 1, 1, 0] }],
-  ['dilated kernel as large as the padded input', { N: 1, H: 5, W: 5, C: 2, M: 3, kH: 3, kW: 3, pads: [1, 0, 1, 0], dilations: [3, 2] }],
+  [
+    'dilated kernel as large as the padded input',
+    { N: 1, H: 5, W: 5, C: 2, M: 3, kH: 3, kW: 3, pads: [1, 0, 1, 0], dilations: [3, 2] },
+  ],
   ['1x1 stride 1 (the GEMM path), batch 2', { N: 2, H: 7, W: 9, C: 33, M: 17, kH: 1, kW: 1 }],
   ['1x1 stride 2', { N: 1, H: 9, W: 8, C: 12, M: 10, kH: 1, kW: 1, strides: [2, 2] }],
   ['grouped 1x1', { N: 1, H: 5, W: 6, C: 12, M: 9, kH: 1, kW: 1, group: 3 }],
   ['3x3 pad 1, odd channels', { N: 2, H: 9, W: 7, C: 7, M: 13, kH: 3, kW: 3, pads: [1, 1, 1, 1] }],
   ['3x3 over 64 channels, several row blocks', { N: 1, H: 18, W: 17, C: 64, M: 24, kH: 3, kW: 3, pads: [1, 1, 1, 1] }],
-  ['3x3 stride 2, asymmetric pads', { N: 1, H: 12, W: 11, C: 8, M: 16, kH: 3, kW: 3, strides: [2, 2], pads: [0, 1, 1, 0] }],
-  ['7x7 stride 2 pad 3, 3 channels (a stem)', { N: 1, H: 20, W: 18, C: 3, M: 8, kH: 7, kW: 7, strides: [2, 2], pads: [3, 3, 3, 3] }],
+  [
+    '3x3 stride 2, asymmetric pads',
+    { N: 1, H: 12, W: 11, C: 8, M: 16, kH: 3, kW: 3, strides: [2, 2], pads: [0, 1, 1, 0] },
+  ],
+  [
+    '7x7 stride 2 pad 3, 3 channels (a stem)',
+    { N: 1, H: 20, W: 18, C: 3, M: 8, kH: 7, kW: 7, strides: [2, 2], pads: [3, 3, 3, 3] },
+  ],
   ['depthwise 3x3', { N: 2, H: 9, W: 10, C: 16, M: 16, kH: 3, kW: 3, pads: [1, 1, 1, 1], group: 16 }],
-  ['depthwise 3x3 stride 2, 13 channels', { N: 1, H: 11, W: 12, C: 13, M: 13, kH: 3, kW: 3, strides: [2, 2], pads: [1, 1, 1, 1], group: 13 }],
+  [
+    'depthwise 3x3 stride 2, 13 channels',
+    { N: 1, H: 11, W: 12, C: 13, M: 13, kH: 3, kW: 3, strides: [2, 2], pads: [1, 1, 1, 1], group: 13 },
+  ],
   ['depthwise 5x5, multiplier 2', { N: 1, H: 10, W: 9, C: 6, M: 12, kH: 5, kW: 5, pads: [2, 2, 2, 2], group: 6 }],
-  ['depthwise 5x3 dilated', { N: 1, H: 12, W: 12, C: 9, M: 9, kH: 5, kW: 3, dilations: [2, 3], pads: [2, 1, 3, 2], group: 9 }],
+  [
+    'depthwise 5x3 dilated',
+    { N: 1, H: 12, W: 12, C: 9, M: 9, kH: 5, kW: 3, dilations: [2, 3], pads: [2, 1, 3, 2], group: 9 },
+  ],
   ['depthwise 7x7, multiplier 3', { N: 1, H: 8, W: 9, C: 5, M: 15, kH: 7, kW: 7, pads: [3, 3, 3, 3], group: 5 }],
 ];
 
@@ -89,10 +109,16 @@ describe.each([...qws.keys()])('convInteger on %s', (backend) => {
       const w = randQ(r, wT, s.M * s.kH * s.kW * Cg);
       const zx = zpOf(r, xT);
       const zw = zpOf(r, wT);
-      const y = qw.convInteger({ data: x, shape: [s.N, s.H, s.W, s.C] }, { data: w, shape: [s.M, s.kH, s.kW, Cg] }, zx, zw, {
-        ...attrsOf(s),
-        layout: 'NHWC',
-      });
+      const y = qw.convInteger(
+        { data: x, shape: [s.N, s.H, s.W, s.C] },
+        { data: w, shape: [s.M, s.kH, s.kW, Cg] },
+        zx,
+        zw,
+        {
+          ...attrsOf(s),
+          layout: 'NHWC',
+        },
+      );
       const { OH, OW } = refOutputSize(s);
       expect(y.shape).toEqual([s.N, OH, OW, s.M]);
       expect(firstDiff(y.data, refConvInteger(s, x, w, zx, [zw]))).toBe(-1);
@@ -109,10 +135,16 @@ describe.each([...qws.keys()])('convInteger on %s', (backend) => {
       const w = randomInt8(r, s.M * s.kH * s.kW * Cg);
       const zx = zpOf(r, xT);
       const zw = new Int8Array(s.M).map(() => randInt(r, -128, 127));
-      const y = qw.convInteger({ data: x, shape: [s.N, s.H, s.W, s.C] }, { data: w, shape: [s.M, s.kH, s.kW, Cg] }, zx, zw, {
-        ...attrsOf(s),
-        layout: 'NHWC',
-      });
+      const y = qw.convInteger(
+        { data: x, shape: [s.N, s.H, s.W, s.C] },
+        { data: w, shape: [s.M, s.kH, s.kW, Cg] },
+        zx,
+        zw,
+        {
+          ...attrsOf(s),
+          layout: 'NHWC',
+        },
+      );
       const d = firstDiff(y.data, refConvInteger(s, x, w, zx, zw));
       expect(d, shapeName(s)).toBe(-1);
     }
@@ -125,7 +157,13 @@ describe.each([...qws.keys()])('convInteger on %s', (backend) => {
       const Cg = s.C / s.group!;
       const xN = randomUint8(r, s.N * s.H * s.W * s.C);
       const wN = randomInt8(r, s.M * Cg * s.kH * s.kW);
-      const y = qw.convInteger({ data: xN, shape: [s.N, s.C, s.H, s.W] }, { data: wN, shape: [s.M, Cg, s.kH, s.kW] }, 131, 3, attrsOf(s));
+      const y = qw.convInteger(
+        { data: xN, shape: [s.N, s.C, s.H, s.W] },
+        { data: wN, shape: [s.M, Cg, s.kH, s.kW] },
+        131,
+        3,
+        attrsOf(s),
+      );
       // the reference is NHWC: convert both operands, then the result back
       const x = toNHWC(xN, s.N, s.C, s.H, s.W, (n) => new Uint8Array(n));
       const w = toNHWC(wN, s.M, Cg, s.kH, s.kW, (n) => new Int8Array(n));
@@ -140,7 +178,10 @@ describe.each([...qws.keys()])('convInteger on %s', (backend) => {
     const s: RefConvShape = { N: 1, H: 3, W: 3, C: 512, M: 9, kH: 3, kW: 3, pads: [1, 1, 1, 1] };
     const x = new Uint8Array(9 * 512).fill(255);
     const w = new Int8Array(9 * 9 * 512).fill(-128);
-    const y = qw.convInteger({ data: x, shape: [1, 3, 3, 512] }, { data: w, shape: [9, 3, 3, 512] }, 0, 0, { pads: [1, 1, 1, 1], layout: 'NHWC' });
+    const y = qw.convInteger({ data: x, shape: [1, 3, 3, 512] }, { data: w, shape: [9, 3, 3, 512] }, 0, 0, {
+      pads: [1, 1, 1, 1],
+      layout: 'NHWC',
+    });
     expect(firstDiff(y.data, refConvInteger(s, x, w, 0, [0]))).toBe(-1);
     // the centre pixel sees all nine taps
     expect(y.data[4 * 9]).toBe(255 * -128 * 9 * 512);
@@ -243,8 +284,25 @@ describe('all builds', () => {
       const x = randomUint8(r, s.N * s.H * s.W * s.C);
       const w = randomInt8(r, s.M * s.kH * s.kW * Cg);
       const outs = [...qws.values()].map((qw) => [
-        qw.convInteger({ data: x, shape: [s.N, s.C, s.H, s.W] }, { data: w, shape: [s.M, Cg, s.kH, s.kW] }, 7, 1, attrsOf(s)).data,
-        qw.qlinearConv({ data: x, shape: [s.N, s.C, s.H, s.W] }, 0.02, 100, { data: w, shape: [s.M, Cg, s.kH, s.kW] }, 0.01, 0, 0.04, 120, undefined, attrsOf(s)).data,
+        qw.convInteger(
+          { data: x, shape: [s.N, s.C, s.H, s.W] },
+          { data: w, shape: [s.M, Cg, s.kH, s.kW] },
+          7,
+          1,
+          attrsOf(s),
+        ).data,
+        qw.qlinearConv(
+          { data: x, shape: [s.N, s.C, s.H, s.W] },
+          0.02,
+          100,
+          { data: w, shape: [s.M, Cg, s.kH, s.kW] },
+          0.01,
+          0,
+          0.04,
+          120,
+          undefined,
+          attrsOf(s),
+        ).data,
       ]);
       for (const o of outs.slice(1)) {
         expect(firstDiff(o[0]!, outs[0]![0]!)).toBe(-1);
@@ -273,17 +331,24 @@ describe('bad attributes', () => {
     const s: RefConvShape = { N: 1, H: 5, W: 5, C: 4, M: 6, kH: 3, kW: 3, pads: [1, 1, 1, 1] };
     const xs = randomUint8(r, 100);
     const ws = randomInt8(r, 216);
-    const y = qw.convInteger({ data: xs, shape: [1, 5, 5, 4] }, { data: ws, shape: [6, 3, 3, 4] }, 9, 0, { pads: [1, 1, 1, 1], layout: 'NHWC' });
+    const y = qw.convInteger({ data: xs, shape: [1, 5, 5, 4] }, { data: ws, shape: [6, 3, 3, 4] }, 9, 0, {
+      pads: [1, 1, 1, 1],
+      layout: 'NHWC',
+    });
     expect(firstDiff(y.data, refConvInteger(s, xs, ws, 9, [0]))).toBe(-1);
   }
 
   it('kernel larger than the padded input', () => {
-    refuses('w', () => qw.convInteger(x, { data: new Int8Array(6 * 4 * 7 * 3), shape: [6, 4, 7, 3] }, 0, 0, { pads: [0, 0, 1, 0] }));
+    refuses('w', () =>
+      qw.convInteger(x, { data: new Int8Array(6 * 4 * 7 * 3), shape: [6, 4, 7, 3] }, 0, 0, { pads: [0, 0, 1, 0] }),
+    );
     refuses('w', () => qw.convInteger(x, w, 0, 0, { dilations: [3, 1] }));
   });
   it('group not dividing the channels', () => {
     refuses('attrs.group', () => qw.convInteger(x, w, 0, 0, { group: 3 }));
-    refuses('attrs.group', () => qw.convInteger(x, { data: new Int8Array(5 * 2 * 9), shape: [5, 2, 3, 3] }, 0, 0, { group: 2 }));
+    refuses('attrs.group', () =>
+      qw.convInteger(x, { data: new Int8Array(5 * 2 * 9), shape: [5, 2, 3, 3] }, 0, 0, { group: 2 }),
+    );
     refuses('attrs.group', () => qw.convInteger(x, w, 0, 0, { group: 0 }));
   });
   it('weights whose channels do not match the groups', () => {
@@ -307,7 +372,7 @@ describe('bad attributes', () => {
     refuses('attrs.autoPad', () => qw.convInteger(x, w, 0, 0, { autoPad: 'SAME' as 'VALID' }));
     refuses('attrs.pads', () => qw.convInteger(x, w, 0, 0, { autoPad: 'SAME_UPPER', pads: [1, 1, 1, 1] }));
   });
-  it('a kernelShape that is not the weights\'', () => {
+  it("a kernelShape that is not the weights'", () => {
     refuses('attrs.kernelShape', () => qw.convInteger(x, w, 0, 0, { kernelShape: [3, 2] }));
   });
   it('wrong layout, bias, scales and zero points', () => {

@@ -61,12 +61,19 @@ export interface Conv2dF32Config extends Conv2dShapeConfig {
 
 function checkActivation(a: unknown): Activation {
   const act = (a ?? 'none') as Activation;
-  check(act === 'none' || act === 'relu' || act === 'relu6', 'activation', `must be 'none', 'relu' or 'relu6', got ${String(a)}`);
+  check(
+    act === 'none' || act === 'relu' || act === 'relu6',
+    'activation',
+    `must be 'none', 'relu' or 'relu6', got ${String(a)}`,
+  );
   return act;
 }
 
 /** Weight dims [O, kH, kW, Cg] of a layer config. */
-function weightDims(w: unknown, type: new (n: number) => Int8Array | Float32Array): { M: number; kH: number; kW: number; Cg: number } {
+function weightDims(
+  w: unknown,
+  type: new (n: number) => Int8Array | Float32Array,
+): { M: number; kH: number; kW: number; Cg: number } {
   checkTensor(w, 'weights');
   checkDtype(w, 'weights', type);
   check(w.shape.length === 4, 'weights', `must be 4-D [O, kH, kW, C/group], got shape [${w.shape.join(', ')}]`);
@@ -161,8 +168,16 @@ abstract class ConvLayer {
   }
 
   /** Checks a caller's output tensor against the plan. */
-  protected checkOut(out: Tensor, plan: ConvPlan, type: new (n: number) => Int8Array | Uint8Array | Float32Array): void {
-    check(typeof out === 'object' && out !== null && out.data instanceof type, 'out', `must be a tensor of ${type.name}`);
+  protected checkOut(
+    out: Tensor,
+    plan: ConvPlan,
+    type: new (n: number) => Int8Array | Uint8Array | Float32Array,
+  ): void {
+    check(
+      typeof out === 'object' && out !== null && out.data instanceof type,
+      'out',
+      `must be a tensor of ${type.name}`,
+    );
     const s = plan.outShape;
     const o = out.shape;
     check(
@@ -170,7 +185,11 @@ abstract class ConvLayer {
       'out',
       `has shape [${o.join(', ')}], expected [${s.join(', ')}]`,
     );
-    check(out.data.length === s[0]! * s[1]! * s[2]! * s[3]!, 'out', `has ${out.data.length} elements for shape [${s.join(', ')}]`);
+    check(
+      out.data.length === s[0]! * s[1]! * s[2]! * s[3]!,
+      'out',
+      `has ${out.data.length} elements for shape [${s.join(', ')}]`,
+    );
   }
 
   /** Frees the packed weights and workspaces; the layer cannot run afterwards. */
@@ -208,7 +227,11 @@ export class Conv2d extends ConvLayer {
     const zy = resolveZeroPoint(cfg.output.zeroPoint, 'output.zeroPoint', dtype);
     const activation = checkActivation(cfg.activation);
     const requant = cfg.requant ?? 'fp32';
-    check(requant === 'fp32' || requant === 'fixedpoint', 'requant', `must be 'fp32' or 'fixedpoint', got ${String(requant)}`);
+    check(
+      requant === 'fp32' || requant === 'fixedpoint',
+      'requant',
+      `must be 'fp32' or 'fixedpoint', got ${String(requant)}`,
+    );
     if (cfg.bias !== undefined) {
       check(cfg.bias instanceof Int32Array, 'bias', 'must be an Int32Array');
       check(cfg.bias.length === M, 'bias', `has ${cfg.bias.length} values, expected ${M}`);
@@ -265,8 +288,15 @@ export class Conv2d extends ConvLayer {
    * {@link Conv2d.run} without blocking while worker threads finish: for a browser's main
    * thread, which may not wait. The same result; calls on the engine queue behind it.
    */
-  runAsync(x: Tensor<Int8Array | Uint8Array>, out?: Tensor<Int8Array | Uint8Array>): Promise<Tensor<Int8Array | Uint8Array>> {
-    return runLayerAsync(this.rt, () => this.start(x, out), (y) => this.collect(y));
+  runAsync(
+    x: Tensor<Int8Array | Uint8Array>,
+    out?: Tensor<Int8Array | Uint8Array>,
+  ): Promise<Tensor<Int8Array | Uint8Array>> {
+    return runLayerAsync(
+      this.rt,
+      () => this.start(x, out),
+      (y) => this.collect(y),
+    );
   }
 
   private collect(y: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
@@ -276,7 +306,10 @@ export class Conv2d extends ConvLayer {
   }
 
   /** run up to its kernel call, whose workers may still be busy on return inside runAsync. */
-  private start(x: Tensor<Int8Array | Uint8Array>, out?: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
+  private start(
+    x: Tensor<Int8Array | Uint8Array>,
+    out?: Tensor<Int8Array | Uint8Array>,
+  ): Tensor<Int8Array | Uint8Array> {
     this.live();
     this.count = 0;
     const signed = this.dtype === 'int8';
@@ -357,7 +390,11 @@ export class Conv2dF32 extends ConvLayer {
 
   /** {@link Conv2dF32.run} without blocking while worker threads finish (see {@link Conv2d.runAsync}). */
   runAsync(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Promise<Tensor<Float32Array>> {
-    return runLayerAsync(this.rt, () => this.start(x, out), (y) => this.collect(y));
+    return runLayerAsync(
+      this.rt,
+      () => this.start(x, out),
+      (y) => this.collect(y),
+    );
   }
 
   private collect(y: Tensor<Float32Array>): Tensor<Float32Array> {
@@ -368,7 +405,11 @@ export class Conv2dF32 extends ConvLayer {
   private start(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Tensor<Float32Array> {
     this.live();
     this.count = 0;
-    check(typeof x === 'object' && x !== null && x.data instanceof Float32Array, 'x', 'must be a tensor of Float32Array');
+    check(
+      typeof x === 'object' && x !== null && x.data instanceof Float32Array,
+      'x',
+      'must be a tensor of Float32Array',
+    );
     const plan = this.planFor(x, true, 0, false);
     const count = plan.geo.N * plan.geo.OH * plan.geo.OW * plan.geo.M;
     let y: Tensor<Float32Array>;

@@ -138,18 +138,34 @@ export function resolveGeometry(
   check(typeof attrs === 'object' && attrs !== null, prefix ? prefix.slice(0, -1) : 'config', 'expected an object');
   const { N, H, W, C } = input;
   const { M, kH, kW, Cg } = weights;
-  check(H > 0 && W > 0 && C > 0, xName, `must have non-empty spatial and channel dims, got H = ${H}, W = ${W}, C = ${C}`);
-  check(M > 0 && kH > 0 && kW > 0 && Cg > 0, wName, `must not be empty, got M = ${M}, kH = ${kH}, kW = ${kW}, C/group = ${Cg}`);
+  check(
+    H > 0 && W > 0 && C > 0,
+    xName,
+    `must have non-empty spatial and channel dims, got H = ${H}, W = ${W}, C = ${C}`,
+  );
+  check(
+    M > 0 && kH > 0 && kW > 0 && Cg > 0,
+    wName,
+    `must not be empty, got M = ${M}, kH = ${kH}, kW = ${kW}, C/group = ${Cg}`,
+  );
   const [sH, sW] = pair(attrs.strides, `${prefix}strides`, 1, 1);
   const [dH, dW] = pair(attrs.dilations, `${prefix}dilations`, 1, 1);
   const group = attrs.group ?? 1;
   check(Number.isInteger(group) && group >= 1, `${prefix}group`, `must be a positive integer, got ${String(group)}`);
   check(C % group === 0, `${prefix}group`, `${group} does not divide the ${C} input channels`);
   check(M % group === 0, `${prefix}group`, `${group} does not divide the ${M} output channels`);
-  check(Cg === C / group, wName, `has ${Cg} input channels per group, but the input has ${C} channels in ${group} group(s) (${C / group} each)`);
+  check(
+    Cg === C / group,
+    wName,
+    `has ${Cg} input channels per group, but the input has ${C} channels in ${group} group(s) (${C / group} each)`,
+  );
   if (attrs.kernelShape !== undefined) {
     const [ka, kb] = pair(attrs.kernelShape, `${prefix}kernelShape`, 1, 1);
-    check(ka === kH && kb === kW, `${prefix}kernelShape`, `[${ka}, ${kb}] does not match the weights' ${kH}x${kW} kernel`);
+    check(
+      ka === kH && kb === kW,
+      `${prefix}kernelShape`,
+      `[${ka}, ${kb}] does not match the weights' ${kH}x${kW} kernel`,
+    );
   }
   const autoPad = attrs.autoPad ?? 'NOTSET';
   check(
@@ -162,9 +178,17 @@ export function resolveGeometry(
   let pads: [number, number, number, number] = [0, 0, 0, 0];
   if (attrs.pads !== undefined) {
     const p = attrs.pads as unknown;
-    check(Array.isArray(p) && p.length === 4, `${prefix}pads`, `must be [top, left, bottom, right], got ${JSON.stringify(p)}`);
+    check(
+      Array.isArray(p) && p.length === 4,
+      `${prefix}pads`,
+      `must be [top, left, bottom, right], got ${JSON.stringify(p)}`,
+    );
     for (const v of p as unknown[]) {
-      check(Number.isInteger(v) && (v as number) >= 0, `${prefix}pads`, `must hold integers >= 0, got ${JSON.stringify(p)}`);
+      check(
+        Number.isInteger(v) && (v as number) >= 0,
+        `${prefix}pads`,
+        `must hold integers >= 0, got ${JSON.stringify(p)}`,
+      );
     }
     check(
       autoPad === 'NOTSET' || (p as number[]).every((v) => v === 0),
@@ -427,7 +451,13 @@ export function groupHeadersBytes(geo: ConvGeometry, path: ConvPath): number {
  * `headers`, each pointing at its group's columns, so the GEMM's column 0 is the group's
  * first output channel.
  */
-export function epilogueFor(rt: Runtime, geo: ConvGeometry, path: ConvPath, epi: EpilogueParams | null, headers: number): number {
+export function epilogueFor(
+  rt: Runtime,
+  geo: ConvGeometry,
+  path: ConvPath,
+  epi: EpilogueParams | null,
+  headers: number,
+): number {
   if (epi === null) return 0;
   if (path === ConvPath.Depthwise || geo.group === 1) return epi.ptr;
   const i32 = rt.heap.i32;

@@ -227,7 +227,11 @@ export function qlinearConv(
     check(bias.length === geo.M, 'bias', `has ${bias.length} values, expected ${geo.M} (one per output channel)`);
   }
   const requant = attrs.requant ?? 'fp32';
-  check(requant === 'fp32' || requant === 'fixedpoint', 'attrs.requant', `must be 'fp32' or 'fixedpoint', got ${String(requant)}`);
+  check(
+    requant === 'fp32' || requant === 'fixedpoint',
+    'attrs.requant',
+    `must be 'fp32' or 'fixedpoint', got ${String(requant)}`,
+  );
   checkAccumulation(geo.kH * geo.kW * geo.Cg, maxCentred(ops.xType, zx), maxCentred(ops.wType, zw), 'w');
   const data = newQuantArray(yType, geo.N * geo.M * geo.OH * geo.OW);
   if (data.length === 0) return { data, shape: outShape(geo, ops.nchw) };

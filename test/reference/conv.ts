@@ -95,7 +95,14 @@ export function refConvF32(
 }
 
 /** NCHW -> NHWC of a [N, C, H, W] array. */
-export function toNHWC<T extends { length: number; [i: number]: number }>(a: T, N: number, C: number, H: number, W: number, make: (n: number) => T): T {
+export function toNHWC<T extends { length: number; [i: number]: number }>(
+  a: T,
+  N: number,
+  C: number,
+  H: number,
+  W: number,
+  make: (n: number) => T,
+): T {
   const out = make(a.length);
   for (let n = 0; n < N; n++)
     for (let c = 0; c < C; c++)
@@ -104,7 +111,14 @@ export function toNHWC<T extends { length: number; [i: number]: number }>(a: T, 
 }
 
 /** NHWC -> NCHW of a [N, H, W, C] array. */
-export function toNCHW<T extends { length: number; [i: number]: number }>(a: T, N: number, H: number, W: number, C: number, make: (n: number) => T): T {
+export function toNCHW<T extends { length: number; [i: number]: number }>(
+  a: T,
+  N: number,
+  H: number,
+  W: number,
+  C: number,
+  make: (n: number) => T,
+): T {
   const out = make(a.length);
   for (let n = 0; n < N; n++)
     for (let c = 0; c < C; c++)
