@@ -5,10 +5,10 @@
 //   node bench/conv-peers.bench.mjs [--runs 3] [--shapes r3x3-56,dw-112,...]
 // BENCH_MAX_TIME (seconds per case, default 0.6) keeps runs short on a shared machine.
 import { Qwasm } from '../dist/index.js';
-import { args, fmt, measure, repeat, save, speedup } from './lib.mjs';
+import { args, fmt, measure, save, speedup } from './lib.mjs';
 import { loadOrt, loadTfjs, versions } from './peers/engines.mjs';
 import { singleNodeModel } from '../test/onnx/model.mjs';
-import { CONV_SHAPES, convLayers, convOps, fill } from './conv.bench.mjs';
+import { CONV_SHAPES, convLayers, convOps, fill, interleavedRuns } from './conv.bench.mjs';
 
 const opts = args({ runs: 3 });
 const only = opts.shapes ? String(opts.shapes).split(',') : null;
@@ -103,10 +103,8 @@ async function ortSession(kind, sh, wq, bias) {
 }
 
 const INT8_PEERS = ['qlinear-u8s8', 'qlinear-s8s8', 'qlinear-u8s8-nhwc', 'convinteger-u8u8'];
-const rows = [];
-const results = [];
+const items = [];
 for (const sh of shapes) {
-  const { ops } = convOps(sh);
   const L = convLayers(qw, sh);
   const cases = {
     'qwasm conv2d int8': () => L.s8.run(L.x8, L.y8),
@@ -155,7 +153,15 @@ for (const sh of shapes) {
       filter.dispose();
     };
   }
-  const res = await repeat(Number(opts.runs), () => measure(sh.desc, cases));
+  items.push({ sh, L, cases, tfCleanup });
+}
+const measured = await interleavedRuns(Number(opts.runs), items, (it) => measure(it.sh.desc, it.cases));
+const rows = [];
+const results = [];
+for (const it of items) {
+  const { sh, L, tfCleanup } = it;
+  const { ops } = convOps(sh);
+  const res = measured.get(it);
   const gops = Object.fromEntries(Object.entries(res.median).map(([k, t]) => [k, ops / t / 1e9]));
   const ortInt8 = INT8_PEERS.map((k) => `ort-web ${k}`).filter((k) => k in gops);
   const ortBest = ortInt8.length ? ortInt8.reduce((a, b) => (gops[a] > gops[b] ? a : b)) : null;
@@ -201,6 +207,6 @@ save(
   rows,
   [
     `qwasm build: ${qw.backend}. Int8 in GOPS, float in GFLOP/s (2 * OH * OW * M * kH * kW * C/group per call); every engine, single thread, does one whole call: input in, conv + bias (+ ReLU for qwasm and tfjs), output out.`,
-    'onnxruntime-web runs NCHW (its QLinearConv transposes to NHWC inside) and its NHWC contrib QLinearConv (channels_last); the best int8 of those is the reference. Ratios are medians of per-run ratios measured in the same run.',
+    'onnxruntime-web runs NCHW (its QLinearConv transposes to NHWC inside) and its NHWC contrib QLinearConv (channels_last); the best int8 of those is the reference. Ratios are medians of per-run ratios measured in the same run; runs sweep all layers in turn.',
   ],
 );

@@ -4,7 +4,7 @@
 // Under Node 24 (scripts/node24.sh bench/conv.bench.mjs) the relaxed build runs too.
 // BENCH_MAX_TIME (seconds per case, default 0.6) keeps runs short on a shared machine.
 import { Qwasm, supportedBackends } from '../dist/index.js';
-import { args, fmt, measure, repeat, save, speedup } from './lib.mjs';
+import { args, fmt, measure, median, save, speedup } from './lib.mjs';
 
 /** name, input H x W x C, output channels M, kernel k, stride, pad, group. */
 export const CONV_SHAPES = [
@@ -33,6 +33,23 @@ export function fill(a, lo, hi, seed = 7) {
     a[i] = lo + ((s >>> 8) % (hi - lo + 1));
   }
   return a;
+}
+
+/**
+ * Like lib.mjs's repeat(), but runs 1..runs each sweep every item once, so a burst of
+ * other work on the shared machine lands on one run of several items instead of every
+ * run of one item. Returns a Map item -> { median, runs } (repeat()'s shape).
+ */
+export async function interleavedRuns(runs, items, measureItem) {
+  const all = new Map(items.map((it) => [it, []]));
+  for (let i = 0; i < runs; i++) for (const it of items) all.get(it).push(await measureItem(it));
+  const out = new Map();
+  for (const [it, rs] of all) {
+    const med = {};
+    for (const n of Object.keys(rs[0])) med[n] = median(rs.map((r) => r[n]));
+    out.set(it, { median: med, runs: rs });
+  }
+  return out;
 }
 
 /** The int8 and float32 layers of a shape on one engine, with their inputs and outputs. */
@@ -86,22 +103,25 @@ if (isMain) {
   const engines = {};
   for (const b of builds) engines[b] = await Qwasm.create({ backend: b });
 
-  const rows = [];
-  const results = [];
-  for (const sh of shapes) {
-    const { ops } = convOps(sh);
+  const items = shapes.map((sh) => {
     const L = {};
     for (const b of builds) L[b] = convLayers(engines[b], sh);
-    const res = await repeat(Number(opts.runs), () => {
-      const cases = {};
-      for (const b of builds) {
-        if (b === 'scalar' && ops > SCALAR_MAX_OPS) continue;
-        const l = L[b];
-        cases[`${b} int8`] = () => l.s8.run(l.x8, l.y8);
-        cases[`${b} f32`] = () => l.f32.run(l.xf, l.yf);
-      }
-      return measure(sh.desc, cases);
-    });
+    const cases = {};
+    for (const b of builds) {
+      if (b === 'scalar' && convOps(sh).ops > SCALAR_MAX_OPS) continue;
+      const l = L[b];
+      cases[`${b} int8`] = () => l.s8.run(l.x8, l.y8);
+      cases[`${b} f32`] = () => l.f32.run(l.xf, l.yf);
+    }
+    return { sh, L, cases };
+  });
+  const measured = await interleavedRuns(Number(opts.runs), items, (it) => measure(it.sh.desc, it.cases));
+  const rows = [];
+  const results = [];
+  for (const it of items) {
+    const { sh, L } = it;
+    const { ops } = convOps(sh);
+    const res = measured.get(it);
     for (const b of builds) {
       if (!(`${b} int8` in res.median)) continue;
       const g = (n) => ops / res.median[`${b} ${n}`] / 1e9;
@@ -140,7 +160,7 @@ if (isMain) {
     rows,
     [
       'GOPS = 2 * OH * OW * M * kH * kW * C/group per call of `run(x, out)` (copy in, pack, conv, bias, requantize + ReLU, copy out); f32 the same with bias + ReLU.',
-      'Ratios are medians of per-run ratios of times measured in the same run. Scalar only where one call costs <= 1 GOP.',
+      'Ratios are medians of per-run ratios of times measured in the same run; runs sweep all layers in turn. Scalar only where one call costs <= 1 GOP.',
     ],
   );
 }
