@@ -375,6 +375,7 @@ export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLaye
   readonly outFeatures: number;
   private readonly base: number;
 
+  /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, cfg: BinaryLinearConfig<O>) {
     rt.live();
     check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
@@ -444,6 +445,7 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
   private writtenTable = 0;
   private writtenRec = 0;
 
+  /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, cfg: BinaryConv2dConfig<O>) {
     rt.live();
     check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');

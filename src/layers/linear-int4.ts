@@ -163,6 +163,7 @@ export class LinearInt4 {
   private readonly yBuf: Workspace;
   private disposed = false;
 
+  /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, cfg: LinearInt4Config) {
     rt.live();
     this.rt = rt;

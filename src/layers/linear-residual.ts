@@ -58,6 +58,7 @@ export class LinearResidual {
   private readonly yBuf: Workspace;
   private disposed = false;
 
+  /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, cfg: LinearResidualConfig) {
     rt.live();
     this.rt = rt;

@@ -74,6 +74,7 @@ abstract class PackedLayer {
   protected readonly blocks: number[] = [];
   protected readonly spaces: Workspace[] = [];
 
+  /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(protected readonly rt: Runtime) {}
 
   protected workspace(): Workspace {
@@ -112,6 +113,7 @@ export class Linear extends PackedLayer {
   private readonly loBuf = this.workspace();
   private readonly hiBuf = this.workspace();
 
+  /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, cfg: LinearConfig) {
     super(rt);
     rt.live();
@@ -246,6 +248,7 @@ export class LinearF32 extends PackedLayer {
   private readonly xBuf = this.workspace();
   private readonly yBuf = this.workspace();
 
+  /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, cfg: LinearF32Config) {
     super(rt);
     rt.live();
@@ -340,6 +343,7 @@ export class DynamicLinear extends PackedLayer {
   private readonly yBuf = this.workspace();
   private readonly mmBuf = this.workspace();
 
+  /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, cfg: DynamicLinearConfig) {
     super(rt);
     rt.live();
