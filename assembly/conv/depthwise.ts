@@ -75,28 +75,43 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
     return;
   }
   const srow = x + <usize>((n * H + ih) * W) * <usize>C;
-  // interior columns, both taps inside the image, as one flat sweep when channels fill
-  // whole SIMD blocks; the border columns take the general path below
+  // interior columns, both taps inside the image, without bounds checks when channels
+  // fill whole SIMD blocks (one flat sweep when every column is read, else column by
+  // column); the border columns take the general path below
   let a = 0;
   let b = 0;
-  if (ASC_FEATURE_SIMD && cm == 1 && C == Cp && colStep == 1) {
-    a = min(pL, Wq);
+  if (ASC_FEATURE_SIMD && cm == 1 && C == Cp) {
+    a = min((pL + colStep - 1) / colStep * colStep, Wq);
     b = max(a, min(pL + W - dW, Wq));
     const zv = i16x8.splat(<i16>za);
-    const s0 = srow + <usize>(a - pL) * <usize>C;
-    const s1 = s0 + <usize>dW * <usize>C;
-    const d = dst + <usize>a * pixBytes;
-    const len = (b - a) * C;
-    for (let e = 0; e < len; e += 8) {
-      const v0 = i16x8.sub(signed ? v128.load8x8_s(s0 + e) : v128.load8x8_u(s0 + e), zv);
-      const v1 = i16x8.sub(signed ? v128.load8x8_s(s1 + e) : v128.load8x8_u(s1 + e), zv);
-      v128.store(d + (<usize>e << 2), v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
-      v128.store(d + (<usize>e << 2), v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+    const dC = <usize>dW * <usize>C;
+    if (colStep == 1) {
+      const s0 = srow + <usize>(a - pL) * <usize>C;
+      const d = dst + <usize>a * pixBytes;
+      const len = (b - a) * C;
+      for (let e = 0; e < len; e += 8) {
+        const v0 = i16x8.sub(signed ? v128.load8x8_s(s0 + e) : v128.load8x8_u(s0 + e), zv);
+        const v1 = i16x8.sub(signed ? v128.load8x8_s(s0 + dC + e) : v128.load8x8_u(s0 + dC + e), zv);
+        v128.store(d + (<usize>e << 2), v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+        v128.store(d + (<usize>e << 2), v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+      }
+    } else {
+      for (let wq = a; wq < b; wq += colStep) {
+        const s0 = srow + <usize>(wq - pL) * <usize>C;
+        const d = dst + <usize>wq * pixBytes;
+        for (let o = 0; o < C; o += 8) {
+          const v0 = i16x8.sub(signed ? v128.load8x8_s(s0 + o) : v128.load8x8_u(s0 + o), zv);
+          const v1 = i16x8.sub(signed ? v128.load8x8_s(s0 + dC + o) : v128.load8x8_u(s0 + dC + o), zv);
+          v128.store(d + (<usize>o << 2), v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+          v128.store(d + (<usize>o << 2), v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+        }
+      }
     }
   }
   for (let wq = 0; wq < Wq; wq += colStep) {
     if (wq == a && b > a) {
-      wq = b - colStep;
+      // skip the interior, landing on the first read column at or after b
+      wq = (b + colStep - 1) / colStep * colStep - colStep;
       continue;
     }
     const iw0 = wq - pL;
