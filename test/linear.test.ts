@@ -21,7 +21,14 @@ interface Case {
   weightZeroPoint: number;
 }
 
-function linearRef(c: Case, x: Int8Array | Uint8Array, w: Int8Array, ws: Float32Array, bias: Int32Array | undefined, p: { sx: number; zx: number; sy: number; zy: number }) {
+function linearRef(
+  c: Case,
+  x: Int8Array | Uint8Array,
+  w: Int8Array,
+  ws: Float32Array,
+  bias: Int32Array | undefined,
+  p: { sx: number; zx: number; sy: number; zy: number },
+) {
   const acc = gemmNK(x, w, c.M, c.N, c.K, p.zx, [c.weightZeroPoint]);
   const [qmin0, qmax0] = c.dtype === 'int8' ? [-128, 127] : [0, 255];
   let qmin = qmin0;
@@ -179,13 +186,16 @@ describe.each([...qws.keys()])('dynamicLinear on %s', (backend) => {
         let m = 0;
         for (let k = 0; k < K; k++) m = Math.max(m, Math.abs(w[n * K + k]!));
         ws[n] = Math.fround(m / 127);
-        for (let k = 0; k < K; k++) wq[n * K + k] = Math.max(-127, Math.min(127, roundHalfEven(Math.fround(w[n * K + k]! / ws[n]!))));
+        for (let k = 0; k < K; k++)
+          wq[n * K + k] = Math.max(-127, Math.min(127, roundHalfEven(Math.fround(w[n * K + k]! / ws[n]!))));
       }
       expect(firstDiff(l.weightScale, ws)).toBe(-1);
       const { scale, zeroPoint } = dynamicParamsRef(x);
       const xq = Uint8Array.from(x, (v) => quantizeRef(v, scale, zeroPoint, 0, 255));
       const acc = gemmNK(xq, wq, M, N, K, zeroPoint, [0]);
-      const want = Array.from(acc, (v, i) => Math.fround(Math.fround(Math.fround(v) * Math.fround(scale * ws[i % N]!)) + bias[i % N]!));
+      const want = Array.from(acc, (v, i) =>
+        Math.fround(Math.fround(Math.fround(v) * Math.fround(scale * ws[i % N]!)) + bias[i % N]!),
+      );
       expect(firstDiff(y, want)).toBe(-1);
       // and it is close to the float product
       const f = gemmF32(x, w, M, N, K, bias);
@@ -239,7 +249,15 @@ describe('layer argument checks', () => {
     ['output.scale', () => qw.linear({ ...base(), output: { scale: Infinity, zeroPoint: 0 } })],
     ['bias', () => qw.linear({ ...base(), bias: new Int32Array(2) })],
     ['activation', () => qw.linear({ ...base(), activation: 'gelu' as never })],
-    ['weights', () => qw.linear({ ...base(), weights: { data: new Int8Array(70000), shape: [1, 70000] }, input: { scale: 0.1, zeroPoint: 0, dtype: 'uint8' } })],
+    [
+      'weights',
+      () =>
+        qw.linear({
+          ...base(),
+          weights: { data: new Int8Array(70000), shape: [1, 70000] },
+          input: { scale: 0.1, zeroPoint: 0, dtype: 'uint8' },
+        }),
+    ],
     ['x', () => qw.linear(base()).run(new Int8Array(5))],
     ['x', () => qw.linear(base()).run(new Uint8Array(4) as never)],
     ['out', () => qw.linear(base()).run(new Int8Array(8), new Int8Array(5))],
@@ -254,7 +272,12 @@ describe('layer argument checks', () => {
     }
     expect(err).toBeInstanceOf(QwasmError);
     expect((err as QwasmError).argument).toBe(argument);
-    const l = qw.linear({ ...base(), weights: { data: new Int8Array([1, 1, 1, 1]), shape: [1, 4] }, weightScale: 1, output: { scale: 0.1, zeroPoint: 0 } });
+    const l = qw.linear({
+      ...base(),
+      weights: { data: new Int8Array([1, 1, 1, 1]), shape: [1, 4] },
+      weightScale: 1,
+      output: { scale: 0.1, zeroPoint: 0 },
+    });
     expect(Array.from(l.run(new Int8Array([1, 2, 3, 4])))).toEqual([10]);
     l.dispose();
   });

@@ -76,7 +76,15 @@ describe.each([...qws.keys()])('matMulInteger on %s', (backend) => {
     expect(y.shape).toEqual([2, 4, M, N]);
     for (let i = 0; i < 2; i++) {
       for (let j = 0; j < 4; j++) {
-        const want = gemmKN(a.subarray(i * M * K, (i + 1) * M * K), b.subarray(j * K * N, (j + 1) * K * N), M, N, K, 1, [2]);
+        const want = gemmKN(
+          a.subarray(i * M * K, (i + 1) * M * K),
+          b.subarray(j * K * N, (j + 1) * K * N),
+          M,
+          N,
+          K,
+          1,
+          [2],
+        );
         const got = y.data.subarray((i * 4 + j) * M * N, (i * 4 + j + 1) * M * N);
         expect(firstDiff(got, want)).toBe(-1);
       }
@@ -132,7 +140,16 @@ describe.each([...qws.keys()])('qlinearMatMul on %s', (backend) => {
             const sb = perColumn ? Float32Array.from({ length: N }, () => 0.001 + r() * 0.01) : Float32Array.of(0.004);
             const yT = aT;
             const [qmin, qmax] = yT === 'int8' ? [-128, 127] : [0, 255];
-            const p = { sa: 0.02, za: zpOf(r, aT), sb, zb: zpOf(r, bT), sy: 0.05 + r() * K * 0.01, zy: zpOf(r, yT), qmin, qmax };
+            const p = {
+              sa: 0.02,
+              za: zpOf(r, aT),
+              sb,
+              zb: zpOf(r, bT),
+              sy: 0.05 + r() * K * 0.01,
+              zy: zpOf(r, yT),
+              qmin,
+              qmax,
+            };
             const y = qw.qlinearMatMul(
               { data: a, shape: [M, K] },
               p.sa,
@@ -177,7 +194,8 @@ describe('matmul builds agree bit for bit', () => {
     const a = randomUint8(r, M * K);
     const b = randomInt8(r, K * N);
     const outs = [...qws.values()].map(
-      (qw) => qw.qlinearMatMul({ data: a, shape: [M, K] }, 0.03, 100, { data: b, shape: [K, N] }, 0.002, 0, 0.07, 120).data,
+      (qw) =>
+        qw.qlinearMatMul({ data: a, shape: [M, K] }, 0.03, 100, { data: b, shape: [K, N] }, 0.002, 0, 0.07, 120).data,
     );
     for (const o of outs) expect(firstDiff(o, outs[0]!)).toBe(-1);
   });
@@ -191,10 +209,16 @@ describe('matmul argument checks', () => {
     ['b', () => qw.matMulInteger(t(new Int8Array(12), [2, 2, 3]), t(new Int8Array(18), [3, 3, 2]))],
     ['a', () => qw.matMulInteger({ data: new Float32Array(6), shape: [2, 3] }, t(new Int8Array(6), [3, 2]))],
     ['aZeroPoint', () => qw.matMulInteger(t(new Uint8Array(6), [2, 3]), t(new Int8Array(6), [3, 2]), -1)],
-    ['bZeroPoint', () => qw.matMulInteger(t(new Uint8Array(6), [2, 3]), t(new Int8Array(6), [3, 2]), 0, new Int8Array(3))],
+    [
+      'bZeroPoint',
+      () => qw.matMulInteger(t(new Uint8Array(6), [2, 3]), t(new Int8Array(6), [3, 2]), 0, new Int8Array(3)),
+    ],
     ['a', () => qw.matMulInteger(t(new Uint8Array(40000), [1, 40000]), t(new Uint8Array(40000), [40000, 1]))],
     ['bScale', () => qw.qlinearMatMul(t(new Int8Array(6), [2, 3]), 1, 0, t(new Int8Array(6), [3, 2]), 0, 0, 1, 0)],
-    ['yZeroPoint', () => qw.qlinearMatMul(t(new Int8Array(6), [2, 3]), 1, 0, t(new Int8Array(6), [3, 2]), 1, 0, 1, 128)],
+    [
+      'yZeroPoint',
+      () => qw.qlinearMatMul(t(new Int8Array(6), [2, 3]), 1, 0, t(new Int8Array(6), [3, 2]), 1, 0, 1, 128),
+    ],
   ])('names %s', (argument, fn) => {
     let err: unknown;
     try {

@@ -59,9 +59,22 @@ describe('QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear vs onnxrunti
     for (let i = 0; i < 10; i++) x[i] = (i - 5 + 0.5) * 0.25;
     const C = perAxis ? 4 : 1;
     const scale = perAxis ? randomFloat32(r, 4, 0.01, 0.05) : Float32Array.of(0.25);
-    const zp = dtype === 'int8' ? new Int8Array(C).map(() => randInt(r, -20, 20)) : new Uint8Array(C).map(() => randInt(r, 100, 150));
+    const zp =
+      dtype === 'int8'
+        ? new Int8Array(C).map(() => randInt(r, -20, 20))
+        : new Uint8Array(C).map(() => randInt(r, 100, 150));
     const dims = perAxis ? [4] : [];
-    const y = await runOrt('QuantizeLinear', { data: x, dims: shape }, [{ name: 's', data: scale, dims }, { name: 'z', data: zp, dims }], ['x', 's', 'z'], dtype, perAxis ? { axis: 1 } : {});
+    const y = await runOrt(
+      'QuantizeLinear',
+      { data: x, dims: shape },
+      [
+        { name: 's', data: scale, dims },
+        { name: 'z', data: zp, dims },
+      ],
+      ['x', 's', 'z'],
+      dtype,
+      perAxis ? { axis: 1 } : {},
+    );
     for (const qw of qws.values()) {
       const q = qw.quantizeLinear({ data: x, shape }, perAxis ? scale : scale[0]!, zp, { axis: 1 });
       expect(firstDiff(q.data, y.data as Int8Array)).toBe(-1);
@@ -77,7 +90,17 @@ describe('QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear vs onnxrunti
       const scale = randomFloat32(r, C, 0.001, 0.1);
       const zp = dtype === 'int8' ? randomInt8(r, C) : randomUint8(r, C);
       const dims = perAxis ? [5] : [];
-      const y = await runOrt('DequantizeLinear', { data: q, dims: shape }, [{ name: 's', data: scale, dims }, { name: 'z', data: zp, dims }], ['x', 's', 'z'], 'float32', perAxis ? { axis: 1 } : {});
+      const y = await runOrt(
+        'DequantizeLinear',
+        { data: q, dims: shape },
+        [
+          { name: 's', data: scale, dims },
+          { name: 'z', data: zp, dims },
+        ],
+        ['x', 's', 'z'],
+        'float32',
+        perAxis ? { axis: 1 } : {},
+      );
       for (const qw of qws.values()) {
         const got = qw.dequantizeLinear({ data: q, shape }, perAxis ? scale : scale[0]!, zp, { axis: 1 });
         expect(firstDiff(got.data, y.data as Float32Array)).toBe(-1);
@@ -192,7 +215,16 @@ describe('MatMulInteger / QLinearMatMul vs onnxruntime', () => {
           aT,
         );
         for (const qw of qws.values()) {
-          const got = qw.qlinearMatMul({ data: a, shape: [M, K] }, sa, za, { data: b, shape: [K, N] }, perColumn ? sb : sb[0]!, zb, sy, zy);
+          const got = qw.qlinearMatMul(
+            { data: a, shape: [M, K] },
+            sa,
+            za,
+            { data: b, shape: [K, N] },
+            perColumn ? sb : sb[0]!,
+            zb,
+            sy,
+            zy,
+          );
           expect(firstDiff(got.data, y.data as Int8Array)).toBe(-1);
         }
       }

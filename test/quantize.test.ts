@@ -74,7 +74,12 @@ describe.each([...qws.keys()])('dequantizeLinear on %s', (backend) => {
     const r = rng(3);
     const q = new Int8Array(37).map(() => randInt(r, -128, 127));
     const y = qw.dequantizeLinear({ data: q, shape: [37] }, 0.037, -7);
-    expect(firstDiff(y.data, Array.from(q, (v) => dequantizeRef(v, 0.037, -7)))).toBe(-1);
+    expect(
+      firstDiff(
+        y.data,
+        Array.from(q, (v) => dequantizeRef(v, 0.037, -7)),
+      ),
+    ).toBe(-1);
     const u = new Uint8Array(24).map(() => randInt(r, 0, 255));
     const s = new Float32Array([0.1, 0.2, 0.3]);
     const z = new Uint8Array([0, 128, 255]);
@@ -100,7 +105,12 @@ describe.each([...qws.keys()])('dynamicQuantizeLinear on %s', (backend) => {
       const p = dynamicParamsRef(x);
       expect(scale).toBe(p.scale);
       expect(zeroPoint).toBe(p.zeroPoint);
-      expect(firstDiff(y.data, Array.from(x, (v) => quantizeRef(v, scale, zeroPoint, 0, 255)))).toBe(-1);
+      expect(
+        firstDiff(
+          y.data,
+          Array.from(x, (v) => quantizeRef(v, scale, zeroPoint, 0, 255)),
+        ),
+      ).toBe(-1);
     }
   });
 
@@ -121,7 +131,11 @@ describe('quantize argument checks', () => {
     ['x', () => qw.quantizeLinear({ data: new Float32Array(3), shape: [2] }, 1)],
     ['x', () => qw.quantizeLinear({ data: new Int8Array(2), shape: [2] } as never, 1)],
     ['scale', () => qw.quantizeLinear({ data: new Float32Array(6), shape: [2, 3] }, new Float32Array([1, 2]), 0)],
-    ['axis', () => qw.quantizeLinear({ data: new Float32Array(6), shape: [2, 3] }, new Float32Array([1, 2, 3]), 0, { axis: 2 })],
+    [
+      'axis',
+      () =>
+        qw.quantizeLinear({ data: new Float32Array(6), shape: [2, 3] }, new Float32Array([1, 2, 3]), 0, { axis: 2 }),
+    ],
     ['q', () => qw.dequantizeLinear({ data: new Float32Array(2), shape: [2] }, 1)],
   ])('names %s', (argument, fn) => {
     expect(fn).toThrow(QwasmError);

@@ -47,11 +47,19 @@ export interface LinearConfig {
 
 function checkActivation(a: unknown, name: string): Activation {
   const act = (a ?? 'none') as Activation;
-  check(act === 'none' || act === 'relu' || act === 'relu6', name, `must be 'none', 'relu' or 'relu6', got ${String(a)}`);
+  check(
+    act === 'none' || act === 'relu' || act === 'relu6',
+    name,
+    `must be 'none', 'relu' or 'relu6', got ${String(a)}`,
+  );
   return act;
 }
 
-function checkLayerWeights(w: unknown, name: string, type: new (n: number) => Int8Array | Float32Array): [number, number] {
+function checkLayerWeights(
+  w: unknown,
+  name: string,
+  type: new (n: number) => Int8Array | Float32Array,
+): [number, number] {
   checkTensor(w, name);
   checkDtype(w, name, type);
   check(w.shape.length === 2, name, `must be 2-D [N, K], got shape [${w.shape.join(', ')}]`);
@@ -131,7 +139,11 @@ export class Linear extends PackedLayer {
     const zy = resolveZeroPoint(cfg.output.zeroPoint, 'output.zeroPoint', dtype);
     const activation = checkActivation(cfg.activation, 'activation');
     const requant = cfg.requant ?? 'fp32';
-    check(requant === 'fp32' || requant === 'fixedpoint', 'requant', `must be 'fp32' or 'fixedpoint', got ${String(requant)}`);
+    check(
+      requant === 'fp32' || requant === 'fixedpoint',
+      'requant',
+      `must be 'fp32' or 'fixedpoint', got ${String(requant)}`,
+    );
     if (cfg.bias !== undefined) {
       check(cfg.bias instanceof Int32Array, 'bias', 'must be an Int32Array');
       check(cfg.bias.length === N, 'bias', `has ${cfg.bias.length} values, expected ${N}`);
@@ -187,7 +199,11 @@ export class Linear extends PackedLayer {
    * thread, which may not wait. The same result; calls on the engine queue behind it.
    */
   runAsync(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Promise<Int8Array | Uint8Array> {
-    return runLayerAsync(this.rt, () => this.start(x, out), (y) => this.collect(y));
+    return runLayerAsync(
+      this.rt,
+      () => this.start(x, out),
+      (y) => this.collect(y),
+    );
   }
 
   private collect(y: Int8Array | Uint8Array): Int8Array | Uint8Array {
@@ -201,7 +217,11 @@ export class Linear extends PackedLayer {
     this.live();
     this.rows = 0;
     const signed = this.dtype === 'int8';
-    check(signed ? x instanceof Int8Array : x instanceof Uint8Array, 'x', `must be ${signed ? 'an Int8Array' : 'a Uint8Array'} (the layer's input dtype)`);
+    check(
+      signed ? x instanceof Int8Array : x instanceof Uint8Array,
+      'x',
+      `must be ${signed ? 'an Int8Array' : 'a Uint8Array'} (the layer's input dtype)`,
+    );
     const K = this.inFeatures;
     const N = this.outFeatures;
     const M = rowsOf(x.length, K);
@@ -227,7 +247,6 @@ export class Linear extends PackedLayer {
     return y;
   }
 }
-
 
 /** Configuration of {@link Qwasm.linearF32}. */
 export interface LinearF32Config {
@@ -286,7 +305,11 @@ export class LinearF32 extends PackedLayer {
 
   /** {@link LinearF32.run} without blocking while worker threads finish (see {@link Linear.runAsync}). */
   runAsync(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
-    return runLayerAsync(this.rt, () => this.start(x, out), (y) => this.collect(y));
+    return runLayerAsync(
+      this.rt,
+      () => this.start(x, out),
+      (y) => this.collect(y),
+    );
   }
 
   private collect(y: Float32Array): Float32Array {
@@ -394,7 +417,11 @@ export class DynamicLinear extends PackedLayer {
 
   /** {@link DynamicLinear.run} without blocking while worker threads finish (see {@link Linear.runAsync}). */
   runAsync(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
-    return runLayerAsync(this.rt, () => this.start(x, out), (y) => this.collect(y));
+    return runLayerAsync(
+      this.rt,
+      () => this.start(x, out),
+      (y) => this.collect(y),
+    );
   }
 
   private collect(y: Float32Array): Float32Array {

@@ -64,7 +64,13 @@ export class EpilogueParams {
     i32.fill(0, h, h + HEADER / 4 + arrays * np);
     const arr = (k: number) => ptr + HEADER + k * np * 4;
     const ws = spec.weightScale;
-    const act = activationRange(spec.activation ?? 'none', spec.outputScale, spec.outputZeroPoint, spec.qmin, spec.qmax);
+    const act = activationRange(
+      spec.activation ?? 'none',
+      spec.outputScale,
+      spec.outputZeroPoint,
+      spec.qmin,
+      spec.qmax,
+    );
     if (spec.bias) {
       i32.set(spec.bias, arr(0) >> 2);
       i32[h] = arr(0);

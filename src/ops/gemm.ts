@@ -128,7 +128,23 @@ export class OneRowWeights {
     }
     if (rt.backend === 'relaxed') {
       k.split_a_u7(x, M, K, K, signed ? 1 : 0, lo, hi);
-      k.gemv_s8c4_panels(lo, hi, this.ptr, M, N, kq, signed ? 128 + za : za, this.colsum, out, N, kind, params, 0, np, rt.tile);
+      k.gemv_s8c4_panels(
+        lo,
+        hi,
+        this.ptr,
+        M,
+        N,
+        kq,
+        signed ? 128 + za : za,
+        this.colsum,
+        out,
+        N,
+        kind,
+        params,
+        0,
+        np,
+        rt.tile,
+      );
     } else {
       // int16 rows padded to whole k-quads: the padding is read but meets zero weights
       const lda = kq * 8;

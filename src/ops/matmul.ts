@@ -6,13 +6,7 @@ import { newQuantArray, qrange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, zeroPointDtype, type Scale, type ZeroPoint } from '../quant/params.js';
 import { EpilogueKind } from '../kernels.js';
 import { EpilogueParams, type Requant } from './epilogue.js';
-import {
-  checkAccumulation,
-  maxCentred,
-  packActivations,
-  packedActivationBytes,
-  packedWeightBytes,
-} from './gemm.js';
+import { checkAccumulation, maxCentred, packActivations, packedActivationBytes, packedWeightBytes } from './gemm.js';
 
 interface MatMulPlan {
   M: number;
@@ -38,7 +32,11 @@ function planMatMul(a: Tensor, b: Tensor): MatMulPlan {
   const K = as[as.length - 1]!;
   const K2 = bs[bs.length - 2]!;
   const N = bs[bs.length - 1]!;
-  check(K === K2, 'b', `inner dimensions differ: a is [${a.shape.join(', ')}] (K = ${K}), b is [${b.shape.join(', ')}] (K = ${K2})`);
+  check(
+    K === K2,
+    'b',
+    `inner dimensions differ: a is [${a.shape.join(', ')}] (K = ${K}), b is [${b.shape.join(', ')}] (K = ${K2})`,
+  );
   const ab = as.slice(0, -2);
   const bb = bs.slice(0, -2);
   const rank = Math.max(ab.length, bb.length);

@@ -15,11 +15,7 @@ export function resolveScale(scale: Scale, name: string, channels?: number): Flo
   else throw new QwasmError(name, 'expected a number or a Float32Array');
   check(s.length > 0, name, 'is empty');
   if (s.length !== 1) {
-    check(
-      channels !== undefined,
-      name,
-      `has ${s.length} values but only a per-tensor scale is allowed here`,
-    );
+    check(channels !== undefined, name, `has ${s.length} values but only a per-tensor scale is allowed here`);
     check(s.length === channels, name, `has ${s.length} values, expected 1 or ${channels} (one per channel)`);
   }
   for (let i = 0; i < s.length; i++) {
