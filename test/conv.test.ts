@@ -84,6 +84,10 @@ const CORNERS: Array<[string, RefConvShape]> = [
     { N: 1, H: 12, W: 12, C: 9, M: 9, kH: 5, kW: 3, dilations: [2, 3], pads: [2, 1, 3, 2], group: 9 },
   ],
   ['depthwise 7x7, multiplier 3', { N: 1, H: 8, W: 9, C: 5, M: 15, kH: 7, kW: 7, pads: [3, 3, 3, 3], group: 5 }],
+  [
+    'depthwise kernel of 17 rows (past the depthwise kernels: grouped im2col)',
+    { N: 1, H: 18, W: 5, C: 3, M: 6, kH: 17, kW: 3, pads: [1, 1, 0, 1], group: 3 },
+  ],
 ];
 
 function shapeName(s: RefConvShape): string {
