@@ -24,7 +24,7 @@
 import { NR } from '../gemm/ukernels.generated';
 import { Epilogue } from '../gemm/epilogue';
 import { fmadd } from '../gemm/fma';
-import { convEpilogue } from './epilogue';
+import { epilogue } from '../gemm/epilogue';
 import {
   cp, CP_H, CP_W, CP_C, CP_OH, CP_OW, CP_M, CP_KH, CP_KW, CP_SH, CP_SW, CP_DH, CP_DW,
   CP_PT, CP_PL, CP_ZA, CP_SIGNED, CP_CM, CP_CP, CP_HP, CP_WP,
@@ -288,7 +288,7 @@ export function conv_dw_s16(p: usize, x: usize, n: i32, w: usize, out: usize, ki
             }
           }
         }
-        convEpilogue(kind, tile, np, nc, c0, outRow + (<usize>ow0 * <usize>M + <usize>c0) * es, M, params);
+        epilogue(kind, tile, np, nc, c0, outRow + (<usize>ow0 * <usize>M + <usize>c0) * es, M, params);
       }
     }
   }

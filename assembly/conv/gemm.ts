@@ -4,8 +4,7 @@
 // (kept in L1) over all the block's rows before moving to the next panel. The float32
 // driver mirrors the int8 one step for step, so their ratio measures the arithmetic.
 import { MR, NR, gemm_s16_mr, gemm_f32_mr } from '../gemm/ukernels.generated';
-import { Epilogue } from '../gemm/epilogue';
-import { convEpilogue, convEpilogueF32 } from './epilogue';
+import { epilogue, epilogueF32, outputBytes } from '../gemm/epilogue';
 
 // Per instance: a thread pool's worker points it at its own block (useConvGemmTile).
 let tile: usize = memory.data(MR * NR * 4, 16);
@@ -39,7 +38,7 @@ function conv_gemm_s16_mrx8c2__scalar(mr: i32, a: usize, w: usize, kPairs: i32, 
 export function conv_gemm_s16(a: usize, w: usize, M: i32, N: i32, kPairs: i32, out: usize, ldo: i32, kind: i32, params: usize): void {
   const panels = (N + NR - 1) / NR;
   const panelBytes = <usize>kPairs * NR * 4;
-  const es: usize = kind == Epilogue.I32 ? 4 : 1;
+  const es = outputBytes(kind);
   for (let p = 0; p < panels; p++) {
     const n0 = p * NR;
     const nc = min(NR, N - n0);
@@ -52,7 +51,7 @@ export function conv_gemm_s16(a: usize, w: usize, M: i32, N: i32, kPairs: i32, o
       } else {
         conv_gemm_s16_mrx8c2__scalar(mr, ap, wp, kPairs, tile);
       }
-      convEpilogue(kind, tile, mr, nc, n0, out + (<usize>m0 * <usize>ldo + <usize>n0) * es, ldo, params);
+      epilogue(kind, tile, mr, nc, n0, out + (<usize>m0 * <usize>ldo + <usize>n0) * es, ldo, params);
     }
   }
 }
@@ -91,7 +90,7 @@ export function conv_gemm_f32(x: usize, lda: i32, w: usize, M: i32, N: i32, K: i
       } else {
         conv_gemm_f32_mrx8__scalar(mr, xp, rowBytes, wp, K, tile);
       }
-      convEpilogueF32(tile, mr, nc, n0, out + ((<usize>m0 * <usize>ldo + <usize>n0) << 2), ldo, bias, lo, hi);
+      epilogueF32(tile, mr, nc, n0, out + ((<usize>m0 * <usize>ldo + <usize>n0) << 2), ldo, bias, lo, hi);
     }
   }
 }

@@ -18,7 +18,7 @@
 import { NR } from '../gemm/ukernels.generated';
 import { Epilogue } from '../gemm/epilogue';
 import { fmadd } from '../gemm/fma';
-import { convEpilogue, convEpilogueF32 } from './epilogue';
+import { epilogue, epilogueF32 } from '../gemm/epilogue';
 import {
   cp, CP_N, CP_H, CP_W, CP_C, CP_OH, CP_OW, CP_M, CP_KH, CP_KW, CP_SH, CP_SW, CP_DH, CP_DW,
   CP_PT, CP_PL, CP_GROUP, CP_CG, CP_MG, CP_ZA, CP_SIGNED, CP_KPAIRS, CP_GROUP_WBYTES, CP_MC,
@@ -216,7 +216,7 @@ export function conv_igemm_s16(p: usize, x: usize, w: usize, out: usize, kind: i
             igemm_s16_4x8c2__scalar(ti, taps, cPairs, goff, wp, tile);
           }
           const o = out + (<usize>(m0 + r0) * <usize>M + <usize>(g * Mg + n0)) * es;
-          convEpilogue(kind, tile, mr, nc, n0, o, M, epi);
+          epilogue(kind, tile, mr, nc, n0, o, M, epi);
           ti += tileInd;
         }
       }
@@ -321,7 +321,7 @@ export function conv_igemm_f32(p: usize, x: usize, w: usize, bias: usize, lo: f3
             igemm_f32_4x8__scalar(ti, taps, Cg, goff, wp, tile);
           }
           const o = out + ((<usize>(m0 + r0) * <usize>M + <usize>(g * Mg)) << 2);
-          convEpilogueF32(tile, mr, nc, n0, o + (<usize>n0 << 2), M, b, lo, hi);
+          epilogueF32(tile, mr, nc, n0, o + (<usize>n0 << 2), M, b, lo, hi);
           ti += tileInd;
         }
       }

@@ -46,6 +46,42 @@ export enum Epilogue {
   store<u8>(dst, <u8>v);
 }
 
+const MAGIC: f32 = 12582912.0; // 1.5 * 2^23
+const MAGIC_BITS: i32 = 0x4b400000;
+
+/**
+ * One output row of the fp32 requantization (two i32x4 accumulators + bias, times the
+ * multipliers), rounded by the float adder: after the clamp to [qmin - zp, qmax - zp],
+ * |f| <= 255, and adding 1.5 * 2^23 lands where float32 spacing is exactly 1, so the
+ * IEEE add rounds f to an integer, ties to even, as f32x4.nearest does; the sum's bits
+ * are 0x4B400000 + round(f), so subtracting (0x4B400000 - zp) leaves round(f) + zp. Two
+ * cheap ops replace nearest + trunc_sat, which x64 engines expand to about eight. The
+ * clamp uses pmin / pmax (one instruction each), equal to min / max here: f is finite.
+ * Returns the row's bytes in the low 8 lanes.
+ */
+@inline export function requantRowFp32(
+  a0: v128,
+  a1: v128,
+  b0: v128,
+  b1: v128,
+  m0: v128,
+  m1: v128,
+  lo: v128,
+  hi: v128,
+  magic: v128,
+  magicZp: v128,
+  signed: bool,
+): v128 {
+  let f0 = f32x4.mul(f32x4.convert_i32x4_s(i32x4.add(a0, b0)), m0);
+  let f1 = f32x4.mul(f32x4.convert_i32x4_s(i32x4.add(a1, b1)), m1);
+  f0 = f32x4.pmin(f32x4.pmax(f0, lo), hi);
+  f1 = f32x4.pmin(f32x4.pmax(f1, lo), hi);
+  const i0 = i32x4.sub(f32x4.add(f0, magic), magicZp);
+  const i1 = i32x4.sub(f32x4.add(f1, magic), magicZp);
+  const h = i16x8.narrow_i32x4_s(i0, i1);
+  return signed ? i8x16.narrow_i16x8_s(h, h) : i8x16.narrow_i16x8_u(h, h);
+}
+
 /** fp32 requantization: y = clamp(nearest(f32(acc + bias) * mult) + zp, qmin, qmax). */
 @inline export function epilogueFp32(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
   const bias = load<usize>(params, 0);
@@ -65,16 +101,12 @@ export enum Epilogue {
     const m1 = v128.load(mult, 16);
     const lo = f32x4.splat(<f32>(qmin - zp));
     const hi = f32x4.splat(<f32>(qmax - zp));
-    const vz = i32x4.splat(zp);
+    const magic = f32x4.splat(MAGIC);
+    const magicZp = i32x4.splat(MAGIC_BITS - zp);
     for (let r = 0; r < mr; r++) {
       const src = t + (<usize>(r * NR) << 2);
-      let f0 = f32x4.mul(f32x4.convert_i32x4_s(i32x4.add(v128.load(src), b0)), m0);
-      let f1 = f32x4.mul(f32x4.convert_i32x4_s(i32x4.add(v128.load(src, 16), b1)), m1);
-      f0 = f32x4.nearest(f32x4.min(f32x4.max(f0, lo), hi));
-      f1 = f32x4.nearest(f32x4.min(f32x4.max(f1, lo), hi));
-      const i0 = i32x4.add(i32x4.trunc_sat_f32x4_s(f0), vz);
-      const i1 = i32x4.add(i32x4.trunc_sat_f32x4_s(f1), vz);
-      narrowStore8(out + <usize>r * ldo, i0, i1, signed);
+      const y = requantRowFp32(v128.load(src), v128.load(src, 16), b0, b1, m0, m1, lo, hi, magic, magicZp, signed);
+      v128.store64_lane(out + <usize>r * ldo, y, 0);
     }
     return;
   }
@@ -177,6 +209,66 @@ export enum Epilogue {
       let y = <f32>load<i32>(t + (<usize>(r * NR + j) << 2)) * (xs * load<f32>(cs + jo));
       if (bias != 0) y += load<f32>(bias + off + jo);
       store<f32>(out + <usize>r * rowBytes + jo, y);
+    }
+  }
+}
+
+/**
+ * Runs epilogue `kind` on an mr x nc tile of int32 accumulators (rows NR apart). `out`
+ * points at the tile's first output (byte offset already scaled by the output's element
+ * size), `n0` is the tile's first column in the parameter block's per-column arrays.
+ */
+@inline export function epilogue(kind: i32, t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
+  switch (kind) {
+    case Epilogue.I32:
+      epilogueI32(t, mr, nc, out, ldo);
+      break;
+    case Epilogue.Fp32:
+      epilogueFp32(t, mr, nc, n0, out, ldo, params);
+      break;
+    case Epilogue.Fixed:
+      epilogueFixed(t, mr, nc, n0, out, ldo, params);
+      break;
+    case Epilogue.Dequant:
+      epilogueDequant(t, mr, nc, n0, out, ldo, params);
+      break;
+  }
+}
+
+/** Bytes per output element of an epilogue: int32 and float32 4, requantized int8 1. */
+@inline export function outputBytes(kind: i32): usize {
+  return kind == Epilogue.I32 || kind == Epilogue.Dequant ? 4 : 1;
+}
+
+/**
+ * The float32 baseline's epilogue: + bias (float32[N] or 0), clamp to [lo, hi], store an
+ * mr x nc tile of float32 sums (rows NR apart). pmin / pmax: a NaN sum stays NaN (it is
+ * the first operand), as min / max would leave it.
+ */
+@inline export function epilogueF32(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, bias: usize, lo: f32, hi: f32): void {
+  const rowBytes = <usize>ldo << 2;
+  if (ASC_FEATURE_SIMD && nc == NR) {
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    let b0 = f32x4.splat(0);
+    let b1 = f32x4.splat(0);
+    if (bias != 0) {
+      b0 = v128.load(bias + (<usize>n0 << 2));
+      b1 = v128.load(bias + (<usize>n0 << 2), 16);
+    }
+    for (let r = 0; r < mr; r++) {
+      const src = t + (<usize>(r * NR) << 2);
+      const o = out + <usize>r * rowBytes;
+      v128.store(o, f32x4.pmin(f32x4.pmax(f32x4.add(v128.load(src), b0), vlo), vhi));
+      v128.store(o, f32x4.pmin(f32x4.pmax(f32x4.add(v128.load(src, 16), b1), vlo), vhi), 16);
+    }
+    return;
+  }
+  for (let r = 0; r < mr; r++) {
+    for (let j = 0; j < nc; j++) {
+      let v = load<f32>(t + (<usize>(r * NR + j) << 2));
+      if (bias != 0) v += load<f32>(bias + (<usize>(n0 + j) << 2));
+      store<f32>(out + <usize>r * rowBytes + (<usize>j << 2), min(max(v, lo), hi));
     }
   }
 }

@@ -2,7 +2,7 @@
 // microkernel into a small int32 tile, then apply the named epilogue to the tile.
 // The tile round trip costs MR*NR stores and loads against K/2 inner iterations.
 import { MR, NR, gemm_s16_mr, gemm_f32_mr } from './ukernels.generated';
-import { epilogueI32, epilogueFp32, epilogueFixed, epilogueDequant, Epilogue } from './epilogue';
+import { epilogue, epilogueF32, outputBytes } from './epilogue';
 
 /**
  * Rows per outer block: the widened activations of one block (rows * kPairs * 4 bytes) stay
@@ -62,6 +62,7 @@ export function gemm_s16_panels(
   tile: usize,
 ): void {
   const panelBytes = <usize>kPairs * NR * 4;
+  const es = outputBytes(kind);
   const MC = rowsPerBlock(kPairs);
   for (let mc0 = 0; mc0 < M; mc0 += MC) {
     const mcEnd = min(M, mc0 + MC);
@@ -77,20 +78,7 @@ export function gemm_s16_panels(
         } else {
           gemm_s16_mrx8c2__scalar(mr, ap, wp, kPairs, tile);
         }
-        switch (kind) {
-          case Epilogue.I32:
-            epilogueI32(tile, mr, nc, out + ((<usize>m0 * ldo + n0) << 2), ldo);
-            break;
-          case Epilogue.Fp32:
-            epilogueFp32(tile, mr, nc, n0, out + <usize>m0 * ldo + n0, ldo, params);
-            break;
-          case Epilogue.Fixed:
-            epilogueFixed(tile, mr, nc, n0, out + <usize>m0 * ldo + n0, ldo, params);
-            break;
-          case Epilogue.Dequant:
-            epilogueDequant(tile, mr, nc, n0, out + ((<usize>m0 * ldo + n0) << 2), ldo, params);
-            break;
-        }
+        epilogue(kind, tile, mr, nc, n0, out + (<usize>m0 * ldo + n0) * es, ldo, params);
       }
     }
   }
@@ -158,32 +146,4 @@ export function gemm_f32_panels(
   }
 }
 
-@inline function epilogueF32(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, bias: usize, lo: f32, hi: f32): void {
-  const rowBytes = <usize>ldo << 2;
-  if (ASC_FEATURE_SIMD && nc == NR) {
-    const vlo = f32x4.splat(lo);
-    const vhi = f32x4.splat(hi);
-    let b0 = f32x4.splat(0);
-    let b1 = f32x4.splat(0);
-    if (bias != 0) {
-      b0 = v128.load(bias + (<usize>n0 << 2));
-      b1 = v128.load(bias + (<usize>n0 << 2), 16);
-    }
-    for (let r = 0; r < mr; r++) {
-      const t0 = t + (<usize>r * NR << 2);
-      const o = out + <usize>r * rowBytes;
-      v128.store(o, f32x4.min(f32x4.max(f32x4.add(v128.load(t0), b0), vlo), vhi));
-      v128.store(o, f32x4.min(f32x4.max(f32x4.add(v128.load(t0, 16), b1), vlo), vhi), 16);
-    }
-    return;
-  }
-  for (let r = 0; r < mr; r++) {
-    for (let j = 0; j < nc; j++) {
-      let v = load<f32>(t + (<usize>(r * NR + j) << 2));
-      if (bias != 0) v += load<f32>(bias + (<usize>(n0 + j) << 2));
-      v = min(max(v, lo), hi);
-      store<f32>(out + <usize>r * rowBytes + (<usize>j << 2), v);
-    }
-  }
-}
 

@@ -34,7 +34,7 @@
 // (float accumulators around the int loop) measured slower on Node 20 than this tile
 // round trip per group: 86 against 89-92 GOPS in cache at groupSize 128.
 import { NR } from './ukernels.generated';
-import { epilogueI32, epilogueFp32, epilogueFixed, epilogueDequant, Epilogue } from './epilogue';
+import { epilogue, outputBytes } from './epilogue';
 
 /**
  * Rows of the int4 register tile: 5 x 8 (10 accumulators), its own activation panel
@@ -165,20 +165,7 @@ export function gemm_s4(a: usize, w: usize, M: i32, N: i32, kPairs: i32, out: us
       for (let m0 = mc0; m0 < mcEnd; m0 += MR) {
         const mr = min(MR, M - m0);
         tile_s4(mr, a + <usize>m0 * <usize>kPairs * 4, wp, kQuads, tileI);
-        switch (kind) {
-          case Epilogue.I32:
-            epilogueI32(tileI, mr, nc, out + ((<usize>m0 * ldo + n0) << 2), ldo);
-            break;
-          case Epilogue.Fp32:
-            epilogueFp32(tileI, mr, nc, n0, out + <usize>m0 * ldo + n0, ldo, params);
-            break;
-          case Epilogue.Fixed:
-            epilogueFixed(tileI, mr, nc, n0, out + <usize>m0 * ldo + n0, ldo, params);
-            break;
-          case Epilogue.Dequant:
-            epilogueDequant(tileI, mr, nc, n0, out + ((<usize>m0 * ldo + n0) << 2), ldo, params);
-            break;
-        }
+        epilogue(kind, tileI, mr, nc, n0, out + (<usize>m0 * ldo + n0) * outputBytes(kind), ldo, params);
       }
     }
   }

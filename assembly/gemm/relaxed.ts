@@ -7,7 +7,7 @@
 // fold into one per-column term: sum w * (x - za) = sum w * u - c * colsum(w), with
 // c = 128 + za for int8 input and c = za for uint8.
 import { NR } from './ukernels.generated';
-import { epilogueI32, epilogueFp32, epilogueFixed, epilogueDequant, Epilogue } from './epilogue';
+import { epilogue, outputBytes } from './epilogue';
 
 /**
  * Packs int8 weights (n, k) at w + n*sn + k*sk (zero point 0) into NR-wide panels of
@@ -126,6 +126,7 @@ export function gemv_s8c4_panels(
 ): void {
   const panelBytes = <usize>kq * NR * 4;
   const rowBytes = <usize>kq << 2;
+  const es = outputBytes(kind);
   for (let m = 0; m < M; m++) {
     const l = lo + <usize>m * rowBytes;
     const h = hi + <usize>m * rowBytes;
@@ -133,20 +134,7 @@ export function gemv_s8c4_panels(
       const n0 = p * NR;
       const nc = min(NR, N - n0);
       dotRow(l, h, w + <usize>p * panelBytes, kq, c, colsum + (<usize>n0 << 2), tile);
-      switch (kind) {
-        case Epilogue.I32:
-          epilogueI32(tile, 1, nc, out + ((<usize>m * ldo + n0) << 2), ldo);
-          break;
-        case Epilogue.Fp32:
-          epilogueFp32(tile, 1, nc, n0, out + <usize>m * ldo + n0, ldo, params);
-          break;
-        case Epilogue.Fixed:
-          epilogueFixed(tile, 1, nc, n0, out + <usize>m * ldo + n0, ldo, params);
-          break;
-        case Epilogue.Dequant:
-          epilogueDequant(tile, 1, nc, n0, out + ((<usize>m * ldo + n0) << 2), ldo, params);
-          break;
-      }
+      epilogue(kind, tile, 1, nc, n0, out + (<usize>m * ldo + n0) * es, ldo, params);
     }
   }
 }
@@ -221,6 +209,7 @@ export function gemv_s8c4_dot16_panels(
   tile: usize,
 ): void {
   const panelBytes = <usize>kq * NR * 4;
+  const es = outputBytes(kind);
   for (let m = 0; m < M; m++) {
     const row = a + <usize>m * lda;
     for (let p = pBegin; p < pEnd; p++) {
@@ -239,20 +228,7 @@ export function gemv_s8c4_dot16_panels(
           store<i32>(tile + (<usize>j << 2), acc);
         }
       }
-      switch (kind) {
-        case Epilogue.I32:
-          epilogueI32(tile, 1, nc, out + ((<usize>m * ldo + n0) << 2), ldo);
-          break;
-        case Epilogue.Fp32:
-          epilogueFp32(tile, 1, nc, n0, out + <usize>m * ldo + n0, ldo, params);
-          break;
-        case Epilogue.Fixed:
-          epilogueFixed(tile, 1, nc, n0, out + <usize>m * ldo + n0, ldo, params);
-          break;
-        case Epilogue.Dequant:
-          epilogueDequant(tile, 1, nc, n0, out + ((<usize>m * ldo + n0) << 2), ldo, params);
-          break;
-      }
+      epilogue(kind, tile, 1, nc, n0, out + (<usize>m * ldo + n0) * es, ldo, params);
     }
   }
 }
