@@ -91,8 +91,10 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
     pool.launch(Math.min(parts, chunks) - 1);
     const es = kind === EpilogueKind.I32 || kind === EpilogueKind.Dequant ? 4 : 1;
     const t0 = performance.now();
+    let mine = 0;
     try {
       for (let c = pool.nextChunk(); c < chunks; c = pool.nextChunk()) {
+        mine++;
         const u0 = partStart(c, units, chunks);
         const u1 = partStart(c + 1, units, chunks);
         if (overN) raw.gemm_s16_panels(a, w, M, N, kPairs, out, ldo, kind, params, u0, u1, tile0);
@@ -107,7 +109,7 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
       pool.abort();
       throw e;
     }
-    pool.finish(performance.now() - t0);
+    pool.finish(performance.now() - t0, mine);
   }
 
   function gemm_f32(x: number, lda: number, w: number, M: number, N: number, K: number, bias: number, lo: number, hi: number, out: number, ldo: number): void {
@@ -138,8 +140,10 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
     i32[s + 12] = nr;
     pool.launch(Math.min(parts, chunks) - 1);
     const t0 = performance.now();
+    let mine = 0;
     try {
       for (let c = pool.nextChunk(); c < chunks; c = pool.nextChunk()) {
+        mine++;
         const u0 = partStart(c, units, chunks);
         const u1 = partStart(c + 1, units, chunks);
         if (overN) raw.gemm_f32_panels(x, lda, w, M, N, K, bias, lo, hi, out, ldo, u0, u1, tile0);
@@ -153,7 +157,7 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
       pool.abort();
       throw e;
     }
-    pool.finish(performance.now() - t0);
+    pool.finish(performance.now() - t0, mine);
   }
 
   target.gemm_s16 = gemm_s16;
@@ -217,8 +221,10 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
     i32[s + 7] = step;
     pool.launch(workers);
     const t0 = performance.now();
+    let mine = 0;
     try {
       for (let c = pool.nextChunk(); c < n; c = pool.nextChunk()) {
+        mine++;
         const r0 = partStart(c, units, n) * step;
         const r1 = Math.min(total, partStart(c + 1, units, n) * step);
         conv.conv2d_s16_rows(p, x, w, out, kind, params, scratch, r0, r1);
@@ -227,7 +233,7 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
       pool.abort();
       throw e;
     }
-    pool.finish(performance.now() - t0);
+    pool.finish(performance.now() - t0, mine);
   }
 
   function conv2d_f32(p: number, x: number, w: number, bias: number, lo: number, hi: number, out: number, scratch: number): void {
@@ -253,8 +259,10 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
     i32[s + 8] = step;
     pool.launch(workers);
     const t0 = performance.now();
+    let mine = 0;
     try {
       for (let c = pool.nextChunk(); c < n; c = pool.nextChunk()) {
+        mine++;
         const r0 = partStart(c, units, n) * step;
         const r1 = Math.min(total, partStart(c + 1, units, n) * step);
         conv.conv2d_f32_rows(p, x, w, bias, lo, hi, out, scratch, r0, r1);
@@ -263,7 +271,7 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
       pool.abort();
       throw e;
     }
-    pool.finish(performance.now() - t0);
+    pool.finish(performance.now() - t0, mine);
   }
 
   target.conv2d_s16 = conv2d_s16;

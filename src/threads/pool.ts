@@ -58,8 +58,16 @@ export const enum Split {
   Rows = 1,
 }
 
-/** Polls of PENDING before the caller sleeps: the other parts usually end at about the same time. */
-const JOIN_SPIN = 1 << 14;
+/**
+ * How long a caller polls PENDING before it sleeps, in ms: about one of its own chunks
+ * (a worker has at most one chunk left when the caller runs out), within these bounds.
+ * Polling catches the usual finish without a futex wake-up (~10 us); sleeping soon
+ * matters on a busy machine, where a worker may be waiting for this very core.
+ */
+const JOIN_SPIN_MIN_MS = 0.002;
+const JOIN_SPIN_MAX_MS = 0.1;
+/** Polls between two looks at the clock. */
+const POLLS = 256;
 
 /** What the pool needs of a worker, whichever host made it. */
 interface WorkerHandle {
@@ -314,11 +322,13 @@ export class ThreadPool {
    * Ends the caller's side of a job: waits for the workers (or, inside runAsync, leaves
    * that to it). `ownMs` is how long the caller's own part took, which scales the timeout.
    */
-  finish(ownMs: number): void {
+  finish(ownMs: number, ownChunks: number): void {
     this.ownMs = ownMs;
+    this.spinMs = Math.min(JOIN_SPIN_MAX_MS, Math.max(JOIN_SPIN_MIN_MS, ownChunks > 0 ? ownMs / ownChunks : 0));
     if (!this.deferJoin) this.join();
   }
   private ownMs = 0;
+  private spinMs = JOIN_SPIN_MIN_MS;
 
   /** Ends a job whose caller side failed: no more chunks are handed out; waits for the workers. */
   abort(): void {
@@ -334,7 +344,12 @@ export class ThreadPool {
   join(): void {
     const i32 = this.i32;
     let v = Atomics.load(i32, PENDING);
-    for (let n = 0; v !== 0 && n < JOIN_SPIN; n++) v = Atomics.load(i32, PENDING);
+    if (v !== 0) {
+      const until = performance.now() + this.spinMs;
+      do {
+        for (let n = 0; v !== 0 && n < POLLS; n++) v = Atomics.load(i32, PENDING);
+      } while (v !== 0 && performance.now() < until);
+    }
     if (v !== 0) {
       const limit = this.timeoutMs + 100 * this.ownMs;
       const t0 = performance.now();
@@ -342,7 +357,7 @@ export class ThreadPool {
         const left = limit - (performance.now() - t0);
         if (left <= 0) this.timedOut(limit);
         if (this.canBlock) Atomics.wait(i32, PENDING, v, Math.min(left, 100));
-        else for (let n = 0; n < JOIN_SPIN && Atomics.load(i32, PENDING) === v; n++);
+        else for (let n = 0; n < POLLS && Atomics.load(i32, PENDING) === v; n++);
         v = Atomics.load(i32, PENDING);
       }
     }

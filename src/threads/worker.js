@@ -38,11 +38,16 @@ const EPI_I32 = 0;
 const EPI_DEQUANT = 3;
 
 /**
- * How often the sequence word is polled before sleeping. A call that follows the last
- * one closely (the next layer of a model, the next iteration of a loop) then starts
- * without a futex wake-up (~10 us); a quiet pool still sleeps.
+ * How long the sequence word is polled after a job before sleeping, in ms: about the
+ * longest chunk of that job, within these bounds. A call that follows closely (the next
+ * layer, the next iteration of a loop) then starts without a futex wake-up (~10 us),
+ * while on a busy machine the worker soon stops competing for a core the caller may
+ * need; a quiet pool sleeps.
  */
-const SPIN = 20000;
+const SPIN_MIN_MS = 0.005;
+const SPIN_MAX_MS = 0.1;
+/** Polls between two looks at the clock. */
+const POLLS = 256;
 
 /**
  * @typedef {{ module: WebAssembly.Module, memory: WebAssembly.Memory, ctl: number, slot: number, tile: number }} Init
@@ -143,9 +148,15 @@ async function serve(init, post) {
   let seen = Atomics.load(i32, s + SEQ);
   post({ type: 'ready' });
 
+  let spinMs = SPIN_MIN_MS;
   for (;;) {
     let seq = Atomics.load(i32, s + SEQ);
-    for (let n = 0; seq === seen && n < SPIN; n++) seq = Atomics.load(i32, s + SEQ);
+    if (seq === seen) {
+      const until = performance.now() + spinMs;
+      do {
+        for (let n = 0; seq === seen && n < POLLS; n++) seq = Atomics.load(i32, s + SEQ);
+      } while (seq === seen && performance.now() < until);
+    }
     while (seq === seen) {
       Atomics.wait(i32, s + SEQ, seen);
       seq = Atomics.load(i32, s + SEQ);
@@ -158,15 +169,19 @@ async function serve(init, post) {
     const chunks = i32[CHUNKS];
     const units = i32[UNITS];
     const scratch = i32[s + SCRATCH];
+    let longest = 0;
     try {
       for (let c = Atomics.add(i32, NEXT, 1); c < chunks; c = Atomics.add(i32, NEXT, 1)) {
+        const t0 = performance.now();
         runChunk(k, i32, f32, fn, rows, Math.floor((c * units) / chunks), Math.floor(((c + 1) * units) / chunks), tile, scratch);
+        longest = Math.max(longest, performance.now() - t0);
         i32[s + DONE]++;
       }
     } catch (e) {
       fail(i32, slot, e);
     }
     if (Atomics.sub(i32, PENDING, 1) === 1) Atomics.notify(i32, PENDING);
+    spinMs = Math.min(SPIN_MAX_MS, Math.max(SPIN_MIN_MS, longest));
   }
 }
 
