@@ -121,6 +121,7 @@ abstract class ConvLayer {
   protected readonly sBuf: Workspace;
   protected readonly yBuf: Workspace;
 
+  /** @internal Made by the engine (`qw.conv2d(...)`, `qw.conv2dF32(...)`), not by `new`. */
   constructor(
     protected readonly rt: Runtime,
     cfg: Conv2dShapeConfig,
@@ -245,6 +246,7 @@ export class Conv2d extends ConvLayer {
   private readonly epiPtr: number;
   private readonly epiKind: number;
 
+  /** @internal Made by the engine (`qw.conv2d(...)`, `qw.conv2dF32(...)`), not by `new`. */
   constructor(rt: Runtime, cfg: Conv2dConfig) {
     rt.live();
     check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
@@ -377,6 +379,7 @@ export class Conv2dF32 extends ConvLayer {
   private readonly lo: number;
   private readonly hi: number;
 
+  /** @internal Made by the engine (`qw.conv2d(...)`, `qw.conv2dF32(...)`), not by `new`. */
   constructor(rt: Runtime, cfg: Conv2dF32Config) {
     rt.live();
     check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
