@@ -2,9 +2,11 @@
 // bench/conv.bench.mjs on 1 and 2 threads in the same run, int8 and float32, with
 // onnxruntime-web at 2 threads (MatMulInteger u8s8 and QLinearMatMul u8, the faster one)
 // as the GEMM peer. Usage:
-//   node bench/threads.bench.mjs [--runs 5] [--threads 2] [--shapes 128x768x768,...] [--convs r3x3-56,...|none] [--no-ort]
-// This machine is shared: run it when `uptime` shows a low load, and read the medians.
+//   node bench/threads.bench.mjs [--runs 5] [--threads 2] [--shapes 128x768x768,...] [--convs r3x3-56,...|none] [--no-ort] [--wait-idle]
+// This machine is shared: run it when `uptime` shows a low load (--wait-idle waits for idle
+// cores before each shape), and read the medians.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { Qwasm } from '../dist/index.js';
 import { args, fmt, machine, measure, repeat, speedup } from './lib.mjs';
 import { ortMatMulSession, versions } from './peers/engines.mjs';
@@ -27,6 +29,33 @@ if (!opts['no-ort']) {
   } catch {
     ort = null;
   }
+}
+
+/** Busy share of all cores over `ms` (0..1), from the kernel's CPU time counters. */
+async function busyShare(ms) {
+  const sum = () => {
+    let idle = 0;
+    let all = 0;
+    for (const { times: t } of os.cpus()) {
+      idle += t.idle;
+      all += t.user + t.nice + t.sys + t.irq + t.idle;
+    }
+    return { idle, all };
+  };
+  const a = sum();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = sum();
+  return 1 - (b.idle - a.idle) / Math.max(1, b.all - a.all);
+}
+
+/**
+ * With --wait-idle, waits (up to 15 minutes) until other processes leave the cores alone
+ * before each shape: on a shared machine a 2-thread timing means little otherwise.
+ */
+async function waitIdle() {
+  if (!opts['wait-idle']) return;
+  const end = Date.now() + 15 * 60e3;
+  while (Date.now() < end && (await busyShare(1500)) > 0.08) await new Promise((r) => setTimeout(r, 3000));
 }
 
 const qw1 = await Qwasm.create();
@@ -81,9 +110,12 @@ for (const [M, K, N] of SHAPES) {
     cases[`ort MatMulInteger ${T}t`] = () => mi.run({ a: tu });
     cases[`ort QLinearMatMul ${T}t`] = () => ql.run({ a: tu });
   }
+  await waitIdle();
   const res = await repeat(Number(opts.runs), () => measure(`${M}x${K}x${N}`, cases));
   const g = (name) => ops / res.median[name] / 1e9;
-  const ortBest = ort ? [`ort MatMulInteger ${T}t`, `ort QLinearMatMul ${T}t`].reduce((a, b) => (g(a) > g(b) ? a : b)) : null;
+  const ortBest = ort
+    ? [`ort MatMulInteger ${T}t`, `ort QLinearMatMul ${T}t`].reduce((a, b) => (g(a) > g(b) ? a : b))
+    : null;
   const row = {
     shape: `${M}x${K}x${N}`,
     gops: Object.fromEntries(Object.keys(res.median).map((k) => [k, g(k)])),
@@ -122,6 +154,7 @@ for (const sh of CONVS) {
     'f32 1t': () => L1.f32.run(L1.xf, L1.yf),
     [`f32 ${T}t`]: () => LT.f32.run(LT.xf, LT.yf),
   };
+  await waitIdle();
   const res = await repeat(Number(opts.runs), () => measure(sh.desc, cases));
   const g = (name) => ops / res.median[name] / 1e9;
   const row = {
@@ -132,7 +165,19 @@ for (const sh of CONVS) {
     f32Speedup: speedup(res, `f32 ${T}t`, 'f32 1t'),
   };
   results.push(row);
-  rows.push([sh.desc, fmt(g('int8 1t')), fmt(g(`int8 ${T}t`)), fmt(row.int8Speedup, 2) + 'x', '-', fmt(g('f32 1t')), fmt(g(`f32 ${T}t`)), fmt(row.f32Speedup, 2) + 'x', '-', '-', '-']);
+  rows.push([
+    sh.desc,
+    fmt(g('int8 1t')),
+    fmt(g(`int8 ${T}t`)),
+    fmt(row.int8Speedup, 2) + 'x',
+    '-',
+    fmt(g('f32 1t')),
+    fmt(g(`f32 ${T}t`)),
+    fmt(row.f32Speedup, 2) + 'x',
+    '-',
+    '-',
+    '-',
+  ]);
   L1.dispose();
   LT.dispose();
 }
@@ -142,7 +187,19 @@ qwT.dispose();
 
 const info = machine();
 const suite = `threads-node${process.versions.node.split('.')[0]}`;
-const columns = ['shape', 'int8 1t', `int8 ${T}t`, `int8 ${T}t/1t`, `uint8 ${T}t/1t`, 'f32 1t', `f32 ${T}t`, `f32 ${T}t/1t`, `ort best ${T}t`, `int8 ${T}t / ort`, `uint8 ${T}t / ort`];
+const columns = [
+  'shape',
+  'int8 1t',
+  `int8 ${T}t`,
+  `int8 ${T}t/1t`,
+  `uint8 ${T}t/1t`,
+  'f32 1t',
+  `f32 ${T}t`,
+  `f32 ${T}t/1t`,
+  `ort best ${T}t`,
+  `int8 ${T}t / ort`,
+  `uint8 ${T}t / ort`,
+];
 const lines = [
   `# ${suite}`,
   '',
@@ -156,7 +213,14 @@ const lines = [
   `Speedups are medians of per-run time ratios measured in the same run. ort = onnxruntime-web ${versions()['onnxruntime-web'] ?? '-'} at ${T} threads, the faster of MatMulInteger (u8 x s8 -> int32) and QLinearMatMul (u8).`,
 ];
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL(`./results/${suite}.json`, import.meta.url), JSON.stringify({ suite, ...info, threads: T, runs: Number(opts.runs), backend: qw1.backend, peers: versions(), results }, null, 2) + '\n');
+writeFileSync(
+  new URL(`./results/${suite}.json`, import.meta.url),
+  JSON.stringify(
+    { suite, ...info, threads: T, runs: Number(opts.runs), backend: qw1.backend, peers: versions(), results },
+    null,
+    2,
+  ) + '\n',
+);
 writeFileSync(new URL(`./results/${suite}.md`, import.meta.url), lines.join('\n') + '\n');
 console.log(lines.join('\n'));
 // onnxruntime-web's own worker threads would keep the process alive

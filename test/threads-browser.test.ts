@@ -130,7 +130,14 @@ describe.skipIf(!canRun)('threads in headless Chromium', () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-sync',
+      ],
     });
   });
 
@@ -152,9 +159,13 @@ describe.skipIf(!canRun)('threads in headless Chromium', () => {
       if (m.type() === 'error') errors.push(m.text());
     });
     await page.goto(base + path);
-    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 60_000 }).catch((e: Error) => {
-      throw new Error(`${e.message}; page errors: ${errors.join(' | ')}`);
-    });
+    await page
+      .waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, {
+        timeout: 60_000,
+      })
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; page errors: ${errors.join(' | ')}`);
+      });
     const result = await page.evaluate(() => (window as unknown as { result: PageResult }).result);
     await page.close();
     return { result, warnings, errors };

@@ -96,7 +96,12 @@ describe('thread pool lifecycle', () => {
     for (let i = 0; i < 100; i++) {
       const qw = await Qwasm.create({ threads: 2 });
       expect(liveWorkerCount()).toBe(base + 1);
-      const layer = qw.linear({ weights: { data: w, shape: [64, 64] }, weightScale: 0.01, input: { scale: 0.02, zeroPoint: 0 }, output: { scale: 0.3, zeroPoint: 0 } });
+      const layer = qw.linear({
+        weights: { data: w, shape: [64, 64] },
+        weightScale: 0.01,
+        input: { scale: 0.02, zeroPoint: 0 },
+        output: { scale: 0.3, zeroPoint: 0 },
+      });
       layer.run(x);
       layer.dispose();
       qw.dispose();
@@ -155,7 +160,13 @@ describe('thread pool lifecycle', () => {
     const r = rng(9);
     const w = randomInt8(r, 32 * 3 * 3 * 32);
     const x = { data: randomInt8(r, 28 * 28 * 32), shape: [1, 28, 28, 32] };
-    const cfg = { weights: { data: w, shape: [32, 3, 3, 32] }, weightScale: 0.01, input: { scale: 0.02, zeroPoint: 0 }, output: { scale: 0.3, zeroPoint: 0 }, pads: [1, 1, 1, 1] };
+    const cfg = {
+      weights: { data: w, shape: [32, 3, 3, 32] },
+      weightScale: 0.01,
+      input: { scale: 0.02, zeroPoint: 0 },
+      output: { scale: 0.3, zeroPoint: 0 },
+      pads: [1, 1, 1, 1],
+    };
     const want = one.conv2d(cfg).run(x);
     const got = await qw.conv2d(cfg).runAsync(x);
     expect(got.shape).toEqual(want.shape);

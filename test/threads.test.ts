@@ -64,7 +64,11 @@ function randomShapes(seed: number, count: number): Shape[] {
     [9, 8, 17],
   ];
   for (let i = 0; i < count; i++) {
-    out.push([dims[randInt(r, 0, dims.length - 1)]!, [1, 2, 15, 16, 17, 63, 100, 257][randInt(r, 0, 7)]!, dims[randInt(r, 0, dims.length - 1)]!]);
+    out.push([
+      dims[randInt(r, 0, dims.length - 1)]!,
+      [1, 2, 15, 16, 17, 63, 100, 257][randInt(r, 0, 7)]!,
+      dims[randInt(r, 0, dims.length - 1)]!,
+    ]);
   }
   return out;
 }
@@ -88,7 +92,8 @@ function expectSplit(many: Map<number, Qwasm>, before: Array<[number, number]>):
   [...many.values()].forEach((qw, i) => {
     const pool = poolOf(qw);
     expect(pool.launches, `jobs on ${qw.threads} threads`).toBeGreaterThan(before[i]![0]);
-    if (!pool.callerWorks) expect(pool.workerChunks, `worker chunks on ${qw.threads} threads`).toBeGreaterThan(before[i]![1]);
+    if (!pool.callerWorks)
+      expect(pool.workerChunks, `worker chunks on ${qw.threads} threads`).toBeGreaterThan(before[i]![1]);
   });
 }
 
@@ -167,7 +172,10 @@ describe.each(backends)('threads on %s', (backend) => {
       const before = counts(many);
       const r = rng(3);
       for (const [M, K, N] of shapes(13)) {
-        const cfg = { weights: { data: randomFloat32(r, N * K), shape: [N, K] }, bias: r() < 0.5 ? randomFloat32(r, N) : undefined };
+        const cfg = {
+          weights: { data: randomFloat32(r, N * K), shape: [N, K] },
+          bias: r() < 0.5 ? randomFloat32(r, N) : undefined,
+        };
         const x = randomFloat32(r, M * K, -2, 2);
         const ref = one.dynamicLinear(cfg);
         const want = ref.run(x);
@@ -189,8 +197,20 @@ describe.each(backends)('threads on %s', (backend) => {
         const batched = r() < 0.4;
         const aShape = batched ? [3, M, K] : [M, K];
         const bShape = batched && r() < 0.5 ? [3, K, N] : [K, N];
-        const a = { data: randomUint8(r, aShape.reduce((p, d) => p * d, 1)), shape: aShape };
-        const b = { data: randomInt8(r, bShape.reduce((p, d) => p * d, 1)), shape: bShape };
+        const a = {
+          data: randomUint8(
+            r,
+            aShape.reduce((p, d) => p * d, 1),
+          ),
+          shape: aShape,
+        };
+        const b = {
+          data: randomInt8(
+            r,
+            bShape.reduce((p, d) => p * d, 1),
+          ),
+          shape: bShape,
+        };
         const za = randInt(r, 0, 255);
         const zb = r() < 0.5 ? randInt(r, -128, 127) : Int8Array.from({ length: N }, () => randInt(r, -128, 127));
         const want = one.matMulInteger(a, b, za, zb);
@@ -224,7 +244,19 @@ describe.each(backends)('threads on %s', (backend) => {
   }
 
   /** One conv per kernel path, batches and strides included; the default mode needs the big ones. */
-  const CONVS: Array<{ name: string; N: number; H: number; W: number; C: number; M: number; k: number; s?: number; pad?: number; group?: number; dil?: number }> = [
+  const CONVS: Array<{
+    name: string;
+    N: number;
+    H: number;
+    W: number;
+    C: number;
+    M: number;
+    k: number;
+    s?: number;
+    pad?: number;
+    group?: number;
+    dil?: number;
+  }> = [
     { name: '1x1', N: 2, H: 6, W: 7, C: 24, M: 19, k: 1 },
     { name: 'grouped 1x1', N: 1, H: 5, W: 5, C: 16, M: 12, k: 1, group: 4 },
     { name: '3x3 pad 1', N: 1, H: 11, W: 9, C: 32, M: 40, k: 3, pad: 1 },
@@ -247,15 +279,37 @@ describe.each(backends)('threads on %s', (backend) => {
         const group = c.group ?? 1;
         const Cg = c.C / group;
         const pad = c.pad ?? 0;
-        const attrs = { strides: [c.s ?? 1, c.s ?? 1], pads: [pad, pad, pad, pad], dilations: [c.dil ?? 1, c.dil ?? 1], group };
+        const attrs = {
+          strides: [c.s ?? 1, c.s ?? 1],
+          pads: [pad, pad, pad, pad],
+          dilations: [c.dil ?? 1, c.dil ?? 1],
+          group,
+        };
         const w = randomInt8(r, c.M * c.k * c.k * Cg);
         const xs = randomInt8(r, c.N * c.H * c.W * c.C);
         const xu = randomUint8(r, c.N * c.H * c.W * c.C);
         const bias = Int32Array.from({ length: c.M }, () => randInt(r, -3000, 3000));
-        const common = { weights: { data: w, shape: [c.M, c.k, c.k, Cg] }, weightScale: randomFloat32(r, c.M, 0.002, 0.01), bias, output: { scale: 0.2, zeroPoint: 3 }, activation: 'relu' as const, ...attrs };
+        const common = {
+          weights: { data: w, shape: [c.M, c.k, c.k, Cg] },
+          weightScale: randomFloat32(r, c.M, 0.002, 0.01),
+          bias,
+          output: { scale: 0.2, zeroPoint: 3 },
+          activation: 'relu' as const,
+          ...attrs,
+        };
         const s8 = { ...common, input: { scale: 0.02, zeroPoint: -3 } };
-        const u8 = { ...common, input: { scale: 0.02, zeroPoint: 120, dtype: 'uint8' as const }, output: { scale: 0.2, zeroPoint: 130 }, requant: 'fixedpoint' as const };
-        const fcfg = { weights: { data: Float32Array.from(w, (v) => v / 100), shape: [c.M, c.k, c.k, Cg] }, bias: randomFloat32(r, c.M), activation: 'relu6' as const, ...attrs };
+        const u8 = {
+          ...common,
+          input: { scale: 0.02, zeroPoint: 120, dtype: 'uint8' as const },
+          output: { scale: 0.2, zeroPoint: 130 },
+          requant: 'fixedpoint' as const,
+        };
+        const fcfg = {
+          weights: { data: Float32Array.from(w, (v) => v / 100), shape: [c.M, c.k, c.k, Cg] },
+          bias: randomFloat32(r, c.M),
+          activation: 'relu6' as const,
+          ...attrs,
+        };
         const x8 = { data: xs, shape: [c.N, c.H, c.W, c.C] };
         const xu8 = { data: xu, shape: [c.N, c.H, c.W, c.C] };
         const xf = { data: Float32Array.from(xs, (v) => v / 64), shape: [c.N, c.H, c.W, c.C] };
@@ -265,7 +319,13 @@ describe.each(backends)('threads on %s', (backend) => {
           const a = qw.conv2d(s8);
           const b = qw.conv2d(u8);
           const f = qw.conv2dF32(fcfg);
-          const out = [a.run(x8).data, b.run(xu8).data, f.run(xf).data, qw.convInteger(xu8, wOnnx, 128, 0, onnx).data, qw.qlinearConv(x8, 0.02, 1, wOnnx, 0.005, 0, 0.3, -2, bias, onnx).data];
+          const out = [
+            a.run(x8).data,
+            b.run(xu8).data,
+            f.run(xf).data,
+            qw.convInteger(xu8, wOnnx, 128, 0, onnx).data,
+            qw.qlinearConv(x8, 0.02, 1, wOnnx, 0.005, 0, 0.3, -2, bias, onnx).data,
+          ];
           a.dispose();
           b.dispose();
           f.dispose();
@@ -285,7 +345,12 @@ describe.each(backends)('threads on %s', (backend) => {
     const qw = many.get(2)!;
     const r = rng(6);
     const [M, K, N] = [96, 256, 160];
-    const cfg = { weights: { data: randomInt8(r, N * K), shape: [N, K] }, weightScale: 0.01, input: { scale: 0.02, zeroPoint: 0 }, output: { scale: 0.3, zeroPoint: 0 } };
+    const cfg = {
+      weights: { data: randomInt8(r, N * K), shape: [N, K] },
+      weightScale: 0.01,
+      input: { scale: 0.02, zeroPoint: 0 },
+      output: { scale: 0.3, zeroPoint: 0 },
+    };
     const ref = one.linear(cfg);
     const layer = qw.linear(cfg);
     const out = new Int8Array(M * N);

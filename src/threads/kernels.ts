@@ -15,7 +15,17 @@ export interface TileShape {
 
 /** The row-range entry points of the conv kernels (assembly/conv/conv.ts). */
 export interface ConvRowKernels {
-  conv2d_s16_rows(p: number, x: number, w: number, out: number, kind: number, params: number, scratch: number, r0: number, r1: number): void;
+  conv2d_s16_rows(
+    p: number,
+    x: number,
+    w: number,
+    out: number,
+    kind: number,
+    params: number,
+    scratch: number,
+    r0: number,
+    r1: number,
+  ): void;
   conv2d_f32_rows(
     p: number,
     x: number,
@@ -58,13 +68,29 @@ const DEPTHWISE = 2;
  * engine's Runtime already holds) at versions dispatched over `pool`. Each thread uses its
  * own microkernel tile from `pool.tiles`, never the build's static one.
  */
-export function installThreadedKernels(target: Kernels, raw: Kernels, pool: ThreadPool, heap: Heap, tile: TileShape): void {
+export function installThreadedKernels(
+  target: Kernels,
+  raw: Kernels,
+  pool: ThreadPool,
+  heap: Heap,
+  tile: TileShape,
+): void {
   const { mr, nr } = tile;
   const tile0 = pool.tiles[0]!;
   const i32 = pool.words;
   const f32 = pool.floats;
 
-  function gemm_s16(a: number, w: number, M: number, N: number, kPairs: number, out: number, ldo: number, kind: number, params: number): void {
+  function gemm_s16(
+    a: number,
+    w: number,
+    M: number,
+    N: number,
+    kPairs: number,
+    out: number,
+    ldo: number,
+    kind: number,
+    params: number,
+  ): void {
     pool.ready();
     const panels = Math.ceil(N / nr);
     const blocks = Math.ceil(M / mr);
@@ -102,7 +128,20 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
           // whole MR-row blocks: the packed rows of block u start at u * MR rows
           const r0 = u0 * mr;
           const r1 = Math.min(M, u1 * mr);
-          raw.gemm_s16_panels(a + r0 * kPairs * 4, w, r1 - r0, N, kPairs, out + r0 * ldo * es, ldo, kind, params, 0, panels, tile0);
+          raw.gemm_s16_panels(
+            a + r0 * kPairs * 4,
+            w,
+            r1 - r0,
+            N,
+            kPairs,
+            out + r0 * ldo * es,
+            ldo,
+            kind,
+            params,
+            0,
+            panels,
+            tile0,
+          );
         }
       }
     } catch (e) {
@@ -112,7 +151,19 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
     pool.finish(performance.now() - t0, mine);
   }
 
-  function gemm_f32(x: number, lda: number, w: number, M: number, N: number, K: number, bias: number, lo: number, hi: number, out: number, ldo: number): void {
+  function gemm_f32(
+    x: number,
+    lda: number,
+    w: number,
+    M: number,
+    N: number,
+    K: number,
+    bias: number,
+    lo: number,
+    hi: number,
+    out: number,
+    ldo: number,
+  ): void {
     pool.ready();
     const panels = Math.ceil(N / nr);
     const blocks = Math.ceil(M / mr);
@@ -150,7 +201,22 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
         else {
           const r0 = u0 * mr;
           const r1 = Math.min(M, u1 * mr);
-          raw.gemm_f32_panels(x + r0 * lda * 4, lda, w, r1 - r0, N, K, bias, lo, hi, out + r0 * ldo * 4, ldo, 0, panels, tile0);
+          raw.gemm_f32_panels(
+            x + r0 * lda * 4,
+            lda,
+            w,
+            r1 - r0,
+            N,
+            K,
+            bias,
+            lo,
+            hi,
+            out + r0 * ldo * 4,
+            ldo,
+            0,
+            panels,
+            tile0,
+          );
         }
       }
     } catch (e) {
@@ -181,7 +247,15 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
     const N = c[h + ConvField.N / 4]!;
     const OH = c[h + ConvField.OH / 4]!;
     const OW = c[h + ConvField.OW / 4]!;
-    const ops = 2 * N * OH * OW * c[h + ConvField.M / 4]! * c[h + ConvField.KH / 4]! * c[h + ConvField.KW / 4]! * c[h + ConvField.CG / 4]!;
+    const ops =
+      2 *
+      N *
+      OH *
+      OW *
+      c[h + ConvField.M / 4]! *
+      c[h + ConvField.KH / 4]! *
+      c[h + ConvField.KW / 4]! *
+      c[h + ConvField.CG / 4]!;
     const depthwise = c[h + ConvField.PATH / 4] === DEPTHWISE;
     rows = depthwise ? N * OH : N * OH * OW;
     unit = depthwise ? 1 : mr;
@@ -199,7 +273,15 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
     for (let t = 1; t <= workers; t++) pool.scratch(t, bytes);
   }
 
-  function conv2d_s16(p: number, x: number, w: number, out: number, kind: number, params: number, scratch: number): void {
+  function conv2d_s16(
+    p: number,
+    x: number,
+    w: number,
+    out: number,
+    kind: number,
+    params: number,
+    scratch: number,
+  ): void {
     pool.ready();
     if (!planConv(p, minOpsPerPart.s16)) {
       conv.conv2d_s16(p, x, w, out, kind, params, scratch);
@@ -236,7 +318,16 @@ export function installThreadedKernels(target: Kernels, raw: Kernels, pool: Thre
     pool.finish(performance.now() - t0, mine);
   }
 
-  function conv2d_f32(p: number, x: number, w: number, bias: number, lo: number, hi: number, out: number, scratch: number): void {
+  function conv2d_f32(
+    p: number,
+    x: number,
+    w: number,
+    bias: number,
+    lo: number,
+    hi: number,
+    out: number,
+    scratch: number,
+  ): void {
     pool.ready();
     if (!planConv(p, minOpsPerPart.f32)) {
       conv.conv2d_f32(p, x, w, bias, lo, hi, out, scratch);

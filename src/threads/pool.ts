@@ -84,7 +84,12 @@ export function liveWorkerCount(): number {
 /** Atomics.waitAsync (ES2024), where the host has it. */
 const waitAsync = (
   Atomics as {
-    waitAsync?: (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<string> | string };
+    waitAsync?: (
+      a: Int32Array,
+      i: number,
+      v: number,
+      t?: number,
+    ) => { async: boolean; value: Promise<string> | string };
   }
 ).waitAsync;
 
@@ -300,7 +305,10 @@ export class ThreadPool {
    */
   ready(): void {
     if (this.broken !== null) {
-      throw new QwasmError('threads', `the engine's thread pool stopped (${this.broken}); dispose this engine and create a new one`);
+      throw new QwasmError(
+        'threads',
+        `the engine's thread pool stopped (${this.broken}); dispose this engine and create a new one`,
+      );
     }
     if (this.running > 0) this.join();
   }
@@ -391,7 +399,10 @@ export class ThreadPool {
     this.broken ??= `a worker did not finish its part within ${Math.round(limit)} ms: it crashed or was terminated`;
     const why = this.broken;
     this.terminateAll();
-    throw new QwasmError('threads', `the engine's thread pool stopped (${why}); dispose this engine and create a new one`);
+    throw new QwasmError(
+      'threads',
+      `the engine's thread pool stopped (${why}); dispose this engine and create a new one`,
+    );
   }
 
   private checkFailed(): void {

@@ -20,7 +20,8 @@ function sharedMemoryUnavailable(): string | null {
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
     return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
   }
-  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return 'this host has no SharedArrayBuffer';
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object')
+    return 'this host has no SharedArrayBuffer';
   return null;
 }
 
@@ -95,7 +96,10 @@ export async function startThreaded(
   } catch (e) {
     if (wasm === undefined || !(e instanceof WebAssembly.LinkError)) throw e;
     if (!auto) {
-      throw new QwasmError('wasm', `threads > 1 needs a threaded build (relaxed-mt, simd-mt or scalar-mt.wasm), whose memory is shared; this one's is not`);
+      throw new QwasmError(
+        'wasm',
+        `threads > 1 needs a threaded build (relaxed-mt, simd-mt or scalar-mt.wasm), whose memory is shared; this one's is not`,
+      );
     }
     const single = await loadBuild(backend, wasm);
     return new Runtime(single.kernels, single.memory, single.backend);

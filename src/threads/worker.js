@@ -82,7 +82,20 @@ function runChunk(k, i32, f32, fn, rows, u0, u1, tile, scratch) {
         const r0 = u0 * mr;
         const r1 = Math.min(M, u1 * mr);
         const es = kind === EPI_I32 || kind === EPI_DEQUANT ? 4 : 1;
-        k.gemm_s16_panels(i32[a] + r0 * kPairs * 4, i32[a + 1], r1 - r0, N, kPairs, i32[a + 5] + r0 * ldo * es, ldo, kind, i32[a + 8], 0, Math.ceil(N / i32[a + 10]), tile);
+        k.gemm_s16_panels(
+          i32[a] + r0 * kPairs * 4,
+          i32[a + 1],
+          r1 - r0,
+          N,
+          kPairs,
+          i32[a + 5] + r0 * ldo * es,
+          ldo,
+          kind,
+          i32[a + 8],
+          0,
+          Math.ceil(N / i32[a + 10]),
+          tile,
+        );
       } else {
         k.gemm_s16_panels(i32[a], i32[a + 1], M, N, kPairs, i32[a + 5], ldo, kind, i32[a + 8], u0, u1, tile);
       }
@@ -98,22 +111,73 @@ function runChunk(k, i32, f32, fn, rows, u0, u1, tile, scratch) {
         const mr = i32[a + 11];
         const r0 = u0 * mr;
         const r1 = Math.min(M, u1 * mr);
-        k.gemm_f32_panels(i32[a] + r0 * lda * 4, lda, i32[a + 2], r1 - r0, N, i32[a + 5], i32[a + 6], f32[a + 7], f32[a + 8], i32[a + 9] + r0 * ldo * 4, ldo, 0, Math.ceil(N / i32[a + 12]), tile);
+        k.gemm_f32_panels(
+          i32[a] + r0 * lda * 4,
+          lda,
+          i32[a + 2],
+          r1 - r0,
+          N,
+          i32[a + 5],
+          i32[a + 6],
+          f32[a + 7],
+          f32[a + 8],
+          i32[a + 9] + r0 * ldo * 4,
+          ldo,
+          0,
+          Math.ceil(N / i32[a + 12]),
+          tile,
+        );
       } else {
-        k.gemm_f32_panels(i32[a], lda, i32[a + 2], M, N, i32[a + 5], i32[a + 6], f32[a + 7], f32[a + 8], i32[a + 9], ldo, u0, u1, tile);
+        k.gemm_f32_panels(
+          i32[a],
+          lda,
+          i32[a + 2],
+          M,
+          N,
+          i32[a + 5],
+          i32[a + 6],
+          f32[a + 7],
+          f32[a + 8],
+          i32[a + 9],
+          ldo,
+          u0,
+          u1,
+          tile,
+        );
       }
       break;
     }
     case CONV_S16: {
       // p, x, w, out, kind, params, rows, MR
       const mr = i32[a + 7];
-      k.conv2d_s16_rows(i32[a], i32[a + 1], i32[a + 2], i32[a + 3], i32[a + 4], i32[a + 5], scratch, u0 * mr, Math.min(i32[a + 6], u1 * mr));
+      k.conv2d_s16_rows(
+        i32[a],
+        i32[a + 1],
+        i32[a + 2],
+        i32[a + 3],
+        i32[a + 4],
+        i32[a + 5],
+        scratch,
+        u0 * mr,
+        Math.min(i32[a + 6], u1 * mr),
+      );
       break;
     }
     case CONV_F32: {
       // p, x, w, bias, lo, hi, out, rows, MR
       const mr = i32[a + 8];
-      k.conv2d_f32_rows(i32[a], i32[a + 1], i32[a + 2], i32[a + 3], f32[a + 4], f32[a + 5], i32[a + 6], scratch, u0 * mr, Math.min(i32[a + 7], u1 * mr));
+      k.conv2d_f32_rows(
+        i32[a],
+        i32[a + 1],
+        i32[a + 2],
+        i32[a + 3],
+        f32[a + 4],
+        f32[a + 5],
+        i32[a + 6],
+        scratch,
+        u0 * mr,
+        Math.min(i32[a + 7], u1 * mr),
+      );
       break;
     }
   }
@@ -173,7 +237,17 @@ async function serve(init, post) {
     try {
       for (let c = Atomics.add(i32, NEXT, 1); c < chunks; c = Atomics.add(i32, NEXT, 1)) {
         const t0 = performance.now();
-        runChunk(k, i32, f32, fn, rows, Math.floor((c * units) / chunks), Math.floor(((c + 1) * units) / chunks), tile, scratch);
+        runChunk(
+          k,
+          i32,
+          f32,
+          fn,
+          rows,
+          Math.floor((c * units) / chunks),
+          Math.floor(((c + 1) * units) / chunks),
+          tile,
+          scratch,
+        );
         longest = Math.max(longest, performance.now() - t0);
         i32[s + DONE]++;
       }
@@ -207,7 +281,9 @@ async function main() {
   /** @type {{ once(e: 'message', f: (d: unknown) => void): void, postMessage(d: unknown): void, close(): void } | null} */
   let port = null;
   if (typeof process === 'object' && process !== null && typeof process.versions?.node === 'string') {
-    const wt = /** @type {typeof import('node:worker_threads')} */ (await import(/* @vite-ignore */ 'node:worker_threads'));
+    const wt = /** @type {typeof import('node:worker_threads')} */ (
+      await import(/* @vite-ignore */ 'node:worker_threads')
+    );
     port = wt.parentPort;
   }
   /** @type {Post} */
