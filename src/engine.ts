@@ -41,7 +41,15 @@ import { LinearInt4, type LinearInt4Config } from './layers/linear-int4.js';
 import { LinearResidual, type LinearResidualConfig } from './layers/linear-residual.js';
 import { quantErrorWasm, type QuantErrorReport } from './toolkit/metrics.js';
 
-/** Options of {@link Qwasm.create}. */
+/**
+ * Options of {@link Qwasm.create}.
+ *
+ * @example
+ * ```ts
+ * const options: CreateOptions = { backend: 'auto', threads: 'auto' };
+ * const qw = await Qwasm.create(options);
+ * ```
+ */
 export interface CreateOptions {
   /**
    * Which wasm build to load: `'auto'` (default) picks the best the host runs exactly
@@ -120,7 +128,12 @@ export class Qwasm {
    * const q = qw.quantizeLinear({ data: x, shape: [2, 3] }, 0.1, 0, { dtype: 'int8' });
    * ```
    */
-  quantizeLinear(x: Tensor, scale: Scale, zeroPoint?: ZeroPoint, opts?: QuantizeOptions): Tensor<Int8Array | Uint8Array> {
+  quantizeLinear(
+    x: Tensor,
+    scale: Scale,
+    zeroPoint?: ZeroPoint,
+    opts?: QuantizeOptions,
+  ): Tensor<Int8Array | Uint8Array> {
     return quantizeLinear(this.rt, x, scale, zeroPoint, opts);
   }
 

@@ -2,10 +2,26 @@ import { instantiate } from '@assemblyscript/loader';
 import { QwasmError } from './errors.js';
 import type { Kernels } from './kernels.js';
 
-/** A wasm build of qwasm: `relaxed` (SIMD128 + relaxed SIMD), `simd` (SIMD128) or `scalar`. */
+/**
+ * A wasm build of qwasm: `relaxed` (SIMD128 + relaxed SIMD), `simd` (SIMD128) or `scalar`.
+ *
+ * @example
+ * ```ts
+ * const qw = await Qwasm.create({ backend: 'simd' });
+ * const b: Backend = qw.backend; // 'simd'
+ * ```
+ */
 export type Backend = 'relaxed' | 'simd' | 'scalar';
 
-/** Bytes or a compiled module of one wasm build. */
+/**
+ * Bytes or a compiled module of one wasm build.
+ *
+ * @example
+ * ```ts
+ * const wasm: WasmSource = await WebAssembly.compileStreaming(fetch('/static/qwasm/simd.wasm'));
+ * const qw = await Qwasm.create({ wasm });
+ * ```
+ */
 export type WasmSource = BufferSource | WebAssembly.Module;
 
 const BUILD_NAMES: readonly Backend[] = ['scalar', 'simd', 'relaxed'];
@@ -79,7 +95,15 @@ export function hostHasExactRelaxedSimd(): Promise<boolean> {
   return relaxedVerdict;
 }
 
-/** What the host can run, best first. */
+/**
+ * What the host can run, best first.
+ *
+ * @example
+ * ```ts
+ * const backends = await supportedBackends(); // e.g. ['relaxed', 'simd', 'scalar']
+ * if (!backends.includes('relaxed')) console.log('no exact relaxed SIMD on this host');
+ * ```
+ */
 export async function supportedBackends(): Promise<Backend[]> {
   const out: Backend[] = [];
   if (hostHasSimd()) {

@@ -1,15 +1,41 @@
 import { QwasmError, check } from './errors.js';
 
-/** The typed arrays qwasm tensors hold. */
+/**
+ * The typed arrays qwasm tensors hold.
+ *
+ * @example
+ * ```ts
+ * const data: TypedArray = new Uint8Array([0, 128, 255]);
+ * const t: Tensor = { data, shape: [3] };
+ * ```
+ */
 export type TypedArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array;
 
-/** A plain tensor: row-major data and its shape. */
+/**
+ * A plain tensor: row-major data and its shape.
+ *
+ * @example
+ * ```ts
+ * const x: Tensor<Float32Array> = { data: new Float32Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] };
+ * ```
+ */
 export interface Tensor<T extends TypedArray = TypedArray> {
+  /** The elements, row-major (last dimension fastest); as many as the product of `shape`. */
   data: T;
+  /** The dimensions, outermost first: non-negative integers; `[]` is a scalar of one element. */
   shape: readonly number[];
 }
 
-/** Integer element types of quantized tensors. */
+/**
+ * Integer element types of quantized tensors: `'int8'` is an Int8Array, `'uint8'` a
+ * Uint8Array.
+ *
+ * @example
+ * ```ts
+ * const dtype: QuantDtype = 'int8';
+ * qrange(dtype); // { qmin: -128, qmax: 127 }
+ * ```
+ */
 export type QuantDtype = 'int8' | 'uint8';
 
 /** Number of elements of a shape. */

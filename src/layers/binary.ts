@@ -36,20 +36,49 @@ import {
   type ConvTables,
 } from '../ops/binary.js';
 
-/** int8 output of a binary layer: `real = scale * (q - zeroPoint)`. */
+/**
+ * int8 output of a binary layer: `real = scale * (q - zeroPoint)`.
+ *
+ * @example
+ * ```ts
+ * const output: BinaryInt8Output = { dtype: 'int8', scale: 0.05, zeroPoint: 0 };
+ * const y = qw.binaryLinear({ weights, scale: 'xnor', output }).run(xb); // Tensor<Int8Array>
+ * ```
+ */
 export interface BinaryInt8Output {
+  /** Selects int8 output. */
   dtype: 'int8';
+  /**
+   * Real value of one output step, positive and finite: the float result
+   * `acc * scale[n] + bias[n]` is divided by it, rounded half to even, offset by
+   * `zeroPoint` and saturated to int8.
+   */
   scale: number;
+  /** The code of real 0, an integer in [-128, 127] (default 0). */
   zeroPoint?: number;
 }
 
 /**
  * What a binary layer produces: float32 (default), int8 (requantized), or `'bits'`:
  * the sign of the float32 result, bit-packed along channels for the next binary layer.
+ *
+ * @example
+ * ```ts
+ * const f = qw.binaryLinear({ weights });                                        // float32 (default)
+ * const q = qw.binaryLinear({ weights, output: { dtype: 'int8', scale: 0.05 } }); // int8
+ * const b = qw.binaryLinear({ weights, output: 'bits' });                        // signs, packed
+ * ```
  */
 export type BinaryOutput = 'float32' | 'bits' | BinaryInt8Output;
 
-/** The tensor type a binary layer with output `O` returns. */
+/**
+ * The tensor type a binary layer with output `O` returns.
+ *
+ * @example
+ * ```ts
+ * const h: BinaryResult<'bits'> = qw.binaryLinear({ weights, output: 'bits' }).run(xb); // a BitTensor
+ * ```
+ */
 export type BinaryResult<O extends BinaryOutput> = O extends 'bits'
   ? BitTensor
   : O extends BinaryInt8Output
@@ -59,10 +88,24 @@ export type BinaryResult<O extends BinaryOutput> = O extends 'bits'
 /**
  * Per-output-channel scale: a number, one value per channel, or `'xnor'` for XNOR-Net's
  * alpha = mean |W| of each channel's float weights.
+ *
+ * @example
+ * ```ts
+ * const perChannel: BinaryScale = new Float32Array(N).fill(0.1);
+ * const fc = qw.binaryLinear({ weights: { data: wf, shape: [N, K] }, scale: 'xnor' });
+ * ```
  */
 export type BinaryScale = number | Float32Array | readonly number[] | 'xnor';
 
-/** Configuration of {@link Qwasm.binaryLinear}. */
+/**
+ * Configuration of {@link Qwasm.binaryLinear}.
+ *
+ * @example
+ * ```ts
+ * const cfg: BinaryLinearConfig<'bits'> = { weights: { data: wf, shape: [N, K] }, scale: 'xnor', bias, output: 'bits' };
+ * const h = qw.binaryLinear(cfg).run(xb); // BitTensor [M, N]
+ * ```
+ */
 export interface BinaryLinearConfig<O extends BinaryOutput = 'float32'> {
   /** Weights [N, K] (out x in features) as floats: only their signs are kept (w < 0 -> -1). */
   weights: Tensor<Float32Array>;
@@ -70,14 +113,27 @@ export interface BinaryLinearConfig<O extends BinaryOutput = 'float32'> {
   scale?: BinaryScale;
   /** Per output channel, float32 (default 0). */
   bias?: Float32Array | readonly number[];
+  /** 'float32' (default), {@link BinaryInt8Output} or 'bits'. */
   output?: O;
 }
 
-/** Configuration of {@link Qwasm.binaryConv2dLayer}: weights [O, kH, kW, C] as floats. */
+/**
+ * Configuration of {@link Qwasm.binaryConv2dLayer}: weights [O, kH, kW, C] as floats.
+ *
+ * @example
+ * ```ts
+ * const cfg: BinaryConv2dConfig = { weights: { data: wf, shape: [64, 3, 3, 64] }, pads: [1, 1, 1, 1], scale: 'xnor' };
+ * const y = qw.binaryConv2dLayer(cfg).run(qw.bitpack(x)); // Tensor<Float32Array>, NHWC
+ * ```
+ */
 export interface BinaryConv2dConfig<O extends BinaryOutput = 'float32'> extends BinaryConvAttributes {
+  /** Weights [O, kH, kW, C] as floats: only their signs are kept (w < 0 -> -1). */
   weights: Tensor<Float32Array>;
+  /** Per output channel (default 1). */
   scale?: BinaryScale;
+  /** Per output channel, float32 (default 0). */
   bias?: Float32Array | readonly number[];
+  /** 'float32' (default), {@link BinaryInt8Output} or 'bits'. */
   output?: O;
 }
 
@@ -369,9 +425,20 @@ abstract class BinaryLayer<O extends BinaryOutput> {
   }
 }
 
-/** A binary fully-connected layer (see {@link Qwasm.binaryLinear}). */
+/**
+ * A binary fully-connected layer (see {@link Qwasm.binaryLinear}).
+ *
+ * @example
+ * ```ts
+ * const fc: BinaryLinear<'bits'> = qw.binaryLinear({ weights: { data: wf, shape: [N, K] }, output: 'bits' });
+ * const h = fc.run(qw.bitpack({ data: xf, shape: [M, K] })); // BitTensor [M, N]
+ * fc.dispose();
+ * ```
+ */
 export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLayer<O> {
+  /** K: bits per input row. */
   readonly inFeatures: number;
+  /** N: values (or bits) per output row. */
   readonly outFeatures: number;
   private readonly base: number;
 
@@ -433,8 +500,18 @@ export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLaye
   }
 }
 
-/** A binary NHWC convolution layer (see {@link Qwasm.binaryConv2dLayer}). */
+/**
+ * A binary NHWC convolution layer (see {@link Qwasm.binaryConv2dLayer}).
+ *
+ * @example
+ * ```ts
+ * const conv: BinaryConv2d = qw.binaryConv2dLayer({ weights: { data: wf, shape: [128, 3, 3, 64] }, pads: [1, 1, 1, 1] });
+ * const y = conv.run(qw.bitpack({ data: xf, shape: [1, 28, 28, 64] })); // Tensor<Float32Array> [1, 28, 28, 128]
+ * conv.dispose();
+ * ```
+ */
 export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLayer<O> {
+  /** C: the input's channels (bits per pixel). */
   readonly inChannels: number;
   private readonly geo: BinaryConvGeometry;
   private readonly tableBuf: Workspace;

@@ -27,15 +27,44 @@ import {
 } from '../ops/conv-plan.js';
 import type { QuantSpec } from './linear.js';
 
-/** Shape attributes of a conv layer (NHWC; pads [top, left, bottom, right]). */
+/**
+ * Shape attributes of a conv layer (NHWC; pads [top, left, bottom, right]).
+ *
+ * @example
+ * ```ts
+ * // a strided 3x3 depthwise convolution over 32 channels (weights [32, 3, 3, 1])
+ * const shape: Conv2dShapeConfig = { strides: [2, 2], pads: [1, 1, 1, 1], group: 32 };
+ * ```
+ */
 export interface Conv2dShapeConfig {
+  /** [strideH, strideW], default [1, 1]. */
   strides?: readonly number[];
+  /** [top, left, bottom, right], default zeros. */
   pads?: readonly number[];
+  /** [dilationH, dilationW], default [1, 1]. */
   dilations?: readonly number[];
+  /**
+   * Groups (default 1): input and output channels both split into `group` blocks;
+   * `group` equal to the input channels is depthwise.
+   */
   group?: number;
 }
 
-/** Configuration of {@link Qwasm.conv2d}. */
+/**
+ * Configuration of {@link Qwasm.conv2d}.
+ *
+ * @example
+ * ```ts
+ * const cfg: Conv2dConfig = {
+ *   weights: { data: w, shape: [64, 1, 1, 32] },
+ *   weightScale: new Float32Array(64).fill(0.01),
+ *   input: { scale: 0.05, zeroPoint: -128 },
+ *   output: { scale: 0.1, zeroPoint: -128 },
+ *   activation: 'relu',
+ * };
+ * const cv = qw.conv2d(cfg); // a 1x1 convolution: cv.path is 'gemm1x1'
+ * ```
+ */
 export interface Conv2dConfig extends Conv2dShapeConfig {
   /** Weights [O, kH, kW, C/group], int8. */
   weights: Tensor<Int8Array>;
@@ -45,17 +74,30 @@ export interface Conv2dConfig extends Conv2dShapeConfig {
   weightZeroPoint?: number;
   /** int32 bias with scale inputScale * weightScale. */
   bias?: Int32Array;
+  /** Quantization of the input; its dtype (int8 by default) is the output's too. */
   input: QuantSpec;
+  /** Quantization of the output, in the input's dtype. */
   output: Omit<QuantSpec, 'dtype'>;
+  /** Clamp fused after requantization: 'none' (default), 'relu' or 'relu6'. */
   activation?: Activation;
+  /** 'fp32' (default: ONNX, bit-exact with onnxruntime) or 'fixedpoint' (TFLite). */
   requant?: Requant;
 }
 
-/** Configuration of {@link Qwasm.conv2dF32}. */
+/**
+ * Configuration of {@link Qwasm.conv2dF32}.
+ *
+ * @example
+ * ```ts
+ * const cfg: Conv2dF32Config = { weights: { data: wf, shape: [16, 3, 3, 8] }, bias, pads: [1, 1, 1, 1], activation: 'relu' };
+ * ```
+ */
 export interface Conv2dF32Config extends Conv2dShapeConfig {
   /** Weights [O, kH, kW, C/group], float32. */
   weights: Tensor<Float32Array>;
+  /** O values, added before the activation. */
   bias?: Float32Array;
+  /** 'none' (default), 'relu' (y >= 0) or 'relu6' (y in [0, 6]). */
   activation?: Activation;
 }
 
@@ -238,8 +280,20 @@ abstract class ConvLayer {
   }
 }
 
-/** An int8 / uint8 NHWC convolution layer (see {@link Qwasm.conv2d}). */
+/**
+ * An int8 / uint8 NHWC convolution layer (see {@link Qwasm.conv2d}).
+ *
+ * @example
+ * ```ts
+ * const cv: Conv2d = qw.conv2d({ weights: { data: w, shape: [64, 3, 3, 64] }, weightScale: 0.01, input, output, pads: [1, 1, 1, 1] });
+ * const out = { data: new Int8Array(56 * 56 * 64), shape: [1, 56, 56, 64] };
+ * cv.run({ data: x, shape: [1, 56, 56, 64] }, out); // steady calls with `out` allocate nothing
+ * cv.path; // 'igemm'
+ * cv.dispose();
+ * ```
+ */
 export class Conv2d extends ConvLayer {
+  /** The input and output dtype (`input.dtype`, int8 by default). */
   readonly dtype: QuantDtype;
   private readonly za: number;
   private readonly weights: number;
@@ -372,7 +426,16 @@ export class Conv2d extends ConvLayer {
   }
 }
 
-/** The float32 baseline conv layer (see {@link Qwasm.conv2dF32}). */
+/**
+ * The float32 baseline conv layer (see {@link Qwasm.conv2dF32}).
+ *
+ * @example
+ * ```ts
+ * const cf: Conv2dF32 = qw.conv2dF32({ weights: { data: wf, shape: [16, 3, 3, 8] }, pads: [1, 1, 1, 1] });
+ * const y = cf.run({ data: xf, shape: [1, 32, 32, 8] }); // Tensor<Float32Array>, shape [1, 32, 32, 16]
+ * cf.dispose();
+ * ```
+ */
 export class Conv2dF32 extends ConvLayer {
   private readonly weights: number;
   private readonly bias: number;

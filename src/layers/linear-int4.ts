@@ -35,6 +35,7 @@ import type { QuantSpec } from './linear.js';
  * ```
  */
 export interface LinearInt4Config {
+  /** Selects the int4 layer in `qw.linear`. */
   weightBits: 4;
   /**
    * Weights [N, K]: packed two per byte (a Uint8Array of N * ceil(K / 2) bytes, see
@@ -52,8 +53,11 @@ export interface LinearInt4Config {
    * exists to give an int32 bias its scale).
    */
   bias?: Int32Array | Float32Array;
+  /** Quantization of the input; its dtype (int8 by default) is the output's too. */
   input: QuantSpec;
+  /** Quantization of the output, in the input's dtype. */
   output: Omit<QuantSpec, 'dtype'>;
+  /** Clamp fused after requantization: 'none' (default), 'relu' or 'relu6'. */
   activation?: Activation;
   /** 'fp32' (default) or 'fixedpoint'; per-group weights support 'fp32' only. */
   requant?: Requant;
@@ -147,8 +151,11 @@ export function packInt4Panels(values: (n: number, k: number) => number, N: numb
  * ```
  */
 export class LinearInt4 {
+  /** K: the length of one input row. */
   readonly inFeatures: number;
+  /** N: the length of one output row. */
   readonly outFeatures: number;
+  /** The input and output dtype (`input.dtype`, int8 by default). */
   readonly dtype: QuantDtype;
   /** Elements of K per weight scale, or 0 for per-tensor / per-channel scales. */
   readonly groupSize: number;

@@ -24,7 +24,9 @@ export interface LinearResidualConfig {
    * two stages from `residualQuantize(w, 2, { axis: 0 })`.
    */
   weights: Tensor<Float32Array> | ResidualQuantized;
+  /** N values in real units, added after the two stages, before the activation. */
   bias?: Float32Array;
+  /** 'none' (default), 'relu' (y >= 0) or 'relu6' (y in [0, 6]). */
   activation?: Activation;
 }
 
@@ -41,7 +43,9 @@ export interface LinearResidualConfig {
  * ```
  */
 export class LinearResidual {
+  /** K: the length of one input row. */
   readonly inFeatures: number;
+  /** N: the length of one output row. */
   readonly outFeatures: number;
   private readonly rt: Runtime;
   private readonly w1: number;

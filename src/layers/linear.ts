@@ -19,15 +19,38 @@ import { dynamicParams } from '../ops/quantize.js';
 import { roundHalfEven } from '../quant/multiplier.js';
 import { runLayerAsync } from '../threads/async.js';
 
-/** Quantization of a layer's input or output: `real = scale * (q - zeroPoint)`. */
+/**
+ * Quantization of a layer's input or output: `real = scale * (q - zeroPoint)`.
+ *
+ * @example
+ * ```ts
+ * const input: QuantSpec = { scale: 0.05, zeroPoint: 128, dtype: 'uint8' };
+ * ```
+ */
 export interface QuantSpec {
+  /** Real value of one integer step, per tensor; positive and finite. */
   scale: number;
+  /** The integer code of real 0, inside the dtype's range. */
   zeroPoint: number;
   /** int8 (default) or uint8; a layer's output has its input's dtype. */
   dtype?: QuantDtype;
 }
 
-/** Configuration of {@link Qwasm.linear}. */
+/**
+ * Configuration of {@link Qwasm.linear}.
+ *
+ * @example
+ * ```ts
+ * const cfg: LinearConfig = {
+ *   weights: { data: w, shape: [N, K] },
+ *   weightScale: 0.02,
+ *   input: { scale: 0.05, zeroPoint: 0 },
+ *   output: { scale: 0.1, zeroPoint: 0 },
+ *   activation: 'relu',
+ * };
+ * const fc = qw.linear(cfg);
+ * ```
+ */
 export interface LinearConfig {
   /** Weight precision: 8 (default). `weightBits: 4` selects the int4 layer (LinearInt4Config). */
   weightBits?: 8;
@@ -39,9 +62,13 @@ export interface LinearConfig {
   weightZeroPoint?: number;
   /** int32 bias with scale inputScale * weightScale. */
   bias?: Int32Array;
+  /** Quantization of the input; its dtype (int8 by default) is the output's too. */
   input: QuantSpec;
+  /** Quantization of the output, in the input's dtype. */
   output: Omit<QuantSpec, 'dtype'>;
+  /** Clamp fused after requantization: 'none' (default), 'relu' or 'relu6'. */
   activation?: Activation;
+  /** 'fp32' (default: ONNX, bit-exact with onnxruntime) or 'fixedpoint' (TFLite). */
   requant?: Requant;
 }
 
@@ -105,10 +132,23 @@ abstract class PackedLayer {
   }
 }
 
-/** An int8 fully-connected layer (see {@link Qwasm.linear}). */
+/**
+ * An int8 fully-connected layer (see {@link Qwasm.linear}).
+ *
+ * @example
+ * ```ts
+ * const fc: Linear = qw.linear({ weights: { data: w, shape: [N, K] }, weightScale: 0.02, input, output });
+ * const y = new Int8Array(M * N);
+ * fc.run(x, y); // x: M x K int8; y written in place, nothing allocated
+ * fc.dispose();
+ * ```
+ */
 export class Linear extends PackedLayer {
+  /** K: the length of one input row. */
   readonly inFeatures: number;
+  /** N: the length of one output row. */
   readonly outFeatures: number;
+  /** The input and output dtype (`input.dtype`, int8 by default). */
   readonly dtype: QuantDtype;
   private readonly za: number;
   private readonly weights: number;
@@ -248,17 +288,37 @@ export class Linear extends PackedLayer {
   }
 }
 
-/** Configuration of {@link Qwasm.linearF32}. */
+/**
+ * Configuration of {@link Qwasm.linearF32}.
+ *
+ * @example
+ * ```ts
+ * const cfg: LinearF32Config = { weights: { data: wf, shape: [N, K] }, bias: new Float32Array(N), activation: 'relu6' };
+ * ```
+ */
 export interface LinearF32Config {
   /** Weights [N, K], float32. */
   weights: Tensor<Float32Array>;
+  /** N values, added before the activation. */
   bias?: Float32Array;
+  /** 'none' (default), 'relu' (y >= 0) or 'relu6' (y in [0, 6]). */
   activation?: Activation;
 }
 
-/** The float32 baseline layer: the same panel packing and register tiling in f32x4. */
+/**
+ * The float32 baseline layer: the same panel packing and register tiling in f32x4.
+ *
+ * @example
+ * ```ts
+ * const ff: LinearF32 = qw.linearF32({ weights: { data: wf, shape: [N, K] } });
+ * const y = ff.run(xf); // Float32Array of M x N
+ * ff.dispose();
+ * ```
+ */
 export class LinearF32 extends PackedLayer {
+  /** K: the length of one input row. */
   readonly inFeatures: number;
+  /** N: the length of one output row. */
   readonly outFeatures: number;
   private readonly weights: number;
   private readonly bias: number;
@@ -338,10 +398,18 @@ export class LinearF32 extends PackedLayer {
   }
 }
 
-/** Configuration of {@link Qwasm.dynamicLinear}. */
+/**
+ * Configuration of {@link Qwasm.dynamicLinear}.
+ *
+ * @example
+ * ```ts
+ * const cfg: DynamicLinearConfig = { weights: { data: wf, shape: [N, K] }, bias: new Float32Array(N) };
+ * ```
+ */
 export interface DynamicLinearConfig {
   /** Weights [N, K], float32: quantized once to int8, symmetric per output channel. */
   weights: Tensor<Float32Array>;
+  /** N values in real units, added in the dequantizing epilogue. */
   bias?: Float32Array;
 }
 
@@ -349,9 +417,19 @@ export interface DynamicLinearConfig {
  * Float32 in and out, int8 inside: weights quantized once (symmetric, per output
  * channel, scale = max|w| / 127), the input quantized per call with ONNX
  * DynamicQuantizeLinear's uint8 parameters, and a dequantizing epilogue.
+ *
+ * @example
+ * ```ts
+ * const dl: DynamicLinear = qw.dynamicLinear({ weights: { data: wf, shape: [N, K] } });
+ * const y = dl.run(xf); // Float32Array of M x N
+ * dl.weightScale;       // N scales, max |w| / 127 per output channel
+ * dl.dispose();
+ * ```
  */
 export class DynamicLinear extends PackedLayer {
+  /** K: the length of one input row. */
   readonly inFeatures: number;
+  /** N: the length of one output row. */
   readonly outFeatures: number;
   /** The per-channel weight scales chosen at construction. */
   readonly weightScale: Float32Array;

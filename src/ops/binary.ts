@@ -17,14 +17,34 @@ import { checkTensor, type Tensor } from '../tensor.js';
  * axis into `ceil(shape[last] / 32)` words per row (bit 1 = -1, bit 0 = +1). Made by
  * {@link Qwasm.bitpack}; a plain `{ data, shape }` tensor is refused where bits are
  * expected.
+ *
+ * @example
+ * ```ts
+ * const xb: BitTensor = qw.bitpack({ data: new Float32Array([0.5, -2, 0, -0.1]), shape: [1, 4] });
+ * xb.bits;  // Uint32Array [0b1010]
+ * xb.shape; // [1, 4]
+ * ```
  */
 export interface BitTensor {
+  /**
+   * The sign bits, row after row, `ceil(shape[last] / 32)` words per row: element c of a
+   * row is bit `c & 31` of word `c >> 5`. Padding bits are 0 from qw.bitpack and never
+   * count in the kernels.
+   */
   readonly bits: Uint32Array;
   /** The logical shape: the last dimension counts elements (bits), not words. */
   readonly shape: readonly number[];
 }
 
-/** Attributes of {@link Qwasm.binaryConv2d} and binary convolution layers. */
+/**
+ * Attributes of {@link Qwasm.binaryConv2d} and binary convolution layers.
+ *
+ * @example
+ * ```ts
+ * const attrs: BinaryConvAttributes = { strides: [2, 2], pads: [1, 1, 1, 1], padValue: 1 };
+ * const y = qw.binaryConv2d(qw.bitpack(x), qw.bitpack(w), attrs);
+ * ```
+ */
 export interface BinaryConvAttributes {
   /** [strideH, strideW], default [1, 1]. */
   strides?: readonly number[];

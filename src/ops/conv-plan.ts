@@ -8,10 +8,26 @@ import { EpilogueKind } from '../kernels.js';
 import type { EpilogueParams } from './epilogue.js';
 import { packedWeightBytes } from './gemm.js';
 
-/** ONNX auto_pad. */
+/**
+ * ONNX auto_pad: `'NOTSET'` uses the explicit pads; `'SAME_UPPER'` / `'SAME_LOWER'` pad
+ * so the output is ceil(input / stride), the odd pad at the end / the start; `'VALID'`
+ * pads nothing.
+ *
+ * @example
+ * ```ts
+ * const y = qw.convInteger(x, w, 128, 0, { autoPad: 'SAME_UPPER', strides: [2, 2] });
+ * ```
+ */
 export type AutoPad = 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
 
-/** Convolution attributes, as ONNX names them (camelCase). */
+/**
+ * Convolution attributes, as ONNX names them (camelCase).
+ *
+ * @example
+ * ```ts
+ * const attrs: ConvAttributes = { strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 };
+ * ```
+ */
 export interface ConvAttributes {
   /** [strideH, strideW], default [1, 1]. */
   strides?: readonly number[];

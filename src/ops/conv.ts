@@ -23,7 +23,16 @@ import {
   type ConvGeometry,
 } from './conv-plan.js';
 
-/** Attributes of convInteger / qlinearConv: ONNX's, plus the tensor layout. */
+/**
+ * Attributes of convInteger / qlinearConv: ONNX's, plus the tensor layout.
+ *
+ * @example
+ * ```ts
+ * const attrs: ConvOpAttributes = { layout: 'NHWC', pads: [1, 1, 1, 1] };
+ * const y = qw.convInteger({ data: x, shape: [1, 32, 32, 3] }, { data: w, shape: [16, 3, 3, 3] }, 0, 0, attrs);
+ * // Int32Array, shape [1, 32, 32, 16]
+ * ```
+ */
 export interface ConvOpAttributes extends ConvAttributes {
   /**
    * 'NCHW' (default, ONNX): x [N, C, H, W], w [M, C/group, kH, kW], output [N, M, OH, OW].
@@ -32,7 +41,15 @@ export interface ConvOpAttributes extends ConvAttributes {
   layout?: 'NCHW' | 'NHWC';
 }
 
-/** Attributes of qlinearConv: also the requantization arithmetic. */
+/**
+ * Attributes of qlinearConv: also the requantization arithmetic.
+ *
+ * @example
+ * ```ts
+ * const attrs: QLinearConvAttributes = { layout: 'NHWC', pads: [1, 1, 1, 1], requant: 'fixedpoint' };
+ * const y = qw.qlinearConv(x, 0.02, 0, w, 0.01, 0, 0.05, 0, bias, attrs);
+ * ```
+ */
 export interface QLinearConvAttributes extends ConvOpAttributes {
   /** 'fp32' (ONNX, default: bit-exact with onnxruntime) or 'fixedpoint' (TFLite). */
   requant?: Requant;

@@ -5,9 +5,25 @@ import type { Runtime } from '../runtime.js';
 import { fixedRealMultiplier, fp32Multiplier, quantizeMultiplier, roundHalfAway } from '../quant/multiplier.js';
 import { EpilogueKind } from '../kernels.js';
 
-/** How int32 accumulators become int8: ONNX float32 multipliers or TFLite fixed point. */
+/**
+ * How int32 accumulators become int8: ONNX float32 multipliers or TFLite fixed point.
+ *
+ * @example
+ * ```ts
+ * const requant: Requant = 'fixedpoint';
+ * const y = qw.qlinearMatMul(a, 0.02, 128, b, 0.01, 0, 0.05, 128, { requant });
+ * ```
+ */
 export type Requant = 'fp32' | 'fixedpoint';
-/** A clamp fused into the epilogue. */
+/**
+ * A clamp fused into the epilogue: `'relu'` keeps y >= 0, `'relu6'` keeps y in [0, 6]
+ * (real units, so quantized layers clamp at the output's codes for 0 and 6).
+ *
+ * @example
+ * ```ts
+ * const fc = qw.linear({ weights, weightScale: 0.02, input, output, activation: 'relu6' });
+ * ```
+ */
 export type Activation = 'none' | 'relu' | 'relu6';
 
 const HEADER = 64;

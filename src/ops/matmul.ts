@@ -174,7 +174,15 @@ export function matMulInteger(
   return { data, shape: plan.outShape };
 }
 
-/** Options of qlinearMatMul beyond ONNX's inputs. */
+/**
+ * Options of qlinearMatMul beyond ONNX's inputs.
+ *
+ * @example
+ * ```ts
+ * const opts: QLinearMatMulOptions = { requant: 'fixedpoint' };
+ * const y = qw.qlinearMatMul(a, 0.02, 128, b, 0.01, 0, 0.05, 128, opts);
+ * ```
+ */
 export interface QLinearMatMulOptions {
   /** 'fp32' (ONNX, default) or 'fixedpoint' (TFLite) requantization. */
   requant?: Requant;

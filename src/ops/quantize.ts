@@ -6,7 +6,15 @@ import { newQuantArray, qrange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, zeroPointDtype, type Scale, type ZeroPoint } from '../quant/params.js';
 import { roundHalfEven } from '../quant/multiplier.js';
 
-/** Options of quantizeLinear. */
+/**
+ * Options of quantizeLinear.
+ *
+ * @example
+ * ```ts
+ * const opts: QuantizeOptions = { axis: 1, dtype: 'int8' };
+ * const q = qw.quantizeLinear({ data: x, shape: [2, 3] }, [0.1, 0.2, 0.05], 0, opts);
+ * ```
+ */
 export interface QuantizeOptions {
   /** Channel axis for per-axis scales (ONNX default 1; negative counts from the end). */
   axis?: number;
@@ -115,10 +123,21 @@ export function dequantizeLinear(
   return { data: out, shape: [...q.shape] };
 }
 
-/** The result of dynamicQuantizeLinear. */
+/**
+ * The result of dynamicQuantizeLinear.
+ *
+ * @example
+ * ```ts
+ * const { y, scale, zeroPoint }: DynamicQuantized = qw.dynamicQuantizeLinear({ data: new Float32Array([-1, 0, 3]), shape: [3] });
+ * // y.data = [0, 64, 255], scale = f32(4 / 255), zeroPoint = 64
+ * ```
+ */
 export interface DynamicQuantized {
+  /** The quantized tensor: uint8, x's shape. */
   y: Tensor<Uint8Array>;
+  /** (max - min) / 255 in float32 over x's range widened to include 0; 1 when that range is empty (x empty or all zeros). */
   scale: number;
+  /** The uint8 code of 0.0, in [0, 255]. */
   zeroPoint: number;
 }
 

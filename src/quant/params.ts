@@ -2,9 +2,26 @@ import { QwasmError, check } from '../errors.js';
 import type { QuantDtype } from '../tensor.js';
 import { qrange } from './dtype.js';
 
-/** A scale per tensor (number) or per channel. */
+/**
+ * A scale per tensor (number) or per channel.
+ *
+ * @example
+ * ```ts
+ * const perTensor: Scale = 0.02;
+ * const perChannel: Scale = new Float32Array([0.01, 0.02, 0.015]);
+ * ```
+ */
 export type Scale = number | Float32Array | readonly number[];
-/** A zero point per tensor (number) or per channel; an Int8Array / Uint8Array also fixes the dtype. */
+/**
+ * A zero point per tensor (number) or per channel; an Int8Array / Uint8Array also fixes the dtype.
+ *
+ * @example
+ * ```ts
+ * const perTensor: ZeroPoint = 128;
+ * const perChannel: ZeroPoint = [0, 0, 0];
+ * const int8: ZeroPoint = Int8Array.of(-5); // also makes quantizeLinear's output int8
+ * ```
+ */
 export type ZeroPoint = number | Int8Array | Uint8Array | Int32Array | readonly number[];
 
 /** Validates a scale and returns it as a Float32Array of 1 (per tensor) or `channels` values. */

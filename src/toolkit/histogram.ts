@@ -27,11 +27,17 @@ import { rangeParams, type ResolvedScheme } from './scheme.js';
  * ```
  */
 export interface HistogramSnapshot {
+  /** Values per bin, one entry per bin (float64: exact to 2^53). */
   counts: Float64Array;
+  /** Bin width: a power of two, 0 before the first value. */
   width: number;
+  /** Index of bin 0 on the 0-aligned grid: bin j starts at (origin + j) * width. */
   origin: number;
+  /** The smallest value observed (Infinity before any). */
   min: number;
+  /** The largest value observed (-Infinity before any). */
   max: number;
+  /** Values counted, the sum of `counts`. */
   total: number;
   /** Values exactly 0 (counted in their bin too). */
   zeros: number;

@@ -24,12 +24,19 @@ import type { Runtime } from '../runtime.js';
  * ```
  */
 export interface QuantErrorReport {
+  /** Largest absolute error, max |e|. */
   maxAbs: number;
+  /** Mean absolute error, sum |e| / n. */
   meanAbs: number;
+  /** ||e||_2 / ||x||_2 (0 when both are 0, Infinity when only x is). */
   relative: number;
+  /** Mean squared error, sum e^2 / n. */
   mse: number;
+  /** sqrt(mse), in x's units. */
   rmse: number;
+  /** Signal-to-quantization-noise ratio in dB, 10 log10(sum x^2 / sum e^2): higher is better. */
   sqnrDb: number;
+  /** Cosine similarity of x and xHat, in [-1, 1]: 1 is the same direction. */
   cosine: number;
 }
 

@@ -38,7 +38,9 @@ import {
  * ```
  */
 export interface ObservedRange {
+  /** The low end, one value per tensor or per channel; 0 for a channel that saw no finite value. */
   min: Float32Array;
+  /** The high end, one value per tensor or per channel; 0 for a channel that saw no finite value. */
   max: Float32Array;
 }
 
@@ -87,8 +89,11 @@ export interface Observer {
   reset(): void;
   /** Finite values observed. */
   readonly count: number;
+  /** NaN values seen (and ignored). */
   readonly nanCount: number;
+  /** +Infinity values seen (and ignored). */
   readonly posInfCount: number;
+  /** -Infinity values seen (and ignored). */
   readonly negInfCount: number;
   /** Bytes of internal state: constant however many values are fed. */
   readonly stateBytes: number;
@@ -96,6 +101,7 @@ export interface Observer {
 
 /** Splits a batch into per-channel runs; shared by all observers. */
 abstract class ObserverBase implements Observer {
+  /** The channel axis from the options (negative counts from the end); undefined per tensor. */
   readonly axis: number | undefined;
   /** Channels (1 per tensor), fixed by the first batch. */
   protected channels = 0;
@@ -242,6 +248,7 @@ export class MinMaxObserver extends ObserverBase {
   private min = new Float64Array(0);
   private max = new Float64Array(0);
 
+  /** Bytes of state: a float64 min and max per channel. */
   get stateBytes(): number {
     return this.min.byteLength + this.max.byteLength;
   }
@@ -264,6 +271,7 @@ export class MinMaxObserver extends ObserverBase {
     }
   }
 
+  /** The smallest and largest finite values seen; throws a QwasmError before any. */
   range(): ObservedRange {
     this.checkSeen();
     return finishRange(this.min, this.max);
@@ -296,6 +304,7 @@ export interface MovingAverageOptions extends ObserverOptions {
  * ```
  */
 export class MovingAverageMinMaxObserver extends ObserverBase {
+  /** Weight of each new batch in the averages, in (0, 1] (default 0.01). */
   readonly averagingConstant: number;
   private min = new Float64Array(0);
   private max = new Float64Array(0);
@@ -308,6 +317,7 @@ export class MovingAverageMinMaxObserver extends ObserverBase {
     this.averagingConstant = c;
   }
 
+  /** Bytes of state: a float64 min and max and a seen flag per channel. */
   get stateBytes(): number {
     return this.min.byteLength + this.max.byteLength + this.seen.byteLength;
   }
@@ -340,6 +350,7 @@ export class MovingAverageMinMaxObserver extends ObserverBase {
     }
   }
 
+  /** The averaged minimum and maximum; throws a QwasmError before any finite value. */
   range(): ObservedRange {
     this.checkSeen();
     const min = new Float64Array(this.channels);
@@ -391,8 +402,11 @@ export interface HistogramOptions extends ObserverOptions {
  * ```
  */
 export class HistogramObserver extends ObserverBase {
+  /** How range() picks the clipping range (default 'mse'). */
   readonly method: HistogramMethod;
+  /** The percentile of the 'percentile' method, in (0, 100] (default 99.99). */
   readonly percentile: number;
+  /** Bins per histogram (default 2048). */
   readonly bins: number;
   private hists: StreamingHistogram[] = [];
 
@@ -413,6 +427,7 @@ export class HistogramObserver extends ObserverBase {
     this.bins = bins;
   }
 
+  /** Bytes of state: two float64 arrays of `bins` (counts and merge scratch) per channel. */
   get stateBytes(): number {
     let n = 0;
     for (const h of this.hists) n += h.stateBytes;
@@ -459,6 +474,11 @@ export class HistogramObserver extends ObserverBase {
     return histogramMse(this.histogram(channel), min, max, resolveScheme(scheme));
   }
 
+  /**
+   * The clipping range `method` picks from each channel's histogram, for `scheme` (the
+   * quantization grid 'mse' and 'entropy' optimise for; symmetric or not for
+   * 'percentile'). Throws a QwasmError before any finite value.
+   */
   range(scheme: QuantScheme = {}): ObservedRange {
     this.checkSeen();
     const s: ResolvedScheme = resolveScheme(scheme);

@@ -16,7 +16,9 @@ import { roundHalfEven, splitAxis } from './scheme.js';
  * ```
  */
 export interface ResidualStage {
+  /** The codes, in [-127, 127], row-major in the tensor's shape. */
   q: Int8Array;
+  /** max |residual| / 127 (1 where the residual is all 0): one value per tensor, or one per channel along the axis. */
   scale: Float32Array;
 }
 
@@ -30,9 +32,11 @@ export interface ResidualStage {
  * ```
  */
 export interface ResidualQuantized {
+  /** The quantized tensor's shape. */
   shape: number[];
   /** Channel axis of per-channel scales; absent per tensor. */
   axis?: number;
+  /** The stages, coarsest first: each quantizes what the ones before it left over. */
   stages: ResidualStage[];
 }
 

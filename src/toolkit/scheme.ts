@@ -49,7 +49,9 @@ export interface QuantScheme {
  * ```
  */
 export interface Granularity {
+  /** The channel axis, or with `groupSize` the grouped axis (default -1 there); negative counts from the end. */
   axis?: number;
+  /** Consecutive elements along `axis` sharing one scale and zero point; the last group may be shorter. */
   groupSize?: number;
 }
 
@@ -64,19 +66,27 @@ export interface Granularity {
  * ```
  */
 export interface QuantParams {
+  /** Bit width, 2 to 8. */
   readonly bits: number;
+  /** Signed codes (quantized into an Int8Array) or unsigned (a Uint8Array). */
   readonly signed: boolean;
+  /** Whether the zero points are fixed (symmetric) or nudged from each range (asymmetric). */
   readonly symmetric: boolean;
+  /** Whether the lowest code is dropped (e.g. [-127, 127] for signed 8-bit). */
   readonly narrow: boolean;
-  /** Lowest and highest integer code. */
+  /** Lowest integer code. */
   readonly qmin: number;
+  /** Highest integer code. */
   readonly qmax: number;
+  /** Which elements share a scale: the whole tensor, one index along `axis`, or one group of `groupSize` along it. */
   readonly granularity: 'tensor' | 'channel' | 'group';
   /** The channel axis (per channel) or the grouped axis (per group), normalised; 0 per tensor. */
   readonly axis: number;
   /** Elements per group along `axis` (per group), else 0. */
   readonly groupSize: number;
+  /** One scale per slot, row-major over {@link paramsShape}; positive and finite. */
   readonly scale: Float32Array;
+  /** One zero point per slot (the code of real 0), in [qmin, qmax]. */
   readonly zeroPoint: Int32Array;
 }
 
@@ -90,11 +100,17 @@ export interface QuantParams {
  * ```
  */
 export interface ResolvedScheme {
+  /** Bit width, 2 to 8 (default 8). */
   bits: number;
+  /** Signed codes (default) or unsigned. */
   signed: boolean;
+  /** Symmetric (default) or asymmetric ranges. */
   symmetric: boolean;
+  /** Whether the lowest code is dropped (default false). */
   narrow: boolean;
+  /** Lowest integer code of the range. */
   qmin: number;
+  /** Highest integer code of the range. */
   qmax: number;
 }
 
@@ -112,7 +128,16 @@ const FLT_MIN = 2 ** -126;
  * quantRange(8, false);       // { qmin: 0, qmax: 255 }
  * ```
  */
-export function quantRange(bits: number, signed: boolean, narrow = false): { qmin: number; qmax: number } {
+export function quantRange(
+  bits: number,
+  signed: boolean,
+  narrow = false,
+): {
+  /** Lowest code: -2^(b-1) signed or 0 unsigned, one higher when narrow. */
+  qmin: number;
+  /** Highest code: 2^(b-1) - 1 signed or 2^b - 1 unsigned. */
+  qmax: number;
+} {
   check(Number.isInteger(bits) && bits >= 2 && bits <= 8, 'bits', `must be an integer from 2 to 8, got ${bits}`);
   const n = narrow ? 1 : 0;
   if (signed) return { qmin: -(2 ** (bits - 1)) + n, qmax: 2 ** (bits - 1) - 1 };
@@ -171,7 +196,16 @@ export function nudgeZeroPoint(
   max: number,
   qmin: number,
   qmax: number,
-): { scale: number; zeroPoint: number; nudgedMin: number; nudgedMax: number } {
+): {
+  /** (max - min) / (qmax - qmin) in float32, over the range widened to include 0; 1 for an empty range. */
+  scale: number;
+  /** The integer code of 0.0, in [qmin, qmax]. */
+  zeroPoint: number;
+  /** The lowest value represented: scale * (qmin - zeroPoint). */
+  nudgedMin: number;
+  /** The highest value represented: scale * (qmax - zeroPoint). */
+  nudgedMax: number;
+} {
   check(Number.isFinite(min) && Number.isFinite(max), 'range', `must be finite, got [${min}, ${max}]`);
   check(min <= max, 'range', `min ${min} is above max ${max}`);
   check(
@@ -200,7 +234,16 @@ export function nudgeZeroPoint(
  * rangeParams(-1, 2, resolveScheme({ bits: 4 })); // { scale: 2 / 7, zeroPoint: 0 }
  * ```
  */
-export function rangeParams(min: number, max: number, s: ResolvedScheme): { scale: number; zeroPoint: number } {
+export function rangeParams(
+  min: number,
+  max: number,
+  s: ResolvedScheme,
+): {
+  /** Positive float32 scale, at least the smallest normal float32. */
+  scale: number;
+  /** The integer code of 0.0, in [s.qmin, s.qmax]. */
+  zeroPoint: number;
+} {
   check(Number.isFinite(min) && Number.isFinite(max), 'range', `must be finite, got [${min}, ${max}]`);
   check(min <= max, 'range', `min ${min} is above max ${max}`);
   if (!s.symmetric) {

@@ -73,7 +73,9 @@ export interface RangeSearchOptions {
  * ```
  */
 export interface RangeSearchResult {
+  /** The low end of the best range found. */
   min: number;
+  /** The high end of the best range found. */
   max: number;
   /** Objective at [min, max]. */
   loss: number;

@@ -17,8 +17,11 @@ import { quantError } from './metrics.js';
  * ```
  */
 export interface LayerSample {
+  /** The layer's label, carried into the report and the plan. */
   name: string;
+  /** Float32 weights [N, K]; finite. */
   weights: Tensor<Float32Array>;
+  /** Float32 calibration inputs [M, K] for the output SQNR (the first `maxRows` rows are used). */
   activations?: Tensor<Float32Array>;
 }
 
@@ -32,6 +35,7 @@ export interface LayerSample {
  * ```
  */
 export interface GranularitySqnr {
+  /** One scale for the whole weight tensor. */
   perTensor: number;
   /** One scale per output channel (row of the weights). */
   perChannel: number;
@@ -48,18 +52,36 @@ export interface GranularitySqnr {
  * ```
  */
 export interface LayerSensitivity {
+  /** The sample's name. */
   name: string;
+  /** N, rows of the weights. */
   outFeatures: number;
+  /** K, columns of the weights. */
   inFeatures: number;
   /** SQNR of the weights against their fake-quantized copies (symmetric signed). */
-  weightSqnr: { 8: GranularitySqnr; 4: GranularitySqnr };
+  weightSqnr: {
+    /** With 8-bit weights. */
+    8: GranularitySqnr;
+    /** With 4-bit weights. */
+    4: GranularitySqnr;
+  };
   /**
    * SQNR of the layer's output X W^T against X_q W_q^T, X fake-quantized to asymmetric
    * uint8 per tensor (min-max); present when activations were given.
    */
-  outputSqnr?: { 8: GranularitySqnr; 4: GranularitySqnr };
+  outputSqnr?: {
+    /** With 8-bit weights. */
+    8: GranularitySqnr;
+    /** With 4-bit weights. */
+    4: GranularitySqnr;
+  };
   /** Bytes of the quantized weights (scales not counted). */
-  weightBytes: { 8: number; 4: number };
+  weightBytes: {
+    /** N * K: one byte per weight. */
+    8: number;
+    /** N * ceil(K / 2): two weights per byte. */
+    4: number;
+  };
 }
 
 /**
@@ -191,9 +213,18 @@ export interface PlanOptions {
  * ```
  */
 export interface BitPlan {
-  layers: { name: string; bits: 4 | 8; sqnrDb: number }[];
+  /** One entry per layer, in report order. */
+  layers: {
+    /** The layer's name. */
+    name: string;
+    /** The weight bits chosen. */
+    bits: 4 | 8;
+    /** The layer's SQNR in dB at those bits (output or weight SQNR, as the plan used). */
+    sqnrDb: number;
+  }[];
   /** Combined SQNR of the plan under the additive-noise model. */
   sqnrDb: number;
+  /** Bytes of the quantized weights under the plan (scales not counted). */
   weightBytes: number;
   /** Bytes of the all-8-bit plan, for comparison. */
   weightBytes8: number;
