@@ -104,8 +104,8 @@ export const NR: i32 = 8;
     const w1 = v128.load(w, 16);
     const o: usize = (<usize>i) << 2;
     const a0 = v128.load32_splat(a + o);
-    c00 = fmadd(a0, w0, c00);
-    c01 = fmadd(a0, w1, c01);
+    c00 = f32x4.add(f32x4.mul(a0, w0), c00);
+    c01 = f32x4.add(f32x4.mul(a0, w1), c01);
     w += 32;
   }
   v128.store(tile, c00, 0);
