@@ -62,6 +62,13 @@ const enum ConvField {
 }
 /** params.ts ConvPath.Depthwise: its rows are image rows, not output pixels. */
 const DEPTHWISE = 2;
+/**
+ * Depthwise convolution does ~1/4 of the GEMM's operations per second (20-27 vs ~105
+ * GOPS int8, bench/conv.bench.mjs), so its operations count 4 times toward the split
+ * threshold: 56x56x128 stride 2 (1.8 M ops) is then split, and runs at 1.0x of one
+ * thread instead of 0.92x (the shared memory's slower copies in and out, unsplit).
+ */
+const DEPTHWISE_COST = 4;
 
 /**
  * Points `target`'s gemm_s16 and gemm_f32 (a copy of `raw`, the build's exports, that the
@@ -247,20 +254,14 @@ export function installThreadedKernels(
     const N = c[h + ConvField.N / 4]!;
     const OH = c[h + ConvField.OH / 4]!;
     const OW = c[h + ConvField.OW / 4]!;
-    const ops =
-      2 *
-      N *
-      OH *
-      OW *
-      c[h + ConvField.M / 4]! *
-      c[h + ConvField.KH / 4]! *
-      c[h + ConvField.KW / 4]! *
-      c[h + ConvField.CG / 4]!;
+    const K = c[h + ConvField.KH / 4]! * c[h + ConvField.KW / 4]! * c[h + ConvField.CG / 4]!;
+    const ops = 2 * N * OH * OW * c[h + ConvField.M / 4]! * K;
     const depthwise = c[h + ConvField.PATH / 4] === DEPTHWISE;
+    const cost = depthwise ? ops * DEPTHWISE_COST : ops;
     rows = depthwise ? N * OH : N * OH * OW;
     unit = depthwise ? 1 : mr;
     const units = Math.ceil(rows / unit);
-    const parts = partsFor(ops, minOps, pool.size);
+    const parts = partsFor(cost, minOps, pool.size);
     if (parts <= 1 || units < 2) return false;
     chunks = chunksFor(units, parts);
     workers = Math.min(parts, chunks) - 1;
