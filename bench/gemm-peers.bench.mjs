@@ -58,7 +58,10 @@ for (const [M, K, N] of SHAPES) {
   }
   if (tf) {
     const a = tf.tensor2d(xf, [M, K]);
-    const b = tf.tensor2d(Float32Array.from(wKN, (v) => v / 127), [K, N]);
+    const b = tf.tensor2d(
+      Float32Array.from(wKN, (v) => v / 127),
+      [K, N],
+    );
     cases['tfjs-wasm matMul f32'] = () => {
       const y = tf.matMul(a, b);
       y.dataSync();
@@ -67,7 +70,9 @@ for (const [M, K, N] of SHAPES) {
   }
   const res = await repeat(Number(opts.runs), () => measure(`${M}x${K}x${N}`, cases));
   const gops = Object.fromEntries(Object.entries(res.median).map(([k, t]) => [k, ops / t / 1e9]));
-  const ortBest = ort ? ['ort-web MatMulInteger u8s8', 'ort-web QLinearMatMul u8'].reduce((a, b) => (gops[a] > gops[b] ? a : b)) : null;
+  const ortBest = ort
+    ? ['ort-web MatMulInteger u8s8', 'ort-web QLinearMatMul u8'].reduce((a, b) => (gops[a] > gops[b] ? a : b))
+    : null;
   const row = {
     shape: `${M}x${K}x${N}`,
     gops,
@@ -97,7 +102,19 @@ for (const [M, K, N] of SHAPES) {
 save(
   `gemm-peers-node${process.versions.node.split('.')[0]}`,
   { runs: Number(opts.runs), backend: qw.backend, peers: versions(), results },
-  ['M x K x N', 'qwasm s8', 'qwasm u8', 'ort u8s8', 'ort s8s8', 'ort QLinear u8', 's8 / ort best', 'u8 / ort best', 'qwasm f32', 'tfjs f32', 'f32 / tfjs'],
+  [
+    'M x K x N',
+    'qwasm s8',
+    'qwasm u8',
+    'ort u8s8',
+    'ort s8s8',
+    'ort QLinear u8',
+    's8 / ort best',
+    'u8 / ort best',
+    'qwasm f32',
+    'tfjs f32',
+    'f32 / tfjs',
+  ],
   rows,
   [
     `qwasm build: ${qw.backend}. Int8 columns in GOPS (2*M*N*K per call), float columns in GFLOP/s; every call includes input copy-in and output copy-out on all engines.`,

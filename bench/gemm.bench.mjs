@@ -10,7 +10,9 @@ const SHAPES = (opts.shapes ?? '1x768x768,128x768x768,128x768x3072,256x256x256,5
   .split(',')
   .map((s) => s.split('x').map(Number));
 const supported = await supportedBackends();
-const builds = (opts.builds ? opts.builds.split(',') : ['relaxed', 'simd', 'scalar']).filter((b) => supported.includes(b));
+const builds = (opts.builds ? opts.builds.split(',') : ['relaxed', 'simd', 'scalar']).filter((b) =>
+  supported.includes(b),
+);
 
 function rand(n, lo, hi, T) {
   const a = new T(n);
@@ -70,7 +72,15 @@ for (const [M, K, N] of SHAPES) {
       simdVsScalar: b !== 'scalar' && `scalar int8` in res.median ? speedup(res, `${b} int8`, 'scalar int8') : null,
     };
     results.push(row);
-    rows.push([row.shape, b, fmt(row.int8Gops), fmt(row.uint8Gops), fmt(row.f32Gflops), fmt(row.int8VsF32, 2) + 'x', row.simdVsScalar ? fmt(row.simdVsScalar, 1) + 'x' : '-']);
+    rows.push([
+      row.shape,
+      b,
+      fmt(row.int8Gops),
+      fmt(row.uint8Gops),
+      fmt(row.f32Gflops),
+      fmt(row.int8VsF32, 2) + 'x',
+      row.simdVsScalar ? fmt(row.simdVsScalar, 1) + 'x' : '-',
+    ]);
   }
   for (const b of builds) {
     const L = layers[b];
@@ -85,5 +95,7 @@ save(
   { runs: Number(opts.runs), results },
   ['M x K x N', 'build', 'int8 GOPS', 'uint8 GOPS', 'f32 GFLOP/s', 'int8 / f32', 'vs scalar int8'],
   rows,
-  ['GOPS = 2*M*N*K / median time of one `run` (copy in, widen, GEMM, requantize, copy out). Ratios are medians of per-run ratios.'],
+  [
+    'GOPS = 2*M*N*K / median time of one `run` (copy in, widen, GEMM, requantize, copy out). Ratios are medians of per-run ratios.',
+  ],
 );

@@ -16,7 +16,12 @@ export const CASE_OPTIONS = { maxTime: Number(process.env.BENCH_MAX_TIME ?? 0.6)
 export async function measure(title, cases) {
   const out = {};
   const adds = Object.entries(cases).map(([name, fn]) => b.add(name, fn, CASE_OPTIONS));
-  const summary = await b.suite(title, ...adds, b.cycle(() => undefined), b.complete(() => undefined));
+  const summary = await b.suite(
+    title,
+    ...adds,
+    b.cycle(() => undefined),
+    b.complete(() => undefined),
+  );
   for (const r of summary.results) out[r.name] = r.details.median;
   return out;
 }
@@ -56,8 +61,16 @@ export function machine() {
 export function save(suite, data, columns, rows, notes = []) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const info = machine();
-  writeFileSync(new URL(`./results/${suite}.json`, import.meta.url), JSON.stringify({ suite, ...info, ...data }, null, 2) + '\n');
-  const lines = [`# ${suite}`, '', `${info.cpu}, ${info.cores} cores, Node ${info.node}, ${info.date.slice(0, 10)}; single thread, median of runs.`, ''];
+  writeFileSync(
+    new URL(`./results/${suite}.json`, import.meta.url),
+    JSON.stringify({ suite, ...info, ...data }, null, 2) + '\n',
+  );
+  const lines = [
+    `# ${suite}`,
+    '',
+    `${info.cpu}, ${info.cores} cores, Node ${info.node}, ${info.date.slice(0, 10)}; single thread, median of runs.`,
+    '',
+  ];
   lines.push(`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`);
   for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
   if (notes.length) lines.push('', ...notes);

@@ -10,12 +10,7 @@ export { supportedBackends, type Backend, type WasmSource } from './loader.js';
 export type { Tensor, TypedArray, QuantDtype } from './tensor.js';
 export type { Scale, ZeroPoint } from './quant/params.js';
 export { qrange } from './quant/dtype.js';
-export {
-  quantizeMultiplier,
-  fp32Multiplier,
-  fixedRealMultiplier,
-  type FixedMultiplier,
-} from './quant/multiplier.js';
+export { quantizeMultiplier, fp32Multiplier, fixedRealMultiplier, type FixedMultiplier } from './quant/multiplier.js';
 export type { QuantizeOptions, DynamicQuantized } from './ops/quantize.js';
 export type { QLinearMatMulOptions } from './ops/matmul.js';
 export type { Requant, Activation } from './ops/epilogue.js';
@@ -30,13 +25,7 @@ export {
 } from './layers/linear.js';
 export type { ConvAttributes, AutoPad } from './ops/conv-plan.js';
 export type { ConvOpAttributes, QLinearConvAttributes } from './ops/conv.js';
-export {
-  Conv2d,
-  Conv2dF32,
-  type Conv2dConfig,
-  type Conv2dF32Config,
-  type Conv2dShapeConfig,
-} from './layers/conv.js';
+export { Conv2d, Conv2dF32, type Conv2dConfig, type Conv2dF32Config, type Conv2dShapeConfig } from './layers/conv.js';
 export { LinearInt4, type LinearInt4Config } from './layers/linear-int4.js';
 export { LinearResidual, type LinearResidualConfig } from './layers/linear-residual.js';
 export * from './toolkit/index.js';

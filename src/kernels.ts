@@ -11,7 +11,15 @@ export interface Kernels {
   /** N x T bit rows -> XNOR-GEMM weight panels of binary_nr() channels. */
   bits_pack_w(src: number, N: number, T: number, Cw: number, lastMask: number, Cv: number, dst: number): void;
   bits_row_popcounts(src: number, rows: number, Cw: number, lastMask: number, dst: number): void;
-  bgemm_records(a: number, M: number, rowBytes: number, splits: number, splitBytes: number, base: number, dst: number): void;
+  bgemm_records(
+    a: number,
+    M: number,
+    rowBytes: number,
+    splits: number,
+    splitBytes: number,
+    base: number,
+    dst: number,
+  ): void;
   bits_to_padded_chunks(
     src: number,
     Nb: number,
@@ -63,7 +71,18 @@ export interface Kernels {
     dst: number,
   ): void;
   /** XNOR-popcount GEMM over records (assembly/binary/bgemm.ts); kind: BinaryEpilogue. */
-  bgemm(rec: number, M: number, T: number, Cv: number, w: number, N: number, out: number, ldo: number, kind: number, params: number): void;
+  bgemm(
+    rec: number,
+    M: number,
+    T: number,
+    Cv: number,
+    w: number,
+    N: number,
+    out: number,
+    ldo: number,
+    kind: number,
+    params: number,
+  ): void;
   binary_nr(): number;
   binary_chunk_bytes(): number;
   gemm_mr(): number;
@@ -198,11 +217,30 @@ export interface Kernels {
   ): void;
   minmax_f32(x: number, n: number, out: number): void;
   /** Int4-weight GEMM, per-tensor / per-channel scales (assembly/gemm/int4.ts); epilogues as gemm_s16. */
-  gemm_s4(a: number, w: number, M: number, N: number, kPairs: number, out: number, ldo: number, kind: number, params: number): void;
+  gemm_s4(
+    a: number,
+    w: number,
+    M: number,
+    N: number,
+    kPairs: number,
+    out: number,
+    ldo: number,
+    kind: number,
+    params: number,
+  ): void;
   /** Activation panel height (pack_a_s16's MR) the int4 GEMMs expect. */
   gemm_s4_mr(): number;
   /** Int4-weight GEMM with per-group scales along K and the grouped fp32 epilogue. */
-  gemm_s4_grouped(a: number, w: number, M: number, N: number, kPairs: number, out: number, ldo: number, params: number): void;
+  gemm_s4_grouped(
+    a: number,
+    w: number,
+    M: number,
+    N: number,
+    kPairs: number,
+    out: number,
+    ldo: number,
+    params: number,
+  ): void;
   /** float32 rows -> int16 activation panels with one scale per row (assembly/gemm/residual.ts). */
   pack_a_f32_s16(x: number, M: number, K: number, lda: number, mr: number, rowScales: number, dst: number): void;
   /** Two int8 weight stages against one int16 input, float32 out. */

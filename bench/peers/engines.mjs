@@ -42,7 +42,10 @@ export function versions() {
       return null;
     }
   };
-  return { 'onnxruntime-web': v('onnxruntime-web'), '@tensorflow/tfjs-backend-wasm': v('@tensorflow/tfjs-backend-wasm') };
+  return {
+    'onnxruntime-web': v('onnxruntime-web'),
+    '@tensorflow/tfjs-backend-wasm': v('@tensorflow/tfjs-backend-wasm'),
+  };
 }
 
 /**

@@ -23,7 +23,9 @@ interface DemoResult {
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // The screenshot goes to test-results/ on every run; QWASM_UPDATE_SCREENSHOT=1 refreshes
 // the one the README shows (docs/images/), so a test run leaves the tree clean.
-const SCREENSHOT = process.env.QWASM_UPDATE_SCREENSHOT ? 'docs/images/browser-demo.png' : 'test-results/browser-demo.png';
+const SCREENSHOT = process.env.QWASM_UPDATE_SCREENSHOT
+  ? 'docs/images/browser-demo.png'
+  : 'test-results/browser-demo.png';
 
 describe.skipIf(!existsSync(executablePath))('browser page (examples/browser) in headless Chromium', () => {
   let server: { url: string; close(): Promise<void> };
