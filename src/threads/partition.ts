@@ -7,9 +7,11 @@
 
 /**
  * Smallest part worth a thread, in ops (2 x multiply-adds). Measured on the 2-core Zen 4
- * box (bench/threads.bench.mjs): a wake-up plus join costs ~10-20 us when the worker
- * sleeps, and 1x768x768 (1.2 Mops, ~20 us on one thread) was no faster on two. Tests
- * lower these to split tiny problems too.
+ * box with calls back to back (the worker still polling): 8x256x256 (1 Mops, 10 us) ran
+ * 1.4x faster split in two, 16x256x256 (2 Mops) 1.67x, 64x256x256 1.76x; a worker that
+ * has gone to sleep costs a ~10-50 us wake-up on top. Parts of 2 Mops (jobs of 4 Mops,
+ * ~40 us on one thread) keep that wake-up below the time saved. Tests lower these to
+ * split tiny problems too.
  */
 export const minOpsPerPart = {
   /** int8 GEMM (gemm_s16). */
