@@ -101,8 +101,12 @@ function rowsOf(len: number, K: number): number {
   return len / K;
 }
 
-/** A common base: the packed weights, the per-call workspaces and disposal. */
-abstract class PackedLayer {
+/**
+ * A common base: the packed weights, the per-call workspaces, disposal, and the call
+ * itself — `start` runs up to the kernel (whose workers may still be busy when it
+ * returns inside runAsync), `collect` copies the output out once they are done.
+ */
+abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32Array> {
   protected disposed = false;
   /** Rows of the call in progress, from its start to its copy-out. */
   protected rows = 0;
@@ -110,13 +114,51 @@ abstract class PackedLayer {
   protected readonly spaces: Workspace[] = [];
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
-  constructor(protected readonly rt: Runtime) {}
+  constructor(protected readonly rt: Runtime) {
+    this.yBuf = this.workspace();
+  }
 
   protected workspace(): Workspace {
     const w = new Workspace(this.rt);
     this.spaces.push(w);
     return w;
   }
+
+  /** Output features (N): the width of an output row. */
+  abstract readonly outFeatures: number;
+  /** The output block the kernel writes. */
+  protected readonly yBuf: Workspace;
+
+  /**
+   * Runs the layer on M rows of K (row-major `x`); writes M x N into `out` when given (no
+   * allocation) or into a new array, and returns it.
+   */
+  run(x: X, out?: Y): Y {
+    return this.collect(this.start(x, out));
+  }
+
+  /**
+   * `run` without blocking while worker threads finish: for a browser's main thread,
+   * which may not wait. The same result; calls on the engine queue behind it.
+   */
+  runAsync(x: X, out?: Y): Promise<Y> {
+    return runLayerAsync(
+      this.rt,
+      () => this.start(x, out),
+      (y) => this.collect(y),
+    );
+  }
+
+  private collect(y: Y): Y {
+    const n = this.rows * this.outFeatures;
+    if (n > 0) y.set(this.outputView(n));
+    return y;
+  }
+
+  /** Validates, copies `x` in and starts the kernel; returns the array `collect` fills. */
+  protected abstract start(x: X, out?: Y): Y;
+  /** A view of the first n outputs in `yBuf`. */
+  protected abstract outputView(n: number): Y;
 
   protected live(): void {
     this.rt.live();
@@ -143,7 +185,7 @@ abstract class PackedLayer {
  * fc.dispose();
  * ```
  */
-export class Linear extends PackedLayer {
+export class Linear extends PackedLayer<Int8Array | Uint8Array, Int8Array | Uint8Array> {
   /** K: the length of one input row. */
   readonly inFeatures: number;
   /** N: the length of one output row. */
@@ -157,7 +199,6 @@ export class Linear extends PackedLayer {
   private readonly oneRow: OneRowWeights | null;
   private readonly xBuf = this.workspace();
   private readonly aBuf = this.workspace();
-  private readonly yBuf = this.workspace();
   private readonly loBuf = this.workspace();
   private readonly hiBuf = this.workspace();
 
@@ -226,34 +267,11 @@ export class Linear extends PackedLayer {
     return packedWeightBytes(this.rt, this.outFeatures, this.inFeatures);
   }
 
-  /**
-   * Runs the layer on M rows of K (row-major `x`, the input dtype); writes M x N into
-   * `out` when given (no allocation) or a new array.
-   */
-  run(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
-    return this.collect(this.start(x, out));
+  protected outputView(n: number): Int8Array | Uint8Array {
+    return this.dtype === 'int8' ? this.yBuf.view(Int8Array, n) : this.yBuf.view(Uint8Array, n);
   }
 
-  /**
-   * {@link Linear.run} without blocking while worker threads finish: for a browser's main
-   * thread, which may not wait. The same result; calls on the engine queue behind it.
-   */
-  runAsync(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Promise<Int8Array | Uint8Array> {
-    return runLayerAsync(
-      this.rt,
-      () => this.start(x, out),
-      (y) => this.collect(y),
-    );
-  }
-
-  private collect(y: Int8Array | Uint8Array): Int8Array | Uint8Array {
-    const n = this.rows * this.outFeatures;
-    if (n > 0) y.set(this.dtype === 'int8' ? this.yBuf.view(Int8Array, n) : this.yBuf.view(Uint8Array, n));
-    return y;
-  }
-
-  /** run up to its GEMM, whose workers may still be busy on return inside runAsync. */
-  private start(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
+  protected start(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
     this.live();
     this.rows = 0;
     const signed = this.dtype === 'int8';
@@ -315,7 +333,7 @@ export interface LinearF32Config {
  * ff.dispose();
  * ```
  */
-export class LinearF32 extends PackedLayer {
+export class LinearF32 extends PackedLayer<Float32Array, Float32Array> {
   /** K: the length of one input row. */
   readonly inFeatures: number;
   /** N: the length of one output row. */
@@ -325,7 +343,6 @@ export class LinearF32 extends PackedLayer {
   private readonly lo: number;
   private readonly hi: number;
   private readonly xBuf = this.workspace();
-  private readonly yBuf = this.workspace();
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, cfg: LinearF32Config) {
@@ -358,27 +375,11 @@ export class LinearF32 extends PackedLayer {
     }
   }
 
-  /** Runs on M rows of K; writes M x N into `out` when given. */
-  run(x: Float32Array, out?: Float32Array): Float32Array {
-    return this.collect(this.start(x, out));
+  protected outputView(n: number): Float32Array {
+    return this.yBuf.view(Float32Array, n);
   }
 
-  /** {@link LinearF32.run} without blocking while worker threads finish (see {@link Linear.runAsync}). */
-  runAsync(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
-    return runLayerAsync(
-      this.rt,
-      () => this.start(x, out),
-      (y) => this.collect(y),
-    );
-  }
-
-  private collect(y: Float32Array): Float32Array {
-    const n = this.rows * this.outFeatures;
-    if (n > 0) y.set(this.yBuf.view(Float32Array, n));
-    return y;
-  }
-
-  private start(x: Float32Array, out?: Float32Array): Float32Array {
+  protected start(x: Float32Array, out?: Float32Array): Float32Array {
     this.live();
     this.rows = 0;
     check(x instanceof Float32Array, 'x', 'must be a Float32Array');
@@ -426,7 +427,7 @@ export interface DynamicLinearConfig {
  * dl.dispose();
  * ```
  */
-export class DynamicLinear extends PackedLayer {
+export class DynamicLinear extends PackedLayer<Float32Array, Float32Array> {
   /** K: the length of one input row. */
   readonly inFeatures: number;
   /** N: the length of one output row. */
@@ -441,7 +442,6 @@ export class DynamicLinear extends PackedLayer {
   private readonly aBuf = this.workspace();
   private readonly loBuf = this.workspace();
   private readonly hiBuf = this.workspace();
-  private readonly yBuf = this.workspace();
   private readonly mmBuf = this.workspace();
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
@@ -488,27 +488,11 @@ export class DynamicLinear extends PackedLayer {
     super.dispose();
   }
 
-  /** Runs on M rows of K floats; writes M x N floats into `out` when given. */
-  run(x: Float32Array, out?: Float32Array): Float32Array {
-    return this.collect(this.start(x, out));
+  protected outputView(n: number): Float32Array {
+    return this.yBuf.view(Float32Array, n);
   }
 
-  /** {@link DynamicLinear.run} without blocking while worker threads finish (see {@link Linear.runAsync}). */
-  runAsync(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
-    return runLayerAsync(
-      this.rt,
-      () => this.start(x, out),
-      (y) => this.collect(y),
-    );
-  }
-
-  private collect(y: Float32Array): Float32Array {
-    const n = this.rows * this.outFeatures;
-    if (n > 0) y.set(this.yBuf.view(Float32Array, n));
-    return y;
-  }
-
-  private start(x: Float32Array, out?: Float32Array): Float32Array {
+  protected start(x: Float32Array, out?: Float32Array): Float32Array {
     this.live();
     this.rows = 0;
     check(x instanceof Float32Array, 'x', 'must be a Float32Array');
