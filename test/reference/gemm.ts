@@ -1,6 +1,30 @@
 // Scalar reference GEMMs: the triple loop, nothing clever.
 
-/** int32 (a[m,k] - za) * (b[n,k] - zb[n]) with b given [N, K]. */
+/** int32 sum_k (a[m,k] - za) * (b(n,k) - zb[n]), with b(n, k) at b[n * sn + k * sk]. */
+function gemmStrided(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  M: number,
+  N: number,
+  K: number,
+  za: number,
+  zb: ArrayLike<number>,
+  sn: number,
+  sk: number,
+): Int32Array {
+  const out = new Int32Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      const z = zb.length > 1 ? zb[n]! : zb[0]!;
+      let s = 0;
+      for (let k = 0; k < K; k++) s += (a[m * K + k]! - za) * (b[n * sn + k * sk]! - z);
+      out[m * N + n] = s;
+    }
+  }
+  return out;
+}
+
+/** int32 (a[m,k] - za) * (b[n,k] - zb[n]) with b given [N, K] (a layer's weights). */
 export function gemmNK(
   a: ArrayLike<number>,
   b: ArrayLike<number>,
@@ -10,16 +34,7 @@ export function gemmNK(
   za: number,
   zb: ArrayLike<number>,
 ): Int32Array {
-  const out = new Int32Array(M * N);
-  for (let m = 0; m < M; m++) {
-    for (let n = 0; n < N; n++) {
-      const z = zb.length > 1 ? zb[n]! : zb[0]!;
-      let s = 0;
-      for (let k = 0; k < K; k++) s += (a[m * K + k]! - za) * (b[n * K + k]! - z);
-      out[m * N + n] = s;
-    }
-  }
-  return out;
+  return gemmStrided(a, b, M, N, K, za, zb, K, 1);
 }
 
 /** int32 (a[m,k] - za) * (b[k,n] - zb[n]) with b given [K, N] (ONNX MatMulInteger). */
@@ -32,16 +47,7 @@ export function gemmKN(
   za: number,
   zb: ArrayLike<number>,
 ): Int32Array {
-  const out = new Int32Array(M * N);
-  for (let m = 0; m < M; m++) {
-    for (let n = 0; n < N; n++) {
-      const z = zb.length > 1 ? zb[n]! : zb[0]!;
-      let s = 0;
-      for (let k = 0; k < K; k++) s += (a[m * K + k]! - za) * (b[k * N + n]! - z);
-      out[m * N + n] = s;
-    }
-  }
-  return out;
+  return gemmStrided(a, b, M, N, K, za, zb, 1, N);
 }
 
 /** float32 x[M,K] * w[N,K]^T + bias, accumulated in float32 in k order, then clamped. */
