@@ -4,7 +4,7 @@
 // allocates nothing.
 import { QwasmError, check } from '../errors.js';
 import { Runtime, Workspace } from '../runtime.js';
-import { runLayerAsync } from '../threads/async.js';
+import { Layer } from './layer.js';
 import { checkDtype, checkTensor, type QuantDtype, type Tensor } from '../tensor.js';
 import { newQuantArray, qrange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
@@ -141,17 +141,14 @@ function layerGeometry(cfg: Conv2dShapeConfig, w: { M: number; kH: number; kW: n
 
 const PATH_NAMES = ['gemm1x1', 'im2col', 'depthwise', 'igemm'] as const;
 
-/** Common base: packed blocks, workspaces, the per-shape plan and disposal. */
-abstract class ConvLayer {
+/** The conv layers' base: the per-shape plan and the input, scratch and output blocks. */
+abstract class ConvLayer<X, Y> extends Layer<X, Y> {
   /** Output channels. */
   readonly outChannels: number;
   /** Input channels. */
   readonly inChannels: number;
   /** The kernel path: 'gemm1x1', 'igemm', 'im2col' or 'depthwise'. */
   readonly path: 'gemm1x1' | 'igemm' | 'im2col' | 'depthwise';
-  protected disposed = false;
-  protected readonly blocks: number[] = [];
-  protected readonly spaces: Workspace[] = [];
   protected readonly cfg: Conv2dShapeConfig;
   protected readonly kernel: { M: number; kH: number; kW: number; Cg: number };
   protected readonly kind: ConvPath;
@@ -165,11 +162,12 @@ abstract class ConvLayer {
 
   /** @internal Made by the engine (`qw.conv2d(...)`, `qw.conv2dF32(...)`), not by `new`. */
   constructor(
-    protected readonly rt: Runtime,
+    rt: Runtime,
     cfg: Conv2dShapeConfig,
     kernel: { M: number; kH: number; kW: number; Cg: number },
     geo: ConvGeometry,
   ) {
+    super(rt);
     this.cfg = { strides: cfg.strides, pads: cfg.pads, dilations: cfg.dilations, group: cfg.group };
     this.kernel = kernel;
     this.outChannels = kernel.M;
@@ -182,17 +180,6 @@ abstract class ConvLayer {
     this.xBuf = this.workspace();
     this.sBuf = this.workspace();
     this.yBuf = this.workspace();
-  }
-
-  protected workspace(): Workspace {
-    const w = new Workspace(this.rt);
-    this.spaces.push(w);
-    return w;
-  }
-
-  protected live(): void {
-    this.rt.live();
-    if (this.disposed) throw new QwasmError('layer', 'this layer was disposed');
   }
 
   /**
@@ -270,14 +257,6 @@ abstract class ConvLayer {
       `has shape [${String(out.shape)}] and ${out.data.length} elements, expected [${s.join(', ')}]`,
     );
   }
-
-  /** Frees the packed weights and workspaces; the layer cannot run afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const p of this.blocks) this.rt.heap.release(p);
-    for (const s of this.spaces) s.free();
-  }
 }
 
 /**
@@ -292,7 +271,7 @@ abstract class ConvLayer {
  * cv.dispose();
  * ```
  */
-export class Conv2d extends ConvLayer {
+export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int8Array | Uint8Array>> {
   /** The input and output dtype (`input.dtype`, int8 by default). */
   readonly dtype: QuantDtype;
   private readonly za: number;
@@ -368,37 +347,13 @@ export class Conv2d extends ConvLayer {
     }
   }
 
-  /**
-   * Runs the layer on x [N, H, W, C] (the input dtype); writes [N, OH, OW, O] into `out`
-   * when given (and returns it: no allocation), else into a new tensor.
-   */
-  run(x: Tensor<Int8Array | Uint8Array>, out?: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
-    return this.collect(this.start(x, out));
-  }
-
-  /**
-   * {@link Conv2d.run} without blocking while worker threads finish: for a browser's main
-   * thread, which may not wait. The same result; calls on the engine queue behind it.
-   */
-  runAsync(
-    x: Tensor<Int8Array | Uint8Array>,
-    out?: Tensor<Int8Array | Uint8Array>,
-  ): Promise<Tensor<Int8Array | Uint8Array>> {
-    return runLayerAsync(
-      this.rt,
-      () => this.start(x, out),
-      (y) => this.collect(y),
-    );
-  }
-
-  private collect(y: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
+  protected collect(y: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
     const n = this.count;
     if (n > 0) y.data.set(this.dtype === 'int8' ? this.yBuf.view(Int8Array, n) : this.yBuf.view(Uint8Array, n));
     return y;
   }
 
-  /** run up to its kernel call, whose workers may still be busy on return inside runAsync. */
-  private start(
+  protected start(
     x: Tensor<Int8Array | Uint8Array>,
     out?: Tensor<Int8Array | Uint8Array>,
   ): Tensor<Int8Array | Uint8Array> {
@@ -436,7 +391,7 @@ export class Conv2d extends ConvLayer {
  * cf.dispose();
  * ```
  */
-export class Conv2dF32 extends ConvLayer {
+export class Conv2dF32 extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Array>> {
   private readonly weights: number;
   private readonly bias: number;
   private readonly lo: number;
@@ -480,26 +435,12 @@ export class Conv2dF32 extends ConvLayer {
     }
   }
 
-  /** Runs on x [N, H, W, C] float32; writes [N, OH, OW, O] into `out` when given. */
-  run(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Tensor<Float32Array> {
-    return this.collect(this.start(x, out));
-  }
-
-  /** {@link Conv2dF32.run} without blocking while worker threads finish (see {@link Conv2d.runAsync}). */
-  runAsync(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Promise<Tensor<Float32Array>> {
-    return runLayerAsync(
-      this.rt,
-      () => this.start(x, out),
-      (y) => this.collect(y),
-    );
-  }
-
-  private collect(y: Tensor<Float32Array>): Tensor<Float32Array> {
+  protected collect(y: Tensor<Float32Array>): Tensor<Float32Array> {
     if (this.count > 0) y.data.set(this.yBuf.view(Float32Array, this.count));
     return y;
   }
 
-  private start(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Tensor<Float32Array> {
+  protected start(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Tensor<Float32Array> {
     this.live();
     this.count = 0;
     const plan = this.planFor(x, Float32Array, true, 0, false);

@@ -1,6 +1,6 @@
 // Prepacked fully-connected layers: weights packed once into wasm memory, one kernel
 // call per run, no allocation when the caller passes `out`.
-import { QwasmError, check } from '../errors.js';
+import { check } from '../errors.js';
 import { Runtime, Workspace } from '../runtime.js';
 import { checkDtype, checkTensor, type QuantDtype, type Tensor } from '../tensor.js';
 import { newQuantArray, qrange } from '../quant/dtype.js';
@@ -17,7 +17,7 @@ import {
 } from '../ops/gemm.js';
 import { dynamicParams } from '../ops/quantize.js';
 import { roundHalfEven } from '../quant/multiplier.js';
-import { runLayerAsync } from '../threads/async.js';
+import { Layer } from './layer.js';
 
 /**
  * Quantization of a layer's input or output: `real = scale * (q - zeroPoint)`.
@@ -101,77 +101,29 @@ function rowsOf(len: number, K: number): number {
   return len / K;
 }
 
-/**
- * A common base: the packed weights, the per-call workspaces, disposal, and the call
- * itself — `start` runs up to the kernel (whose workers may still be busy when it
- * returns inside runAsync), `collect` copies the output out once they are done.
- */
-abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32Array> {
-  protected disposed = false;
+/** The linear layers' base: an output row of `outFeatures` values in `yBuf`. */
+abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32Array> extends Layer<X, Y> {
   /** Rows of the call in progress, from its start to its copy-out. */
   protected rows = 0;
-  protected readonly blocks: number[] = [];
-  protected readonly spaces: Workspace[] = [];
-
-  /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
-  constructor(protected readonly rt: Runtime) {
-    this.yBuf = this.workspace();
-  }
-
-  protected workspace(): Workspace {
-    const w = new Workspace(this.rt);
-    this.spaces.push(w);
-    return w;
-  }
-
   /** Output features (N): the width of an output row. */
   abstract readonly outFeatures: number;
   /** The output block the kernel writes. */
   protected readonly yBuf: Workspace;
 
-  /**
-   * Runs the layer on M rows of K (row-major `x`); writes M x N into `out` when given (no
-   * allocation) or into a new array, and returns it.
-   */
-  run(x: X, out?: Y): Y {
-    return this.collect(this.start(x, out));
+  /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
+  constructor(rt: Runtime) {
+    super(rt);
+    this.yBuf = this.workspace();
   }
 
-  /**
-   * `run` without blocking while worker threads finish: for a browser's main thread,
-   * which may not wait. The same result; calls on the engine queue behind it.
-   */
-  runAsync(x: X, out?: Y): Promise<Y> {
-    return runLayerAsync(
-      this.rt,
-      () => this.start(x, out),
-      (y) => this.collect(y),
-    );
-  }
-
-  private collect(y: Y): Y {
+  protected collect(y: Y): Y {
     const n = this.rows * this.outFeatures;
     if (n > 0) y.set(this.outputView(n));
     return y;
   }
 
-  /** Validates, copies `x` in and starts the kernel; returns the array `collect` fills. */
-  protected abstract start(x: X, out?: Y): Y;
   /** A view of the first n outputs in `yBuf`. */
   protected abstract outputView(n: number): Y;
-
-  protected live(): void {
-    this.rt.live();
-    if (this.disposed) throw new QwasmError('layer', 'this layer was disposed');
-  }
-
-  /** Frees the packed weights and workspaces; the layer cannot run afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const p of this.blocks) this.rt.heap.release(p);
-    for (const s of this.spaces) s.free();
-  }
 }
 
 /**
