@@ -39,7 +39,7 @@ const EPI_DEQUANT = 3;
 
 /**
  * How long the sequence word is polled after a job before sleeping, in ms: about the
- * longest chunk of that job, within these bounds. A call that follows closely (the next
+ * longest chunk of that job, or twice the last pause between jobs, within these bounds. A call that follows closely (the next
  * layer, the next iteration of a loop) then starts without a futex wake-up (~10 us),
  * while on a busy machine the worker soon stops competing for a core the caller may
  * need; a quiet pool sleeps.
@@ -213,6 +213,7 @@ async function serve(init, post) {
   post({ type: 'ready' });
 
   let spinMs = SPIN_MIN_MS;
+  let idleSince = performance.now();
   for (;;) {
     let seq = Atomics.load(i32, s + SEQ);
     if (seq === seen) {
@@ -227,6 +228,7 @@ async function serve(init, post) {
     }
     seen = seq;
     if (Atomics.load(i32, STOP) !== 0) return;
+    const gap = performance.now() - idleSince;
     const head = i32[FN];
     const fn = head & 0xff;
     const rows = head >> 8 === SPLIT_ROWS;
@@ -255,7 +257,11 @@ async function serve(init, post) {
       fail(i32, slot, e);
     }
     if (Atomics.sub(i32, PENDING, 1) === 1) Atomics.notify(i32, PENDING);
-    spinMs = Math.min(SPIN_MAX_MS, Math.max(SPIN_MIN_MS, longest));
+    idleSince = performance.now();
+    // poll for about a chunk, or twice the last pause between jobs when that was short:
+    // calls in a loop then keep finding the worker awake
+    const recent = gap < SPIN_MAX_MS ? 2 * gap : 0;
+    spinMs = Math.min(SPIN_MAX_MS, Math.max(SPIN_MIN_MS, longest, recent));
   }
 }
 
