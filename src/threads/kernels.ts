@@ -2,10 +2,11 @@
 // entry points replaced by versions that cut a call into chunks (partition.ts) and run
 // them on the pool. Ops and layers call `rt.kernels.gemm_s16(...)` exactly as on one
 // thread; a call too small to pay for a hand-off goes straight to the build's function.
-import { EpilogueKind, type Kernels } from '../kernels.js';
+import type { Kernels } from '../kernels.js';
 import type { Heap } from '../memory.js';
 import { chunksFor, minOpsPerPart, partStart, partsFor, splitOverN } from './partition.js';
 import { Fn, Split, type ThreadPool } from './pool.js';
+import { runChunk } from './chunk.js';
 
 /** Rows and columns of the GEMM register tile, which bound the split. */
 export interface TileShape {
@@ -87,6 +88,25 @@ export function installThreadedKernels(
   const i32 = pool.words;
   const f32 = pool.floats;
 
+  /**
+   * The calling thread's share of a launched job: chunks from the shared counter, each run
+   * by the same chunk.js function the workers run; then the join.
+   */
+  function runMine(fn: Fn, rows: boolean, chunks: number, units: number, scratch: number): void {
+    const t0 = performance.now();
+    let mine = 0;
+    try {
+      for (let c = pool.nextChunk(); c < chunks; c = pool.nextChunk()) {
+        mine++;
+        runChunk(raw, i32, f32, fn, rows, partStart(c, units, chunks), partStart(c + 1, units, chunks), tile0, scratch);
+      }
+    } catch (e) {
+      pool.abort();
+      throw e;
+    }
+    pool.finish(performance.now() - t0, mine);
+  }
+
   function gemm_s16(
     a: number,
     w: number,
@@ -122,40 +142,7 @@ export function installThreadedKernels(
     i32[s + 9] = mr;
     i32[s + 10] = nr;
     pool.launch(Math.min(parts, chunks) - 1);
-    const es = kind === EpilogueKind.I32 || kind === EpilogueKind.Dequant ? 4 : 1;
-    const t0 = performance.now();
-    let mine = 0;
-    try {
-      for (let c = pool.nextChunk(); c < chunks; c = pool.nextChunk()) {
-        mine++;
-        const u0 = partStart(c, units, chunks);
-        const u1 = partStart(c + 1, units, chunks);
-        if (overN) raw.gemm_s16_panels(a, w, M, N, kPairs, out, ldo, kind, params, u0, u1, tile0);
-        else {
-          // whole MR-row blocks: the packed rows of block u start at u * MR rows
-          const r0 = u0 * mr;
-          const r1 = Math.min(M, u1 * mr);
-          raw.gemm_s16_panels(
-            a + r0 * kPairs * 4,
-            w,
-            r1 - r0,
-            N,
-            kPairs,
-            out + r0 * ldo * es,
-            ldo,
-            kind,
-            params,
-            0,
-            panels,
-            tile0,
-          );
-        }
-      }
-    } catch (e) {
-      pool.abort();
-      throw e;
-    }
-    pool.finish(performance.now() - t0, mine);
+    runMine(Fn.GemmS16, !overN, chunks, units, 0);
   }
 
   function gemm_f32(
@@ -197,40 +184,7 @@ export function installThreadedKernels(
     i32[s + 11] = mr;
     i32[s + 12] = nr;
     pool.launch(Math.min(parts, chunks) - 1);
-    const t0 = performance.now();
-    let mine = 0;
-    try {
-      for (let c = pool.nextChunk(); c < chunks; c = pool.nextChunk()) {
-        mine++;
-        const u0 = partStart(c, units, chunks);
-        const u1 = partStart(c + 1, units, chunks);
-        if (overN) raw.gemm_f32_panels(x, lda, w, M, N, K, bias, lo, hi, out, ldo, u0, u1, tile0);
-        else {
-          const r0 = u0 * mr;
-          const r1 = Math.min(M, u1 * mr);
-          raw.gemm_f32_panels(
-            x + r0 * lda * 4,
-            lda,
-            w,
-            r1 - r0,
-            N,
-            K,
-            bias,
-            lo,
-            hi,
-            out + r0 * ldo * 4,
-            ldo,
-            0,
-            panels,
-            tile0,
-          );
-        }
-      }
-    } catch (e) {
-      pool.abort();
-      throw e;
-    }
-    pool.finish(performance.now() - t0, mine);
+    runMine(Fn.GemmF32, !overN, chunks, units, 0);
   }
 
   target.gemm_s16 = gemm_s16;
@@ -303,20 +257,7 @@ export function installThreadedKernels(
     i32[s + 6] = total;
     i32[s + 7] = step;
     pool.launch(workers);
-    const t0 = performance.now();
-    let mine = 0;
-    try {
-      for (let c = pool.nextChunk(); c < n; c = pool.nextChunk()) {
-        mine++;
-        const r0 = partStart(c, units, n) * step;
-        const r1 = Math.min(total, partStart(c + 1, units, n) * step);
-        conv.conv2d_s16_rows(p, x, w, out, kind, params, scratch, r0, r1);
-      }
-    } catch (e) {
-      pool.abort();
-      throw e;
-    }
-    pool.finish(performance.now() - t0, mine);
+    runMine(Fn.ConvS16, true, n, units, scratch);
   }
 
   function conv2d_f32(
@@ -350,20 +291,7 @@ export function installThreadedKernels(
     i32[s + 7] = total;
     i32[s + 8] = step;
     pool.launch(workers);
-    const t0 = performance.now();
-    let mine = 0;
-    try {
-      for (let c = pool.nextChunk(); c < n; c = pool.nextChunk()) {
-        mine++;
-        const r0 = partStart(c, units, n) * step;
-        const r1 = Math.min(total, partStart(c + 1, units, n) * step);
-        conv.conv2d_f32_rows(p, x, w, bias, lo, hi, out, scratch, r0, r1);
-      }
-    } catch (e) {
-      pool.abort();
-      throw e;
-    }
-    pool.finish(performance.now() - t0, mine);
+    runMine(Fn.ConvF32, true, n, units, scratch);
   }
 
   target.conv2d_s16 = conv2d_s16;

@@ -9,7 +9,10 @@
 // word (Atomics.wait), takes chunks of the job the caller wrote until none is left, and
 // counts the pool's PENDING word down. No postMessage per call.
 //
-// The layout and the chunk arithmetic below must match pool.ts and kernels.ts.
+// The layout and the chunk arithmetic below must match pool.ts and kernels.ts; what one
+// chunk of a job computes is chunk.js, which the calling thread runs too.
+
+import { runChunk } from './chunk.js';
 
 const PENDING = 0;
 const FAILED = 1;
@@ -18,24 +21,15 @@ const NEXT = 16;
 const FN = 32;
 const CHUNKS = 33;
 const UNITS = 34;
-const ARGS = 36;
 const MESSAGE = 64;
 const MESSAGE_BYTES = 256;
 const SLOTS = MESSAGE + MESSAGE_BYTES / 4;
 const SLOT_WORDS = 16;
+/** Chunk kind of a job split over MR-row blocks (pool.ts: Split.Rows). */
+const SPLIT_ROWS = 1;
 const SEQ = 0;
 const SCRATCH = 1;
 const DONE = 2;
-
-/** Kernel ids (pool.ts: Fn) and chunk kinds (pool.ts: Split). */
-const GEMM_S16 = 1;
-const GEMM_F32 = 2;
-const CONV_S16 = 3;
-const CONV_F32 = 4;
-const SPLIT_ROWS = 1;
-/** Epilogue kinds that store int32 / float32 (kernels.ts: EpilogueKind.I32, Dequant). */
-const EPI_I32 = 0;
-const EPI_DEQUANT = 3;
 
 /**
  * How long the sequence word is polled after a job before sleeping, in ms: about the
@@ -54,134 +48,6 @@ const POLLS = 256;
  * @typedef {(data: unknown) => void} Post
  * @typedef {Record<string, (...args: number[]) => void>} Kernels
  */
-
-/**
- * Runs chunks [u0, u1) of units of the job in the control block (`a`: its first argument).
- * @param {Kernels} k
- * @param {Int32Array} i32
- * @param {Float32Array} f32
- * @param {number} fn
- * @param {boolean} rows
- * @param {number} u0
- * @param {number} u1
- * @param {number} tile
- * @param {number} scratch
- */
-function runChunk(k, i32, f32, fn, rows, u0, u1, tile, scratch) {
-  const a = ARGS;
-  switch (fn) {
-    case GEMM_S16: {
-      // a, w, M, N, kPairs, out, ldo, kind, params, MR, NR
-      const M = i32[a + 2];
-      const N = i32[a + 3];
-      const kPairs = i32[a + 4];
-      const ldo = i32[a + 6];
-      const kind = i32[a + 7];
-      if (rows) {
-        const mr = i32[a + 9];
-        const r0 = u0 * mr;
-        const r1 = Math.min(M, u1 * mr);
-        const es = kind === EPI_I32 || kind === EPI_DEQUANT ? 4 : 1;
-        k.gemm_s16_panels(
-          i32[a] + r0 * kPairs * 4,
-          i32[a + 1],
-          r1 - r0,
-          N,
-          kPairs,
-          i32[a + 5] + r0 * ldo * es,
-          ldo,
-          kind,
-          i32[a + 8],
-          0,
-          Math.ceil(N / i32[a + 10]),
-          tile,
-        );
-      } else {
-        k.gemm_s16_panels(i32[a], i32[a + 1], M, N, kPairs, i32[a + 5], ldo, kind, i32[a + 8], u0, u1, tile);
-      }
-      break;
-    }
-    case GEMM_F32: {
-      // x, lda, w, M, N, K, bias, lo, hi, out, ldo, MR, NR
-      const lda = i32[a + 1];
-      const M = i32[a + 3];
-      const N = i32[a + 4];
-      const ldo = i32[a + 10];
-      if (rows) {
-        const mr = i32[a + 11];
-        const r0 = u0 * mr;
-        const r1 = Math.min(M, u1 * mr);
-        k.gemm_f32_panels(
-          i32[a] + r0 * lda * 4,
-          lda,
-          i32[a + 2],
-          r1 - r0,
-          N,
-          i32[a + 5],
-          i32[a + 6],
-          f32[a + 7],
-          f32[a + 8],
-          i32[a + 9] + r0 * ldo * 4,
-          ldo,
-          0,
-          Math.ceil(N / i32[a + 12]),
-          tile,
-        );
-      } else {
-        k.gemm_f32_panels(
-          i32[a],
-          lda,
-          i32[a + 2],
-          M,
-          N,
-          i32[a + 5],
-          i32[a + 6],
-          f32[a + 7],
-          f32[a + 8],
-          i32[a + 9],
-          ldo,
-          u0,
-          u1,
-          tile,
-        );
-      }
-      break;
-    }
-    case CONV_S16: {
-      // p, x, w, out, kind, params, rows, MR
-      const mr = i32[a + 7];
-      k.conv2d_s16_rows(
-        i32[a],
-        i32[a + 1],
-        i32[a + 2],
-        i32[a + 3],
-        i32[a + 4],
-        i32[a + 5],
-        scratch,
-        u0 * mr,
-        Math.min(i32[a + 6], u1 * mr),
-      );
-      break;
-    }
-    case CONV_F32: {
-      // p, x, w, bias, lo, hi, out, rows, MR
-      const mr = i32[a + 8];
-      k.conv2d_f32_rows(
-        i32[a],
-        i32[a + 1],
-        i32[a + 2],
-        i32[a + 3],
-        f32[a + 4],
-        f32[a + 5],
-        i32[a + 6],
-        scratch,
-        u0 * mr,
-        Math.min(i32[a + 7], u1 * mr),
-      );
-      break;
-    }
-  }
-}
 
 /**
  * Instantiates the build on the shared memory, then serves jobs until STOP.
