@@ -262,6 +262,167 @@ export interface Kernels {
   ): void;
   /** Adds float64 error sums of n (x, xHat) pairs into out[6] (assembly/metrics.ts). */
   quant_error_f32(x: number, xHat: number, n: number, out: number): void;
+  /**
+   * Pooling over NHWC maps (assembly/pool.ts); `rows` / `cols` are the window tables
+   * src/ops/pool.ts builds (3 int32 per output row / column).
+   */
+  pool_max_q8(
+    x: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    rows: number,
+    cols: number,
+    dH: number,
+    dW: number,
+    signed: number,
+    out: number,
+  ): void;
+  pool_max_f32(
+    x: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    rows: number,
+    cols: number,
+    dH: number,
+    dW: number,
+    out: number,
+  ): void;
+  pool_avg_q8(
+    x: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    rows: number,
+    cols: number,
+    signed: number,
+    xScale: number,
+    xZp: number,
+    yScale: number,
+    yZp: number,
+    qmin: number,
+    qmax: number,
+    out: number,
+  ): void;
+  pool_avg_f32(
+    x: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    rows: number,
+    cols: number,
+    out: number,
+  ): void;
+  pool_global_avg_q8(
+    x: number,
+    N: number,
+    HW: number,
+    C: number,
+    signed: number,
+    m: number,
+    bias: number,
+    yZp: number,
+    qmin: number,
+    qmax: number,
+    out: number,
+  ): void;
+  pool_global_avg_f32(x: number, N: number, HW: number, C: number, out: number): void;
+  /** Resize over NHWC maps (assembly/resize.ts) with the per-axis tables of src/ops/resize.ts. */
+  resize_nearest(
+    x: number,
+    N: number,
+    H: number,
+    W: number,
+    pixBytes: number,
+    OH: number,
+    OW: number,
+    rows: number,
+    cols: number,
+    out: number,
+  ): void;
+  resize_linear_q8(
+    x: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    rows: number,
+    cols: number,
+    signed: number,
+    out: number,
+  ): void;
+  resize_linear_f32(
+    x: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    rows: number,
+    cols: number,
+    out: number,
+  ): void;
+  /** Transposed convolution pieces (assembly/conv-transpose.ts): col2im scatter-adds and the requantization pass. */
+  convt_col2im_s32(
+    col: number,
+    p0: number,
+    rows: number,
+    H: number,
+    W: number,
+    kH: number,
+    kW: number,
+    sH: number,
+    sW: number,
+    dH: number,
+    dW: number,
+    pT: number,
+    pL: number,
+    OH: number,
+    OW: number,
+    M: number,
+    Mg: number,
+    g0: number,
+    acc: number,
+  ): void;
+  convt_col2im_f32(
+    col: number,
+    p0: number,
+    rows: number,
+    H: number,
+    W: number,
+    kH: number,
+    kW: number,
+    sH: number,
+    sW: number,
+    dH: number,
+    dW: number,
+    pT: number,
+    pL: number,
+    OH: number,
+    OW: number,
+    M: number,
+    Mg: number,
+    g0: number,
+    acc: number,
+  ): void;
+  convt_requant(acc: number, pixels: number, M: number, kind: number, params: number, out: number): void;
+  convt_fill_bias_f32(out: number, pixels: number, M: number, bias: number): void;
 }
 
 /** Epilogue kinds understood by gemm_s16 (assembly/gemm/epilogue.ts). */
