@@ -423,6 +423,121 @@ export interface Kernels {
   ): void;
   convt_requant(acc: number, pixels: number, M: number, kind: number, params: number, out: number): void;
   convt_fill_bias_f32(out: number, pixels: number, M: number, bias: number): void;
+  /** Quantized add (assembly/elementwise.ts): y = (F + a * Ra) + b * Rb over `rows` runs of n codes. */
+  qadd_s8(
+    a: number,
+    aStride: number,
+    b: number,
+    bStride: number,
+    n: number,
+    rows: number,
+    out: number,
+    signed: number,
+    F: number,
+    Ra: number,
+    Rb: number,
+    lo: number,
+    hi: number,
+  ): void;
+  /** Quantized add with one code u per run: y = (F + u * Ru) + v * Rv. */
+  qadd_s8_s(
+    v: number,
+    vStride: number,
+    u: number,
+    uStride: number,
+    n: number,
+    rows: number,
+    out: number,
+    signed: number,
+    F: number,
+    Rv: number,
+    Ru: number,
+    lo: number,
+    hi: number,
+  ): void;
+  /** Quantized mul: y = f32(f32((a - za) * (b - zb)) * M) + zy over `rows` runs of n codes. */
+  qmul_s8(
+    a: number,
+    aStride: number,
+    b: number,
+    bStride: number,
+    n: number,
+    rows: number,
+    out: number,
+    signed: number,
+    za: number,
+    zb: number,
+    M: number,
+    zy: number,
+    lo: number,
+    hi: number,
+  ): void;
+  /** Quantized mul with one code u per run. */
+  qmul_s8_s(
+    v: number,
+    vStride: number,
+    u: number,
+    uStride: number,
+    n: number,
+    rows: number,
+    out: number,
+    signed: number,
+    zv: number,
+    zu: number,
+    M: number,
+    zy: number,
+    lo: number,
+    hi: number,
+  ): void;
+  /** float32 add (op 0) or mul (op 1) over runs, clamped to [lo, hi]. */
+  binary_f32(
+    op: number,
+    a: number,
+    aStride: number,
+    b: number,
+    bStride: number,
+    n: number,
+    rows: number,
+    out: number,
+    lo: number,
+    hi: number,
+  ): void;
+  /** float32 add / mul with one value u per run. */
+  binary_f32_s(
+    op: number,
+    v: number,
+    vStride: number,
+    u: number,
+    uStride: number,
+    n: number,
+    rows: number,
+    out: number,
+    lo: number,
+    hi: number,
+  ): void;
+  /** 256-entry table lookup over runs of codes (assembly/lookup.ts). */
+  lookup_u8(x: number, xStride: number, n: number, rows: number, table: number, out: number, outStride: number): void;
+  /** The same lookup with scalar loads only (for the benchmark). */
+  lookup_u8_scalar(x: number, n: number, table: number, out: number): void;
+  /** Copies runs of bytes between strided rows. */
+  copy_rows(x: number, xStride: number, bytes: number, rows: number, out: number, outStride: number): void;
+  /** Quantized softmax over [outer, D, inner] (assembly/softmax.ts). */
+  qsoftmax(
+    x: number,
+    outer: number,
+    D: number,
+    inner: number,
+    signed: number,
+    table: number,
+    Y: number,
+    zy: number,
+    qmax: number,
+    out: number,
+  ): void;
+  /** float32 softmax over [outer, D, inner]. */
+  softmax_f32(x: number, outer: number, D: number, inner: number, out: number): void;
+  /** float32 activations (assembly/unary.ts): 0 sigmoid, 1 tanh, 2 SiLU, 3 GELU (tanh), 4 hard-swish, 5 leaky ReLU. */
+  unary_f32(x: number, n: number, kind: number, alpha: number, out: number): void;
 }
 
 /** Epilogue kinds understood by gemm_s16 (assembly/gemm/epilogue.ts). */

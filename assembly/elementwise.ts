@@ -1,0 +1,292 @@
+// Elementwise int8 / uint8 add and multiply with two input quantizations and one output
+// quantization (onnxruntime's com.microsoft QLinearAdd / QLinearMul), and their float32
+// twins. The TypeScript side resolves broadcasting into `rows` runs of `n` elements:
+// run r reads a + r * aStride and b + r * bStride and writes out + r * n, so a stride of
+// 0 repeats an operand per run (NHWC [N, H, W, C] by [1, 1, 1, C]). The `_s` kernels take
+// one value of the broadcast operand `u` per run (NCHW [N, C, H, W] by [N, C, 1, 1], or
+// a scalar with rows = 1).
+//
+// add: y = (F + a * Ra) + b * Rb, float32 in that order (onnxruntime's x86 order, without
+//   fused multiply-add), with Ra = f32(aScale / yScale), Rb = f32(bScale / yScale) and the
+//   zero points folded into F = f32(yZp - f32(f32(Ra * aZp) + f32(Rb * bZp))); a and b are
+//   the raw codes. When one operand is constant along a run (the `_s` kernels) its term
+//   goes first, P = F + u * Ru, then y = P + v * Rv, as onnxruntime's scalar kernel does.
+// mul: y = f32(f32((a - aZp) * (b - bZp)) * M) + f32(yZp), M = f32(f32(aScale * bScale) / yScale);
+//   the integer product is exact (|p| <= 255 * 255 < 2^24, so its float conversion is too).
+// Both then clamp to [lo, hi] (the dtype's range, or [yZp, qmax] for a fused ReLU) and round
+// half to even. The bounds are integers, so clamping before rounding equals saturating after.
+//
+// Rounding: after the clamp |y| <= 255, so y + 1.5 * 2^23 lies in [2^23, 2^24) where the
+// float32 spacing is 1: the addition itself rounds half to even, and the integer is the
+// low mantissa bits. This is f32x4.nearest + a saturating truncation in two cheap
+// instructions (V8 lowers i32x4.trunc_sat_f32x4_s to a longer sequence).
+
+const MAGIC: f32 = 12582912.0; // 1.5 * 2^23
+const MAGIC_BITS: i32 = 0x4b400000;
+
+// ---- SIMD helpers ----------------------------------------------------------------------
+
+/** The 16 codes of a vector as four float32 vectors (raw values, sign-extended when signed). */
+@inline function widenLoLo(v: v128, signed: bool): v128 {
+  const h = signed ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_low_i8x16_u(v);
+  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h));
+}
+@inline function widenLoHi(v: v128, signed: bool): v128 {
+  const h = signed ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_low_i8x16_u(v);
+  return f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h));
+}
+@inline function widenHiLo(v: v128, signed: bool): v128 {
+  const h = signed ? i16x8.extend_high_i8x16_s(v) : i16x8.extend_high_i8x16_u(v);
+  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h));
+}
+@inline function widenHiHi(v: v128, signed: bool): v128 {
+  const h = signed ? i16x8.extend_high_i8x16_s(v) : i16x8.extend_high_i8x16_u(v);
+  return f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h));
+}
+
+/** Clamp to [lo, hi] (pmin / pmax: no NaN can reach here) and round half to even. */
+@inline function roundClamped(y: v128, lo: v128, hi: v128, magic: v128): v128 {
+  const c = f32x4.pmax(f32x4.pmin(y, hi), lo);
+  return i32x4.sub(f32x4.add(c, magic), i32x4.splat(MAGIC_BITS));
+}
+
+/** Four int32 vectors (already inside the output range) narrowed to 16 codes. */
+@inline function packCodes(q0: v128, q1: v128, q2: v128, q3: v128, signed: bool): v128 {
+  const h0 = i16x8.narrow_i32x4_s(q0, q1);
+  const h1 = i16x8.narrow_i32x4_s(q2, q3);
+  return signed ? i8x16.narrow_i16x8_s(h0, h1) : i8x16.narrow_i16x8_u(h0, h1);
+}
+
+@inline function loadCode(p: usize, signed: bool): i32 {
+  return signed ? <i32>load<i8>(p) : <i32>load<u8>(p);
+}
+
+@inline function roundScalar(y: f32, lo: f32, hi: f32): i32 {
+  return <i32>nearest<f32>(min<f32>(max<f32>(y, lo), hi));
+}
+
+// ---- add -------------------------------------------------------------------------------
+
+@inline function addVec(va: v128, vb: v128, signed: bool, vf: v128, vra: v128, vrb: v128, lo: v128, hi: v128, magic: v128): v128 {
+  const y0 = f32x4.add(f32x4.add(vf, f32x4.mul(widenLoLo(va, signed), vra)), f32x4.mul(widenLoLo(vb, signed), vrb));
+  const y1 = f32x4.add(f32x4.add(vf, f32x4.mul(widenLoHi(va, signed), vra)), f32x4.mul(widenLoHi(vb, signed), vrb));
+  const y2 = f32x4.add(f32x4.add(vf, f32x4.mul(widenHiLo(va, signed), vra)), f32x4.mul(widenHiLo(vb, signed), vrb));
+  const y3 = f32x4.add(f32x4.add(vf, f32x4.mul(widenHiHi(va, signed), vra)), f32x4.mul(widenHiHi(vb, signed), vrb));
+  return packCodes(roundClamped(y0, lo, hi, magic), roundClamped(y1, lo, hi, magic), roundClamped(y2, lo, hi, magic), roundClamped(y3, lo, hi, magic), signed);
+}
+
+/** y = (F + a * Ra) + b * Rb over `rows` runs of n codes (see the file comment). */
+export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, rows: i32, out: usize, signed: bool, F: f32, Ra: f32, Rb: f32, lo: f32, hi: f32): void {
+  for (let r = 0; r < rows; r++) {
+    const pa = a + <usize>(r * aStride);
+    const pb = b + <usize>(r * bStride);
+    const po = out + <usize>(r * n);
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vf = f32x4.splat(F);
+      const vra = f32x4.splat(Ra);
+      const vrb = f32x4.splat(Rb);
+      const vlo = f32x4.splat(lo);
+      const vhi = f32x4.splat(hi);
+      const magic = f32x4.splat(MAGIC);
+      for (; i + 16 <= n; i += 16) {
+        v128.store(po + i, addVec(v128.load(pa + i), v128.load(pb + i), signed, vf, vra, vrb, vlo, vhi, magic));
+      }
+      if (i + 8 <= n) {
+        const y = addVec(v128.load64_zero(pa + i), v128.load64_zero(pb + i), signed, vf, vra, vrb, vlo, vhi, magic);
+        v128.store64_lane(po + i, y, 0);
+        i += 8;
+      }
+    }
+    for (; i < n; i++) {
+      const y = (F + <f32>loadCode(pa + i, signed) * Ra) + <f32>loadCode(pb + i, signed) * Rb;
+      store<u8>(po + i, <u8>roundScalar(y, lo, hi));
+    }
+  }
+}
+
+@inline function addScalarVec(vv: v128, signed: bool, vp: v128, vr: v128, lo: v128, hi: v128, magic: v128): v128 {
+  const y0 = f32x4.add(vp, f32x4.mul(widenLoLo(vv, signed), vr));
+  const y1 = f32x4.add(vp, f32x4.mul(widenLoHi(vv, signed), vr));
+  const y2 = f32x4.add(vp, f32x4.mul(widenHiLo(vv, signed), vr));
+  const y3 = f32x4.add(vp, f32x4.mul(widenHiHi(vv, signed), vr));
+  return packCodes(roundClamped(y0, lo, hi, magic), roundClamped(y1, lo, hi, magic), roundClamped(y2, lo, hi, magic), roundClamped(y3, lo, hi, magic), signed);
+}
+
+/** y = (F + u * Ru) + v * Rv with one code u per run (u + r * uStride). */
+export function qadd_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32, rows: i32, out: usize, signed: bool, F: f32, Rv: f32, Ru: f32, lo: f32, hi: f32): void {
+  for (let r = 0; r < rows; r++) {
+    const pv = v + <usize>(r * vStride);
+    const po = out + <usize>(r * n);
+    const P: f32 = F + <f32>loadCode(u + <usize>(r * uStride), signed) * Ru;
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vp = f32x4.splat(P);
+      const vr = f32x4.splat(Rv);
+      const vlo = f32x4.splat(lo);
+      const vhi = f32x4.splat(hi);
+      const magic = f32x4.splat(MAGIC);
+      for (; i + 16 <= n; i += 16) {
+        v128.store(po + i, addScalarVec(v128.load(pv + i), signed, vp, vr, vlo, vhi, magic));
+      }
+      if (i + 8 <= n) {
+        v128.store64_lane(po + i, addScalarVec(v128.load64_zero(pv + i), signed, vp, vr, vlo, vhi, magic), 0);
+        i += 8;
+      }
+    }
+    for (; i < n; i++) {
+      const y = P + <f32>loadCode(pv + i, signed) * Rv;
+      store<u8>(po + i, <u8>roundScalar(y, lo, hi));
+    }
+  }
+}
+
+// ---- mul -------------------------------------------------------------------------------
+
+/** The 16 codes of a vector minus the zero point, as two int16 vectors (exact: |d| <= 255). */
+@inline function centredLo(v: v128, signed: bool, z: v128): v128 {
+  return i16x8.sub(signed ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_low_i8x16_u(v), z);
+}
+@inline function centredHi(v: v128, signed: bool, z: v128): v128 {
+  return i16x8.sub(signed ? i16x8.extend_high_i8x16_s(v) : i16x8.extend_high_i8x16_u(v), z);
+}
+
+@inline function mulScale(p: v128, vm: v128, vz: v128, lo: v128, hi: v128, magic: v128): v128 {
+  return roundClamped(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(p), vm), vz), lo, hi, magic);
+}
+
+@inline function mulCentred(al: v128, ah: v128, bl: v128, bh: v128, signed: bool, vm: v128, vz: v128, lo: v128, hi: v128, magic: v128): v128 {
+  const q0 = mulScale(i32x4.extmul_low_i16x8_s(al, bl), vm, vz, lo, hi, magic);
+  const q1 = mulScale(i32x4.extmul_high_i16x8_s(al, bl), vm, vz, lo, hi, magic);
+  const q2 = mulScale(i32x4.extmul_low_i16x8_s(ah, bh), vm, vz, lo, hi, magic);
+  const q3 = mulScale(i32x4.extmul_high_i16x8_s(ah, bh), vm, vz, lo, hi, magic);
+  return packCodes(q0, q1, q2, q3, signed);
+}
+
+/** y = f32(f32((a - za) * (b - zb)) * M) + zy over `rows` runs of n codes. */
+export function qmul_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, rows: i32, out: usize, signed: bool, za: i32, zb: i32, M: f32, zy: f32, lo: f32, hi: f32): void {
+  for (let r = 0; r < rows; r++) {
+    const pa = a + <usize>(r * aStride);
+    const pb = b + <usize>(r * bStride);
+    const po = out + <usize>(r * n);
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vza = i16x8.splat(<i16>za);
+      const vzb = i16x8.splat(<i16>zb);
+      const vm = f32x4.splat(M);
+      const vz = f32x4.splat(zy);
+      const vlo = f32x4.splat(lo);
+      const vhi = f32x4.splat(hi);
+      const magic = f32x4.splat(MAGIC);
+      for (; i + 16 <= n; i += 16) {
+        const va = v128.load(pa + i);
+        const vb = v128.load(pb + i);
+        const y = mulCentred(centredLo(va, signed, vza), centredHi(va, signed, vza), centredLo(vb, signed, vzb), centredHi(vb, signed, vzb), signed, vm, vz, vlo, vhi, magic);
+        v128.store(po + i, y);
+      }
+      if (i + 8 <= n) {
+        const va = v128.load64_zero(pa + i);
+        const vb = v128.load64_zero(pb + i);
+        const y = mulCentred(centredLo(va, signed, vza), centredHi(va, signed, vza), centredLo(vb, signed, vzb), centredHi(vb, signed, vzb), signed, vm, vz, vlo, vhi, magic);
+        v128.store64_lane(po + i, y, 0);
+        i += 8;
+      }
+    }
+    for (; i < n; i++) {
+      const p = (loadCode(pa + i, signed) - za) * (loadCode(pb + i, signed) - zb);
+      store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
+    }
+  }
+}
+
+/** qmul_s8 with one code u per run (u + r * uStride). */
+export function qmul_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32, rows: i32, out: usize, signed: bool, zv: i32, zu: i32, M: f32, zy: f32, lo: f32, hi: f32): void {
+  for (let r = 0; r < rows; r++) {
+    const pv = v + <usize>(r * vStride);
+    const po = out + <usize>(r * n);
+    const du = loadCode(u + <usize>(r * uStride), signed) - zu;
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vzv = i16x8.splat(<i16>zv);
+      const vdu = i16x8.splat(<i16>du);
+      const vm = f32x4.splat(M);
+      const vz = f32x4.splat(zy);
+      const vlo = f32x4.splat(lo);
+      const vhi = f32x4.splat(hi);
+      const magic = f32x4.splat(MAGIC);
+      for (; i + 16 <= n; i += 16) {
+        const vv = v128.load(pv + i);
+        v128.store(po + i, mulCentred(centredLo(vv, signed, vzv), centredHi(vv, signed, vzv), vdu, vdu, signed, vm, vz, vlo, vhi, magic));
+      }
+      if (i + 8 <= n) {
+        const vv = v128.load64_zero(pv + i);
+        v128.store64_lane(po + i, mulCentred(centredLo(vv, signed, vzv), centredHi(vv, signed, vzv), vdu, vdu, signed, vm, vz, vlo, vhi, magic), 0);
+        i += 8;
+      }
+    }
+    for (; i < n; i++) {
+      const p = (loadCode(pv + i, signed) - zv) * du;
+      store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
+    }
+  }
+}
+
+// ---- float32 twins ---------------------------------------------------------------------
+// The same run structure over float32 elements: y = op(a, b), clamped to [lo, hi]
+// (-Inf / +Inf, or 0 / +Inf for a fused ReLU). op 0 is add, 1 is mul.
+
+@inline function opF32(op: i32, a: v128, b: v128): v128 {
+  return op == 0 ? f32x4.add(a, b) : f32x4.mul(a, b);
+}
+
+/** Elementwise float32 add (op 0) or mul (op 1) over `rows` runs of n elements. */
+export function binary_f32(op: i32, a: usize, aStride: i32, b: usize, bStride: i32, n: i32, rows: i32, out: usize, lo: f32, hi: f32): void {
+  for (let r = 0; r < rows; r++) {
+    const pa = a + (<usize>(r * aStride) << 2);
+    const pb = b + (<usize>(r * bStride) << 2);
+    const po = out + (<usize>(r * n) << 2);
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vlo = f32x4.splat(lo);
+      const vhi = f32x4.splat(hi);
+      for (; i + 8 <= n; i += 8) {
+        const o = <usize>i << 2;
+        v128.store(po + o, f32x4.pmax(f32x4.pmin(opF32(op, v128.load(pa + o), v128.load(pb + o)), vhi), vlo));
+        v128.store(po + o, f32x4.pmax(f32x4.pmin(opF32(op, v128.load(pa + o, 16), v128.load(pb + o, 16)), vhi), vlo), 16);
+      }
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      const x = load<f32>(pa + o);
+      const y = load<f32>(pb + o);
+      const z: f32 = op == 0 ? x + y : x * y;
+      store<f32>(po + o, z < lo ? lo : z > hi ? hi : z);
+    }
+  }
+}
+
+/** binary_f32 with one value u per run (u + r * uStride), v the full operand. */
+export function binary_f32_s(op: i32, v: usize, vStride: i32, u: usize, uStride: i32, n: i32, rows: i32, out: usize, lo: f32, hi: f32): void {
+  for (let r = 0; r < rows; r++) {
+    const pv = v + (<usize>(r * vStride) << 2);
+    const po = out + (<usize>(r * n) << 2);
+    const s = load<f32>(u + (<usize>(r * uStride) << 2));
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vs = f32x4.splat(s);
+      const vlo = f32x4.splat(lo);
+      const vhi = f32x4.splat(hi);
+      for (; i + 8 <= n; i += 8) {
+        const o = <usize>i << 2;
+        v128.store(po + o, f32x4.pmax(f32x4.pmin(opF32(op, v128.load(pv + o), vs), vhi), vlo));
+        v128.store(po + o, f32x4.pmax(f32x4.pmin(opF32(op, v128.load(pv + o, 16), vs), vhi), vlo), 16);
+      }
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      const x = load<f32>(pv + o);
+      const z: f32 = op == 0 ? x + s : x * s;
+      store<f32>(po + o, z < lo ? lo : z > hi ? hi : z);
+    }
+  }
+}
