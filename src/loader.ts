@@ -1,6 +1,8 @@
 import { instantiate } from '@assemblyscript/loader';
 import { QwasmError } from './errors.js';
 import type { Kernels } from './kernels.js';
+import { wasmBytes, type WasmFile } from './platform/assets.js';
+import { messageOf } from './platform/host.js';
 
 /**
  * A wasm build of qwasm: `relaxed` (SIMD128 + relaxed SIMD), `simd` (SIMD128) or `scalar`.
@@ -14,6 +16,20 @@ import type { Kernels } from './kernels.js';
 export type Backend = 'relaxed' | 'simd' | 'scalar';
 
 /**
+ * A compiled `WebAssembly.Module`. Named here by its shape (TypeScript's DOM lib is where
+ * `WebAssembly` is declared), so qwasm's declarations compile in projects without it.
+ */
+export type WasmModule = object;
+
+/**
+ * A `WebAssembly.Memory`, by the parts qwasm uses (see {@link WasmModule} for why).
+ */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(delta: number): number;
+}
+
+/**
  * Bytes or a compiled module of one wasm build.
  *
  * @example
@@ -22,41 +38,13 @@ export type Backend = 'relaxed' | 'simd' | 'scalar';
  * const qw = await Qwasm.create({ wasm });
  * ```
  */
-export type WasmSource = BufferSource | WebAssembly.Module;
+export type WasmSource = ArrayBuffer | ArrayBufferView | WasmModule;
 
 const BUILD_NAMES: readonly Backend[] = ['scalar', 'simd', 'relaxed'];
 
-/** Reads a file: URL in Node.js, fetches anything else. */
-async function readUrl(url: URL): Promise<ArrayBuffer> {
-  if (url.protocol === 'file:') {
-    const fs = await import(/* @vite-ignore */ 'node:fs/promises');
-    const b = await fs.readFile(url);
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-  }
-  const res = await fetch(url);
-  if (!res.ok) throw new QwasmError('backend', `could not load ${url.href}: HTTP ${res.status}`);
-  return res.arrayBuffer();
-}
-
-// Each URL is written out literally so bundlers (Vite, webpack 5, esbuild) find the files.
-// The `-mt` builds are the same source compiled for a shared memory (src/threads/).
-function buildUrl(b: Backend, threaded: boolean): URL {
-  switch (b) {
-    case 'relaxed':
-      return threaded
-        ? new URL('./wasm/relaxed-mt.wasm', import.meta.url)
-        : new URL('./wasm/relaxed.wasm', import.meta.url);
-    case 'simd':
-      return threaded ? new URL('./wasm/simd-mt.wasm', import.meta.url) : new URL('./wasm/simd.wasm', import.meta.url);
-    case 'scalar':
-      return threaded
-        ? new URL('./wasm/scalar-mt.wasm', import.meta.url)
-        : new URL('./wasm/scalar.wasm', import.meta.url);
-  }
-}
-
-function probeUrl(): URL {
-  return new URL('./wasm/probe-relaxed.wasm', import.meta.url);
+/** The wasm file of build `b`: the `-mt` builds are the same source compiled for a shared memory (src/threads/). */
+function buildFile(b: Backend, threaded: boolean): WasmFile {
+  return threaded ? `${b}-mt` : b;
 }
 
 // The smallest module using a SIMD128 instruction: (func (result v128) v128.const 0) .
@@ -79,12 +67,15 @@ let relaxedVerdict: Promise<boolean> | undefined;
 /**
  * True when the host runs relaxed SIMD exactly in the range qwasm uses. The probe module
  * is validated, then instantiated and run on a known answer: validation alone would let
- * through Node 20's baseline tier, which computes the relaxed dot wrongly.
+ * through Node 20's baseline tier, which computes the relaxed dot wrongly. A probe file
+ * that cannot be loaded rejects with a QwasmError saying where it was looked for.
  */
 export function hostHasExactRelaxedSimd(): Promise<boolean> {
   relaxedVerdict ??= (async () => {
+    // a probe that cannot be loaded is a packaging problem to report, not a host without
+    // relaxed SIMD: that would quietly hand out a slower build
+    const { bytes } = await wasmBytes('probe-relaxed');
     try {
-      const bytes = await readUrl(probeUrl());
       if (!WebAssembly.validate(bytes)) return false;
       const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes));
       return (instance.exports as { probe(): number }).probe() === 1;
@@ -92,6 +83,8 @@ export function hostHasExactRelaxedSimd(): Promise<boolean> {
       return false;
     }
   })();
+  // a failed load is asked again next time (the file may be reachable then)
+  relaxedVerdict.catch(() => (relaxedVerdict = undefined));
   return relaxedVerdict;
 }
 
@@ -117,9 +110,9 @@ export async function supportedBackends(): Promise<Backend[]> {
 export interface LoadedBuild {
   backend: Backend;
   kernels: Kernels;
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   /** The compiled build, which thread pool workers instantiate too. */
-  module: WebAssembly.Module;
+  module: WasmModule;
 }
 
 /**
@@ -129,11 +122,11 @@ export interface LoadedBuild {
 export async function loadBuild(
   backend: Backend | 'auto',
   source?: WasmSource,
-  shared?: WebAssembly.Memory,
+  shared?: WasmMemory,
 ): Promise<LoadedBuild> {
   let chosen: Backend;
-  const supported = await supportedBackends();
   if (source === undefined) {
+    const supported = await supportedBackends();
     if (backend === 'auto') chosen = supported[0]!;
     else {
       if (!supported.includes(backend)) {
@@ -146,19 +139,28 @@ export async function loadBuild(
     }
   } else chosen = backend === 'auto' ? 'simd' : backend;
 
-  const memory = shared ?? new WebAssembly.Memory({ initial: 16 });
+  const memory = (shared as WebAssembly.Memory | undefined) ?? new WebAssembly.Memory({ initial: 16 });
   let module: WebAssembly.Module;
-  try {
-    if (source instanceof WebAssembly.Module) module = source;
-    else module = await WebAssembly.compile(source ?? (await readUrl(buildUrl(chosen, shared !== undefined))));
-  } catch (e) {
-    throw new QwasmError('wasm', `the host could not compile the '${chosen}' build: ${(e as Error).message}`);
+  if (source instanceof WebAssembly.Module) module = source;
+  else {
+    let bytes = source as BufferSource | undefined;
+    let what = 'the given bytes';
+    if (bytes === undefined) {
+      const file = await wasmBytes(buildFile(chosen, shared !== undefined));
+      bytes = file.bytes;
+      what = file.from;
+    }
+    try {
+      module = await WebAssembly.compile(bytes);
+    } catch (e) {
+      throw new QwasmError('wasm', `the host could not compile the '${chosen}' build (${what}): ${messageOf(e)}`);
+    }
   }
   const { exports } = await instantiate<Record<string, unknown>>(module, { env: { memory } });
   const kernels = exports as unknown as Kernels;
   const id = kernels.build_id();
   const actual = BUILD_NAMES[id]!;
-  if (actual === 'relaxed' && source !== undefined && !supported.includes('relaxed')) {
+  if (actual === 'relaxed' && source !== undefined && !(await hostHasExactRelaxedSimd())) {
     throw new QwasmError('wasm', 'the given module is the relaxed build, which this host does not run exactly');
   }
   return { backend: actual, kernels, memory, module };

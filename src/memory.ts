@@ -1,4 +1,5 @@
 import { QwasmError } from './errors.js';
+import type { WasmMemory } from './loader.js';
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -16,7 +17,7 @@ interface Block {
  * views that are rebuilt whenever growth detaches the old buffer.
  */
 export class Heap {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   private free: Block[] = [];
   private used = new Map<number, number>();
   private top: number;
@@ -28,7 +29,7 @@ export class Heap {
   private _u32: Uint32Array;
   private _f32: Float32Array;
 
-  constructor(memory: WebAssembly.Memory, base: number) {
+  constructor(memory: WasmMemory, base: number) {
     this.memory = memory;
     this.top = alignUp(base, ALIGN);
     this.buffer = memory.buffer;

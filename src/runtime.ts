@@ -1,6 +1,6 @@
 import { QwasmError } from './errors.js';
 import type { Kernels } from './kernels.js';
-import type { Backend } from './loader.js';
+import type { Backend, WasmMemory } from './loader.js';
 import { Heap } from './memory.js';
 import { configFor, type KernelConfig } from './config.js';
 import type { ThreadPool } from './threads/pool.js';
@@ -17,7 +17,7 @@ export class Runtime {
 
   constructor(
     readonly kernels: Kernels,
-    memory: WebAssembly.Memory,
+    memory: WasmMemory,
     readonly backend: Backend,
   ) {
     this.heap = new Heap(memory, kernels.heap_base());

@@ -20,7 +20,10 @@
 // the thread may block, a spin where it may not (a browser's main thread),
 // Atomics.waitAsync in runAsync.
 import { QwasmError } from '../errors.js';
+import type { WasmModule } from '../loader.js';
 import type { Heap } from '../memory.js';
+import { embeddedAssets } from '../platform/assets.js';
+import { hasNodeBuiltins, messageOf, nodeBuiltin } from '../platform/host.js';
 
 // Control block layout, in int32 words (worker.js mirrors it). The counters the threads
 // write sit on cache lines of their own.
@@ -103,8 +106,43 @@ function threadCanBlock(): boolean {
   }
 }
 
-function isNode(): boolean {
-  return typeof process === 'object' && process !== null && typeof process.versions?.node === 'string';
+/** The part of node:worker_threads the pool uses. */
+interface NodeWorkerThreads {
+  Worker: new (
+    script: URL | string,
+    options: { name: string; eval?: boolean },
+  ) => {
+    once(event: 'message', f: (m: WorkerReply) => void): void;
+    once(event: 'error', f: (e: Error) => void): void;
+    once(event: 'exit', f: (code: number) => void): void;
+    postMessage(data: unknown): void;
+    terminate(): Promise<number>;
+    unref(): void;
+  };
+}
+
+/** The embedded worker script under qwasm/inline, else null (the file beside this one). */
+async function embeddedWorkerSource(): Promise<string | null> {
+  const assets = embeddedAssets();
+  return assets === null ? null : assets.workerSource();
+}
+
+function cannotStart(w: number, from: string, why: string): QwasmError {
+  return new QwasmError('threads', `worker ${w} could not start from ${from}: ${why}`);
+}
+
+/** Why a worker script did not load, asked of the server (browsers report only "error"). */
+async function whyScriptFailed(url: string): Promise<string> {
+  if (url.startsWith('blob:')) return 'the page refused a blob: worker (Content-Security-Policy worker-src?)';
+  try {
+    const res = await fetch(url);
+    if (!res.ok) return `HTTP ${res.status}`;
+    const type = res.headers.get('content-type') ?? '';
+    if (!/javascript|ecmascript/.test(type)) return `served as '${type}', not JavaScript`;
+    return 'the script failed to load or to evaluate (Content-Security-Policy worker-src, or Cross-Origin-Embedder-Policy?)';
+  } catch (e) {
+    return `could not fetch it: ${messageOf(e)}`;
+  }
 }
 
 /** A message a worker posts during start-up. */
@@ -171,7 +209,7 @@ export class ThreadPool {
    * Starts `size - 1` workers on `module` (a threaded build) and `memory` (shared), and
    * resolves once each has instantiated it. `tileBytes` of scratch are reserved per thread.
    */
-  static async start(heap: Heap, module: WebAssembly.Module, size: number, tileBytes: number): Promise<ThreadPool> {
+  static async start(heap: Heap, module: WasmModule, size: number, tileBytes: number): Promise<ThreadPool> {
     const pool = new ThreadPool(heap, size, tileBytes);
     try {
       const ready: Promise<void>[] = [];
@@ -184,24 +222,29 @@ export class ThreadPool {
     return pool;
   }
 
-  private async spawn(w: number, module: WebAssembly.Module): Promise<void> {
+  private async spawn(w: number, module: WasmModule): Promise<void> {
     const init = { module, memory: this.heap.memory, ctl: this.ctlPtr, slot: w, tile: this.tiles[w] };
     const lost = (why: string) => this.lose(why);
-    if (isNode()) {
-      const { Worker } = await import(/* @vite-ignore */ 'node:worker_threads');
-      const worker = new Worker(new URL('./worker.js', import.meta.url), { name: `qwasm-${w}` });
+    const name = `qwasm-${w}`;
+    const source = await embeddedWorkerSource();
+    if (hasNodeBuiltins()) {
+      const { Worker: NodeWorker } = nodeBuiltin<NodeWorkerThreads>('node:worker_threads');
+      // Node.js, Deno and Bun: a worker_threads worker, from the file or the embedded text
+      const url = new URL('./worker.js', import.meta.url);
+      const from = source === null ? url.href : 'qwasm/inline';
+      const worker = source === null ? new NodeWorker(url, { name }) : new NodeWorker(source, { name, eval: true });
       this.track(worker, () => void worker.terminate());
       await new Promise<void>((resolve, reject) => {
         worker.once('message', (m: WorkerReply) => {
           if (m.type === 'ready') resolve();
-          else reject(new QwasmError('threads', `worker ${w} could not start: ${m.message ?? 'unknown error'}`));
+          else reject(cannotStart(w, from, m.message ?? 'unknown error'));
         });
         worker.once('error', (e: Error) => {
-          reject(new QwasmError('threads', `worker ${w} could not start: ${e.message}`));
-          lost(`worker ${w} failed: ${e.message}`);
+          reject(cannotStart(w, from, messageOf(e)));
+          lost(`worker ${w} failed: ${messageOf(e)}`);
         });
         worker.once('exit', (code: number) => {
-          reject(new QwasmError('threads', `worker ${w} exited during start-up (code ${code})`));
+          reject(new QwasmError('threads', `worker ${w} (${from}) exited during start-up (code ${code})`));
           lost(`worker ${w} exited (code ${code})`);
         });
         worker.postMessage(init);
@@ -210,16 +253,34 @@ export class ThreadPool {
       worker.unref();
       return;
     }
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: `qwasm-${w}` });
-    this.track(worker, () => worker.terminate());
+    // browsers and web workers: a module Worker, written out literally so bundlers
+    // (Vite, webpack 5, Parcel) bundle worker.js as a worker entry of its own
+    let url: string;
+    let worker: Worker;
+    if (source === null) {
+      url = new URL('./worker.js', import.meta.url).href;
+      worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name });
+    } else {
+      url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+      worker = new Worker(url, { type: 'module', name });
+    }
+    const from = source === null ? url : 'qwasm/inline';
+    this.track(worker, () => {
+      worker.terminate();
+      if (source !== null) URL.revokeObjectURL(url);
+    });
     await new Promise<void>((resolve, reject) => {
       worker.addEventListener('message', (ev: MessageEvent<WorkerReply>) => {
         if (ev.data.type === 'ready') resolve();
-        else reject(new QwasmError('threads', `worker ${w} could not start: ${ev.data.message ?? 'unknown error'}`));
+        else reject(cannotStart(w, from, ev.data.message ?? 'unknown error'));
       });
-      worker.addEventListener('error', (ev: ErrorEvent) => {
-        reject(new QwasmError('threads', `worker ${w} could not start: ${ev.message}`));
-        lost(`worker ${w} failed: ${ev.message}`);
+      worker.addEventListener('error', (ev: Event) => {
+        // a script that could not be fetched gives a bare Event: find out why
+        const message = (ev as Partial<ErrorEvent>).message;
+        void (message ? Promise.resolve(message) : whyScriptFailed(url)).then((why) => {
+          reject(cannotStart(w, from, why));
+          lost(`worker ${w} failed: ${why}`);
+        });
       });
       worker.postMessage(init);
     });

@@ -3,6 +3,7 @@
 import { QwasmError } from '../errors.js';
 import type { Kernels } from '../kernels.js';
 import { loadBuild, type Backend, type WasmSource } from '../loader.js';
+import { hostCores } from '../platform/host.js';
 import { Runtime } from '../runtime.js';
 import { hasConvRows, installThreadedKernels } from './kernels.js';
 import { ThreadPool } from './pool.js';
@@ -25,16 +26,6 @@ function sharedMemoryUnavailable(): string | null {
   return null;
 }
 
-/** Cores the host reports. */
-async function hostCores(): Promise<number> {
-  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  if (typeof process === 'object' && process !== null && typeof process.versions?.node === 'string') {
-    const os = await import(/* @vite-ignore */ 'node:os');
-    return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  }
-  return nav?.hardwareConcurrency ?? 1;
-}
-
 /**
  * Validates the `threads` option and resolves it to a count: 'auto' is the host's cores
  * (at most AUTO_THREADS_CAP); anything above 1 becomes 1, with one console warning per
@@ -43,7 +34,7 @@ async function hostCores(): Promise<number> {
 export async function resolveThreads(threads: unknown): Promise<number> {
   if (threads === undefined) return 1;
   let n: number;
-  if (threads === 'auto') n = Math.min(AUTO_THREADS_CAP, Math.max(1, await hostCores()));
+  if (threads === 'auto') n = Math.min(AUTO_THREADS_CAP, Math.max(1, hostCores()));
   else {
     if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
       throw new QwasmError('threads', `must be 'auto' or an integer from 1 to ${MAX_THREADS}, got ${String(threads)}`);

@@ -1,7 +1,9 @@
 // @ts-check
 // The worker side of qwasm's thread pool (src/threads/pool.ts). Plain JavaScript with no
-// imports of the library, so the very same file runs as a Node.js worker_threads worker
-// and as a browser module Worker, from src/ under a test runner and from dist/ alike.
+// imports of the library, so the very same file runs as a Node.js (Deno, Bun)
+// worker_threads worker and as a browser module Worker, from src/ under a test runner and
+// from dist/ alike; scripts/build-inline.mjs makes one self-contained script of it and
+// chunk.js for qwasm/inline.
 //
 // One message starts it: the compiled threaded build, the engine's shared memory, where
 // the control block and this worker's slot are, and its own microkernel tile. After
@@ -152,10 +154,14 @@ function fail(i32, slot, e) {
 async function main() {
   /** @type {{ once(e: 'message', f: (d: unknown) => void): void, postMessage(d: unknown): void, close(): void } | null} */
   let port = null;
-  if (typeof process === 'object' && process !== null && typeof process.versions?.node === 'string') {
-    const wt = /** @type {typeof import('node:worker_threads')} */ (
-      await import(/* @vite-ignore */ 'node:worker_threads')
-    );
+  // Node.js, Deno and Bun: node:worker_threads, reached without naming it in an import
+  // (platform/host.ts says why); a worker is only started there on hosts that have it
+  const proc =
+    /** @type {{ process?: { versions?: { node?: string }, getBuiltinModule?: (id: string) => unknown } }} */ (
+      globalThis
+    ).process;
+  if (typeof proc?.versions?.node === 'string' && typeof proc.getBuiltinModule === 'function') {
+    const wt = /** @type {typeof import('node:worker_threads')} */ (proc.getBuiltinModule('node:worker_threads'));
     port = wt.parentPort;
   }
   /** @type {Post} */
