@@ -28,13 +28,6 @@
   return (x >> e) + (remainder > threshold ? 1 : 0);
 }
 
-/** TFLite's MultiplyByQuantizedMultiplier (double rounding). shift > 0 shifts left first. */
-@inline export function mulByQuantizedMultiplier(x: i32, multiplier: i32, shift: i32): i32 {
-  const left = shift > 0 ? shift : 0;
-  const right = shift > 0 ? 0 : -shift;
-  return rdbpotScalar(srdhmScalar(x * (1 << left), multiplier), right);
-}
-
 /** Four lanes of SaturatingRoundingDoublingHighMul. */
 @inline export function srdhmVec(a: v128, b: v128): v128 {
   const lo = i64x2.extmul_low_i32x4_s(a, b);

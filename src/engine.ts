@@ -1,4 +1,5 @@
 import { QwasmError } from './errors.js';
+import { describe, readOptions } from './args.js';
 import { loadBuild, type Backend, type WasmSource } from './loader.js';
 import { Runtime } from './runtime.js';
 import { resolveThreads, startThreaded } from './threads/setup.js';
@@ -92,15 +93,21 @@ export class Qwasm {
     this.rt = rt;
   }
 
+  /** The runtime of a live engine: a disposed engine refuses every call, empty ones included. */
+  private live(): Runtime {
+    return this.rt.live();
+  }
+
   /** Loads a build and returns a ready engine. */
-  static async create(options: CreateOptions = {}): Promise<Qwasm> {
-    const backend = options.backend ?? 'auto';
+  static async create(options: CreateOptions | null = {}): Promise<Qwasm> {
+    const o = readOptions(options, 'options');
+    const backend = o.backend ?? 'auto';
     if (!['auto', 'relaxed', 'simd', 'scalar'].includes(backend)) {
-      throw new QwasmError('backend', `must be 'auto', 'relaxed', 'simd' or 'scalar', got ${String(backend)}`);
+      throw new QwasmError('backend', `must be 'auto', 'relaxed', 'simd' or 'scalar', got ${describe(backend)}`);
     }
-    const threads = await resolveThreads(options.threads);
-    if (threads > 1) return new Qwasm(await startThreaded(backend, options.wasm, threads, options.threads === 'auto'));
-    const b = await loadBuild(backend, options.wasm);
+    const threads = await resolveThreads(o.threads);
+    if (threads > 1) return new Qwasm(await startThreaded(backend, o.wasm, threads, o.threads === 'auto'));
+    const b = await loadBuild(backend, o.wasm);
     return new Qwasm(new Runtime(b.kernels, b.memory, b.backend));
   }
 
@@ -134,7 +141,7 @@ export class Qwasm {
     zeroPoint?: ZeroPoint,
     opts?: QuantizeOptions,
   ): Tensor<Int8Array | Uint8Array> {
-    return quantizeLinear(this.rt, x, scale, zeroPoint, opts);
+    return quantizeLinear(this.live(), x, scale, zeroPoint, opts);
   }
 
   /**
@@ -146,7 +153,7 @@ export class Qwasm {
    * ```
    */
   dequantizeLinear(q: Tensor, scale: Scale, zeroPoint?: ZeroPoint, opts?: { axis?: number }): Tensor<Float32Array> {
-    return dequantizeLinear(this.rt, q, scale, zeroPoint, opts);
+    return dequantizeLinear(this.live(), q, scale, zeroPoint, opts);
   }
 
   /**
@@ -159,7 +166,7 @@ export class Qwasm {
    * ```
    */
   dynamicQuantizeLinear(x: Tensor): DynamicQuantized {
-    return dynamicQuantizeLinear(this.rt, x);
+    return dynamicQuantizeLinear(this.live(), x);
   }
 
   /**
@@ -172,7 +179,7 @@ export class Qwasm {
    * ```
    */
   matMulInteger(a: Tensor, b: Tensor, aZeroPoint?: ZeroPoint, bZeroPoint?: ZeroPoint): Tensor<Int32Array> {
-    return matMulInteger(this.rt, a, b, aZeroPoint, bZeroPoint);
+    return matMulInteger(this.live(), a, b, aZeroPoint, bZeroPoint);
   }
 
   /**
@@ -197,7 +204,7 @@ export class Qwasm {
     yZeroPoint?: ZeroPoint,
     opts?: QLinearMatMulOptions,
   ): Tensor<Int8Array | Uint8Array> {
-    return qlinearMatMul(this.rt, a, aScale, aZeroPoint, b, bScale, bZeroPoint, yScale, yZeroPoint, opts);
+    return qlinearMatMul(this.live(), a, aScale, aZeroPoint, b, bScale, bZeroPoint, yScale, yZeroPoint, opts);
   }
 
   /**
@@ -223,9 +230,9 @@ export class Qwasm {
   linear(config: LinearConfig): Linear;
   linear(config: LinearConfig | LinearInt4Config): Linear | LinearInt4 {
     const bits = typeof config === 'object' && config !== null ? config.weightBits : undefined;
-    if (bits === 4) return new LinearInt4(this.rt, config as LinearInt4Config);
-    if (bits !== undefined && bits !== 8) throw new QwasmError('weightBits', `must be 8 or 4, got ${String(bits)}`);
-    return new Linear(this.rt, config as LinearConfig);
+    if (bits === 4) return new LinearInt4(this.live(), config as LinearInt4Config);
+    if (bits !== undefined && bits !== 8) throw new QwasmError('weightBits', `must be 8 or 4, got ${describe(bits)}`);
+    return new Linear(this.live(), config as LinearConfig);
   }
 
   /**
@@ -238,7 +245,7 @@ export class Qwasm {
    * ```
    */
   linearF32(config: LinearF32Config): LinearF32 {
-    return new LinearF32(this.rt, config);
+    return new LinearF32(this.live(), config);
   }
 
   /**
@@ -252,7 +259,7 @@ export class Qwasm {
    * ```
    */
   dynamicLinear(config: DynamicLinearConfig): DynamicLinear {
-    return new DynamicLinear(this.rt, config);
+    return new DynamicLinear(this.live(), config);
   }
 
   /**
@@ -277,7 +284,7 @@ export class Qwasm {
     wZeroPoint?: ZeroPoint,
     attrs?: ConvOpAttributes,
   ): Tensor<Int32Array> {
-    return convInteger(this.rt, x, w, xZeroPoint, wZeroPoint, attrs);
+    return convInteger(this.live(), x, w, xZeroPoint, wZeroPoint, attrs);
   }
 
   /**
@@ -308,7 +315,7 @@ export class Qwasm {
     bias?: Int32Array,
     attrs?: QLinearConvAttributes,
   ): Tensor<Int8Array | Uint8Array> {
-    return qlinearConv(this.rt, x, xScale, xZeroPoint, w, wScale, wZeroPoint, yScale, yZeroPoint, bias, attrs);
+    return qlinearConv(this.live(), x, xScale, xZeroPoint, w, wScale, wZeroPoint, yScale, yZeroPoint, bias, attrs);
   }
 
   /**
@@ -328,7 +335,7 @@ export class Qwasm {
    * ```
    */
   conv2d(config: Conv2dConfig): Conv2d {
-    return new Conv2d(this.rt, config);
+    return new Conv2d(this.live(), config);
   }
 
   /**
@@ -342,7 +349,7 @@ export class Qwasm {
    * ```
    */
   conv2dF32(config: Conv2dF32Config): Conv2dF32 {
-    return new Conv2dF32(this.rt, config);
+    return new Conv2dF32(this.live(), config);
   }
 
   /**
@@ -358,7 +365,7 @@ export class Qwasm {
    * ```
    */
   quantError(x: Float32Array, xHat: Float32Array): QuantErrorReport {
-    return quantErrorWasm(this.rt, x, xHat);
+    return quantErrorWasm(this.live(), x, xHat);
   }
 
   /**
@@ -373,7 +380,7 @@ export class Qwasm {
    * ```
    */
   linearResidual(config: LinearResidualConfig): LinearResidual {
-    return new LinearResidual(this.rt, config);
+    return new LinearResidual(this.live(), config);
   }
 
   /**
@@ -389,7 +396,7 @@ export class Qwasm {
    * ```
    */
   bitpack(x: Tensor): BitTensor {
-    return bitpack(this.rt, x);
+    return bitpack(this.live(), x);
   }
 
   /**
@@ -401,7 +408,7 @@ export class Qwasm {
    * ```
    */
   bitunpack(p: BitTensor): Tensor<Float32Array> {
-    return bitunpack(this.rt, p);
+    return bitunpack(this.live(), p);
   }
 
   /**
@@ -416,7 +423,7 @@ export class Qwasm {
    * ```
    */
   binaryMatMul(a: BitTensor, b: BitTensor): Tensor<Int32Array> {
-    return binaryMatMul(this.rt, a, b);
+    return binaryMatMul(this.live(), a, b);
   }
 
   /**
@@ -430,7 +437,7 @@ export class Qwasm {
    * ```
    */
   binaryConv2d(x: BitTensor, w: BitTensor, attrs?: BinaryConvAttributes): Tensor<Int32Array> {
-    return binaryConv2d(this.rt, x, w, attrs);
+    return binaryConv2d(this.live(), x, w, attrs);
   }
 
   /**
@@ -447,7 +454,7 @@ export class Qwasm {
    * ```
    */
   binaryLinear<O extends BinaryOutput = 'float32'>(config: BinaryLinearConfig<O>): BinaryLinear<O> {
-    return new BinaryLinear<O>(this.rt, config);
+    return new BinaryLinear<O>(this.live(), config);
   }
 
   /**
@@ -462,7 +469,7 @@ export class Qwasm {
    * ```
    */
   binaryConv2dLayer<O extends BinaryOutput = 'float32'>(config: BinaryConv2dConfig<O>): BinaryConv2d<O> {
-    return new BinaryConv2d<O>(this.rt, config);
+    return new BinaryConv2d<O>(this.live(), config);
   }
 
   /**

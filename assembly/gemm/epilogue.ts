@@ -123,7 +123,26 @@ const MAGIC_BITS: i32 = 0x4b400000;
   }
 }
 
-/** Fixed-point requantization (TFLite reference, double rounding). */
+/**
+ * -(2^31 / lmul) per lane: lmul is a power of two 2^left, so the float32 quotient is exact
+ * (-2^31 itself when left is 0).
+ */
+@inline function leftShiftFloor(lmul: v128): v128 {
+  return i32x4.trunc_sat_f32x4_s(f32x4.div(f32x4.splat(-2147483648.0), f32x4.convert_i32x4_s(lmul)));
+}
+
+/**
+ * Clamps accumulators to [floor, ~floor] = [-2^(31-left), 2^(31-left) - 1] so that
+ * acc << left stays inside int32 (TFLite's reference would overflow there). A channel
+ * with left > 0 has a real multiplier >= 1, so any accumulator beyond the clamp already
+ * saturates the output: the clamp changes no result that was right, and turns the
+ * wrapped ones into the correct qmin / qmax. With left = 0 it clamps nothing.
+ */
+@inline function saturateForLeftShift(acc: v128, floor: v128): v128 {
+  return i32x4.min_s(i32x4.max_s(acc, floor), v128.not(floor));
+}
+
+/** Fixed-point requantization (TFLite reference, double rounding; left shifts saturate). */
 @inline export function epilogueFixed(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
   const bias = load<usize>(params, 0);
   const off = <usize>n0 << 2;
@@ -146,6 +165,8 @@ const MAGIC_BITS: i32 = 0x4b400000;
     const m1 = v128.load(mult, 16);
     const l0 = v128.load(lmul);
     const l1 = v128.load(lmul, 16);
+    const c0 = leftShiftFloor(l0);
+    const c1 = leftShiftFloor(l1);
     const s0 = v128.load(rshift);
     const s1 = v128.load(rshift, 16);
     const k0 = v128.load(rmask);
@@ -155,8 +176,8 @@ const MAGIC_BITS: i32 = 0x4b400000;
     const vmax = i32x4.splat(qmax);
     for (let r = 0; r < mr; r++) {
       const src = t + (<usize>(r * NR) << 2);
-      const a0 = i32x4.mul(i32x4.add(v128.load(src), b0), l0);
-      const a1 = i32x4.mul(i32x4.add(v128.load(src, 16), b1), l1);
+      const a0 = i32x4.mul(saturateForLeftShift(i32x4.add(v128.load(src), b0), c0), l0);
+      const a1 = i32x4.mul(saturateForLeftShift(i32x4.add(v128.load(src, 16), b1), c1), l1);
       let i0 = i32x4.add(rdbpotVecPerLane(srdhmVec(a0, m0), s0, k0), vz);
       let i1 = i32x4.add(rdbpotVecPerLane(srdhmVec(a1, m1), s1, k1), vz);
       i0 = i32x4.min_s(i32x4.max_s(i0, vmin), vmax);
@@ -170,7 +191,9 @@ const MAGIC_BITS: i32 = 0x4b400000;
       const jo = <usize>j << 2;
       let acc = load<i32>(t + (<usize>(r * NR + j) << 2));
       if (bias != 0) acc += load<i32>(bias + off + jo);
-      const x = acc * load<i32>(lmul + jo);
+      const l = load<i32>(lmul + jo);
+      const lo = <i32>(-2147483648.0 / <f64>l);
+      const x = min(max(acc, lo), ~lo) * l;
       let y = rdbpotScalar(srdhmScalar(x, load<i32>(mult + jo)), load<i32>(rshift + jo)) + zp;
       y = min(max(y, qmin), qmax);
       storeByte(out + <usize>r * ldo + j, y);

@@ -9,13 +9,16 @@
 //            m = f32(scale[n] / outScale), b = f32(bias[n] / outScale)
 //   bits     the sign of the float32 y, as qw.bitpack packs it (y < 0 -> 1 = -1), found
 //            from acc by integer bounds computed here, so the kernel only compares.
+import { describe, readObject } from '../args.js';
 import { QwasmError, check } from '../errors.js';
+import { LayerMemory } from './layer.js';
 import { Runtime, Workspace } from '../runtime.js';
-import { checkTensor, checkDtype, type Tensor } from '../tensor.js';
+import { checkDtype, checkResultSize, copyInto, lengthOfKind, readField, readTensor, type Tensor } from '../tensor.js';
 import {
   BinaryEpilogueKind,
   binaryLayout,
-  checkBits,
+  readBits,
+  type BitsArg,
   chunkPlan,
   convTables,
   copyBitsIn,
@@ -201,7 +204,7 @@ function resolveOutput(o: unknown): ResolvedOutput {
   check(
     typeof o === 'object' && o !== null && (o as { dtype?: unknown }).dtype === 'int8',
     'output',
-    `must be 'float32', 'bits' or { dtype: 'int8', scale, zeroPoint }, got ${JSON.stringify(o)}`,
+    `must be 'float32', 'bits' or { dtype: 'int8', scale, zeroPoint }, got ${describe(o)}`,
   );
   const { scale, zeroPoint } = o as BinaryInt8Output;
   check(
@@ -219,38 +222,41 @@ function resolveOutput(o: unknown): ResolvedOutput {
 }
 
 /**
- * Checks a caller's output tensor: the right array type, `count` rows of `last`
- * channels. Messages are built only on failure (layers call this on every run).
+ * Checks a caller's output tensor — the right array type, `count` rows of `last`
+ * channels, by the array's true length — and returns that array, the one the result is
+ * written into. Messages are built only on failure (layers call this on every run).
  */
-function checkOutData(out: unknown, kind: BinaryEpilogueKind, count: number, last: number): void {
+function checkOutData(
+  out: unknown,
+  kind: BinaryEpilogueKind,
+  count: number,
+  last: number,
+  bitsArg: BitsArg,
+): Uint32Array | Int8Array | Float32Array {
   if (kind === BinaryEpilogueKind.Bits) {
-    checkBits(out, 'out');
-    if (out.bits.length !== count * wordsFor(last))
-      throw new QwasmError('out', `has ${out.bits.length} words, expected ${count * wordsFor(last)}`);
-    return;
+    const o = readBits(out, 'out', bitsArg);
+    if (o.bits.length !== count * wordsFor(last))
+      throw new QwasmError('out', `has ${o.bits.length} words, expected ${count * wordsFor(last)}`);
+    return o.bits;
   }
-  const type = kind === BinaryEpilogueKind.I8 ? Int8Array : Float32Array;
-  const o = out as Tensor | null;
-  if (typeof o !== 'object' || o === null || !(o.data instanceof type))
-    throw new QwasmError('out', `must be a tensor of ${type.name}`);
-  if (o.data.length !== count * last)
-    throw new QwasmError('out', `has ${o.data.length} elements, expected ${count * last}`);
+  const kindName = kind === BinaryEpilogueKind.I8 ? 'Int8Array' : 'Float32Array';
+  if (typeof out !== 'object' || out === null) throw new QwasmError('out', `must be a tensor of ${kindName}`);
+  const data = readField(out, 'data', 'out');
+  const len = lengthOfKind(data, kindName);
+  if (len < 0) throw new QwasmError('out', `must be a tensor of ${kindName}`);
+  if (len !== count * last) throw new QwasmError('out', `has ${len} elements, expected ${count * last}`);
+  return data as Int8Array | Float32Array;
 }
 
 /** Throws unless `out.shape` is `lead` (all but its last dimension) followed by `last`. */
-function checkOutShape(
-  out: { shape: readonly number[] },
-  lead: readonly number[],
-  leadDims: number,
-  last: number,
-): void {
-  const s = out.shape;
+function checkOutShape(out: object, lead: readonly number[], leadDims: number, last: number): void {
+  const s = readField(out, 'shape', 'out');
   let same = Array.isArray(s) && s.length === leadDims + 1 && s[leadDims] === last;
-  for (let i = 0; same && i < leadDims; i++) same = s[i] === lead[i];
+  for (let i = 0; same && i < leadDims; i++) same = (s as unknown[])[i] === lead[i];
   if (!same) {
     throw new QwasmError(
       'out',
-      `has shape [${String(s)}], expected [${[...lead.slice(0, leadDims), last].join(', ')}]`,
+      `has shape ${describe(s)}, expected [${[...lead.slice(0, leadDims), last].join(', ')}]`,
     );
   }
 }
@@ -279,12 +285,9 @@ function packFloatWeights(
 }
 
 /** The common part: weights, epilogue parameters, workspaces and disposal. */
-abstract class BinaryLayer<O extends BinaryOutput> {
+abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
   /** Output channels. */
   readonly outChannels: number;
-  protected disposed = false;
-  protected readonly blocks: number[] = [];
-  protected readonly spaces: Workspace[] = [];
   protected readonly kind: BinaryEpilogueKind;
   protected readonly weights: number;
   protected readonly params: number;
@@ -299,7 +302,7 @@ abstract class BinaryLayer<O extends BinaryOutput> {
    * @param K the dot product's length (T * n): the range of acc
    */
   constructor(
-    protected readonly rt: Runtime,
+    rt: Runtime,
     cfg: { scale?: BinaryScale; bias?: Float32Array | readonly number[]; output?: O },
     w: Float32Array,
     N: number,
@@ -307,6 +310,7 @@ abstract class BinaryLayer<O extends BinaryOutput> {
     n: number,
     withSums: boolean,
   ) {
+    super(rt);
     this.outChannels = N;
     for (let i = 0; i < w.length; i++) check(Number.isFinite(w[i]!), 'weights', `holds a non-finite value at ${i}`);
     const out = resolveOutput(cfg.output);
@@ -367,17 +371,6 @@ abstract class BinaryLayer<O extends BinaryOutput> {
     return p;
   }
 
-  protected workspace(): Workspace {
-    const w = new Workspace(this.rt);
-    this.spaces.push(w);
-    return w;
-  }
-
-  protected live(): void {
-    this.rt.live();
-    if (this.disposed) throw new QwasmError('layer', 'this layer was disposed');
-  }
-
   /** Output row stride: elements, or words for bits. */
   protected get ldo(): number {
     return this.kind === BinaryEpilogueKind.Bits ? wordsFor(this.outChannels) : this.outChannels;
@@ -388,13 +381,20 @@ abstract class BinaryLayer<O extends BinaryOutput> {
     return this.kind === BinaryEpilogueKind.I8 ? M * this.ldo : M * this.ldo * 4;
   }
 
-  /** A new output tensor of `shape` (M rows of the output channels). */
-  protected newOut(shape: number[], M: number): BinaryResult<O> {
+  /** The input and output of the run in progress, read once (reused: runs allocate nothing). */
+  protected readonly xArg: BitsArg = { bits: new Uint32Array(0), shape: [] };
+  protected readonly outArg: BitsArg = { bits: new Uint32Array(0), shape: [] };
+
+  /** A new output tensor of `shape` (M rows of the output channels) and the array inside it. */
+  protected newOut(shape: number[], M: number): [BinaryResult<O>, Uint32Array | Int8Array | Float32Array] {
     const N = this.outChannels;
-    if (this.kind === BinaryEpilogueKind.Bits)
-      return { bits: new Uint32Array(M * wordsFor(N)), shape } as unknown as BinaryResult<O>;
-    if (this.kind === BinaryEpilogueKind.I8) return { data: new Int8Array(M * N), shape } as unknown as BinaryResult<O>;
-    return { data: new Float32Array(M * N), shape } as unknown as BinaryResult<O>;
+    checkResultSize(M * N, 4, 'x');
+    if (this.kind === BinaryEpilogueKind.Bits) {
+      const bits = new Uint32Array(M * wordsFor(N));
+      return [{ bits, shape } as unknown as BinaryResult<O>, bits];
+    }
+    const data = this.kind === BinaryEpilogueKind.I8 ? new Int8Array(M * N) : new Float32Array(M * N);
+    return [{ data, shape } as unknown as BinaryResult<O>, data];
   }
 
   private u32: Uint32Array | null = null;
@@ -409,19 +409,11 @@ abstract class BinaryLayer<O extends BinaryOutput> {
   }
 
   /** Copies M rows of output from yBuf into `y`. */
-  protected copyOut(y: BinaryResult<O>, M: number): void {
+  protected copyOut(target: Uint32Array | Int8Array | Float32Array, M: number): void {
     const N = this.outChannels;
-    if (this.kind === BinaryEpilogueKind.Bits) (y as BitTensor).bits.set(this.bitsView(M * wordsFor(N)));
-    else if (this.kind === BinaryEpilogueKind.I8) (y as Tensor<Int8Array>).data.set(this.yBuf.view(Int8Array, M * N));
-    else (y as Tensor<Float32Array>).data.set(this.yBuf.view(Float32Array, M * N));
-  }
-
-  /** Frees the packed weights and workspaces; the layer cannot run afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const p of this.blocks) this.rt.heap.release(p);
-    for (const s of this.spaces) s.free();
+    if (this.kind === BinaryEpilogueKind.Bits) copyInto(target, this.bitsView(M * wordsFor(N)));
+    else if (this.kind === BinaryEpilogueKind.I8) copyInto(target, this.yBuf.view(Int8Array, M * N));
+    else copyInto(target, this.yBuf.view(Float32Array, M * N));
   }
 }
 
@@ -443,16 +435,16 @@ export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLaye
   private readonly base: number;
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
-  constructor(rt: Runtime, cfg: BinaryLinearConfig<O>) {
+  constructor(rt: Runtime, config: BinaryLinearConfig<O>) {
     rt.live();
-    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
-    checkTensor(cfg.weights, 'weights');
-    checkDtype(cfg.weights, 'weights', Float32Array);
-    const ws = cfg.weights.shape;
+    const cfg = readObject(config, 'config', 'an object');
+    const weights = readTensor(cfg.weights, 'weights');
+    checkDtype(weights, 'weights', Float32Array);
+    const ws = weights.shape;
     check(ws.length === 2, 'weights', `must be 2-D [N, K], got shape [${ws.join(', ')}]`);
     const [N, K] = ws as [number, number];
     check(N > 0 && K > 0, 'weights', `must not be empty, got shape [${N}, ${K}]`);
-    super(rt, cfg, cfg.weights.data as Float32Array, N, 1, K, false);
+    super(rt, cfg, weights.data as Float32Array, N, 1, K, false);
     this.inFeatures = K;
     this.outFeatures = N;
     const np = paddedChannels(rt, N);
@@ -470,20 +462,21 @@ export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLaye
    * Runs on x [..., K] (bits from qw.bitpack or a binary layer's 'bits' output); returns
    * [..., N], written into `out` when given (no allocation).
    */
-  run(x: BitTensor, out?: BinaryResult<O>): BinaryResult<O> {
+  run(xArg: BitTensor, out?: BinaryResult<O>): BinaryResult<O> {
     this.live();
-    checkBits(x, 'x');
+    const x = readBits(xArg, 'x', this.xArg);
     const K = this.inFeatures;
     const last = x.shape[x.shape.length - 1];
     if (last !== K) throw new QwasmError('x', `has K = ${last} but the layer has ${K} input features`);
     const M = rowsOfBits(x.shape);
     const N = this.outFeatures;
     let y: BinaryResult<O>;
+    let target: Uint32Array | Int8Array | Float32Array;
     if (out !== undefined) {
-      checkOutData(out, this.kind, M, N);
+      target = checkOutData(out, this.kind, M, N, this.outArg);
       checkOutShape(out, x.shape, x.shape.length - 1, N);
       y = out;
-    } else y = this.newOut([...x.shape.slice(0, -1), N], M);
+    } else [y, target] = this.newOut([...x.shape.slice(0, -1), N], M);
     if (M === 0) return y;
     const rt = this.rt;
     const plan = chunkPlan(K);
@@ -495,7 +488,7 @@ export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLaye
     copyBitsIn(rt, x.bits, M, K, xp, tmp);
     rt.kernels.bgemm_records(xp, M, rowBytes, plan.splits, plan.cv * binaryLayout(rt).chunk, this.base, rec);
     rt.kernels.bgemm(rec, M, plan.splits, plan.cv, this.weights, N, yp, this.ldo, this.kind, this.params);
-    this.copyOut(y, M);
+    this.copyOut(target, M);
     return y;
   }
 }
@@ -523,13 +516,13 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
   private writtenRec = 0;
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
-  constructor(rt: Runtime, cfg: BinaryConv2dConfig<O>) {
+  constructor(rt: Runtime, config: BinaryConv2dConfig<O>) {
     rt.live();
-    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
-    checkTensor(cfg.weights, 'weights');
-    checkDtype(cfg.weights, 'weights', Float32Array);
-    const geo = resolveBinaryConv(cfg.weights.shape, cfg, '', 'weights');
-    super(rt, cfg, cfg.weights.data as Float32Array, geo.O, geo.kH * geo.kW, geo.C, geo.padValue === 0);
+    const cfg = readObject(config, 'config', 'an object');
+    const weights = readTensor(cfg.weights, 'weights');
+    checkDtype(weights, 'weights', Float32Array);
+    const geo = resolveBinaryConv(weights.shape, cfg, '', 'weights');
+    super(rt, cfg, weights.data as Float32Array, geo.O, geo.kH * geo.kW, geo.C, geo.padValue === 0);
     this.geo = geo;
     this.inChannels = geo.C;
     this.tableBuf = this.workspace();
@@ -544,9 +537,9 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
    * Runs on x [N, H, W, C] (bits packed along C); returns [N, OH, OW, O], written into
    * `out` when given (no allocation once this input shape has been seen).
    */
-  run(x: BitTensor, out?: BinaryResult<O>): BinaryResult<O> {
+  run(xArg: BitTensor, out?: BinaryResult<O>): BinaryResult<O> {
     this.live();
-    checkBits(x, 'x');
+    const x = readBits(xArg, 'x', this.xArg);
     const g = this.geo;
     if (x.shape.length !== 4)
       throw new QwasmError('x', `must be 4-D NHWC [N, H, W, C] (packed along C), got shape [${x.shape.join(', ')}]`);
@@ -565,11 +558,12 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
     }
     const M = Nb * t.OH * t.OW;
     let y: BinaryResult<O>;
+    let target: Uint32Array | Int8Array | Float32Array;
     if (out !== undefined) {
-      checkOutData(out, this.kind, M, g.O);
+      target = checkOutData(out, this.kind, M, g.O, this.outArg);
       checkOutShape(out, this.outShape, 3, g.O);
       y = out;
-    } else y = this.newOut([...this.outShape], M);
+    } else [y, target] = this.newOut([...this.outShape], M);
     if (M === 0) return y;
     const xp = this.xBuf.ensure(t.xBytes, 'x');
     const tmp = this.tmpBuf.ensure(x.bits.length * 4, 'x');
@@ -585,7 +579,7 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
     }
     copyConvInput(rt, g, t, x.bits, xp, tmp);
     rt.kernels.bgemm(rec, M, t.taps, t.tapChunks, this.weights, g.O, yp, this.ldo, this.kind, this.params);
-    this.copyOut(y, M);
+    this.copyOut(target, M);
     return y;
   }
 }

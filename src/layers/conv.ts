@@ -315,6 +315,7 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
     try {
       const epi = EpilogueParams.requant(rt, M, {
         requant,
+        outputScaleName: 'output.scale',
         inputScale: sx[0]!,
         weightScale: ws,
         outputScale: sy[0]!,

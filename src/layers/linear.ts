@@ -2,9 +2,18 @@
 // call per run, no allocation when the caller passes `out`.
 import { check } from '../errors.js';
 import { Runtime, Workspace } from '../runtime.js';
-import { checkDtype, checkTensor, type QuantDtype, type Tensor } from '../tensor.js';
+import { article, describe, readObject } from '../args.js';
+import {
+  checkDtype,
+  copyInto,
+  lengthOfKind,
+  readTensor,
+  type QuantDtype,
+  type Tensor,
+  type TypedArrayKind,
+} from '../tensor.js';
 import { newQuantArray, qrange } from '../quant/dtype.js';
-import { resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
+import { readBias, resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
 import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
 import {
   OneRowWeights,
@@ -72,33 +81,45 @@ export interface LinearConfig {
   requant?: Requant;
 }
 
-function checkActivation(a: unknown, name: string): Activation {
+export function checkActivation(a: unknown, name: string): Activation {
   const act = (a ?? 'none') as Activation;
   check(
     act === 'none' || act === 'relu' || act === 'relu6',
     name,
-    `must be 'none', 'relu' or 'relu6', got ${String(a)}`,
+    `must be 'none', 'relu' or 'relu6', got ${describe(a)}`,
   );
   return act;
 }
 
-function checkLayerWeights(
+/** Reads 2-D [N, K] layer weights once; returns the snapshot and its dims. */
+export function readLayerWeights<T extends Int8Array | Float32Array>(
   w: unknown,
   name: string,
-  type: new (n: number) => Int8Array | Float32Array,
-): [number, number] {
-  checkTensor(w, name);
-  checkDtype(w, name, type);
-  check(w.shape.length === 2, name, `must be 2-D [N, K], got shape [${w.shape.join(', ')}]`);
-  const [N, K] = w.shape as [number, number];
+  type: new (n: number) => T,
+): { data: T; N: number; K: number } {
+  const t = readTensor(w, name);
+  checkDtype(t, name, type);
+  check(t.shape.length === 2, name, `must be 2-D [N, K], got shape [${t.shape.join(', ')}]`);
+  const [N, K] = t.shape as [number, number];
   check(N > 0 && K > 0, name, `must not be empty, got shape [${N}, ${K}]`);
-  return [N, K];
+  return { data: t.data as T, N, K };
 }
 
-/** Rows of an input of `len` elements, `K` per row. */
-function rowsOf(len: number, K: number): number {
+/**
+ * Rows of a layer input of `kind` with `K` values per row, and the same check of the
+ * caller's `out` (room for rows x N values), through the arrays' true lengths.
+ */
+export function rowsOf(x: unknown, kind: TypedArrayKind, K: number, out: unknown, N: number): number {
+  const len = lengthOfKind(x, kind);
+  check(len >= 0, 'x', `must be ${article(kind)} (the layer's input dtype)`);
   check(len % K === 0, 'x', `has ${len} elements, not a whole number of rows of K = ${K}`);
-  return len / K;
+  const M = len / K;
+  if (out !== undefined) {
+    const outLen = lengthOfKind(out, kind);
+    check(outLen >= 0, 'out', `must be ${article(kind)}`);
+    check(outLen >= M * N, 'out', `has ${outLen} elements, needs ${M * N}`);
+  }
+  return M;
 }
 
 /** The linear layers' base: an output row of `outFeatures` values in `yBuf`. */
@@ -118,7 +139,7 @@ abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32Array> e
 
   protected collect(y: Y): Y {
     const n = this.rows * this.outFeatures;
-    if (n > 0) y.set(this.outputView(n));
+    if (n > 0) copyInto(y, this.outputView(n));
     return y;
   }
 
@@ -155,32 +176,29 @@ export class Linear extends PackedLayer<Int8Array | Uint8Array, Int8Array | Uint
   private readonly hiBuf = this.workspace();
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
-  constructor(rt: Runtime, cfg: LinearConfig) {
+  constructor(rt: Runtime, config: LinearConfig) {
     super(rt);
     rt.live();
-    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
-    const [N, K] = checkLayerWeights(cfg.weights, 'weights', Int8Array);
+    const cfg = readObject(config, 'config', 'an object');
+    const { data: wData, N, K } = readLayerWeights(cfg.weights, 'weights', Int8Array);
     const ws = resolveScale(cfg.weightScale, 'weightScale', N);
     const zw = resolveZeroPoint(cfg.weightZeroPoint, 'weightZeroPoint', 'int8');
-    check(typeof cfg.input === 'object' && cfg.input !== null, 'input', 'expected { scale, zeroPoint, dtype? }');
-    check(typeof cfg.output === 'object' && cfg.output !== null, 'output', 'expected { scale, zeroPoint }');
-    const dtype = cfg.input.dtype ?? 'int8';
-    check(dtype === 'int8' || dtype === 'uint8', 'input.dtype', `must be 'int8' or 'uint8', got ${String(dtype)}`);
-    const sx = resolveScale(cfg.input.scale, 'input.scale');
-    const zx = resolveZeroPoint(cfg.input.zeroPoint, 'input.zeroPoint', dtype);
-    const sy = resolveScale(cfg.output.scale, 'output.scale');
-    const zy = resolveZeroPoint(cfg.output.zeroPoint, 'output.zeroPoint', dtype);
+    const input = readObject(cfg.input, 'input', '{ scale, zeroPoint, dtype? }');
+    const output = readObject(cfg.output, 'output', '{ scale, zeroPoint }');
+    const dtype = input.dtype ?? 'int8';
+    check(dtype === 'int8' || dtype === 'uint8', 'input.dtype', `must be 'int8' or 'uint8', got ${describe(dtype)}`);
+    const sx = resolveScale(input.scale, 'input.scale');
+    const zx = resolveZeroPoint(input.zeroPoint, 'input.zeroPoint', dtype);
+    const sy = resolveScale(output.scale, 'output.scale');
+    const zy = resolveZeroPoint(output.zeroPoint, 'output.zeroPoint', dtype);
     const activation = checkActivation(cfg.activation, 'activation');
     const requant = cfg.requant ?? 'fp32';
     check(
       requant === 'fp32' || requant === 'fixedpoint',
       'requant',
-      `must be 'fp32' or 'fixedpoint', got ${String(requant)}`,
+      `must be 'fp32' or 'fixedpoint', got ${describe(requant)}`,
     );
-    if (cfg.bias !== undefined) {
-      check(cfg.bias instanceof Int32Array, 'bias', 'must be an Int32Array');
-      check(cfg.bias.length === N, 'bias', `has ${cfg.bias.length} values, expected ${N}`);
-    }
+    const bias = readBias(cfg.bias, Int32Array, N);
     checkAccumulation(K, maxCentred(dtype, zx), maxCentred('int8', zw), 'weights');
     this.inFeatures = K;
     this.outFeatures = N;
@@ -189,6 +207,7 @@ export class Linear extends PackedLayer<Int8Array | Uint8Array, Int8Array | Uint
     const { qmin, qmax } = qrange(dtype);
     this.epi = EpilogueParams.requant(rt, N, {
       requant,
+      outputScaleName: 'output.scale',
       inputScale: sx[0]!,
       weightScale: ws,
       outputScale: sy[0]!,
@@ -196,13 +215,13 @@ export class Linear extends PackedLayer<Int8Array | Uint8Array, Int8Array | Uint
       qmin,
       qmax,
       signed: dtype === 'int8',
-      bias: cfg.bias,
+      bias,
       activation,
     });
     this.blocks.push(this.epi.ptr);
     this.weights = rt.scoped((alloc) => {
       const src = alloc(N * K, 'weights');
-      rt.heap.i8.set(cfg.weights.data, src);
+      rt.heap.i8.set(wData, src);
       return packWeights(rt, src, N, K, K, 1, true, zw);
     });
     this.blocks.push(this.weights);
@@ -227,17 +246,10 @@ export class Linear extends PackedLayer<Int8Array | Uint8Array, Int8Array | Uint
     this.live();
     this.rows = 0;
     const signed = this.dtype === 'int8';
-    check(
-      signed ? x instanceof Int8Array : x instanceof Uint8Array,
-      'x',
-      `must be ${signed ? 'an Int8Array' : 'a Uint8Array'} (the layer's input dtype)`,
-    );
     const K = this.inFeatures;
     const N = this.outFeatures;
-    const M = rowsOf(x.length, K);
+    const M = rowsOf(x, signed ? 'Int8Array' : 'Uint8Array', K, out, N);
     const y = out ?? newQuantArray(this.dtype, M * N);
-    check(y instanceof (signed ? Int8Array : Uint8Array), 'out', `must be ${signed ? 'an Int8Array' : 'a Uint8Array'}`);
-    check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
     if (M === 0) return y;
     this.rows = M;
     const xp = this.xBuf.ensure(M * K, 'x');
@@ -297,12 +309,13 @@ export class LinearF32 extends PackedLayer<Float32Array, Float32Array> {
   private readonly xBuf = this.workspace();
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
-  constructor(rt: Runtime, cfg: LinearF32Config) {
+  constructor(rt: Runtime, config: LinearF32Config) {
     super(rt);
     rt.live();
-    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
-    const [N, K] = checkLayerWeights(cfg.weights, 'weights', Float32Array);
+    const cfg = readObject(config, 'config', 'an object');
+    const { data: wData, N, K } = readLayerWeights(cfg.weights, 'weights', Float32Array);
     const activation = checkActivation(cfg.activation, 'activation');
+    const bias = readBias(cfg.bias, Float32Array, N);
     this.inFeatures = K;
     this.outFeatures = N;
     this.lo = activation === 'none' ? -Infinity : 0;
@@ -310,19 +323,17 @@ export class LinearF32 extends PackedLayer<Float32Array, Float32Array> {
     const np = Math.ceil(N / rt.config.nr) * rt.config.nr;
     this.weights = rt.scoped((alloc) => {
       const src = alloc(N * K * 4, 'weights');
-      rt.heap.f32.set(cfg.weights.data, src >> 2);
+      rt.heap.f32.set(wData, src >> 2);
       const dst = rt.heap.alloc(np * K * 4, 'weights');
       rt.kernels.pack_w_f32(src, N, K, K, 1, dst);
       return dst;
     });
     this.blocks.push(this.weights);
     this.bias = 0;
-    if (cfg.bias !== undefined) {
-      check(cfg.bias instanceof Float32Array, 'bias', 'must be a Float32Array');
-      check(cfg.bias.length === N, 'bias', `has ${cfg.bias.length} values, expected ${N}`);
+    if (bias !== undefined) {
       this.bias = rt.heap.alloc(np * 4, 'bias');
       rt.heap.f32.fill(0, this.bias >> 2, (this.bias >> 2) + np);
-      rt.heap.f32.set(cfg.bias, this.bias >> 2);
+      rt.heap.f32.set(bias, this.bias >> 2);
       this.blocks.push(this.bias);
     }
   }
@@ -334,13 +345,10 @@ export class LinearF32 extends PackedLayer<Float32Array, Float32Array> {
   protected start(x: Float32Array, out?: Float32Array): Float32Array {
     this.live();
     this.rows = 0;
-    check(x instanceof Float32Array, 'x', 'must be a Float32Array');
     const K = this.inFeatures;
     const N = this.outFeatures;
-    const M = rowsOf(x.length, K);
+    const M = rowsOf(x, 'Float32Array', K, out, N);
     const y = out ?? new Float32Array(M * N);
-    check(y instanceof Float32Array, 'out', 'must be a Float32Array');
-    check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
     if (M === 0) return y;
     this.rows = M;
     const xp = this.xBuf.ensure(M * K * 4, 'x');
@@ -397,17 +405,13 @@ export class DynamicLinear extends PackedLayer<Float32Array, Float32Array> {
   private readonly mmBuf = this.workspace();
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
-  constructor(rt: Runtime, cfg: DynamicLinearConfig) {
+  constructor(rt: Runtime, config: DynamicLinearConfig) {
     super(rt);
     rt.live();
-    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
-    const [N, K] = checkLayerWeights(cfg.weights, 'weights', Float32Array);
-    const w = cfg.weights.data;
+    const cfg = readObject(config, 'config', 'an object');
+    const { data: w, N, K } = readLayerWeights(cfg.weights, 'weights', Float32Array);
     for (let i = 0; i < w.length; i++) check(Number.isFinite(w[i]!), 'weights', `holds a non-finite value at ${i}`);
-    if (cfg.bias !== undefined) {
-      check(cfg.bias instanceof Float32Array, 'bias', 'must be a Float32Array');
-      check(cfg.bias.length === N, 'bias', `has ${cfg.bias.length} values, expected ${N}`);
-    }
+    const bias = readBias(cfg.bias, Float32Array, N);
     checkAccumulation(K, 255, 127, 'weights');
     this.inFeatures = K;
     this.outFeatures = N;
@@ -424,7 +428,7 @@ export class DynamicLinear extends PackedLayer<Float32Array, Float32Array> {
       }
     }
     this.weightScale = scales;
-    this.epi = EpilogueParams.dequant(rt, N, scales, cfg.bias);
+    this.epi = EpilogueParams.dequant(rt, N, scales, bias);
     this.blocks.push(this.epi.ptr);
     this.weights = rt.scoped((alloc) => {
       const src = alloc(N * K, 'weights');
@@ -447,13 +451,10 @@ export class DynamicLinear extends PackedLayer<Float32Array, Float32Array> {
   protected start(x: Float32Array, out?: Float32Array): Float32Array {
     this.live();
     this.rows = 0;
-    check(x instanceof Float32Array, 'x', 'must be a Float32Array');
     const K = this.inFeatures;
     const N = this.outFeatures;
-    const M = rowsOf(x.length, K);
+    const M = rowsOf(x, 'Float32Array', K, out, N);
     const y = out ?? new Float32Array(M * N);
-    check(y instanceof Float32Array, 'out', 'must be a Float32Array');
-    check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
     if (M === 0) return y;
     this.rows = M;
     const heap = this.rt.heap;

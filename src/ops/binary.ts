@@ -8,9 +8,11 @@
 //
 // Each op reads the same way: validate -> resolve shapes -> copy and lay out bits in
 // wasm memory -> one kernel call -> view the result out.
+import { describe, readOptions } from '../args.js';
+import { intsAttr } from './conv-plan.js';
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import { checkTensor, type Tensor } from '../tensor.js';
+import { checkResultSize, lengthOfKind, readField, readTensor, type Tensor } from '../tensor.js';
 
 /**
  * A bit-packed tensor: the signs of a tensor of logical `shape`, packed along the last
@@ -127,33 +129,46 @@ export function chunkPlan(n: number): ChunkPlan {
   return p;
 }
 
+/** The parts of a bit tensor a call reads: filled by {@link readBits}, reusable across runs. */
+export interface BitsArg {
+  bits: Uint32Array;
+  shape: number[];
+}
+
 /**
- * Checks a bit-packed tensor: `{ bits: Uint32Array, shape }` with whole rows of words.
- * Messages are built only on failure: layers call this on every run.
+ * Reads a bit-packed tensor `{ bits: Uint32Array, shape }` once into `into` (a fresh
+ * record by default; layers pass their own so runs allocate nothing): `bits` is checked
+ * by its true length against whole rows of words, `shape` copied. Messages are built
+ * only on failure.
  */
-export function checkBits(t: unknown, name: string): asserts t is BitTensor {
+export function readBits(t: unknown, name: string, into: BitsArg = { bits: new Uint32Array(0), shape: [] }): BitsArg {
   if (typeof t !== 'object' || t === null)
     throw new QwasmError(name, 'expected a bit-packed tensor { bits, shape } from qw.bitpack');
-  const { bits, shape, data } = t as { bits?: unknown; shape?: unknown; data?: unknown };
-  if (bits === undefined && data !== undefined) {
+  const bits = readField(t, 'bits', name);
+  if (bits === undefined && readField(t, 'data', name) !== undefined) {
     throw new QwasmError(
       name,
       'expected a bit-packed tensor { bits, shape } (from qw.bitpack), got an unpacked tensor { data, shape }',
     );
   }
-  if (!(bits instanceof Uint32Array)) throw new QwasmError(name, 'bits must be a Uint32Array');
-  if (!Array.isArray(shape) || shape.length < 1)
-    throw new QwasmError(name, 'shape must be an array of at least one dimension');
-  const s = shape as unknown[];
-  for (let i = 0; i < s.length; i++) {
-    const d = s[i];
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0)
-      throw new QwasmError(name, `shape [${String(shape)}] has an invalid dimension`);
+  const len = lengthOfKind(bits, 'Uint32Array');
+  if (len < 0) throw new QwasmError(name, `bits must be a Uint32Array, got ${describe(bits)}`);
+  const shape = readField(t, 'shape', name);
+  if (!Array.isArray(shape)) throw new QwasmError(name, 'shape must be an array of at least one dimension');
+  const rank = shape.length;
+  if (rank < 1 || rank > 32) throw new QwasmError(name, 'shape must have between 1 and 32 dimensions');
+  const dims = into.shape;
+  dims.length = 0;
+  for (let i = 0; i < rank; i++) {
+    const d: unknown = shape[i];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d >= 2 ** 32)
+      throw new QwasmError(name, `shape has an invalid dimension ${describe(d)} at ${i}`);
+    dims.push(d);
   }
-  const dims = shape as number[];
-  const words = rowsOfBits(dims) * wordsFor(dims[dims.length - 1]!);
-  if (bits.length !== words)
-    throw new QwasmError(name, `has ${bits.length} words but shape [${dims.join(', ')}] packs into ${words}`);
+  const words = rowsOfBits(dims) * wordsFor(dims[rank - 1]!);
+  if (len !== words) throw new QwasmError(name, `has ${len} words but shape [${dims.join(', ')}] packs into ${words}`);
+  into.bits = bits as Uint32Array;
+  return into;
 }
 
 /** Rows of a bit tensor: the product of all dimensions but the last. */
@@ -227,19 +242,16 @@ export function tapSums(rt: Runtime, src: number, rows: number, n: number): Int3
  * The signs of a Float32 or Int8 tensor, packed along the last axis. The bit is exactly
  * `x < 0`: -0 and NaN pack as +1.
  */
-export function bitpack(rt: Runtime, x: Tensor): BitTensor {
+export function bitpack(rt: Runtime, arg: Tensor): BitTensor {
   rt.live();
-  checkTensor(x, 'x');
+  const x = readTensor(arg, 'x');
   const isF32 = x.data instanceof Float32Array;
-  check(
-    isF32 || x.data instanceof Int8Array,
-    'x',
-    `expected Float32Array or Int8Array, got ${x.data.constructor.name}`,
-  );
+  check(isF32 || x.data instanceof Int8Array, 'x', `expected Float32Array or Int8Array, got ${describe(x.data)}`);
   check(x.shape.length >= 1, 'x', 'must have at least one dimension (the one packed)');
   const C = x.shape[x.shape.length - 1]!;
   const rows = rowsOfBits(x.shape);
   const words = rows * wordsFor(C);
+  checkResultSize(words, 4, 'x');
   const bits = new Uint32Array(words);
   if (words === 0) return { bits, shape: [...x.shape] };
   rt.scoped((alloc) => {
@@ -260,12 +272,13 @@ export function bitpack(rt: Runtime, x: Tensor): BitTensor {
 }
 
 /** Unpacks bits into +-1 float32 of the logical shape (bit 1 -> -1). */
-export function bitunpack(rt: Runtime, p: BitTensor): Tensor<Float32Array> {
+export function bitunpack(rt: Runtime, arg: BitTensor): Tensor<Float32Array> {
   rt.live();
-  checkBits(p, 'p');
+  const p = readBits(arg, 'p');
   const C = p.shape[p.shape.length - 1]!;
   const rows = rowsOfBits(p.shape);
   const n = rows * C;
+  checkResultSize(n, 4, 'p');
   const out = new Float32Array(n);
   if (n === 0) return { data: out, shape: [...p.shape] };
   rt.scoped((alloc) => {
@@ -284,10 +297,10 @@ export function bitunpack(rt: Runtime, p: BitTensor): Tensor<Float32Array> {
 /**
  * a [..., K] x b [N, K]^T over +-1 -> int32 [..., N]: K - 2 * popcount(a xor b).
  */
-export function binaryMatMul(rt: Runtime, a: BitTensor, b: BitTensor): Tensor<Int32Array> {
+export function binaryMatMul(rt: Runtime, aArg: BitTensor, bArg: BitTensor): Tensor<Int32Array> {
   rt.live();
-  checkBits(a, 'a');
-  checkBits(b, 'b');
+  const a = readBits(aArg, 'a');
+  const b = readBits(bArg, 'b');
   check(b.shape.length === 2, 'b', `must be 2-D [N, K] (packed along K), got shape [${b.shape.join(', ')}]`);
   const K = a.shape[a.shape.length - 1]!;
   const [N, Kb] = b.shape as [number, number];
@@ -295,6 +308,7 @@ export function binaryMatMul(rt: Runtime, a: BitTensor, b: BitTensor): Tensor<In
   check(K > 0, 'a', 'K must be at least 1');
   const M = rowsOfBits(a.shape);
   const outShape = [...a.shape.slice(0, -1), N];
+  checkResultSize(M * N, 4, 'a');
   const out = new Int32Array(M * N);
   if (M === 0 || N === 0) return { data: out, shape: outShape };
   const plan = chunkPlan(K);
@@ -338,11 +352,10 @@ export interface BinaryConvGeometry {
   padValue: 0 | 1;
 }
 
-function pair(v: readonly number[] | undefined, name: string): [number, number] {
-  if (v === undefined) return [1, 1];
-  check(Array.isArray(v) && v.length === 2, name, `must be a pair [h, w], got ${JSON.stringify(v)}`);
-  for (const x of v) check(Number.isInteger(x) && x >= 1, name, `must hold integers >= 1, got ${JSON.stringify(v)}`);
-  return [v[0]!, v[1]!];
+function pair(v: readonly number[] | undefined | null, name: string): [number, number] {
+  if (v === undefined || v === null) return [1, 1];
+  const [a, b] = intsAttr(v, name, 2, 1, 'a pair [h, w]');
+  return [a!, b!];
 }
 
 /** Validates attributes against weights of shape [O, kH, kW, C]. `prefix` names them in errors. */
@@ -352,36 +365,28 @@ export function resolveBinaryConv(
   prefix: string,
   wName: string,
 ): BinaryConvGeometry {
-  check(typeof attrs === 'object' && attrs !== null, prefix ? prefix.slice(0, -1) : 'attrs', 'expected an object');
   check(wShape.length === 4, wName, `must be 4-D [O, kH, kW, C], got shape [${wShape.join(', ')}]`);
   const [O, kH, kW, C] = wShape as [number, number, number, number];
   check(O > 0 && kH > 0 && kW > 0 && C > 0, wName, `must not be empty, got shape [${wShape.join(', ')}]`);
   const [sH, sW] = pair(attrs.strides, `${prefix}strides`);
   const [dH, dW] = pair(attrs.dilations, `${prefix}dilations`);
   let pads: [number, number, number, number] = [0, 0, 0, 0];
-  if (attrs.pads !== undefined) {
-    const p = attrs.pads as unknown;
-    check(
-      Array.isArray(p) && p.length === 4,
-      `${prefix}pads`,
-      `must be [top, left, bottom, right], got ${JSON.stringify(p)}`,
-    );
-    for (const v of p as unknown[]) {
-      check(
-        Number.isInteger(v) && (v as number) >= 0,
-        `${prefix}pads`,
-        `must hold integers >= 0, got ${JSON.stringify(p)}`,
-      );
-    }
-    pads = [...(p as number[])] as [number, number, number, number];
+  if (attrs.pads !== undefined && attrs.pads !== null) {
+    pads = intsAttr(attrs.pads, `${prefix}pads`, 4, 0, '[top, left, bottom, right]') as typeof pads;
   }
   const padValue = attrs.padValue ?? 0;
-  check(padValue === 0 || padValue === 1, `${prefix}padValue`, `must be 0 or 1, got ${String(padValue)}`);
+  check(padValue === 0 || padValue === 1, `${prefix}padValue`, `must be 0 or 1, got ${describe(padValue)}`);
   return { O, kH, kW, C, sH, sW, pads, dH, dW, padValue };
 }
 
 /** Output height and width for an H x W input; throws naming `xName` when empty. */
-export function convOutputSize(g: BinaryConvGeometry, H: number, W: number, xName: string): [number, number] {
+export function convOutputSize(
+  g: BinaryConvGeometry,
+  Nb: number,
+  H: number,
+  W: number,
+  xName: string,
+): [number, number] {
   const OH = Math.floor((H + g.pads[0] + g.pads[2] - (g.kH - 1) * g.dH - 1) / g.sH) + 1;
   const OW = Math.floor((W + g.pads[1] + g.pads[3] - (g.kW - 1) * g.dW - 1) / g.sW) + 1;
   check(
@@ -389,6 +394,7 @@ export function convOutputSize(g: BinaryConvGeometry, H: number, W: number, xNam
     xName,
     `${H}x${W} is too small for a ${g.kH}x${g.kW} kernel with these pads, strides and dilations (output ${OH}x${OW})`,
   );
+  checkResultSize(Nb * OH * OW * g.O, 4, xName);
   return [OH, OW];
 }
 
@@ -468,7 +474,7 @@ export function convTables(
   W: number,
   xName: string,
 ): ConvTables {
-  const [OH, OW] = convOutputSize(g, H, W, xName);
+  const [OH, OW] = convOutputSize(g, Nb, H, W, xName);
   const np = paddedChannels(rt, g.O);
   let rows = null;
   let cols = null;
@@ -601,8 +607,7 @@ export function writeConvTables(
 }
 
 /** Checks a bit-packed NHWC input against the convolution's channels; returns [N, H, W]. */
-export function checkConvInput(x: unknown, C: number, name: string): [number, number, number] {
-  checkBits(x, name);
+export function checkConvInput(x: BitsArg, C: number, name: string): [number, number, number] {
   check(
     x.shape.length === 4,
     name,
@@ -620,13 +625,14 @@ export function checkConvInput(x: unknown, C: number, name: string): [number, nu
  */
 export function binaryConv2d(
   rt: Runtime,
-  x: BitTensor,
-  w: BitTensor,
-  attrs: BinaryConvAttributes = {},
+  xArg: BitTensor,
+  wArg: BitTensor,
+  attrs: BinaryConvAttributes | null = {},
 ): Tensor<Int32Array> {
   rt.live();
-  checkBits(w, 'w');
-  const g = resolveBinaryConv(w.shape, attrs, 'attrs.', 'w');
+  const w = readBits(wArg, 'w');
+  const x = readBits(xArg, 'x');
+  const g = resolveBinaryConv(w.shape, readOptions(attrs, 'attrs'), 'attrs.', 'w');
   const [Nb, H, W] = checkConvInput(x, g.C, 'x');
   const t = convTables(rt, g, Nb, H, W, 'x');
   const M = Nb * t.OH * t.OW;

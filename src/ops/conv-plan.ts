@@ -2,8 +2,10 @@
 // (layers/conv.ts): attributes are validated and resolved into NHWC geometry once, the
 // kernel path is chosen, weights are packed for that path, and the parameter block the
 // kernels read (assembly/conv/params.ts, same offsets) is written to wasm memory.
+import { describe } from '../args.js';
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
+import { checkResultSize } from '../tensor.js';
 import { EpilogueKind } from '../kernels.js';
 import type { EpilogueParams } from './epilogue.js';
 import { packedWeightBytes } from './gemm.js';
@@ -128,13 +130,30 @@ const IGEMM_MIN_CG = 4;
  */
 const IM2COL_BLOCK_BYTES = 96 * 1024;
 
-function pair(v: unknown, name: string, def: number, min: number): [number, number] {
-  if (v === undefined) return [def, def];
-  check(Array.isArray(v) && v.length === 2, name, `must be an array of 2 integers, got ${JSON.stringify(v)}`);
-  const [a, b] = v as number[];
-  for (const x of [a, b]) {
-    check(Number.isInteger(x) && x! >= min, name, `must hold integers >= ${min}, got ${JSON.stringify(v)}`);
+/**
+ * The largest stride, dilation, pad or kernel extent accepted: far beyond any real
+ * layer, and small enough that no derived size (padded rows, scratch) can run away.
+ */
+export const MAX_CONV_ATTRIBUTE = 2 ** 20;
+
+/** An attribute array read once into numbers: `n` integers in [min, MAX_CONV_ATTRIBUTE]. */
+export function intsAttr(v: unknown, name: string, n: number, min: number, what: string): number[] {
+  check(Array.isArray(v) && v.length === n, name, `must be ${what}, got ${describe(v)}`);
+  const out = Array.from(v as unknown[]);
+  check(out.length === n, name, `must be ${what}, got ${describe(out)}`);
+  for (const x of out) {
+    check(
+      typeof x === 'number' && Number.isInteger(x) && x >= min && x <= MAX_CONV_ATTRIBUTE,
+      name,
+      `must hold integers in [${min}, ${MAX_CONV_ATTRIBUTE}], got ${describe(out)}`,
+    );
   }
+  return out as number[];
+}
+
+function pair(v: unknown, name: string, def: number, min: number): [number, number] {
+  if (v === undefined || v === null) return [def, def];
+  const [a, b] = intsAttr(v, name, 2, min, 'an array of 2 integers');
   return [a!, b!];
 }
 
@@ -151,7 +170,6 @@ export function resolveGeometry(
   xName: string,
   wName: string,
 ): ConvGeometry {
-  check(typeof attrs === 'object' && attrs !== null, prefix ? prefix.slice(0, -1) : 'config', 'expected an object');
   const { N, H, W, C } = input;
   const { M, kH, kW, Cg } = weights;
   check(
@@ -167,7 +185,7 @@ export function resolveGeometry(
   const [sH, sW] = pair(attrs.strides, `${prefix}strides`, 1, 1);
   const [dH, dW] = pair(attrs.dilations, `${prefix}dilations`, 1, 1);
   const group = attrs.group ?? 1;
-  check(Number.isInteger(group) && group >= 1, `${prefix}group`, `must be a positive integer, got ${String(group)}`);
+  check(Number.isInteger(group) && group >= 1, `${prefix}group`, `must be a positive integer, got ${describe(group)}`);
   check(C % group === 0, `${prefix}group`, `${group} does not divide the ${C} input channels`);
   check(M % group === 0, `${prefix}group`, `${group} does not divide the ${M} output channels`);
   check(
@@ -187,31 +205,19 @@ export function resolveGeometry(
   check(
     autoPad === 'NOTSET' || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER' || autoPad === 'VALID',
     `${prefix}autoPad`,
-    `must be 'NOTSET', 'SAME_UPPER', 'SAME_LOWER' or 'VALID', got ${String(autoPad)}`,
+    `must be 'NOTSET', 'SAME_UPPER', 'SAME_LOWER' or 'VALID', got ${describe(autoPad)}`,
   );
   const eH = (kH - 1) * dH + 1;
   const eW = (kW - 1) * dW + 1;
   let pads: [number, number, number, number] = [0, 0, 0, 0];
-  if (attrs.pads !== undefined) {
-    const p = attrs.pads as unknown;
+  if (attrs.pads !== undefined && attrs.pads !== null) {
+    const p = intsAttr(attrs.pads, `${prefix}pads`, 4, 0, '[top, left, bottom, right]');
     check(
-      Array.isArray(p) && p.length === 4,
-      `${prefix}pads`,
-      `must be [top, left, bottom, right], got ${JSON.stringify(p)}`,
-    );
-    for (const v of p as unknown[]) {
-      check(
-        Number.isInteger(v) && (v as number) >= 0,
-        `${prefix}pads`,
-        `must hold integers >= 0, got ${JSON.stringify(p)}`,
-      );
-    }
-    check(
-      autoPad === 'NOTSET' || (p as number[]).every((v) => v === 0),
+      autoPad === 'NOTSET' || p.every((v) => v === 0),
       `${prefix}pads`,
       `cannot be given together with autoPad '${autoPad}'`,
     );
-    pads = [...(p as number[])] as [number, number, number, number];
+    pads = p as [number, number, number, number];
   }
   let OH: number;
   let OW: number;
@@ -238,6 +244,7 @@ export function resolveGeometry(
     OH = Math.floor((hp - eH) / sH) + 1;
     OW = Math.floor((wp - eW) / sW) + 1;
   }
+  checkResultSize(N * OH * OW * M, 4, xName);
   return { N, H, W, C, M, kH, kW, sH, sW, dH, dW, pads, group, Cg, Mg: M / group, OH, OW };
 }
 

@@ -3,9 +3,17 @@
 // NHWC and [M, kH, kW, C/group]) -> pack -> one kernel call -> view the NHWC result out.
 import { check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import { checkTensor, dtypeOf, type QuantDtype, type Tensor } from '../tensor.js';
+import { dtypeOf, readTensor, type QuantDtype, type Tensor } from '../tensor.js';
+import { describe, readOptions } from '../args.js';
 import { newQuantArray, qrange } from '../quant/dtype.js';
-import { resolveScale, resolveZeroPoint, zeroPointDtype, type Scale, type ZeroPoint } from '../quant/params.js';
+import {
+  readBias,
+  resolveScale,
+  resolveZeroPoint,
+  zeroPointDtype,
+  type Scale,
+  type ZeroPoint,
+} from '../quant/params.js';
 import { EpilogueParams, type Requant } from './epilogue.js';
 import { checkAccumulation, maxCentred } from './gemm.js';
 import {
@@ -56,20 +64,22 @@ export interface QLinearConvAttributes extends ConvOpAttributes {
 }
 
 interface Operands {
+  /** Snapshots of the caller's tensors: the only copies read after validation. */
+  x: Tensor;
+  w: Tensor;
   geo: ConvGeometry;
   nchw: boolean;
   xType: QuantDtype;
   wType: QuantDtype;
 }
 
-function resolveOperands(x: Tensor, w: Tensor, attrs: ConvOpAttributes): Operands {
-  checkTensor(x, 'x');
-  checkTensor(w, 'w');
+function resolveOperands(xArg: Tensor, wArg: Tensor, attrs: ConvOpAttributes): Operands {
+  const x = readTensor(xArg, 'x');
+  const w = readTensor(wArg, 'w');
   const xType = dtypeOf(x.data, 'x');
   const wType = dtypeOf(w.data, 'w');
-  check(typeof attrs === 'object' && attrs !== null, 'attrs', 'expected an object');
   const layout = attrs.layout ?? 'NCHW';
-  check(layout === 'NCHW' || layout === 'NHWC', 'attrs.layout', `must be 'NCHW' or 'NHWC', got ${String(layout)}`);
+  check(layout === 'NCHW' || layout === 'NHWC', 'attrs.layout', `must be 'NCHW' or 'NHWC', got ${describe(layout)}`);
   const nchw = layout === 'NCHW';
   check(x.shape.length === 4, 'x', `must be 4-D ${layout}, got shape [${x.shape.join(', ')}]`);
   check(
@@ -82,7 +92,7 @@ function resolveOperands(x: Tensor, w: Tensor, attrs: ConvOpAttributes): Operand
   const [m, wa, wb, wc] = w.shape as [number, number, number, number];
   const weights = nchw ? { M: m, Cg: wa, kH: wb, kW: wc } : { M: m, kH: wa, kW: wb, Cg: wc };
   const geo = resolveGeometry(input, weights, attrs, 'attrs.', 'x', 'w');
-  return { geo, nchw, xType, wType };
+  return { x, w, geo, nchw, xType, wType };
 }
 
 /** Copies x into wasm memory at `dst` as NHWC bytes. */
@@ -160,15 +170,13 @@ function outShape(geo: ConvGeometry, nchw: boolean): number[] {
 /** Runs the conv kernel on validated operands; `epi` null gives int32 output. */
 function runConv(
   rt: Runtime,
-  x: Tensor,
-  w: Tensor,
   ops: Operands,
   za: number,
   zw: Int32Array,
   epi: EpilogueParams | null,
   out: Int32Array | Int8Array | Uint8Array,
 ): void {
-  const { geo, nchw } = ops;
+  const { x, w, geo, nchw } = ops;
   const path = choosePath(geo);
   const plan = makePlan(geo, path, false, rt.config.mr, rt.config.nr);
   rt.scoped((alloc) => {
@@ -199,16 +207,16 @@ export function convInteger(
   w: Tensor,
   xZeroPoint?: ZeroPoint,
   wZeroPoint?: ZeroPoint,
-  attrs: ConvOpAttributes = {},
+  attrs: ConvOpAttributes | null = {},
 ): Tensor<Int32Array> {
   rt.live();
-  const ops = resolveOperands(x, w, attrs);
+  const ops = resolveOperands(x, w, readOptions(attrs, 'attrs'));
   const { geo } = ops;
   const zx = resolveZeroPoint(xZeroPoint, 'xZeroPoint', ops.xType);
   const zw = resolveZeroPoint(wZeroPoint, 'wZeroPoint', ops.wType, geo.M);
   checkAccumulation(geo.kH * geo.kW * geo.Cg, maxCentred(ops.xType, zx), maxCentred(ops.wType, zw), 'w');
   const data = new Int32Array(geo.N * geo.M * geo.OH * geo.OW);
-  if (data.length > 0) runConv(rt, x, w, ops, zx[0]!, zw, null, data);
+  if (data.length > 0) runConv(rt, ops, zx[0]!, zw, null, data);
   return { data, shape: outShape(geo, ops.nchw) };
 }
 
@@ -226,10 +234,11 @@ export function qlinearConv(
   wZeroPoint: ZeroPoint | undefined,
   yScale: Scale,
   yZeroPoint?: ZeroPoint,
-  bias?: Int32Array,
-  attrs: QLinearConvAttributes = {},
+  biasArg?: Int32Array | null,
+  attrsArg: QLinearConvAttributes | null = {},
 ): Tensor<Int8Array | Uint8Array> {
   rt.live();
+  const attrs = readOptions(attrsArg, 'attrs');
   const ops = resolveOperands(x, w, attrs);
   const { geo } = ops;
   const sx = resolveScale(xScale, 'xScale');
@@ -239,15 +248,12 @@ export function qlinearConv(
   const sy = resolveScale(yScale, 'yScale');
   const yType = zeroPointDtype(yZeroPoint) ?? ops.xType;
   const zy = resolveZeroPoint(yZeroPoint, 'yZeroPoint', yType);
-  if (bias !== undefined) {
-    check(bias instanceof Int32Array, 'bias', 'must be an Int32Array');
-    check(bias.length === geo.M, 'bias', `has ${bias.length} values, expected ${geo.M} (one per output channel)`);
-  }
+  const bias = readBias(biasArg, Int32Array, geo.M);
   const requant = attrs.requant ?? 'fp32';
   check(
     requant === 'fp32' || requant === 'fixedpoint',
     'attrs.requant',
-    `must be 'fp32' or 'fixedpoint', got ${String(requant)}`,
+    `must be 'fp32' or 'fixedpoint', got ${describe(requant)}`,
   );
   checkAccumulation(geo.kH * geo.kW * geo.Cg, maxCentred(ops.xType, zx), maxCentred(ops.wType, zw), 'w');
   const data = newQuantArray(yType, geo.N * geo.M * geo.OH * geo.OW);
@@ -255,6 +261,7 @@ export function qlinearConv(
   const { qmin, qmax } = qrange(yType);
   const epi = EpilogueParams.requant(rt, geo.M, {
     requant,
+    outputScaleName: 'yScale',
     inputScale: sx[0]!,
     weightScale: sw,
     outputScale: sy[0]!,
@@ -265,7 +272,7 @@ export function qlinearConv(
     bias,
   });
   try {
-    runConv(rt, x, w, ops, zx[0]!, zw, epi, data);
+    runConv(rt, ops, zx[0]!, zw, epi, data);
   } finally {
     epi.dispose();
   }

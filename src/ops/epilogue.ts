@@ -36,6 +36,8 @@ export interface RequantSpec {
   /** Weight scale, 1 (per tensor) or N values. */
   weightScale: Float32Array;
   outputScale: number;
+  /** The argument a multiplier that cannot be represented is blamed on (e.g. 'yScale', 'output.scale'). */
+  outputScaleName: string;
   outputZeroPoint: number;
   qmin: number;
   qmax: number;
@@ -91,19 +93,24 @@ export class EpilogueParams {
       i32.set(spec.bias, arr(0) >> 2);
       i32[h] = arr(0);
     }
+    const refuse = (message: string): never => {
+      rt.heap.release(ptr);
+      throw new QwasmError(spec.outputScaleName, message);
+    };
     if (spec.requant === 'fp32') {
       for (let n = 0; n < N; n++) {
-        f32[(arr(1) >> 2) + n] = fp32Multiplier(spec.inputScale, ws[ws.length === 1 ? 0 : n]!, spec.outputScale);
+        const m = fp32Multiplier(spec.inputScale, ws[ws.length === 1 ? 0 : n]!, spec.outputScale);
+        if (!Number.isFinite(m)) {
+          refuse(`the requantization multiplier (input scale x weight scale) / output scale overflows float32`);
+        }
+        f32[(arr(1) >> 2) + n] = m;
       }
       i32[h + 1] = arr(1);
     } else {
       for (let n = 0; n < N; n++) {
         const real = fixedRealMultiplier(spec.inputScale, ws[ws.length === 1 ? 0 : n]!, spec.outputScale);
         const { multiplier, shift } = quantizeMultiplier(real);
-        if (shift > 30) {
-          rt.heap.release(ptr);
-          throw new QwasmError('outputScale', `requantization multiplier ${real} is too large for fixed point`);
-        }
+        if (shift > 30) refuse(`requantization multiplier ${real} is too large for fixed point (at most 2^30)`);
         const left = shift > 0 ? shift : 0;
         const right = shift > 0 ? 0 : -shift;
         i32[(arr(1) >> 2) + n] = multiplier;

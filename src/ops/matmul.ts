@@ -1,7 +1,7 @@
 // MatMulInteger and QLinearMatMul with ONNX (numpy matmul) semantics.
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import { checkTensor, dtypeOf, sizeOf, type QuantDtype, type Tensor } from '../tensor.js';
+import { checkResultSize, dtypeOf, readTensor, sizeOf, type QuantDtype, type Tensor } from '../tensor.js';
 import { newQuantArray, qrange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, zeroPointDtype, type Scale, type ZeroPoint } from '../quant/params.js';
 import { EpilogueKind } from '../kernels.js';
@@ -23,7 +23,7 @@ interface MatMulPlan {
 }
 
 /** numpy matmul shape rules: 1-D operands are promoted and their dim dropped afterwards. */
-function planMatMul(a: Tensor, b: Tensor): MatMulPlan {
+function planMatMul(a: Tensor, b: Tensor, outBytesPerElem: number): MatMulPlan {
   check(a.shape.length >= 1, 'a', 'must have rank >= 1');
   check(b.shape.length >= 1, 'b', 'must have rank >= 1');
   const as = a.shape.length === 1 ? [1, a.shape[0]!] : [...a.shape];
@@ -49,7 +49,13 @@ function planMatMul(a: Tensor, b: Tensor): MatMulPlan {
     }
     batch.push(da === 1 ? db : da);
   }
-  const total = sizeOf(batch);
+  const outShape = [...batch];
+  if (a.shape.length > 1) outShape.push(M);
+  if (b.shape.length > 1) outShape.push(N);
+  const outCount = sizeOf(outShape);
+  checkResultSize(outCount, outBytesPerElem, 'a');
+  // an empty result needs no batch indices (its batch count alone may be huge)
+  const total = outCount === 0 ? 0 : sizeOf(batch);
   const aIndex = new Int32Array(total);
   const bIndex = new Int32Array(total);
   const idx = new Array<number>(rank).fill(0);
@@ -69,9 +75,6 @@ function planMatMul(a: Tensor, b: Tensor): MatMulPlan {
       idx[i] = 0;
     }
   }
-  const outShape = [...batch];
-  if (a.shape.length > 1) outShape.push(M);
-  if (b.shape.length > 1) outShape.push(N);
   return { M, K, N, batch, aIndex, bIndex, aBatches: sizeOf(ab), bBatches: sizeOf(bb), outShape };
 }
 
@@ -144,10 +147,11 @@ function runBatched(
   });
 }
 
-function checkOperands(a: Tensor, b: Tensor): { aType: QuantDtype; bType: QuantDtype } {
-  checkTensor(a, 'a');
-  checkTensor(b, 'b');
-  return { aType: dtypeOf(a.data, 'a'), bType: dtypeOf(b.data, 'b') };
+/** Snapshots of both operands with their quantized dtypes. */
+function readOperands(a: unknown, b: unknown): { a: Tensor; b: Tensor; aType: QuantDtype; bType: QuantDtype } {
+  const at = readTensor(a, 'a');
+  const bt = readTensor(b, 'b');
+  return { a: at, b: bt, aType: dtypeOf(at.data, 'a'), bType: dtypeOf(bt.data, 'b') };
 }
 
 export function matMulInteger(
@@ -158,8 +162,10 @@ export function matMulInteger(
   bZeroPoint?: ZeroPoint,
 ): Tensor<Int32Array> {
   rt.live();
-  const { aType, bType } = checkOperands(a, b);
-  const plan = planMatMul(a, b);
+  const ops = readOperands(a, b);
+  const { aType, bType } = ops;
+  [a, b] = [ops.a, ops.b];
+  const plan = planMatMul(a, b, 4);
   const za = resolveZeroPoint(aZeroPoint, 'aZeroPoint', aType);
   const zb = resolveZeroPoint(bZeroPoint, 'bZeroPoint', bType, plan.N);
   checkAccumulation(plan.K, maxCentred(aType, za), maxCentred(bType, zb), 'a');
@@ -201,8 +207,10 @@ export function qlinearMatMul(
   opts: QLinearMatMulOptions = {},
 ): Tensor<Int8Array | Uint8Array> {
   rt.live();
-  const { aType, bType } = checkOperands(a, b);
-  const plan = planMatMul(a, b);
+  const ops = readOperands(a, b);
+  const { aType, bType } = ops;
+  [a, b] = [ops.a, ops.b];
+  const plan = planMatMul(a, b, 1);
   const sa = resolveScale(aScale, 'aScale');
   const za = resolveZeroPoint(aZeroPoint, 'aZeroPoint', aType);
   const sb = resolveScale(bScale, 'bScale', plan.N);
@@ -219,6 +227,7 @@ export function qlinearMatMul(
   if (count === 0) return { data, shape: plan.outShape };
   const epi = EpilogueParams.requant(rt, plan.N, {
     requant,
+    outputScaleName: 'yScale',
     inputScale: sa[0]!,
     weightScale: sb,
     outputScale: sy[0]!,

@@ -1,7 +1,8 @@
 // QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear with ONNX semantics.
 import { check } from '../errors.js';
+import { readOptions } from '../args.js';
 import type { Runtime } from '../runtime.js';
-import { checkDtype, checkTensor, normalizeAxis, type QuantDtype, type Tensor } from '../tensor.js';
+import { checkDtype, checkResultSize, normalizeAxis, readTensor, type QuantDtype, type Tensor } from '../tensor.js';
 import { newQuantArray, qrange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, zeroPointDtype, type Scale, type ZeroPoint } from '../quant/params.js';
 import { roundHalfEven } from '../quant/multiplier.js';
@@ -59,13 +60,15 @@ export function quantizeLinear(
   x: Tensor,
   scale: Scale,
   zeroPoint?: ZeroPoint,
-  opts: QuantizeOptions = {},
+  opts: QuantizeOptions | null = {},
 ): Tensor<Int8Array | Uint8Array> {
-  checkTensor(x, 'x');
+  rt.live();
+  x = readTensor(x, 'x');
   checkDtype(x, 'x', Float32Array);
-  const dtype = opts.dtype ?? zeroPointDtype(zeroPoint) ?? 'uint8';
+  const o = readOptions(opts);
+  const dtype = o.dtype ?? zeroPointDtype(zeroPoint) ?? 'uint8';
   check(dtype === 'int8' || dtype === 'uint8', 'dtype', `must be 'int8' or 'uint8', got ${String(dtype)}`);
-  const p = resolveAxisParams(x.shape, scale, zeroPoint, dtype, opts.axis);
+  const p = resolveAxisParams(x.shape, scale, zeroPoint, dtype, o.axis);
   const { qmin, qmax } = qrange(dtype);
   const n = x.data.length;
   const out = newQuantArray(dtype, n);
@@ -94,13 +97,15 @@ export function dequantizeLinear(
   q: Tensor,
   scale: Scale,
   zeroPoint?: ZeroPoint,
-  opts: { axis?: number } = {},
+  opts: { axis?: number } | null = {},
 ): Tensor<Float32Array> {
-  checkTensor(q, 'q');
+  rt.live();
+  q = readTensor(q, 'q');
   checkDtype(q, 'q', Int8Array, Uint8Array);
   const dtype: QuantDtype = q.data instanceof Int8Array ? 'int8' : 'uint8';
-  const p = resolveAxisParams(q.shape, scale, zeroPoint, dtype, opts.axis);
+  const p = resolveAxisParams(q.shape, scale, zeroPoint, dtype, readOptions(opts).axis);
   const n = q.data.length;
+  checkResultSize(n, 4, 'q');
   const out = new Float32Array(n);
   if (n === 0) return { data: out, shape: [...q.shape] };
   const k = rt.live().kernels;
@@ -149,14 +154,22 @@ export interface DynamicQuantized {
 export function dynamicParams(min: number, max: number): { scale: number; zeroPoint: number } {
   const lo = Math.fround(Math.min(min, 0));
   const hi = Math.fround(Math.max(max, 0));
-  const scale = hi === lo ? 1 : Math.fround(Math.fround(hi - lo) / 255);
+  const range = Math.fround(hi - lo);
+  // a finite range wider than float32 holds ([-3e38, 3e38]) is divided before subtracting
+  const scale =
+    hi === lo
+      ? 1
+      : Number.isFinite(range)
+        ? Math.fround(range / 255)
+        : Math.fround(Math.fround(hi / 255) - Math.fround(lo / 255));
   const initial = Math.fround(0 - Math.fround(lo / scale));
   const zeroPoint = roundHalfEven(Math.max(0, Math.min(255, initial)));
   return { scale, zeroPoint };
 }
 
 export function dynamicQuantizeLinear(rt: Runtime, x: Tensor): DynamicQuantized {
-  checkTensor(x, 'x');
+  rt.live();
+  x = readTensor(x, 'x');
   checkDtype(x, 'x', Float32Array);
   const n = x.data.length;
   const data = new Uint8Array(n);
