@@ -35,3 +35,6 @@ export { qadd_s8, qadd_s8_s, qmul_s8, qmul_s8_s, binary_f32, binary_f32_s } from
 export { lookup_u8, lookup_u8_scalar, copy_rows } from './lookup';
 export { qsoftmax, softmax_f32 } from './softmax';
 export { unary_f32 } from './unary';
+export { pool_max_q8, pool_max_f32, pool_avg_q8, pool_avg_f32, pool_global_avg_q8, pool_global_avg_f32 } from './pool';
+export { resize_nearest, resize_linear_q8, resize_linear_f32 } from './resize';
+export { convt_col2im_s32, convt_col2im_f32, convt_requant, convt_fill_bias_f32 } from './conv-transpose';
