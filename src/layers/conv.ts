@@ -5,9 +5,22 @@
 import { QwasmError, check } from '../errors.js';
 import { Runtime, Workspace } from '../runtime.js';
 import { Layer } from './layer.js';
-import { checkDtype, checkTensor, type QuantDtype, type Tensor } from '../tensor.js';
+import { describe, readObject } from '../args.js';
+import {
+  checkDtype,
+  copyInto,
+  lengthOfKind,
+  readField,
+  readShape,
+  readTensor,
+  sizeOf,
+  type QuantDtype,
+  type Tensor,
+  type TypedArray,
+  type TypedArrayKind,
+} from '../tensor.js';
 import { newQuantArray, qrange } from '../quant/dtype.js';
-import { resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
+import { readBias, resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
 import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
 import { checkAccumulation, maxCentred } from '../ops/gemm.js';
 import {
@@ -25,7 +38,7 @@ import {
   type ConvGeometry,
   type ConvPlan,
 } from '../ops/conv-plan.js';
-import type { QuantSpec } from './linear.js';
+import { checkActivation, type QuantSpec } from './linear.js';
 
 /**
  * Shape attributes of a conv layer (NHWC; pads [top, left, bottom, right]).
@@ -101,34 +114,24 @@ export interface Conv2dF32Config extends Conv2dShapeConfig {
   activation?: Activation;
 }
 
-function checkActivation(a: unknown): Activation {
-  const act = (a ?? 'none') as Activation;
-  check(
-    act === 'none' || act === 'relu' || act === 'relu6',
-    'activation',
-    `must be 'none', 'relu' or 'relu6', got ${String(a)}`,
-  );
-  return act;
-}
-
 /** Weight dims [O, kH, kW, Cg] of a layer config. */
-function weightDims(
-  w: unknown,
-  type: new (n: number) => Int8Array | Float32Array,
-): { M: number; kH: number; kW: number; Cg: number } {
-  checkTensor(w, 'weights');
+function weightDims<T extends Int8Array | Float32Array>(
+  weights: unknown,
+  type: new (n: number) => T,
+): { M: number; kH: number; kW: number; Cg: number; data: T } {
+  const w = readTensor(weights, 'weights');
   checkDtype(w, 'weights', type);
   check(w.shape.length === 4, 'weights', `must be 4-D [O, kH, kW, C/group], got shape [${w.shape.join(', ')}]`);
   const [M, kH, kW, Cg] = w.shape as [number, number, number, number];
   check(M > 0 && kH > 0 && kW > 0 && Cg > 0, 'weights', `must not be empty, got shape [${w.shape.join(', ')}]`);
-  return { M, kH, kW, Cg };
+  return { M, kH, kW, Cg, data: w.data as T };
 }
 
 /** The geometry of a layer before it has seen an input: a nominal input as large as the kernel. */
 function layerGeometry(cfg: Conv2dShapeConfig, w: { M: number; kH: number; kW: number; Cg: number }): ConvGeometry {
   const group = cfg.group ?? 1;
-  check(Number.isInteger(group) && group >= 1, 'group', `must be a positive integer, got ${String(group)}`);
-  const dil = cfg.dilations ?? [1, 1];
+  check(Number.isInteger(group) && group >= 1, 'group', `must be a positive integer, got ${describe(group)}`);
+  const dil = Array.isArray(cfg.dilations) ? cfg.dilations : [1, 1];
   const probe = {
     N: 1,
     // large enough that a valid kernel fits without padding, so only attributes can fail here
@@ -154,6 +157,9 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
   protected readonly kind: ConvPath;
   protected readonly params: number;
   protected plan: ConvPlan | null = null;
+  /** The data arrays of the call in progress, read once from the caller's tensors. */
+  protected inData: TypedArray | null = null;
+  protected outData: TypedArray | null = null;
   /** Output elements of the call in progress, from its start to its copy-out. */
   protected count = 0;
   protected readonly xBuf: Workspace;
@@ -168,7 +174,8 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
     geo: ConvGeometry,
   ) {
     super(rt);
-    this.cfg = { strides: cfg.strides, pads: cfg.pads, dilations: cfg.dilations, group: cfg.group };
+    // the resolved attributes, not the caller's arrays: later inputs see the same values
+    this.cfg = { strides: [geo.sH, geo.sW], pads: [...geo.pads], dilations: [geo.dH, geo.dW], group: geo.group };
     this.kernel = kernel;
     this.outChannels = kernel.M;
     this.inChannels = geo.C;
@@ -187,38 +194,30 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
    * for its shape. An input of the planned shape passes with plain comparisons only: no
    * error message is built unless something is wrong, so steady calls allocate nothing.
    */
-  protected planFor(
-    x: unknown,
-    type: new (n: number) => Int8Array | Uint8Array | Float32Array,
-    f32: boolean,
-    za: number,
-    signed: boolean,
-  ): ConvPlan {
+  protected planFor(x: unknown, kind: TypedArrayKind, f32: boolean, za: number, signed: boolean): ConvPlan {
+    check(typeof x === 'object' && x !== null, 'x', `must be a tensor of ${kind} (the layer's input dtype)`);
+    const data = readField(x, 'data', 'x');
+    const shape = readField(x, 'shape', 'x');
+    const len = lengthOfKind(data, kind);
+    check(len >= 0, 'x', `must be a tensor of ${kind} (the layer's input dtype)`);
+    this.inData = data as TypedArray;
     const p = this.plan;
-    if (p !== null && typeof x === 'object' && x !== null) {
-      const { data, shape } = x as Partial<Tensor>;
+    if (p !== null && Array.isArray(shape) && shape.length === 4) {
       const g = p.geo;
       if (
-        data instanceof type &&
-        Array.isArray(shape) &&
-        shape.length === 4 &&
         shape[0] === g.N &&
         shape[1] === g.H &&
         shape[2] === g.W &&
         shape[3] === g.C &&
-        data.length === g.N * g.H * g.W * g.C
+        len === g.N * g.H * g.W * g.C
       ) {
         return p;
       }
     }
-    check(
-      typeof x === 'object' && x !== null && (x as Partial<Tensor>).data instanceof type,
-      'x',
-      `must be a tensor of ${type.name} (the layer's input dtype)`,
-    );
-    checkTensor(x, 'x');
-    check(x.shape.length === 4, 'x', `must be 4-D [N, H, W, C], got shape [${x.shape.join(', ')}]`);
-    const [N, H, W, C] = x.shape as [number, number, number, number];
+    const dims = readShape(shape, 'x');
+    check(len === sizeOf(dims), 'x', `data has ${len} elements but shape [${dims.join(', ')}] needs ${sizeOf(dims)}`);
+    check(dims.length === 4, 'x', `must be 4-D [N, H, W, C], got shape [${dims.join(', ')}]`);
+    const [N, H, W, C] = dims as [number, number, number, number];
     check(C === this.inChannels, 'x', `has ${C} channels, the layer expects ${this.inChannels}`);
     const geo = resolveGeometry({ N, H, W, C }, this.kernel, this.cfg, '', 'x', 'weights');
     const plan = makePlan(geo, this.kind, f32, this.rt.config.mr, this.rt.config.nr);
@@ -227,35 +226,37 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
     return plan;
   }
 
-  /** Checks a caller's output tensor against the plan (messages built only on failure). */
-  protected checkOut(
-    out: Tensor,
-    plan: ConvPlan,
-    type: new (n: number) => Int8Array | Uint8Array | Float32Array,
-  ): void {
+  /**
+   * Checks a caller's output tensor against the plan and keeps its data array, the one
+   * the result is copied into (messages built only on failure).
+   */
+  protected checkOut(out: unknown, plan: ConvPlan, kind: TypedArrayKind): void {
+    check(typeof out === 'object' && out !== null, 'out', `must be a tensor of ${kind}`);
+    const data = readField(out, 'data', 'out');
+    const o = readField(out, 'shape', 'out');
+    const len = lengthOfKind(data, kind);
+    check(len >= 0, 'out', `must be a tensor of ${kind}`);
     const s = plan.outShape;
-    const o = typeof out === 'object' && out !== null ? out.shape : undefined;
-    if (
-      out?.data instanceof type &&
+    if (!(
       Array.isArray(o) &&
       o.length === 4 &&
       o[0] === s[0] &&
       o[1] === s[1] &&
       o[2] === s[2] &&
       o[3] === s[3] &&
-      out.data.length === s[0]! * s[1]! * s[2]! * s[3]!
-    ) {
-      return;
+      len === s[0]! * s[1]! * s[2]! * s[3]!
+    )) {
+      throw new QwasmError('out', `has shape ${describe(o)} and ${len} elements, expected [${s.join(', ')}]`);
     }
-    check(
-      typeof out === 'object' && out !== null && out.data instanceof type,
-      'out',
-      `must be a tensor of ${type.name}`,
-    );
-    throw new QwasmError(
-      'out',
-      `has shape [${String(out.shape)}] and ${out.data.length} elements, expected [${s.join(', ')}]`,
-    );
+    this.outData = data as TypedArray;
+  }
+
+  /** Copies the result into the output array checked at the start, and lets both arrays go. */
+  protected collectInto<Y>(y: Y, view: TypedArray | null): Y {
+    if (view !== null && this.outData !== null) copyInto(this.outData, view);
+    this.inData = null;
+    this.outData = null;
+    return y;
   }
 }
 
@@ -280,33 +281,30 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
   private readonly epiKind: number;
 
   /** @internal Made by the engine (`qw.conv2d(...)`, `qw.conv2dF32(...)`), not by `new`. */
-  constructor(rt: Runtime, cfg: Conv2dConfig) {
+  constructor(rt: Runtime, config: Conv2dConfig) {
     rt.live();
-    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
+    const cfg = readObject(config, 'config', 'an object');
     const kernel = weightDims(cfg.weights, Int8Array);
     const geo = layerGeometry(cfg, kernel);
     const M = kernel.M;
     const ws = resolveScale(cfg.weightScale, 'weightScale', M);
     const zw = resolveZeroPoint(cfg.weightZeroPoint, 'weightZeroPoint', 'int8');
-    check(typeof cfg.input === 'object' && cfg.input !== null, 'input', 'expected { scale, zeroPoint, dtype? }');
-    check(typeof cfg.output === 'object' && cfg.output !== null, 'output', 'expected { scale, zeroPoint }');
-    const dtype = cfg.input.dtype ?? 'int8';
-    check(dtype === 'int8' || dtype === 'uint8', 'input.dtype', `must be 'int8' or 'uint8', got ${String(dtype)}`);
-    const sx = resolveScale(cfg.input.scale, 'input.scale');
-    const zx = resolveZeroPoint(cfg.input.zeroPoint, 'input.zeroPoint', dtype);
-    const sy = resolveScale(cfg.output.scale, 'output.scale');
-    const zy = resolveZeroPoint(cfg.output.zeroPoint, 'output.zeroPoint', dtype);
-    const activation = checkActivation(cfg.activation);
+    const input = readObject(cfg.input, 'input', '{ scale, zeroPoint, dtype? }');
+    const output = readObject(cfg.output, 'output', '{ scale, zeroPoint }');
+    const dtype = input.dtype ?? 'int8';
+    check(dtype === 'int8' || dtype === 'uint8', 'input.dtype', `must be 'int8' or 'uint8', got ${describe(dtype)}`);
+    const sx = resolveScale(input.scale, 'input.scale');
+    const zx = resolveZeroPoint(input.zeroPoint, 'input.zeroPoint', dtype);
+    const sy = resolveScale(output.scale, 'output.scale');
+    const zy = resolveZeroPoint(output.zeroPoint, 'output.zeroPoint', dtype);
+    const activation = checkActivation(cfg.activation, 'activation');
     const requant = cfg.requant ?? 'fp32';
     check(
       requant === 'fp32' || requant === 'fixedpoint',
       'requant',
-      `must be 'fp32' or 'fixedpoint', got ${String(requant)}`,
+      `must be 'fp32' or 'fixedpoint', got ${describe(requant)}`,
     );
-    if (cfg.bias !== undefined) {
-      check(cfg.bias instanceof Int32Array, 'bias', 'must be an Int32Array');
-      check(cfg.bias.length === M, 'bias', `has ${cfg.bias.length} values, expected ${M}`);
-    }
+    const bias = readBias(cfg.bias, Int32Array, M);
     checkAccumulation(kernel.kH * kernel.kW * kernel.Cg, maxCentred(dtype, zx), maxCentred('int8', zw), 'weights');
     super(rt, cfg, kernel, geo);
     this.dtype = dtype;
@@ -323,7 +321,7 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
         qmin,
         qmax,
         signed: dtype === 'int8',
-        bias: cfg.bias,
+        bias,
         activation,
       });
       this.blocks.push(epi.ptr);
@@ -338,8 +336,8 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
       this.weights = rt.heap.alloc(packedConvWeightBytes(rt, geo, this.kind, false), 'weights');
       this.blocks.push(this.weights);
       rt.scoped((alloc) => {
-        const src = alloc(cfg.weights.data.length, 'weights');
-        rt.heap.i8.set(cfg.weights.data, src);
+        const src = alloc(kernel.data.length, 'weights');
+        rt.heap.i8.set(kernel.data, src);
         packConvWeightsS16(rt, geo, this.kind, src, true, zw, this.weights);
       });
     } catch (e) {
@@ -350,8 +348,8 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
 
   protected collect(y: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
     const n = this.count;
-    if (n > 0) y.data.set(this.dtype === 'int8' ? this.yBuf.view(Int8Array, n) : this.yBuf.view(Uint8Array, n));
-    return y;
+    const view = n === 0 ? null : this.dtype === 'int8' ? this.yBuf.view(Int8Array, n) : this.yBuf.view(Uint8Array, n);
+    return this.collectInto(y, view);
   }
 
   protected start(
@@ -361,22 +359,26 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
     this.live();
     this.count = 0;
     const signed = this.dtype === 'int8';
-    const T = signed ? Int8Array : Uint8Array;
-    const plan = this.planFor(x, T, false, this.za, signed);
+    const kind = signed ? 'Int8Array' : 'Uint8Array';
+    const plan = this.planFor(x, kind, false, this.za, signed);
     const count = plan.geo.N * plan.geo.OH * plan.geo.OW * plan.geo.M;
     let y: Tensor<Int8Array | Uint8Array>;
     if (out !== undefined) {
-      this.checkOut(out, plan, T);
+      this.checkOut(out, plan, kind);
       y = out;
-    } else y = { data: newQuantArray(this.dtype, count), shape: plan.outShape };
+    } else {
+      y = { data: newQuantArray(this.dtype, count), shape: plan.outShape };
+      this.outData = y.data;
+    }
     if (count === 0) return y;
     this.count = count;
-    const xp = this.xBuf.ensure(x.data.length, 'x');
+    const data = this.inData!;
+    const xp = this.xBuf.ensure(data.length, 'x');
     const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
     const yp = this.yBuf.ensure(count, 'x');
     const heap = this.rt.heap;
-    if (signed) heap.i8.set(x.data as Int8Array, xp);
-    else heap.u8.set(x.data as Uint8Array, xp);
+    if (signed) heap.i8.set(data, xp);
+    else heap.u8.set(data, xp);
     this.rt.kernels.conv2d_s16(this.params, xp, this.weights, yp, this.epiKind, this.epiPtr, sp);
     return y;
   }
@@ -399,17 +401,14 @@ export class Conv2dF32 extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Arr
   private readonly hi: number;
 
   /** @internal Made by the engine (`qw.conv2d(...)`, `qw.conv2dF32(...)`), not by `new`. */
-  constructor(rt: Runtime, cfg: Conv2dF32Config) {
+  constructor(rt: Runtime, config: Conv2dF32Config) {
     rt.live();
-    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
+    const cfg = readObject(config, 'config', 'an object');
     const kernel = weightDims(cfg.weights, Float32Array);
     const geo = layerGeometry(cfg, kernel);
-    const activation = checkActivation(cfg.activation);
+    const activation = checkActivation(cfg.activation, 'activation');
     const M = kernel.M;
-    if (cfg.bias !== undefined) {
-      check(cfg.bias instanceof Float32Array, 'bias', 'must be a Float32Array');
-      check(cfg.bias.length === M, 'bias', `has ${cfg.bias.length} values, expected ${M}`);
-    }
+    const bias = readBias(cfg.bias, Float32Array, M);
     super(rt, cfg, kernel, geo);
     this.lo = activation === 'none' ? -Infinity : 0;
     this.hi = activation === 'relu6' ? 6 : Infinity;
@@ -417,18 +416,18 @@ export class Conv2dF32 extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Arr
       this.weights = rt.heap.alloc(packedConvWeightBytes(rt, geo, this.kind, true), 'weights');
       this.blocks.push(this.weights);
       rt.scoped((alloc) => {
-        const src = alloc(cfg.weights.data.length * 4, 'weights');
-        rt.heap.f32.set(cfg.weights.data, src >> 2);
+        const src = alloc(kernel.data.length * 4, 'weights');
+        rt.heap.f32.set(kernel.data, src >> 2);
         packConvWeightsF32(rt, geo, this.kind, src, this.weights);
       });
       this.bias = 0;
-      if (cfg.bias !== undefined) {
+      if (bias !== undefined) {
         // padded to whole SIMD blocks: the kernels load 4 or 8 lanes at a time
         const np = Math.ceil(M / 8) * 8;
         this.bias = rt.heap.alloc(np * 4, 'bias');
         this.blocks.push(this.bias);
         rt.heap.f32.fill(0, this.bias >> 2, (this.bias >> 2) + np);
-        rt.heap.f32.set(cfg.bias, this.bias >> 2);
+        rt.heap.f32.set(bias, this.bias >> 2);
       }
     } catch (e) {
       this.dispose();
@@ -437,26 +436,29 @@ export class Conv2dF32 extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Arr
   }
 
   protected collect(y: Tensor<Float32Array>): Tensor<Float32Array> {
-    if (this.count > 0) y.data.set(this.yBuf.view(Float32Array, this.count));
-    return y;
+    return this.collectInto(y, this.count === 0 ? null : this.yBuf.view(Float32Array, this.count));
   }
 
   protected start(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Tensor<Float32Array> {
     this.live();
     this.count = 0;
-    const plan = this.planFor(x, Float32Array, true, 0, false);
+    const plan = this.planFor(x, 'Float32Array', true, 0, false);
     const count = plan.geo.N * plan.geo.OH * plan.geo.OW * plan.geo.M;
     let y: Tensor<Float32Array>;
     if (out !== undefined) {
-      this.checkOut(out, plan, Float32Array);
+      this.checkOut(out, plan, 'Float32Array');
       y = out;
-    } else y = { data: new Float32Array(count), shape: plan.outShape };
+    } else {
+      y = { data: new Float32Array(count), shape: plan.outShape };
+      this.outData = y.data;
+    }
     if (count === 0) return y;
     this.count = count;
-    const xp = this.xBuf.ensure(x.data.length * 4, 'x');
+    const data = this.inData!;
+    const xp = this.xBuf.ensure(data.length * 4, 'x');
     const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
     const yp = this.yBuf.ensure(count * 4, 'x');
-    this.rt.heap.f32.set(x.data, xp >> 2);
+    this.rt.heap.f32.set(data, xp >> 2);
     this.rt.kernels.conv2d_f32(this.params, xp, this.weights, this.bias, this.lo, this.hi, yp, sp);
     return y;
   }
