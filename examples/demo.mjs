@@ -148,13 +148,12 @@ console.log(
   'dynamic int8: int8 weights; activations quantized per call (uint8) from their own range (no calibration).',
 );
 
-const accDrop = 100 * (acc.float32 - acc.int8);
-const s32 = speed[32].int8.speedup;
+const accDelta = 100 * (acc.int8 - acc.float32);
 console.log(
-  `int8 accuracy vs float32: ${accDrop <= 0 ? '+' : '-'}${Math.abs(accDrop).toFixed(2)} pp (bar: within 0.5 pp) ${Math.abs(accDrop) <= 0.5 ? 'ok' : 'MISSED'}`,
+  `int8 accuracy vs float32: ${accDelta >= 0 ? '+' : ''}${accDelta.toFixed(2)} pp (int8 minus float32 accuracy on the held-out digits)`,
 );
 console.log(
-  `int8 speedup at batch 32: ${s32.toFixed(2)}x (bar: >= 2.5x on the simd build) ${qw.backend !== 'simd' ? `(this run used ${qw.backend}; pass --backend simd)` : s32 >= 2.5 ? 'ok' : 'MISSED'}`,
+  `int8 speedup at batch 32: ${speed[32].int8.speedup.toFixed(2)}x (float32 time / int8 time per image on the ${qw.backend} build; --backend picks another build)`,
 );
 console.log(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
