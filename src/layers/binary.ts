@@ -199,24 +199,24 @@ interface ResolvedOutput {
 }
 
 function resolveOutput(o: unknown): ResolvedOutput {
-  if (o === undefined || o === 'float32') return { kind: BinaryEpilogueKind.F32 };
+  if (o === undefined || o === null || o === 'float32') return { kind: BinaryEpilogueKind.F32 };
   if (o === 'bits') return { kind: BinaryEpilogueKind.Bits };
   check(
     typeof o === 'object' && o !== null && (o as { dtype?: unknown }).dtype === 'int8',
     'output',
     `must be 'float32', 'bits' or { dtype: 'int8', scale, zeroPoint }, got ${describe(o)}`,
   );
-  const { scale, zeroPoint } = o as BinaryInt8Output;
+  const { scale, zeroPoint } = { ...(o as BinaryInt8Output) };
   check(
     typeof scale === 'number' && Number.isFinite(scale) && scale > 0,
     'output.scale',
-    `must be positive and finite, got ${String(scale)}`,
+    `must be positive and finite, got ${describe(scale)}`,
   );
   const zp = zeroPoint ?? 0;
   check(
     Number.isInteger(zp) && zp >= -128 && zp <= 127,
     'output.zeroPoint',
-    `must be an integer in [-128, 127], got ${String(zp)}`,
+    `must be an integer in [-128, 127], got ${describe(zp)}`,
   );
   return { kind: BinaryEpilogueKind.I8, scale, zeroPoint: zp };
 }
@@ -324,17 +324,22 @@ abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
         for (let i = o * K; i < (o + 1) * K; i++) s += Math.abs(w[i]!);
         scale[o] = s / K;
       }
-    } else scale = cfg.scale === undefined ? new Float32Array(N).fill(1) : resolvePerChannel(cfg.scale, 'scale', N);
-    const bias = cfg.bias === undefined ? new Float32Array(N) : resolvePerChannel(cfg.bias, 'bias', N);
+    } else scale = cfg.scale == null ? new Float32Array(N).fill(1) : resolvePerChannel(cfg.scale, 'scale', N);
+    const bias = cfg.bias == null ? new Float32Array(N) : resolvePerChannel(cfg.bias, 'bias', N);
     this.xBuf = this.workspace();
     this.tmpBuf = this.workspace();
     this.recBuf = this.workspace();
     this.yBuf = this.workspace();
-    const packed = packFloatWeights(rt, w, N, T, n, withSums);
-    this.weights = packed.panels;
-    this.blocks.push(this.weights);
-    this.sums = packed.sums;
-    this.params = this.writeParams(N, K, scale, bias, out);
+    try {
+      const packed = packFloatWeights(rt, w, N, T, n, withSums);
+      this.weights = packed.panels;
+      this.blocks.push(this.weights);
+      this.sums = packed.sums;
+      this.params = this.writeParams(N, K, scale, bias, out);
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
   }
 
   private writeParams(N: number, K: number, scale: Float32Array, bias: Float32Array, out: ResolvedOutput): number {
