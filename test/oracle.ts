@@ -37,7 +37,7 @@ export interface OracleCase {
   exact: () => ArrayLike<number>;
 }
 
-export type Verdict =
+export type Judgement =
   | { pass: true; judgedBy: 'onnxruntime' }
   | { pass: true; judgedBy: 'reference'; oracleDiffersAt: number }
   | { pass: false; reason: string };
@@ -49,7 +49,7 @@ const at = (a: ArrayLike<number>, i: number) => (i < a.length ? String(a[i]) : '
  * onnxruntime is known to be inexact, equal to the exact reference passes (judged by the
  * reference); every other disagreement fails.
  */
-export function judge(c: OracleCase): Verdict {
+export function judge(c: OracleCase): Judgement {
   const d = firstDiff(c.got, c.oracle);
   if (d === -1) return { pass: true, judgedBy: 'onnxruntime' };
   const vsOracle = `${c.label}: qwasm differs from onnxruntime at index ${d} (qwasm ${at(c.got, d)}, onnxruntime ${at(c.oracle, d)}, lengths ${c.got.length} and ${c.oracle.length})`;
@@ -68,7 +68,7 @@ export function judge(c: OracleCase): Verdict {
 const noted = new Set<string>();
 
 /**
- * Asserts the judge's verdict inside a test; when the exact reference decided, prints so
+ * Asserts the judgement inside a test; when the exact reference decided, prints so
  * once per test.
  */
 export function expectOracle(c: OracleCase): void {

@@ -220,7 +220,7 @@ describe('HistogramObserver: clips against brute force', () => {
   });
 });
 
-describe('the calibration bar', () => {
+describe('calibration quality', () => {
   const dists = ['gaussian', 'laplacian', 'student-t', 'relu'] as const;
   const schemeFor = (kind: string, bits: number): QuantScheme =>
     kind === 'relu' ? { bits, signed: false, symmetric: false } : { bits };
