@@ -41,6 +41,18 @@ import { Conv2d, Conv2dF32, type Conv2dConfig, type Conv2dF32Config } from './la
 import { LinearInt4, type LinearInt4Config } from './layers/linear-int4.js';
 import { LinearResidual, type LinearResidualConfig } from './layers/linear-residual.js';
 import { quantErrorWasm, type QuantErrorReport } from './toolkit/metrics.js';
+import { binaryF32, qlinearBinary, type ElementwiseOptions } from './ops/elementwise.js';
+import {
+  qlinearLeakyRelu,
+  qlinearLookup,
+  qlinearSigmoid,
+  unaryF32,
+  type LeakyReluAttributes,
+  type LookupFunction,
+  type UnaryKind,
+} from './ops/lookup.js';
+import { qlinearSoftmax, softmaxF32, type SoftmaxAttributes } from './ops/softmax.js';
+import { concatF32, qlinearConcat, type ConcatAttributes, type QuantizedInput } from './ops/concat.js';
 
 /**
  * Options of {@link Qwasm.create}.
@@ -470,6 +482,233 @@ export class Qwasm {
    */
   binaryConv2dLayer<O extends BinaryOutput = 'float32'>(config: BinaryConv2dConfig<O>): BinaryConv2d<O> {
     return new BinaryConv2d<O>(this.live(), config);
+  }
+
+  /**
+   * com.microsoft QLinearAdd: `y = a + b` in real terms, requantized to (yScale, yZeroPoint),
+   * with numpy broadcasting (the same-shape, scalar and per-channel cases run as single
+   * kernel calls). a and b int8 or uint8 (the same), per-tensor quantization; the output
+   * has their dtype. Arithmetic: float32 `(F + a * Ra) + b * Rb` with Ra = aScale / yScale,
+   * Rb = bScale / yScale and the zero points folded into F, rounded half to even
+   * (onnxruntime's x86 order, see docs/elementwise.md); `{ activation: 'relu' }` fuses a ReLU.
+   *
+   * @example
+   * ```ts
+   * const y = qw.qlinearAdd(
+   *   { data: a, shape: [1, 56, 56, 24] }, 0.05, 0,
+   *   { data: b, shape: [1, 56, 56, 24] }, 0.04, -3,
+   *   0.08, -10,
+   * ); // Int8Array, shape [1, 56, 56, 24]
+   * ```
+   */
+  qlinearAdd(
+    a: Tensor,
+    aScale: Scale,
+    aZeroPoint: ZeroPoint | undefined,
+    b: Tensor,
+    bScale: Scale,
+    bZeroPoint: ZeroPoint | undefined,
+    yScale: Scale,
+    yZeroPoint?: ZeroPoint,
+    opts?: ElementwiseOptions,
+  ): Tensor<Int8Array | Uint8Array> {
+    return qlinearBinary(this.live(), 'add', a, aScale, aZeroPoint, b, bScale, bZeroPoint, yScale, yZeroPoint, opts);
+  }
+
+  /**
+   * com.microsoft QLinearMul: `y = a * b` in real terms, requantized, with numpy
+   * broadcasting (e.g. squeeze-excite: NHWC [N, H, W, C] by [N, 1, 1, C]). Arithmetic:
+   * `f32(f32((a - aZp) * (b - bZp)) * M) + yZp` with M = f32(f32(aScale * bScale) / yScale),
+   * rounded half to even: bit-exact with onnxruntime on x86-64 and Arm64.
+   *
+   * @example
+   * ```ts
+   * const y = qw.qlinearMul(
+   *   { data: x, shape: [1, 28, 28, 40] }, 0.05, 0,
+   *   { data: gate, shape: [1, 1, 1, 40] }, 1 / 255, -128,
+   *   0.05, 0,
+   * );
+   * ```
+   */
+  qlinearMul(
+    a: Tensor,
+    aScale: Scale,
+    aZeroPoint: ZeroPoint | undefined,
+    b: Tensor,
+    bScale: Scale,
+    bZeroPoint: ZeroPoint | undefined,
+    yScale: Scale,
+    yZeroPoint?: ZeroPoint,
+    opts?: ElementwiseOptions,
+  ): Tensor<Int8Array | Uint8Array> {
+    return qlinearBinary(this.live(), 'mul', a, aScale, aZeroPoint, b, bScale, bZeroPoint, yScale, yZeroPoint, opts);
+  }
+
+  /**
+   * The float32 twin of {@link Qwasm.qlinearAdd}: `a + b` with numpy broadcasting, optional
+   * fused ReLU, in f32x4.
+   *
+   * @example
+   * ```ts
+   * const y = qw.addF32({ data: af, shape: [1, 56, 56, 24] }, { data: bf, shape: [1, 56, 56, 24] });
+   * ```
+   */
+  addF32(a: Tensor, b: Tensor, opts?: ElementwiseOptions): Tensor<Float32Array> {
+    return binaryF32(this.live(), 'add', a, b, opts);
+  }
+
+  /**
+   * The float32 twin of {@link Qwasm.qlinearMul}: `a * b` with numpy broadcasting.
+   *
+   * @example
+   * ```ts
+   * const y = qw.mulF32({ data: xf, shape: [1, 28, 28, 40] }, { data: gatef, shape: [1, 1, 1, 40] });
+   * ```
+   */
+  mulF32(a: Tensor, b: Tensor, opts?: ElementwiseOptions): Tensor<Float32Array> {
+    return binaryF32(this.live(), 'mul', a, b, opts);
+  }
+
+  /**
+   * Any unary function of an int8 / uint8 tensor as a 256-entry table: `fn` on real values
+   * (the table is built from x's and y's quantization as onnxruntime's QLinearLookupBase
+   * builds it: dequantize each code in float32, apply fn, quantize), or a ready table of 256
+   * output codes indexed by the input code's byte. Applied with SIMD table lookup.
+   *
+   * @example
+   * ```ts
+   * const hardSwish = (v: number) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6;
+   * const y = qw.qlinearLookup({ data: x, shape: [1, 112, 112, 16] }, hardSwish, 0.05, 0, 0.04, -20);
+   * ```
+   */
+  qlinearLookup(
+    x: Tensor,
+    fn: LookupFunction,
+    xScale: Scale,
+    xZeroPoint: ZeroPoint | undefined,
+    yScale: Scale,
+    yZeroPoint?: ZeroPoint,
+  ): Tensor<Int8Array | Uint8Array> {
+    return qlinearLookup(this.live(), x, fn, xScale, xZeroPoint, yScale, yZeroPoint);
+  }
+
+  /**
+   * com.microsoft QLinearSigmoid: a lookup table of onnxruntime's float32 logistic
+   * (Eigen's rational approximation, multiply-adds rounded once, as its FMA3 kernel).
+   *
+   * @example
+   * ```ts
+   * const y = qw.qlinearSigmoid({ data: x, shape: [1, 1000] }, 0.1, 0, 1 / 256, -128);
+   * ```
+   */
+  qlinearSigmoid(
+    x: Tensor,
+    xScale: Scale,
+    xZeroPoint: ZeroPoint | undefined,
+    yScale: Scale,
+    yZeroPoint?: ZeroPoint,
+  ): Tensor<Int8Array | Uint8Array> {
+    return qlinearSigmoid(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint);
+  }
+
+  /**
+   * com.microsoft QLinearLeakyRelu: `x >= 0 ? x : alpha * x` (alpha default 0.01) as a lookup
+   * table.
+   *
+   * @example
+   * ```ts
+   * const y = qw.qlinearLeakyRelu({ data: x, shape: [1, 64, 56, 56] }, 0.05, 0, 0.05, 0, { alpha: 0.1 });
+   * ```
+   */
+  qlinearLeakyRelu(
+    x: Tensor,
+    xScale: Scale,
+    xZeroPoint: ZeroPoint | undefined,
+    yScale: Scale,
+    yZeroPoint?: ZeroPoint,
+    attrs?: LeakyReluAttributes,
+  ): Tensor<Int8Array | Uint8Array> {
+    return qlinearLeakyRelu(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, attrs);
+  }
+
+  /**
+   * The float32 twins of the lookup activations, in f32x4: 'sigmoid', 'tanh', 'silu',
+   * 'gelu' (tanh form), 'hardSwish', 'leakyRelu' (`attrs.alpha`, default 0.01).
+   *
+   * @example
+   * ```ts
+   * const y = qw.unaryF32({ data: xf, shape: [1, 112, 112, 16] }, 'hardSwish');
+   * ```
+   */
+  unaryF32(x: Tensor, kind: UnaryKind, attrs?: LeakyReluAttributes): Tensor<Float32Array> {
+    return unaryF32(this.live(), x, kind, attrs);
+  }
+
+  /**
+   * com.microsoft QLinearSoftmax along `attrs.axis` (default -1; opset-13 semantics: one
+   * axis), with onnxruntime's arithmetic: a 256-entry float32 exp table, the float32 row sum,
+   * `roundHalfEven(f32(f32(e * floor(1 / yScale)) / sum)) + yZeroPoint`, saturated.
+   *
+   * @example
+   * ```ts
+   * const y = qw.qlinearSoftmax({ data: logits, shape: [8, 1000] }, 0.1, 0, 1 / 256, 0);
+   * ```
+   */
+  qlinearSoftmax(
+    x: Tensor,
+    xScale: Scale,
+    xZeroPoint: ZeroPoint | undefined,
+    yScale: Scale,
+    yZeroPoint?: ZeroPoint,
+    attrs?: SoftmaxAttributes,
+  ): Tensor<Int8Array | Uint8Array> {
+    return qlinearSoftmax(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, attrs);
+  }
+
+  /**
+   * The float32 twin of {@link Qwasm.qlinearSoftmax}: exp(x - max) / sum along one axis.
+   *
+   * @example
+   * ```ts
+   * const p = qw.softmaxF32({ data: logitsf, shape: [8, 1000] }, { axis: 1 });
+   * ```
+   */
+  softmaxF32(x: Tensor, attrs?: SoftmaxAttributes): Tensor<Float32Array> {
+    return softmaxF32(this.live(), x, attrs);
+  }
+
+  /**
+   * com.microsoft QLinearConcat: `[x, scale, zeroPoint]` inputs joined along `attrs.axis`,
+   * each requantized to (yScale, yZeroPoint) through a table (onnxruntime's arithmetic), or
+   * copied when its quantization equals the output's.
+   *
+   * @example
+   * ```ts
+   * const y = qw.qlinearConcat(
+   *   [[{ data: x0, shape: [1, 24, 40, 40] }, 0.05, 0], [{ data: x1, shape: [1, 8, 40, 40] }, 0.1, 3]],
+   *   0.1, 0, { axis: 1 },
+   * ); // shape [1, 32, 40, 40]
+   * ```
+   */
+  qlinearConcat(
+    inputs: readonly QuantizedInput[],
+    yScale: Scale,
+    yZeroPoint: ZeroPoint | undefined,
+    attrs: ConcatAttributes,
+  ): Tensor<Int8Array | Uint8Array> {
+    return qlinearConcat(this.live(), inputs, yScale, yZeroPoint, attrs);
+  }
+
+  /**
+   * The float32 twin of {@link Qwasm.qlinearConcat}.
+   *
+   * @example
+   * ```ts
+   * const y = qw.concatF32([{ data: af, shape: [1, 4, 8] }, { data: bf, shape: [1, 2, 8] }], { axis: 1 });
+   * ```
+   */
+  concatF32(inputs: readonly Tensor[], attrs: ConcatAttributes): Tensor<Float32Array> {
+    return concatF32(this.live(), inputs, attrs);
   }
 
   /**

@@ -40,3 +40,7 @@ export {
   type BinaryResult,
   type BinaryScale,
 } from './layers/binary.js';
+export type { ElementwiseOptions } from './ops/elementwise.js';
+export type { LookupFunction, UnaryKind, LeakyReluAttributes } from './ops/lookup.js';
+export type { SoftmaxAttributes } from './ops/softmax.js';
+export type { QuantizedInput, ConcatAttributes } from './ops/concat.js';
