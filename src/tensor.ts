@@ -104,15 +104,10 @@ export function typedArrayOf(data: unknown, name: string): TypedArray | undefine
   const tag = tagOf.call(data) as string | undefined;
   if (tag === undefined || !Object.hasOwn(TYPED_ARRAYS, tag)) return undefined;
   const Ctor = TYPED_ARRAYS[tag as keyof typeof TYPED_ARRAYS];
-  try {
-    return new Ctor(
-      bufferOf.call(data) as ArrayBuffer,
-      byteOffsetOf.call(data) as number,
-      lengthOf.call(data) as number,
-    );
-  } catch {
-    throw new QwasmError(name, 'its buffer is detached or out of bounds');
-  }
+  const length = lengthOf.call(data) as number;
+  // a view of a detached (or shrunk) buffer has length 0 in JavaScript: it is empty
+  if (length === 0) return new Ctor(0);
+  return new Ctor(bufferOf.call(data) as ArrayBuffer, byteOffsetOf.call(data) as number, length);
 }
 
 /** {@link typedArrayOf}, throwing a QwasmError naming `name` for anything else. */

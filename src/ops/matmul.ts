@@ -1,5 +1,6 @@
 // MatMulInteger and QLinearMatMul with ONNX (numpy matmul) semantics.
 import { QwasmError, check } from '../errors.js';
+import { readOptions } from '../args.js';
 import type { Runtime } from '../runtime.js';
 import { checkResultSize, dtypeOf, readTensor, sizeOf, type QuantDtype, type Tensor } from '../tensor.js';
 import { newQuantArray, qrange } from '../quant/dtype.js';
@@ -204,7 +205,7 @@ export function qlinearMatMul(
   bZeroPoint: ZeroPoint | undefined,
   yScale: Scale,
   yZeroPoint?: ZeroPoint,
-  opts: QLinearMatMulOptions = {},
+  optsArg: QLinearMatMulOptions | null = {},
 ): Tensor<Int8Array | Uint8Array> {
   rt.live();
   const ops = readOperands(a, b);
@@ -218,7 +219,7 @@ export function qlinearMatMul(
   const sy = resolveScale(yScale, 'yScale');
   const yType = zeroPointDtype(yZeroPoint) ?? aType;
   const zy = resolveZeroPoint(yZeroPoint, 'yZeroPoint', yType);
-  const requant = opts.requant ?? 'fp32';
+  const requant = readOptions(optsArg).requant ?? 'fp32';
   check(requant === 'fp32' || requant === 'fixedpoint', 'opts.requant', `must be 'fp32' or 'fixedpoint'`);
   checkAccumulation(plan.K, maxCentred(aType, za), maxCentred(bType, zb), 'a');
   const count = plan.aIndex.length * plan.M * plan.N;

@@ -40,7 +40,8 @@ function resolveAxisParams(
   dtype: QuantDtype,
   axisOpt: number | undefined,
 ) {
-  const perAxis = typeof scale !== 'number' && scale.length > 1;
+  // per axis only for an array of several scales; anything else is resolveScale's to judge
+  const perAxis = (Array.isArray(scale) || ArrayBuffer.isView(scale)) && (scale as ArrayLike<number>).length > 1;
   if (!perAxis) {
     const s = resolveScale(scale, 'scale');
     const z = resolveZeroPoint(zeroPoint, 'zeroPoint', dtype);
