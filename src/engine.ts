@@ -53,6 +53,24 @@ import {
 } from './ops/lookup.js';
 import { qlinearSoftmax, softmaxF32, type SoftmaxAttributes } from './ops/softmax.js';
 import { concatF32, qlinearConcat, type ConcatAttributes, type QuantizedInput } from './ops/concat.js';
+import {
+  averagePoolF32,
+  globalAveragePoolF32,
+  maxPool,
+  maxPoolF32,
+  qlinearAveragePool,
+  qlinearGlobalAveragePool,
+  type AveragePoolAttributes,
+  type GlobalPoolAttributes,
+  type MaxPoolAttributes,
+} from './ops/pool.js';
+import { resize, type ResizeAttributes } from './ops/resize.js';
+import {
+  convTransposeF32,
+  qlinearConvTranspose,
+  type ConvTransposeAttributes,
+  type QLinearConvTransposeAttributes,
+} from './ops/conv-transpose.js';
 
 /**
  * Options of {@link Qwasm.create}.
@@ -709,6 +727,172 @@ export class Qwasm {
    */
   concatF32(inputs: readonly Tensor[], attrs: ConcatAttributes): Tensor<Float32Array> {
     return concatF32(this.live(), inputs, attrs);
+  }
+
+  /**
+   * com.microsoft QLinearAveragePool: int8 / uint8 average pooling, bit-exact with
+   * onnxruntime (float32 average of the dequantized taps, requantized round half to even;
+   * a kernel covering the whole unpadded map takes the global pool's integer rule). The
+   * output has x's dtype and layout ('NCHW' default, 'NHWC' allowed).
+   *
+   * @example
+   * ```ts
+   * const y = qw.qlinearAveragePool({ data: x, shape: [1, 32, 28, 28] }, 0.05, 0, 0.05, 0, {
+   *   kernelShape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], countIncludePad: false,
+   * }); // Int8Array, shape [1, 32, 14, 14]
+   * ```
+   */
+  qlinearAveragePool(
+    x: Tensor,
+    xScale: Scale,
+    xZeroPoint: ZeroPoint | undefined,
+    yScale: Scale,
+    yZeroPoint: ZeroPoint | undefined,
+    attrs: AveragePoolAttributes,
+  ): Tensor<Int8Array | Uint8Array> {
+    return qlinearAveragePool(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, attrs);
+  }
+
+  /**
+   * com.microsoft QLinearGlobalAveragePool: the exact int32 sum of each channel,
+   * requantized with m = xScale / (yScale * H * W) in float32 (onnxruntime's rule). Output
+   * [N, C, 1, 1] (NCHW) or [N, 1, 1, C] (NHWC) in x's dtype.
+   *
+   * @example
+   * ```ts
+   * const y = qw.qlinearGlobalAveragePool({ data: x, shape: [1, 7, 7, 1280] }, 0.02, -128, 0.01, -128, { layout: 'NHWC' });
+   * ```
+   */
+  qlinearGlobalAveragePool(
+    x: Tensor,
+    xScale: Scale,
+    xZeroPoint: ZeroPoint | undefined,
+    yScale: Scale,
+    yZeroPoint?: ZeroPoint,
+    attrs?: GlobalPoolAttributes,
+  ): Tensor<Int8Array | Uint8Array> {
+    return qlinearGlobalAveragePool(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, attrs);
+  }
+
+  /**
+   * ONNX MaxPool over an int8 / uint8 map: kernelShape, strides, pads, dilations and
+   * ceilMode as onnxruntime applies them; exact, output in x's dtype and layout.
+   *
+   * @example
+   * ```ts
+   * const y = qw.maxPool({ data: x, shape: [1, 112, 112, 64] }, { kernelShape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], layout: 'NHWC' });
+   * ```
+   */
+  maxPool(x: Tensor, attrs: MaxPoolAttributes): Tensor<Int8Array | Uint8Array> {
+    return maxPool(this.live(), x, attrs);
+  }
+
+  /**
+   * The float32 twin of {@link Qwasm.maxPool}.
+   *
+   * @example
+   * ```ts
+   * const y = qw.maxPoolF32({ data: xf, shape: [1, 64, 112, 112] }, { kernelShape: [3, 3], strides: [2, 2] });
+   * ```
+   */
+  maxPoolF32(x: Tensor, attrs: MaxPoolAttributes): Tensor<Float32Array> {
+    return maxPoolF32(this.live(), x, attrs);
+  }
+
+  /**
+   * The float32 twin of {@link Qwasm.qlinearAveragePool}: ONNX AveragePool (with
+   * countIncludePad the divisor counts the taps inside the padded extent).
+   *
+   * @example
+   * ```ts
+   * const y = qw.averagePoolF32({ data: xf, shape: [1, 32, 28, 28] }, { kernelShape: [2, 2], strides: [2, 2] });
+   * ```
+   */
+  averagePoolF32(x: Tensor, attrs: AveragePoolAttributes): Tensor<Float32Array> {
+    return averagePoolF32(this.live(), x, attrs);
+  }
+
+  /**
+   * The float32 twin of {@link Qwasm.qlinearGlobalAveragePool}: ONNX GlobalAveragePool.
+   *
+   * @example
+   * ```ts
+   * const y = qw.globalAveragePoolF32({ data: xf, shape: [1, 1280, 7, 7] }); // shape [1, 1280, 1, 1]
+   * ```
+   */
+  globalAveragePoolF32(x: Tensor, attrs?: GlobalPoolAttributes): Tensor<Float32Array> {
+    return globalAveragePoolF32(this.live(), x, attrs);
+  }
+
+  /**
+   * ONNX Resize of the H and W dims of an int8, uint8 or float32 map ('nearest' or
+   * 'linear'; every coordinate transformation and nearest mode of ResizeAttributes),
+   * bit-exact with onnxruntime's NCHW Resize in either layout. int8 / uint8 bilinear
+   * results truncate toward zero, as onnxruntime's do.
+   *
+   * @example
+   * ```ts
+   * const y = qw.resize({ data: x, shape: [1, 40, 40, 96] }, { scales: [1, 2, 2, 1], mode: 'linear', layout: 'NHWC' });
+   * // Int8Array, shape [1, 80, 80, 96]
+   * ```
+   */
+  resize(x: Tensor, attrs: ResizeAttributes): Tensor<Int8Array | Uint8Array | Float32Array> {
+    return resize(this.live(), x, attrs);
+  }
+
+  /**
+   * Transposed convolution in int8: x and w int8 or uint8 with QLinearConv's scales and
+   * zero points (w's per tensor or per output channel), int32 bias of scale
+   * xScale * wScale; exact int32 sums, requantized with m = (xScale * wScale) / yScale in
+   * float32 (or TFLite fixed point with `requant: 'fixedpoint'`). NCHW with w
+   * [C, M/group, kH, kW] by default; NHWC with w [C, kH, kW, M/group].
+   *
+   * @example
+   * ```ts
+   * const y = qw.qlinearConvTranspose(
+   *   { data: x, shape: [1, 96, 160, 160] }, 0.02, 0,
+   *   { data: w, shape: [96, 96, 2, 2] }, 0.01, 0, 0.05, 0, bias, { strides: [2, 2] },
+   * ); // Int8Array, shape [1, 96, 320, 320]
+   * ```
+   */
+  qlinearConvTranspose(
+    x: Tensor,
+    xScale: Scale,
+    xZeroPoint: ZeroPoint | undefined,
+    w: Tensor,
+    wScale: Scale,
+    wZeroPoint: ZeroPoint | undefined,
+    yScale: Scale,
+    yZeroPoint?: ZeroPoint,
+    bias?: Int32Array,
+    attrs?: QLinearConvTransposeAttributes,
+  ): Tensor<Int8Array | Uint8Array> {
+    return qlinearConvTranspose(
+      this.live(),
+      x,
+      xScale,
+      xZeroPoint,
+      w,
+      wScale,
+      wZeroPoint,
+      yScale,
+      yZeroPoint,
+      bias,
+      attrs,
+    );
+  }
+
+  /**
+   * The float32 twin of {@link Qwasm.qlinearConvTranspose}: ONNX ConvTranspose with a
+   * float32 bias [M].
+   *
+   * @example
+   * ```ts
+   * const y = qw.convTransposeF32({ data: xf, shape: [1, 96, 160, 160] }, { data: wf, shape: [96, 96, 2, 2] }, undefined, { strides: [2, 2] });
+   * ```
+   */
+  convTransposeF32(x: Tensor, w: Tensor, bias?: Float32Array, attrs?: ConvTransposeAttributes): Tensor<Float32Array> {
+    return convTransposeF32(this.live(), x, w, bias, attrs);
   }
 
   /**
