@@ -15,7 +15,8 @@
 // Density model for the expected error: mass spread uniformly inside each bin, the
 // first and last occupied bins clipped to the exact observed min and max.
 import { check } from '../errors.js';
-import { rangeParams, type ResolvedScheme } from './scheme.js';
+import { describe } from '../args.js';
+import { resolvedRangeParams, type ResolvedScheme } from './scheme.js';
 
 /**
  * A copy of a histogram's state: bin j covers [(origin + j) * width, (origin + j + 1) * width).
@@ -258,7 +259,7 @@ class Moments {
 /** Expected MSE per value of quantizing the histogram's data with the given range and scheme. */
 export function histogramMse(h: HistogramSnapshot, lo: number, hi: number, s: ResolvedScheme): number {
   if (h.total === 0) return 0;
-  const p = rangeParams(lo, hi, s);
+  const p = resolvedRangeParams(lo, hi, s);
   return new Moments(h).error(p.scale, p.zeroPoint, s.qmin, s.qmax) / h.total;
 }
 
@@ -322,7 +323,7 @@ export function mseRange(h: HistogramSnapshot, s: ResolvedScheme): [number, numb
   if (h.total === 0 || h.min === h.max) return [h.min, h.max];
   const mo = new Moments(h);
   const err = (lo: number, hi: number) => {
-    const p = rangeParams(lo, hi, s);
+    const p = resolvedRangeParams(lo, hi, s);
     return mo.error(p.scale, p.zeroPoint, s.qmin, s.qmax);
   };
   const lo0 = Math.min(h.min, 0);
@@ -481,6 +482,6 @@ export function checkBins(bins: number): void {
   check(
     Number.isInteger(bins) && bins >= 16 && bins <= 1 << 20,
     'bins',
-    `must be an integer from 16 to 2^20, got ${bins}`,
+    `must be an integer from 16 to 2^20, got ${describe(bins)}`,
   );
 }

@@ -3,6 +3,7 @@
 // qw.quantError) share one definition.
 import { check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
+import { describe } from '../args.js';
 
 /**
  * How far a reconstruction `xHat` is from `x`. With e = x - xHat over n values:
@@ -120,14 +121,23 @@ export function metricsFromSums(s: ErrorSums, n: number): QuantErrorReport {
  * ```
  */
 export function quantError(x: ArrayLike<number>, xHat: ArrayLike<number>): QuantErrorReport {
-  check(isNumeric(x), 'x', 'must be an array of numbers');
-  check(isNumeric(xHat), 'xHat', 'must be an array of numbers');
+  checkNumeric(x, 'x');
+  checkNumeric(xHat, 'xHat');
   check(x.length === xHat.length, 'xHat', `has ${xHat.length} values, x has ${x.length}`);
   return metricsFromSums(errorSums(x, xHat), x.length);
 }
 
-function isNumeric(a: unknown): a is ArrayLike<number> {
-  return (ArrayBuffer.isView(a) && !(a instanceof DataView)) || Array.isArray(a);
+/** A typed array of numbers (not BigInt64Array / BigUint64Array) or an array holding only numbers. */
+function checkNumeric(a: unknown, name: string): asserts a is ArrayLike<number> {
+  if (ArrayBuffer.isView(a) && !(a instanceof DataView)) {
+    check(!(a instanceof BigInt64Array || a instanceof BigUint64Array), name, `must hold numbers, got ${describe(a)}`);
+    return;
+  }
+  check(Array.isArray(a), name, `must be an array or typed array of numbers, got ${describe(a)}`);
+  const arr = a as unknown[];
+  for (let i = 0; i < arr.length; i++) {
+    check(typeof arr[i] === 'number', name, `must hold numbers, got ${describe(arr[i])} at ${i}`);
+  }
 }
 
 /**
@@ -140,6 +150,12 @@ function isNumeric(a: unknown): a is ArrayLike<number> {
  * ```
  */
 export function metricLoss(r: QuantErrorReport, metric: ErrorMetric): number {
+  checkMetric(metric, 'metric');
+  check(
+    typeof r === 'object' && r !== null && typeof r[metric] === 'number',
+    'report',
+    `must be a QuantErrorReport with a number '${metric}', got ${describe(r)}`,
+  );
   if (metric === 'sqnrDb') return -r.sqnrDb;
   if (metric === 'cosine') return 1 - r.cosine;
   return r[metric];
@@ -156,7 +172,7 @@ export function checkMetric(m: unknown, name: string): asserts m is ErrorMetric 
       m === 'sqnrDb' ||
       m === 'cosine',
     name,
-    `must be one of 'maxAbs', 'meanAbs', 'relative', 'mse', 'rmse', 'sqnrDb', 'cosine', got ${String(m)}`,
+    `must be one of 'maxAbs', 'meanAbs', 'relative', 'mse', 'rmse', 'sqnrDb', 'cosine', got ${describe(m)}`,
   );
 }
 

@@ -8,9 +8,12 @@
 // QwasmError from range() and params(); per channel, a channel that has seen none gets
 // the range [0, 0].
 import { QwasmError, check } from '../errors.js';
-import { checkDtype, checkTensor, normalizeAxis, type Tensor } from '../tensor.js';
+import { checkDtype, checkTensor, type Tensor } from '../tensor.js';
+import { describe, readOptions } from '../args.js';
+import { given } from './args.js';
 import {
   paramsFromRange,
+  readAxis,
   resolveScheme,
   splitAxis,
   type QuantParams,
@@ -82,9 +85,9 @@ export interface Observer {
   /** Feeds one batch; returns the observer. */
   observe(x: ObserverInput): this;
   /** The clipping range per tensor or per channel (some methods depend on the scheme). */
-  range(scheme?: QuantScheme): ObservedRange;
+  range(scheme?: QuantScheme | null): ObservedRange;
   /** Quantization parameters for the range under the scheme. */
-  params(scheme?: QuantScheme): QuantParams;
+  params(scheme?: QuantScheme | null): QuantParams;
   /** Forgets everything observed. */
   reset(): void;
   /** Finite values observed. */
@@ -110,15 +113,16 @@ abstract class ObserverBase implements Observer {
   posInfCount = 0;
   negInfCount = 0;
 
-  constructor(options: ObserverOptions = {}) {
-    check(typeof options === 'object' && options !== null, 'options', 'expected an object');
-    if (options.axis !== undefined)
-      check(Number.isInteger(options.axis), 'axis', `must be an integer, got ${options.axis}`);
-    this.axis = options.axis;
+  constructor(options?: ObserverOptions | null) {
+    const axis = given(readOptions(options, 'options').axis);
+    if (axis !== undefined) {
+      check(typeof axis === 'number' && Number.isInteger(axis), 'axis', `must be an integer, got ${describe(axis)}`);
+    }
+    this.axis = axis;
   }
 
   abstract get stateBytes(): number;
-  abstract range(scheme?: QuantScheme): ObservedRange;
+  abstract range(scheme?: QuantScheme | null): ObservedRange;
   protected abstract allocate(channels: number): void;
   protected abstract clear(): void;
   /** Folds one batch whose per-channel finite ranges are bmin / bmax (NaN where none). */
@@ -141,7 +145,7 @@ abstract class ObserverBase implements Observer {
     if (this.axis === undefined) L = { outer: 1, C: 1, inner: data.length };
     else {
       check(shape.length > 0, 'x', 'a per-channel observer needs a tensor of rank >= 1');
-      const a = normalizeAxis(this.axis, shape.length, 'axis');
+      const a = readAxis(this.axis, shape.length, 'axis');
       const s = splitAxis(shape, a);
       L = { outer: s.outer, C: s.A, inner: s.inner };
     }
@@ -188,9 +192,10 @@ abstract class ObserverBase implements Observer {
     return this;
   }
 
-  params(scheme: QuantScheme = {}): QuantParams {
-    const r = this.range(scheme);
-    return paramsFromRange(r.min, r.max, { ...scheme, axis: this.axis });
+  params(scheme?: QuantScheme | null): QuantParams {
+    const s = readOptions(scheme, 'scheme');
+    const r = this.range(s);
+    return paramsFromRange(r.min, r.max, { ...s, axis: this.axis });
   }
 
   reset(): void {
@@ -310,10 +315,10 @@ export class MovingAverageMinMaxObserver extends ObserverBase {
   private max = new Float64Array(0);
   private seen = new Uint8Array(0);
 
-  constructor(options: MovingAverageOptions = {}) {
+  constructor(options?: MovingAverageOptions | null) {
     super(options);
-    const c = options.averagingConstant ?? 0.01;
-    check(typeof c === 'number' && c > 0 && c <= 1, 'averagingConstant', `must be in (0, 1], got ${c}`);
+    const c = given(readOptions(options, 'options').averagingConstant) ?? 0.01;
+    check(typeof c === 'number' && c > 0 && c <= 1, 'averagingConstant', `must be in (0, 1], got ${describe(c)}`);
     this.averagingConstant = c;
   }
 
@@ -410,17 +415,18 @@ export class HistogramObserver extends ObserverBase {
   readonly bins: number;
   private hists: StreamingHistogram[] = [];
 
-  constructor(options: HistogramOptions = {}) {
+  constructor(options?: HistogramOptions | null) {
     super(options);
-    const method = options.method ?? 'mse';
+    const o = readOptions(options, 'options');
+    const method = given(o.method) ?? 'mse';
     check(
       method === 'mse' || method === 'percentile' || method === 'entropy',
       'method',
-      `must be 'mse', 'percentile' or 'entropy', got ${String(method)}`,
+      `must be 'mse', 'percentile' or 'entropy', got ${describe(method)}`,
     );
-    const p = options.percentile ?? 99.99;
-    check(typeof p === 'number' && p > 0 && p <= 100, 'percentile', `must be in (0, 100], got ${p}`);
-    const bins = options.bins ?? 2048;
+    const p = given(o.percentile) ?? 99.99;
+    check(typeof p === 'number' && p > 0 && p <= 100, 'percentile', `must be in (0, 100], got ${describe(p)}`);
+    const bins = given(o.bins) ?? 2048;
     checkBins(bins);
     this.method = method;
     this.percentile = p;
@@ -457,20 +463,26 @@ export class HistogramObserver extends ObserverBase {
   }
 
   /** A copy of channel c's histogram (c = 0 per tensor). */
-  histogram(channel = 0): HistogramSnapshot {
+  histogram(channel?: number | null): HistogramSnapshot {
+    const c = given(channel) ?? 0;
     check(
-      Number.isInteger(channel) && channel >= 0 && channel < this.hists.length,
+      Number.isInteger(c) && c >= 0 && c < this.hists.length,
       'channel',
-      `must be in [0, ${this.hists.length})`,
+      `must be an integer in [0, ${this.hists.length}), got ${describe(c)}`,
     );
-    return this.hists[channel]!.snapshot();
+    return this.hists[c]!.snapshot();
   }
 
   /**
    * The expected MSE per value (from the histogram) of quantizing channel c's data with
    * the range [min, max] under `scheme`: what the `'mse'` method minimises.
    */
-  expectedMse(min: number, max: number, scheme: QuantScheme = {}, channel = 0): number {
+  expectedMse(min: number, max: number, scheme?: QuantScheme | null, channel?: number | null): number {
+    check(
+      typeof min === 'number' && typeof max === 'number' && Number.isFinite(min) && Number.isFinite(max) && min <= max,
+      'range',
+      `must be finite numbers with min <= max, got [${describe(min)}, ${describe(max)}]`,
+    );
     return histogramMse(this.histogram(channel), min, max, resolveScheme(scheme));
   }
 
@@ -479,7 +491,7 @@ export class HistogramObserver extends ObserverBase {
    * quantization grid 'mse' and 'entropy' optimise for; symmetric or not for
    * 'percentile'). Throws a QwasmError before any finite value.
    */
-  range(scheme: QuantScheme = {}): ObservedRange {
+  range(scheme?: QuantScheme | null): ObservedRange {
     this.checkSeen();
     const s: ResolvedScheme = resolveScheme(scheme);
     const C = this.hists.length;

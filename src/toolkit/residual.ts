@@ -3,8 +3,10 @@
 // remaining max |r| / 127 <= scale_i / 254, so each stage cuts the worst-case error
 // by about 2^8 (less where the residual is smaller than its bound).
 import { check } from '../errors.js';
-import { checkDtype, checkTensor, normalizeAxis, type Tensor } from '../tensor.js';
-import { roundHalfEven, splitAxis } from './scheme.js';
+import { checkDtype, checkTensor, readShape, type Tensor } from '../tensor.js';
+import { describe, readOptions } from '../args.js';
+import { given } from './args.js';
+import { readAxis, roundHalfEven, splitAxis } from './scheme.js';
 
 /**
  * One stage: symmetric int8 codes in [-127, 127] and their scales (1, or one per
@@ -43,8 +45,8 @@ export interface ResidualQuantized {
 /**
  * Quantizes x into `stages` (1 to 4) int8 stages whose scaled sum approximates it:
  * stage 1 quantizes x (scale = max|x| / 127), each further stage the residual left by
- * the ones before, computed in float64. Per tensor, or per channel with `axis`.
- * Non-finite values are refused.
+ * the ones before, computed in float64. Per tensor, or per channel with `axis` (`null`
+ * options or axis: per tensor). Non-finite values are refused.
  *
  * @example
  * ```ts
@@ -55,7 +57,7 @@ export interface ResidualQuantized {
 export function residualQuantize(
   x: Tensor<Float32Array> | Float32Array,
   stages: number,
-  options: { axis?: number } = {},
+  options?: { axis?: number | null } | null,
 ): ResidualQuantized {
   const t = x instanceof Float32Array ? { data: x, shape: [x.length] } : x;
   checkTensor(t, 'x');
@@ -63,7 +65,7 @@ export function residualQuantize(
   check(
     Number.isInteger(stages) && stages >= 1 && stages <= 4,
     'stages',
-    `must be an integer from 1 to 4, got ${stages}`,
+    `must be an integer from 1 to 4, got ${describe(stages)}`,
   );
   const data = t.data as Float32Array;
   for (let i = 0; i < data.length; i++) check(Number.isFinite(data[i]!), 'x', `holds a non-finite value at ${i}`);
@@ -71,8 +73,9 @@ export function residualQuantize(
   let C = 1;
   let inner = data.length;
   let axis: number | undefined;
-  if (options.axis !== undefined) {
-    axis = normalizeAxis(options.axis, t.shape.length, 'axis');
+  const axisOption = given(readOptions(options, 'options').axis);
+  if (axisOption !== undefined) {
+    axis = readAxis(axisOption, t.shape.length, 'axis');
     const s = splitAxis(t.shape, axis);
     outer = s.outer;
     C = s.A;
@@ -121,25 +124,42 @@ export function residualQuantize(
  * ```
  */
 export function residualDequantize(rq: ResidualQuantized): Float32Array {
+  check(typeof rq === 'object' && rq !== null, 'rq', `expected ResidualQuantized, got ${describe(rq)}`);
+  const shape = readShape(rq.shape, 'rq.shape');
   check(
-    typeof rq === 'object' && rq !== null && Array.isArray(rq.stages) && rq.stages.length > 0,
-    'rq',
-    'expected ResidualQuantized',
+    Array.isArray(rq.stages) && rq.stages.length > 0,
+    'rq.stages',
+    `must be a non-empty array of { q, scale }, got ${describe(rq.stages)}`,
   );
-  const n = rq.shape.reduce((a, b) => a * b, 1);
+  const n = shape.reduce((a, b) => a * b, 1);
   let outer = 1;
   let C = 1;
   let inner = n;
-  if (rq.axis !== undefined) {
-    const s = splitAxis(rq.shape, rq.axis);
+  const axis = given(rq.axis);
+  if (axis !== undefined) {
+    const s = splitAxis(shape, readAxis(axis, shape.length, 'rq.axis'));
     outer = s.outer;
     C = s.A;
     inner = s.inner;
   }
+  const stages: ResidualStage[] = Array.from(rq.stages);
+  for (let i = 0; i < stages.length; i++) {
+    const st = stages[i];
+    const name = `rq.stages[${i}]`;
+    check(typeof st === 'object' && st !== null, name, `expected { q, scale }, got ${describe(st)}`);
+    check(st.q instanceof Int8Array && st.q.length === n, `${name}.q`, `needs ${n} int8 codes, got ${describe(st.q)}`);
+    check(
+      st.scale instanceof Float32Array && st.scale.length === C,
+      `${name}.scale`,
+      `needs a Float32Array of ${C} scales, got ${describe(st.scale)}`,
+    );
+    for (let c = 0; c < C; c++) {
+      const sc = st.scale[c]!;
+      check(Number.isFinite(sc) && sc > 0, `${name}.scale`, `must be positive and finite, got ${sc} at ${c}`);
+    }
+  }
   const acc = new Float64Array(n);
-  for (const st of rq.stages) {
-    check(st.q instanceof Int8Array && st.q.length === n, 'rq.stages', `each stage needs ${n} int8 codes`);
-    check(st.scale instanceof Float32Array && st.scale.length === C, 'rq.stages', `each stage needs ${C} scales`);
+  for (const st of stages) {
     for (let o = 0; o < outer; o++) {
       for (let c = 0; c < C; c++) {
         const base = (o * C + c) * inner;

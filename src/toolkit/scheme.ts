@@ -7,7 +7,9 @@
 // `q = saturate(roundHalfEven(f32(x / scale)) + zeroPoint)`, NaN -> zero point, +-Inf
 // saturate), so a toolkit quantization of 8-bit data matches qw.quantizeLinear bit for bit.
 import { QwasmError, check } from '../errors.js';
-import { checkDtype, checkTensor, normalizeAxis, type Tensor } from '../tensor.js';
+import { checkDtype, checkTensor, normalizeAxis, readShape, type Tensor } from '../tensor.js';
+import { describe, readOptions } from '../args.js';
+import { given, readBoolean } from './args.js';
 
 /**
  * How real values map to integers. Every field is optional; defaults give symmetric
@@ -138,29 +140,31 @@ export function quantRange(
   /** Highest code: 2^(b-1) - 1 signed or 2^b - 1 unsigned. */
   qmax: number;
 } {
-  check(Number.isInteger(bits) && bits >= 2 && bits <= 8, 'bits', `must be an integer from 2 to 8, got ${bits}`);
-  const n = narrow ? 1 : 0;
+  check(
+    Number.isInteger(bits) && bits >= 2 && bits <= 8,
+    'bits',
+    `must be an integer from 2 to 8, got ${describe(bits)}`,
+  );
+  check(typeof signed === 'boolean', 'signed', `must be true or false, got ${describe(signed)}`);
+  const n = readBoolean(narrow, 'narrow', false) ? 1 : 0;
   if (signed) return { qmin: -(2 ** (bits - 1)) + n, qmax: 2 ** (bits - 1) - 1 };
   return { qmin: n, qmax: 2 ** bits - 1 };
 }
 
 /**
- * Fills in a scheme's defaults and validates it.
+ * Fills in a scheme's defaults and validates it; `null` or no scheme is the default one.
  *
  * @example
  * ```ts
  * resolveScheme({ bits: 6 }); // { bits: 6, signed: true, symmetric: true, narrow: false, qmin: -32, qmax: 31 }
  * ```
  */
-export function resolveScheme(scheme: QuantScheme = {}): ResolvedScheme {
-  check(typeof scheme === 'object' && scheme !== null, 'scheme', 'expected an object');
-  const bits = scheme.bits ?? 8;
-  const signed = scheme.signed ?? true;
-  const symmetric = scheme.symmetric ?? true;
-  const narrow = scheme.narrow ?? false;
-  check(typeof signed === 'boolean', 'scheme.signed', 'must be a boolean');
-  check(typeof symmetric === 'boolean', 'scheme.symmetric', 'must be a boolean');
-  check(typeof narrow === 'boolean', 'scheme.narrow', 'must be a boolean');
+export function resolveScheme(scheme?: QuantScheme | null): ResolvedScheme {
+  const sc = readOptions(scheme, 'scheme');
+  const bits = sc.bits ?? 8;
+  const signed = readBoolean(sc.signed, 'scheme.signed', true);
+  const symmetric = readBoolean(sc.symmetric, 'scheme.symmetric', true);
+  const narrow = readBoolean(sc.narrow, 'scheme.narrow', false);
   const { qmin, qmax } = quantRange(bits, signed, narrow);
   return { bits, signed, symmetric, narrow, qmin, qmax };
 }
@@ -206,12 +210,11 @@ export function nudgeZeroPoint(
   /** The highest value represented: scale * (qmax - zeroPoint). */
   nudgedMax: number;
 } {
-  check(Number.isFinite(min) && Number.isFinite(max), 'range', `must be finite, got [${min}, ${max}]`);
-  check(min <= max, 'range', `min ${min} is above max ${max}`);
+  checkRange(min, max);
   check(
     Number.isInteger(qmin) && Number.isInteger(qmax) && qmin < qmax,
     'qmin',
-    `[${qmin}, ${qmax}] is not an integer range`,
+    `[${describe(qmin)}, ${describe(qmax)}] is not an integer range`,
   );
   const lo = Math.min(min, 0);
   const hi = Math.max(max, 0);
@@ -222,7 +225,8 @@ export function nudgeZeroPoint(
 }
 
 /**
- * Scale and zero point of one range under a resolved scheme (see {@link QuantScheme}).
+ * Scale and zero point of one range under a scheme (see {@link QuantScheme}; `null` or
+ * none is the default one).
  * Symmetric signed: `scale = max(|min|, |max|) / qmax`, zero point 0, so the largest
  * magnitude is a code exactly and nothing clips at the positive end. Symmetric unsigned:
  * zero point `2^(b-1)`, `scale = max(|min|, |max|) / (qmax - 2^(b-1))`. Asymmetric:
@@ -231,21 +235,25 @@ export function nudgeZeroPoint(
  *
  * @example
  * ```ts
- * rangeParams(-1, 2, resolveScheme({ bits: 4 })); // { scale: 2 / 7, zeroPoint: 0 }
+ * rangeParams(-1, 2, { bits: 4 }); // { scale: 2 / 7, zeroPoint: 0 }
  * ```
  */
 export function rangeParams(
   min: number,
   max: number,
-  s: ResolvedScheme,
+  scheme?: ResolvedScheme | QuantScheme | null,
 ): {
   /** Positive float32 scale, at least the smallest normal float32. */
   scale: number;
   /** The integer code of 0.0, in [s.qmin, s.qmax]. */
   zeroPoint: number;
 } {
-  check(Number.isFinite(min) && Number.isFinite(max), 'range', `must be finite, got [${min}, ${max}]`);
-  check(min <= max, 'range', `min ${min} is above max ${max}`);
+  return resolvedRangeParams(min, max, resolveScheme(scheme));
+}
+
+/** {@link rangeParams} under a scheme already resolved (the searches' inner loops). */
+export function resolvedRangeParams(min: number, max: number, s: ResolvedScheme): { scale: number; zeroPoint: number } {
+  checkRange(min, max);
   if (!s.symmetric) {
     const n = nudgeZeroPoint(min, max, s.qmin, s.qmax);
     return { scale: n.scale, zeroPoint: n.zeroPoint };
@@ -255,6 +263,22 @@ export function rangeParams(
   let scale = amax > 0 ? Math.fround(amax / (s.qmax - zp)) : 1;
   if (scale < FLT_MIN) scale = FLT_MIN;
   return { scale, zeroPoint: zp };
+}
+
+/** Refuses a range that is not two finite numbers with min <= max. */
+function checkRange(min: number, max: number): void {
+  check(
+    typeof min === 'number' && typeof max === 'number' && Number.isFinite(min) && Number.isFinite(max),
+    'range',
+    `must be finite numbers, got [${describe(min)}, ${describe(max)}]`,
+  );
+  check(min <= max, 'range', `min ${min} is above max ${max}`);
+}
+
+/** An axis option: an integer, normalised against the rank (negative counts from the end). */
+export function readAxis(axis: unknown, rank: number, name: string): number {
+  check(typeof axis === 'number' && Number.isInteger(axis), name, `must be an integer, got ${describe(axis)}`);
+  return normalizeAxis(axis, rank, name);
 }
 
 /** Elements of a tensor seen as [outer, A, inner] around `axis`. */
@@ -283,31 +307,33 @@ interface Layout {
   slots: number;
 }
 
-function resolveLayout(shape: readonly number[], g: Granularity): Layout {
-  check(typeof g === 'object' && g !== null, 'granularity', 'expected an object');
+function resolveLayout(shape: readonly number[], granularity: Granularity | null | undefined): Layout {
+  const g = readOptions(granularity, 'granularity');
   const n = shape.reduce((a, b) => a * b, 1);
-  if (g.groupSize !== undefined) {
+  const groupSize = given(g.groupSize);
+  const axisOption = given(g.axis);
+  if (groupSize !== undefined) {
     check(
-      Number.isInteger(g.groupSize) && g.groupSize > 0,
+      typeof groupSize === 'number' && Number.isInteger(groupSize) && groupSize > 0,
       'groupSize',
-      `must be a positive integer, got ${g.groupSize}`,
+      `must be a positive integer, got ${describe(groupSize)}`,
     );
     check(shape.length > 0, 'groupSize', 'per-group parameters need a tensor of rank >= 1');
-    const axis = normalizeAxis(g.axis ?? -1, shape.length, 'axis');
+    const axis = readAxis(axisOption ?? -1, shape.length, 'axis');
     const split = splitAxis(shape, axis);
-    const groups = Math.ceil(split.A / g.groupSize);
+    const groups = Math.ceil(split.A / groupSize);
     return {
       granularity: 'group',
       axis,
-      groupSize: g.groupSize,
+      groupSize,
       split,
       groups,
       slots: split.outer * groups * split.inner,
     };
   }
-  if (g.axis !== undefined) {
+  if (axisOption !== undefined) {
     check(shape.length > 0, 'axis', 'per-channel parameters need a tensor of rank >= 1');
-    const axis = normalizeAxis(g.axis, shape.length, 'axis');
+    const axis = readAxis(axisOption, shape.length, 'axis');
     const split = splitAxis(shape, axis);
     return { granularity: 'channel', axis, groupSize: 0, split, groups: 0, slots: split.A };
   }
@@ -348,21 +374,24 @@ function forEachRun(L: Layout, fn: (start: number, count: number, stride: number
  * paramsShape([64, 3, 3, 3], { axis: 0 });                  // [64]
  * ```
  */
-export function paramsShape(shape: readonly number[], granularity: Granularity | QuantParams): number[] {
+export function paramsShape(shape: readonly number[], granularity?: Granularity | QuantParams | null): number[] {
+  const dims = readShape(shape, 'shape');
   const g = toGranularity(granularity);
-  const L = resolveLayout(shape, g);
+  const L = resolveLayout(dims, g);
   if (L.granularity === 'tensor') return [];
   if (L.granularity === 'channel') return [L.split.A];
-  const out = [...shape];
+  const out = [...dims];
   out[L.axis] = L.groups;
   return out;
 }
 
-function toGranularity(g: Granularity | QuantParams): Granularity {
+function toGranularity(granularity: Granularity | QuantParams | null | undefined): Granularity {
+  const g = readOptions(granularity, 'granularity');
   if ('granularity' in g) {
     if (g.granularity === 'tensor') return {};
     if (g.granularity === 'channel') return { axis: g.axis };
-    return { axis: g.axis, groupSize: g.groupSize };
+    if (g.granularity === 'group') return { axis: g.axis, groupSize: g.groupSize };
+    throw new QwasmError('granularity', `must be 'tensor', 'channel' or 'group', got ${describe(g.granularity)}`);
   }
   return g;
 }
@@ -405,6 +434,24 @@ function slotRanges(data: Float32Array, L: Layout): { min: Float64Array; max: Fl
   return { min, max };
 }
 
+/** The ends of per-slot ranges: one finite number, or an array of them. */
+function readEnds(v: number | ArrayLike<number>, name: string): number[] {
+  let a: unknown[];
+  if (typeof v === 'number') a = [v];
+  else if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView)))
+    a = Array.from(v as ArrayLike<unknown>);
+  else throw new QwasmError(name, `must be a number or an array of numbers, got ${describe(v)}`);
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    check(
+      typeof x === 'number' && Number.isFinite(x),
+      name,
+      `must hold finite numbers, got ${describe(x)}${a.length > 1 ? ` at ${i}` : ''}`,
+    );
+  }
+  return a as number[];
+}
+
 /**
  * Builds quantization parameters from per-slot ranges. `min` / `max` hold one value per
  * slot of the granularity (1 per tensor, C per channel); `axis` gives the channel axis
@@ -419,30 +466,37 @@ function slotRanges(data: Float32Array, L: Layout): { min: Float64Array; max: Fl
 export function paramsFromRange(
   min: number | ArrayLike<number>,
   max: number | ArrayLike<number>,
-  options: QuantScheme & Granularity = {},
+  options?: (QuantScheme & Granularity) | null,
 ): QuantParams {
-  const s = resolveScheme(options);
-  const lo = typeof min === 'number' ? [min] : Array.from(min);
-  const hi = typeof max === 'number' ? [max] : Array.from(max);
+  const o = readOptions(options, 'options');
+  const s = resolveScheme(o);
+  const lo = readEnds(min, 'min');
+  const hi = readEnds(max, 'max');
   check(lo.length === hi.length && lo.length > 0, 'max', `has ${hi.length} values, min has ${lo.length}`);
+  for (let i = 0; i < lo.length; i++) {
+    check(lo[i]! <= hi[i]!, 'max', `${hi[i]} at ${i} is below min ${lo[i]}`);
+  }
   check(
-    options.groupSize === undefined,
+    given(o.groupSize) === undefined,
     'groupSize',
     'per-group parameters come from computeQuantParams (they need the tensor)',
   );
-  if (lo.length > 1) check(options.axis !== undefined, 'axis', `is needed for ${lo.length} per-channel ranges`);
+  const axis = given(o.axis);
+  if (axis !== undefined) {
+    check(typeof axis === 'number' && Number.isInteger(axis), 'axis', `must be an integer, got ${describe(axis)}`);
+  }
+  if (lo.length > 1) check(axis !== undefined, 'axis', `is needed for ${lo.length} per-channel ranges`);
   const scale = new Float32Array(lo.length);
   const zeroPoint = new Int32Array(lo.length);
   for (let i = 0; i < lo.length; i++) {
-    const r = rangeParams(lo[i]!, hi[i]!, s);
+    const r = resolvedRangeParams(lo[i]!, hi[i]!, s);
     scale[i] = r.scale;
     zeroPoint[i] = r.zeroPoint;
   }
-  const perChannel = options.axis !== undefined;
   return {
     ...s,
-    granularity: perChannel ? 'channel' : 'tensor',
-    axis: perChannel ? options.axis! : 0,
+    granularity: axis !== undefined ? 'channel' : 'tensor',
+    axis: axis ?? 0,
     groupSize: 0,
     scale,
     zeroPoint,
@@ -464,16 +518,17 @@ export function paramsFromRange(
  */
 export function computeQuantParams(
   x: Tensor<Float32Array> | Float32Array,
-  options: QuantScheme & Granularity = {},
+  options?: (QuantScheme & Granularity) | null,
 ): QuantParams {
   const t = asTensor(x, 'x');
-  const s = resolveScheme(options);
-  const L = resolveLayout(t.shape, options);
+  const o = readOptions(options, 'options');
+  const s = resolveScheme(o);
+  const L = resolveLayout(t.shape, o);
   const { min, max } = slotRanges(t.data, L);
   const scale = new Float32Array(L.slots);
   const zeroPoint = new Int32Array(L.slots);
   for (let i = 0; i < L.slots; i++) {
-    const r = rangeParams(min[i]!, max[i]!, s);
+    const r = resolvedRangeParams(min[i]!, max[i]!, s);
     scale[i] = r.scale;
     zeroPoint[i] = r.zeroPoint;
   }
@@ -482,7 +537,7 @@ export function computeQuantParams(
 
 /** Validates parameters against a tensor shape and returns the layout they imply. */
 function checkParams(p: QuantParams, shape: readonly number[]): Layout {
-  check(typeof p === 'object' && p !== null, 'params', 'expected QuantParams');
+  check(typeof p === 'object' && p !== null, 'params', `expected QuantParams, got ${describe(p)}`);
   const { qmin, qmax } = quantRange(p.bits, p.signed, p.narrow);
   check(
     p.qmin === qmin && p.qmax === qmax,
@@ -494,16 +549,19 @@ function checkParams(p: QuantParams, shape: readonly number[]): Layout {
   else if (p.granularity === 'channel') L = resolveLayout(shape, { axis: p.axis });
   else if (p.granularity === 'group') L = resolveLayout(shape, { axis: p.axis, groupSize: p.groupSize });
   else
-    throw new QwasmError('params.granularity', `must be 'tensor', 'channel' or 'group', got ${String(p.granularity)}`);
+    throw new QwasmError(
+      'params.granularity',
+      `must be 'tensor', 'channel' or 'group', got ${describe(p.granularity)}`,
+    );
   check(
     p.scale instanceof Float32Array && p.scale.length === L.slots,
     'params.scale',
-    `needs ${L.slots} values for this tensor, got ${p.scale?.length}`,
+    `needs a Float32Array of ${L.slots} values for this tensor, got ${describe(p.scale)}`,
   );
   check(
     p.zeroPoint instanceof Int32Array && p.zeroPoint.length === L.slots,
     'params.zeroPoint',
-    `needs ${L.slots} values for this tensor, got ${p.zeroPoint?.length}`,
+    `needs an Int32Array of ${L.slots} values for this tensor, got ${describe(p.zeroPoint)}`,
   );
   for (let i = 0; i < L.slots; i++) {
     const sc = p.scale[i]!;

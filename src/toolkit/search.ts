@@ -3,12 +3,16 @@
 // alpha in [minFraction, 1] of the full range: one fraction of max|x| for symmetric
 // ranges (and for one-sided data), one per end for asymmetric ranges on two-sided data.
 // Every method evaluates the full range (alpha = 1, the min-max choice) first, so the
-// answer is never worse than min-max on the objective it was given.
-import { check } from '../errors.js';
+// answer is never worse than min-max on the objective it was given. Ranges are taken
+// with 0 inside, as every quantization range is: all-positive bounds [5, 10] are
+// searched as [0, t] for t up to 10, all-negative ones as [-t, 0].
+import { QwasmError, check } from '../errors.js';
 import { checkDtype, checkTensor, type Tensor } from '../tensor.js';
+import { describe, readOptions } from '../args.js';
+import { given, readBoolean } from './args.js';
 import {
   paramsFromRange,
-  rangeParams,
+  resolvedRangeParams,
   resolveScheme,
   roundHalfEven,
   type QuantParams,
@@ -116,8 +120,9 @@ class Evaluator {
   eval(a: readonly number[]): number {
     if (this.evaluations >= this.budget) return Infinity;
     this.evaluations++;
-    let v = this.f(a);
-    if (v !== v) v = Infinity;
+    const r: unknown = this.f(a);
+    if (typeof r !== 'number') throw new QwasmError('objective', `must return a number, returned ${describe(r)}`);
+    const v = r !== r ? Infinity : r;
     if (v < this.bestLoss) {
       this.bestLoss = v;
       this.best = [...a];
@@ -243,8 +248,9 @@ function runPso(ev: Evaluator, dims: number, lo: number, seed: number): void {
 }
 
 /**
- * Searches the clipping range in `bounds` (the full range, e.g. the data's min and max)
- * that minimises `objective`, within `budget` evaluations. See {@link RangeSearchOptions}.
+ * Searches the clipping range in `bounds` (the full range, e.g. the data's min and max,
+ * widened to include 0) that minimises `objective`, within `budget` evaluations. See
+ * {@link RangeSearchOptions}; `null` options are the defaults.
  *
  * @example
  * ```ts
@@ -256,31 +262,32 @@ function runPso(ev: Evaluator, dims: number, lo: number, seed: number): void {
 export function searchRange(
   objective: RangeObjective,
   bounds: { min: number; max: number },
-  options: RangeSearchOptions = {},
+  options?: RangeSearchOptions | null,
 ): RangeSearchResult {
   check(typeof objective === 'function', 'objective', 'must be a function (min, max) => loss');
-  check(typeof bounds === 'object' && bounds !== null, 'bounds', 'expected { min, max }');
+  check(typeof bounds === 'object' && bounds !== null, 'bounds', `expected { min, max }, got ${describe(bounds)}`);
   const { min, max } = bounds;
   check(
-    Number.isFinite(min) && Number.isFinite(max) && min <= max,
+    typeof min === 'number' && typeof max === 'number' && Number.isFinite(min) && Number.isFinite(max) && min <= max,
     'bounds',
-    `must be finite with min <= max, got [${min}, ${max}]`,
+    `must be finite numbers with min <= max, got [${describe(min)}, ${describe(max)}]`,
   );
-  const method = options.method ?? 'golden';
+  const o = readOptions(options, 'options');
+  const method = given(o.method) ?? 'golden';
   check(
     method === 'grid' || method === 'golden' || method === 'random' || method === 'pso',
     'method',
-    `must be 'grid', 'golden', 'random' or 'pso', got ${String(method)}`,
+    `must be 'grid', 'golden', 'random' or 'pso', got ${describe(method)}`,
   );
-  const budget = options.budget ?? 64;
-  check(Number.isInteger(budget) && budget >= 1, 'budget', `must be a positive integer, got ${budget}`);
-  const lo = options.minFraction ?? 0.01;
-  check(typeof lo === 'number' && lo > 0 && lo <= 1, 'minFraction', `must be in (0, 1], got ${lo}`);
-  const seed = options.seed ?? 1;
-  check(Number.isInteger(seed), 'seed', `must be an integer, got ${seed}`);
-  const symmetric = options.symmetric ?? true;
+  const budget = given(o.budget) ?? 64;
+  check(Number.isInteger(budget) && budget >= 1, 'budget', `must be a positive integer, got ${describe(budget)}`);
+  const lo = given(o.minFraction) ?? 0.01;
+  check(typeof lo === 'number' && lo > 0 && lo <= 1, 'minFraction', `must be in (0, 1], got ${describe(lo)}`);
+  const seed = given(o.seed) ?? 1;
+  check(Number.isInteger(seed), 'seed', `must be an integer, got ${describe(seed)}`);
+  const symmetric = readBoolean(o.symmetric, 'symmetric', true);
 
-  // the fractions -> range map
+  // the fractions -> range map, over the bounds widened to include 0
   const L = Math.min(min, 0);
   const H = Math.max(max, 0);
   let dims: number;
@@ -290,7 +297,7 @@ export function searchRange(
     const amax = Math.max(-L, H);
     toRange = (a) => {
       const t = a[0]! * amax;
-      return [Math.max(min, -t), Math.min(max, t)];
+      return [Math.max(L, -t), Math.min(H, t)];
     };
   } else {
     dims = 2;
@@ -353,8 +360,9 @@ export interface ClipSearchResult extends RangeSearchResult {
  * Searches the per-tensor clipping range of data `x` that minimises a quantization error
  * metric of its fake-quantized reconstruction (MSE by default), with the scheme's
  * own rounding and zero-point nudging. Symmetric schemes search one threshold;
- * asymmetric schemes search both ends. NaN and +-Inf in `x` are left out of the bounds
- * and of the error.
+ * asymmetric schemes search both ends; one-sided and constant data search [0, t] or
+ * [-t, 0]. NaN and +-Inf in `x` are left out of the bounds and of the error. `null`
+ * options (or a `null` scheme or metric) are the defaults.
  *
  * @example
  * ```ts
@@ -364,7 +372,7 @@ export interface ClipSearchResult extends RangeSearchResult {
  */
 export function searchClipRange(
   x: Tensor<Float32Array> | Float32Array,
-  options: ClipSearchOptions = {},
+  options?: ClipSearchOptions | null,
 ): ClipSearchResult {
   let data: Float32Array;
   if (x instanceof Float32Array) data = x;
@@ -373,8 +381,9 @@ export function searchClipRange(
     checkDtype(x, 'x', Float32Array);
     data = x.data as Float32Array;
   }
-  const s = resolveScheme(options.scheme);
-  const metric = options.metric ?? 'mse';
+  const o = readOptions(options, 'options');
+  const s = resolveScheme(o.scheme);
+  const metric = given(o.metric) ?? 'mse';
   if (typeof metric !== 'function') checkMetric(metric, 'metric');
   // finite values only
   let n = 0;
@@ -399,17 +408,17 @@ export function searchClipRange(
   if (typeof metric === 'function') {
     const buf = new Float32Array(n);
     objective = (lo, hi) => {
-      const p = rangeParams(lo, hi, s);
+      const p = resolvedRangeParams(lo, hi, s);
       fakeQuantizeInto(finite, p.scale, p.zeroPoint, qmin, qmax, buf);
       return metric(finite, buf);
     };
   } else {
     objective = (lo, hi) => {
-      const p = rangeParams(lo, hi, s);
+      const p = resolvedRangeParams(lo, hi, s);
       return metricLoss(metricsFromSums(fakeQuantizeSums(finite, p.scale, p.zeroPoint, qmin, qmax), n), metric);
     };
   }
-  const r = searchRange(objective, { min, max }, { ...options, symmetric: s.symmetric });
+  const r = searchRange(objective, { min, max }, { ...o, symmetric: s.symmetric });
   const params = paramsFromRange(r.min, r.max, s);
   return { ...r, params };
 }

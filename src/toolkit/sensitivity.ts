@@ -4,6 +4,8 @@
 // layer under an error budget.
 import { check } from '../errors.js';
 import { checkDtype, checkTensor, type Tensor } from '../tensor.js';
+import { describe, readOptions } from '../args.js';
+import { given } from './args.js';
 import { computeQuantParams, fakeQuantize, type Granularity } from './scheme.js';
 import { quantError } from './metrics.js';
 
@@ -125,7 +127,7 @@ function matmulNT(x: Float32Array, w: Float32Array, M: number, N: number, K: num
  * Measures each layer's quantization sensitivity at 8 and 4 bits (symmetric signed
  * weights), per tensor, per channel and per group: SQNR of the weights, and of the
  * output on the calibration activations when given (computed in plain TypeScript, so
- * `maxRows` bounds its cost).
+ * `maxRows` bounds its cost). `null` options or activations are the defaults / absent.
  *
  * @example
  * ```ts
@@ -138,14 +140,30 @@ function matmulNT(x: Float32Array, w: Float32Array, M: number, N: number, K: num
  */
 export function sensitivityReport(
   layers: readonly LayerSample[],
-  options: SensitivityOptions = {},
+  options?: SensitivityOptions | null,
 ): LayerSensitivity[] {
-  check(Array.isArray(layers), 'layers', 'must be an array of { name, weights, activations? }');
-  const groupSize = options.groupSize ?? 128;
-  check(Number.isInteger(groupSize) && groupSize > 0, 'groupSize', `must be a positive integer, got ${groupSize}`);
-  const maxRows = options.maxRows ?? 64;
-  check(Number.isInteger(maxRows) && maxRows > 0, 'maxRows', `must be a positive integer, got ${maxRows}`);
-  return layers.map((layer, li) => {
+  check(
+    Array.isArray(layers),
+    'layers',
+    `must be an array of { name, weights, activations? }, got ${describe(layers)}`,
+  );
+  const o = readOptions(options, 'options');
+  const groupSize = given(o.groupSize) ?? 128;
+  check(
+    Number.isInteger(groupSize) && groupSize > 0,
+    'groupSize',
+    `must be a positive integer, got ${describe(groupSize)}`,
+  );
+  const maxRows = given(o.maxRows) ?? 64;
+  check(Number.isInteger(maxRows) && maxRows > 0, 'maxRows', `must be a positive integer, got ${describe(maxRows)}`);
+  return Array.from(layers, (sample: unknown, li) => {
+    check(
+      typeof sample === 'object' && sample !== null,
+      `layers[${li}]`,
+      `expected { name, weights, activations? }, got ${describe(sample)}`,
+    );
+    const layer = { ...sample } as LayerSample;
+    check(typeof layer.name === 'string', `layers[${li}].name`, `must be a string, got ${describe(layer.name)}`);
     const name = `layers[${li}].weights`;
     const [N, K] = layerShape(layer.weights, name);
     const w = layer.weights.data;
@@ -172,18 +190,48 @@ export function sensitivityReport(
       weightSqnr: pick((wq) => quantError(w, wq).sqnrDb),
       weightBytes: { 8: N * K, 4: N * Math.ceil(K / 2) },
     };
-    if (layer.activations !== undefined) {
+    if (given(layer.activations) !== undefined) {
       const aname = `layers[${li}].activations`;
       const [M0, Ka] = layerShape(layer.activations, aname);
       check(Ka === K, aname, `has ${Ka} columns, the weights have K = ${K}`);
       const M = Math.min(M0, maxRows);
-      const x = layer.activations.data.subarray(0, M * K);
+      const x = (layer.activations as Tensor<Float32Array>).data.subarray(0, M * K);
       const xq = fakeQuantize(x, computeQuantParams(x, { bits: 8, signed: false, symmetric: false }));
       const ref = matmulNT(x, w, M, N, K);
       out.outputSqnr = pick((wq) => quantError(ref, matmulNT(xq, wq, M, N, K)).sqnrDb);
     }
     return out;
   });
+}
+
+/** Refuses a report entry that is not what sensitivityReport returns (the fields planBits reads). */
+function checkReportEntry(l: unknown, name: string, g: keyof GranularitySqnr): void {
+  check(typeof l === 'object' && l !== null, name, `expected a LayerSensitivity, got ${describe(l)}`);
+  const e = l as Partial<LayerSensitivity>;
+  const sqnr = (v: unknown, field: string) => {
+    const at = (v as Record<number, Record<string, unknown> | undefined> | undefined)?.[8]?.[g];
+    const at4 = (v as Record<number, Record<string, unknown> | undefined> | undefined)?.[4]?.[g];
+    check(
+      typeof at === 'number' && typeof at4 === 'number' && at === at && at4 === at4,
+      `${name}.${field}`,
+      `needs 8-bit and 4-bit '${g}' SQNRs (numbers, not NaN)`,
+    );
+  };
+  sqnr(e.weightSqnr, 'weightSqnr');
+  if (given(e.outputSqnr) !== undefined) sqnr(e.outputSqnr, 'outputSqnr');
+  const b = e.weightBytes as Record<number, unknown> | undefined;
+  check(
+    typeof b === 'object' &&
+      b !== null &&
+      typeof b[8] === 'number' &&
+      typeof b[4] === 'number' &&
+      Number.isFinite(b[8]) &&
+      Number.isFinite(b[4]) &&
+      b[8] >= 0 &&
+      b[4] >= 0,
+    `${name}.weightBytes`,
+    'needs finite, non-negative 8-bit and 4-bit byte counts',
+  );
 }
 
 /**
@@ -244,24 +292,31 @@ export interface BitPlan {
  * ```
  */
 export function planBits(report: readonly LayerSensitivity[], options: PlanOptions): BitPlan {
-  check(Array.isArray(report), 'report', 'must be the array sensitivityReport returned');
+  check(Array.isArray(report), 'report', `must be the array sensitivityReport returned, got ${describe(report)}`);
   check(
-    typeof options === 'object' && options !== null && Number.isFinite(options.minSqnrDb),
-    'minSqnrDb',
-    'must be a finite number of dB',
+    typeof options === 'object' && options !== null,
+    'options',
+    `expected { minSqnrDb, granularity?, use? }, got ${describe(options)}`,
   );
-  const g = options.granularity ?? 'perChannel';
+  const o = readOptions(options, 'options');
+  check(
+    typeof o.minSqnrDb === 'number' && Number.isFinite(o.minSqnrDb),
+    'minSqnrDb',
+    `must be a finite number of dB, got ${describe(o.minSqnrDb)}`,
+  );
+  const g = given(o.granularity) ?? 'perChannel';
   check(
     g === 'perTensor' || g === 'perChannel' || g === 'perGroup',
     'granularity',
-    `must be 'perTensor', 'perChannel' or 'perGroup', got ${String(g)}`,
+    `must be 'perTensor', 'perChannel' or 'perGroup', got ${describe(g)}`,
   );
-  const use = options.use ?? 'output';
-  check(use === 'output' || use === 'weight', 'use', `must be 'output' or 'weight', got ${String(use)}`);
+  const use = given(o.use) ?? 'output';
+  check(use === 'output' || use === 'weight', 'use', `must be 'output' or 'weight', got ${describe(use)}`);
+  report.forEach((l: unknown, i) => checkReportEntry(l, `report[${i}]`, g));
   const sq = (l: LayerSensitivity, bits: 4 | 8) =>
     (use === 'output' && l.outputSqnr ? l.outputSqnr : l.weightSqnr)[bits][g];
   const noise = (db: number) => (db === Infinity ? 0 : 10 ** (-db / 10));
-  const budget = noise(options.minSqnrDb);
+  const budget = noise(o.minSqnrDb);
   const bits: (4 | 8)[] = report.map(() => 8);
   let total = report.reduce((s, l) => s + noise(sq(l, 8)), 0);
   const order = report
