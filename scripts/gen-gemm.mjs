@@ -1,7 +1,7 @@
 // Generates assembly/gemm/ukernels.generated.ts: the int8 (int16-widened) and float32
 // GEMM microkernels for every MR from 1 to MR_MAX at NR = 8, from one template each.
 // Run: node scripts/gen-gemm.mjs   (the build runs it before compiling)
-import { writeFileSync } from 'node:fs';
+import { writeGenerated } from './generated.mjs';
 
 // 4 x 8: eight i32x4 accumulators, two weight vectors and one activation splat fit the
 // registers V8 allocates on both Node 20 and 24 (5 x 8 spills on Node 20: 61 vs 114 GOPS).
@@ -97,4 +97,4 @@ for (let mr = 1; mr <= MR_MAX; mr++) out.push(s16Simd(mr), '');
 for (let mr = 1; mr <= MR_MAX; mr++) out.push(f32Simd(mr), '');
 out.push(dispatch('gemm_s16_mr', 'a: usize, w: usize, kPairs: i32, tile: usize', 'a, w, kPairs, tile'), '');
 out.push(dispatch('gemm_f32_mr', 'a: usize, lda: usize, w: usize, k: i32, tile: usize', 'a, lda, w, k, tile'), '');
-writeFileSync(new URL('../assembly/gemm/ukernels.generated.ts', import.meta.url), out.join('\n'));
+writeGenerated(new URL('../assembly/gemm/ukernels.generated.ts', import.meta.url), out.join('\n'));

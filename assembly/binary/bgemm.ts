@@ -14,6 +14,7 @@
 //  12  hi   I8: float32 qmax - zp
 //  16  zp   I8: int32 output zero point
 // Np = N rounded up to BNR, so a tile never reads past the arrays.
+import { BP_A0, BP_A1, BP_LO, BP_HI, BP_ZP } from '../layouts.generated';
 import { BMR, BNR, CHUNK } from './config';
 import {
   bgemm_1x2__simd_popcnt, bgemm_2x2__simd_popcnt, bgemm_3x2__simd_popcnt, bgemm_4x2__simd_popcnt,
@@ -99,8 +100,8 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
   let p0: usize = 0;
   let p1: usize = 0;
   if (kind != BinaryEpilogue.I32) {
-    p0 = load<usize>(params, 0) + col;
-    p1 = load<usize>(params, 4) + col;
+    p0 = load<usize>(params, BP_A0) + col;
+    p1 = load<usize>(params, BP_A1) + col;
   }
   for (let i = 0; i < mr; i += 2) {
     const pair = i + 1 < mr;
@@ -121,8 +122,8 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
       if (pair) v128.store64_lane(out + ((row1 + n0) << 2), f, 1);
     } else if (kind == BinaryEpilogue.I8) {
       let f = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(acc), v128.load64_splat(p0)), v128.load64_splat(p1));
-      f = f32x4.nearest(f32x4.min(f32x4.max(f, f32x4.splat(load<f32>(params, 8))), f32x4.splat(load<f32>(params, 12))));
-      const q = i32x4.add(i32x4.trunc_sat_f32x4_s(f), i32x4.splat(load<i32>(params, 16)));
+      f = f32x4.nearest(f32x4.min(f32x4.max(f, f32x4.splat(load<f32>(params, BP_LO))), f32x4.splat(load<f32>(params, BP_HI))));
+      const q = i32x4.add(i32x4.trunc_sat_f32x4_s(f), i32x4.splat(load<i32>(params, BP_ZP)));
       const h = i16x8.narrow_i32x4_s(q, q);
       const b = i8x16.narrow_i16x8_s(h, h);
       v128.store16_lane(out + row0 + n0, b, 0);
@@ -155,8 +156,8 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
     }
     return;
   }
-  const p0 = load<usize>(params, 0) + col;
-  const p1 = load<usize>(params, 4) + col;
+  const p0 = load<usize>(params, BP_A0) + col;
+  const p1 = load<usize>(params, BP_A1) + col;
   if (kind == BinaryEpilogue.F32) {
     for (let i = 0; i < mr; i++) {
       const base = <usize>load<u32>(rec + <usize>i * rs) + col;
@@ -167,9 +168,9 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
       }
     }
   } else if (kind == BinaryEpilogue.I8) {
-    const lo = load<f32>(params, 8);
-    const hi = load<f32>(params, 12);
-    const zp = load<i32>(params, 16);
+    const lo = load<f32>(params, BP_LO);
+    const hi = load<f32>(params, BP_HI);
+    const zp = load<i32>(params, BP_ZP);
     for (let i = 0; i < mr; i++) {
       const base = <usize>load<u32>(rec + <usize>i * rs) + col;
       const dst = out + <usize>(m + i) * ldo + n0;

@@ -1,17 +1,9 @@
 // GEMM epilogues: each turns an MR x NR int32 tile (row-major, NR = 8) into output.
-// Parameter block (written once per layer by src/, 4-byte fields):
-//   0 bias      int32[Np] or 0        (Dequant: float32[Np] or 0)
-//   4 mult      fp32: float32[Np]; fixed: int32[Np] multipliers; dequant: float32[Np] column scales
-//   8 lmul      fixed: int32[Np], 1 << leftShift
-//  12 rshift    fixed: int32[Np], right shift
-//  16 rmask     fixed: int32[Np], (1 << rshift) - 1
-//  20 zp        output zero point
-//  24 qmin      lowest output value (after activation clamp)
-//  28 qmax      highest output value
-//  32 signed    1: int8 output, 0: uint8
-//  36 xScale    Dequant: float32 input scale (dynamic quantization, per call)
-// Arrays are padded to a whole number of NR panels, so an 8-wide load never leaves them.
+// Parameter block: the `epilogue` layout of scripts/layouts.mjs (EP_* offsets), written
+// once per layer by src/ops/epilogue.ts. Arrays are padded to a whole number of NR panels,
+// so an 8-wide load never leaves them.
 import { NR } from './ukernels.generated';
+import { EP_BIAS, EP_MULT, EP_LMUL, EP_RSHIFT, EP_RMASK, EP_ZP, EP_QMIN, EP_QMAX, EP_SIGNED, EP_XSCALE } from '../layouts.generated';
 import { srdhmScalar, rdbpotScalar, srdhmVec, rdbpotVecPerLane } from '../requant';
 
 export enum Epilogue {
@@ -84,12 +76,12 @@ const MAGIC_BITS: i32 = 0x4b400000;
 
 /** fp32 requantization: y = clamp(nearest(f32(acc + bias) * mult) + zp, qmin, qmax). */
 @inline export function epilogueFp32(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
-  const bias = load<usize>(params, 0);
-  const mult = load<usize>(params, 4) + (<usize>n0 << 2);
-  const zp = load<i32>(params, 20);
-  const qmin = load<i32>(params, 24);
-  const qmax = load<i32>(params, 28);
-  const signed = load<i32>(params, 32) != 0;
+  const bias = load<usize>(params, EP_BIAS);
+  const mult = load<usize>(params, EP_MULT) + (<usize>n0 << 2);
+  const zp = load<i32>(params, EP_ZP);
+  const qmin = load<i32>(params, EP_QMIN);
+  const qmax = load<i32>(params, EP_QMAX);
+  const signed = load<i32>(params, EP_SIGNED) != 0;
   if (ASC_FEATURE_SIMD && nc == NR) {
     let b0 = i32x4.splat(0);
     let b1 = i32x4.splat(0);
@@ -144,16 +136,16 @@ const MAGIC_BITS: i32 = 0x4b400000;
 
 /** Fixed-point requantization (TFLite reference, double rounding; left shifts saturate). */
 @inline export function epilogueFixed(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
-  const bias = load<usize>(params, 0);
+  const bias = load<usize>(params, EP_BIAS);
   const off = <usize>n0 << 2;
-  const mult = load<usize>(params, 4) + off;
-  const lmul = load<usize>(params, 8) + off;
-  const rshift = load<usize>(params, 12) + off;
-  const rmask = load<usize>(params, 16) + off;
-  const zp = load<i32>(params, 20);
-  const qmin = load<i32>(params, 24);
-  const qmax = load<i32>(params, 28);
-  const signed = load<i32>(params, 32) != 0;
+  const mult = load<usize>(params, EP_MULT) + off;
+  const lmul = load<usize>(params, EP_LMUL) + off;
+  const rshift = load<usize>(params, EP_RSHIFT) + off;
+  const rmask = load<usize>(params, EP_RMASK) + off;
+  const zp = load<i32>(params, EP_ZP);
+  const qmin = load<i32>(params, EP_QMIN);
+  const qmax = load<i32>(params, EP_QMAX);
+  const signed = load<i32>(params, EP_SIGNED) != 0;
   if (ASC_FEATURE_SIMD && nc == NR) {
     let b0 = i32x4.splat(0);
     let b1 = i32x4.splat(0);
@@ -203,10 +195,10 @@ const MAGIC_BITS: i32 = 0x4b400000;
 
 /** Dequantizing epilogue (dynamic quantization): y = f32(acc) * (xScale * colScale[n]) + bias[n]. */
 @inline export function epilogueDequant(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
-  const bias = load<usize>(params, 0);
+  const bias = load<usize>(params, EP_BIAS);
   const off = <usize>n0 << 2;
-  const cs = load<usize>(params, 4) + off;
-  const xs = load<f32>(params, 36);
+  const cs = load<usize>(params, EP_MULT) + off;
+  const xs = load<f32>(params, EP_XSCALE);
   const rowBytes = <usize>ldo << 2;
   if (ASC_FEATURE_SIMD && nc == NR) {
     let b0 = f32x4.splat(0);

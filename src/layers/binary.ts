@@ -9,6 +9,7 @@
 //            m = f32(scale[n] / outScale), b = f32(bias[n] / outScale)
 //   bits     the sign of the float32 y, as qw.bitpack packs it (y < 0 -> 1 = -1), found
 //            from acc by integer bounds computed here, so the kernel only compares.
+import { BINARY_EPILOGUE_BYTES, BinaryEpilogueField } from '../layouts.generated.js';
 import { describe, readObject } from '../args.js';
 import { QwasmError, check } from '../errors.js';
 import { LayerMemory } from './layer.js';
@@ -142,7 +143,8 @@ export interface BinaryConv2dConfig<O extends BinaryOutput = 'float32'> extends 
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
-const PARAMS_HEADER = 32;
+const PARAMS_HEADER = BINARY_EPILOGUE_BYTES;
+const BF = BinaryEpilogueField;
 
 /** y = f32(f32(acc) * s) + b, as the kernel computes it (doubles round to float exactly here). */
 function affine(acc: number, s: number, b: number): number {
@@ -353,8 +355,8 @@ abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
     i32.fill(0, h, h + PARAMS_HEADER / 4 + 2 * np);
     const a0 = p + PARAMS_HEADER;
     const a1 = a0 + np * 4;
-    i32[h] = a0;
-    i32[h + 1] = a1;
+    i32[h + BF.A0] = a0;
+    i32[h + BF.A1] = a1;
     for (let o = 0; o < N; o++) {
       if (this.kind === BinaryEpilogueKind.F32) {
         f32[(a0 >> 2) + o] = scale[o]!;
@@ -369,9 +371,9 @@ abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
       }
     }
     if (this.kind === BinaryEpilogueKind.I8) {
-      f32[h + 2] = -128 - out.zeroPoint!;
-      f32[h + 3] = 127 - out.zeroPoint!;
-      i32[h + 4] = out.zeroPoint!;
+      f32[h + BF.LO] = -128 - out.zeroPoint!;
+      f32[h + BF.HI] = 127 - out.zeroPoint!;
+      i32[h + BF.ZP] = out.zeroPoint!;
     }
     return p;
   }

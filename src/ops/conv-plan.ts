@@ -2,6 +2,7 @@
 // (layers/conv.ts): attributes are validated and resolved into NHWC geometry once, the
 // kernel path is chosen, weights are packed for that path, and the parameter block the
 // kernels read (assembly/conv/params.ts, same offsets) is written to wasm memory.
+import { CONV_BYTES, ConvField, EPILOGUE_BYTES, EpilogueArrayFields } from '../layouts.generated.js';
 import { describe } from '../args.js';
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
@@ -76,40 +77,11 @@ export const enum ConvPath {
 }
 
 /** Offsets (in int32 words) of the parameter block fields, as assembly/conv/params.ts. */
-const enum Field {
-  N = 0,
-  H,
-  W,
-  C,
-  OH,
-  OW,
-  M,
-  KH,
-  KW,
-  SH,
-  SW,
-  DH,
-  DW,
-  PT,
-  PL,
-  GROUP,
-  CG,
-  MG,
-  ZA,
-  SIGNED,
-  PATH,
-  KPAIRS,
-  GROUP_WBYTES,
-  MC,
-  CM,
-  CP,
-  HP,
-  WP,
-}
+const Field = ConvField;
 /** Bytes of the parameter block. */
-export const CONV_PARAMS_BYTES = 128;
-/** Bytes of one epilogue parameter header (ops/epilogue.ts HEADER), one per group. */
-const EPI_HEADER = 64;
+export const CONV_PARAMS_BYTES = CONV_BYTES;
+/** Bytes of one epilogue parameter header, one per group. */
+const EPI_HEADER = EPILOGUE_BYTES;
 /** Output channels per SIMD block of the depthwise kernels (int16 lanes). */
 const DW_BLOCK = 8;
 /** Kernel rows the depthwise kernels keep pointers for (assembly/conv/depthwise.ts `rows`). */
@@ -488,8 +460,8 @@ export function epilogueFor(
   for (let g = 0; g < geo.group; g++) {
     const h = (headers >> 2) + g * (EPI_HEADER / 4);
     i32.copyWithin(h, src, src + EPI_HEADER / 4);
-    // fields 0-4 are the per-column arrays (bias, multipliers, shifts); 0 means absent
-    for (let f = 0; f < 5; f++) if (i32[h + f] !== 0) i32[h + f] = i32[h + f]! + g * geo.Mg * 4;
+    // the per-column arrays (bias, multipliers, shifts) start at this group's columns; 0 means absent
+    for (const f of EpilogueArrayFields) if (i32[h + f] !== 0) i32[h + f] = i32[h + f]! + g * geo.Mg * 4;
   }
   return headers;
 }

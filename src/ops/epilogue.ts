@@ -1,5 +1,6 @@
-// The GEMM epilogue parameter block (layout in assembly/gemm/epilogue.ts), resolved once
+// The GEMM epilogue parameter block (the `epilogue` layout of scripts/layouts.mjs), resolved once
 // from scales and zero points: ruy's "front end resolves, back end computes".
+import { EPILOGUE_BYTES, EpilogueField } from '../layouts.generated.js';
 import { QwasmError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { fixedRealMultiplier, fp32Multiplier, quantizeMultiplier, roundHalfAway } from '../quant/multiplier.js';
@@ -26,7 +27,8 @@ export type Requant = 'fp32' | 'fixedpoint';
  */
 export type Activation = 'none' | 'relu' | 'relu6';
 
-const HEADER = 64;
+const HEADER = EPILOGUE_BYTES;
+const F = EpilogueField;
 
 /** Everything a requantizing epilogue needs, before it is written to wasm memory. */
 export interface RequantSpec {
@@ -91,7 +93,7 @@ export class EpilogueParams {
     );
     if (spec.bias) {
       i32.set(spec.bias, arr(0) >> 2);
-      i32[h] = arr(0);
+      i32[h + F.BIAS] = arr(0);
     }
     const refuse = (message: string): never => {
       rt.heap.release(ptr);
@@ -105,7 +107,7 @@ export class EpilogueParams {
         }
         f32[(arr(1) >> 2) + n] = m;
       }
-      i32[h + 1] = arr(1);
+      i32[h + F.MULT] = arr(1);
     } else {
       for (let n = 0; n < N; n++) {
         const real = fixedRealMultiplier(spec.inputScale, ws[ws.length === 1 ? 0 : n]!, spec.outputScale);
@@ -118,12 +120,15 @@ export class EpilogueParams {
         i32[(arr(3) >> 2) + n] = right;
         i32[(arr(4) >> 2) + n] = right >= 31 ? 0x7fffffff : 2 ** right - 1;
       }
-      for (let k = 1; k < 5; k++) i32[h + k] = arr(k);
+      i32[h + F.MULT] = arr(1);
+      i32[h + F.LMUL] = arr(2);
+      i32[h + F.RSHIFT] = arr(3);
+      i32[h + F.RMASK] = arr(4);
     }
-    i32[h + 5] = spec.outputZeroPoint;
-    i32[h + 6] = act.qmin;
-    i32[h + 7] = act.qmax;
-    i32[h + 8] = spec.signed ? 1 : 0;
+    i32[h + F.ZP] = spec.outputZeroPoint;
+    i32[h + F.QMIN] = act.qmin;
+    i32[h + F.QMAX] = act.qmax;
+    i32[h + F.SIGNED] = spec.signed ? 1 : 0;
     return new EpilogueParams(rt, spec.requant === 'fp32' ? EpilogueKind.Fp32 : EpilogueKind.Fixed, ptr);
   }
 
@@ -139,16 +144,16 @@ export class EpilogueParams {
     const c = b + np * 4;
     if (bias) {
       f32.set(bias, b >> 2);
-      i32[h] = b;
+      i32[h + F.BIAS] = b;
     }
     f32.set(colScale, c >> 2);
-    i32[h + 1] = c;
+    i32[h + F.MULT] = c;
     return new EpilogueParams(rt, EpilogueKind.Dequant, ptr);
   }
 
   /** Sets the per-call input scale of a dequantizing epilogue. */
   setInputScale(s: number): void {
-    this.rt.heap.f32[(this.ptr >> 2) + 9] = s;
+    this.rt.heap.f32[(this.ptr >> 2) + F.XSCALE] = s;
   }
 
   dispose(): void {

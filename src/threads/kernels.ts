@@ -2,6 +2,7 @@
 // entry points replaced by versions that cut a call into chunks (partition.ts) and run
 // them on the pool. Ops and layers call `rt.kernels.gemm_s16(...)` exactly as on one
 // thread; a call too small to pay for a hand-off goes straight to the build's function.
+import { ConvField } from '../layouts.generated.js';
 import type { Kernels } from '../kernels.js';
 import type { Heap } from '../memory.js';
 import { chunksFor, minOpsPerPart, partStart, partsFor, splitOverN } from './partition.js';
@@ -50,17 +51,6 @@ export function hasConvRows(k: Kernels): k is Kernels & ConvRowKernels {
   return typeof (k as Partial<ConvRowKernels>).conv2d_s16_rows === 'function';
 }
 
-/** Byte offsets in a conv parameter block (assembly/conv/params.ts). */
-const enum ConvField {
-  N = 0,
-  OH = 16,
-  OW = 20,
-  M = 24,
-  KH = 28,
-  KW = 32,
-  CG = 64,
-  PATH = 80,
-}
 /** params.ts ConvPath.Depthwise: its rows are image rows, not output pixels. */
 const DEPTHWISE = 2;
 /**
@@ -205,12 +195,12 @@ export function installThreadedKernels(
   function planConv(p: number, minOps: number): boolean {
     const c = heap.i32;
     const h = p >> 2;
-    const N = c[h + ConvField.N / 4]!;
-    const OH = c[h + ConvField.OH / 4]!;
-    const OW = c[h + ConvField.OW / 4]!;
-    const K = c[h + ConvField.KH / 4]! * c[h + ConvField.KW / 4]! * c[h + ConvField.CG / 4]!;
-    const ops = 2 * N * OH * OW * c[h + ConvField.M / 4]! * K;
-    const depthwise = c[h + ConvField.PATH / 4] === DEPTHWISE;
+    const N = c[h + ConvField.N]!;
+    const OH = c[h + ConvField.OH]!;
+    const OW = c[h + ConvField.OW]!;
+    const K = c[h + ConvField.KH]! * c[h + ConvField.KW]! * c[h + ConvField.CG]!;
+    const ops = 2 * N * OH * OW * c[h + ConvField.M]! * K;
+    const depthwise = c[h + ConvField.PATH] === DEPTHWISE;
     const cost = depthwise ? ops * DEPTHWISE_COST : ops;
     rows = depthwise ? N * OH : N * OH * OW;
     unit = depthwise ? 1 : mr;
