@@ -200,6 +200,7 @@ export function refSoftmax(
   sy: number,
   zy: number,
   dtype: Dtype,
+  saturate = true,
 ): number[] {
   const D = shape[axis]!;
   let outer = 1;
@@ -221,7 +222,7 @@ export function refSoftmax(
       for (let k = 0; k < D; k++) sum = f(sum + e(mx - x[at(k)]!));
       for (let k = 0; k < D; k++) {
         const q = rne(f(f(e(mx - x[at(k)]!) * Y) / sum)) + zy;
-        out[at(k)] = Math.min(q, qmax);
+        out[at(k)] = saturate ? Math.min(q, qmax) : q;
       }
     }
   }
