@@ -19,7 +19,7 @@ import {
   type TypedArray,
   type TypedArrayKind,
 } from '../tensor.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
+import { newQuantArray } from '../quant/dtype.js';
 import { readBias, resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
 import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
 import { checkAccumulation, maxCentred } from '../ops/gemm.js';
@@ -38,7 +38,8 @@ import {
   type ConvGeometry,
   type ConvPlan,
 } from '../ops/conv-plan.js';
-import { checkActivation, type QuantSpec } from './linear.js';
+import type { QuantSpec } from './linear.js';
+import { activationBounds, checkActivation, layerRequantSpec, resolveLayerQuant } from './resolve.js';
 
 /**
  * Shape attributes of a conv layer (NHWC; pads [top, left, bottom, right]).
@@ -289,41 +290,20 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
     const M = kernel.M;
     const ws = resolveScale(cfg.weightScale, 'weightScale', M);
     const zw = resolveZeroPoint(cfg.weightZeroPoint, 'weightZeroPoint', 'int8');
-    const input = readObject(cfg.input, 'input', '{ scale, zeroPoint, dtype? }');
-    const output = readObject(cfg.output, 'output', '{ scale, zeroPoint }');
-    const dtype = input.dtype ?? 'int8';
-    check(dtype === 'int8' || dtype === 'uint8', 'input.dtype', `must be 'int8' or 'uint8', got ${describe(dtype)}`);
-    const sx = resolveScale(input.scale, 'input.scale');
-    const zx = resolveZeroPoint(input.zeroPoint, 'input.zeroPoint', dtype);
-    const sy = resolveScale(output.scale, 'output.scale');
-    const zy = resolveZeroPoint(output.zeroPoint, 'output.zeroPoint', dtype);
-    const activation = checkActivation(cfg.activation, 'activation');
-    const requant = cfg.requant ?? 'fp32';
-    check(
-      requant === 'fp32' || requant === 'fixedpoint',
-      'requant',
-      `must be 'fp32' or 'fixedpoint', got ${describe(requant)}`,
-    );
+    const q = resolveLayerQuant(cfg);
+    const dtype = q.dtype;
     const bias = readBias(cfg.bias, Int32Array, M);
-    checkAccumulation(kernel.kH * kernel.kW * kernel.Cg, maxCentred(dtype, zx), maxCentred('int8', zw), 'weights');
+    checkAccumulation(
+      kernel.kH * kernel.kW * kernel.Cg,
+      maxCentred(dtype, [q.inputZeroPoint]),
+      maxCentred('int8', zw),
+      'weights',
+    );
     super(rt, cfg, kernel, geo);
     this.dtype = dtype;
-    this.za = zx[0]!;
-    const { qmin, qmax } = qrange(dtype);
+    this.za = q.inputZeroPoint;
     try {
-      const epi = EpilogueParams.requant(rt, M, {
-        requant,
-        outputScaleName: 'output.scale',
-        inputScale: sx[0]!,
-        weightScale: ws,
-        outputScale: sy[0]!,
-        outputZeroPoint: zy[0]!,
-        qmin,
-        qmax,
-        signed: dtype === 'int8',
-        bias,
-        activation,
-      });
+      const epi = EpilogueParams.requant(rt, M, layerRequantSpec(q, ws, bias));
       this.blocks.push(epi.ptr);
       this.epiKind = epi.kind;
       const headers = groupHeadersBytes(geo, this.kind);
@@ -406,12 +386,12 @@ export class Conv2dF32 extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Arr
     const cfg = readObject(config, 'config', 'an object');
     const kernel = weightDims(cfg.weights, Float32Array);
     const geo = layerGeometry(cfg, kernel);
-    const activation = checkActivation(cfg.activation, 'activation');
+    const { lo, hi } = activationBounds(checkActivation(cfg.activation, 'activation'));
     const M = kernel.M;
     const bias = readBias(cfg.bias, Float32Array, M);
     super(rt, cfg, kernel, geo);
-    this.lo = activation === 'none' ? -Infinity : 0;
-    this.hi = activation === 'relu6' ? 6 : Infinity;
+    this.lo = lo;
+    this.hi = hi;
     try {
       this.weights = rt.heap.alloc(packedConvWeightBytes(rt, geo, this.kind, true), 'weights');
       this.blocks.push(this.weights);

@@ -1,8 +1,9 @@
 // Prepacked fully-connected layers: weights packed once into wasm memory, one kernel
 // call per run, no allocation when the caller passes `out`.
+import { activationBounds, checkActivation, layerRequantSpec, resolveLayerQuant } from './resolve.js';
 import { check } from '../errors.js';
 import { Runtime, Workspace } from '../runtime.js';
-import { article, describe, readObject } from '../args.js';
+import { article, readObject } from '../args.js';
 import {
   checkDtype,
   copyInto,
@@ -12,7 +13,7 @@ import {
   type Tensor,
   type TypedArrayKind,
 } from '../tensor.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
+import { newQuantArray } from '../quant/dtype.js';
 import { readBias, resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
 import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
 import {
@@ -79,16 +80,6 @@ export interface LinearConfig {
   activation?: Activation;
   /** 'fp32' (default: ONNX, bit-exact with onnxruntime) or 'fixedpoint' (TFLite). */
   requant?: Requant;
-}
-
-export function checkActivation(a: unknown, name: string): Activation {
-  const act = (a ?? 'none') as Activation;
-  check(
-    act === 'none' || act === 'relu' || act === 'relu6',
-    name,
-    `must be 'none', 'relu' or 'relu6', got ${describe(a)}`,
-  );
-  return act;
 }
 
 /** Reads 2-D [N, K] layer weights once; returns the snapshot and its dims. */
@@ -183,41 +174,15 @@ export class Linear extends PackedLayer<Int8Array | Uint8Array, Int8Array | Uint
     const { data: wData, N, K } = readLayerWeights(cfg.weights, 'weights', Int8Array);
     const ws = resolveScale(cfg.weightScale, 'weightScale', N);
     const zw = resolveZeroPoint(cfg.weightZeroPoint, 'weightZeroPoint', 'int8');
-    const input = readObject(cfg.input, 'input', '{ scale, zeroPoint, dtype? }');
-    const output = readObject(cfg.output, 'output', '{ scale, zeroPoint }');
-    const dtype = input.dtype ?? 'int8';
-    check(dtype === 'int8' || dtype === 'uint8', 'input.dtype', `must be 'int8' or 'uint8', got ${describe(dtype)}`);
-    const sx = resolveScale(input.scale, 'input.scale');
-    const zx = resolveZeroPoint(input.zeroPoint, 'input.zeroPoint', dtype);
-    const sy = resolveScale(output.scale, 'output.scale');
-    const zy = resolveZeroPoint(output.zeroPoint, 'output.zeroPoint', dtype);
-    const activation = checkActivation(cfg.activation, 'activation');
-    const requant = cfg.requant ?? 'fp32';
-    check(
-      requant === 'fp32' || requant === 'fixedpoint',
-      'requant',
-      `must be 'fp32' or 'fixedpoint', got ${describe(requant)}`,
-    );
+    const q = resolveLayerQuant(cfg);
+    const dtype = q.dtype;
     const bias = readBias(cfg.bias, Int32Array, N);
-    checkAccumulation(K, maxCentred(dtype, zx), maxCentred('int8', zw), 'weights');
+    checkAccumulation(K, maxCentred(dtype, [q.inputZeroPoint]), maxCentred('int8', zw), 'weights');
     this.inFeatures = K;
     this.outFeatures = N;
     this.dtype = dtype;
-    this.za = zx[0]!;
-    const { qmin, qmax } = qrange(dtype);
-    this.epi = EpilogueParams.requant(rt, N, {
-      requant,
-      outputScaleName: 'output.scale',
-      inputScale: sx[0]!,
-      weightScale: ws,
-      outputScale: sy[0]!,
-      outputZeroPoint: zy[0]!,
-      qmin,
-      qmax,
-      signed: dtype === 'int8',
-      bias,
-      activation,
-    });
+    this.za = q.inputZeroPoint;
+    this.epi = EpilogueParams.requant(rt, N, layerRequantSpec(q, ws, bias));
     this.blocks.push(this.epi.ptr);
     this.weights = rt.scoped((alloc) => {
       const src = alloc(N * K, 'weights');
@@ -314,12 +279,12 @@ export class LinearF32 extends PackedLayer<Float32Array, Float32Array> {
     rt.live();
     const cfg = readObject(config, 'config', 'an object');
     const { data: wData, N, K } = readLayerWeights(cfg.weights, 'weights', Float32Array);
-    const activation = checkActivation(cfg.activation, 'activation');
+    const { lo, hi } = activationBounds(checkActivation(cfg.activation, 'activation'));
     const bias = readBias(cfg.bias, Float32Array, N);
     this.inFeatures = K;
     this.outFeatures = N;
-    this.lo = activation === 'none' ? -Infinity : 0;
-    this.hi = activation === 'relu6' ? 6 : Infinity;
+    this.lo = lo;
+    this.hi = hi;
     const np = Math.ceil(N / rt.config.nr) * rt.config.nr;
     this.weights = rt.scoped((alloc) => {
       const src = alloc(N * K * 4, 'weights');
