@@ -188,7 +188,13 @@ export function resolveResize(x: Tensor, attrs: ResizeAttributes, elementBytes: 
   );
   const nm = attrs.nearestMode ?? 'round_prefer_floor';
   check(NEAREST.includes(nm), 'attrs.nearestMode', `must be one of ${NEAREST.join(', ')}, got ${String(nm)}`);
-  const { sh, sw, OH, OW } = resolveSizes(input, nchw, attrs);
+  const sizes = resolveSizes(input, nchw, attrs);
+  const { OH, OW } = sizes;
+  // onnxruntime copies the input when the output shape equals it, whatever the scales
+  // (a 1.3x scale of 3 rows gives 3 rows, which it leaves in place)
+  const same = OH === input.H && OW === input.W;
+  const sh = same ? 1 : sizes.sh;
+  const sw = same ? 1 : sizes.sw;
   checkOutputSize(
     input.N * input.C * OH * OW,
     elementBytes,
