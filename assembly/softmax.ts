@@ -33,8 +33,10 @@ export function qsoftmax(x: usize, outer: i32, D: i32, inner: i32, signed: bool,
       for (let k = 0; k < D; k++) {
         const p = base + <usize>k * step;
         const d = mx - code(x + p, signed);
-        const q = <i32>nearest<f32>((load<f32>(table + (<usize>d << 2)) * Y) / sum) + zy;
-        store<u8>(out + p, <u8>(q > qmax ? qmax : q));
+        // compared before the zero point is added: f32(e * Y) overflows to infinity for
+        // D < Y / e^5, and an infinity must saturate, not wrap
+        const v = nearest<f32>((load<f32>(table + (<usize>d << 2)) * Y) / sum);
+        store<u8>(out + p, <u8>(v > <f32>(qmax - zy) ? qmax : <i32>v + zy));
       }
     }
   }

@@ -33,8 +33,8 @@ describe('qlinearSoftmax', () => {
         const sx = Math.exp(-5 + r() * 5);
         const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
         const zx = randInt(r, lo, hi);
-        const sy = 1 / 256;
-        const zy = lo;
+        const sy = [1 / 256, 1 / 100, 0.002][randInt(r, 0, 2)]!;
+        const zy = randInt(r, lo, hi);
         const ax = axis < 0 ? axis + shape.length : axis;
         const ref = refSoftmax(x, shape, ax, sx, sy, zy, dtype);
         for (const [backend, qw] of qws) {
