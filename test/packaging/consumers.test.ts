@@ -305,13 +305,15 @@ describe.skipIf(!built || !hasChromium)('bundlers, in headless Chromium', () => 
     writeTree(dir, {
       'package.json': JSON.stringify({ name: 'esbuild-files-consumer', private: true }),
       'src/index.js': `import { Qwasm } from 'qwasm';
-const r = { runs: [] };
-try { await Qwasm.create(); } catch (e) { r.missingWasm = e.message; }
-try {
-  const wasm = await (await fetch('./simd-mt.wasm')).arrayBuffer();
-  await Qwasm.create({ wasm, threads: 2 });
-} catch (e) { r.missingWorker = e.message; }
-window.__qwasm = r;
+(async () => {
+  const r = { runs: [] };
+  try { await Qwasm.create(); } catch (e) { r.missingWasm = e.message; }
+  try {
+    const wasm = await (await fetch('./simd-mt.wasm')).arrayBuffer();
+    await Qwasm.create({ wasm, threads: 2 });
+  } catch (e) { r.missingWorker = e.message; }
+  window.__qwasm = r;
+})();
 `,
     });
     ok(
@@ -322,12 +324,19 @@ window.__qwasm = r;
     writeTree(join(dir, 'out'), {
       'index.html': `<!doctype html><meta charset="utf-8"><script type="module" src="./main.js"></script>`,
     });
+    // esbuild's default format: a script, where import.meta.url is empty
+    ok(run(join(BIN, 'esbuild'), ['src/index.js', '--bundle', '--outfile=out/iife/main.js'], dir), 'esbuild (iife)');
+    writeTree(join(dir, 'out/iife'), {
+      'index.html': `<!doctype html><meta charset="utf-8"><script src="./main.js"></script>`,
+    });
     const server = await serveStatic(join(dir, 'out'), true);
     try {
       const { result } = await openPage(browser!, `${server.base}/`);
       const r = result as AppResult & { missingWasm?: string; missingWorker?: string };
       expect(r.missingWasm).toMatch(/could not load http:\/\/127\.0\.0\.1:\d+\/wasm\/probe-relaxed\.wasm: HTTP 404/);
       expect(r.missingWorker).toMatch(/worker 1 could not start from http:\/\/127\.0\.0\.1:\d+\/worker\.js: HTTP 404/);
+      const iife = (await openPage(browser!, `${server.base}/iife/`)).result as AppResult & { missingWasm?: string };
+      expect(iife.missingWasm).toMatch(/import\.meta\.url is empty in this bundle/);
     } finally {
       await server.close();
     }
