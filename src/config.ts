@@ -8,8 +8,6 @@ export interface KernelConfig {
   mr: number;
   /** Columns of a weight panel. */
   nr: number;
-  /** K step of the packed int16 layout: (k, k+1) pairs. */
-  kr: number;
   /**
    * Products with at most this many rows take the int8-weight relaxed-dot path
    * (gemv_s8c4): one row is bound by weight bytes, and int8 weights halve them. On the
@@ -24,6 +22,22 @@ export interface KernelConfig {
    * once they stream from memory (31 vs 16 at 4096 x 4096).
    */
   gemvMinWeights: number;
+  /** Convolution block sizes and path choices (src/ops/conv-plan.ts). */
+  conv: {
+    /**
+     * Channels per group from which KxK layers run the IGEMM instead of packing im2col
+     * rows: below it the IGEMM's per-tap loop overhead (and, when odd, the pair padding)
+     * outweighs the copy (the im2col packer measured 55 vs 43 GOPS at 3 channels).
+     */
+    igemmMinChannels: number;
+    /** Output pixels per IGEMM indirection block (measured in bench/conv.bench.mjs). */
+    igemmPixels: number;
+    /**
+     * Bytes of widened im2col rows packed per block: with the weights of a group these
+     * stay in L2 while the GEMM sweeps its panels (measured in bench/conv.bench.mjs).
+     */
+    im2colBlockBytes: number;
+  };
 }
 
 /**
@@ -36,8 +50,8 @@ export function configFor(backend: Backend, mr: number): KernelConfig {
   return {
     mr,
     nr: 8,
-    kr: 2,
     gemvRows: backend === 'scalar' ? 0 : 1,
     gemvMinWeights: backend === 'relaxed' ? 0 : 1 << 21,
+    conv: { igemmMinChannels: 4, igemmPixels: 64, im2colBlockBytes: 96 * 1024 },
   };
 }

@@ -180,7 +180,7 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
     this.kernel = kernel;
     this.outChannels = kernel.M;
     this.inChannels = geo.C;
-    this.kind = choosePath(geo);
+    this.kind = choosePath(geo, rt.config);
     // the path depends on the weights, groups, strides and pads only, never on the input size
     this.path = PATH_NAMES[this.kind];
     this.params = rt.heap.alloc(CONV_PARAMS_BYTES, 'weights');
@@ -221,7 +221,7 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
     const [N, H, W, C] = dims as [number, number, number, number];
     check(C === this.inChannels, 'x', `has ${C} channels, the layer expects ${this.inChannels}`);
     const geo = resolveGeometry({ N, H, W, C }, this.kernel, this.cfg, '', 'x', 'weights');
-    const plan = makePlan(geo, this.kind, f32, this.rt.config.mr, this.rt.config.nr);
+    const plan = makePlan(geo, this.kind, f32, this.rt.config);
     writeParams(this.rt, this.params, plan, za, signed);
     this.plan = plan;
     return plan;

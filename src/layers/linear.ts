@@ -17,7 +17,7 @@ import { newQuantArray } from '../quant/dtype.js';
 import { readBias, resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
 import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
 import {
-  OneRowWeights,
+  GemvWeights,
   checkAccumulation,
   maxCentred,
   packActivations,
@@ -139,6 +139,56 @@ abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32Array> e
 }
 
 /**
+ * The int8 linear layers' product: int16 weight panels packed once, a requantizing or
+ * dequantizing epilogue, and the gemv path (int8 weights, built on first use) for the few
+ * rows where the build's registry says it wins.
+ */
+abstract class Int8ProductLayer<X, Y extends Int8Array | Uint8Array | Float32Array> extends PackedLayer<X, Y> {
+  /** K: the length of one input row. */
+  abstract readonly inFeatures: number;
+  protected weights = 0;
+  protected epi: EpilogueParams | null = null;
+  private gemv: GemvWeights | null = null;
+  private readonly aBuf = this.workspace();
+  private readonly loBuf = this.workspace();
+  private readonly hiBuf = this.workspace();
+
+  /** Packs N x K int8 weights minus their (per-tensor or per-column) zero points into panels. */
+  protected packInt8Weights(data: Int8Array, N: number, K: number, zw: Int32Array): void {
+    const rt = this.rt;
+    this.weights = rt.scoped((alloc) => {
+      const src = alloc(N * K, 'weights');
+      rt.heap.i8.set(data, src);
+      return packWeights(rt, src, N, K, K, 1, true, zw);
+    });
+    this.blocks.push(this.weights);
+    // the gemv kernels take int8 weights: only symmetric ones fit after the zero point
+    if (zw.length === 1 && zw[0] === 0 && rt.config.gemvRows > 0) this.gemv = new GemvWeights(rt, this.weights, N, K);
+  }
+
+  /** Runs M rows of 8-bit activations at `xp` (zero point `za`) into `yp` through the epilogue. */
+  protected product(xp: number, M: number, signed: boolean, za: number, yp: number): void {
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    const epi = this.epi!;
+    if (this.gemv?.takes(M)) {
+      const lo = this.loBuf.ensure(GemvWeights.splitBytes(M, K), 'x');
+      const hi = this.hiBuf.ensure(GemvWeights.splitBytes(M, K), 'x');
+      this.gemv.run(xp, M, signed, za, lo, hi, yp, epi.kind, epi.ptr);
+    } else {
+      const ap = this.aBuf.ensure(packedActivationBytes(M, K), 'x');
+      packActivations(this.rt, xp, M, K, K, signed, za, ap);
+      this.rt.kernels.gemm_s16(ap, this.weights, M, N, Math.ceil(K / 2), yp, N, epi.kind, epi.ptr);
+    }
+  }
+
+  override dispose(): void {
+    this.gemv?.free();
+    super.dispose();
+  }
+}
+
+/**
  * An int8 fully-connected layer (see {@link Qwasm.linear}).
  *
  * @example
@@ -149,7 +199,7 @@ abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32Array> e
  * fc.dispose();
  * ```
  */
-export class Linear extends PackedLayer<Int8Array | Uint8Array, Int8Array | Uint8Array> {
+export class Linear extends Int8ProductLayer<Int8Array | Uint8Array, Int8Array | Uint8Array> {
   /** K: the length of one input row. */
   readonly inFeatures: number;
   /** N: the length of one output row. */
@@ -157,14 +207,7 @@ export class Linear extends PackedLayer<Int8Array | Uint8Array, Int8Array | Uint
   /** The input and output dtype (`input.dtype`, int8 by default). */
   readonly dtype: QuantDtype;
   private readonly za: number;
-  private readonly weights: number;
-  private readonly epi: EpilogueParams;
-  /** Set when the weights fit int8 after the zero point (always for symmetric weights). */
-  private readonly oneRow: OneRowWeights | null;
   private readonly xBuf = this.workspace();
-  private readonly aBuf = this.workspace();
-  private readonly loBuf = this.workspace();
-  private readonly hiBuf = this.workspace();
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, config: LinearConfig) {
@@ -184,18 +227,7 @@ export class Linear extends PackedLayer<Int8Array | Uint8Array, Int8Array | Uint
     this.za = q.inputZeroPoint;
     this.epi = EpilogueParams.requant(rt, N, layerRequantSpec(q, ws, bias));
     this.blocks.push(this.epi.ptr);
-    this.weights = rt.scoped((alloc) => {
-      const src = alloc(N * K, 'weights');
-      rt.heap.i8.set(wData, src);
-      return packWeights(rt, src, N, K, K, 1, true, zw);
-    });
-    this.blocks.push(this.weights);
-    this.oneRow = zw[0] === 0 && rt.config.gemvRows > 0 ? new OneRowWeights(rt, this.weights, N, K) : null;
-  }
-
-  override dispose(): void {
-    this.oneRow?.free();
-    super.dispose();
+    this.packInt8Weights(wData, N, K, zw);
   }
 
   /** Bytes of packed weights and requantization constants in wasm memory. */
@@ -218,19 +250,11 @@ export class Linear extends PackedLayer<Int8Array | Uint8Array, Int8Array | Uint
     if (M === 0) return y;
     this.rows = M;
     const xp = this.xBuf.ensure(M * K, 'x');
-    const ap = this.aBuf.ensure(packedActivationBytes(M, K), 'x');
     const yp = this.yBuf.ensure(M * N, 'x');
     const heap = this.rt.heap;
     if (signed) heap.i8.set(x, xp);
     else heap.u8.set(x, xp);
-    if (this.oneRow?.takes(M)) {
-      const lo = this.loBuf.ensure(OneRowWeights.splitBytes(M, K), 'x');
-      const hi = this.hiBuf.ensure(OneRowWeights.splitBytes(M, K), 'x');
-      this.oneRow!.run(xp, M, signed, this.za, lo, hi, yp, this.epi.kind, this.epi.ptr);
-    } else {
-      packActivations(this.rt, xp, M, K, K, signed, this.za, ap);
-      this.rt.kernels.gemm_s16(ap, this.weights, M, N, Math.ceil(K / 2), yp, N, this.epi.kind, this.epi.ptr);
-    }
+    this.product(xp, M, signed, this.za, yp);
     return y;
   }
 }
@@ -352,21 +376,16 @@ export interface DynamicLinearConfig {
  * dl.dispose();
  * ```
  */
-export class DynamicLinear extends PackedLayer<Float32Array, Float32Array> {
+export class DynamicLinear extends Int8ProductLayer<Float32Array, Float32Array> {
   /** K: the length of one input row. */
   readonly inFeatures: number;
   /** N: the length of one output row. */
   readonly outFeatures: number;
   /** The per-channel weight scales chosen at construction. */
   readonly weightScale: Float32Array;
-  private readonly weights: number;
-  private readonly epi: EpilogueParams;
-  private readonly oneRow: OneRowWeights | null;
+  private readonly dequant: EpilogueParams;
   private readonly xBuf = this.workspace();
   private readonly qBuf = this.workspace();
-  private readonly aBuf = this.workspace();
-  private readonly loBuf = this.workspace();
-  private readonly hiBuf = this.workspace();
   private readonly mmBuf = this.workspace();
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
@@ -393,20 +412,10 @@ export class DynamicLinear extends PackedLayer<Float32Array, Float32Array> {
       }
     }
     this.weightScale = scales;
-    this.epi = EpilogueParams.dequant(rt, N, scales, bias);
-    this.blocks.push(this.epi.ptr);
-    this.weights = rt.scoped((alloc) => {
-      const src = alloc(N * K, 'weights');
-      rt.heap.i8.set(q, src);
-      return packWeights(rt, src, N, K, K, 1, true, Int32Array.of(0));
-    });
-    this.blocks.push(this.weights);
-    this.oneRow = rt.config.gemvRows > 0 ? new OneRowWeights(rt, this.weights, N, K) : null;
-  }
-
-  override dispose(): void {
-    this.oneRow?.free();
-    super.dispose();
+    this.dequant = EpilogueParams.dequant(rt, N, scales, bias);
+    this.epi = this.dequant;
+    this.blocks.push(this.dequant.ptr);
+    this.packInt8Weights(q, N, K, Int32Array.of(0));
   }
 
   protected outputView(n: number): Float32Array {
@@ -426,7 +435,6 @@ export class DynamicLinear extends PackedLayer<Float32Array, Float32Array> {
     const k = this.rt.kernels;
     const xp = this.xBuf.ensure(M * K * 4, 'x');
     const qp = this.qBuf.ensure(M * K, 'x');
-    const ap = this.aBuf.ensure(packedActivationBytes(M, K), 'x');
     const yp = this.yBuf.ensure(M * N * 4, 'x');
     const mm = this.mmBuf.ensure(8);
     heap.f32.set(x, xp >> 2);
@@ -434,15 +442,8 @@ export class DynamicLinear extends PackedLayer<Float32Array, Float32Array> {
     const { scale, zeroPoint } = dynamicParams(heap.f32[mm >> 2]!, heap.f32[(mm >> 2) + 1]!);
     check(Number.isFinite(scale), 'x', 'holds infinite values; no finite scale covers them');
     k.quantize_f32(xp, M * K, scale, zeroPoint, 0, 255, qp);
-    this.epi.setInputScale(scale);
-    if (this.oneRow?.takes(M)) {
-      const lo = this.loBuf.ensure(OneRowWeights.splitBytes(M, K), 'x');
-      const hi = this.hiBuf.ensure(OneRowWeights.splitBytes(M, K), 'x');
-      this.oneRow!.run(qp, M, false, zeroPoint, lo, hi, yp, this.epi.kind, this.epi.ptr);
-    } else {
-      packActivations(this.rt, qp, M, K, K, false, zeroPoint, ap);
-      k.gemm_s16(ap, this.weights, M, N, Math.ceil(K / 2), yp, N, this.epi.kind, this.epi.ptr);
-    }
+    this.dequant.setInputScale(scale);
+    this.product(qp, M, false, zeroPoint, yp);
     return y;
   }
 }

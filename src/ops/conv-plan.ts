@@ -2,6 +2,7 @@
 // (layers/conv.ts): attributes are validated and resolved into NHWC geometry once, the
 // kernel path is chosen, weights are packed for that path, and the parameter block the
 // kernels read (assembly/conv/params.ts, same offsets) is written to wasm memory.
+import type { KernelConfig } from '../config.js';
 import { CONV_BYTES, ConvField, EPILOGUE_BYTES, EpilogueArrayFields } from '../layouts.generated.js';
 import { describe } from '../args.js';
 import { QwasmError, check } from '../errors.js';
@@ -88,19 +89,6 @@ const DW_BLOCK = 8;
 const DW_MAX_KH = 16;
 /** Rows of the IGEMM tile (assembly/conv/igemm.ts IGEMM_MR). */
 const IGEMM_MR = 4;
-/** Output pixels per IGEMM indirection block (measured in bench/conv.bench.mjs). */
-const IGEMM_MC = 64;
-/**
- * Channels per group below which KxK layers pack im2col rows instead of running the
- * IGEMM: with so few channels per tap the IGEMM's per-tap loop overhead (and, when odd,
- * the pair padding) outweighs the copy.
- */
-const IGEMM_MIN_CG = 4;
-/**
- * Bytes of widened im2col rows packed per block: with the weights of a group these stay
- * in L2 while the GEMM sweeps its panels (measured in bench/conv.bench.mjs).
- */
-const IM2COL_BLOCK_BYTES = 96 * 1024;
 
 /**
  * The largest stride, dilation, pad or kernel extent accepted: far beyond any real
@@ -221,11 +209,11 @@ export function resolveGeometry(
 }
 
 /** Which kernel runs a geometry: depthwise when every group has one input channel. */
-export function choosePath(g: ConvGeometry): ConvPath {
+export function choosePath(g: ConvGeometry, config: KernelConfig): ConvPath {
   if (g.group === g.C && g.group > 1 && g.kH <= DW_MAX_KH) return ConvPath.Depthwise;
   const [pt, pl, pb, pr] = g.pads;
   if (g.kH === 1 && g.kW === 1 && g.sH === 1 && g.sW === 1 && pt + pl + pb + pr === 0) return ConvPath.Gemm1x1;
-  return g.Cg >= IGEMM_MIN_CG ? ConvPath.Igemm : ConvPath.Im2col;
+  return g.Cg >= config.conv.igemmMinChannels ? ConvPath.Igemm : ConvPath.Im2col;
 }
 
 /** K steps of one group's GEMM: int16 pairs (IGEMM: each tap's channels rounded up to pairs) or floats. */
@@ -254,10 +242,11 @@ export interface ConvPlan {
 }
 
 /**
- * Sizes a plan for int8 (`f32` false: int16 panels) or the float32 baseline, for the given
- * row-tile height `mr` and panel width `nr`.
+ * Sizes a plan for int8 (`f32` false: int16 panels) or the float32 baseline, with the
+ * build's tile (mr x nr) and conv block sizes from its kernel config.
  */
-export function makePlan(geo: ConvGeometry, path: ConvPath, f32: boolean, mr: number, nr: number): ConvPlan {
+export function makePlan(geo: ConvGeometry, path: ConvPath, f32: boolean, config: KernelConfig): ConvPlan {
+  const { mr, nr } = config;
   const kSteps = kStepsOf(geo, path, f32);
   const groupWeightBytes = Math.ceil(geo.Mg / nr) * nr * kSteps * 4;
   const rows = geo.N * geo.OH * geo.OW;
@@ -274,7 +263,7 @@ export function makePlan(geo: ConvGeometry, path: ConvPath, f32: boolean, mr: nu
     // int16 pairs or floats: 4 bytes per channel either way
     scratchBytes = Hp * Wp * Cp * 4;
   } else if (path === ConvPath.Igemm) {
-    mc = Math.min(IGEMM_MC, Math.ceil(rows / IGEMM_MR) * IGEMM_MR);
+    mc = Math.min(config.conv.igemmPixels, Math.ceil(rows / IGEMM_MR) * IGEMM_MR);
     const indirection = Math.ceil(mc / IGEMM_MR) * IGEMM_MR * geo.kH * geo.kW * 4;
     // int8: the widened input and a zero row (+ the element an odd last pair reads past
     // it); float32: a zero row; both 16-byte aligned before the indirection buffer
@@ -283,7 +272,7 @@ export function makePlan(geo: ConvGeometry, path: ConvPath, f32: boolean, mr: nu
   } else {
     // rows per block: int16 pairs or floats, the same bytes for both
     const rowBytes = kSteps * 4;
-    mc = Math.max(mr, Math.floor(IM2COL_BLOCK_BYTES / rowBytes / mr) * mr);
+    mc = Math.max(mr, Math.floor(config.conv.im2colBlockBytes / rowBytes / mr) * mr);
     mc = Math.min(mc, Math.ceil(rows / mr) * mr);
     // the float32 1x1 path reads its rows in place
     scratchBytes = f32 && path === ConvPath.Gemm1x1 ? 0 : mc * rowBytes;

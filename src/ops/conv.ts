@@ -177,8 +177,8 @@ function runConv(
   out: Int32Array | Int8Array | Uint8Array,
 ): void {
   const { x, w, geo, nchw } = ops;
-  const path = choosePath(geo);
-  const plan = makePlan(geo, path, false, rt.config.mr, rt.config.nr);
+  const path = choosePath(geo, rt.config);
+  const plan = makePlan(geo, path, false, rt.config);
   rt.scoped((alloc) => {
     const xp = alloc(x.data.length, 'x');
     const ws = alloc(w.data.length, 'w');

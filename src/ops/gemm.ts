@@ -80,11 +80,12 @@ export function packActivations(
 }
 
 /**
- * The int8 k-quad copy of a layer's weights for one-row products on the relaxed build,
+ * The int8 k-quad copy of a layer's weights for the gemv path (gemv_s8c4: products of a
+ * row or two, bound by weight bytes; `gemvRows` in src/config.ts),
  * built on first use from the int16 panels (so layers never used with one row never pay
  * its memory), with the column sums the relaxed path's offset correction needs.
  */
-export class OneRowWeights {
+export class GemvWeights {
   private ptr = 0;
   private colsum = 0;
 
@@ -95,14 +96,14 @@ export class OneRowWeights {
     private readonly K: number,
   ) {}
 
-  /** True when an M-row product of this layer should take the one-row path. */
+  /** True when an M-row product of this layer should take the gemv path. */
   takes(M: number): boolean {
     const c = this.rt.config;
     return M <= c.gemvRows && this.N * this.K >= c.gemvMinWeights;
   }
 
   /**
-   * Runs M rows at `x` (row stride K bytes) through the build's one-row kernel: relaxed
+   * Runs M rows at `x` (row stride K bytes) through the build's gemv kernel: relaxed
    * dot on split activations, or int16 activations against widened int8 weights. `lo`
    * and `hi` are scratch of splitBytes(M, K) bytes each.
    */
