@@ -290,7 +290,7 @@ function packFloatWeights(
 abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
   /** Output channels. */
   readonly outChannels: number;
-  protected readonly kind: BinaryEpilogueKind;
+  protected readonly outKind: BinaryEpilogueKind;
   protected readonly weights: number;
   protected readonly params: number;
   protected readonly sums: Int32Array | null;
@@ -316,7 +316,7 @@ abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
     this.outChannels = N;
     for (let i = 0; i < w.length; i++) check(Number.isFinite(w[i]!), 'weights', `holds a non-finite value at ${i}`);
     const out = resolveOutput(cfg.output);
-    this.kind = out.kind;
+    this.outKind = out.kind;
     const K = T * n;
     let scale: Float32Array;
     if (cfg.scale === 'xnor') {
@@ -358,10 +358,10 @@ abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
     i32[h + BF.A0] = a0;
     i32[h + BF.A1] = a1;
     for (let o = 0; o < N; o++) {
-      if (this.kind === BinaryEpilogueKind.F32) {
+      if (this.outKind === BinaryEpilogueKind.F32) {
         f32[(a0 >> 2) + o] = scale[o]!;
         f32[(a1 >> 2) + o] = bias[o]!;
-      } else if (this.kind === BinaryEpilogueKind.I8) {
+      } else if (this.outKind === BinaryEpilogueKind.I8) {
         f32[(a0 >> 2) + o] = Math.fround(scale[o]! / out.scale!);
         f32[(a1 >> 2) + o] = Math.fround(bias[o]! / out.scale!);
       } else {
@@ -370,7 +370,7 @@ abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
         i32[(a1 >> 2) + o] = hi;
       }
     }
-    if (this.kind === BinaryEpilogueKind.I8) {
+    if (this.outKind === BinaryEpilogueKind.I8) {
       f32[h + BF.LO] = -128 - out.zeroPoint!;
       f32[h + BF.HI] = 127 - out.zeroPoint!;
       i32[h + BF.ZP] = out.zeroPoint!;
@@ -380,12 +380,12 @@ abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
 
   /** Output row stride: elements, or words for bits. */
   protected get ldo(): number {
-    return this.kind === BinaryEpilogueKind.Bits ? wordsFor(this.outChannels) : this.outChannels;
+    return this.outKind === BinaryEpilogueKind.Bits ? wordsFor(this.outChannels) : this.outChannels;
   }
 
   /** Output bytes for M rows. */
   protected outBytes(M: number): number {
-    return this.kind === BinaryEpilogueKind.I8 ? M * this.ldo : M * this.ldo * 4;
+    return this.outKind === BinaryEpilogueKind.I8 ? M * this.ldo : M * this.ldo * 4;
   }
 
   /** The input and output of the run in progress, read once (reused: runs allocate nothing). */
@@ -396,11 +396,11 @@ abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
   protected newOut(shape: number[], M: number): [BinaryResult<O>, Uint32Array | Int8Array | Float32Array] {
     const N = this.outChannels;
     checkResultSize(M * N, 4, 'x');
-    if (this.kind === BinaryEpilogueKind.Bits) {
+    if (this.outKind === BinaryEpilogueKind.Bits) {
       const bits = new Uint32Array(M * wordsFor(N));
       return [{ bits, shape } as unknown as BinaryResult<O>, bits];
     }
-    const data = this.kind === BinaryEpilogueKind.I8 ? new Int8Array(M * N) : new Float32Array(M * N);
+    const data = this.outKind === BinaryEpilogueKind.I8 ? new Int8Array(M * N) : new Float32Array(M * N);
     return [{ data, shape } as unknown as BinaryResult<O>, data];
   }
 
@@ -418,8 +418,8 @@ abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
   /** Copies M rows of output from yBuf into `y`. */
   protected copyOut(target: Uint32Array | Int8Array | Float32Array, M: number): void {
     const N = this.outChannels;
-    if (this.kind === BinaryEpilogueKind.Bits) copyInto(target, this.bitsView(M * wordsFor(N)));
-    else if (this.kind === BinaryEpilogueKind.I8) copyInto(target, this.yBuf.view(Int8Array, M * N));
+    if (this.outKind === BinaryEpilogueKind.Bits) copyInto(target, this.bitsView(M * wordsFor(N)));
+    else if (this.outKind === BinaryEpilogueKind.I8) copyInto(target, this.yBuf.view(Int8Array, M * N));
     else copyInto(target, this.yBuf.view(Float32Array, M * N));
   }
 }
@@ -480,7 +480,7 @@ export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLaye
     let y: BinaryResult<O>;
     let target: Uint32Array | Int8Array | Float32Array;
     if (out !== undefined) {
-      target = checkOutData(out, this.kind, M, N, this.outArg);
+      target = checkOutData(out, this.outKind, M, N, this.outArg);
       checkOutShape(out, x.shape, x.shape.length - 1, N);
       y = out;
     } else [y, target] = this.newOut([...x.shape.slice(0, -1), N], M);
@@ -494,7 +494,7 @@ export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLaye
     const yp = this.yBuf.ensure(this.outBytes(M), 'x');
     copyBitsIn(rt, x.bits, M, K, xp, tmp);
     rt.kernels.bgemm_records(xp, M, rowBytes, plan.splits, plan.cv * binaryLayout(rt).chunk, this.base, rec);
-    rt.kernels.bgemm(rec, M, plan.splits, plan.cv, this.weights, N, yp, this.ldo, this.kind, this.params);
+    rt.kernels.bgemm(rec, M, plan.splits, plan.cv, this.weights, N, yp, this.ldo, this.outKind, this.params);
     this.copyOut(target, M);
     return y;
   }
@@ -567,7 +567,7 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
     let y: BinaryResult<O>;
     let target: Uint32Array | Int8Array | Float32Array;
     if (out !== undefined) {
-      target = checkOutData(out, this.kind, M, g.O, this.outArg);
+      target = checkOutData(out, this.outKind, M, g.O, this.outArg);
       checkOutShape(out, this.outShape, 3, g.O);
       y = out;
     } else [y, target] = this.newOut([...this.outShape], M);
@@ -585,7 +585,7 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
       this.writtenRec = rec;
     }
     copyConvInput(rt, g, t, x.bits, xp, tmp);
-    rt.kernels.bgemm(rec, M, t.taps, t.tapChunks, this.weights, g.O, yp, this.ldo, this.kind, this.params);
+    rt.kernels.bgemm(rec, M, t.taps, t.tapChunks, this.weights, g.O, yp, this.ldo, this.outKind, this.params);
     this.copyOut(target, M);
     return y;
   }

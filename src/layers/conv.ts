@@ -155,7 +155,7 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
   readonly path: 'gemm1x1' | 'igemm' | 'im2col' | 'depthwise';
   protected readonly cfg: Conv2dShapeConfig;
   protected readonly kernel: { M: number; kH: number; kW: number; Cg: number };
-  protected readonly kind: ConvPath;
+  protected readonly convPath: ConvPath;
   protected readonly params: number;
   protected plan: ConvPlan | null = null;
   /** The data arrays of the call in progress, read once from the caller's tensors. */
@@ -180,9 +180,9 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
     this.kernel = kernel;
     this.outChannels = kernel.M;
     this.inChannels = geo.C;
-    this.kind = choosePath(geo, rt.config);
+    this.convPath = choosePath(geo, rt.config);
     // the path depends on the weights, groups, strides and pads only, never on the input size
-    this.path = PATH_NAMES[this.kind];
+    this.path = PATH_NAMES[this.convPath];
     this.params = rt.heap.alloc(CONV_PARAMS_BYTES, 'weights');
     this.blocks.push(this.params);
     this.xBuf = this.workspace();
@@ -221,7 +221,7 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
     const [N, H, W, C] = dims as [number, number, number, number];
     check(C === this.inChannels, 'x', `has ${C} channels, the layer expects ${this.inChannels}`);
     const geo = resolveGeometry({ N, H, W, C }, this.kernel, this.cfg, '', 'x', 'weights');
-    const plan = makePlan(geo, this.kind, f32, this.rt.config);
+    const plan = makePlan(geo, this.convPath, f32, this.rt.config);
     writeParams(this.rt, this.params, plan, za, signed);
     this.plan = plan;
     return plan;
@@ -306,19 +306,19 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
       const epi = EpilogueParams.requant(rt, M, layerRequantSpec(q, ws, bias));
       this.blocks.push(epi.ptr);
       this.epiKind = epi.kind;
-      const headers = groupHeadersBytes(geo, this.kind);
+      const headers = groupHeadersBytes(geo, this.convPath);
       let hp = 0;
       if (headers > 0) {
         hp = rt.heap.alloc(headers, 'weights');
         this.blocks.push(hp);
       }
-      this.epiPtr = epilogueFor(rt, geo, this.kind, epi, hp);
-      this.weights = rt.heap.alloc(packedConvWeightBytes(rt, geo, this.kind, false), 'weights');
+      this.epiPtr = epilogueFor(rt, geo, this.convPath, epi, hp);
+      this.weights = rt.heap.alloc(packedConvWeightBytes(rt, geo, this.convPath, false), 'weights');
       this.blocks.push(this.weights);
       rt.scoped((alloc) => {
         const src = alloc(kernel.data.length, 'weights');
         rt.heap.i8.set(kernel.data, src);
-        packConvWeightsS16(rt, geo, this.kind, src, true, zw, this.weights);
+        packConvWeightsS16(rt, geo, this.convPath, src, true, zw, this.weights);
       });
     } catch (e) {
       this.dispose();
@@ -393,12 +393,12 @@ export class Conv2dF32 extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Arr
     this.lo = lo;
     this.hi = hi;
     try {
-      this.weights = rt.heap.alloc(packedConvWeightBytes(rt, geo, this.kind, true), 'weights');
+      this.weights = rt.heap.alloc(packedConvWeightBytes(rt, geo, this.convPath, true), 'weights');
       this.blocks.push(this.weights);
       rt.scoped((alloc) => {
         const src = alloc(kernel.data.length * 4, 'weights');
         rt.heap.f32.set(kernel.data, src >> 2);
-        packConvWeightsF32(rt, geo, this.kind, src, this.weights);
+        packConvWeightsF32(rt, geo, this.convPath, src, this.weights);
       });
       this.bias = 0;
       if (bias !== undefined) {

@@ -230,7 +230,7 @@ export class Linear extends Int8ProductLayer<Int8Array | Uint8Array, Int8Array |
     this.packInt8Weights(wData, N, K, zw);
   }
 
-  /** Bytes of packed weights and requantization constants in wasm memory. */
+  /** Bytes of the packed int16 weight panels in wasm memory (the requantization constants and the gemv copy, when built, come on top). */
   get packedBytes(): number {
     return packedWeightBytes(this.rt, this.outFeatures, this.inFeatures);
   }
