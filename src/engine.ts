@@ -54,6 +54,12 @@ import {
 import { qlinearSoftmax, softmaxF32, type SoftmaxAttributes } from './ops/softmax.js';
 import { concatF32, qlinearConcat, type ConcatAttributes, type QuantizedInput } from './ops/concat.js';
 import {
+  LookupLayer,
+  QLinearBinaryLayer,
+  type BinaryLayerConfig,
+  type LookupLayerConfig,
+} from './layers/elementwise.js';
+import {
   averagePoolF32,
   globalAveragePoolF32,
   maxPool,
@@ -893,6 +899,58 @@ export class Qwasm {
    */
   convTransposeF32(x: Tensor, w: Tensor, bias?: Float32Array, attrs?: ConvTransposeAttributes): Tensor<Float32Array> {
     return convTransposeF32(this.live(), x, w, bias, attrs);
+  }
+
+  /**
+   * A prepacked quantized add (the layer form of {@link Qwasm.qlinearAdd}): the quantization
+   * resolved once, an optional constant second operand copied into wasm memory once;
+   * `run([a, b], out)` (or `run(a, out)` with a constant) allocates nothing in steady state.
+   *
+   * @example
+   * ```ts
+   * const add = qw.addLayer({
+   *   a: { scale: 0.05, zeroPoint: 0 }, b: { scale: 0.04, zeroPoint: -3 },
+   *   output: { scale: 0.08, zeroPoint: -10 }, activation: 'relu',
+   * });
+   * const y = add.run([{ data: a, shape: [1, 56, 56, 24] }, { data: b, shape: [1, 56, 56, 24] }]);
+   * add.dispose();
+   * ```
+   */
+  addLayer(config: BinaryLayerConfig): QLinearBinaryLayer {
+    return new QLinearBinaryLayer(this.live(), 'add', config);
+  }
+
+  /**
+   * A prepacked quantized multiply (the layer form of {@link Qwasm.qlinearMul}), e.g. a
+   * squeeze-excite gate [1, 1, 1, C] applied to NHWC maps.
+   *
+   * @example
+   * ```ts
+   * const se = qw.mulLayer({
+   *   a: { scale: 0.05, zeroPoint: 0 }, b: { scale: 1 / 255, zeroPoint: -128 }, output: { scale: 0.05, zeroPoint: 0 },
+   * });
+   * const y = se.run([{ data: x, shape: [1, 28, 28, 40] }, { data: gate, shape: [1, 1, 1, 40] }], out);
+   * ```
+   */
+  mulLayer(config: BinaryLayerConfig): QLinearBinaryLayer {
+    return new QLinearBinaryLayer(this.live(), 'mul', config);
+  }
+
+  /**
+   * A unary function of int8 / uint8 codes through a 256-entry table built once for the
+   * input and output quantization (the layer form of {@link Qwasm.qlinearLookup}).
+   *
+   * @example
+   * ```ts
+   * const hs = qw.lookupLayer({
+   *   fn: (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6,
+   *   input: { scale: 0.05, zeroPoint: 0 }, output: { scale: 0.04, zeroPoint: -20 },
+   * });
+   * const y = hs.run({ data: x, shape: [1, 112, 112, 16] }, out);
+   * ```
+   */
+  lookupLayer(config: LookupLayerConfig): LookupLayer {
+    return new LookupLayer(this.live(), config);
   }
 
   /**

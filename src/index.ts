@@ -44,3 +44,11 @@ export type { ElementwiseOptions } from './ops/elementwise.js';
 export type { LookupFunction, UnaryKind, LeakyReluAttributes } from './ops/lookup.js';
 export type { SoftmaxAttributes } from './ops/softmax.js';
 export type { QuantizedInput, ConcatAttributes } from './ops/concat.js';
+export {
+  QLinearBinaryLayer,
+  LookupLayer,
+  type BinaryLayerConfig,
+  type BinaryLayerInput,
+  type LookupLayerConfig,
+  type ElementwiseQuant,
+} from './layers/elementwise.js';

@@ -75,7 +75,28 @@ export function qbinaryParams(
   };
 }
 
-/** Runs the planned kernel calls on operands already in wasm memory at pa, pb; output at po. */
+/** One kernel call of a plan (its innermost runs) on operands at pa, pb; output at po (bytes). */
+export function runQBinaryAt(
+  rt: Runtime,
+  p: QBinaryParams,
+  plan: BroadcastPlan,
+  a: number,
+  b: number,
+  out: number,
+): void {
+  const k = rt.kernels;
+  const s = p.signed ? 1 : 0;
+  const { n, rows, aRow, bRow, kind } = plan;
+  if (p.op === 'add') {
+    if (kind === 'vv') k.qadd_s8(a, aRow, b, bRow, n, rows, out, s, p.F, p.Ra, p.Rb, p.lo, p.hi);
+    else if (kind === 'sb') k.qadd_s8_s(a, aRow, b, bRow, n, rows, out, s, p.F, p.Ra, p.Rb, p.lo, p.hi);
+    else k.qadd_s8_s(b, bRow, a, aRow, n, rows, out, s, p.F, p.Rb, p.Ra, p.lo, p.hi);
+  } else if (kind === 'vv') k.qmul_s8(a, aRow, b, bRow, n, rows, out, s, p.za, p.zb, p.M, p.zy, p.lo, p.hi);
+  else if (kind === 'sb') k.qmul_s8_s(a, aRow, b, bRow, n, rows, out, s, p.za, p.zb, p.M, p.zy, p.lo, p.hi);
+  else k.qmul_s8_s(b, bRow, a, aRow, n, rows, out, s, p.zb, p.za, p.M, p.zy, p.lo, p.hi);
+}
+
+/** Runs every kernel call of a plan on operands already in wasm memory at pa, pb; output at po. */
 export function runQBinary(
   rt: Runtime,
   p: QBinaryParams,
@@ -84,21 +105,7 @@ export function runQBinary(
   pb: number,
   po: number,
 ): void {
-  const k = rt.kernels;
-  const s = p.signed ? 1 : 0;
-  const { n, rows, aRow, bRow, kind } = plan;
-  forEachOuter(plan, (oa, ob, oo) => {
-    const a = pa + oa;
-    const b = pb + ob;
-    const out = po + oo;
-    if (p.op === 'add') {
-      if (kind === 'vv') k.qadd_s8(a, aRow, b, bRow, n, rows, out, s, p.F, p.Ra, p.Rb, p.lo, p.hi);
-      else if (kind === 'sb') k.qadd_s8_s(a, aRow, b, bRow, n, rows, out, s, p.F, p.Ra, p.Rb, p.lo, p.hi);
-      else k.qadd_s8_s(b, bRow, a, aRow, n, rows, out, s, p.F, p.Rb, p.Ra, p.lo, p.hi);
-    } else if (kind === 'vv') k.qmul_s8(a, aRow, b, bRow, n, rows, out, s, p.za, p.zb, p.M, p.zy, p.lo, p.hi);
-    else if (kind === 'sb') k.qmul_s8_s(a, aRow, b, bRow, n, rows, out, s, p.za, p.zb, p.M, p.zy, p.lo, p.hi);
-    else k.qmul_s8_s(b, bRow, a, aRow, n, rows, out, s, p.zb, p.za, p.M, p.zy, p.lo, p.hi);
-  });
+  forEachOuter(plan, (oa, ob, oo) => runQBinaryAt(rt, p, plan, pa + oa, pb + ob, po + oo));
 }
 
 /** Runs the float32 twin's kernel calls (pointers in bytes, plan offsets in elements). */

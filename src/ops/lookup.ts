@@ -10,8 +10,9 @@ import { resolveScale, resolveZeroPoint, type Scale, type ZeroPoint } from '../q
 import { roundHalfEven } from '../quant/multiplier.js';
 
 /**
- * A unary function on real values, `(x) => y`, or a ready table of 256 output codes indexed
- * by the input code's byte (an int8 code -1 is entry 255).
+ * A unary function on real values, `(x) => y`, or a ready table of 256 outputs indexed by
+ * the input code's byte (an int8 code -1 is entry 255): output bytes in a Uint8Array or
+ * Int8Array, or codes of the dtype in a plain array.
  *
  * @example
  * ```ts
@@ -68,9 +69,16 @@ export function buildLookupTable(
   return table;
 }
 
-/** A caller's ready table, checked: 256 codes of the dtype. */
+/**
+ * A caller's ready table, checked: 256 entries. A Uint8Array or Int8Array holds the output
+ * bytes as they are stored (an int8 code -1 is the byte 255); a plain array holds codes of
+ * the dtype.
+ */
 function readTable(table: Uint8Array | Int8Array | readonly number[], dtype: QuantDtype): Uint8Array {
   check(table.length === 256, 'fn', `a table needs 256 entries (one per input byte), got ${table.length}`);
+  if (table instanceof Uint8Array || table instanceof Int8Array) {
+    return new Uint8Array(table.buffer, table.byteOffset, 256).slice();
+  }
   const { qmin, qmax } = qrange(dtype);
   const out = new Uint8Array(256);
   for (let i = 0; i < 256; i++) {
