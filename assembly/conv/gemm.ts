@@ -3,7 +3,7 @@
 // block was sized in src/ to stay in L2, so the loop runs each NR-wide weight panel
 // (kept in L1) over all the block's rows before moving to the next panel. The float32
 // driver mirrors the int8 one step for step, so their ratio measures the arithmetic.
-import { MR, NR, gemm_s16_mr, gemm_f32_mr } from '../gemm/ukernels.generated';
+import { MR, NR, gemm_s16_mr, gemm_f32_mr, gemm_s16_mrx8c2__scalar, gemm_f32_mrx8__scalar } from '../gemm/ukernels.generated';
 import { epilogue, epilogueF32, outputBytes } from '../gemm/epilogue';
 
 // Per instance: a thread pool's worker points it at its own block (useConvGemmTile).
@@ -12,23 +12,6 @@ let tile: usize = memory.data(MR * NR * 4, 16);
 /** Moves this instance's MR x NR tile to `t` (MR * NR * 4 bytes): one per thread. */
 export function useConvGemmTile(t: usize): void {
   tile = t;
-}
-
-/** The scalar build's microkernel: the same packed layouts, one output at a time. */
-function conv_gemm_s16_mrx8c2__scalar(mr: i32, a: usize, w: usize, kPairs: i32, t: usize): void {
-  for (let r = 0; r < mr; r++) {
-    for (let j = 0; j < NR; j++) {
-      let acc: i32 = 0;
-      let pa = a + (<usize>r << 2);
-      let pw = w + (<usize>j << 2);
-      for (let k = 0; k < kPairs; k++) {
-        acc += <i32>load<i16>(pa) * <i32>load<i16>(pw) + <i32>load<i16>(pa, 2) * <i32>load<i16>(pw, 2);
-        pa += <usize>mr << 2;
-        pw += NR * 4;
-      }
-      store<i32>(t + (<usize>(r * NR + j) << 2), acc);
-    }
-  }
 }
 
 /**
@@ -49,23 +32,9 @@ export function conv_gemm_s16(a: usize, w: usize, M: i32, N: i32, kPairs: i32, o
       if (ASC_FEATURE_SIMD) {
         gemm_s16_mr(mr, ap, wp, kPairs, tile);
       } else {
-        conv_gemm_s16_mrx8c2__scalar(mr, ap, wp, kPairs, tile);
+        gemm_s16_mrx8c2__scalar(mr, ap, wp, kPairs, tile);
       }
       epilogue(kind, tile, mr, nc, n0, out + (<usize>m0 * <usize>ldo + <usize>n0) * es, ldo, params);
-    }
-  }
-}
-
-/** The scalar build's float32 microkernel: rows read in place, lda bytes apart. */
-function conv_gemm_f32_mrx8__scalar(mr: i32, a: usize, lda: usize, w: usize, K: i32, t: usize): void {
-  for (let r = 0; r < mr; r++) {
-    for (let j = 0; j < NR; j++) {
-      let acc: f32 = 0;
-      const row = a + <usize>r * lda;
-      for (let k = 0; k < K; k++) {
-        acc += load<f32>(row + (<usize>k << 2)) * load<f32>(w + (<usize>(k * NR + j) << 2));
-      }
-      store<f32>(t + (<usize>(r * NR + j) << 2), acc);
     }
   }
 }
@@ -88,7 +57,7 @@ export function conv_gemm_f32(x: usize, lda: i32, w: usize, M: i32, N: i32, K: i
       if (ASC_FEATURE_SIMD) {
         gemm_f32_mr(mr, xp, rowBytes, wp, K, tile);
       } else {
-        conv_gemm_f32_mrx8__scalar(mr, xp, rowBytes, wp, K, tile);
+        gemm_f32_mrx8__scalar(mr, xp, rowBytes, wp, K, tile);
       }
       epilogueF32(tile, mr, nc, n0, out + ((<usize>m0 * <usize>ldo + <usize>n0) << 2), ldo, bias, lo, hi);
     }

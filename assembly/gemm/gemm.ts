@@ -1,7 +1,7 @@
 // GEMM drivers: block over rows (MC) and NR-wide weight panels, run the MR x NR
 // microkernel into a small int32 tile, then apply the named epilogue to the tile.
 // The tile round trip costs MR*NR stores and loads against K/2 inner iterations.
-import { MR, NR, gemm_s16_mr, gemm_f32_mr } from './ukernels.generated';
+import { MR, NR, gemm_s16_mr, gemm_f32_mr, gemm_s16_mrx8c2__scalar, gemm_f32_mrx8__scalar } from './ukernels.generated';
 import { epilogue, epilogueF32, outputBytes } from './epilogue';
 
 /**
@@ -15,23 +15,6 @@ const BLOCK_BYTES: i32 = 384 << 10;
   return max(MR, (BLOCK_BYTES / (kPairs * 4) / MR) * MR);
 }
 const tile = memory.data(MR * NR * 4, 16);
-
-/** Scalar microkernel (the `scalar` build): the same packed layout, one column pair at a time. */
-function gemm_s16_mrx8c2__scalar(mr: i32, a: usize, w: usize, kPairs: i32, t: usize): void {
-  for (let r = 0; r < mr; r++) {
-    for (let j = 0; j < NR; j++) {
-      let acc: i32 = 0;
-      let pa = a + (<usize>r << 2);
-      let pw = w + (<usize>j << 2);
-      for (let k = 0; k < kPairs; k++) {
-        acc += <i32>load<i16>(pa) * <i32>load<i16>(pw) + <i32>load<i16>(pa, 2) * <i32>load<i16>(pw, 2);
-        pa += <usize>mr << 2;
-        pw += NR * 4;
-      }
-      store<i32>(t + (<usize>(r * NR + j) << 2), acc);
-    }
-  }
-}
 
 /**
  * int16-widened GEMM: out[M, N] = epilogue(A_packed x W_packed). `a` from pack_a_s16 with
@@ -80,19 +63,6 @@ export function gemm_s16_panels(
         }
         epilogue(kind, tile, mr, nc, n0, out + (<usize>m0 * ldo + n0) * es, ldo, params);
       }
-    }
-  }
-}
-
-function gemm_f32_mrx8__scalar(mr: i32, a: usize, lda: usize, w: usize, K: i32, t: usize): void {
-  for (let r = 0; r < mr; r++) {
-    for (let j = 0; j < NR; j++) {
-      let acc: f32 = 0;
-      const row = a + <usize>r * lda;
-      for (let k = 0; k < K; k++) {
-        acc += load<f32>(row + (<usize>k << 2)) * load<f32>(w + (<usize>(k * NR + j) << 2));
-      }
-      store<f32>(t + (<usize>(r * NR + j) << 2), acc);
     }
   }
 }

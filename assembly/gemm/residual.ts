@@ -11,7 +11,7 @@
 //   y[m, n] = (S1[m, n] * s1[n] + S2[m, n] * s2[n]) * sx[m] + bias[n]
 // with float32 multiplies and adds in that order (never fused), so every build rounds
 // identically.
-import { MR, NR, gemm_s16_mr } from './ukernels.generated';
+import { MR, NR, gemm_s16_mr, gemm_s16_mrx8c2__scalar } from './ukernels.generated';
 
 const MC: i32 = MR * 16;
 /** k-pairs per exact int32 block (see above). */
@@ -83,23 +83,6 @@ export function pack_a_f32_s16(x: usize, M: i32, K: i32, lda: i32, MR_: i32, row
   }
 }
 
-/** Scalar microkernel over int16 panels (the `scalar` build). */
-function gemm_s16_mrx8c2_residual__scalar(mr: i32, a: usize, w: usize, kPairs: i32, t: usize): void {
-  for (let r = 0; r < mr; r++) {
-    for (let j = 0; j < NR; j++) {
-      let acc: i32 = 0;
-      let pa = a + (<usize>r << 2);
-      let pw = w + (<usize>j << 2);
-      for (let k = 0; k < kPairs; k++) {
-        acc += <i32>load<i16>(pa) * <i32>load<i16>(pw) + <i32>load<i16>(pa, 2) * <i32>load<i16>(pw, 2);
-        pa += <usize>mr << 2;
-        pw += NR * 4;
-      }
-      store<i32>(t + (<usize>(r * NR + j) << 2), acc);
-    }
-  }
-}
-
 /** dst[0..mr*NR) += f32(tileI) (or = when `first`). */
 @inline function addTile(dst: usize, mr: i32, first: bool): void {
   const n = mr * NR;
@@ -162,7 +145,7 @@ export function gemm_s16_residual(
             const ab = ap + <usize>p0 * <usize>mr * 4;
             const wb = wp + <usize>p0 * (NR * 4);
             if (ASC_FEATURE_SIMD) gemm_s16_mr(mr, ab, wb, np, tileI);
-            else gemm_s16_mrx8c2_residual__scalar(mr, ab, wb, np, tileI);
+            else gemm_s16_mrx8c2__scalar(mr, ab, wb, np, tileI);
             addTile(stageF, mr, p0 == 0);
           }
           addStage(mr, (s == 0 ? s1 : s2) + (<usize>n0 << 2), s == 0);

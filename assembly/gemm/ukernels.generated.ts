@@ -7,6 +7,37 @@ import { fmadd } from './fma';
 export const MR: i32 = 4;
 export const NR: i32 = 8;
 
+/** int16 pairs, scalar: tile[r][j] = sum over k-pairs of a(r, pair) . w(j, pair). */
+export function gemm_s16_mrx8c2__scalar(mr: i32, a: usize, w: usize, kPairs: i32, t: usize): void {
+  for (let r = 0; r < mr; r++) {
+    for (let j = 0; j < NR; j++) {
+      let acc: i32 = 0;
+      let pa = a + (<usize>r << 2);
+      let pw = w + (<usize>j << 2);
+      for (let k = 0; k < kPairs; k++) {
+        acc += <i32>load<i16>(pa) * <i32>load<i16>(pw) + <i32>load<i16>(pa, 2) * <i32>load<i16>(pw, 2);
+        pa += <usize>mr << 2;
+        pw += NR * 4;
+      }
+      store<i32>(t + (<usize>(r * NR + j) << 2), acc);
+    }
+  }
+}
+
+/** float32, scalar: rows read in place, lda bytes apart. */
+export function gemm_f32_mrx8__scalar(mr: i32, a: usize, lda: usize, w: usize, K: i32, t: usize): void {
+  for (let r = 0; r < mr; r++) {
+    for (let j = 0; j < NR; j++) {
+      let acc: f32 = 0;
+      const row = a + <usize>r * lda;
+      for (let k = 0; k < K; k++) {
+        acc += load<f32>(row + (<usize>k << 2)) * load<f32>(w + (<usize>(k * NR + j) << 2));
+      }
+      store<f32>(t + (<usize>(r * NR + j) << 2), acc);
+    }
+  }
+}
+
 @inline function gemm_s16_1x8c2__simd_dot16(a: usize, w: usize, kPairs: i32, tile: usize): void {
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
   for (let k = 0; k < kPairs; k++) {
