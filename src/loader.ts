@@ -156,7 +156,16 @@ export async function loadBuild(
       throw new QwasmError('wasm', `the host could not compile the '${chosen}' build (${what}): ${messageOf(e)}`);
     }
   }
-  const { exports } = await instantiate<Record<string, unknown>>(module, { env: { memory } });
+  let exports: Record<string, unknown>;
+  try {
+    ({ exports } = await instantiate<Record<string, unknown>>(module, { env: { memory } }));
+  } catch (e) {
+    if (source === undefined || shared !== undefined || !(e instanceof WebAssembly.LinkError)) throw e;
+    throw new QwasmError(
+      'wasm',
+      `the given module does not link to an unshared memory (a threaded *-mt.wasm build is only for threads > 1): ${messageOf(e)}`,
+    );
+  }
   const kernels = exports as unknown as Kernels;
   const id = kernels.build_id();
   const actual = BUILD_NAMES[id]!;

@@ -3,7 +3,7 @@
 import { QwasmError } from '../errors.js';
 import type { Kernels } from '../kernels.js';
 import { loadBuild, type Backend, type WasmSource } from '../loader.js';
-import { hostCores } from '../platform/host.js';
+import { hasNodeBuiltins, hostCores } from '../platform/host.js';
 import { Runtime } from '../runtime.js';
 import { hasConvRows, installThreadedKernels } from './kernels.js';
 import { ThreadPool } from './pool.js';
@@ -23,6 +23,10 @@ function sharedMemoryUnavailable(): string | null {
   }
   if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object')
     return 'this host has no SharedArrayBuffer';
+  // edge runtimes (Cloudflare's workerd, ...) share memory but start no workers
+  if (!hasNodeBuiltins() && typeof (globalThis as { Worker?: unknown }).Worker !== 'function') {
+    return 'this host cannot start workers';
+  }
   return null;
 }
 

@@ -16,6 +16,8 @@ import {
   ROOT,
   appSource,
   browserEntry,
+  fetchFromServer,
+  freePort,
   installPackedQwasm,
   ok,
   openPage,
@@ -32,6 +34,7 @@ const built = existsSync(join(ROOT, 'dist/index.js')) && existsSync(join(ROOT, '
 const node = process.execPath;
 const hasDeno = existsSync(join(BIN, 'deno'));
 const hasBun = existsSync(join(BIN, 'bun'));
+const hasWorkerd = existsSync(join(BIN, 'workerd'));
 
 let work = '';
 let expected = 0;
@@ -126,6 +129,64 @@ describe.skipIf(!built)('Node.js, Deno and Bun', () => {
     const r = run(join(BIN, 'bun'), ['main.mjs'], join(work, 'bun'));
     timed('bun', r.ms);
     expectRuns(resultOf(ok(r, 'bun'), 'bun'), [1, 2]);
+  });
+});
+
+/**
+ * Cloudflare's workerd, an edge runtime of ES modules only that compiles no wasm from bytes
+ * and starts no workers: the app is bundled with esbuild, the build imported as a wasm
+ * module (what wrangler does with a `.wasm` import) and handed over as `wasm`; a 2-thread
+ * request runs on one thread.
+ */
+describe.skipIf(!built || !hasWorkerd)('an edge runtime (workerd)', () => {
+  it('serves a worker that runs qwasm with a wasm module import', async () => {
+    const dir = join(work, 'workerd');
+    const port = await freePort();
+    writeTree(dir, {
+      'package.json': JSON.stringify({ name: 'workerd-consumer', private: true, type: 'module' }),
+      'app.js': appSource('esm'),
+      'main.js': `import { Qwasm } from 'qwasm';
+import simd from 'qwasm/wasm/simd.wasm';
+import { runAll } from './app.js';
+export default {
+  async fetch() {
+    return new Response(JSON.stringify(await runAll(Qwasm, [1, 2], { wasm: simd })));
+  },
+};
+`,
+      'config.capnp': `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = .app)],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const app :Workerd.Worker = (
+  modules = [
+    (name = "main.js", esModule = embed "out/main.js"),
+    (name = "qwasm/wasm/simd.wasm", wasm = embed "out/simd.wasm"),
+  ],
+  compatibilityDate = "2024-09-01",
+);
+`,
+    });
+    const b = ok(
+      run(
+        join(BIN, 'esbuild'),
+        ['main.js', '--bundle', '--format=esm', '--external:qwasm/wasm/*', '--outfile=out/main.js'],
+        dir,
+      ),
+      'esbuild (workerd)',
+    );
+    cpSync(join(work, 'node_modules/qwasm/dist/wasm/simd.wasm'), join(dir, 'out/simd.wasm'));
+    const t0 = performance.now();
+    const { body, log } = await fetchFromServer(
+      join(BIN, 'workerd'),
+      ['serve', 'config.capnp'],
+      dir,
+      `http://127.0.0.1:${port}/`,
+    );
+    timed('esbuild + workerd', b.ms + performance.now() - t0);
+    expectRuns(JSON.parse(body) as AppResult, [1, 1]);
+    expect(log).toMatch(/running on 1 thread instead of 2: this host cannot start workers/);
   });
 });
 

@@ -6,10 +6,11 @@
 // Nothing here reaches the network: the tarball's one dependency comes from npm's cache
 // (`npm ci` put it there), and the bundlers, TypeScript, Deno and Bun are the repo's own
 // devDependencies, linked into the scratch folder's node_modules.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
@@ -133,12 +134,12 @@ function fill(a, lo, hi, seed) {
   return a;
 }
 
-async function runAll(Qwasm, threadCounts) {
+async function runAll(Qwasm, threadCounts, options = {}) {
   const result = { runs: [] };
   if (typeof crossOriginIsolated === 'boolean') result.isolated = crossOriginIsolated;
   try {
     for (const asked of threadCounts) {
-      const qw = await Qwasm.create({ threads: asked });
+      const qw = await Qwasm.create({ ...options, threads: asked });
       const [M, K, N] = [96, 256, 320];
       const layer = qw.linear({
         weights: { data: fill(new Int8Array(N * K), -127, 127, 3), shape: [N, K] },
@@ -248,4 +249,46 @@ runAll(Qwasm, [1, 2]).then((r) => {
   window.__qwasm = r;
 });
 `;
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return typeof addr === 'object' && addr !== null ? addr.port : 0;
+}
+
+/**
+ * Starts a server process, GETs `url` once it answers (within `timeoutMs`), stops the
+ * process and returns the body with what the process printed.
+ */
+export async function fetchFromServer(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  url: string,
+  timeoutMs = 30_000,
+): Promise<{ body: string; log: string }> {
+  const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    const until = performance.now() + timeoutMs;
+    for (;;) {
+      try {
+        const res = await fetch(url);
+        return { body: await res.text(), log };
+      } catch (e) {
+        if (performance.now() > until || child.exitCode !== null) throw new Error(`${url}: ${String(e)}\n${log}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  } finally {
+    child.kill();
+    await exited;
+  }
 }
