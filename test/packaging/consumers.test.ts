@@ -401,6 +401,16 @@ describe.skipIf(!built || !hasChromium)('bundlers, in headless Chromium', () => 
     } finally {
       await server.close();
     }
+    // a host that answers a missing file with its index page: not "cannot compile", not a slower build
+    const spa = await serveStatic(join(dir, 'out'), true, true);
+    try {
+      const { result } = await openPage(browser!, `${spa.base}/`);
+      expect((result as AppResult & { missingWasm?: string }).missingWasm).toMatch(
+        /could not load http:\/\/127\.0\.0\.1:\d+\/wasm\/probe-relaxed\.wasm: the server sent something else \("<!doctype html>/,
+      );
+    } finally {
+      await spa.close();
+    }
   });
 
   it('Rollup: rollup -c with @rollup/plugin-node-resolve, qwasm/inline', async () => {

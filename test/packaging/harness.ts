@@ -180,8 +180,15 @@ export const ISOLATION = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-/** A static file server over `dir`, cross-origin isolated (COOP / COEP headers) or not. */
-export async function serveStatic(dir: string, isolated: boolean): Promise<{ base: string; close(): Promise<void> }> {
+/**
+ * A static file server over `dir`, cross-origin isolated (COOP / COEP headers) or not;
+ * with `spa`, a missing file is answered with index.html, as single-page-app hosts do.
+ */
+export async function serveStatic(
+  dir: string,
+  isolated: boolean,
+  spa = false,
+): Promise<{ base: string; close(): Promise<void> }> {
   const headers = isolated ? ISOLATION : {};
   const server: Server = createServer(async (req, res) => {
     let path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
@@ -196,7 +203,9 @@ export async function serveStatic(dir: string, isolated: boolean): Promise<{ bas
       res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', ...headers });
       res.end(body);
     } catch {
-      res.writeHead(404, headers).end();
+      if (spa)
+        res.writeHead(200, { 'Content-Type': 'text/html', ...headers }).end(await readFile(join(dir, 'index.html')));
+      else res.writeHead(404, headers).end();
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
