@@ -190,10 +190,13 @@ const app :Workerd.Worker = (
   });
 });
 
-/** A TypeScript project against qwasm's declarations; `lib` without DOM unless `dom`. */
-function tsProject(module: string, resolution: string, dom = false): Record<string, string> {
+/**
+ * A TypeScript project against qwasm's declarations; `lib` without DOM unless `dom`; an
+ * ES module package unless `cjs` (then `import` compiles to `require`).
+ */
+function tsProject(module: string, resolution: string, dom = false, cjs = false): Record<string, string> {
   return {
-    'package.json': JSON.stringify({ name: 'ts-consumer', private: true, type: 'module' }),
+    'package.json': JSON.stringify({ name: 'ts-consumer', private: true, type: cjs ? 'commonjs' : 'module' }),
     'tsconfig.json': JSON.stringify({
       compilerOptions: {
         target: 'es2022',
@@ -243,6 +246,14 @@ describe.skipIf(!built)('TypeScript (skipLibCheck off)', () => {
     const r = run(node, [tsc, '-p', '.'], dir);
     timed(`tsc ${resolution}${dom ? ' +dom' : ''}`, r.ms);
     ok(r, `tsc (${module} / ${resolution})`);
+  });
+
+  it('a CommonJS package: module nodenext, its imports compiled to require()', () => {
+    const dir = join(work, 'ts-nodenext-cjs');
+    writeTree(dir, tsProject('nodenext', 'nodenext', false, true));
+    const r = run(node, [tsc, '-p', '.'], dir);
+    timed('tsc nodenext (CommonJS)', r.ms);
+    ok(r, 'tsc (nodenext, CommonJS)');
   });
 });
 
