@@ -108,26 +108,24 @@ describe.skipIf(!built)('Node.js, Deno and Bun', () => {
     expectRuns(resultOf(ok(r, 'node inline.mjs'), 'node inline.mjs'), [1, 2]);
   });
 
-  it.skipIf(!hasDeno)('Deno: import from npm:qwasm, 1 and 2 threads', () => {
-    writeTree(join(work, 'deno'), {
-      'app.mjs': appSource('esm'),
-      'main.mjs': `import { Qwasm } from 'npm:qwasm';\nimport { runAll } from './app.mjs';\nconsole.log(JSON.stringify(await runAll(Qwasm, [1, 2])));\n`,
-    });
+  /** A script importing `specifier` and running the app on 1 and 2 threads. */
+  const main = (specifier: string) =>
+    `import { Qwasm } from '${specifier}';\nimport { runAll } from './app.mjs';\nconsole.log(JSON.stringify(await runAll(Qwasm, [1, 2])));\n`;
+
+  it.skipIf(!hasDeno).each(['npm:qwasm', 'npm:qwasm/inline'])('Deno: import from %s, 1 and 2 threads', (specifier) => {
+    writeTree(join(work, 'deno'), { 'app.mjs': appSource('esm'), 'main.mjs': main(specifier) });
     const r = run(join(BIN, 'deno'), ['run', '-A', 'main.mjs'], join(work, 'deno'), {
       DENO_DIR: join(work, '.deno'),
       DENO_NO_UPDATE_CHECK: '1',
     });
-    timed('deno', r.ms);
+    timed(`deno ${specifier}`, r.ms);
     expectRuns(resultOf(ok(r, 'deno run'), 'deno run'), [1, 2]);
   });
 
-  it.skipIf(!hasBun)('Bun: import from qwasm, 1 and 2 threads', () => {
-    writeTree(join(work, 'bun'), {
-      'app.mjs': appSource('esm'),
-      'main.mjs': `import { Qwasm } from 'qwasm';\nimport { runAll } from './app.mjs';\nconsole.log(JSON.stringify(await runAll(Qwasm, [1, 2])));\n`,
-    });
+  it.skipIf(!hasBun).each(['qwasm', 'qwasm/inline'])('Bun: import from %s, 1 and 2 threads', (specifier) => {
+    writeTree(join(work, 'bun'), { 'app.mjs': appSource('esm'), 'main.mjs': main(specifier) });
     const r = run(join(BIN, 'bun'), ['main.mjs'], join(work, 'bun'));
-    timed('bun', r.ms);
+    timed(`bun ${specifier}`, r.ms);
     expectRuns(resultOf(ok(r, 'bun'), 'bun'), [1, 2]);
   });
 });
