@@ -1,3 +1,5 @@
+import { expScalar, expVec } from './unary';
+
 // Softmax over one axis of int8 / uint8 codes with onnxruntime's QLinearSoftmax arithmetic,
 // and its float32 twin. x is viewed as [outer, D, inner]; each of the outer * inner rows
 // reduces D codes spaced `inner` apart.
@@ -21,7 +23,28 @@ export function qsoftmax(x: usize, outer: i32, D: i32, inner: i32, signed: bool,
     for (let j = 0; j < inner; j++) {
       const base = <usize>(o * D * inner + j);
       let mx = -128;
-      for (let k = 0; k < D; k++) {
+      let k0 = 0;
+      if (ASC_FEATURE_SIMD) {
+        if (inner == 1 && D >= 16) {
+          let vm = v128.load(x + base);
+          for (k0 = 16; k0 + 16 <= D; k0 += 16) {
+            const v = v128.load(x + base + <usize>k0);
+            vm = signed ? i8x16.max_s(vm, v) : i8x16.max_u(vm, v);
+          }
+          // fold the 16 lanes in halves: 8, 4, 2, 1
+          let h = i8x16.shuffle(vm, vm, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+          vm = signed ? i8x16.max_s(vm, h) : i8x16.max_u(vm, h);
+          h = i8x16.shuffle(vm, vm, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3);
+          vm = signed ? i8x16.max_s(vm, h) : i8x16.max_u(vm, h);
+          h = i8x16.shuffle(vm, vm, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1);
+          vm = signed ? i8x16.max_s(vm, h) : i8x16.max_u(vm, h);
+          h = i8x16.shuffle(vm, vm, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0);
+          vm = signed ? i8x16.max_s(vm, h) : i8x16.max_u(vm, h);
+          // each branch cast to i32: the bare ternary would type as i8 and wrap codes above 127
+          mx = signed ? <i32>i8x16.extract_lane_s(vm, 0) : <i32>i8x16.extract_lane_u(vm, 0);
+        }
+      }
+      for (let k = k0; k < D; k++) {
         const v = code(x + base + <usize>k * step, signed);
         if (v > mx) mx = v;
       }
@@ -30,7 +53,28 @@ export function qsoftmax(x: usize, outer: i32, D: i32, inner: i32, signed: bool,
         const d = mx - code(x + base + <usize>k * step, signed);
         sum += load<f32>(table + (<usize>d << 2));
       }
-      for (let k = 0; k < D; k++) {
+      let k = 0;
+      if (ASC_FEATURE_SIMD) {
+        if (inner == 1) {
+          // four lanes of the same float32 steps (the table reads stay scalar); the clamp
+          // happens before the zero point is added, as below (the quotient is >= 0)
+          const vY = f32x4.splat(Y);
+          const vsum = f32x4.splat(sum);
+          const vhi = f32x4.splat(<f32>(qmax - zy));
+          const vz = i32x4.splat(zy);
+          for (; k + 4 <= D; k += 4) {
+            const p = x + base + <usize>k;
+            let e = f32x4.splat(load<f32>(table + (<usize>(mx - code(p, signed)) << 2)));
+            e = f32x4.replace_lane(e, 1, load<f32>(table + (<usize>(mx - code(p + 1, signed)) << 2)));
+            e = f32x4.replace_lane(e, 2, load<f32>(table + (<usize>(mx - code(p + 2, signed)) << 2)));
+            e = f32x4.replace_lane(e, 3, load<f32>(table + (<usize>(mx - code(p + 3, signed)) << 2)));
+            const v = f32x4.pmin(f32x4.nearest(f32x4.div(f32x4.mul(e, vY), vsum)), vhi);
+            const q = i32x4.add(i32x4.trunc_sat_f32x4_s(v), vz);
+            store<i32>(out + base + <usize>k, i32x4.extract_lane(i8x16.shuffle(q, q, 0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 0));
+          }
+        }
+      }
+      for (; k < D; k++) {
         const p = base + <usize>k * step;
         const d = mx - code(x + p, signed);
         // compared before the zero point is added: f32(e * Y) overflows to infinity for
@@ -42,26 +86,82 @@ export function qsoftmax(x: usize, outer: i32, D: i32, inner: i32, signed: bool,
   }
 }
 
-/** float32 softmax over the same [outer, D, inner] view: exp(x - max) / sum. */
+/**
+ * float32 softmax over the same [outer, D, inner] view: exp(x - max) / sum, with the exp of
+ * assembly/unary.ts. The sum runs in four lanes (element k into lane k % 4, the lanes added
+ * pairwise, then the tail in order) on both builds, so they agree bit for bit.
+ */
 export function softmax_f32(x: usize, outer: i32, D: i32, inner: i32, out: usize): void {
   const step = <usize>inner << 2;
+  const D4 = D & ~3;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
       const base = <usize>(o * D * inner + j) << 2;
+      // the maximum is exact in any order (pmax, like the comparison below, never takes a NaN)
       let mx: f32 = -Infinity;
-      for (let k = 0; k < D; k++) {
+      let k0 = 0;
+      if (ASC_FEATURE_SIMD && inner == 1) {
+        let vm = f32x4.splat(-Infinity);
+        for (; k0 + 4 <= D; k0 += 4) vm = f32x4.pmax(vm, v128.load(x + base + (<usize>k0 << 2)));
+        for (let l = 0; l < 4; l++) {
+          const v = f32x4.extract_lane(vm, 0);
+          if (v > mx) mx = v;
+          vm = v128.shuffle<f32>(vm, vm, 1, 2, 3, 0);
+        }
+      }
+      for (let k = k0; k < D; k++) {
         const v = load<f32>(x + base + <usize>k * step);
         if (v > mx) mx = v;
       }
       let sum: f32 = 0;
-      for (let k = 0; k < D; k++) {
+      if (ASC_FEATURE_SIMD && inner == 1) {
+        const vmx = f32x4.splat(mx);
+        let vs = f32x4.splat(0);
+        for (let k = 0; k < D4; k += 4) {
+          const p = base + (<usize>k << 2);
+          const e = expVec(f32x4.sub(v128.load(x + p), vmx));
+          v128.store(out + p, e);
+          vs = f32x4.add(vs, e);
+        }
+        sum = (f32x4.extract_lane(vs, 0) + f32x4.extract_lane(vs, 1)) + (f32x4.extract_lane(vs, 2) + f32x4.extract_lane(vs, 3));
+      } else {
+        let s0: f32 = 0;
+        let s1: f32 = 0;
+        let s2: f32 = 0;
+        let s3: f32 = 0;
+        for (let k = 0; k < D4; k += 4) {
+          const p = base + <usize>k * step;
+          const e0 = expScalar(load<f32>(x + p) - mx);
+          const e1 = expScalar(load<f32>(x + p + step) - mx);
+          const e2 = expScalar(load<f32>(x + p + 2 * step) - mx);
+          const e3 = expScalar(load<f32>(x + p + 3 * step) - mx);
+          store<f32>(out + p, e0);
+          store<f32>(out + p + step, e1);
+          store<f32>(out + p + 2 * step, e2);
+          store<f32>(out + p + 3 * step, e3);
+          s0 += e0;
+          s1 += e1;
+          s2 += e2;
+          s3 += e3;
+        }
+        sum = (s0 + s1) + (s2 + s3);
+      }
+      for (let k = D4; k < D; k++) {
         const p = base + <usize>k * step;
-        const e = Mathf.exp(load<f32>(x + p) - mx);
+        const e = expScalar(load<f32>(x + p) - mx);
         store<f32>(out + p, e);
         sum += e;
       }
       const inv: f32 = 1 / sum;
-      for (let k = 0; k < D; k++) {
+      let k1 = 0;
+      if (ASC_FEATURE_SIMD && inner == 1) {
+        const vinv = f32x4.splat(inv);
+        for (; k1 + 4 <= D; k1 += 4) {
+          const p = out + base + (<usize>k1 << 2);
+          v128.store(p, f32x4.mul(v128.load(p), vinv));
+        }
+      }
+      for (let k = k1; k < D; k++) {
         const p = out + base + <usize>k * step;
         store<f32>(p, load<f32>(p) * inv);
       }

@@ -7,7 +7,7 @@
 // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))), 4 hard-swish (x * relu6(x + 3) / 6),
 // 5 leaky ReLU (x >= 0 ? x : alpha * x).
 
-@inline function expVec(x: v128): v128 {
+@inline export function expVec(x: v128): v128 {
   const c = f32x4.pmax(f32x4.pmin(x, f32x4.splat(88.3762626647949)), f32x4.splat(-87.3365447504019));
   const n = f32x4.nearest(f32x4.mul(c, f32x4.splat(1.44269504088896341)));
   let r = f32x4.sub(c, f32x4.mul(n, f32x4.splat(0.693359375)));
@@ -57,7 +57,7 @@
   return a < b ? b : a;
 }
 
-@inline function expScalar(x: f32): f32 {
+@inline export function expScalar(x: f32): f32 {
   const c = pmaxS(pminS(x, 88.3762626647949), -87.3365447504019);
   const n = nearest<f32>(c * <f32>1.44269504088896341);
   let r: f32 = c - n * <f32>0.693359375;
