@@ -33,6 +33,11 @@ function suite(label, node, config, extraEnv = {}) {
     const j = JSON.parse(readFileSync(out, 'utf8'));
     passed += j.numPassedTests;
     failed += j.numFailedTests;
+    // a failing beforeAll or import fails the file without failing a test: count it
+    if (!good && j.numFailedTests === 0) {
+      console.log(`${label}: vitest failed outside any test (a hook or an import)`);
+      failed += Math.max(1, j.numFailedTestSuites ?? 0);
+    }
     if (j.numTotalTests === 0) {
       console.log(`${label}: no tests ran`);
       ok = false;
