@@ -75,20 +75,28 @@ const MAGIC_BITS: i32 = 0x4b400000;
   return packCodes(roundClamped(y0, lo, hi, magic), roundClamped(y1, lo, hi, magic), roundClamped(y2, lo, hi, magic), roundClamped(y3, lo, hi, magic), signed);
 }
 
+@inline function addScalarTail(pa: usize, pb: usize, po: usize, i: i32, n: i32, signed: bool, F: f32, Ra: f32, Rb: f32, lo: f32, hi: f32): void {
+  for (; i < n; i++) {
+    const y = (F + <f32>loadCode(pa + i, signed) * Ra) + <f32>loadCode(pb + i, signed) * Rb;
+    store<u8>(po + i, <u8>roundScalar(y, lo, hi));
+  }
+}
+
 /** y = (F + a * Ra) + b * Rb over `rows` runs of n codes (see the file comment). */
 export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, rows: i32, out: usize, signed: bool, F: f32, Ra: f32, Rb: f32, lo: f32, hi: f32): void {
-  for (let r = 0; r < rows; r++) {
-    const pa = a + <usize>(r * aStride);
-    const pb = b + <usize>(r * bStride);
-    const po = out + <usize>(r * n);
-    let i = 0;
-    if (ASC_FEATURE_SIMD) {
-      const vf = f32x4.splat(F);
-      const vra = f32x4.splat(Ra);
-      const vrb = f32x4.splat(Rb);
-      const vlo = f32x4.splat(lo);
-      const vhi = f32x4.splat(hi);
-      const magic = f32x4.splat(MAGIC);
+  if (ASC_FEATURE_SIMD) {
+    // the constants splatted once, outside the runs (short NHWC runs of C codes are common)
+    const vf = f32x4.splat(F);
+    const vra = f32x4.splat(Ra);
+    const vrb = f32x4.splat(Rb);
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    const magic = f32x4.splat(MAGIC);
+    for (let r = 0; r < rows; r++) {
+      const pa = a + <usize>(r * aStride);
+      const pb = b + <usize>(r * bStride);
+      const po = out + <usize>(r * n);
+      let i = 0;
       for (; i + 16 <= n; i += 16) {
         v128.store(po + i, addVec(v128.load(pa + i), v128.load(pb + i), signed, vf, vra, vrb, vlo, vhi, magic));
       }
@@ -97,11 +105,12 @@ export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
         v128.store64_lane(po + i, y, 0);
         i += 8;
       }
+      addScalarTail(pa, pb, po, i, n, signed, F, Ra, Rb, lo, hi);
     }
-    for (; i < n; i++) {
-      const y = (F + <f32>loadCode(pa + i, signed) * Ra) + <f32>loadCode(pb + i, signed) * Rb;
-      store<u8>(po + i, <u8>roundScalar(y, lo, hi));
-    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    addScalarTail(a + <usize>(r * aStride), b + <usize>(r * bStride), out + <usize>(r * n), 0, n, signed, F, Ra, Rb, lo, hi);
   }
 }
 
@@ -163,21 +172,28 @@ export function qadd_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32
   return packCodes(q0, q1, q2, q3, signed);
 }
 
+@inline function mulScalarTail(pa: usize, pb: usize, po: usize, i: i32, n: i32, signed: bool, za: i32, zb: i32, M: f32, zy: f32, lo: f32, hi: f32): void {
+  for (; i < n; i++) {
+    const p = (loadCode(pa + i, signed) - za) * (loadCode(pb + i, signed) - zb);
+    store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
+  }
+}
+
 /** y = f32(f32((a - za) * (b - zb)) * M) + zy over `rows` runs of n codes. */
 export function qmul_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, rows: i32, out: usize, signed: bool, za: i32, zb: i32, M: f32, zy: f32, lo: f32, hi: f32): void {
-  for (let r = 0; r < rows; r++) {
-    const pa = a + <usize>(r * aStride);
-    const pb = b + <usize>(r * bStride);
-    const po = out + <usize>(r * n);
-    let i = 0;
-    if (ASC_FEATURE_SIMD) {
-      const vza = i16x8.splat(<i16>za);
-      const vzb = i16x8.splat(<i16>zb);
-      const vm = f32x4.splat(M);
-      const vz = f32x4.splat(zy);
-      const vlo = f32x4.splat(lo);
-      const vhi = f32x4.splat(hi);
-      const magic = f32x4.splat(MAGIC);
+  if (ASC_FEATURE_SIMD) {
+    const vza = i16x8.splat(<i16>za);
+    const vzb = i16x8.splat(<i16>zb);
+    const vm = f32x4.splat(M);
+    const vz = f32x4.splat(zy);
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    const magic = f32x4.splat(MAGIC);
+    for (let r = 0; r < rows; r++) {
+      const pa = a + <usize>(r * aStride);
+      const pb = b + <usize>(r * bStride);
+      const po = out + <usize>(r * n);
+      let i = 0;
       for (; i + 16 <= n; i += 16) {
         const va = v128.load(pa + i);
         const vb = v128.load(pb + i);
@@ -191,11 +207,12 @@ export function qmul_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
         v128.store64_lane(po + i, y, 0);
         i += 8;
       }
+      mulScalarTail(pa, pb, po, i, n, signed, za, zb, M, zy, lo, hi);
     }
-    for (; i < n; i++) {
-      const p = (loadCode(pa + i, signed) - za) * (loadCode(pb + i, signed) - zb);
-      store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
-    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    mulScalarTail(a + <usize>(r * aStride), b + <usize>(r * bStride), out + <usize>(r * n), 0, n, signed, za, zb, M, zy, lo, hi);
   }
 }
 

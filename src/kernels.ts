@@ -515,10 +515,10 @@ export interface Kernels {
     lo: number,
     hi: number,
   ): void;
-  /** 256-entry table lookup over runs of codes (assembly/lookup.ts). */
+  /** 256-entry table lookup over runs of codes, scalar loads (assembly/lookup.ts). */
   lookup_u8(x: number, xStride: number, n: number, rows: number, table: number, out: number, outStride: number): void;
-  /** The same lookup with scalar loads only (for the benchmark). */
-  lookup_u8_scalar(x: number, n: number, table: number, out: number): void;
+  /** The SIMD (i8x16.swizzle) lookup, kept for the benchmark against lookup_u8's scalar loads. */
+  lookup_u8_swizzle(x: number, n: number, table: number, out: number): void;
   /** Copies runs of bytes between strided rows. */
   copy_rows(x: number, xStride: number, bytes: number, rows: number, out: number, outStride: number): void;
   /** Quantized softmax over [outer, D, inner] (assembly/softmax.ts). */
