@@ -30,7 +30,9 @@ export interface WasmMemory {
 }
 
 /**
- * Bytes or a compiled module of one wasm build.
+ * Bytes or a compiled `WebAssembly.Module` of one wasm build. The module is typed `object`
+ * (TypeScript declares `WebAssembly` only in its DOM lib), so these declarations compile
+ * in projects without it.
  *
  * @example
  * ```ts
@@ -38,7 +40,7 @@ export interface WasmMemory {
  * const qw = await Qwasm.create({ wasm });
  * ```
  */
-export type WasmSource = ArrayBuffer | ArrayBufferView | WasmModule;
+export type WasmSource = ArrayBuffer | ArrayBufferView | object;
 
 const BUILD_NAMES: readonly Backend[] = ['scalar', 'simd', 'relaxed'];
 
