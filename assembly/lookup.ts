@@ -56,9 +56,25 @@ export function lookup_u8_swizzle(x: usize, n: i32, table: usize, out: usize): v
   for (; i < n; i++) store<u8>(out + i, load<u8>(table + load<u8>(x + i)));
 }
 
-/** Copies `rows` runs of `bytes` bytes: run r from x + r * xStride to out + r * outStride. */
-export function copy_rows(x: usize, xStride: i32, bytes: i32, rows: i32, out: usize, outStride: i32): void {
-  for (let r = 0; r < rows; r++) {
-    memory.copy(out + <usize>(r * outStride), x + <usize>(r * xStride), <usize>bytes);
+@inline function copySmall(dst: usize, src: usize, bytes: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 16 <= bytes; i += 16) v128.store(dst + i, v128.load(src + i));
   }
+  for (; i + 8 <= bytes; i += 8) store<u64>(dst + i, load<u64>(src + i));
+  for (; i + 4 <= bytes; i += 4) store<u32>(dst + i, load<u32>(src + i));
+  for (; i < bytes; i++) store<u8>(dst + i, load<u8>(src + i));
+}
+
+/**
+ * Copies `rows` runs of `bytes` bytes: run r from x + r * xStride to out + r * outStride.
+ * Short runs (an NHWC concat copies C channels per pixel) go through loads and stores:
+ * memory.copy's fixed cost per call dominates below 64 bytes.
+ */
+export function copy_rows(x: usize, xStride: i32, bytes: i32, rows: i32, out: usize, outStride: i32): void {
+  if (bytes >= 64) {
+    for (let r = 0; r < rows; r++) memory.copy(out + <usize>(r * outStride), x + <usize>(r * xStride), <usize>bytes);
+    return;
+  }
+  for (let r = 0; r < rows; r++) copySmall(out + <usize>(r * outStride), x + <usize>(r * xStride), bytes);
 }
