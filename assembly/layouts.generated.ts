@@ -81,6 +81,12 @@ export const EP_QMAX: i32 = 28;
 export const EP_SIGNED: i32 = 32;
 /** dequant: the input scale of the call (dynamic quantization) (f32) */
 export const EP_XSCALE: i32 = 36;
+/** fixed: int32[Np], -(2^31 >> left shift): accumulators are clamped to [LFLOOR, ~LFLOOR] before the left shift (array) */
+export const EP_LFLOOR: i32 = 40;
+/** fixed: int32[Np], 2^(31 - right shift) for the SIMD per-lane shift (unused where the right shift is 0) (array) */
+export const EP_RPOW: i32 = 44;
+/** fixed: 1 when some column shifts left, else 0 (the SIMD path skips the left shift) (i32) */
+export const EP_LEFT: i32 = 48;
 /** Size of the epilogue block in bytes. */
 export const EP_BYTES: i32 = 64;
 

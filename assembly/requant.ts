@@ -9,15 +9,16 @@
 // fixedpoint (gemmlowp / TFLite reference): m is (multiplier in [2^30, 2^31), shift).
 // y = RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(acc << left, multiplier), right) + zp.
 
-/** gemmlowp's SaturatingRoundingDoublingHighMul for one int32: round((a * b * 2) / 2^32),
- * ties away from zero, via a nudge and C's truncating division. The only overflow
- * (a == b == INT32_MIN) cannot happen: the multiplier is positive. */
+/**
+ * gemmlowp's SaturatingRoundingDoublingHighMul for one int32. gemmlowp adds a nudge of
+ * 2^30 (1 - 2^30 for a negative product) and divides by 2^31 truncating toward zero; for
+ * integers that is exactly floor((a * b + 2^30) / 2^31): a * b / 2^31 rounded to nearest
+ * with ties toward +infinity (-0.5 -> 0, 0.5 -> 1). The form without the sign test is
+ * what the SIMD lanes compute too. The only overflow (a == b == INT32_MIN) cannot happen:
+ * the multiplier is positive.
+ */
 @inline export function srdhmScalar(a: i32, b: i32): i32 {
-  const ab = i64(a) * i64(b);
-  const nudge: i64 = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-  const v = ab + nudge;
-  // truncating division by 2^31 (C semantics), not an arithmetic shift
-  return i32((v + (v < 0 ? i64(0x7fffffff) : 0)) >> 31);
+  return i32((i64(a) * i64(b) + (1 << 30)) >> 31);
 }
 
 /** gemmlowp's RoundingDivideByPOT: x / 2^e rounded to nearest, ties away from zero. */
@@ -28,19 +29,26 @@
   return (x >> e) + (remainder > threshold ? 1 : 0);
 }
 
-/** Four lanes of SaturatingRoundingDoublingHighMul. */
+/** Four lanes of SaturatingRoundingDoublingHighMul: floor((a * b + 2^30) / 2^31) from the
+ * exact i64 products, as srdhmScalar. */
 @inline export function srdhmVec(a: v128, b: v128): v128 {
-  const lo = i64x2.extmul_low_i32x4_s(a, b);
-  const hi = i64x2.extmul_high_i32x4_s(a, b);
-  const pos = i64x2.splat(1 << 30);
-  const neg = i64x2.splat(1 - (1 << 30));
-  const zero = i64x2.splat(0);
-  const bias = i64x2.splat(0x7fffffff);
-  let vlo = i64x2.add(lo, v128.bitselect(neg, pos, i64x2.lt_s(lo, zero)));
-  let vhi = i64x2.add(hi, v128.bitselect(neg, pos, i64x2.lt_s(hi, zero)));
-  vlo = i64x2.shr_s(i64x2.add(vlo, v128.and(i64x2.lt_s(vlo, zero), bias)), 31);
-  vhi = i64x2.shr_s(i64x2.add(vhi, v128.and(i64x2.lt_s(vhi, zero), bias)), 31);
-  return v128.shuffle<i32>(vlo, vhi, 0, 2, 4, 6);
+  const nudge = i64x2.splat(1 << 30);
+  return narrowShr31(
+    i64x2.add(i64x2.extmul_low_i32x4_s(a, b), nudge),
+    i64x2.add(i64x2.extmul_high_i32x4_s(a, b), nudge),
+  );
+}
+
+/**
+ * Four int64 lanes (two vectors) shifted right by 31 and narrowed to int32, for results
+ * known to fit: bits 31..62 are (high word << 1) | (low word >>> 31). Four cheap 32-bit
+ * ops and two shuffles; x64 has no 64-bit arithmetic shift below AVX-512, so engines
+ * expand i64x2.shr_s into several instructions each.
+ */
+@inline function narrowShr31(lo: v128, hi: v128): v128 {
+  const lows = v128.shuffle<i32>(lo, hi, 0, 2, 4, 6);
+  const highs = v128.shuffle<i32>(lo, hi, 1, 3, 5, 7);
+  return v128.or(i32x4.shl(highs, 1), i32x4.shr_u(lows, 31));
 }
 
 /** Four lanes of RoundingDivideByPOT with a uniform exponent. */
@@ -52,15 +60,24 @@
   return i32x4.sub(i32x4.shr_s(x, e), i32x4.gt_s(remainder, threshold));
 }
 
-/** Four lanes of RoundingDivideByPOT with per-lane exponents (per-channel shifts);
- * `mask` holds (1 << e) - 1 per lane. WebAssembly SIMD has no per-lane shift, so the
- * shift itself goes lane by lane; the rounding stays vectorised. */
-@inline export function rdbpotVecPerLane(x: v128, e: v128, mask: v128): v128 {
+/**
+ * Four lanes of x >> e (arithmetic) with a different e in [0, 31] per lane. WebAssembly
+ * SIMD has no per-lane shift; instead floor(x / 2^e) = floor(x * 2^(31 - e) / 2^31), and
+ * x * 2^(31 - e) is exact in the i64 lanes of extmul, so a shift by 31 (narrowShr31)
+ * finishes it. `p` holds 2^(31 - e); 2^31 is no int32, so lanes with e = 0 take x as it is
+ * through `keep` (all ones there). Eight cheap vector ops where lane-by-lane shifting takes
+ * about sixteen extracts, shifts and inserts.
+ */
+@inline export function shrVecPerLane(x: v128, p: v128, keep: v128): v128 {
+  const shifted = narrowShr31(i64x2.extmul_low_i32x4_s(x, p), i64x2.extmul_high_i32x4_s(x, p));
+  return v128.bitselect(x, shifted, keep);
+}
+
+/** Four lanes of RoundingDivideByPOT with per-lane exponents (per-channel shifts): `mask`
+ * holds (1 << e) - 1 per lane, `p` (2^(31 - e), written once in src/ops/epilogue.ts) and
+ * `keep` (mask == 0) the constants of shrVecPerLane. */
+@inline export function rdbpotVecPerLane(x: v128, mask: v128, p: v128, keep: v128): v128 {
   const remainder = v128.and(x, mask);
   const threshold = i32x4.sub(i32x4.shr_s(mask, 1), i32x4.shr_s(x, 31));
-  let shifted = i32x4.splat(i32x4.extract_lane(x, 0) >> i32x4.extract_lane(e, 0));
-  shifted = i32x4.replace_lane(shifted, 1, i32x4.extract_lane(x, 1) >> i32x4.extract_lane(e, 1));
-  shifted = i32x4.replace_lane(shifted, 2, i32x4.extract_lane(x, 2) >> i32x4.extract_lane(e, 2));
-  shifted = i32x4.replace_lane(shifted, 3, i32x4.extract_lane(x, 3) >> i32x4.extract_lane(e, 3));
-  return i32x4.sub(shifted, i32x4.gt_s(remainder, threshold));
+  return i32x4.sub(shrVecPerLane(x, p, keep), i32x4.gt_s(remainder, threshold));
 }

@@ -64,6 +64,17 @@ export const layouts = {
       ['QMAX', 'i32', 'highest output value'],
       ['SIGNED', 'i32', 'output dtype: 1 int8, 0 uint8'],
       ['XSCALE', 'f32', 'dequant: the input scale of the call (dynamic quantization)'],
+      [
+        'LFLOOR',
+        'array',
+        'fixed: int32[Np], -(2^31 >> left shift): accumulators are clamped to [LFLOOR, ~LFLOOR] before the left shift',
+      ],
+      [
+        'RPOW',
+        'array',
+        'fixed: int32[Np], 2^(31 - right shift) for the SIMD per-lane shift (unused where the right shift is 0)',
+      ],
+      ['LEFT', 'i32', 'fixed: 1 when some column shifts left, else 0 (the SIMD path skips the left shift)'],
     ],
   },
   binaryEpilogue: {

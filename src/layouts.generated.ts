@@ -84,11 +84,17 @@ export const EpilogueField = {
   SIGNED: 8,
   /** dequant: the input scale of the call (dynamic quantization) (f32) */
   XSCALE: 9,
+  /** fixed: int32[Np], -(2^31 >> left shift): accumulators are clamped to [LFLOOR, ~LFLOOR] before the left shift (array) */
+  LFLOOR: 10,
+  /** fixed: int32[Np], 2^(31 - right shift) for the SIMD per-lane shift (unused where the right shift is 0) (array) */
+  RPOW: 11,
+  /** fixed: 1 when some column shifts left, else 0 (the SIMD path skips the left shift) (i32) */
+  LEFT: 12,
 } as const;
 /** Size of the epilogue block in bytes. */
 export const EPILOGUE_BYTES = 64;
 /** The epilogue fields that point at per-output-channel arrays. */
-export const EpilogueArrayFields: readonly number[] = [0, 1, 2, 3, 4];
+export const EpilogueArrayFields: readonly number[] = [0, 1, 2, 3, 4, 10, 11];
 
 /** binaryEpilogue: The binary GEMM epilogue block (assembly/binary/bgemm.ts), written once per layer by src/layers/binary.ts; its two per-channel arrays follow it. Int32 indices of its fields (byte offset / 4). */
 export const BinaryEpilogueField = {

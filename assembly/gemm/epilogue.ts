@@ -3,7 +3,7 @@
 // once per layer by src/ops/epilogue.ts. Arrays are padded to a whole number of NR panels,
 // so an 8-wide load never leaves them.
 import { NR } from './ukernels.generated';
-import { EP_BIAS, EP_MULT, EP_LMUL, EP_RSHIFT, EP_RMASK, EP_ZP, EP_QMIN, EP_QMAX, EP_SIGNED, EP_XSCALE } from '../layouts.generated';
+import { EP_BIAS, EP_MULT, EP_LMUL, EP_RSHIFT, EP_RMASK, EP_ZP, EP_QMIN, EP_QMAX, EP_SIGNED, EP_XSCALE, EP_LFLOOR, EP_RPOW, EP_LEFT } from '../layouts.generated';
 import { srdhmScalar, rdbpotScalar, srdhmVec, rdbpotVecPerLane } from '../requant';
 
 export enum Epilogue {
@@ -116,14 +116,6 @@ const MAGIC_BITS: i32 = 0x4b400000;
 }
 
 /**
- * -(2^31 / lmul) per lane: lmul is a power of two 2^left, so the float32 quotient is exact
- * (-2^31 itself when left is 0).
- */
-@inline function leftShiftFloor(lmul: v128): v128 {
-  return i32x4.trunc_sat_f32x4_s(f32x4.div(f32x4.splat(-2147483648.0), f32x4.convert_i32x4_s(lmul)));
-}
-
-/**
  * Clamps accumulators to [floor, ~floor] = [-2^(31-left), 2^(31-left) - 1] so that
  * acc << left stays inside int32 (TFLite's reference would overflow there). A channel
  * with left > 0 has a real multiplier >= 1, so any accumulator beyond the clamp already
@@ -142,6 +134,7 @@ const MAGIC_BITS: i32 = 0x4b400000;
   const lmul = load<usize>(params, EP_LMUL) + off;
   const rshift = load<usize>(params, EP_RSHIFT) + off;
   const rmask = load<usize>(params, EP_RMASK) + off;
+  const lfloor = load<usize>(params, EP_LFLOOR) + off;
   const zp = load<i32>(params, EP_ZP);
   const qmin = load<i32>(params, EP_QMIN);
   const qmax = load<i32>(params, EP_QMAX);
@@ -157,21 +150,29 @@ const MAGIC_BITS: i32 = 0x4b400000;
     const m1 = v128.load(mult, 16);
     const l0 = v128.load(lmul);
     const l1 = v128.load(lmul, 16);
-    const c0 = leftShiftFloor(l0);
-    const c1 = leftShiftFloor(l1);
-    const s0 = v128.load(rshift);
-    const s1 = v128.load(rshift, 16);
+    const c0 = v128.load(lfloor);
+    const c1 = v128.load(lfloor, 16);
     const k0 = v128.load(rmask);
     const k1 = v128.load(rmask, 16);
+    const rpow = load<usize>(params, EP_RPOW) + off;
+    const p0 = v128.load(rpow);
+    const p1 = v128.load(rpow, 16);
+    const keep0 = i32x4.eq(k0, i32x4.splat(0));
+    const keep1 = i32x4.eq(k1, i32x4.splat(0));
+    const left = load<i32>(params, EP_LEFT) != 0;
     const vz = i32x4.splat(zp);
     const vmin = i32x4.splat(qmin);
     const vmax = i32x4.splat(qmax);
     for (let r = 0; r < mr; r++) {
       const src = t + (<usize>(r * NR) << 2);
-      const a0 = i32x4.mul(saturateForLeftShift(i32x4.add(v128.load(src), b0), c0), l0);
-      const a1 = i32x4.mul(saturateForLeftShift(i32x4.add(v128.load(src, 16), b1), c1), l1);
-      let i0 = i32x4.add(rdbpotVecPerLane(srdhmVec(a0, m0), s0, k0), vz);
-      let i1 = i32x4.add(rdbpotVecPerLane(srdhmVec(a1, m1), s1, k1), vz);
+      let a0 = i32x4.add(v128.load(src), b0);
+      let a1 = i32x4.add(v128.load(src, 16), b1);
+      if (left) {
+        a0 = i32x4.mul(saturateForLeftShift(a0, c0), l0);
+        a1 = i32x4.mul(saturateForLeftShift(a1, c1), l1);
+      }
+      let i0 = i32x4.add(rdbpotVecPerLane(srdhmVec(a0, m0), k0, p0, keep0), vz);
+      let i1 = i32x4.add(rdbpotVecPerLane(srdhmVec(a1, m1), k1, p1, keep1), vz);
       i0 = i32x4.min_s(i32x4.max_s(i0, vmin), vmax);
       i1 = i32x4.min_s(i32x4.max_s(i1, vmin), vmax);
       narrowStore8(out + <usize>r * ldo, i0, i1, signed);
@@ -183,9 +184,8 @@ const MAGIC_BITS: i32 = 0x4b400000;
       const jo = <usize>j << 2;
       let acc = load<i32>(t + (<usize>(r * NR + j) << 2));
       if (bias != 0) acc += load<i32>(bias + off + jo);
-      const l = load<i32>(lmul + jo);
-      const lo = <i32>(-2147483648.0 / <f64>l);
-      const x = min(max(acc, lo), ~lo) * l;
+      const lo = load<i32>(lfloor + jo);
+      const x = min(max(acc, lo), ~lo) * load<i32>(lmul + jo);
       let y = rdbpotScalar(srdhmScalar(x, load<i32>(mult + jo)), load<i32>(rshift + jo)) + zp;
       y = min(max(y, qmin), qmax);
       storeByte(out + <usize>r * ldo + j, y);

@@ -76,7 +76,7 @@ export class EpilogueParams {
   /** Requantizing epilogue (fp32 or fixed point) for N output columns. */
   static requant(rt: Runtime, N: number, spec: RequantSpec): EpilogueParams {
     const np = Math.ceil(N / rt.config.nr) * rt.config.nr;
-    const arrays = spec.requant === 'fp32' ? 2 : 5;
+    const arrays = spec.requant === 'fp32' ? 2 : 7;
     const ptr = rt.heap.alloc(HEADER + arrays * np * 4, 'weights');
     const i32 = rt.heap.i32;
     const f32 = rt.heap.f32;
@@ -119,11 +119,17 @@ export class EpilogueParams {
         i32[(arr(2) >> 2) + n] = 2 ** left;
         i32[(arr(3) >> 2) + n] = right;
         i32[(arr(4) >> 2) + n] = right >= 31 ? 0x7fffffff : 2 ** right - 1;
+        i32[(arr(5) >> 2) + n] = -(2 ** (31 - left));
+        // 2^31 is no int32: right = 0 columns are passed through, whatever this holds
+        i32[(arr(6) >> 2) + n] = right === 0 ? 0 : 2 ** (31 - right);
+        if (left > 0) i32[h + F.LEFT] = 1;
       }
       i32[h + F.MULT] = arr(1);
       i32[h + F.LMUL] = arr(2);
       i32[h + F.RSHIFT] = arr(3);
       i32[h + F.RMASK] = arr(4);
+      i32[h + F.LFLOOR] = arr(5);
+      i32[h + F.RPOW] = arr(6);
     }
     i32[h + F.ZP] = spec.outputZeroPoint;
     i32[h + F.QMIN] = act.qmin;
