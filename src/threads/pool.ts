@@ -439,18 +439,25 @@ export class ThreadPool {
     const i32 = this.i32;
     const limit = this.timeoutMs + 100 * this.ownMs;
     const t0 = performance.now();
-    let v = Atomics.load(i32, PENDING);
-    while (v !== 0) {
-      if (this.broken !== null) throw new QwasmError('threads', `the engine's thread pool stopped (${this.broken})`);
-      const left = limit - (performance.now() - t0);
-      if (left <= 0) this.timedOut(limit);
-      if (waitAsync !== undefined) {
-        const r = waitAsync(i32, PENDING, v, Math.min(left, 100));
-        if (r.async) await r.value;
-      } else {
-        await new Promise((resolve) => setTimeout(resolve, 0));
+    // neither a pending Atomics.waitAsync nor the (unref'd) workers keep Node's event loop
+    // alive: without this timer a script awaiting runAsync could exit before its result
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      let v = Atomics.load(i32, PENDING);
+      while (v !== 0) {
+        if (this.broken !== null) throw new QwasmError('threads', `the engine's thread pool stopped (${this.broken})`);
+        const left = limit - (performance.now() - t0);
+        if (left <= 0) this.timedOut(limit);
+        if (waitAsync !== undefined) {
+          const r = waitAsync(i32, PENDING, v, Math.min(left, 100));
+          if (r.async) await r.value;
+        } else {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        v = Atomics.load(i32, PENDING);
       }
-      v = Atomics.load(i32, PENDING);
+    } finally {
+      clearInterval(keepAlive);
     }
     this.running = 0;
     this.checkFailed();
