@@ -37,7 +37,14 @@ import {
   type BinaryLinearConfig,
   type BinaryOutput,
 } from './layers/binary.js';
-import { Conv2d, Conv2dF32, type Conv2dConfig, type Conv2dF32Config } from './layers/conv.js';
+import {
+  Conv2d,
+  Conv2dF32,
+  DynamicConv2d,
+  type Conv2dConfig,
+  type Conv2dF32Config,
+  type DynamicConv2dConfig,
+} from './layers/conv.js';
 import { LinearInt4, type LinearInt4Config } from './layers/linear-int4.js';
 import { LinearResidual, type LinearResidualConfig } from './layers/linear-residual.js';
 import { quantErrorWasm, type QuantErrorReport } from './toolkit/metrics.js';
@@ -386,6 +393,23 @@ export class Qwasm {
    */
   conv2dF32(config: Conv2dF32Config): Conv2dF32 {
     return new Conv2dF32(this.live(), config);
+  }
+
+  /**
+   * A dynamically quantized NHWC convolution layer: float32 in and out, weights quantized
+   * to int8 once (symmetric, per output channel) and packed, each input quantized per
+   * call with ONNX DynamicQuantizeLinear's uint8 parameters, the int8 conv kernels, and
+   * the bias and activation fused into a dequantizing epilogue. `run(x, out)` allocates
+   * nothing.
+   *
+   * @example
+   * ```ts
+   * const dc = qw.dynamicConv2d({ weights: { data: wf, shape: [32, 3, 3, 16] }, bias, pads: [1, 1, 1, 1], activation: 'relu' });
+   * const y = dc.run({ data: xf, shape: [1, 28, 28, 16] });
+   * ```
+   */
+  dynamicConv2d(config: DynamicConv2dConfig): DynamicConv2d {
+    return new DynamicConv2d(this.live(), config);
   }
 
   /**

@@ -25,7 +25,15 @@ export {
 } from './layers/linear.js';
 export type { ConvAttributes, AutoPad } from './ops/conv-plan.js';
 export type { ConvOpAttributes, QLinearConvAttributes } from './ops/conv.js';
-export { Conv2d, Conv2dF32, type Conv2dConfig, type Conv2dF32Config, type Conv2dShapeConfig } from './layers/conv.js';
+export {
+  Conv2d,
+  Conv2dF32,
+  DynamicConv2d,
+  type Conv2dConfig,
+  type Conv2dF32Config,
+  type Conv2dShapeConfig,
+  type DynamicConv2dConfig,
+} from './layers/conv.js';
 export { LinearInt4, type LinearInt4Config } from './layers/linear-int4.js';
 export { LinearResidual, type LinearResidualConfig } from './layers/linear-residual.js';
 export * from './toolkit/index.js';
