@@ -87,6 +87,10 @@ export const EP_LFLOOR: i32 = 40;
 export const EP_RPOW: i32 = 44;
 /** fixed: 1 when some column shifts left, else 0 (the SIMD path skips the left shift) (i32) */
 export const EP_LEFT: i32 = 48;
+/** dequant: lowest output (a fused activation), -Infinity without one (f32) */
+export const EP_DQLO: i32 = 52;
+/** dequant: highest output, Infinity without one (f32) */
+export const EP_DQHI: i32 = 56;
 /** Size of the epilogue block in bytes. */
 export const EP_BYTES: i32 = 64;
 

@@ -75,6 +75,8 @@ export const layouts = {
         'fixed: int32[Np], 2^(31 - right shift) for the SIMD per-lane shift (unused where the right shift is 0)',
       ],
       ['LEFT', 'i32', 'fixed: 1 when some column shifts left, else 0 (the SIMD path skips the left shift)'],
+      ['DQLO', 'f32', 'dequant: lowest output (a fused activation), -Infinity without one'],
+      ['DQHI', 'f32', 'dequant: highest output, Infinity without one'],
     ],
   },
   binaryEpilogue: {

@@ -90,6 +90,10 @@ export const EpilogueField = {
   RPOW: 11,
   /** fixed: 1 when some column shifts left, else 0 (the SIMD path skips the left shift) (i32) */
   LEFT: 12,
+  /** dequant: lowest output (a fused activation), -Infinity without one (f32) */
+  DQLO: 13,
+  /** dequant: highest output, Infinity without one (f32) */
+  DQHI: 14,
 } as const;
 /** Size of the epilogue block in bytes. */
 export const EPILOGUE_BYTES = 64;

@@ -14,7 +14,8 @@
 import { MR, NR } from '../gemm/ukernels.generated';
 import { pack_a_s16 } from '../gemm/pack';
 import { conv_gemm_s16, conv_gemm_f32, useConvGemmTile } from './gemm';
-import { Epilogue } from '../gemm/epilogue';
+import { Epilogue, outputBytes } from '../gemm/epilogue';
+import { EP_BYTES } from '../layouts.generated';
 import { conv_pack_im2col_s16, conv_pack_im2col_f32 } from './im2col';
 import { conv_dw_s16, conv_dw_f32, useDepthwiseScratch, DW_SCRATCH } from './depthwise';
 import { conv_igemm_s16, conv_igemm_f32, useIgemmTile, IGEMM_MR } from './igemm';
@@ -24,7 +25,7 @@ import {
 } from './params';
 
 /** Bytes between the per-group epilogue parameter headers (src/ops/epilogue.ts's HEADER). */
-const EPI_HEADER: usize = 64;
+const EPI_HEADER: usize = EP_BYTES;
 
 /**
  * int8 / uint8 convolution, NHWC: x [N, H, W, C] -> out [N, OH, OW, M] through epilogue
@@ -72,7 +73,7 @@ export function conv2d_s16_rows(p: usize, x: usize, w: usize, out: usize, kind: 
   const MC = cp(p, CP_MC);
   const signed = cp(p, CP_SIGNED) != 0;
   const za = cp(p, CP_ZA);
-  const es: usize = kind == Epilogue.I32 ? 4 : 1;
+  const es: usize = outputBytes(kind);
   for (let m0 = r0; m0 < r1; m0 += MC) {
     const mc = min(MC, r1 - m0);
     for (let g = 0; g < group; g++) {

@@ -22,7 +22,7 @@
 // channels per f32x4 (fmadd: fused on the relaxed build, as the float32 GEMM); bias and
 // clamp fused.
 import { NR } from '../gemm/ukernels.generated';
-import { Epilogue } from '../gemm/epilogue';
+import { Epilogue, outputBytes } from '../gemm/epilogue';
 import { fmadd } from '../gemm/fma';
 import { epilogue } from '../gemm/epilogue';
 import {
@@ -211,7 +211,7 @@ export function conv_dw_s16(p: usize, x: usize, n: i32, w: usize, out: usize, ki
   const kH = cp(p, CP_KH), kW = cp(p, CP_KW);
   const sH = cp(p, CP_SH), sW = cp(p, CP_SW), dH = cp(p, CP_DH), dW = cp(p, CP_DW);
   const Cp = cp(p, CP_CP), R = cp(p, CP_HP), Wq = cp(p, CP_WP);
-  const es: usize = kind == Epilogue.I32 ? 4 : 1;
+  const es: usize = outputBytes(kind);
   const pixBytes = <usize>Cp << 2;
   const rowBytes = <usize>Wq * pixBytes;
   const J = (kW + 1) >> 1;

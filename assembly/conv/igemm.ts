@@ -16,7 +16,8 @@
 // float32 (the baseline): the same indirection over the input rows in place, an MR x 8
 // f32x4 tile per panel.
 import { NR } from '../gemm/ukernels.generated';
-import { Epilogue } from '../gemm/epilogue';
+import { Epilogue, outputBytes } from '../gemm/epilogue';
+import { EP_BYTES } from '../layouts.generated';
 import { fmadd } from '../gemm/fma';
 import { epilogue, epilogueF32 } from '../gemm/epilogue';
 import {
@@ -27,7 +28,7 @@ import {
 /** Rows of the IGEMM register tile: 4 x 8 fits V8's vector registers on Node 20 and 24. */
 export const IGEMM_MR: i32 = 4;
 /** Bytes between the per-group epilogue parameter headers (src/ops/epilogue.ts's HEADER). */
-const EPI_HEADER: usize = 64;
+const EPI_HEADER: usize = EP_BYTES;
 
 // Per instance: a thread pool's worker points it at its own block (useIgemmTile).
 let tile: usize = memory.data(IGEMM_MR * NR * 4, 16);
@@ -192,7 +193,7 @@ export function conv_igemm_s16(p: usize, x: usize, w: usize, out: usize, kind: i
   const zero = scratch + (<usize>count << 1);
   memory.fill(zero, 0, <usize>(C + 8) << 1);
   const ind = (zero + (<usize>(C + 8) << 1) + 15) & ~(<usize>15);
-  const es: usize = kind == Epilogue.I32 ? 4 : 1;
+  const es: usize = outputBytes(kind);
   const panels = (Mg + NR - 1) / NR;
   const panelBytes = <usize>kPairs * NR * 4;
   const tileInd = <usize>(taps * IGEMM_MR) << 2;

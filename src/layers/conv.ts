@@ -2,6 +2,9 @@
 // requantization constants resolved once, and per input shape a plan whose parameter
 // block and scratch are sized once and reused, so a steady run of calls with `out`
 // allocates nothing.
+import { quantizeRowsSymmetric } from '../quant/weights.js';
+import { dynamicParams } from '../ops/quantize.js';
+import { ConvField, EPILOGUE_BYTES, EpilogueField } from '../layouts.generated.js';
 import { QwasmError, check } from '../errors.js';
 import { Runtime, Workspace } from '../runtime.js';
 import { Layer } from './layer.js';
@@ -440,6 +443,132 @@ export class Conv2dF32 extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Arr
     const yp = this.yBuf.ensure(count * 4, 'x');
     this.rt.heap.f32.set(data, xp >> 2);
     this.rt.kernels.conv2d_f32(this.params, xp, this.weights, this.bias, this.lo, this.hi, yp, sp);
+    return y;
+  }
+}
+
+/**
+ * Configuration of {@link Qwasm.dynamicConv2d}.
+ *
+ * @example
+ * ```ts
+ * const cfg: DynamicConv2dConfig = { weights: { data: wf, shape: [32, 3, 3, 16] }, bias, strides: [2, 2], pads: [1, 1, 1, 1], activation: 'relu' };
+ * ```
+ */
+export interface DynamicConv2dConfig extends Conv2dShapeConfig {
+  /** Weights [O, kH, kW, C/group], float32: quantized once to int8, symmetric per output channel. */
+  weights: Tensor<Float32Array>;
+  /** O values in real units, added in the dequantizing epilogue. */
+  bias?: Float32Array;
+  /** Clamp fused into the epilogue: 'none' (default), 'relu' or 'relu6'. */
+  activation?: Activation;
+}
+
+/**
+ * Float32 in and out, int8 inside (see {@link Qwasm.dynamicConv2d}): weights quantized and
+ * packed once (symmetric, per output channel), the input quantized per call with ONNX
+ * DynamicQuantizeLinear's uint8 parameters, the same conv kernels as {@link Conv2d}, and a
+ * dequantizing epilogue with the bias and activation fused.
+ *
+ * @example
+ * ```ts
+ * const dc: DynamicConv2d = qw.dynamicConv2d({ weights: { data: wf, shape: [16, 3, 3, 8] }, pads: [1, 1, 1, 1] });
+ * const y = dc.run({ data: xf, shape: [1, 32, 32, 8] }); // Tensor<Float32Array> [1, 32, 32, 16]
+ * dc.weightScale; // 16 scales, max |w| / 127 per output channel
+ * dc.dispose();
+ * ```
+ */
+export class DynamicConv2d extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Array>> {
+  /** The per-output-channel weight scales chosen at construction. */
+  readonly weightScale: Float32Array;
+  private readonly weights: number;
+  private readonly epi: EpilogueParams;
+  private readonly epiPtr: number;
+  private readonly qBuf: Workspace;
+  private readonly mmBuf: Workspace;
+
+  /** @internal Made by the engine (`qw.dynamicConv2d(...)`), not by `new`. */
+  constructor(rt: Runtime, config: DynamicConv2dConfig) {
+    rt.live();
+    const cfg = readObject(config, 'config', 'an object');
+    const kernel = weightDims(cfg.weights, Float32Array);
+    const geo = layerGeometry(cfg, kernel);
+    const w = kernel.data;
+    for (let i = 0; i < w.length; i++) check(Number.isFinite(w[i]!), 'weights', `holds a non-finite value at ${i}`);
+    const M = kernel.M;
+    const bias = readBias(cfg.bias, Float32Array, M);
+    const { lo, hi } = activationBounds(checkActivation(cfg.activation, 'activation'));
+    checkAccumulation(kernel.kH * kernel.kW * kernel.Cg, 255, 127, 'weights');
+    super(rt, cfg, kernel, geo);
+    const { q, scales } = quantizeRowsSymmetric(w, M, kernel.kH * kernel.kW * kernel.Cg);
+    this.weightScale = scales;
+    this.qBuf = this.workspace();
+    this.mmBuf = this.workspace();
+    try {
+      this.epi = EpilogueParams.dequant(rt, M, scales, bias, lo, hi);
+      this.blocks.push(this.epi.ptr);
+      const headers = groupHeadersBytes(geo, this.convPath);
+      let hp = 0;
+      if (headers > 0) {
+        hp = rt.heap.alloc(headers, 'weights');
+        this.blocks.push(hp);
+      }
+      this.epiPtr = epilogueFor(rt, geo, this.convPath, this.epi, hp);
+      this.weights = rt.heap.alloc(packedConvWeightBytes(rt, geo, this.convPath, false), 'weights');
+      this.blocks.push(this.weights);
+      rt.scoped((alloc) => {
+        const src = alloc(q.length, 'weights');
+        rt.heap.i8.set(q, src);
+        packConvWeightsS16(rt, geo, this.convPath, src, true, Int32Array.of(0), this.weights);
+      });
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  protected collect(y: Tensor<Float32Array>): Tensor<Float32Array> {
+    return this.collectInto(y, this.count === 0 ? null : this.yBuf.view(Float32Array, this.count));
+  }
+
+  protected start(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Tensor<Float32Array> {
+    this.live();
+    this.count = 0;
+    // the zero point is the call's own: written into the block below, after quantizing
+    const plan = this.planFor(x, 'Float32Array', false, 0, false);
+    const count = plan.geo.N * plan.geo.OH * plan.geo.OW * plan.geo.M;
+    let y: Tensor<Float32Array>;
+    if (out !== undefined) {
+      this.checkOut(out, plan, 'Float32Array');
+      y = out;
+    } else {
+      y = { data: new Float32Array(count), shape: plan.outShape };
+      this.outData = y.data;
+    }
+    if (count === 0) return y;
+    this.count = count;
+    const rt = this.rt;
+    const heap = rt.heap;
+    const data = this.inData!;
+    const n = data.length;
+    const xp = this.xBuf.ensure(n * 4, 'x');
+    const qp = this.qBuf.ensure(n, 'x');
+    const mm = this.mmBuf.ensure(8);
+    const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
+    const yp = this.yBuf.ensure(count * 4, 'x');
+    heap.f32.set(data, xp >> 2);
+    rt.kernels.minmax_f32(xp, n, mm);
+    const { scale, zeroPoint } = dynamicParams(heap.f32[mm >> 2]!, heap.f32[(mm >> 2) + 1]!);
+    check(Number.isFinite(scale), 'x', 'holds infinite values; no finite scale covers them');
+    rt.kernels.quantize_f32(xp, n, scale, zeroPoint, 0, 255, qp);
+    heap.i32[(this.params >> 2) + ConvField.ZA] = zeroPoint;
+    this.epi.setInputScale(scale);
+    if (this.epiPtr !== this.epi.ptr) {
+      // grouped convs read one header copy per group: each takes the call's scale too
+      for (let g = 0; g < plan.geo.group; g++)
+        heap.f32[(this.epiPtr + g * EPILOGUE_BYTES) / 4 + EpilogueField.XSCALE] = scale;
+    }
+    rt.kernels.conv2d_s16(this.params, qp, this.weights, yp, this.epi.kind, this.epiPtr, sp);
     return y;
   }
 }

@@ -1,5 +1,6 @@
 // Prepacked fully-connected layers: weights packed once into wasm memory, one kernel
 // call per run, no allocation when the caller passes `out`.
+import { quantizeRowsSymmetric } from '../quant/weights.js';
 import { activationBounds, checkActivation, layerRequantSpec, resolveLayerQuant } from './resolve.js';
 import { check } from '../errors.js';
 import { Runtime, Workspace } from '../runtime.js';
@@ -26,7 +27,6 @@ import {
   packedWeightBytes,
 } from '../ops/gemm.js';
 import { dynamicParams } from '../ops/quantize.js';
-import { roundHalfEven } from '../quant/multiplier.js';
 import { Layer } from './layer.js';
 
 /**
@@ -361,6 +361,8 @@ export interface DynamicLinearConfig {
   weights: Tensor<Float32Array>;
   /** N values in real units, added in the dequantizing epilogue. */
   bias?: Float32Array;
+  /** Clamp fused into the epilogue: 'none' (default), 'relu' or 'relu6'. */
+  activation?: Activation;
 }
 
 /**
@@ -396,23 +398,13 @@ export class DynamicLinear extends Int8ProductLayer<Float32Array, Float32Array> 
     const { data: w, N, K } = readLayerWeights(cfg.weights, 'weights', Float32Array);
     for (let i = 0; i < w.length; i++) check(Number.isFinite(w[i]!), 'weights', `holds a non-finite value at ${i}`);
     const bias = readBias(cfg.bias, Float32Array, N);
+    const { lo, hi } = activationBounds(checkActivation(cfg.activation, 'activation'));
     checkAccumulation(K, 255, 127, 'weights');
     this.inFeatures = K;
     this.outFeatures = N;
-    const scales = new Float32Array(N);
-    const q = new Int8Array(N * K);
-    for (let n = 0; n < N; n++) {
-      let m = 0;
-      for (let k = 0; k < K; k++) m = Math.max(m, Math.abs(w[n * K + k]!));
-      const s = m > 0 ? Math.fround(m / 127) : 1;
-      scales[n] = s;
-      for (let k = 0; k < K; k++) {
-        const v = Math.fround(w[n * K + k]! / s);
-        q[n * K + k] = Math.max(-127, Math.min(127, roundHalfEven(v)));
-      }
-    }
+    const { q, scales } = quantizeRowsSymmetric(w, N, K);
     this.weightScale = scales;
-    this.dequant = EpilogueParams.dequant(rt, N, scales, bias);
+    this.dequant = EpilogueParams.dequant(rt, N, scales, bias, lo, hi);
     this.epi = this.dequant;
     this.blocks.push(this.dequant.ptr);
     this.packInt8Weights(q, N, K, Int32Array.of(0));

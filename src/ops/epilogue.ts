@@ -138,8 +138,18 @@ export class EpilogueParams {
     return new EpilogueParams(rt, spec.requant === 'fp32' ? EpilogueKind.Fp32 : EpilogueKind.Fixed, ptr);
   }
 
-  /** Dequantizing epilogue: y = acc * (xScale * colScale[n]) + bias[n] (float32). */
-  static dequant(rt: Runtime, N: number, colScale: Float32Array, bias?: Float32Array): EpilogueParams {
+  /**
+   * Dequantizing epilogue: y = clamp(acc * (xScale * colScale[n]) + bias[n], lo, hi) in
+   * float32 (lo / hi from a fused activation, infinite without one).
+   */
+  static dequant(
+    rt: Runtime,
+    N: number,
+    colScale: Float32Array,
+    bias?: Float32Array,
+    lo = -Infinity,
+    hi = Infinity,
+  ): EpilogueParams {
     const np = Math.ceil(N / rt.config.nr) * rt.config.nr;
     const ptr = rt.heap.alloc(HEADER + 2 * np * 4, 'weights');
     const i32 = rt.heap.i32;
@@ -154,6 +164,8 @@ export class EpilogueParams {
     }
     f32.set(colScale, c >> 2);
     i32[h + F.MULT] = c;
+    f32[h + F.DQLO] = lo;
+    f32[h + F.DQHI] = hi;
     return new EpilogueParams(rt, EpilogueKind.Dequant, ptr);
   }
 
