@@ -6,7 +6,6 @@
 //                 ONNX's dynamic recipe (DynamicQuantizeLinear + ConvInteger, then scale
 //                 and bias in float) for the convs, qw.dynamicLinear for 1x1 conv and fc
 import { INPUT_SHAPE, layerShapes, paramShapes } from './model.mjs';
-import { quantizeWeightsPerChannel } from './quantize.mjs';
 
 const convAttrs = (layer) => ({
   strides: [layer.stride, layer.stride],
@@ -116,63 +115,27 @@ export function buildInt8(qw, qmodel, { requant = 'fp32', int4Classifier } = {})
 }
 
 /**
- * Dynamic int8: a k x k conv quantizes its input per call (uint8, ONNX
- * DynamicQuantizeLinear), runs qw.convInteger against per-channel int8 weights and
- * scales the int32 sums back to float with bias and ReLU; 1x1 convs and the
- * classifier are qw.dynamicLinear layers.
+ * Dynamic int8: every layer quantizes its input per call (uint8, ONNX
+ * DynamicQuantizeLinear) against int8 weights quantized and packed once, and scales the
+ * int32 sums back to float with bias and ReLU fused: qw.dynamicConv2d for the convs,
+ * qw.dynamicLinear for the classifier.
  */
 export function buildDynamic(qw, model) {
-  const steps = [];
-  const disposables = [];
+  const convs = [];
+  let fc;
   let bytes = 0;
   for (const layer of model.arch) {
-    const w = model.params[`${layer.name}.weight`];
+    const weights = { data: model.params[`${layer.name}.weight`], shape: paramShapes(layer).weight };
     const bias = model.params[`${layer.name}.bias`];
-    bytes += w.length + 2 * bias.byteLength; // int8 weights, float32 bias and per-channel scale
-    const pointwise =
-      layer.type === 'linear' || (layer.kernel === 1 && layer.stride === 1 && layer.pad === 0 && layer.group === 1);
-    if (pointwise) {
-      const [N, K] = layer.type === 'linear' ? [layer.outF, layer.inF] : [layer.outC, layer.inC];
-      const dl = qw.dynamicLinear({
-        weights: { data: w, shape: [N, K] },
-        bias,
-      });
-      disposables.push(dl);
-      steps.push((x) => {
-        const y = dl.run(x.data);
-        if (layer.relu) for (let i = 0; i < y.length; i++) if (y[i] < 0) y[i] = 0;
-        return {
-          data: y,
-          shape: layer.type === 'linear' ? [x.shape[0], N] : [...x.shape.slice(0, 3), N],
-        };
-      });
-      continue;
-    }
-    const O = layer.outC;
-    const { q, scale } = quantizeWeightsPerChannel(w, O);
-    const weights = { data: q, shape: paramShapes(layer).weight };
-    const attrs = { ...convAttrs(layer), layout: 'NHWC' };
-    steps.push((x) => {
-      const { y: xq, scale: sx, zeroPoint: zx } = qw.dynamicQuantizeLinear(x);
-      const acc = qw.convInteger(xq, weights, zx, 0, attrs);
-      const out = new Float32Array(acc.data.length);
-      const a = acc.data;
-      for (let i = 0, o = 0; i < a.length; i++, o = o + 1 === O ? 0 : o + 1) {
-        const v = a[i] * (sx * scale[o]) + bias[o];
-        out[i] = layer.relu && v < 0 ? 0 : v;
-      }
-      return { data: out, shape: acc.shape };
-    });
+    bytes += weights.data.length + 2 * bias.byteLength; // int8 weights, float32 bias and per-channel scale
+    if (layer.type === 'linear') fc = qw.dynamicLinear({ weights, bias, activation: activation(layer) });
+    else convs.push(qw.dynamicConv2d({ weights, bias, ...convAttrs(layer), activation: activation(layer) }));
   }
   return {
     name: 'dynamic int8',
     label: 'dynamic int8',
     bytes,
-    run: (x, n) => {
-      let cur = { data: x, shape: [n, ...INPUT_SHAPE] };
-      for (const step of steps) cur = step(cur);
-      return cur.data;
-    },
-    dispose: () => disposables.forEach((l) => l.dispose()),
+    run: chain(convs, fc, (x) => x, Float32Array),
+    dispose: () => [...convs, fc].forEach((l) => l.dispose()),
   };
 }
