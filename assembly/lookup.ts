@@ -33,6 +33,45 @@ export function lookup_u8(x: usize, xStride: i32, n: i32, rows: i32, table: usiz
 }
 
 /**
+ * Expands a 256-entry table into the 65536-entry table of code pairs: entry (hi << 8) | lo
+ * holds table[lo] | table[hi] << 8, so one 16-bit read maps two codes (little-endian: the
+ * first code is the low byte). 128 KiB at `dst`, written in 512-byte rows.
+ */
+export function lookup_pairs_build(table: usize, dst: usize): void {
+  // row 0: table[lo] in the low byte of each 16-bit entry
+  for (let lo = 0; lo < 256; lo++) store<u16>(dst + (<usize>lo << 1), <u16>load<u8>(table + lo));
+  for (let hi = 1; hi < 256; hi++) {
+    const row = dst + (<usize>hi << 9);
+    const h = <u32>load<u8>(table + hi) << 8;
+    let lo = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vh = i16x8.splat(<i16>h);
+      for (; lo < 256; lo += 8) v128.store(row + (<usize>lo << 1), v128.or(v128.load(dst + (<usize>lo << 1)), vh));
+    }
+    for (; lo < 256; lo++) store<u16>(row + (<usize>lo << 1), <u16>(<u32>load<u16>(dst + (<usize>lo << 1)) | h));
+  }
+}
+
+/**
+ * lookup_u8 through the pair table of lookup_pairs_build: two 16-bit reads per four codes
+ * instead of four byte reads, 1.85x faster here (46 against 86 us per 200704 codes, random
+ * codes too: the 128 KiB table stays in L2). Worth its build (~10 us) from about 32K codes.
+ */
+export function lookup_u8_pairs(x: usize, xStride: i32, n: i32, rows: i32, pairs: usize, out: usize, outStride: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const px = x + <usize>(r * xStride);
+    const po = out + <usize>(r * outStride);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const w = load<u32>(px + i);
+      store<u32>(po + i, <u32>load<u16>(pairs + (<usize>(w & 0xffff) << 1)) | (<u32>load<u16>(pairs + (<usize>(w >> 16) << 1)) << 16));
+    }
+    // a single code reads row 0, whose low byte is table[code]
+    for (; i < n; i++) store<u8>(po + i, load<u8>(pairs + (<usize>load<u8>(px + i) << 1)));
+  }
+}
+
+/**
  * The SIMD lookup, kept for the measurement above: the table as 16 slices of 16 bytes;
  * i8x16.swizzle returns 0 for an index >= 16, so swizzling slice k with (x - 16k) (wrapping
  * byte subtraction) contributes only in the lanes whose code falls in that slice, and OR-ing

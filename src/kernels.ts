@@ -519,6 +519,18 @@ export interface Kernels {
   lookup_u8(x: number, xStride: number, n: number, rows: number, table: number, out: number, outStride: number): void;
   /** The SIMD (i8x16.swizzle) lookup, kept for the benchmark against lookup_u8's scalar loads. */
   lookup_u8_swizzle(x: number, n: number, table: number, out: number): void;
+  /** Expands a 256-entry table into the 128 KiB table of code pairs (assembly/lookup.ts). */
+  lookup_pairs_build(table: number, dst: number): void;
+  /** lookup_u8 through the pair table: two 16-bit reads per four codes. */
+  lookup_u8_pairs(
+    x: number,
+    xStride: number,
+    n: number,
+    rows: number,
+    pairs: number,
+    out: number,
+    outStride: number,
+  ): void;
   /** Copies runs of bytes between strided rows. */
   copy_rows(x: number, xStride: number, bytes: number, rows: number, out: number, outStride: number): void;
   /** Quantized softmax over [outer, D, inner] (assembly/softmax.ts). */
