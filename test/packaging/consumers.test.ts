@@ -440,12 +440,14 @@ describe.skipIf(!hasChromium)('bundlers, in headless Chromium', () => {
     await check('rollup', join(dir, 'out'), false, MODULE_PAGE);
   });
 
-  it('Parcel: parcel build', async () => {
-    const dir = join(work, 'parcel');
+  // Parcel reads no "exports" by default: `qwasm` is its "main", `qwasm/inline` the
+  // inline/package.json stub beside it
+  it.each(['qwasm', 'qwasm/inline'])('Parcel: parcel build, %s', async (specifier) => {
+    const dir = join(work, `parcel-${specifier.replace('/', '-')}`);
     writeTree(dir, {
       'package.json': JSON.stringify({ name: 'parcel-consumer', private: true }),
       'src/index.html': MODULE_PAGE,
-      'src/index.js': browserEntry('qwasm'),
+      'src/index.js': browserEntry(specifier),
       'src/app.js': appSource('esm'),
     });
     const r = ok(
@@ -454,8 +456,9 @@ describe.skipIf(!hasChromium)('bundlers, in headless Chromium', () => {
       }),
       'parcel build',
     );
-    timed('parcel', r.ms);
-    await check('parcel', join(dir, 'out'), true);
+    timed(`parcel ${specifier}`, r.ms);
+    // Parcel copies the .wasm files for both: qwasm/inline re-exports the file-based API
+    await check(`parcel ${specifier}`, join(dir, 'out'), true);
   });
 
   it('a web worker: qwasm inside a module Worker (Vite build)', async () => {
