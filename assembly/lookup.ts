@@ -50,6 +50,9 @@ export function lookup_pairs_build(table: usize, dst: usize): void {
     }
     for (; lo < 256; lo++) store<u16>(row + (<usize>lo << 1), <u16>(<u32>load<u16>(dst + (<usize>lo << 1)) | h));
   }
+  // row 0's own high byte last: the rows above were built from its low bytes alone
+  const h0 = <u32>load<u8>(table) << 8;
+  for (let lo = 0; lo < 256; lo++) store<u16>(dst + (<usize>lo << 1), <u16>(<u32>load<u16>(dst + (<usize>lo << 1)) | h0));
 }
 
 /**

@@ -13,7 +13,8 @@ afterAll(() => qws.forEach((q) => q.dispose()));
 
 const codes = (r: () => number, dtype: Dtype, n: number) => (dtype === 'int8' ? randomInt8(r, n) : randomUint8(r, n));
 const zpArr = (dtype: Dtype, v: number) => (dtype === 'int8' ? Int8Array.of(v) : Uint8Array.of(v));
-const SIZES = [0, 1, 3, 15, 16, 17, 31, 33, 255, 256, 1000];
+// 40001 and more codes run through the pair table (PAIRS_MIN_CODES), with a tail
+const SIZES = [0, 1, 3, 15, 16, 17, 31, 33, 255, 256, 1000, 40001];
 
 const erf = (x: number) => {
   // Abramowitz-Stegun 7.1.26 (|error| < 1.5e-7): qwasm and the reference build their tables from the same function

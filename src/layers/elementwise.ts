@@ -9,7 +9,7 @@ import { newQuantArray } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint } from '../quant/params.js';
 import { forEachOuter, planBroadcast, type BroadcastPlan } from '../ops/broadcast.js';
 import { qbinaryParams, runQBinaryAt, type BinaryOp, type QBinaryParams } from '../ops/elementwise.js';
-import { tableFor, type LookupFunction } from '../ops/lookup.js';
+import { PAIRS_BYTES, tableFor, type LookupFunction } from '../ops/lookup.js';
 import { Layer } from './layer.js';
 import type { Workspace } from '../runtime.js';
 
@@ -240,9 +240,11 @@ export class LookupLayer extends Layer<Tensor<Int8Array | Uint8Array>, Tensor<In
     this.table = table;
     this.xBuf = this.workspace();
     this.yBuf = this.workspace();
-    this.tablePtr = rt.heap.alloc(256, 'fn');
+    // the 256-entry table and, built from it once, the pair table the kernel reads
+    this.tablePtr = rt.heap.alloc(PAIRS_BYTES + 256, 'fn');
     this.blocks.push(this.tablePtr);
-    rt.heap.u8.set(table, this.tablePtr);
+    rt.heap.u8.set(table, this.tablePtr + PAIRS_BYTES);
+    rt.kernels.lookup_pairs_build(this.tablePtr + PAIRS_BYTES, this.tablePtr);
   }
 
   protected start(
@@ -264,7 +266,7 @@ export class LookupLayer extends Layer<Tensor<Int8Array | Uint8Array>, Tensor<In
     const px = this.xBuf.ensure(n, 'x');
     const po = this.yBuf.ensure(n, 'x');
     copyCodes(this.rt, x.data, px);
-    this.rt.kernels.lookup_u8(px, n, n, 1, this.tablePtr, po, n);
+    this.rt.kernels.lookup_u8_pairs(px, n, n, 1, this.tablePtr, po, n);
     return y;
   }
 

@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, normalizeAxis, type QuantDtype, type Tensor } from '../tensor.js';
 import { newQuantArray } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, type Scale, type ZeroPoint } from '../quant/params.js';
-import { buildLookupTable } from './lookup.js';
+import { buildLookupTable, runLookup } from './lookup.js';
 
 /**
  * One quantized input of qlinearConcat: the tensor, its scale and zero point.
@@ -129,7 +129,7 @@ export function qlinearConcat(
         if (q.s === sy && q.z === zy) rt.kernels.copy_rows(px, run, run, geo.outer, po + offset, geo.total);
         else {
           rt.heap.u8.set(buildLookupTable(identity, dt, q.s, q.z, sy, zy), pt);
-          rt.kernels.lookup_u8(px, run, run, geo.outer, pt, po + offset, geo.total);
+          runLookup(rt, alloc, pt, px, run, run, geo.outer, po + offset, geo.total);
         }
       }
       offset += run;
