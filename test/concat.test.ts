@@ -62,6 +62,14 @@ const CASES: Array<[number[][], number]> = [
       [0, 2],
     ],
     1,
+  ],  // runs of 3 and 5 codes, over 32768 codes per input: the pair-table lookup with tails
+  [
+    [
+      [1, 120, 120, 3],
+      [1, 120, 120, 5],
+      [1, 120, 120, 3],
+    ],
+    -1,
   ],
 ];
 
