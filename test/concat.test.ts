@@ -62,7 +62,7 @@ const CASES: Array<[number[][], number]> = [
       [0, 2],
     ],
     1,
-  ],  // runs of 3 and 5 codes, over 32768 codes per input: the pair-table lookup with tails
+  ], // runs of 3 and 5 codes, over 32768 codes per input: the pair-table lookup with tails
   [
     [
       [1, 120, 120, 3],
