@@ -253,7 +253,15 @@ for (const build of builders) {
 }
 
 const rows = [];
-const data = { versions: versions(), build: qw.backend, threads: 1, runs: Number(opts.runs), cases: [] };
+// the version onnxruntime-web reports itself (its package.json is not exported)
+const ortVersion = ort?.env?.versions?.web ?? versions()['onnxruntime-web'];
+const data = {
+  versions: { ...versions(), 'onnxruntime-web': ortVersion },
+  build: qw.backend,
+  threads: 1,
+  runs: Number(opts.runs),
+  cases: [],
+};
 for (const { name, desc, elements, r } of results) {
   const us = (k) => (k in r.median ? fmt(r.median[k] * 1e6) : '-');
   const ratio = (fast, slow) => (fast in r.median && slow in r.median ? `${fmt(speedup(r, fast, slow), 2)}x` : '-');
