@@ -10,7 +10,9 @@
 // is added once and the result rounded half to even. That path is fp32 requantization
 // only ('fixedpoint' has no per-group form) and is bit-exact across builds, not
 // against onnxruntime (which has no per-group int4 QLinearMatMul to match).
+import { describe } from '../args.js';
 import { QwasmError, check } from '../errors.js';
+import { LayerMemory } from './layer.js';
 import { Workspace, type Runtime } from '../runtime.js';
 import { checkTensor, type QuantDtype, type Tensor } from '../tensor.js';
 import { newQuantArray, qrange } from '../quant/dtype.js';
@@ -67,11 +69,7 @@ export interface LinearInt4Config {
 function readInt4Weights(w: unknown): { values: (n: number, k: number) => number; N: number; K: number } {
   check(typeof w === 'object' && w !== null, 'weights', 'expected a tensor { data, shape }');
   const { data, shape } = w as { data?: unknown; shape?: unknown };
-  check(
-    Array.isArray(shape) && shape.length === 2,
-    'weights',
-    `must be 2-D [N, K], got shape ${JSON.stringify(shape)}`,
-  );
+  check(Array.isArray(shape) && shape.length === 2, 'weights', `must be 2-D [N, K], got shape ${describe(shape)}`);
   const [N, K] = shape as [number, number];
   check(
     Number.isInteger(N) && Number.isInteger(K) && N > 0 && K > 0,
@@ -150,7 +148,7 @@ export function packInt4Panels(values: (n: number, k: number) => number, N: numb
  * fc.dispose();
  * ```
  */
-export class LinearInt4 {
+export class LinearInt4 extends LayerMemory {
   /** K: the length of one input row. */
   readonly inFeatures: number;
   /** N: the length of one output row. */
@@ -159,21 +157,18 @@ export class LinearInt4 {
   readonly dtype: QuantDtype;
   /** Elements of K per weight scale, or 0 for per-tensor / per-channel scales. */
   readonly groupSize: number;
-  private readonly rt: Runtime;
   private readonly za: number;
   private readonly weights: number;
   private readonly params: number;
   private readonly epi: EpilogueParams | null;
-  private readonly blocks: number[] = [];
   private readonly xBuf: Workspace;
   private readonly aBuf: Workspace;
   private readonly yBuf: Workspace;
-  private disposed = false;
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, cfg: LinearInt4Config) {
+    super(rt);
     rt.live();
-    this.rt = rt;
     check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
     check(cfg.weightBits === 4, 'weightBits', `must be 4 here, got ${String(cfg.weightBits)}`);
     const w = readInt4Weights(cfg.weights);
@@ -234,9 +229,9 @@ export class LinearInt4 {
     this.dtype = dtype;
     this.groupSize = groupSize;
     this.za = zx[0]!;
-    this.xBuf = new Workspace(rt);
-    this.aBuf = new Workspace(rt);
-    this.yBuf = new Workspace(rt);
+    this.xBuf = this.workspace();
+    this.aBuf = this.workspace();
+    this.yBuf = this.workspace();
     const { qmin, qmax } = qrange(dtype);
     const panels = packInt4Panels(w.values, N, K);
     try {
@@ -246,6 +241,7 @@ export class LinearInt4 {
       if (groupSize === 0) {
         this.epi = EpilogueParams.requant(rt, N, {
           requant,
+          outputScaleName: 'output.scale',
           inputScale: sx,
           weightScale: ws,
           outputScale: sy,
@@ -333,8 +329,7 @@ export class LinearInt4 {
    * `out` when given (no allocation) or a new array.
    */
   run(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
-    this.rt.live();
-    if (this.disposed) throw new QwasmError('layer', 'this layer was disposed');
+    this.live();
     const signed = this.dtype === 'int8';
     check(
       signed ? x instanceof Int8Array : x instanceof Uint8Array,
@@ -364,15 +359,5 @@ export class LinearInt4 {
     else this.rt.kernels.gemm_s4_grouped(ap, this.weights, M, N, kPairs, yp, N, this.params);
     y.set(signed ? this.yBuf.view(Int8Array, M * N) : this.yBuf.view(Uint8Array, M * N));
     return y;
-  }
-
-  /** Frees the packed weights and workspaces; the layer cannot run afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const p of this.blocks) this.rt.heap.release(p);
-    this.xBuf?.free();
-    this.aBuf?.free();
-    this.yBuf?.free();
   }
 }

@@ -3,7 +3,8 @@
 // (residualQuantize), the input is quantized per call to int16 per row, and both
 // stages read that one packed input (assembly/gemm/residual.ts has the arithmetic and
 // the exactness argument).
-import { QwasmError, check } from '../errors.js';
+import { check } from '../errors.js';
+import { LayerMemory } from './layer.js';
 import { Workspace, type Runtime } from '../runtime.js';
 import { checkDtype, checkTensor, type Tensor } from '../tensor.js';
 import type { Activation } from '../ops/epilogue.js';
@@ -42,12 +43,11 @@ export interface LinearResidualConfig {
  * layer.dispose();
  * ```
  */
-export class LinearResidual {
+export class LinearResidual extends LayerMemory {
   /** K: the length of one input row. */
   readonly inFeatures: number;
   /** N: the length of one output row. */
   readonly outFeatures: number;
-  private readonly rt: Runtime;
   private readonly w1: number;
   private readonly w2: number;
   private readonly s1: number;
@@ -55,17 +55,15 @@ export class LinearResidual {
   private readonly bias: number;
   private readonly lo: number;
   private readonly hi: number;
-  private readonly blocks: number[] = [];
   private readonly aBuf: Workspace;
   private readonly xBuf: Workspace;
   private readonly sBuf: Workspace;
   private readonly yBuf: Workspace;
-  private disposed = false;
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, cfg: LinearResidualConfig) {
+    super(rt);
     rt.live();
-    this.rt = rt;
     check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
     const rq = resolveStages(cfg.weights);
     const [N, K] = rq.shape as [number, number];
@@ -83,10 +81,10 @@ export class LinearResidual {
     this.outFeatures = N;
     this.lo = activation === 'none' ? -Infinity : 0;
     this.hi = activation === 'relu6' ? 6 : Infinity;
-    this.aBuf = new Workspace(rt);
-    this.xBuf = new Workspace(rt);
-    this.sBuf = new Workspace(rt);
-    this.yBuf = new Workspace(rt);
+    this.aBuf = this.workspace();
+    this.xBuf = this.workspace();
+    this.sBuf = this.workspace();
+    this.yBuf = this.workspace();
     const np = Math.ceil(N / rt.config.nr) * rt.config.nr;
     const zero = Int32Array.of(0);
     const stage = (i: number) => {
@@ -125,8 +123,7 @@ export class LinearResidual {
 
   /** Runs on M rows of K floats; writes M x N floats into `out` when given (no allocation). */
   run(x: Float32Array, out?: Float32Array): Float32Array {
-    this.rt.live();
-    if (this.disposed) throw new QwasmError('layer', 'this layer was disposed');
+    this.live();
     check(x instanceof Float32Array, 'x', 'must be a Float32Array');
     const K = this.inFeatures;
     const N = this.outFeatures;
@@ -163,17 +160,6 @@ export class LinearResidual {
     );
     y.set(this.yBuf.view(Float32Array, M * N));
     return y;
-  }
-
-  /** Frees the packed weights and workspaces; the layer cannot run afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const p of this.blocks) this.rt.heap.release(p);
-    this.aBuf.free();
-    this.xBuf.free();
-    this.sBuf.free();
-    this.yBuf.free();
   }
 }
 
