@@ -22,7 +22,6 @@ import {
   type TypedArray,
   type TypedArrayKind,
 } from '../tensor.js';
-import { newQuantArray } from '../quant/dtype.js';
 import { readBias, resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
 import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
 import { checkAccumulation, maxCentred } from '../ops/gemm.js';
@@ -164,6 +163,8 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
   /** The data arrays of the call in progress, read once from the caller's tensors. */
   protected inData: TypedArray | null = null;
   protected outData: TypedArray | null = null;
+  /** The output tensor of the call in progress (the caller's `out`, or a new one). */
+  protected result: Tensor | null = null;
   /** Output elements of the call in progress, from its start to its copy-out. */
   protected count = 0;
   protected readonly xBuf: Workspace;
@@ -231,6 +232,40 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
   }
 
   /**
+   * The prelude of every run: the live check, the plan for x (of `kind`), and the output
+   * (`out` checked, or a new tensor), kept in `result`. Sets `count`, the output
+   * elements; 0 means there is nothing to compute.
+   */
+  protected begin(
+    x: unknown,
+    out: Tensor | undefined,
+    kind: TypedArrayKind,
+    f32: boolean,
+    za: number,
+    signed: boolean,
+  ): ConvPlan {
+    this.live();
+    this.count = 0;
+    const plan = this.planFor(x, kind, f32, za, signed);
+    const count = plan.geo.N * plan.geo.OH * plan.geo.OW * plan.geo.M;
+    if (out !== undefined) {
+      this.checkOut(out, plan, kind);
+      this.result = out;
+    } else {
+      const data =
+        kind === 'Float32Array'
+          ? new Float32Array(count)
+          : kind === 'Int8Array'
+            ? new Int8Array(count)
+            : new Uint8Array(count);
+      this.result = { data, shape: plan.outShape };
+      this.outData = data;
+    }
+    this.count = count;
+    return plan;
+  }
+
+  /**
    * Checks a caller's output tensor against the plan and keeps its data array, the one
    * the result is copied into (messages built only on failure).
    */
@@ -255,11 +290,17 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
     this.outData = data as TypedArray;
   }
 
+  /** A view of the first n outputs in `yBuf` (float32; the int8 layer overrides it). */
+  protected outputView(n: number): TypedArray {
+    return this.yBuf.view(Float32Array, n);
+  }
+
   /** Copies the result into the output array checked at the start, and lets both arrays go. */
-  protected collectInto<Y>(y: Y, view: TypedArray | null): Y {
-    if (view !== null && this.outData !== null) copyInto(this.outData, view);
+  protected collect(y: Y): Y {
+    if (this.count > 0 && this.outData !== null) copyInto(this.outData, this.outputView(this.count));
     this.inData = null;
     this.outData = null;
+    this.result = null;
     return y;
   }
 }
@@ -329,32 +370,19 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
     }
   }
 
-  protected collect(y: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
-    const n = this.count;
-    const view = n === 0 ? null : this.dtype === 'int8' ? this.yBuf.view(Int8Array, n) : this.yBuf.view(Uint8Array, n);
-    return this.collectInto(y, view);
+  protected override outputView(n: number): Int8Array | Uint8Array {
+    return this.dtype === 'int8' ? this.yBuf.view(Int8Array, n) : this.yBuf.view(Uint8Array, n);
   }
 
   protected start(
     x: Tensor<Int8Array | Uint8Array>,
     out?: Tensor<Int8Array | Uint8Array>,
   ): Tensor<Int8Array | Uint8Array> {
-    this.live();
-    this.count = 0;
     const signed = this.dtype === 'int8';
-    const kind = signed ? 'Int8Array' : 'Uint8Array';
-    const plan = this.planFor(x, kind, false, this.za, signed);
-    const count = plan.geo.N * plan.geo.OH * plan.geo.OW * plan.geo.M;
-    let y: Tensor<Int8Array | Uint8Array>;
-    if (out !== undefined) {
-      this.checkOut(out, plan, kind);
-      y = out;
-    } else {
-      y = { data: newQuantArray(this.dtype, count), shape: plan.outShape };
-      this.outData = y.data;
-    }
+    const plan = this.begin(x, out, signed ? 'Int8Array' : 'Uint8Array', false, this.za, signed);
+    const y = this.result as Tensor<Int8Array | Uint8Array>;
+    const count = this.count;
     if (count === 0) return y;
-    this.count = count;
     const data = this.inData!;
     const xp = this.xBuf.ensure(data.length, 'x');
     const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
@@ -418,25 +446,11 @@ export class Conv2dF32 extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Arr
     }
   }
 
-  protected collect(y: Tensor<Float32Array>): Tensor<Float32Array> {
-    return this.collectInto(y, this.count === 0 ? null : this.yBuf.view(Float32Array, this.count));
-  }
-
   protected start(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Tensor<Float32Array> {
-    this.live();
-    this.count = 0;
-    const plan = this.planFor(x, 'Float32Array', true, 0, false);
-    const count = plan.geo.N * plan.geo.OH * plan.geo.OW * plan.geo.M;
-    let y: Tensor<Float32Array>;
-    if (out !== undefined) {
-      this.checkOut(out, plan, 'Float32Array');
-      y = out;
-    } else {
-      y = { data: new Float32Array(count), shape: plan.outShape };
-      this.outData = y.data;
-    }
+    const plan = this.begin(x, out, 'Float32Array', true, 0, false);
+    const y = this.result as Tensor<Float32Array>;
+    const count = this.count;
     if (count === 0) return y;
-    this.count = count;
     const data = this.inData!;
     const xp = this.xBuf.ensure(data.length * 4, 'x');
     const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
@@ -527,26 +541,12 @@ export class DynamicConv2d extends ConvLayer<Tensor<Float32Array>, Tensor<Float3
     }
   }
 
-  protected collect(y: Tensor<Float32Array>): Tensor<Float32Array> {
-    return this.collectInto(y, this.count === 0 ? null : this.yBuf.view(Float32Array, this.count));
-  }
-
   protected start(x: Tensor<Float32Array>, out?: Tensor<Float32Array>): Tensor<Float32Array> {
-    this.live();
-    this.count = 0;
     // the zero point is the call's own: written into the block below, after quantizing
-    const plan = this.planFor(x, 'Float32Array', false, 0, false);
-    const count = plan.geo.N * plan.geo.OH * plan.geo.OW * plan.geo.M;
-    let y: Tensor<Float32Array>;
-    if (out !== undefined) {
-      this.checkOut(out, plan, 'Float32Array');
-      y = out;
-    } else {
-      y = { data: new Float32Array(count), shape: plan.outShape };
-      this.outData = y.data;
-    }
+    const plan = this.begin(x, out, 'Float32Array', false, 0, false);
+    const y = this.result as Tensor<Float32Array>;
+    const count = this.count;
     if (count === 0) return y;
-    this.count = count;
     const rt = this.rt;
     const heap = rt.heap;
     const data = this.inData!;

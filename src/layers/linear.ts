@@ -134,8 +134,36 @@ abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32Array> e
     return y;
   }
 
-  /** A view of the first n outputs in `yBuf`. */
-  protected abstract outputView(n: number): Y;
+  /** K: the length of one input row. */
+  abstract readonly inFeatures: number;
+  /** The typed-array kind of the input and output (float32; the int8 layer overrides it). */
+  protected get ioKind(): TypedArrayKind {
+    return 'Float32Array';
+  }
+
+  /** A view of the first n outputs in `yBuf` (float32 unless overridden). */
+  protected outputView(n: number): Y {
+    return this.yBuf.view(Float32Array, n) as Y;
+  }
+
+  /** A new output array of n values (float32 unless overridden). */
+  protected newOutput(n: number): Y {
+    return new Float32Array(n) as Y;
+  }
+
+  /**
+   * The prelude of every run: the live check, the rows of `x` and the room in `out`
+   * (both by their arrays' true lengths) and the output array. Sets `rows`; 0 means
+   * there is nothing to compute.
+   */
+  protected begin(x: X, out: Y | undefined): Y {
+    this.live();
+    this.rows = 0;
+    const M = rowsOf(x, this.ioKind, this.inFeatures, out, this.outFeatures);
+    const y = out ?? this.newOutput(M * this.outFeatures);
+    this.rows = M;
+    return y;
+  }
 }
 
 /**
@@ -144,8 +172,6 @@ abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32Array> e
  * rows where the build's registry says it wins.
  */
 abstract class Int8ProductLayer<X, Y extends Int8Array | Uint8Array | Float32Array> extends PackedLayer<X, Y> {
-  /** K: the length of one input row. */
-  abstract readonly inFeatures: number;
   protected weights = 0;
   protected epi: EpilogueParams | null = null;
   private gemv: GemvWeights | null = null;
@@ -235,20 +261,25 @@ export class Linear extends Int8ProductLayer<Int8Array | Uint8Array, Int8Array |
     return packedWeightBytes(this.rt, this.outFeatures, this.inFeatures);
   }
 
-  protected outputView(n: number): Int8Array | Uint8Array {
+  protected override get ioKind(): TypedArrayKind {
+    return this.dtype === 'int8' ? 'Int8Array' : 'Uint8Array';
+  }
+
+  protected override outputView(n: number): Int8Array | Uint8Array {
     return this.dtype === 'int8' ? this.yBuf.view(Int8Array, n) : this.yBuf.view(Uint8Array, n);
   }
 
+  protected override newOutput(n: number): Int8Array | Uint8Array {
+    return newQuantArray(this.dtype, n);
+  }
+
   protected start(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
-    this.live();
-    this.rows = 0;
+    const y = this.begin(x, out);
+    const M = this.rows;
+    if (M === 0) return y;
     const signed = this.dtype === 'int8';
     const K = this.inFeatures;
     const N = this.outFeatures;
-    const M = rowsOf(x, signed ? 'Int8Array' : 'Uint8Array', K, out, N);
-    const y = out ?? newQuantArray(this.dtype, M * N);
-    if (M === 0) return y;
-    this.rows = M;
     const xp = this.xBuf.ensure(M * K, 'x');
     const yp = this.yBuf.ensure(M * N, 'x');
     const heap = this.rt.heap;
@@ -327,19 +358,12 @@ export class LinearF32 extends PackedLayer<Float32Array, Float32Array> {
     }
   }
 
-  protected outputView(n: number): Float32Array {
-    return this.yBuf.view(Float32Array, n);
-  }
-
   protected start(x: Float32Array, out?: Float32Array): Float32Array {
-    this.live();
-    this.rows = 0;
+    const y = this.begin(x, out);
+    const M = this.rows;
+    if (M === 0) return y;
     const K = this.inFeatures;
     const N = this.outFeatures;
-    const M = rowsOf(x, 'Float32Array', K, out, N);
-    const y = out ?? new Float32Array(M * N);
-    if (M === 0) return y;
-    this.rows = M;
     const xp = this.xBuf.ensure(M * K * 4, 'x');
     const yp = this.yBuf.ensure(M * N * 4, 'x');
     this.rt.heap.f32.set(x, xp >> 2);
@@ -410,19 +434,12 @@ export class DynamicLinear extends Int8ProductLayer<Float32Array, Float32Array> 
     this.packInt8Weights(q, N, K, Int32Array.of(0));
   }
 
-  protected outputView(n: number): Float32Array {
-    return this.yBuf.view(Float32Array, n);
-  }
-
   protected start(x: Float32Array, out?: Float32Array): Float32Array {
-    this.live();
-    this.rows = 0;
+    const y = this.begin(x, out);
+    const M = this.rows;
+    if (M === 0) return y;
     const K = this.inFeatures;
     const N = this.outFeatures;
-    const M = rowsOf(x, 'Float32Array', K, out, N);
-    const y = out ?? new Float32Array(M * N);
-    if (M === 0) return y;
-    this.rows = M;
     const heap = this.rt.heap;
     const k = this.rt.kernels;
     const xp = this.xBuf.ensure(M * K * 4, 'x');
