@@ -44,10 +44,28 @@ const MAGIC_BITS: i32 = 0x4b400000;
   return f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h));
 }
 
-/** Clamp to [lo, hi] (pmin / pmax: no NaN can reach here) and round half to even. */
-@inline function roundClamped(y: v128, lo: v128, hi: v128, magic: v128): v128 {
-  const c = f32x4.pmax(f32x4.pmin(y, hi), lo);
+/**
+ * Clamp to [lo, hi] (pmin / pmax: no NaN can reach here) and round half to even. Without
+ * `clamp` the caller has proven |y| < 2^21 (so the rounding trick holds) and lets the
+ * saturating narrows clamp the integers instead, then applies the lower bound as codes.
+ */
+@inline function roundClamped(y: v128, lo: v128, hi: v128, magic: v128, clamp: bool): v128 {
+  const c = clamp ? f32x4.pmax(f32x4.pmin(y, hi), lo) : y;
   return i32x4.sub(f32x4.add(c, magic), i32x4.splat(MAGIC_BITS));
+}
+
+/** The lower bound (a fused ReLU's zero point) on 16 saturated codes. */
+@inline function codeFloor(v: v128, signed: bool, floor: v128): v128 {
+  return signed ? i8x16.max_s(v, floor) : i8x16.max_u(v, floor);
+}
+
+/** True when every |y| < 2^21 for codes in [-128, 255]: the float clamp may then be skipped. */
+@inline function addInRange(F: f32, Ra: f32, Rb: f32): bool {
+  return Math.abs(<f64>F) + 256 * (Math.abs(<f64>Ra) + Math.abs(<f64>Rb)) < 2097152;
+}
+
+@inline function mulInRange(M: f32, zy: f32): bool {
+  return 65536 * Math.abs(<f64>M) + Math.abs(<f64>zy) < 2097152;
 }
 
 /** Four int32 vectors (already inside the output range) narrowed to 16 codes. */
@@ -67,12 +85,12 @@ const MAGIC_BITS: i32 = 0x4b400000;
 
 // ---- add -------------------------------------------------------------------------------
 
-@inline function addVec(va: v128, vb: v128, signed: bool, vf: v128, vra: v128, vrb: v128, lo: v128, hi: v128, magic: v128): v128 {
+@inline function addVec(va: v128, vb: v128, signed: bool, vf: v128, vra: v128, vrb: v128, lo: v128, hi: v128, magic: v128, clamp: bool): v128 {
   const y0 = f32x4.add(f32x4.add(vf, f32x4.mul(widenLoLo(va, signed), vra)), f32x4.mul(widenLoLo(vb, signed), vrb));
   const y1 = f32x4.add(f32x4.add(vf, f32x4.mul(widenLoHi(va, signed), vra)), f32x4.mul(widenLoHi(vb, signed), vrb));
   const y2 = f32x4.add(f32x4.add(vf, f32x4.mul(widenHiLo(va, signed), vra)), f32x4.mul(widenHiLo(vb, signed), vrb));
   const y3 = f32x4.add(f32x4.add(vf, f32x4.mul(widenHiHi(va, signed), vra)), f32x4.mul(widenHiHi(vb, signed), vrb));
-  return packCodes(roundClamped(y0, lo, hi, magic), roundClamped(y1, lo, hi, magic), roundClamped(y2, lo, hi, magic), roundClamped(y3, lo, hi, magic), signed);
+  return packCodes(roundClamped(y0, lo, hi, magic, clamp), roundClamped(y1, lo, hi, magic, clamp), roundClamped(y2, lo, hi, magic, clamp), roundClamped(y3, lo, hi, magic, clamp), signed);
 }
 
 @inline function addScalarTail(pa: usize, pb: usize, po: usize, i: i32, n: i32, signed: bool, F: f32, Ra: f32, Rb: f32, lo: f32, hi: f32): void {
@@ -92,16 +110,35 @@ export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
     const magic = f32x4.splat(MAGIC);
+    const floor = i8x16.splat(<i8><i32>lo);
+    if (addInRange(F, Ra, Rb)) {
+      for (let r = 0; r < rows; r++) {
+        const pa = a + <usize>(r * aStride);
+        const pb = b + <usize>(r * bStride);
+        const po = out + <usize>(r * n);
+        let i = 0;
+        for (; i + 16 <= n; i += 16) {
+          v128.store(po + i, codeFloor(addVec(v128.load(pa + i), v128.load(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, false), signed, floor));
+        }
+        if (i + 8 <= n) {
+          const y = addVec(v128.load64_zero(pa + i), v128.load64_zero(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, false);
+          v128.store64_lane(po + i, codeFloor(y, signed, floor), 0);
+          i += 8;
+        }
+        addScalarTail(pa, pb, po, i, n, signed, F, Ra, Rb, lo, hi);
+      }
+      return;
+    }
     for (let r = 0; r < rows; r++) {
       const pa = a + <usize>(r * aStride);
       const pb = b + <usize>(r * bStride);
       const po = out + <usize>(r * n);
       let i = 0;
       for (; i + 16 <= n; i += 16) {
-        v128.store(po + i, addVec(v128.load(pa + i), v128.load(pb + i), signed, vf, vra, vrb, vlo, vhi, magic));
+        v128.store(po + i, addVec(v128.load(pa + i), v128.load(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, true));
       }
       if (i + 8 <= n) {
-        const y = addVec(v128.load64_zero(pa + i), v128.load64_zero(pb + i), signed, vf, vra, vrb, vlo, vhi, magic);
+        const y = addVec(v128.load64_zero(pa + i), v128.load64_zero(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, true);
         v128.store64_lane(po + i, y, 0);
         i += 8;
       }
@@ -114,12 +151,12 @@ export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
   }
 }
 
-@inline function addScalarVec(vv: v128, signed: bool, vp: v128, vr: v128, lo: v128, hi: v128, magic: v128): v128 {
+@inline function addScalarVec(vv: v128, signed: bool, vp: v128, vr: v128, lo: v128, hi: v128, magic: v128, clamp: bool = true): v128 {
   const y0 = f32x4.add(vp, f32x4.mul(widenLoLo(vv, signed), vr));
   const y1 = f32x4.add(vp, f32x4.mul(widenLoHi(vv, signed), vr));
   const y2 = f32x4.add(vp, f32x4.mul(widenHiLo(vv, signed), vr));
   const y3 = f32x4.add(vp, f32x4.mul(widenHiHi(vv, signed), vr));
-  return packCodes(roundClamped(y0, lo, hi, magic), roundClamped(y1, lo, hi, magic), roundClamped(y2, lo, hi, magic), roundClamped(y3, lo, hi, magic), signed);
+  return packCodes(roundClamped(y0, lo, hi, magic, clamp), roundClamped(y1, lo, hi, magic, clamp), roundClamped(y2, lo, hi, magic, clamp), roundClamped(y3, lo, hi, magic, clamp), signed);
 }
 
 /** y = (F + u * Ru) + v * Rv with one code u per run (u + r * uStride). */
@@ -160,15 +197,15 @@ export function qadd_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32
   return i16x8.sub(signed ? i16x8.extend_high_i8x16_s(v) : i16x8.extend_high_i8x16_u(v), z);
 }
 
-@inline function mulScale(p: v128, vm: v128, vz: v128, lo: v128, hi: v128, magic: v128): v128 {
-  return roundClamped(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(p), vm), vz), lo, hi, magic);
+@inline function mulScale(p: v128, vm: v128, vz: v128, lo: v128, hi: v128, magic: v128, clamp: bool): v128 {
+  return roundClamped(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(p), vm), vz), lo, hi, magic, clamp);
 }
 
-@inline function mulCentred(al: v128, ah: v128, bl: v128, bh: v128, signed: bool, vm: v128, vz: v128, lo: v128, hi: v128, magic: v128): v128 {
-  const q0 = mulScale(i32x4.extmul_low_i16x8_s(al, bl), vm, vz, lo, hi, magic);
-  const q1 = mulScale(i32x4.extmul_high_i16x8_s(al, bl), vm, vz, lo, hi, magic);
-  const q2 = mulScale(i32x4.extmul_low_i16x8_s(ah, bh), vm, vz, lo, hi, magic);
-  const q3 = mulScale(i32x4.extmul_high_i16x8_s(ah, bh), vm, vz, lo, hi, magic);
+@inline function mulCentred(al: v128, ah: v128, bl: v128, bh: v128, signed: bool, vm: v128, vz: v128, lo: v128, hi: v128, magic: v128, clamp: bool = true): v128 {
+  const q0 = mulScale(i32x4.extmul_low_i16x8_s(al, bl), vm, vz, lo, hi, magic, clamp);
+  const q1 = mulScale(i32x4.extmul_high_i16x8_s(al, bl), vm, vz, lo, hi, magic, clamp);
+  const q2 = mulScale(i32x4.extmul_low_i16x8_s(ah, bh), vm, vz, lo, hi, magic, clamp);
+  const q3 = mulScale(i32x4.extmul_high_i16x8_s(ah, bh), vm, vz, lo, hi, magic, clamp);
   return packCodes(q0, q1, q2, q3, signed);
 }
 
@@ -189,11 +226,21 @@ export function qmul_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
     const magic = f32x4.splat(MAGIC);
+    const floor = i8x16.splat(<i8><i32>lo);
+    const fast = mulInRange(M, zy);
     for (let r = 0; r < rows; r++) {
       const pa = a + <usize>(r * aStride);
       const pb = b + <usize>(r * bStride);
       const po = out + <usize>(r * n);
       let i = 0;
+      if (fast) {
+        for (; i + 16 <= n; i += 16) {
+          const va = v128.load(pa + i);
+          const vb = v128.load(pb + i);
+          const y = mulCentred(centredLo(va, signed, vza), centredHi(va, signed, vza), centredLo(vb, signed, vzb), centredHi(vb, signed, vzb), signed, vm, vz, vlo, vhi, magic, false);
+          v128.store(po + i, codeFloor(y, signed, floor));
+        }
+      }
       for (; i + 16 <= n; i += 16) {
         const va = v128.load(pa + i);
         const vb = v128.load(pb + i);
