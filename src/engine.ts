@@ -151,7 +151,7 @@ export class Qwasm {
     const threads = await resolveThreads(o.threads);
     if (threads > 1) return new Qwasm(await startThreaded(backend, o.wasm, threads, o.threads === 'auto'));
     const b = await loadBuild(backend, o.wasm);
-    return new Qwasm(new Runtime(b.kernels, b.memory, b.backend));
+    return new Qwasm(Runtime.single(b.kernels, b.memory, b.backend));
   }
 
   /** The build actually loaded. */

@@ -3,7 +3,20 @@ import type { Kernels } from './kernels.js';
 import type { Backend, WasmMemory } from './loader.js';
 import { Heap } from './memory.js';
 import { configFor, type KernelConfig } from './config.js';
-import type { ThreadPool } from './threads/pool.js';
+
+/**
+ * What the runtime needs of a worker pool. src/threads/pool.ts is the implementation; it
+ * depends on this module, never the reverse.
+ */
+export interface WorkerPool {
+  /** Threads, the calling one included. */
+  readonly size: number;
+  /** Throws unless a new job may start (the pool works and no runAsync job is in flight). */
+  checkIdle(): void;
+  /** Runs `start` (which may leave a job to the workers) and resolves with `finish` once they are done. */
+  runAsync<T, R>(start: () => T, finish: (t: T) => R): Promise<R>;
+  dispose(): void;
+}
 
 /** What ops and layers need from an engine: the kernels, the heap, the build's config. */
 export class Runtime {
@@ -13,16 +26,49 @@ export class Runtime {
   readonly tile: number;
   private disposed = false;
   /** The worker pool of a threaded engine (`threads` > 1), else null. */
-  pool: ThreadPool | null = null;
+  readonly pool: WorkerPool | null;
 
-  constructor(
+  private constructor(
     readonly kernels: Kernels,
-    memory: WasmMemory,
+    heap: Heap,
     readonly backend: Backend,
+    pool: WorkerPool | null,
   ) {
-    this.heap = new Heap(memory, kernels.heap_base());
+    this.heap = heap;
+    this.pool = pool;
     this.config = configFor(backend, kernels.gemm_mr());
     this.tile = this.heap.alloc(this.config.mr * this.config.nr * 4);
+  }
+
+  /** A single-threaded runtime over a loaded build. */
+  static single(kernels: Kernels, memory: WasmMemory, backend: Backend): Runtime {
+    return new Runtime(kernels, new Heap(memory, kernels.heap_base()), backend, null);
+  }
+
+  /**
+   * A runtime whose kernels run on a worker pool: `startPool` gets the heap (on the
+   * build's shared memory) and the build's config, starts the pool and installs the
+   * threaded kernels into `kernels`.
+   */
+  static async threaded(
+    kernels: Kernels,
+    memory: WasmMemory,
+    backend: Backend,
+    startPool: (heap: Heap, config: KernelConfig) => Promise<WorkerPool>,
+  ): Promise<Runtime> {
+    const heap = new Heap(memory, kernels.heap_base());
+    const pool = await startPool(heap, configFor(backend, kernels.gemm_mr()));
+    return new Runtime(kernels, heap, backend, pool);
+  }
+
+  /**
+   * Runs `start` (a layer's call up to its kernels) and, once the workers are done,
+   * resolves with `finish(start())` (the copy-out). Without a pool both run at once;
+   * errors become rejections either way.
+   */
+  runAsync<T, R>(start: () => T, finish: (t: T) => R): Promise<R> {
+    if (this.pool === null) return new Promise((resolve) => resolve(finish(start())));
+    return this.pool.runAsync(start, finish);
   }
 
   /** Throws when the engine was disposed. */

@@ -11,7 +11,7 @@ import { backends, firstDiff, randInt, randomFloat32, randomInt8, randomUint8, r
 
 async function runtimeWithGemvRows(backend: (typeof backends)[number], rows: number): Promise<Runtime> {
   const b = await loadBuild(backend);
-  const rt = new Runtime(b.kernels, b.memory, b.backend);
+  const rt = Runtime.single(b.kernels, b.memory, b.backend);
   Object.assign(rt.config, { gemvRows: rows, gemvMinWeights: 0 });
   return rt;
 }

@@ -1,6 +1,7 @@
 // Thread pool lifecycle: the `threads` option, dispose and re-create without leaking
 // workers or memory, two threaded engines side by side, runAsync, and a worker that
 // dies giving a QwasmError instead of a hang.
+import type { Worker as NodeWorker } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
 import { Qwasm, QwasmError } from '../src/index.js';
 import type { Runtime } from '../src/runtime.js';
@@ -8,12 +9,29 @@ import { liveWorkerCount, type ThreadPool } from '../src/threads/pool.js';
 import { firstDiff, randomInt8, rng } from './helpers.js';
 
 function poolOf(qw: Qwasm): ThreadPool {
-  return (qw as unknown as { rt: Runtime }).rt.pool!;
+  return (qw as unknown as { rt: Runtime }).rt.pool as ThreadPool;
 }
 
-/** The pool's Node.js Worker objects, to kill one behind the engine's back. */
-function nodeWorkers(qw: Qwasm): Array<{ terminate(): Promise<number> }> {
-  return (poolOf(qw) as unknown as { rawWorkers: Array<{ terminate(): Promise<number> }> }).rawWorkers;
+/**
+ * A 2-thread engine and the Node.js Worker objects its pool started (recorded by wrapping
+ * worker_threads.Worker while the engine starts), to kill one behind the engine's back.
+ */
+async function engineWithWorkers(): Promise<{ qw: Qwasm; workers: Array<{ terminate(): Promise<number> }> }> {
+  const wt = process.getBuiltinModule('node:worker_threads') as { Worker: typeof NodeWorker };
+  const Original = wt.Worker;
+  const workers: NodeWorker[] = [];
+  wt.Worker = class extends Original {
+    constructor(...args: ConstructorParameters<typeof NodeWorker>) {
+      super(...args);
+      workers.push(this);
+    }
+  };
+  try {
+    const qw = await Qwasm.create({ threads: 2 });
+    return { qw, workers };
+  } finally {
+    wt.Worker = Original;
+  }
 }
 
 /** A linear layer big enough to be split at the default thresholds, and its input. */
@@ -179,23 +197,24 @@ describe('thread pool lifecycle', () => {
   });
 
   it('a terminated worker gives a QwasmError on the next call', async () => {
-    const qw = await Qwasm.create({ threads: 2 });
+    const { qw, workers } = await engineWithWorkers();
+    expect(workers.length).toBe(1);
     const { layer, x } = bigLinear(qw);
     layer.run(x);
-    await nodeWorkers(qw)[0]!.terminate();
+    await workers[0]!.terminate();
     expect(() => layer.run(x)).toThrow(QwasmError);
     expect(() => layer.run(x)).toThrow(/worker 1 exited/);
     qw.dispose();
   });
 
   it('a worker killed while the caller waits gives a QwasmError after the timeout, not a hang', async () => {
-    const qw = await Qwasm.create({ threads: 2 });
+    const { qw, workers } = await engineWithWorkers();
     const pool = poolOf(qw);
     pool.timeoutMs = 300;
     const { layer, x } = bigLinear(qw);
     layer.run(x);
     // no await: the caller blocks before the exit event can reach it
-    void nodeWorkers(qw)[0]!.terminate();
+    void workers[0]!.terminate();
     const t0 = performance.now();
     const e = (() => {
       try {

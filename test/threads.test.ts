@@ -3,7 +3,7 @@
 // smaller than the thread count.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Qwasm, QwasmError, type Backend } from '../src/index.js';
-import { minOpsPerPart } from '../src/threads/partition.js';
+import { minOpsPerPart, poolTuning } from '../src/threads/partition.js';
 import type { Runtime } from '../src/runtime.js';
 import type { ThreadPool } from '../src/threads/pool.js';
 import { backends, firstDiff, randInt, randomFloat32, randomInt8, randomUint8, rng } from './helpers.js';
@@ -29,13 +29,13 @@ afterAll(() => {
 });
 
 function poolOf(qw: Qwasm): ThreadPool {
-  return (qw as unknown as { rt: Runtime }).rt.pool!;
+  return (qw as unknown as { rt: Runtime }).rt.pool as ThreadPool;
 }
 
 const defaults = { ...minOpsPerPart };
 afterEach(() => {
   Object.assign(minOpsPerPart, defaults);
-  for (const e of byBackend.values()) for (const qw of e.many.values()) poolOf(qw).callerWorks = true;
+  poolTuning.callerWorks = true;
 });
 
 /**
@@ -45,7 +45,7 @@ afterEach(() => {
 function splitEverything(): void {
   minOpsPerPart.s16 = 0;
   minOpsPerPart.f32 = 0;
-  for (const e of byBackend.values()) for (const qw of e.many.values()) poolOf(qw).callerWorks = false;
+  poolTuning.callerWorks = false;
 }
 
 type Shape = [number, number, number];
@@ -92,7 +92,7 @@ function expectSplit(many: Map<number, Qwasm>, before: Array<[number, number]>):
   [...many.values()].forEach((qw, i) => {
     const pool = poolOf(qw);
     expect(pool.launches, `jobs on ${qw.threads} threads`).toBeGreaterThan(before[i]![0]);
-    if (!pool.callerWorks)
+    if (!poolTuning.callerWorks)
       expect(pool.workerChunks, `worker chunks on ${qw.threads} threads`).toBeGreaterThan(before[i]![1]);
   });
 }

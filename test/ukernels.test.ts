@@ -14,7 +14,7 @@ import { gemmNK } from './reference/gemm.js';
 const runtimes = await Promise.all(
   backends.map(async (b) => {
     const l = await loadBuild(b);
-    return new Runtime(l.kernels, l.memory, l.backend);
+    return Runtime.single(l.kernels, l.memory, l.backend);
   }),
 );
 afterAll(() => runtimes.forEach((rt) => rt.dispose()));

@@ -4,7 +4,6 @@
 // copies the output out once they are done.
 import { QwasmError } from '../errors.js';
 import { Runtime, Workspace } from '../runtime.js';
-import { runLayerAsync } from '../threads/async.js';
 
 /** What every layer owns in wasm memory: its blocks and workspaces, freed by dispose(). */
 export abstract class LayerMemory {
@@ -52,8 +51,7 @@ export abstract class Layer<X, Y> extends LayerMemory {
    * which may not wait. The same result; calls on the engine queue behind it.
    */
   runAsync(x: X, out?: Y): Promise<Y> {
-    return runLayerAsync(
-      this.rt,
+    return this.rt.runAsync(
       () => this.start(x, out),
       (y) => this.collect(y),
     );

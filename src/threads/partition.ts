@@ -56,3 +56,9 @@ const CHUNKS_PER_THREAD = 4;
 export function partStart(i: number, units: number, parts: number): number {
   return Math.floor((i * units) / parts);
 }
+
+/**
+ * Whether the calling thread takes chunks of its own jobs too (the default; the split
+ * thresholds above assume it). Tests turn it off so the workers compute every chunk.
+ */
+export const poolTuning = { callerWorks: true };

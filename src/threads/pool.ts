@@ -22,6 +22,8 @@
 import { QwasmError } from '../errors.js';
 import type { WasmModule } from '../loader.js';
 import type { Heap } from '../memory.js';
+import type { WorkerPool } from '../runtime.js';
+import { poolTuning } from './partition.js';
 import { embeddedAssets } from '../platform/assets.js';
 import { hasNodeBuiltins, messageOf, nodeBuiltin } from '../platform/host.js';
 
@@ -151,7 +153,7 @@ interface WorkerReply {
   message?: string;
 }
 
-export class ThreadPool {
+export class ThreadPool implements WorkerPool {
   /** Threads that take part in a job: the caller plus the workers. */
   readonly size: number;
   /**
@@ -164,7 +166,6 @@ export class ThreadPool {
   private broken: string | null = null;
   private readonly workers: WorkerHandle[] = [];
   /** The host's Worker objects (tests terminate one behind the pool's back). */
-  private readonly rawWorkers: unknown[] = [];
   private readonly ctlPtr: number;
   private readonly i32: Int32Array;
   private readonly f32: Float32Array;
@@ -233,7 +234,7 @@ export class ThreadPool {
       const url = new URL('./worker.js', import.meta.url);
       const from = source === null ? url.href : 'qwasm/inline';
       const worker = source === null ? new NodeWorker(url, { name }) : new NodeWorker(source, { name, eval: true });
-      this.track(worker, () => void worker.terminate());
+      this.track(() => void worker.terminate());
       await new Promise<void>((resolve, reject) => {
         worker.once('message', (m: WorkerReply) => {
           if (m.type === 'ready') resolve();
@@ -265,7 +266,7 @@ export class ThreadPool {
       worker = new Worker(url, { type: 'module', name });
     }
     const from = source === null ? url : 'qwasm/inline';
-    this.track(worker, () => {
+    this.track(() => {
       worker.terminate();
       if (source !== null) URL.revokeObjectURL(url);
     });
@@ -286,8 +287,7 @@ export class ThreadPool {
     });
   }
 
-  private track(worker: unknown, terminate: () => void): void {
-    this.rawWorkers.push(worker);
+  private track(terminate: () => void): void {
     liveWorkers++;
     let ended = false;
     this.workers.push({
@@ -334,15 +334,9 @@ export class ThreadPool {
     return n;
   }
 
-  /**
-   * Whether the caller takes chunks too (the default). Tests turn it off to make the workers
-   * compute every chunk.
-   */
-  callerWorks = true;
-
   /** The next chunk of the current job for the caller to run (>= the chunk count: none left). */
   nextChunk(): number {
-    return this.callerWorks ? Atomics.add(this.i32, NEXT, 1) : 1 << 30;
+    return poolTuning.callerWorks ? Atomics.add(this.i32, NEXT, 1) : 1 << 30;
   }
 
   /**

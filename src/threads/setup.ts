@@ -97,15 +97,18 @@ export async function startThreaded(
       );
     }
     const single = await loadBuild(backend, wasm);
-    return new Runtime(single.kernels, single.memory, single.backend);
+    return Runtime.single(single.kernels, single.memory, single.backend);
   }
-  const kernels: Kernels = { ...b.kernels };
-  const rt = new Runtime(kernels, b.memory, b.backend);
-  const { mr, nr } = rt.config;
-  // one block per thread serves the GEMM tile and the conv kernels' scratch
-  const scratchBytes = Math.max(mr * nr * 4, hasConvRows(b.kernels) ? b.kernels.conv_thread_scratch_bytes() : 0);
-  const pool = await ThreadPool.start(rt.heap, b.module, threads, scratchBytes);
-  installThreadedKernels(kernels, b.kernels, pool, rt.heap, { mr, nr });
-  rt.pool = pool;
-  return rt;
+  const build = b;
+  const kernels: Kernels = { ...build.kernels };
+  return Runtime.threaded(kernels, build.memory, build.backend, async (heap, { mr, nr }) => {
+    // one block per thread serves the GEMM tile and the conv kernels' scratch
+    const scratchBytes = Math.max(
+      mr * nr * 4,
+      hasConvRows(build.kernels) ? build.kernels.conv_thread_scratch_bytes() : 0,
+    );
+    const pool = await ThreadPool.start(heap, build.module, threads, scratchBytes);
+    installThreadedKernels(kernels, build.kernels, pool, heap, { mr, nr });
+    return pool;
+  });
 }
