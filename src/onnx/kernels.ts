@@ -1,0 +1,335 @@
+// The float32 loops of the graph layer for the ops that move or reduce data rather than
+// compute with weights (broadcasting binaries, gathers, slices, reductions, small batched
+// matmuls) and for the pointwise programs the fusion pass builds. Each writes into an output
+// array the plan gave it and allocates nothing.
+import type { OnnxArray } from './tensor.js';
+import { stridesOf } from './tensor.js';
+
+/** Binary elementwise operations. */
+export type BinaryOp = 'Add' | 'Sub' | 'Mul' | 'Div' | 'Pow' | 'Max' | 'Min';
+
+/** Applies `op` to one pair. */
+export function binaryScalar(op: BinaryOp, a: number, b: number): number {
+  switch (op) {
+    case 'Add':
+      return a + b;
+    case 'Sub':
+      return a - b;
+    case 'Mul':
+      return a * b;
+    case 'Div':
+      return a / b;
+    case 'Pow':
+      return b === 2 ? a * a : b === 0.5 ? Math.sqrt(a) : Math.pow(a, b);
+    case 'Max':
+      return a > b || Number.isNaN(a) ? a : b;
+    default:
+      return a < b || Number.isNaN(a) ? a : b;
+  }
+}
+
+/** Integer division as ONNX does it for integer tensors (truncation toward zero). */
+function binaryInt(op: BinaryOp, a: number, b: number): number {
+  return op === 'Div' ? Math.trunc(a / b) : binaryScalar(op, a, b);
+}
+
+/**
+ * The broadcast of two shapes (numpy rules), and each input's strides over the output
+ * (0 along broadcast dims).
+ */
+export function broadcastPlan(
+  a: readonly number[],
+  b: readonly number[],
+): { shape: number[]; sa: number[]; sb: number[] } | null {
+  const r = Math.max(a.length, b.length);
+  const shape: number[] = [];
+  const pa = [...new Array<number>(r - a.length).fill(1), ...a];
+  const pb = [...new Array<number>(r - b.length).fill(1), ...b];
+  for (let i = 0; i < r; i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x !== y && x !== 1 && y !== 1) return null;
+    shape.push(x === 1 ? y : x);
+  }
+  const ta = stridesOf(pa);
+  const tb = stridesOf(pb);
+  return {
+    shape,
+    sa: pa.map((d, i) => (d === 1 ? 0 : ta[i]!)),
+    sb: pb.map((d, i) => (d === 1 ? 0 : tb[i]!)),
+  };
+}
+
+/** Elementwise `op` of a and b broadcast to `shape` into out. */
+export function broadcastBinary(
+  op: BinaryOp,
+  a: OnnxArray,
+  sa: readonly number[],
+  b: OnnxArray,
+  sb: readonly number[],
+  shape: readonly number[],
+  out: OnnxArray,
+  float: boolean,
+): void {
+  const n = out.length;
+  const f = float ? binaryScalar : binaryInt;
+  if (a.length === n && b.length === n) {
+    if (float) {
+      switch (op) {
+        case 'Add':
+          for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
+          return;
+        case 'Mul':
+          for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
+          return;
+        case 'Sub':
+          for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!;
+          return;
+        case 'Div':
+          for (let i = 0; i < n; i++) out[i] = a[i]! / b[i]!;
+          return;
+        default:
+      }
+    }
+    for (let i = 0; i < n; i++) out[i] = f(op, a[i]!, b[i]!);
+    return;
+  }
+  if (b.length === 1) {
+    const y = b[0]!;
+    if (float && op === 'Mul') for (let i = 0; i < n; i++) out[i] = a[i]! * y;
+    else if (float && op === 'Add') for (let i = 0; i < n; i++) out[i] = a[i]! + y;
+    else for (let i = 0; i < n; i++) out[i] = f(op, a[i]!, y);
+    return;
+  }
+  if (a.length === 1) {
+    const x = a[0]!;
+    for (let i = 0; i < n; i++) out[i] = f(op, x, b[i]!);
+    return;
+  }
+  // rows: the last dim walks both inputs with their own step; the outer dims by odometer
+  const r = shape.length;
+  const inner = shape[r - 1]!;
+  const ia = sa[r - 1]!;
+  const ib = sb[r - 1]!;
+  const outer = n / inner;
+  const idx = new Array<number>(r).fill(0);
+  let pa = 0;
+  let pb = 0;
+  let o = 0;
+  for (let row = 0; row < outer; row++) {
+    if (float && op === 'Mul' && ia === 1 && ib === 0) {
+      const y = b[pb]!;
+      for (let j = 0; j < inner; j++) out[o + j] = a[pa + j]! * y;
+    } else if (float && op === 'Add' && ia === 1 && ib === 0) {
+      const y = b[pb]!;
+      for (let j = 0; j < inner; j++) out[o + j] = a[pa + j]! + y;
+    } else {
+      for (let j = 0; j < inner; j++) out[o + j] = f(op, a[pa + j * ia]!, b[pb + j * ib]!);
+    }
+    o += inner;
+    for (let k = r - 2; k >= 0; k--) {
+      idx[k]!++;
+      pa += sa[k]!;
+      pb += sb[k]!;
+      if (idx[k]! < shape[k]!) break;
+      pa -= sa[k]! * shape[k]!;
+      pb -= sb[k]! * shape[k]!;
+      idx[k] = 0;
+    }
+  }
+}
+
+/** erf (Abramowitz and Stegun 7.1.26: absolute error below 1.5e-7, float32's own step near 1). */
+export function erf(x: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return Math.sign(x) * (1 - poly * Math.exp(-x * x));
+}
+
+/**
+ * A pointwise program: instructions over registers (register 0 holds the input), each
+ * `dst = op(a, b)` where a and b are registers or, for `bc`, a constant.
+ */
+export interface PointwiseInst {
+  op:
+    | BinaryOp
+    | 'Relu'
+    | 'Clip'
+    | 'Sigmoid'
+    | 'Tanh'
+    | 'Erf'
+    | 'Sqrt'
+    | 'Neg'
+    | 'Exp'
+    | 'Abs'
+    | 'HardSigmoid'
+    | 'HardSwish'
+    | 'LeakyRelu';
+  dst: number;
+  a: number;
+  /** Second register, or -1 when the second operand is the constant `c`. */
+  b: number;
+  c: number;
+  /** Extra constants: clip bounds, hard-sigmoid alpha / beta, leaky alpha. */
+  lo: number;
+  hi: number;
+  /** When set, the constant is the first operand (c op a). */
+  swap: boolean;
+}
+
+/** A register program over the input x, the result in register `result`. */
+export interface PointwiseProgram {
+  insts: PointwiseInst[];
+  registers: number;
+  result: number;
+}
+
+const CHUNK = 1024;
+
+/** Applies a pointwise program elementwise, chunk by chunk through its registers. */
+export class PointwiseRunner {
+  private readonly regs: Float32Array[];
+
+  constructor(readonly program: PointwiseProgram) {
+    this.regs = Array.from({ length: program.registers }, () => new Float32Array(CHUNK));
+  }
+
+  /** Real function of one value (the int8 path's lookup tables are built from it). */
+  scalar(x: number): number {
+    const r = new Float64Array(this.program.registers);
+    r[0] = x;
+    for (const s of this.program.insts) r[s.dst] = evalInst(s, r[s.a]!, s.b >= 0 ? r[s.b]! : s.c);
+    return Math.fround(r[this.program.result]!);
+  }
+
+  run(x: Float32Array, out: Float32Array): void {
+    const regs = this.regs;
+    const n = x.length;
+    for (let base = 0; base < n; base += CHUNK) {
+      const len = Math.min(CHUNK, n - base);
+      regs[0]!.set(x.subarray(base, base + len));
+      for (const s of this.program.insts) {
+        const d = regs[s.dst]!;
+        const a = regs[s.a]!;
+        if (s.b >= 0) {
+          const b = regs[s.b]!;
+          if (s.op === 'Mul') for (let i = 0; i < len; i++) d[i] = a[i]! * b[i]!;
+          else for (let i = 0; i < len; i++) d[i] = evalInst(s, a[i]!, b[i]!);
+        } else {
+          const c = s.c;
+          switch (s.op) {
+            case 'Add':
+              for (let i = 0; i < len; i++) d[i] = a[i]! + c;
+              break;
+            case 'Mul':
+              for (let i = 0; i < len; i++) d[i] = a[i]! * c;
+              break;
+            case 'Div':
+              if (!s.swap) {
+                for (let i = 0; i < len; i++) d[i] = a[i]! / c;
+                break;
+              }
+              for (let i = 0; i < len; i++) d[i] = evalInst(s, a[i]!, c);
+              break;
+            case 'Clip': {
+              const lo = s.lo;
+              const hi = s.hi;
+              for (let i = 0; i < len; i++) {
+                const v = a[i]!;
+                d[i] = v < lo ? lo : v > hi ? hi : v;
+              }
+              break;
+            }
+            case 'Relu':
+              for (let i = 0; i < len; i++) {
+                const v = a[i]!;
+                d[i] = v > 0 ? v : 0;
+              }
+              break;
+            default:
+              for (let i = 0; i < len; i++) d[i] = evalInst(s, a[i]!, c);
+          }
+        }
+      }
+      out.set(regs[this.program.result]!.subarray(0, len), base);
+    }
+  }
+}
+
+function evalInst(s: PointwiseInst, a: number, b: number): number {
+  switch (s.op) {
+    case 'Relu':
+      return a > 0 ? a : 0;
+    case 'Clip':
+      return a < s.lo ? s.lo : a > s.hi ? s.hi : a;
+    case 'Sigmoid':
+      return 1 / (1 + Math.exp(-a));
+    case 'Tanh':
+      return Math.tanh(a);
+    case 'Erf':
+      return erf(a);
+    case 'Sqrt':
+      return Math.sqrt(a);
+    case 'Neg':
+      return -a;
+    case 'Exp':
+      return Math.exp(a);
+    case 'Abs':
+      return Math.abs(a);
+    case 'HardSigmoid':
+      return Math.max(0, Math.min(1, s.lo * a + s.hi));
+    case 'HardSwish':
+      return a * Math.max(0, Math.min(1, a / 6 + 0.5));
+    case 'LeakyRelu':
+      return a >= 0 ? a : s.lo * a;
+    default:
+      return s.swap ? binaryScalar(s.op, b, a) : binaryScalar(s.op, a, b);
+  }
+}
+
+/** Softmax over the innermost `d` elements of each row. */
+export function softmaxRows(x: Float32Array, out: Float32Array, d: number): void {
+  const rows = x.length / d;
+  for (let r = 0; r < rows; r++) {
+    const o = r * d;
+    let m = -Infinity;
+    for (let i = 0; i < d; i++) m = Math.max(m, x[o + i]!);
+    let s = 0;
+    for (let i = 0; i < d; i++) {
+      const e = Math.exp(x[o + i]! - m);
+      out[o + i] = e;
+      s += e;
+    }
+    const inv = 1 / s;
+    for (let i = 0; i < d; i++) out[o + i]! *= inv;
+  }
+}
+
+/** Batched row-major matmul: a [B, M, K] (batch stride sa, 0 to broadcast) x b [B, K, N] -> out [B, M, N]. */
+export function matmulBatched(
+  a: Float32Array,
+  b: Float32Array,
+  out: Float32Array,
+  batch: number,
+  M: number,
+  K: number,
+  N: number,
+  sa: number,
+  sb: number,
+): void {
+  for (let t = 0; t < batch; t++) {
+    const ao = t * sa;
+    const bo = t * sb;
+    const oo = t * M * N;
+    out.fill(0, oo, oo + M * N);
+    for (let m = 0; m < M; m++) {
+      const orow = oo + m * N;
+      for (let k = 0; k < K; k++) {
+        const av = a[ao + m * K + k]!;
+        if (av === 0) continue;
+        const brow = bo + k * N;
+        for (let n = 0; n < N; n++) out[orow + n]! += av * b[brow + n]!;
+      }
+    }
+  }
+}

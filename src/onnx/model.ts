@@ -1,0 +1,399 @@
+// OnnxModel: load (parse -> rewrite -> plan) and run. A plan is made for one set of input
+// shapes; given other shapes, run plans again (once per new shape set) from the same graph.
+import { QwasmError } from '../errors.js';
+import type { Qwasm } from '../engine.js';
+import { parseModel, topoSort, type Graph, type ValueDecl } from './graph.js';
+import { optimize } from './fuse.js';
+import { FLOAT_LOWERINGS } from './lower-float.js';
+import { bindArena, planArena, Planner, type Lowering, type Step, type Val } from './plan.js';
+import { dtypeOfArray, numel, type OnnxArray, type OnnxDtype, type OnnxTensor } from './tensor.js';
+
+/**
+ * Options of {@link OnnxModel.load}.
+ *
+ * @example
+ * ```ts
+ * const opts: LoadOptions = { inputShapes: { x: [1, 3, 160, 160] } };
+ * ```
+ */
+export interface LoadOptions {
+  /** Fixes the model's symbolic (or any) input dims, by input name; the plan is made at load. */
+  inputShapes?: Record<string, readonly number[]>;
+  /** Graph rewrites (BatchNorm folding, activation and pointwise fusion); default true. */
+  fuse?: boolean;
+}
+
+/**
+ * A model input or output: its name, shape (symbolic dims as strings) and element type.
+ *
+ * @example
+ * ```ts
+ * const info: ValueInfo = { name: 'x', shape: [1, 3, 'height', 'width'], dtype: 'float32' };
+ * ```
+ */
+export interface ValueInfo {
+  name: string;
+  shape: (number | string | null)[];
+  dtype: OnnxDtype;
+}
+
+/**
+ * A tensor given to or returned by {@link OnnxModel.run}.
+ *
+ * @example
+ * ```ts
+ * const x: FeedTensor = { data: new Float32Array(3 * 48 * 192), shape: [1, 3, 48, 192] };
+ * ```
+ */
+export interface FeedTensor {
+  data: Float32Array | Int8Array | Uint8Array | Int32Array | Float64Array | BigInt64Array;
+  shape: readonly number[];
+}
+
+/**
+ * One step of a plan as {@link OnnxModel.profile} reports it.
+ *
+ * @example
+ * ```ts
+ * for (const s of model.profile(feeds)) console.log(s.node, s.op, s.ms.toFixed(2));
+ * ```
+ */
+export interface StepProfile {
+  node: string;
+  op: string;
+  ms: number;
+}
+
+/** A plan for one set of input shapes. */
+export interface Plan {
+  key: string;
+  steps: Step[];
+  inputs: Map<string, Val>;
+  outputs: Val[];
+  arenaBytes: number;
+  release: () => void;
+}
+
+/** Makes a plan of `graph` for the given input shapes with `lowerings`. */
+export function makePlan(
+  qw: Qwasm,
+  graph: Graph,
+  shapes: Map<string, readonly number[]>,
+  lowerings: ReadonlyMap<string, Lowering>,
+  prepare?: (p: Planner, values: Map<string, Val>) => void,
+): Plan {
+  const p = new Planner(qw, graph, lowerings);
+  try {
+    const values = new Map<string, Val>();
+    for (const [name, t] of graph.initializers) values.set(name, p.constant(t, false, name));
+    const inputs = new Map<string, Val>();
+    for (const d of graph.inputs) {
+      const v = p.val(shapes.get(d.name)!, d.dtype, false, d.name);
+      values.set(d.name, v);
+      inputs.set(d.name, v);
+    }
+    prepare?.(p, values);
+    for (const node of graph.nodes) {
+      const ins = node.inputs.map((name) => (name === '' ? null : (values.get(name) ?? null)));
+      const outs = p.lower(node, ins);
+      node.outputs.forEach((o, i) => {
+        if (o === '') return;
+        const v = outs[i];
+        if (v === undefined || v === null) {
+          if (i === 0) throw new QwasmError(`node '${node.name}' (${node.opType})`, `produces no output '${o}'`);
+          return;
+        }
+        v.name = o;
+        values.set(o, v);
+      });
+    }
+    const outputs = graph.outputs.map((d) => {
+      const v = values.get(d.name);
+      if (v === undefined) throw new QwasmError('graph output', `'${d.name}' is not produced by any node`);
+      return p.nchw(v);
+    });
+    const arena = planArena(p.steps, [...inputs.values()], outputs);
+    bindArena(arena);
+    const key = [...shapes.values()].map((s) => s.join('x')).join(',');
+    return {
+      key,
+      steps: p.steps,
+      inputs,
+      outputs,
+      arenaBytes: arena.bytes,
+      release: () => {
+        for (const l of p.owned) l.dispose();
+      },
+    };
+  } catch (e) {
+    for (const l of p.owned) l.dispose();
+    throw e;
+  }
+}
+
+/** Resolves every input's shape from the options, the declared dims, or the feeds. */
+function resolveShapes(
+  decls: ValueDecl[],
+  given: Record<string, readonly number[]> | undefined,
+  feeds: Record<string, FeedTensor> | undefined,
+): Map<string, readonly number[]> | null {
+  const out = new Map<string, readonly number[]>();
+  for (const d of decls) {
+    const s = feeds?.[d.name]?.shape ?? given?.[d.name];
+    if (s !== undefined) {
+      if (d.dims !== null) {
+        if (s.length !== d.dims.length) {
+          throw new QwasmError(`inputs.${d.name}`, `has rank ${s.length}, the model declares [${d.dims.join(', ')}]`);
+        }
+        d.dims.forEach((dim, i) => {
+          if (typeof dim === 'number' && dim !== s[i]) {
+            throw new QwasmError(
+              `inputs.${d.name}`,
+              `has shape [${s.join(', ')}], the model declares [${d.dims!.join(', ')}]`,
+            );
+          }
+        });
+      }
+      for (const v of s)
+        if (!Number.isInteger(v) || v < 0) throw new QwasmError(`inputs.${d.name}`, `has an invalid dim ${v}`);
+      out.set(d.name, [...s]);
+      continue;
+    }
+    if (d.dims === null || d.dims.some((x) => typeof x !== 'number')) return null;
+    out.set(d.name, d.dims as number[]);
+  }
+  return out;
+}
+
+/** Copies a caller's array into a plan input of dtype `dtype`. */
+function copyFeed(dst: OnnxArray, src: FeedTensor['data'], dtype: OnnxDtype, name: string): void {
+  const have = dtypeOfArray(src);
+  if (have !== dtype && !(dtype === 'bool' && have === 'uint8')) {
+    throw new QwasmError(`inputs.${name}`, `must be ${dtype} data, got ${have ?? typeof src}`);
+  }
+  if (src instanceof BigInt64Array) for (let i = 0; i < src.length; i++) dst[i] = Number(src[i]);
+  else dst.set(src as never);
+}
+
+/**
+ * An ONNX model planned onto qwasm's kernels: float32 (and already-quantized QDQ / QOperator
+ * graphs), NHWC inside, weights packed once, intermediates in one liveness-planned arena.
+ *
+ * @example
+ * ```ts
+ * import { Qwasm } from 'qwasm';
+ * import { OnnxModel } from 'qwasm/onnx';
+ * const qw = await Qwasm.create();
+ * const model = OnnxModel.load(qw, bytes, { inputShapes: { x: [1, 3, 160, 160] } });
+ * const { [model.outputs[0]!.name]: y } = model.run({ x: { data: pixels, shape: [1, 3, 160, 160] } });
+ * model.dispose();
+ * ```
+ */
+export class OnnxModel {
+  /** The graph after the load-time rewrites. */
+  protected readonly graph: Graph;
+  protected plan: Plan | null = null;
+  private disposed = false;
+
+  /** @internal Use {@link OnnxModel.load}. */
+  protected constructor(
+    protected readonly qw: Qwasm,
+    graph: Graph,
+    protected readonly lowerings: ReadonlyMap<string, Lowering>,
+    private readonly inputShapes: Record<string, readonly number[]> | undefined,
+  ) {
+    this.graph = graph;
+  }
+
+  /**
+   * Parses, rewrites and (when every input shape is known) plans a model.
+   *
+   * @example
+   * ```ts
+   * const model = OnnxModel.load(qw, fs.readFileSync('det.onnx'), { inputShapes: { x: [1, 3, 640, 640] } });
+   * ```
+   */
+  static load(qw: Qwasm, bytes: Uint8Array, options: LoadOptions = {}): OnnxModel {
+    const graph = parseModel(bytes);
+    optimize(graph, options.fuse ?? true);
+    graph.nodes = topoSort(graph.nodes, graph.initializers, graph.inputs);
+    const model = new OnnxModel(qw, graph, lowerings(), options.inputShapes);
+    model.checkOps();
+    model.planFor(undefined);
+    return model;
+  }
+
+  /** Refuses, before any planning, op types this package does not run. */
+  protected checkOps(): void {
+    for (const n of this.graph.nodes) {
+      const key = n.domain === '' ? n.opType : `${n.domain}.${n.opType}`;
+      if (!this.lowerings.has(key))
+        throw new QwasmError(`node '${n.name}' (${n.opType})`, `op type ${key} is not one qwasm/onnx runs`);
+    }
+  }
+
+  /** Plans for the shapes of `feeds` (or the load options); keeps the plan while shapes repeat. */
+  protected planFor(feeds: Record<string, FeedTensor> | undefined): Plan | null {
+    const shapes = resolveShapes(this.graph.inputs, this.inputShapes, feeds);
+    if (shapes === null) {
+      if (feeds !== undefined) throw new QwasmError('inputs', 'must give every input the model reads');
+      return null;
+    }
+    const key = [...shapes.values()].map((s) => s.join('x')).join(',');
+    if (this.plan !== null && this.plan.key === key) return this.plan;
+    this.plan?.release();
+    this.plan = null;
+    this.plan = this.buildPlan(shapes);
+    return this.plan;
+  }
+
+  /** Builds the plan; subclasses plan their int8 graphs here. */
+  protected buildPlan(shapes: Map<string, readonly number[]>): Plan {
+    return makePlan(this.qw, this.graph, shapes, this.lowerings);
+  }
+
+  /**
+   * The model's inputs: name, declared shape (symbolic dims as strings) and element type.
+   *
+   * @example
+   * ```ts
+   * model.inputs; // [{ name: 'x', shape: ['batch', 3, 'h', 'w'], dtype: 'float32' }]
+   * ```
+   */
+  get inputs(): ValueInfo[] {
+    return this.graph.inputs.map((d) => ({ name: d.name, shape: d.dims ?? [], dtype: d.dtype }));
+  }
+
+  /**
+   * The model's outputs, as {@link OnnxModel.inputs}.
+   *
+   * @example
+   * ```ts
+   * const name = model.outputs[0]!.name;
+   * ```
+   */
+  get outputs(): ValueInfo[] {
+    return this.graph.outputs.map((d) => ({ name: d.name, shape: d.dims ?? [], dtype: d.dtype }));
+  }
+
+  /**
+   * Bytes of the intermediate arena of the current plan (its peak), 0 before a plan exists.
+   *
+   * @example
+   * ```ts
+   * console.log(`${(model.arenaBytes / 2 ** 20).toFixed(1)} MiB of intermediates`);
+   * ```
+   */
+  get arenaBytes(): number {
+    return this.plan?.arenaBytes ?? 0;
+  }
+
+  /**
+   * The steps of the current plan: node name and what runs it.
+   *
+   * @example
+   * ```ts
+   * model.steps.filter((s) => s.op.startsWith('Conv')).length;
+   * ```
+   */
+  get steps(): { node: string; op: string }[] {
+    return (this.plan?.steps ?? []).map((s) => ({ node: s.node, op: s.op }));
+  }
+
+  private live(): void {
+    if (this.disposed) throw new QwasmError('model', 'has been disposed');
+  }
+
+  /**
+   * Runs the model. Outputs are fresh arrays unless `outputs` gives arrays to fill (then the
+   * call allocates nothing in steady state beyond what the engine ops it plans onto do).
+   *
+   * @example
+   * ```ts
+   * const y = model.run({ x: { data, shape: [1, 3, 48, 192] } });
+   * ```
+   */
+  run(
+    feeds: Record<string, FeedTensor>,
+    outputs?: Record<string, { data: Float32Array | OnnxArray }>,
+  ): Record<string, OnnxTensor> {
+    this.live();
+    const plan = this.start(feeds);
+    for (const s of plan.steps) s.run();
+    return this.collect(plan, outputs);
+  }
+
+  /**
+   * Runs the model once and times each step.
+   *
+   * @example
+   * ```ts
+   * const slowest = model.profile(feeds).sort((a, b) => b.ms - a.ms).slice(0, 5);
+   * ```
+   */
+  profile(feeds: Record<string, FeedTensor>): StepProfile[] {
+    this.live();
+    const plan = this.start(feeds);
+    const out: StepProfile[] = [];
+    for (const s of plan.steps) {
+      const t0 = performance.now();
+      s.run();
+      out.push({ node: s.node, op: s.op, ms: performance.now() - t0 });
+    }
+    return out;
+  }
+
+  private start(feeds: Record<string, FeedTensor>): Plan {
+    if (typeof feeds !== 'object' || feeds === null)
+      throw new QwasmError('inputs', 'must be a record of tensors by input name');
+    const plan = this.planFor(feeds)!;
+    for (const [name, v] of plan.inputs) {
+      const f = feeds[name]!;
+      if (f.data.length !== numel(v.shape)) {
+        throw new QwasmError(
+          `inputs.${name}`,
+          `has ${f.data.length} values, shape [${v.shape.join(', ')}] needs ${numel(v.shape)}`,
+        );
+      }
+      copyFeed(v.data!, f.data, v.dtype, name);
+    }
+    return plan;
+  }
+
+  private collect(plan: Plan, outputs?: Record<string, { data: OnnxArray }>): Record<string, OnnxTensor> {
+    const res: Record<string, OnnxTensor> = {};
+    plan.outputs.forEach((v, i) => {
+      const name = this.graph.outputs[i]!.name;
+      const given = outputs?.[name];
+      let data: OnnxArray;
+      if (given !== undefined) {
+        if (given.data.length !== v.data!.length) {
+          throw new QwasmError(`outputs.${name}`, `has ${given.data.length} values, the output has ${v.data!.length}`);
+        }
+        data = given.data;
+        data.set(v.data as never);
+      } else data = v.data!.slice();
+      res[name] = { data, shape: v.shape, dtype: v.dtype };
+    });
+    return res;
+  }
+
+  /**
+   * Frees the packed weights of the plan. The engine stays usable.
+   *
+   * @example
+   * ```ts
+   * model.dispose();
+   * ```
+   */
+  dispose(): void {
+    this.plan?.release();
+    this.plan = null;
+    this.disposed = true;
+  }
+}
+
+/** Every lowering: float32, then the quantized ones. */
+function lowerings(): ReadonlyMap<string, Lowering> {
+  return FLOAT_LOWERINGS;
+}
