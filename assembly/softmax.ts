@@ -16,73 +16,119 @@ import { expScalar, expVec } from './unary';
   return signed ? <i32>load<i8>(p) : <i32>load<u8>(p);
 }
 
-/** Quantized softmax (see the file comment); `qmax` is the output dtype's largest code. */
-export function qsoftmax(x: usize, outer: i32, D: i32, inner: i32, signed: bool, table: usize, Y: f32, zy: i32, qmax: i32, out: usize): void {
-  const step = <usize>inner;
-  for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < inner; j++) {
-      const base = <usize>(o * D * inner + j);
-      let mx = -128;
-      let k0 = 0;
-      if (ASC_FEATURE_SIMD) {
-        if (inner == 1 && D >= 16) {
-          let vm = v128.load(x + base);
-          for (k0 = 16; k0 + 16 <= D; k0 += 16) {
-            const v = v128.load(x + base + <usize>k0);
-            vm = signed ? i8x16.max_s(vm, v) : i8x16.max_u(vm, v);
-          }
-          // fold the 16 lanes in halves: 8, 4, 2, 1
-          let h = i8x16.shuffle(vm, vm, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-          vm = signed ? i8x16.max_s(vm, h) : i8x16.max_u(vm, h);
-          h = i8x16.shuffle(vm, vm, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3);
-          vm = signed ? i8x16.max_s(vm, h) : i8x16.max_u(vm, h);
-          h = i8x16.shuffle(vm, vm, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1);
-          vm = signed ? i8x16.max_s(vm, h) : i8x16.max_u(vm, h);
-          h = i8x16.shuffle(vm, vm, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0);
-          vm = signed ? i8x16.max_s(vm, h) : i8x16.max_u(vm, h);
-          // each branch cast to i32: the bare ternary would type as i8 and wrap codes above 127
-          mx = signed ? <i32>i8x16.extract_lane_s(vm, 0) : <i32>i8x16.extract_lane_u(vm, 0);
-        }
+/** The largest code of a row of D codes spaced `step` apart. */
+@inline function rowMax(x: usize, base: usize, D: i32, step: usize, signed: bool): i32 {
+  let mx = -128;
+  let k0 = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (step == 1 && D >= 16) {
+      let vm = v128.load(x + base);
+      for (k0 = 16; k0 + 16 <= D; k0 += 16) {
+        const v = v128.load(x + base + <usize>k0);
+        vm = signed ? i8x16.max_s(vm, v) : i8x16.max_u(vm, v);
       }
-      for (let k = k0; k < D; k++) {
-        const v = code(x + base + <usize>k * step, signed);
-        if (v > mx) mx = v;
-      }
-      let sum: f32 = 0;
-      for (let k = 0; k < D; k++) {
-        const d = mx - code(x + base + <usize>k * step, signed);
-        sum += load<f32>(table + (<usize>d << 2));
-      }
-      let k = 0;
-      if (ASC_FEATURE_SIMD) {
-        if (inner == 1) {
-          // four lanes of the same float32 steps (the table reads stay scalar); the clamp
-          // happens before the zero point is added, as below (the quotient is >= 0)
-          const vY = f32x4.splat(Y);
-          const vsum = f32x4.splat(sum);
-          const vhi = f32x4.splat(<f32>(qmax - zy));
-          const vz = i32x4.splat(zy);
-          for (; k + 4 <= D; k += 4) {
-            const p = x + base + <usize>k;
-            let e = f32x4.splat(load<f32>(table + (<usize>(mx - code(p, signed)) << 2)));
-            e = f32x4.replace_lane(e, 1, load<f32>(table + (<usize>(mx - code(p + 1, signed)) << 2)));
-            e = f32x4.replace_lane(e, 2, load<f32>(table + (<usize>(mx - code(p + 2, signed)) << 2)));
-            e = f32x4.replace_lane(e, 3, load<f32>(table + (<usize>(mx - code(p + 3, signed)) << 2)));
-            const v = f32x4.pmin(f32x4.nearest(f32x4.div(f32x4.mul(e, vY), vsum)), vhi);
-            const q = i32x4.add(i32x4.trunc_sat_f32x4_s(v), vz);
-            store<i32>(out + base + <usize>k, i32x4.extract_lane(i8x16.shuffle(q, q, 0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 0));
-          }
-        }
-      }
-      for (; k < D; k++) {
-        const p = base + <usize>k * step;
-        const d = mx - code(x + p, signed);
-        // compared before the zero point is added: f32(e * Y) overflows to infinity for
-        // D < Y / e^5, and an infinity must saturate, not wrap
-        const v = nearest<f32>((load<f32>(table + (<usize>d << 2)) * Y) / sum);
-        store<u8>(out + p, <u8>(v > <f32>(qmax - zy) ? qmax : <i32>v + zy));
+      // fold the 16 lanes in halves: 8, 4, 2, 1
+      let h = i8x16.shuffle(vm, vm, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+      vm = signed ? i8x16.max_s(vm, h) : i8x16.max_u(vm, h);
+      h = i8x16.shuffle(vm, vm, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3);
+      vm = signed ? i8x16.max_s(vm, h) : i8x16.max_u(vm, h);
+      h = i8x16.shuffle(vm, vm, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1);
+      vm = signed ? i8x16.max_s(vm, h) : i8x16.max_u(vm, h);
+      h = i8x16.shuffle(vm, vm, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0);
+      vm = signed ? i8x16.max_s(vm, h) : i8x16.max_u(vm, h);
+      // each branch cast to i32: the bare ternary would type as i8 and wrap codes above 127
+      mx = signed ? <i32>i8x16.extract_lane_s(vm, 0) : <i32>i8x16.extract_lane_u(vm, 0);
+    }
+  }
+  for (let k = k0; k < D; k++) {
+    const v = code(x + base + <usize>k * step, signed);
+    if (v > mx) mx = v;
+  }
+  return mx;
+}
+
+@inline function expAt(x: usize, p: usize, mx: i32, signed: bool, table: usize): f32 {
+  return load<f32>(table + (<usize>(mx - code(x + p, signed)) << 2));
+}
+
+/** The output codes of one row, given its maximum and float32 sum. */
+@inline function rowOut(x: usize, base: usize, D: i32, step: usize, signed: bool, table: usize, Y: f32, zy: i32, qmax: i32, mx: i32, sum: f32, out: usize): void {
+  let k = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (step == 1) {
+      // four lanes of the same float32 steps (the table reads stay scalar); the clamp
+      // happens before the zero point is added, as below (the quotient is >= 0)
+      const vY = f32x4.splat(Y);
+      const vsum = f32x4.splat(sum);
+      const vhi = f32x4.splat(<f32>(qmax - zy));
+      const vz = i32x4.splat(zy);
+      for (; k + 4 <= D; k += 4) {
+        const p = base + <usize>k;
+        let e = f32x4.splat(expAt(x, p, mx, signed, table));
+        e = f32x4.replace_lane(e, 1, expAt(x, p + 1, mx, signed, table));
+        e = f32x4.replace_lane(e, 2, expAt(x, p + 2, mx, signed, table));
+        e = f32x4.replace_lane(e, 3, expAt(x, p + 3, mx, signed, table));
+        const v = f32x4.pmin(f32x4.nearest(f32x4.div(f32x4.mul(e, vY), vsum)), vhi);
+        const q = i32x4.add(i32x4.trunc_sat_f32x4_s(v), vz);
+        store<i32>(out + p, i32x4.extract_lane(i8x16.shuffle(q, q, 0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 0));
       }
     }
+  }
+  for (; k < D; k++) {
+    const p = base + <usize>k * step;
+    // compared before the zero point is added: f32(e * Y) overflows to infinity for
+    // D < Y / e^5, and an infinity must saturate, not wrap
+    const v = nearest<f32>((expAt(x, p, mx, signed, table) * Y) / sum);
+    store<u8>(out + p, <u8>(v > <f32>(qmax - zy) ? qmax : <i32>v + zy));
+  }
+}
+
+/** Where row r of the [outer, D, inner] view starts. */
+@inline function rowBase(r: i32, D: i32, inner: i32): usize {
+  const o = r / inner;
+  return <usize>(o * D * inner + (r - o * inner));
+}
+
+/**
+ * Quantized softmax (see the file comment); `qmax` is the output dtype's largest code.
+ * Rows go four at a time through the sum: four independent float32 chains, each still in
+ * its own element order, hide the addition's latency.
+ */
+export function qsoftmax(x: usize, outer: i32, D: i32, inner: i32, signed: bool, table: usize, Y: f32, zy: i32, qmax: i32, out: usize): void {
+  const step = <usize>inner;
+  const R = outer * inner;
+  let r = 0;
+  for (; r + 4 <= R; r += 4) {
+    const b0 = rowBase(r, D, inner);
+    const b1 = rowBase(r + 1, D, inner);
+    const b2 = rowBase(r + 2, D, inner);
+    const b3 = rowBase(r + 3, D, inner);
+    const m0 = rowMax(x, b0, D, step, signed);
+    const m1 = rowMax(x, b1, D, step, signed);
+    const m2 = rowMax(x, b2, D, step, signed);
+    const m3 = rowMax(x, b3, D, step, signed);
+    let s0: f32 = 0;
+    let s1: f32 = 0;
+    let s2: f32 = 0;
+    let s3: f32 = 0;
+    for (let k = 0; k < D; k++) {
+      const o = <usize>k * step;
+      s0 += expAt(x, b0 + o, m0, signed, table);
+      s1 += expAt(x, b1 + o, m1, signed, table);
+      s2 += expAt(x, b2 + o, m2, signed, table);
+      s3 += expAt(x, b3 + o, m3, signed, table);
+    }
+    rowOut(x, b0, D, step, signed, table, Y, zy, qmax, m0, s0, out);
+    rowOut(x, b1, D, step, signed, table, Y, zy, qmax, m1, s1, out);
+    rowOut(x, b2, D, step, signed, table, Y, zy, qmax, m2, s2, out);
+    rowOut(x, b3, D, step, signed, table, Y, zy, qmax, m3, s3, out);
+  }
+  for (; r < R; r++) {
+    const b = rowBase(r, D, inner);
+    const m = rowMax(x, b, D, step, signed);
+    let sum: f32 = 0;
+    for (let k = 0; k < D; k++) sum += expAt(x, b + <usize>k * step, m, signed, table);
+    rowOut(x, b, D, step, signed, table, Y, zy, qmax, m, sum, out);
   }
 }
 
