@@ -34,12 +34,17 @@ const FLT_MAX = 3.4028234663852886e38;
  */
 export function softmaxTable(xScale: number, D: number): Float32Array {
   const xs = Math.fround(xScale);
+  // a network calls the same softmax again and again: the last table is kept
+  if (lastTable !== null && lastTable.xs === xs && lastTable.D === D) return lastTable.table;
   let shift = Math.log(Math.fround(FLT_MAX / Math.fround(D)));
   shift = Math.max(0, shift - 5) / xs;
   const table = new Float32Array(256);
   for (let d = 0; d < 256; d++) table[d] = Math.exp((255 - d - 255 + shift) * xs);
+  lastTable = { xs, D, table };
   return table;
 }
+
+let lastTable: { xs: number; D: number; table: Float32Array } | null = null;
 
 /** The shape as [outer, D, inner] around `axis`. */
 function splitAxis(shape: readonly number[], axis: number): [number, number, number] {
