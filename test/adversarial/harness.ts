@@ -248,9 +248,10 @@ export async function runCase(
   campaign: string,
   index: number,
   c: Case,
+  label = `QWASM_FUZZ_SEED=${SEED} QWASM_FUZZ_ONLY=${campaign}:${index}`,
 ): Promise<{ failures: Failure[]; kind: 'value' | 'error' | 'other' }> {
   const out: Failure[] = [];
-  const repro = `QWASM_FUZZ_SEED=${SEED} QWASM_FUZZ_ONLY=${campaign}:${index} (threads ${eut.threads}): ${c.repr}`;
+  const repro = `${label} (threads ${eut.threads}): ${c.repr}`;
   const fail = (what: string, detail: string) =>
     out.push({ signature: `${campaign}/${c.tag}: ${what}`, repro, detail });
   const before = (c.snapshots ?? []).map(bytesOf);
