@@ -264,12 +264,26 @@ function compile(g: Graph, e: Expr, isScalar: (n: string) => number | undefined)
   return { insts, registers: next, result: next - 1 };
 }
 
-/** Runs every rewrite, in order. */
-export function optimize(g: Graph, fuse: boolean): void {
+/** A copy of a graph whose nodes can be rewritten without touching the original's. */
+export function copyGraph(g: Graph): Graph {
+  return {
+    ...g,
+    nodes: g.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs] })),
+    initializers: new Map(g.initializers),
+  };
+}
+
+/**
+ * Runs every rewrite, in order. Returns the graph as it stood after the rewrites that keep it
+ * standard ONNX (constants hoisted, BatchNorm folded): the graph a QDQ export writes.
+ */
+export function optimize(g: Graph, fuse: boolean): Graph {
   hoistConstants(g);
-  if (!fuse) return;
+  if (!fuse) return copyGraph(g);
   const outputs = new Set(g.outputs.map((o) => o.name));
   foldIntoConv(g, outputs);
+  const standard = copyGraph(g);
   fuseActivations(g, outputs);
   fusePointwise(g, outputs);
+  return standard;
 }

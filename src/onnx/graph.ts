@@ -17,6 +17,8 @@ export interface GraphNode {
   inputs: string[];
   outputs: string[];
   attrs: Map<string, AttrValue>;
+  /** The attributes as the file wrote them (kept so an export writes them back with their types). */
+  source?: AttributeMessage[];
 }
 
 /** A declared graph input or output: dims are numbers, names of symbolic dims, or null (unknown). */
@@ -116,7 +118,15 @@ export function parseModel(bytes: Uint8Array): Graph {
     const domain = ONNX_DOMAINS.has(n.domain ?? '') ? '' : n.domain;
     const attrs = new Map<string, AttrValue>();
     for (const a of n.attribute) attrs.set(a.name, attrValue(a, `node '${name}' (${n.opType})`));
-    return { name, opType: n.opType, domain, inputs: n.input.slice(), outputs: n.output.slice(), attrs };
+    return {
+      name,
+      opType: n.opType,
+      domain,
+      inputs: n.input.slice(),
+      outputs: n.output.slice(),
+      attrs,
+      source: n.attribute,
+    };
   });
   return { nodes: topoSort(raw, initializers, inputs), initializers, inputs, outputs, opset };
 }

@@ -4,6 +4,10 @@ import { QwasmError } from '../errors.js';
 import type { Qwasm } from '../engine.js';
 import { parseModel, topoSort, type Graph, type ValueDecl } from './graph.js';
 import { optimize } from './fuse.js';
+import { quantizedLowerings, QuantContext, type QuantAnnotations } from './lower-int8.js';
+import { stripQdq } from './qdq.js';
+import { exportQdq } from './export.js';
+import type { QuantizeOptions, QuantizedReport } from './quantize.js';
 import { FLOAT_LOWERINGS } from './lower-float.js';
 import { bindArena, planArena, Planner, type Lowering, type Step, type Val } from './plan.js';
 import { dtypeOfArray, numel, type OnnxArray, type OnnxDtype, type OnnxTensor } from './tensor.js';
@@ -80,7 +84,7 @@ export function makePlan(
   graph: Graph,
   shapes: Map<string, readonly number[]>,
   lowerings: ReadonlyMap<string, Lowering>,
-  prepare?: (p: Planner, values: Map<string, Val>) => void,
+  ann: QuantContext | null = null,
 ): Plan {
   const p = new Planner(qw, graph, lowerings);
   try {
@@ -92,7 +96,12 @@ export function makePlan(
       values.set(d.name, v);
       inputs.set(d.name, v);
     }
-    prepare?.(p, values);
+    if (ann !== null) {
+      for (const [name, v] of inputs) {
+        const q = ann.ann.values.get(name);
+        if (q !== undefined && v.dtype === 'float32') values.set(name, ann.quantize(p, v, q));
+      }
+    }
     for (const node of graph.nodes) {
       const ins = node.inputs.map((name) => (name === '' ? null : (values.get(name) ?? null)));
       const outs = p.lower(node, ins);
@@ -110,7 +119,7 @@ export function makePlan(
     const outputs = graph.outputs.map((d) => {
       const v = values.get(d.name);
       if (v === undefined) throw new QwasmError('graph output', `'${d.name}' is not produced by any node`);
-      return p.nchw(v);
+      return p.nchw(ann === null ? v : ann.dequantize(p, v));
     });
     const arena = planArena(p.steps, [...inputs.values()], outputs);
     bindArena(arena);
@@ -194,15 +203,47 @@ export class OnnxModel {
   protected readonly graph: Graph;
   protected plan: Plan | null = null;
   private disposed = false;
+  private readonly lowerings: ReadonlyMap<string, Lowering>;
+  private readonly context: QuantContext | null;
+  /** What calibration found, for a model made by {@link OnnxModel.quantize}. */
+  report: QuantizedReport | null = null;
 
-  /** @internal Use {@link OnnxModel.load}. */
-  protected constructor(
-    protected readonly qw: Qwasm,
+  /** @internal Use {@link OnnxModel.load} or {@link OnnxModel.quantize}. */
+  constructor(
+    /** The engine the model runs on. */
+    readonly qw: Qwasm,
     graph: Graph,
-    protected readonly lowerings: ReadonlyMap<string, Lowering>,
+    /** @internal The standard-ONNX graph (before fusions) that export writes. */
+    readonly standard: Graph,
+    /** @internal Quantization of a QDQ / quantized model, null for float32. */
+    readonly annotations: QuantAnnotations | null,
     private readonly inputShapes: Record<string, readonly number[]> | undefined,
   ) {
     this.graph = graph;
+    this.context = annotations === null ? null : new QuantContext(annotations);
+    this.lowerings = this.context === null ? FLOAT_LOWERINGS : quantizedLowerings(this.context);
+  }
+
+  /** @internal The fused graph the plans are made from. */
+  get planGraph(): Graph {
+    return this.graph;
+  }
+
+  /** @internal The input shapes given at load. */
+  get loadShapes(): Record<string, readonly number[]> | undefined {
+    return this.inputShapes;
+  }
+
+  /**
+   * True for a model that runs int8 inside (quantized here, or a QDQ file).
+   *
+   * @example
+   * ```ts
+   * if (model.quantized) console.log('int8 inside');
+   * ```
+   */
+  get quantized(): boolean {
+    return this.annotations !== null && this.annotations.values.size > 0;
   }
 
   /**
@@ -215,9 +256,10 @@ export class OnnxModel {
    */
   static load(qw: Qwasm, bytes: Uint8Array, options: LoadOptions = {}): OnnxModel {
     const graph = parseModel(bytes);
-    optimize(graph, options.fuse ?? true);
+    const ann = stripQdq(graph);
+    const standard = optimize(graph, options.fuse ?? true);
     graph.nodes = topoSort(graph.nodes, graph.initializers, graph.inputs);
-    const model = new OnnxModel(qw, graph, lowerings(), options.inputShapes);
+    const model = new OnnxModel(qw, graph, standard, ann, options.inputShapes);
     model.checkOps();
     model.planFor(undefined);
     return model;
@@ -249,7 +291,7 @@ export class OnnxModel {
 
   /** Builds the plan; subclasses plan their int8 graphs here. */
   protected buildPlan(shapes: Map<string, readonly number[]>): Plan {
-    return makePlan(this.qw, this.graph, shapes, this.lowerings);
+    return makePlan(this.qw, this.graph, shapes, this.lowerings, this.context);
   }
 
   /**
@@ -343,6 +385,52 @@ export class OnnxModel {
     return out;
   }
 
+  /**
+   * @internal Runs the model and shows `visit` every value a step writes, right after the
+   * step (before the arena reuses its memory).
+   */
+  runObserved(feeds: Record<string, FeedTensor>, visit: (v: Val) => void): void {
+    this.live();
+    const plan = this.start(feeds);
+    for (const s of plan.steps) {
+      s.run();
+      for (const v of s.outs) visit(v);
+    }
+    for (const v of plan.inputs.values()) visit(v);
+  }
+
+  /**
+   * Post-training static quantization: runs the float model over the calibration feeds,
+   * observes each activation an int8 kernel will read or write, and returns a model that
+   * runs int8 inside (float32 in and out).
+   *
+   * @example
+   * ```ts
+   * const q = await model.quantize({ calibration: [{ x: { data, shape: [1, 3, 160, 160] } }], observer: 'mse' });
+   * const y = q.run({ x: { data, shape: [1, 3, 160, 160] } });
+   * ```
+   */
+  async quantize(options: QuantizeOptions): Promise<OnnxModel> {
+    this.live();
+    const { quantizeModel } = await import('./quantize.js');
+    return quantizeModel(this, options);
+  }
+
+  /**
+   * Writes the model as ONNX: a QDQ model (QuantizeLinear / DequantizeLinear around the float
+   * ops, per-channel int8 weights on axis 0, int32 biases) for a quantized model, the
+   * standard float graph otherwise.
+   *
+   * @example
+   * ```ts
+   * fs.writeFileSync('model.int8.onnx', q.toOnnx());
+   * ```
+   */
+  toOnnx(): Uint8Array {
+    this.live();
+    return exportQdq(this.standard, this.graph, this.annotations);
+  }
+
   private start(feeds: Record<string, FeedTensor>): Plan {
     if (typeof feeds !== 'object' || feeds === null)
       throw new QwasmError('inputs', 'must be a record of tensors by input name');
@@ -391,9 +479,4 @@ export class OnnxModel {
     this.plan = null;
     this.disposed = true;
   }
-}
-
-/** Every lowering: float32, then the quantized ones. */
-function lowerings(): ReadonlyMap<string, Lowering> {
-  return FLOAT_LOWERINGS;
 }

@@ -1,0 +1,519 @@
+// Lowerings of the int8 path. A quantized graph is the float graph plus quantization
+// annotations (value name -> scale, zero point) and per-channel weight scales. A node whose
+// activation inputs and output are annotated runs through the engine's int8 ops (conv2d,
+// linear, qlinearAdd / qlinearMul, lookup tables, pools, resize, qlinearConcat,
+// qlinearConvTranspose); any other node runs in float32 with a dequantize before it and a
+// quantize after it, so the boundaries cost what they must and no more.
+import type { Tensor } from '../tensor.js';
+import type { Requant } from '../ops/epilogue.js';
+import { buildLookupTable } from '../ops/lookup.js';
+import { roundHalfEven } from '../quant/multiplier.js';
+import type { GraphNode } from './graph.js';
+import { attrInt, attrInts } from './attrs.js';
+import { PointwiseRunner } from './kernels.js';
+import {
+  convGeometry,
+  convTransposeGeometry,
+  resizeAttributes,
+  unaryInst,
+  weightsOhwi,
+  FLOAT_LOWERINGS,
+  type PlannedNode,
+} from './lower-float.js';
+import { permute, physShape, type Lowering, type Planner, type Val, type ValQuant } from './plan.js';
+import { numel } from './tensor.js';
+
+/** What a quantized graph adds to the float graph. */
+export interface QuantAnnotations {
+  /** Activations kept in int8, by value name. */
+  values: Map<string, ValQuant>;
+  /** Per-output-channel weight scales, by weight initializer name (symmetric int8, zero point 0). */
+  weights: Map<string, Float32Array>;
+  /** Node names left in float32. */
+  keepFloat: Set<string>;
+  requant: Requant;
+}
+
+/** Ops that move int8 data without arithmetic: the output keeps the input's quantization. */
+export const PASS_THROUGH = new Set([
+  'Reshape',
+  'Flatten',
+  'Squeeze',
+  'Unsqueeze',
+  'Transpose',
+  'Identity',
+  'Slice',
+  'MaxPool',
+  'Resize',
+  'Dropout',
+]);
+
+const UNARY = new Set([
+  'Relu',
+  'LeakyRelu',
+  'Clip',
+  'HardSigmoid',
+  'HardSwish',
+  'Sigmoid',
+  'Tanh',
+  'Erf',
+  'Sqrt',
+  'Neg',
+  'Exp',
+  'Abs',
+]);
+
+/**
+ * Whether a node has an int8 kernel, given which of its inputs are constants: the quantizer
+ * annotates these nodes' activations, the planner runs them in int8 when annotated.
+ */
+export function int8Capable(n: GraphNode, isConst: (name: string) => boolean): boolean {
+  const key = n.domain === '' ? n.opType : `${n.domain}.${n.opType}`;
+  switch (key) {
+    case 'Conv':
+    case 'ConvTranspose':
+      return isConst(n.inputs[1]!) && (n.inputs[2] === undefined || n.inputs[2] === '' || isConst(n.inputs[2]));
+    case 'MatMul':
+      return isConst(n.inputs[1]!) && !isConst(n.inputs[0]!);
+    case 'Add':
+    case 'Mul':
+      return !isConst(n.inputs[0]!) && !isConst(n.inputs[1]!);
+    case 'qwasm.Pointwise':
+    case 'GlobalAveragePool':
+    case 'AveragePool':
+    case 'Concat':
+      return true;
+    default:
+      return UNARY.has(key) || PASS_THROUGH.has(key);
+  }
+}
+
+/** Symmetric per-output-channel int8 scales of weights [M, ...] (max |w| / 127; 1 for an all-zero channel). */
+export function channelScales(w: Float32Array, M: number): Float32Array {
+  const per = w.length / M;
+  const s = new Float32Array(M);
+  for (let o = 0; o < M; o++) {
+    let m = 0;
+    for (let i = 0; i < per; i++) m = Math.max(m, Math.abs(w[o * per + i]!));
+    s[o] = m > 0 ? m / 127 : 1;
+  }
+  return s;
+}
+
+/** Quantizes weights [M, ...] with per-channel (or one) scales; codes in [-127, 127]. */
+export function quantizeWeights(w: Float32Array, scales: Float32Array): Int8Array {
+  const M = scales.length;
+  const per = w.length / M;
+  const q = new Int8Array(w.length);
+  for (let o = 0; o < M; o++) {
+    const s = scales[o]!;
+    for (let i = 0; i < per; i++)
+      q[o * per + i] = Math.max(-127, Math.min(127, roundHalfEven(Math.fround(w[o * per + i]! / s))));
+  }
+  return q;
+}
+
+/** int32 bias codes at scale xScale * wScale[o] (float32, in that order, as the export writes it). */
+export function quantizeBias(
+  b: Float32Array | undefined,
+  xScale: number,
+  wScales: Float32Array,
+  M: number,
+): Int32Array {
+  const q = new Int32Array(M);
+  if (b === undefined) return q;
+  for (let o = 0; o < M; o++) {
+    const s = Math.fround(Math.fround(xScale) * wScales[wScales.length === 1 ? 0 : o]!);
+    q[o] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundHalfEven(b[o]! / s)));
+  }
+  return q;
+}
+
+/** ONNX QuantizeLinear of float32 data into int8: saturate(roundHalfEven(x / scale) + zp). */
+export function quantizeInto(x: Float32Array, q: Int8Array, scale: number, zp: number): void {
+  const s = Math.fround(scale);
+  for (let i = 0; i < x.length; i++) {
+    const v = Math.fround(x[i]! / s);
+    let r = Math.round(v);
+    if (r - v === 0.5 && (r & 1) !== 0) r -= 1;
+    r += zp;
+    q[i] = Number.isNaN(v) ? zp : r < -128 ? -128 : r > 127 ? 127 : r;
+  }
+}
+
+/** ONNX DequantizeLinear of int8 data: (q - zp) * scale in float32. */
+export function dequantizeInto(q: Int8Array, x: Float32Array, scale: number, zp: number): void {
+  for (let i = 0; i < q.length; i++) x[i] = (q[i]! - zp) * scale;
+}
+
+/** A planner that knows the annotations: dequantizes / quantizes at float boundaries. */
+export class QuantContext {
+  private readonly dq = new Map<Val, Val>();
+
+  constructor(readonly ann: QuantAnnotations) {}
+
+  dequantize(p: Planner, v: Val): Val {
+    if (v.quant === null || v.dtype === 'float32') return v;
+    const hit = this.dq.get(v);
+    if (hit !== undefined) return hit;
+    const y = p.val(v.shape, 'float32', v.nhwc, v.name);
+    const { scale, zeroPoint } = v.quant;
+    if (v.isConst) {
+      const data = new Float32Array(numel(v.shape));
+      dequantizeInto(v.data as Int8Array, data, scale, zeroPoint);
+      const c = { ...y, isConst: true, data };
+      this.dq.set(v, c);
+      return c;
+    }
+    p.step(v.name, 'DequantizeLinear', [v], [y], () =>
+      dequantizeInto(v.data as Int8Array, y.data as Float32Array, scale, zeroPoint),
+    );
+    this.dq.set(v, y);
+    return y;
+  }
+
+  quantize(p: Planner, v: Val, q: ValQuant): Val {
+    const y = p.val(v.shape, 'int8', v.nhwc, v.name);
+    y.quant = q;
+    p.step(v.name, 'QuantizeLinear', [v], [y], () =>
+      quantizeInto(v.data as Float32Array, y.data as Int8Array, q.scale, q.zeroPoint),
+    );
+    return y;
+  }
+}
+
+type Int8Lowering = (p: Planner, n: GraphNode, ins: Val[], out: ValQuant, c: QuantContext) => Val;
+
+function tensorOf(v: Val): Tensor<Int8Array> {
+  return { data: new Int8Array(0), shape: physShape(v) };
+}
+
+const conv: Int8Lowering = (p, node, ins, out, c) => {
+  const n = node as PlannedNode;
+  const x = p.nhwc(ins[0]!);
+  const wv = ins[1]!;
+  const w = p.constData(wv, n, 'the weights') as Float32Array;
+  const [M, Cg, kH, kW] = wv.shape as [number, number, number, number];
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const g = convGeometry(n, H, W, kH, kW);
+  const ws = c.ann.weights.get(n.inputs[1]!) ?? channelScales(w, M);
+  const wq = quantizeWeights(weightsOhwi(w, wv.shape), ws);
+  const xq = x.quant!;
+  const bias = quantizeBias(ins[2] ? (p.constData(ins[2], n, 'the bias') as Float32Array) : undefined, xq.scale, ws, M);
+  const layer = p.own(
+    p.qw.conv2d({
+      weights: { data: wq, shape: [M, kH, kW, Cg] },
+      weightScale: ws,
+      bias,
+      input: { scale: xq.scale, zeroPoint: xq.zeroPoint },
+      output: { scale: out.scale, zeroPoint: out.zeroPoint },
+      strides: g.strides,
+      pads: g.pads,
+      dilations: g.dilations,
+      group: attrInt(n, 'group', 1),
+      activation: n.activation ?? 'none',
+      requant: c.ann.requant,
+    }),
+  );
+  void C;
+  const y = p.val([N, M, g.out[0], g.out[1]], 'int8', true, n.outputs[0]);
+  y.quant = out;
+  const xt = tensorOf(x);
+  const yt = tensorOf(y);
+  p.step(n.name, `Conv (conv2d int8, ${layer.path})`, [x], [y], () => {
+    xt.data = x.data as Int8Array;
+    yt.data = y.data as Int8Array;
+    layer.run(xt, yt);
+  });
+  return y;
+};
+
+const convTranspose: Int8Lowering = (p, n, ins, out, c) => {
+  const x = p.nhwc(ins[0]!);
+  const wv = ins[1]!;
+  const w = p.constData(wv, n, 'the weights') as Float32Array;
+  const [C, Mg, kH, kW] = wv.shape as [number, number, number, number];
+  const group = attrInt(n, 'group', 1);
+  const [N, , H, W] = x.shape as [number, number, number, number];
+  const g = convTransposeGeometry(n, H, W, kH, kW);
+  const ws = c.ann.weights.get(n.inputs[1]!) ?? channelScales(w, 1);
+  const wq = quantizeWeights(permute(w, wv.shape, [0, 2, 3, 1]) as Float32Array, ws);
+  const xq = x.quant!;
+  const M = Mg * group;
+  const b = ins[2] ? (p.constData(ins[2], n, 'the bias') as Float32Array) : undefined;
+  const bias = quantizeBias(b, xq.scale, ws, M);
+  const y = p.val([N, M, g.out[0]!, g.out[1]!], 'int8', true, n.outputs[0]);
+  y.quant = out;
+  const wt = { data: wq, shape: [C, kH, kW, Mg] };
+  const attrs = {
+    strides: g.strides,
+    pads: g.pads,
+    dilations: g.dilations,
+    outputPadding: g.outputPadding,
+    group,
+    layout: 'NHWC' as const,
+    requant: c.ann.requant,
+  };
+  const xt = tensorOf(x);
+  p.step(n.name, 'ConvTranspose (qlinearConvTranspose)', [x], [y], () => {
+    xt.data = x.data as Int8Array;
+    const r = p.qw.qlinearConvTranspose(
+      xt,
+      xq.scale,
+      xq.zeroPoint,
+      wt,
+      ws[0]!,
+      0,
+      out.scale,
+      out.zeroPoint,
+      bias,
+      attrs,
+    );
+    (y.data as Int8Array).set(r.data);
+  });
+  return y;
+};
+
+const matmul: Int8Lowering = (p, n, ins, out, c) => {
+  const a = p.nchw(ins[0]!);
+  const bv = ins[1]!;
+  if (bv.shape.length !== 2 || a.shape[a.shape.length - 1] !== bv.shape[0]) return null as unknown as Val;
+  const [K, N] = bv.shape as [number, number];
+  const wt = permute(p.constData(bv, n, 'B'), bv.shape, [1, 0]) as Float32Array;
+  const ws = c.ann.weights.get(n.inputs[1]!) ?? channelScales(wt, N);
+  const layer = p.own(
+    p.qw.linear({
+      weights: { data: quantizeWeights(wt, ws), shape: [N, K] },
+      weightScale: ws,
+      bias: new Int32Array(N),
+      input: { scale: a.quant!.scale, zeroPoint: a.quant!.zeroPoint },
+      output: { scale: out.scale, zeroPoint: out.zeroPoint },
+      requant: c.ann.requant,
+    }),
+  );
+  const y = p.val([...a.shape.slice(0, -1), N], 'int8', false, n.outputs[0]);
+  y.quant = out;
+  p.step(n.name, 'MatMul (linear int8)', [a], [y], () => {
+    layer.run(a.data as Int8Array, y.data as Int8Array);
+  });
+  return y;
+};
+
+function binary(kind: 'Add' | 'Mul'): Int8Lowering {
+  return (p, n, ins, out) => {
+    let [a, b] = ins as [Val, Val];
+    const r4 = Math.max(a.shape.length, b.shape.length) === 4 && (a.nhwc || b.nhwc);
+    const as4 = (v: Val): Val => {
+      if (!r4) return p.nchw(v);
+      if (v.shape.length === 4) return p.nhwc(v);
+      return p.nchw(v);
+    };
+    a = as4(a);
+    b = as4(b);
+    if (r4 && (a.shape.length !== 4 || b.shape.length !== 4)) return null as unknown as Val;
+    const shape = a.shape.map((d, i) => Math.max(d, b.shape[i] ?? 1));
+    if (a.shape.length !== b.shape.length) return null as unknown as Val;
+    const y = p.val(shape, 'int8', r4, n.outputs[0]);
+    y.quant = out;
+    const at = tensorOf(a);
+    const bt = tensorOf(b);
+    const qa = a.quant!;
+    const qb = b.quant!;
+    const f = kind === 'Add' ? p.qw.qlinearAdd.bind(p.qw) : p.qw.qlinearMul.bind(p.qw);
+    p.step(n.name, `${kind} (qlinear${kind})`, [a, b], [y], () => {
+      at.data = a.data as Int8Array;
+      bt.data = b.data as Int8Array;
+      (y.data as Int8Array).set(
+        f(at, qa.scale, qa.zeroPoint, bt, qb.scale, qb.zeroPoint, out.scale, out.zeroPoint).data,
+      );
+    });
+    return y;
+  };
+}
+
+const lookup: Int8Lowering = (p, node, ins, out) => {
+  const n = node as PlannedNode;
+  const x = ins[0]!;
+  const program = n.program ?? { insts: [unaryInst(p, n, ins)], registers: 2, result: 1 };
+  const runner = new PointwiseRunner(program);
+  const xq = x.quant!;
+  const table = new Int8Array(
+    buildLookupTable((v) => runner.scalar(v), 'int8', xq.scale, xq.zeroPoint, out.scale, out.zeroPoint).buffer,
+  );
+  const y = p.val(x.shape, 'int8', x.nhwc, n.outputs[0]);
+  y.quant = out;
+  const xt = tensorOf(x);
+  p.step(n.name, `${n.opType} (lookup table)`, [x], [y], () => {
+    xt.data = x.data as Int8Array;
+    (y.data as Int8Array).set(p.qw.qlinearLookup(xt, table, xq.scale, xq.zeroPoint, out.scale, out.zeroPoint).data);
+  });
+  return y;
+};
+
+const globalAveragePool: Int8Lowering = (p, n, ins, out) => {
+  const x = p.nhwc(ins[0]!);
+  const [N, C] = x.shape as [number, number];
+  const y = p.val([N, C, 1, 1], 'int8', true, n.outputs[0]);
+  y.quant = out;
+  const xt = tensorOf(x);
+  const xq = x.quant!;
+  p.step(n.name, 'GlobalAveragePool (qlinearGlobalAveragePool)', [x], [y], () => {
+    xt.data = x.data as Int8Array;
+    (y.data as Int8Array).set(
+      p.qw.qlinearGlobalAveragePool(xt, xq.scale, xq.zeroPoint, out.scale, out.zeroPoint, { layout: 'NHWC' }).data,
+    );
+  });
+  return y;
+};
+
+const averagePool: Int8Lowering = (p, n, ins, out) => {
+  const x = p.nhwc(ins[0]!);
+  const k = attrInts(n, 'kernel_shape')!;
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const ceil = attrInt(n, 'ceil_mode', 0) === 1;
+  const g = convGeometry(n, H, W, k[0]!, k[1]!, ceil);
+  const y = p.val([N, C, g.out[0], g.out[1]], 'int8', true, n.outputs[0]);
+  y.quant = out;
+  const xt = tensorOf(x);
+  const xq = x.quant!;
+  const attrs = {
+    kernelShape: k,
+    strides: g.strides,
+    pads: g.pads,
+    ceilMode: ceil,
+    countIncludePad: attrInt(n, 'count_include_pad', 0) === 1,
+    layout: 'NHWC' as const,
+  };
+  p.step(n.name, 'AveragePool (qlinearAveragePool)', [x], [y], () => {
+    xt.data = x.data as Int8Array;
+    (y.data as Int8Array).set(
+      p.qw.qlinearAveragePool(xt, xq.scale, xq.zeroPoint, out.scale, out.zeroPoint, attrs).data,
+    );
+  });
+  return y;
+};
+
+const maxPool: Int8Lowering = (p, n, ins) => {
+  const x = p.nhwc(ins[0]!);
+  const k = attrInts(n, 'kernel_shape')!;
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const ceil = attrInt(n, 'ceil_mode', 0) === 1;
+  const g = convGeometry(n, H, W, k[0]!, k[1]!, ceil);
+  const y = p.val([N, C, g.out[0], g.out[1]], 'int8', true, n.outputs[0]);
+  y.quant = x.quant;
+  const xt = tensorOf(x);
+  const attrs = {
+    kernelShape: k,
+    strides: g.strides,
+    pads: g.pads,
+    dilations: g.dilations,
+    ceilMode: ceil,
+    layout: 'NHWC' as const,
+  };
+  p.step(n.name, 'MaxPool (maxPool int8)', [x], [y], () => {
+    xt.data = x.data as Int8Array;
+    (y.data as Int8Array).set(p.qw.maxPool(xt, attrs).data);
+  });
+  return y;
+};
+
+const resize: Int8Lowering = (p, n, ins) => {
+  const x = p.nhwc(ins[0]!);
+  const { attrs, out } = resizeAttributes(p, n, ins);
+  const [N, C] = x.shape as [number, number];
+  const y = p.val([N, C, out[0], out[1]], 'int8', true, n.outputs[0]);
+  y.quant = x.quant;
+  const xt = tensorOf(x);
+  const a = { ...attrs, layout: 'NHWC' as const };
+  p.step(n.name, `Resize (resize int8 ${attrs.mode})`, [x], [y], () => {
+    xt.data = x.data as Int8Array;
+    (y.data as Int8Array).set(p.qw.resize(xt, a).data as Int8Array);
+  });
+  return y;
+};
+
+const concat: Int8Lowering = (p, n, ins, out) => {
+  const r = ins[0]!.shape.length;
+  let axis = attrInt(n, 'axis', 0);
+  if (axis < 0) axis += r;
+  const nhwc = r === 4 && ins.some((v) => v.nhwc);
+  const vals = ins.map((v) => (nhwc ? p.nhwc(v) : p.nchw(v)));
+  const shape = [...vals[0]!.shape];
+  shape[axis] = vals.reduce((s, v) => s + v.shape[axis]!, 0);
+  const y = p.val(shape, 'int8', nhwc, n.outputs[0]);
+  y.quant = out;
+  const pAxis = nhwc ? [0, 3, 1, 2][axis]! : axis;
+  const ts = vals.map((v) => tensorOf(v));
+  p.step(n.name, 'Concat (qlinearConcat)', vals, [y], () => {
+    const list = vals.map((v, i) => {
+      ts[i]!.data = v.data as Int8Array;
+      return [ts[i]!, v.quant!.scale, v.quant!.zeroPoint] as [Tensor<Int8Array>, number, number];
+    });
+    (y.data as Int8Array).set(p.qw.qlinearConcat(list, out.scale, out.zeroPoint, { axis: pAxis }).data);
+  });
+  return y;
+};
+
+const INT8: ReadonlyMap<string, Int8Lowering> = new Map<string, Int8Lowering>([
+  ['Conv', conv],
+  ['ConvTranspose', convTranspose],
+  ['MatMul', matmul],
+  ['Add', binary('Add')],
+  ['Mul', binary('Mul')],
+  ['qwasm.Pointwise', lookup],
+  ['GlobalAveragePool', globalAveragePool],
+  ['AveragePool', averagePool],
+  ['MaxPool', maxPool],
+  ['Resize', resize],
+  ['Concat', concat],
+  ...[...UNARY].map((u): [string, Int8Lowering] => [u, lookup]),
+]);
+
+/** Data-movement lowerings that run on int8 data as is (the output keeps the input's quantization). */
+const MOVES = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Identity', 'Slice', 'Dropout']);
+
+/**
+ * The lowerings of a quantized graph: each node runs in int8 when its activations are
+ * annotated and it has an int8 kernel, else in float32 between a dequantize and a quantize.
+ */
+export function quantizedLowerings(c: QuantContext): ReadonlyMap<string, Lowering> {
+  const out = new Map<string, Lowering>();
+  for (const [key, fl] of FLOAT_LOWERINGS) {
+    const ql = INT8.get(key);
+    out.set(key, (p, n, ins) => {
+      const annotatedOut = c.ann.values.get(n.outputs[0] ?? '');
+      const acts = ins.filter((v): v is Val => v !== null && !v.isConst);
+      if (!c.ann.keepFloat.has(n.name)) {
+        if (MOVES.has(key) && acts.length > 0 && acts.every((v) => v.quant !== null && v.dtype === 'int8')) {
+          return fl(p, n, ins);
+        }
+        const dataIns = key === 'Resize' ? [ins[0]] : ins;
+        if (
+          ql !== undefined &&
+          acts.length > 0 &&
+          acts.every((v) => v.quant !== null && v.dtype === 'int8') &&
+          dataIns.every((v) => v === null || v === undefined || v.isConst || v.quant !== null) &&
+          (annotatedOut !== undefined || key === 'MaxPool' || key === 'Resize')
+        ) {
+          const y = ql(
+            p,
+            n,
+            ins.filter((v): v is Val => v !== null),
+            annotatedOut ?? acts[0]!.quant!,
+            c,
+          );
+          if (y !== null) return [y];
+        }
+      }
+      const fins = ins.map((v) => (v === null ? null : c.dequantize(p, v)));
+      const outs = fl(p, n, fins);
+      return outs.map((o, i) => {
+        const q = c.ann.values.get(n.outputs[i] ?? '');
+        if (o === null || o.isConst || o.dtype !== 'float32' || q === undefined || c.ann.keepFloat.has(n.name))
+          return o;
+        return c.quantize(p, o, q);
+      });
+    });
+  }
+  return out;
+}
