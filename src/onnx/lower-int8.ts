@@ -100,6 +100,21 @@ export function channelScales(w: Float32Array, M: number): Float32Array {
   return s;
 }
 
+/**
+ * Widens weight scales where the bias would not fit int32 comfortably at xScale * wScale
+ * (a channel with near-zero weights and a large bias after BatchNorm folding): the bias
+ * codes stay within 2^29, leaving the accumulator its headroom.
+ */
+export function fitBias(scales: Float32Array, b: ArrayLike<number> | undefined, xScale: number): Float32Array {
+  if (b === undefined) return scales;
+  const out = Float32Array.from(scales);
+  for (let o = 0; o < b.length; o++) {
+    const i = out.length === 1 ? 0 : o;
+    out[i] = Math.max(out[i]!, Math.abs(b[o]!) / (xScale * 2 ** 29));
+  }
+  return out;
+}
+
 /** Quantizes weights [M, ...] with per-channel (or one) scales; codes in [-127, 127]. */
 export function quantizeWeights(w: Float32Array, scales: Float32Array): Int8Array {
   const M = scales.length;
@@ -196,10 +211,11 @@ const conv: Int8Lowering = (p, node, ins, out, c) => {
   const [M, Cg, kH, kW] = wv.shape as [number, number, number, number];
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const g = convGeometry(n, H, W, kH, kW);
-  const ws = c.ann.weights.get(n.inputs[1]!) ?? channelScales(w, M);
-  const wq = quantizeWeights(weightsOhwi(w, wv.shape), ws);
   const xq = x.quant!;
-  const bias = quantizeBias(ins[2] ? (p.constData(ins[2], n, 'the bias') as Float32Array) : undefined, xq.scale, ws, M);
+  const bf = ins[2] ? (p.constData(ins[2], n, 'the bias') as Float32Array) : undefined;
+  const ws = c.ann.weights.get(n.inputs[1]!) ?? fitBias(channelScales(w, M), bf, xq.scale);
+  const wq = quantizeWeights(weightsOhwi(w, wv.shape), ws);
+  const bias = quantizeBias(bf, xq.scale, ws, M);
   const layer = p.own(
     p.qw.conv2d({
       weights: { data: wq, shape: [M, kH, kW, Cg] },
@@ -236,11 +252,11 @@ const convTranspose: Int8Lowering = (p, n, ins, out, c) => {
   const group = attrInt(n, 'group', 1);
   const [N, , H, W] = x.shape as [number, number, number, number];
   const g = convTransposeGeometry(n, H, W, kH, kW);
-  const ws = c.ann.weights.get(n.inputs[1]!) ?? channelScales(w, 1);
-  const wq = quantizeWeights(permute(w, wv.shape, [0, 2, 3, 1]) as Float32Array, ws);
   const xq = x.quant!;
   const M = Mg * group;
   const b = ins[2] ? (p.constData(ins[2], n, 'the bias') as Float32Array) : undefined;
+  const ws = c.ann.weights.get(n.inputs[1]!) ?? fitBias(channelScales(w, 1), b, xq.scale);
+  const wq = quantizeWeights(permute(w, wv.shape, [0, 2, 3, 1]) as Float32Array, ws);
   const bias = quantizeBias(b, xq.scale, ws, M);
   const y = p.val([N, M, g.out[0]!, g.out[1]!], 'int8', true, n.outputs[0]);
   y.quant = out;

@@ -5,7 +5,7 @@
 import { QwasmError } from '../errors.js';
 import { MinMaxObserver, HistogramObserver, type Observer } from '../toolkit/observers.js';
 import type { Requant } from '../ops/epilogue.js';
-import { int8Capable, channelScales, PASS_THROUGH, type QuantAnnotations } from './lower-int8.js';
+import { int8Capable, channelScales, fitBias, PASS_THROUGH, type QuantAnnotations } from './lower-int8.js';
 import { OnnxModel, type FeedTensor } from './model.js';
 import { permute, physShape, type Val, type ValQuant } from './plan.js';
 import { numel } from './tensor.js';
@@ -161,10 +161,14 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
       scales = channelScales(t, w.shape[1]!);
     } else if (n.opType === 'ConvTranspose') scales = channelScales(data, 1);
     else scales = channelScales(data, w.shape[0]!);
+    const xq = values.get(n.inputs[0]!);
+    const bias = n.inputs[2] ? graph.initializers.get(n.inputs[2]) : undefined;
+    if (xq !== undefined && bias !== undefined) scales = fitBias(scales, bias.data, xq.scale);
     if (options.weights === 'per-tensor' || n.opType === 'ConvTranspose') {
       let m = 0;
       for (const s of scales) m = Math.max(m, s);
-      scales.fill(m);
+      scales = scales.length === 1 ? scales : new Float32Array(scales.length).fill(m);
+      if (n.opType === 'ConvTranspose') scales = Float32Array.of(m);
     }
     weights.set(n.inputs[1]!, scales);
   }
