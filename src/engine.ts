@@ -621,7 +621,8 @@ export class Qwasm {
    * Any unary function of an int8 / uint8 tensor as a 256-entry table: `fn` on real values
    * (the table is built from x's and y's quantization as onnxruntime's QLinearLookupBase
    * builds it: dequantize each code in float32, apply fn, quantize), or a ready table of 256
-   * output codes indexed by the input code's byte. Applied with SIMD table lookup.
+   * output codes indexed by the input code's byte. Large tensors go through a table of code
+   * pairs (two 16-bit reads per four codes).
    *
    * @example
    * ```ts
