@@ -37,7 +37,7 @@ export interface ConvTransposeAttributes {
   strides?: readonly number[];
   /** [top, left, bottom, right] cropped from the full output, default zeros. */
   pads?: readonly number[];
-  /** [h, w] added at the bottom / right of the output, each below the stride or the dilation; default zeros. */
+  /** [h, w] added at the bottom / right of the output, each below the stride; default zeros. */
   outputPadding?: readonly number[];
   /** [dilationH, dilationW], default [1, 1]. */
   dilations?: readonly number[];
@@ -119,9 +119,9 @@ export function resolveConvTranspose(
   const [dH, dW] = pairAttr(attrs.dilations, 'attrs.dilations', 1, 1);
   const [oH, oW] = pairAttr(attrs.outputPadding, 'attrs.outputPadding', 0, 0);
   check(
-    oH < Math.max(sH, dH) && oW < Math.max(sW, dW),
+    oH < sH && oW < sW,
     'attrs.outputPadding',
-    `must be smaller than the stride or the dilation, got [${oH}, ${oW}]`,
+    `must be smaller than the stride (as onnxruntime requires), got [${oH}, ${oW}]`,
   );
   const pads = padsAttr(attrs.pads, 'attrs.pads');
   const OH = outputLength(H, kH, sH, dH, pads[0], pads[2], oH);
