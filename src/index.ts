@@ -60,3 +60,7 @@ export {
   type LookupLayerConfig,
   type ElementwiseQuant,
 } from './layers/elementwise.js';
+export type { PoolAttributes, MaxPoolAttributes, AveragePoolAttributes, GlobalPoolAttributes } from './ops/pool.js';
+export type { ResizeAttributes, CoordinateTransformationMode, NearestMode } from './ops/resize.js';
+export type { ConvTransposeAttributes, QLinearConvTransposeAttributes } from './ops/conv-transpose.js';
+export type { Layout } from './ops/nhwc.js';
