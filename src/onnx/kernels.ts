@@ -117,7 +117,11 @@ export function broadcastBinary(
   let pb = 0;
   let o = 0;
   for (let row = 0; row < outer; row++) {
-    if (float && op === 'Mul' && ia === 1 && ib === 0) {
+    if (float && op === 'Mul' && ia === 1 && ib === 1) {
+      for (let j = 0; j < inner; j++) out[o + j] = a[pa + j]! * b[pb + j]!;
+    } else if (float && op === 'Add' && ia === 1 && ib === 1) {
+      for (let j = 0; j < inner; j++) out[o + j] = a[pa + j]! + b[pb + j]!;
+    } else if (float && op === 'Mul' && ia === 1 && ib === 0) {
       const y = b[pb]!;
       for (let j = 0; j < inner; j++) out[o + j] = a[pa + j]! * y;
     } else if (float && op === 'Add' && ia === 1 && ib === 0) {
@@ -186,12 +190,165 @@ export interface PointwiseProgram {
 
 const CHUNK = 1024;
 
+/** One instruction bound to its registers: a monomorphic loop over the first `len` lanes. */
+type BoundInst = (len: number) => void;
+
+/** Binds an instruction to its register arrays: one small loop per op, so each stays monomorphic. */
+function bind(s: PointwiseInst, regs: Float32Array[]): BoundInst {
+  const d = regs[s.dst]!;
+  const a = regs[s.a]!;
+  if (s.b >= 0) {
+    const b = regs[s.b]!;
+    switch (s.op) {
+      case 'Mul':
+        return (len) => {
+          for (let i = 0; i < len; i++) d[i] = a[i]! * b[i]!;
+        };
+      case 'Add':
+        return (len) => {
+          for (let i = 0; i < len; i++) d[i] = a[i]! + b[i]!;
+        };
+      default:
+        return (len) => {
+          for (let i = 0; i < len; i++) d[i] = evalInst(s, a[i]!, b[i]!);
+        };
+    }
+  }
+  const c = s.c;
+  const lo = s.lo;
+  const hi = s.hi;
+  switch (s.swap ? '' : s.op) {
+    case 'Add':
+      return (len) => {
+        for (let i = 0; i < len; i++) d[i] = a[i]! + c;
+      };
+    case 'Sub':
+      return (len) => {
+        for (let i = 0; i < len; i++) d[i] = a[i]! - c;
+      };
+    case 'Mul':
+      return (len) => {
+        for (let i = 0; i < len; i++) d[i] = a[i]! * c;
+      };
+    case 'Div':
+      return (len) => {
+        for (let i = 0; i < len; i++) d[i] = a[i]! / c;
+      };
+    case 'Clip':
+      return (len) => {
+        for (let i = 0; i < len; i++) {
+          const v = a[i]!;
+          d[i] = v < lo ? lo : v > hi ? hi : v;
+        }
+      };
+    case 'Relu':
+      return (len) => {
+        for (let i = 0; i < len; i++) {
+          const v = a[i]!;
+          d[i] = v > 0 ? v : 0;
+        }
+      };
+    case 'HardSigmoid':
+      return (len) => {
+        for (let i = 0; i < len; i++) {
+          const v = lo * a[i]! + hi;
+          d[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+        }
+      };
+    case 'Sigmoid':
+      return (len) => {
+        for (let i = 0; i < len; i++) d[i] = 1 / (1 + Math.exp(-a[i]!));
+      };
+    default:
+      return (len) => {
+        for (let i = 0; i < len; i++) d[i] = evalInst(s, a[i]!, c);
+      };
+  }
+}
+
+/** Whether register r is read only by instruction `at` of the program. */
+function usedOnce(insts: PointwiseInst[], r: number, at: number): boolean {
+  return insts.every((s, i) => i === at || (s.a !== r && s.b !== r));
+}
+
+/** True where insts k..k+3 are x * clip(x + 3, 0, 6) / 6 (hard-swish as exporters write it). */
+function hardSwishAt(insts: PointwiseInst[], k: number): true | null {
+  const [a, c, m, d] = [insts[k], insts[k + 1], insts[k + 2], insts[k + 3]];
+  if (a === undefined || c === undefined || m === undefined || d === undefined) return null;
+  const ok =
+    a.op === 'Add' &&
+    a.b < 0 &&
+    a.c === 3 &&
+    c.op === 'Clip' &&
+    c.a === a.dst &&
+    c.lo === 0 &&
+    c.hi === 6 &&
+    m.op === 'Mul' &&
+    m.b >= 0 &&
+    ((m.a === a.a && m.b === c.dst) || (m.b === a.a && m.a === c.dst)) &&
+    d.op === 'Div' &&
+    d.b < 0 &&
+    !d.swap &&
+    d.a === m.dst &&
+    d.c === 6 &&
+    usedOnce(insts, a.dst, k + 1) &&
+    usedOnce(insts, c.dst, k + 2) &&
+    usedOnce(insts, m.dst, k + 3);
+  return ok ? true : null;
+}
+
+function bindHardSwish(x: Float32Array, y: Float32Array): BoundInst {
+  return (len) => {
+    for (let i = 0; i < len; i++) {
+      const v = x[i]!;
+      const t = v + 3;
+      y[i] = (v * (t < 0 ? 0 : t > 6 ? 6 : t)) / 6;
+    }
+  };
+}
+
+function bindAffine(x: Float32Array, y: Float32Array, m: number, c: number): BoundInst {
+  return (len) => {
+    for (let i = 0; i < len; i++) y[i] = x[i]! * m + c;
+  };
+}
+
 /** Applies a pointwise program elementwise, chunk by chunk through its registers. */
 export class PointwiseRunner {
   private readonly regs: Float32Array[];
+  private readonly bound: BoundInst[];
 
   constructor(readonly program: PointwiseProgram) {
     this.regs = Array.from({ length: program.registers }, () => new Float32Array(CHUNK));
+    this.bound = [];
+    const insts = program.insts;
+    for (let k = 0; k < insts.length; k++) {
+      const hs = hardSwishAt(insts, k);
+      if (hs !== null) {
+        this.bound.push(bindHardSwish(this.regs[insts[k]!.a]!, this.regs[insts[k + 3]!.dst]!));
+        k += 3;
+        continue;
+      }
+      const s = insts[k]!;
+      const t = insts[k + 1];
+      // x * c1 + c2 (the affine scalars PaddleOCR's learnable blocks put after activations)
+      if (
+        t !== undefined &&
+        s.op === 'Mul' &&
+        s.b < 0 &&
+        t.op === 'Add' &&
+        t.b < 0 &&
+        t.a === s.dst &&
+        !s.swap &&
+        !t.swap &&
+        usedOnce(insts, s.dst, k + 1)
+      ) {
+        this.bound.push(bindAffine(this.regs[s.a]!, this.regs[t.dst]!, s.c, t.c));
+        k += 1;
+        continue;
+      }
+      this.bound.push(bind(s, this.regs));
+    }
   }
 
   /** Real function of one value (the int8 path's lookup tables are built from it). */
@@ -203,55 +360,15 @@ export class PointwiseRunner {
   }
 
   run(x: Float32Array, out: Float32Array): void {
-    const regs = this.regs;
+    const r0 = this.regs[0]!;
+    const res = this.regs[this.program.result]!;
+    const bound = this.bound;
     const n = x.length;
     for (let base = 0; base < n; base += CHUNK) {
       const len = Math.min(CHUNK, n - base);
-      regs[0]!.set(x.subarray(base, base + len));
-      for (const s of this.program.insts) {
-        const d = regs[s.dst]!;
-        const a = regs[s.a]!;
-        if (s.b >= 0) {
-          const b = regs[s.b]!;
-          if (s.op === 'Mul') for (let i = 0; i < len; i++) d[i] = a[i]! * b[i]!;
-          else for (let i = 0; i < len; i++) d[i] = evalInst(s, a[i]!, b[i]!);
-        } else {
-          const c = s.c;
-          switch (s.op) {
-            case 'Add':
-              for (let i = 0; i < len; i++) d[i] = a[i]! + c;
-              break;
-            case 'Mul':
-              for (let i = 0; i < len; i++) d[i] = a[i]! * c;
-              break;
-            case 'Div':
-              if (!s.swap) {
-                for (let i = 0; i < len; i++) d[i] = a[i]! / c;
-                break;
-              }
-              for (let i = 0; i < len; i++) d[i] = evalInst(s, a[i]!, c);
-              break;
-            case 'Clip': {
-              const lo = s.lo;
-              const hi = s.hi;
-              for (let i = 0; i < len; i++) {
-                const v = a[i]!;
-                d[i] = v < lo ? lo : v > hi ? hi : v;
-              }
-              break;
-            }
-            case 'Relu':
-              for (let i = 0; i < len; i++) {
-                const v = a[i]!;
-                d[i] = v > 0 ? v : 0;
-              }
-              break;
-            default:
-              for (let i = 0; i < len; i++) d[i] = evalInst(s, a[i]!, c);
-          }
-        }
-      }
-      out.set(regs[this.program.result]!.subarray(0, len), base);
+      for (let i = 0; i < len; i++) r0[i] = x[base + i]!;
+      for (let k = 0; k < bound.length; k++) bound[k]!(len);
+      for (let i = 0; i < len; i++) out[base + i] = res[i]!;
     }
   }
 }
