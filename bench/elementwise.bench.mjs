@@ -204,28 +204,31 @@ async function softmaxCase() {
   return { name: 'softmax-8x1000', desc: 'softmax 8x1000 (last axis)', elements: 8000, cases };
 }
 
-/** The lookup kernel alone, in wasm memory: swizzle over 16-byte slices vs scalar loads. */
+/** The lookup kernels alone, in wasm memory: swizzle over 16-byte slices, scalar loads, the pair table. */
 async function lookupKernelCase() {
   const build = await loadBuild('simd');
   const k = build.kernels;
   const n = 112 * 112 * 16;
-  const pages = Math.ceil((k.heap_base() + 2 * n + 4096) / 65536);
+  const pages = Math.ceil((k.heap_base() + 2 * n + 131072 + 4096) / 65536);
   const have = build.memory.buffer.byteLength / 65536;
   if (pages > have) build.memory.grow(pages - have);
   const base = (k.heap_base() + 63) & ~63;
   const table = base;
-  const x = base + 256;
+  const pairs = base + 256;
+  const x = pairs + 131072;
   const out = x + n + 64;
   const u8 = new Uint8Array(build.memory.buffer);
   for (let i = 0; i < 256; i++) u8[table + i] = (i * 7 + 3) & 0xff;
   u8.set(new Uint8Array(codes(n, 4).buffer), x);
+  k.lookup_pairs_build(table, pairs);
   return {
     name: 'lookup-kernel',
-    desc: `lookup kernel alone, ${n} codes in wasm memory`,
+    desc: `lookup kernels alone, ${n} codes in wasm memory`,
     elements: n,
     cases: {
       'swizzle (lookup_u8_swizzle)': () => k.lookup_u8_swizzle(x, n, table, out),
       'scalar loads (lookup_u8)': () => k.lookup_u8(x, n, n, 1, table, out, n),
+      'pair table (lookup_u8_pairs)': () => k.lookup_u8_pairs(x, n, n, 1, pairs, out, n),
     },
   };
 }
@@ -266,14 +269,17 @@ for (const { name, desc, elements, r } of results) {
   const us = (k) => (k in r.median ? fmt(r.median[k] * 1e6) : '-');
   const ratio = (fast, slow) => (fast in r.median && slow in r.median ? `${fmt(speedup(r, fast, slow), 2)}x` : '-');
   if (name === 'lookup-kernel') {
+    const sw = 'swizzle (lookup_u8_swizzle)';
+    const sc = 'scalar loads (lookup_u8)';
+    const pr = 'pair table (lookup_u8_pairs)';
     rows.push([
-      desc,
-      us('swizzle (lookup_u8_swizzle)'),
-      '-',
-      us('scalar loads (lookup_u8)'),
+      `${desc}: swizzle / scalar loads / pair table`,
+      `${us(sw)} / ${us(sc)} / ${us(pr)}`,
       '-',
       '-',
-      `swizzle ${ratio('swizzle (lookup_u8_swizzle)', 'scalar loads (lookup_u8)')} the speed of scalar loads`,
+      '-',
+      '-',
+      `speed vs scalar loads: pair table ${ratio(pr, sc)}, swizzle ${ratio(sw, sc)}`,
       '-',
       '-',
     ]);
