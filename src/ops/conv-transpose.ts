@@ -188,125 +188,184 @@ function blockRows(columns: number, mr: number): number {
 }
 
 /** Everything the int8 path needs besides the geometry. */
-interface QuantOperands {
+export interface QuantOperands {
   xType: QuantDtype;
   wType: QuantDtype;
   zx: number;
   zw: Int32Array;
 }
 
-/** Runs the int8 transposed convolution on validated operands into `out` (NHWC or NCHW). */
-function runQ8(
-  rt: Runtime,
-  x: Tensor,
-  w: Tensor,
-  g: ConvTransposeGeometry,
-  q: QuantOperands,
-  spec: RequantSpec,
-  out: Int8Array | Uint8Array,
-): void {
-  const { N, H, W, C } = g.input;
-  const { H: OH, W: OW } = g.output;
-  const { M, Mg, Cg, kH, kW } = g;
-  const signed = q.xType === 'int8' ? 1 : 0;
-  const wSigned = q.wType === 'int8';
-  const kPairs = Math.ceil(Cg / 2);
-  const mr = rt.config.mr;
-  const cols = kH * kW * Mg;
-  // per output column (kh, kw, m): the channel's zero point, scale and bias
-  const colZp = new Int32Array(cols);
-  const tile = <T extends Int32Array | Float32Array>(a: T, per: number, n: number): T => {
-    const t = new (a.constructor as new (n: number) => T)(n);
-    for (let i = 0; i < n; i++) t[i] = a[a.length === 1 ? 0 : i % per]!;
-    return t;
-  };
-  rt.scoped((alloc) => {
-    const xp = alloc(x.data.length, 'x');
-    const wr = alloc(w.data.length, 'w');
-    const op = alloc(out.length, 'x');
-    copyMapIn(rt, x.data as Int8Array | Uint8Array, g.input, g.nchw, xp);
-    copyWeightColumns(rt, w, g, wr, 1);
-    const zp = alloc(cols * 4);
-    if (g.direct) {
-      // one packed block of kW * M columns per kernel row; its epilogue sees those columns
-      const rowCols = kW * M;
-      const epi = EpilogueParams.requant(rt, rowCols, {
-        ...spec,
-        weightScale: tile(spec.weightScale, M, rowCols),
-        bias: spec.bias ? tile(spec.bias, M, rowCols) : undefined,
+/** Repeats per-channel values (1 or `per`) over `n` columns. */
+function tileColumns<T extends Int32Array | Float32Array>(a: T, per: number, n: number): T {
+  const t = new (a.constructor as new (n: number) => T)(n);
+  for (let i = 0; i < n; i++) t[i] = a[a.length === 1 ? 0 : i % per]!;
+  return t;
+}
+
+/**
+ * A transposed convolution's weights packed once as GEMM columns (int16 panels for int8,
+ * float32 panels for the twin) and its epilogue, for one geometry: the op builds one per
+ * call, the layer once. `run` reads NHWC x at `xp`, writes NHWC out at `op` and uses
+ * `scratchBytes` at `sp`; it allocates nothing.
+ */
+export class ConvTransposePlan {
+  readonly scratchBytes: number;
+  private readonly blocks: number[] = [];
+  private readonly epi: EpilogueParams | null = null;
+  private readonly weights: number;
+  private readonly weightBytes: number;
+  private readonly bias: number = 0;
+  private readonly mc: number;
+
+  constructor(
+    private readonly rt: Runtime,
+    readonly g: ConvTransposeGeometry,
+    w: Tensor,
+    private readonly q: QuantOperands | null,
+    spec: RequantSpec | null,
+    biasF32?: Float32Array,
+  ) {
+    const { M, Mg, Cg, kH, kW, group } = g;
+    const f32 = q === null;
+    const es = f32 ? 4 : 1;
+    const nr = rt.config.nr;
+    const mr = rt.config.mr;
+    // direct: one packed block of kW * M columns per kernel row; else kH * kW * Mg per group
+    const cols = g.direct ? kW * M : kH * kW * Mg;
+    const blocks = g.direct ? kH : group;
+    this.weightBytes = f32 ? Math.ceil(cols / nr) * nr * Cg * 4 : packedWeightBytes(rt, cols, Cg);
+    try {
+      this.weights = this.alloc(blocks * this.weightBytes, 'w');
+      rt.scoped((alloc) => {
+        const wr = alloc(w.data.length * es, 'w');
+        copyWeightColumns(rt, w, g, wr, es);
+        const zp = alloc(cols * 4);
+        for (let b = 0; b < blocks; b++) {
+          const src = wr + b * cols * Cg * es;
+          const dst = this.weights + b * this.weightBytes;
+          if (f32) {
+            rt.kernels.pack_w_f32(src, cols, Cg, Cg, 1, dst);
+            continue;
+          }
+          const zw = q.zw;
+          const i32 = rt.heap.i32;
+          for (let i = 0; i < cols; i++) {
+            i32[(zp >> 2) + i] = zw[zw.length === 1 ? 0 : g.direct ? i % M : b * Mg + (i % Mg)]!;
+          }
+          rt.kernels.pack_w_s16(src, cols, Cg, Cg, 1, q.wType === 'int8' ? 1 : 0, 0, zp, dst);
+        }
       });
-      try {
-        for (let i = 0; i < rowCols; i++) colZp[i] = q.zw[q.zw.length === 1 ? 0 : i % M]!;
-        rt.heap.i32.set(colZp.subarray(0, rowCols), zp >> 2);
-        const wBytes = packedWeightBytes(rt, rowCols, Cg);
-        const wp = alloc(kH * wBytes, 'w');
-        for (let kh = 0; kh < kH; kh++) {
-          rt.kernels.pack_w_s16(wr + kh * rowCols * Cg, rowCols, Cg, Cg, 1, wSigned ? 1 : 0, 0, zp, wp + kh * wBytes);
-        }
-        const ap = alloc(packedActivationBytes(Math.ceil(W / mr) * mr, Cg), 'x');
-        for (let n = 0; n < N; n++) {
-          for (let h = 0; h < H; h++) {
-            rt.kernels.pack_a_s16(xp + (n * H + h) * W * C, W, C, C, signed, q.zx, mr, ap);
-            for (let kh = 0; kh < kH; kh++) {
-              const o = op + (n * OH + h * g.sH + kh) * OW * M;
-              rt.kernels.gemm_s16(ap, wp + kh * wBytes, W, rowCols, kPairs, o, g.sW * M, epi.kind, epi.ptr);
-            }
-          }
-        }
-      } finally {
-        epi.dispose();
+      if (spec !== null) {
+        this.epi = g.direct
+          ? EpilogueParams.requant(rt, cols, {
+              ...spec,
+              weightScale: tileColumns(spec.weightScale, M, cols),
+              bias: spec.bias ? tileColumns(spec.bias, M, cols) : undefined,
+            })
+          : EpilogueParams.requant(rt, M, spec);
       }
+      if (biasF32 !== undefined) {
+        const n = g.direct ? cols : M;
+        this.bias = this.alloc(Math.ceil(n / nr) * nr * 4, 'bias');
+        rt.heap.f32.set(tileColumns(biasF32, M, n), this.bias >> 2);
+      }
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+    const { N, H, W } = g.input;
+    const P = N * H * W;
+    const kPairs = Math.ceil(Cg / 2);
+    if (g.direct) {
+      this.mc = 0;
+      // int8: one widened image row; float32 reads its rows in place
+      this.scratchBytes = f32 ? 0 : Math.ceil(W / mr) * mr * kPairs * 4;
     } else {
-      const epi = EpilogueParams.requant(rt, M, spec);
-      try {
-        const wBytes = packedWeightBytes(rt, cols, Cg);
-        const wp = alloc(g.group * wBytes, 'w');
-        for (let gi = 0; gi < g.group; gi++) {
-          for (let i = 0; i < cols; i++) colZp[i] = q.zw[q.zw.length === 1 ? 0 : gi * Mg + (i % Mg)]!;
-          rt.heap.i32.set(colZp, zp >> 2);
-          rt.kernels.pack_w_s16(wr + gi * cols * Cg, cols, Cg, Cg, 1, wSigned ? 1 : 0, 0, zp, wp + gi * wBytes);
-        }
-        const P = N * H * W;
-        const mc = Math.min(blockRows(cols, mr), Math.ceil(P / mr) * mr);
-        const ap = alloc(packedActivationBytes(mc, Cg), 'x');
-        const cp = alloc(mc * cols * 4, 'x');
-        const acc = alloc(N * OH * OW * M * 4, 'x');
-        rt.heap.i32.fill(0, acc >> 2, (acc >> 2) + N * OH * OW * M);
-        for (let gi = 0; gi < g.group; gi++) {
-          for (let p0 = 0; p0 < P; p0 += mc) {
-            const rows = Math.min(mc, P - p0);
-            rt.kernels.pack_a_s16(xp + p0 * C + gi * Cg, rows, Cg, C, signed, q.zx, mr, ap);
-            rt.kernels.gemm_s16(ap, wp + gi * wBytes, rows, cols, kPairs, cp, cols, EpilogueKind.I32, 0);
-            rt.kernels.convt_col2im_s32(
-              cp,
-              p0,
-              rows,
-              H,
-              W,
-              kH,
-              kW,
-              g.sH,
-              g.sW,
-              g.dH,
-              g.dW,
-              g.pads[0],
-              g.pads[1],
-              OH,
-              OW,
-              M,
-              Mg,
-              gi * Mg,
-              acc,
-            );
+      this.mc = Math.min(blockRows(cols, mr), Math.ceil(P / mr) * mr);
+      const out = N * g.output.H * g.output.W * M * 4;
+      // int8: widened block + int32 columns + int32 accumulator; float32: columns
+      this.scratchBytes = f32 ? this.mc * cols * 4 : this.mc * kPairs * 4 + this.mc * cols * 4 + out;
+    }
+  }
+
+  private alloc(bytes: number, what: string): number {
+    const p = this.rt.heap.alloc(bytes, what);
+    this.blocks.push(p);
+    return p;
+  }
+
+  run(xp: number, op: number, sp: number): void {
+    const { rt, g, q } = this;
+    const { N, H, W, C } = g.input;
+    const { H: OH, W: OW } = g.output;
+    const { M, Mg, Cg, kH, kW } = g;
+    const k = rt.kernels;
+    const f32 = q === null;
+    const cols = g.direct ? kW * M : kH * kW * Mg;
+    const kPairs = Math.ceil(Cg / 2);
+    const signed = q !== null && q.xType === 'int8' ? 1 : 0;
+    if (g.direct) {
+      for (let n = 0; n < N; n++) {
+        for (let h = 0; h < H; h++) {
+          const row = (n * H + h) * W * C;
+          if (!f32) k.pack_a_s16(xp + row, W, C, C, signed, q.zx, rt.config.mr, sp);
+          for (let kh = 0; kh < kH; kh++) {
+            const o = (n * OH + h * g.sH + kh) * OW * M;
+            const wp = this.weights + kh * this.weightBytes;
+            if (f32) k.gemm_f32(xp + row * 4, C, wp, W, cols, C, this.bias, -Infinity, Infinity, op + o * 4, g.sW * M);
+            else k.gemm_s16(sp, wp, W, cols, kPairs, op + o, g.sW * M, this.epi!.kind, this.epi!.ptr);
           }
         }
-        rt.kernels.convt_requant(acc, N * OH * OW, M, epi.kind, epi.ptr, op);
-      } finally {
-        epi.dispose();
+      }
+      return;
+    }
+    const P = N * H * W;
+    const mc = this.mc;
+    const ap = sp;
+    const cp = f32 ? sp : sp + mc * kPairs * 4;
+    const acc = f32 ? op : cp + mc * cols * 4;
+    const pixels = N * OH * OW;
+    if (f32) k.convt_fill_bias_f32(op, pixels, M, this.bias);
+    else rt.heap.i32.fill(0, acc >> 2, (acc >> 2) + pixels * M);
+    for (let gi = 0; gi < g.group; gi++) {
+      const wp = this.weights + gi * this.weightBytes;
+      for (let p0 = 0; p0 < P; p0 += mc) {
+        const rows = Math.min(mc, P - p0);
+        if (f32) {
+          k.gemm_f32(xp + (p0 * C + gi * Cg) * 4, C, wp, rows, cols, Cg, 0, -Infinity, Infinity, cp, cols);
+        } else {
+          k.pack_a_s16(xp + p0 * C + gi * Cg, rows, Cg, C, signed, q.zx, rt.config.mr, ap);
+          k.gemm_s16(ap, wp, rows, cols, kPairs, cp, cols, EpilogueKind.I32, 0);
+        }
+        const col2im = f32 ? k.convt_col2im_f32 : k.convt_col2im_s32;
+        col2im(cp, p0, rows, H, W, kH, kW, g.sH, g.sW, g.dH, g.dW, g.pads[0], g.pads[1], OH, OW, M, Mg, gi * Mg, acc);
       }
     }
-    copyMapOut(rt, op, g.output, g.nchw, out);
-  });
+    if (!f32) k.convt_requant(acc, pixels, M, this.epi!.kind, this.epi!.ptr, op);
+  }
+
+  dispose(): void {
+    this.epi?.dispose();
+    for (const p of this.blocks) this.rt.heap.release(p);
+    this.blocks.length = 0;
+  }
+}
+
+/** Runs a plan once on x into `out` (the op form): copy in, run, copy out. */
+function runOnce(rt: Runtime, x: Tensor, plan: ConvTransposePlan, out: Int8Array | Uint8Array | Float32Array): void {
+  const es = out.BYTES_PER_ELEMENT;
+  try {
+    rt.scoped((alloc) => {
+      const xp = alloc(x.data.length * es, 'x');
+      const op = alloc(out.length * es, 'x');
+      const sp = alloc(plan.scratchBytes, 'x');
+      copyMapIn(rt, x.data as Int8Array | Uint8Array | Float32Array, plan.g.input, plan.g.nchw, xp);
+      plan.run(xp, op, sp);
+      copyMapOut(rt, op, plan.g.output, plan.g.nchw, out);
+    });
+  } finally {
+    plan.dispose();
+  }
 }
 
 /**
@@ -369,7 +428,7 @@ export function qlinearConvTranspose(
     signed: yType === 'int8',
     bias,
   };
-  runQ8(rt, x, w, g, { xType, wType, zx: zx[0]!, zw }, spec, data);
+  runOnce(rt, x, new ConvTransposePlan(rt, g, w, { xType, wType, zx: zx[0]!, zw }, spec), data);
   return { data, shape };
 }
 
@@ -394,95 +453,9 @@ export function convTransposeF32(
     check(bias instanceof Float32Array, 'bias', 'must be a Float32Array');
     check(bias.length === g.M, 'bias', `has ${bias.length} values, expected ${g.M} (one per output channel)`);
   }
-  const { N, H, W, C } = g.input;
-  const { H: OH, W: OW } = g.output;
-  const { M, Mg, Cg, kH, kW } = g;
-  const data = new Float32Array(N * OH * OW * M);
+  const data = new Float32Array(g.output.N * g.output.H * g.output.W * g.M);
   const shape = mapShape(g.output, g.nchw);
   if (data.length === 0) return { data, shape };
-  const nr = rt.config.nr;
-  const cols = kH * kW * Mg;
-  rt.scoped((alloc) => {
-    const xp = alloc(x.data.length * 4, 'x');
-    const wr = alloc(w.data.length * 4, 'w');
-    const op = alloc(data.length * 4, 'x');
-    copyMapIn(rt, x.data as Float32Array, g.input, g.nchw, xp);
-    copyWeightColumns(rt, w, g, wr, 4);
-    if (g.direct) {
-      const rowCols = kW * M;
-      const wBytes = Math.ceil(rowCols / nr) * nr * Cg * 4;
-      const wp = alloc(kH * wBytes, 'w');
-      for (let kh = 0; kh < kH; kh++)
-        rt.kernels.pack_w_f32(wr + kh * rowCols * Cg * 4, rowCols, Cg, Cg, 1, wp + kh * wBytes);
-      let bp = 0;
-      if (bias) {
-        bp = alloc(Math.ceil(rowCols / nr) * nr * 4);
-        for (let i = 0; i < rowCols; i++) rt.heap.f32[(bp >> 2) + i] = bias[i % M]!;
-      }
-      for (let n = 0; n < N; n++) {
-        for (let h = 0; h < H; h++) {
-          for (let kh = 0; kh < kH; kh++) {
-            const o = op + (n * OH + h * g.sH + kh) * OW * M * 4;
-            const xr = xp + (n * H + h) * W * C * 4;
-            rt.kernels.gemm_f32(xr, C, wp + kh * wBytes, W, rowCols, C, bp, -Infinity, Infinity, o, g.sW * M);
-          }
-        }
-      }
-    } else {
-      const wBytes = Math.ceil(cols / nr) * nr * Cg * 4;
-      const wp = alloc(g.group * wBytes, 'w');
-      for (let gi = 0; gi < g.group; gi++)
-        rt.kernels.pack_w_f32(wr + gi * cols * Cg * 4, cols, Cg, Cg, 1, wp + gi * wBytes);
-      let bp = 0;
-      if (bias) {
-        bp = alloc(M * 4);
-        rt.heap.f32.set(bias, bp >> 2);
-      }
-      rt.kernels.convt_fill_bias_f32(op, N * OH * OW, M, bp);
-      const P = N * H * W;
-      const mc = Math.min(blockRows(cols, rt.config.mr), Math.ceil(P / rt.config.mr) * rt.config.mr);
-      const cp = alloc(mc * cols * 4, 'x');
-      for (let gi = 0; gi < g.group; gi++) {
-        for (let p0 = 0; p0 < P; p0 += mc) {
-          const rows = Math.min(mc, P - p0);
-          rt.kernels.gemm_f32(
-            xp + (p0 * C + gi * Cg) * 4,
-            C,
-            wp + gi * wBytes,
-            rows,
-            cols,
-            Cg,
-            0,
-            -Infinity,
-            Infinity,
-            cp,
-            cols,
-          );
-          rt.kernels.convt_col2im_f32(
-            cp,
-            p0,
-            rows,
-            H,
-            W,
-            kH,
-            kW,
-            g.sH,
-            g.sW,
-            g.dH,
-            g.dW,
-            g.pads[0],
-            g.pads[1],
-            OH,
-            OW,
-            M,
-            Mg,
-            gi * Mg,
-            op,
-          );
-        }
-      }
-    }
-    copyMapOut(rt, op, g.output, g.nchw, data);
-  });
+  runOnce(rt, x, new ConvTransposePlan(rt, g, w, null, null, bias), data);
   return { data, shape };
 }
