@@ -113,9 +113,9 @@ export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
     const floor = i8x16.splat(<i8><i32>lo);
     if (addInRange(F, Ra, Rb)) {
       for (let r = 0; r < rows; r++) {
-        const pa = a + <usize>(r * aStride);
-        const pb = b + <usize>(r * bStride);
-        const po = out + <usize>(r * n);
+        const pa = a + (<usize>r * <usize>aStride);
+        const pb = b + (<usize>r * <usize>bStride);
+        const po = out + (<usize>r * <usize>n);
         let i = 0;
         for (; i + 16 <= n; i += 16) {
           v128.store(po + i, codeFloor(addVec(v128.load(pa + i), v128.load(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, false), signed, floor));
@@ -130,9 +130,9 @@ export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
       return;
     }
     for (let r = 0; r < rows; r++) {
-      const pa = a + <usize>(r * aStride);
-      const pb = b + <usize>(r * bStride);
-      const po = out + <usize>(r * n);
+      const pa = a + (<usize>r * <usize>aStride);
+      const pb = b + (<usize>r * <usize>bStride);
+      const po = out + (<usize>r * <usize>n);
       let i = 0;
       for (; i + 16 <= n; i += 16) {
         v128.store(po + i, addVec(v128.load(pa + i), v128.load(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, true));
@@ -147,7 +147,7 @@ export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
     return;
   }
   for (let r = 0; r < rows; r++) {
-    addScalarTail(a + <usize>(r * aStride), b + <usize>(r * bStride), out + <usize>(r * n), 0, n, signed, F, Ra, Rb, lo, hi);
+    addScalarTail(a + (<usize>r * <usize>aStride), b + (<usize>r * <usize>bStride), out + (<usize>r * <usize>n), 0, n, signed, F, Ra, Rb, lo, hi);
   }
 }
 
@@ -162,9 +162,9 @@ export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
 /** y = (F + u * Ru) + v * Rv with one code u per run (u + r * uStride). */
 export function qadd_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32, rows: i32, out: usize, signed: bool, F: f32, Rv: f32, Ru: f32, lo: f32, hi: f32): void {
   for (let r = 0; r < rows; r++) {
-    const pv = v + <usize>(r * vStride);
-    const po = out + <usize>(r * n);
-    const P: f32 = F + <f32>loadCode(u + <usize>(r * uStride), signed) * Ru;
+    const pv = v + (<usize>r * <usize>vStride);
+    const po = out + (<usize>r * <usize>n);
+    const P: f32 = F + <f32>loadCode(u + (<usize>r * <usize>uStride), signed) * Ru;
     let i = 0;
     if (ASC_FEATURE_SIMD) {
       const vp = f32x4.splat(P);
@@ -229,9 +229,9 @@ export function qmul_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
     const floor = i8x16.splat(<i8><i32>lo);
     const fast = mulInRange(M, zy);
     for (let r = 0; r < rows; r++) {
-      const pa = a + <usize>(r * aStride);
-      const pb = b + <usize>(r * bStride);
-      const po = out + <usize>(r * n);
+      const pa = a + (<usize>r * <usize>aStride);
+      const pb = b + (<usize>r * <usize>bStride);
+      const po = out + (<usize>r * <usize>n);
       let i = 0;
       if (fast) {
         for (; i + 16 <= n; i += 16) {
@@ -259,16 +259,16 @@ export function qmul_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
     return;
   }
   for (let r = 0; r < rows; r++) {
-    mulScalarTail(a + <usize>(r * aStride), b + <usize>(r * bStride), out + <usize>(r * n), 0, n, signed, za, zb, M, zy, lo, hi);
+    mulScalarTail(a + (<usize>r * <usize>aStride), b + (<usize>r * <usize>bStride), out + (<usize>r * <usize>n), 0, n, signed, za, zb, M, zy, lo, hi);
   }
 }
 
 /** qmul_s8 with one code u per run (u + r * uStride). */
 export function qmul_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32, rows: i32, out: usize, signed: bool, zv: i32, zu: i32, M: f32, zy: f32, lo: f32, hi: f32): void {
   for (let r = 0; r < rows; r++) {
-    const pv = v + <usize>(r * vStride);
-    const po = out + <usize>(r * n);
-    const du = loadCode(u + <usize>(r * uStride), signed) - zu;
+    const pv = v + (<usize>r * <usize>vStride);
+    const po = out + (<usize>r * <usize>n);
+    const du = loadCode(u + (<usize>r * <usize>uStride), signed) - zu;
     let i = 0;
     if (ASC_FEATURE_SIMD) {
       const vzv = i16x8.splat(<i16>zv);
@@ -306,9 +306,9 @@ export function qmul_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32
 /** Elementwise float32 add (op 0) or mul (op 1) over `rows` runs of n elements. */
 export function binary_f32(op: i32, a: usize, aStride: i32, b: usize, bStride: i32, n: i32, rows: i32, out: usize, lo: f32, hi: f32): void {
   for (let r = 0; r < rows; r++) {
-    const pa = a + (<usize>(r * aStride) << 2);
-    const pb = b + (<usize>(r * bStride) << 2);
-    const po = out + (<usize>(r * n) << 2);
+    const pa = a + ((<usize>r * <usize>aStride) << 2);
+    const pb = b + ((<usize>r * <usize>bStride) << 2);
+    const po = out + ((<usize>r * <usize>n) << 2);
     let i = 0;
     if (ASC_FEATURE_SIMD) {
       const vlo = f32x4.splat(lo);
@@ -332,9 +332,9 @@ export function binary_f32(op: i32, a: usize, aStride: i32, b: usize, bStride: i
 /** binary_f32 with one value u per run (u + r * uStride), v the full operand. */
 export function binary_f32_s(op: i32, v: usize, vStride: i32, u: usize, uStride: i32, n: i32, rows: i32, out: usize, lo: f32, hi: f32): void {
   for (let r = 0; r < rows; r++) {
-    const pv = v + (<usize>(r * vStride) << 2);
-    const po = out + (<usize>(r * n) << 2);
-    const s = load<f32>(u + (<usize>(r * uStride) << 2));
+    const pv = v + ((<usize>r * <usize>vStride) << 2);
+    const po = out + ((<usize>r * <usize>n) << 2);
+    const s = load<f32>(u + ((<usize>r * <usize>uStride) << 2));
     let i = 0;
     if (ASC_FEATURE_SIMD) {
       const vs = f32x4.splat(s);

@@ -16,8 +16,8 @@
  */
 export function lookup_u8(x: usize, xStride: i32, n: i32, rows: i32, table: usize, out: usize, outStride: i32): void {
   for (let r = 0; r < rows; r++) {
-    const px = x + <usize>(r * xStride);
-    const po = out + <usize>(r * outStride);
+    const px = x + (<usize>r * <usize>xStride);
+    const po = out + (<usize>r * <usize>outStride);
     let i = 0;
     for (; i + 4 <= n; i += 4) {
       const w = load<u32>(px + i);
@@ -62,8 +62,8 @@ export function lookup_pairs_build(table: usize, dst: usize): void {
  */
 export function lookup_u8_pairs(x: usize, xStride: i32, n: i32, rows: i32, pairs: usize, out: usize, outStride: i32): void {
   for (let r = 0; r < rows; r++) {
-    const px = x + <usize>(r * xStride);
-    const po = out + <usize>(r * outStride);
+    const px = x + (<usize>r * <usize>xStride);
+    const po = out + (<usize>r * <usize>outStride);
     let i = 0;
     for (; i + 4 <= n; i += 4) {
       const w = load<u32>(px + i);
@@ -115,8 +115,8 @@ export function lookup_u8_swizzle(x: usize, n: i32, table: usize, out: usize): v
  */
 export function copy_rows(x: usize, xStride: i32, bytes: i32, rows: i32, out: usize, outStride: i32): void {
   if (bytes >= 64) {
-    for (let r = 0; r < rows; r++) memory.copy(out + <usize>(r * outStride), x + <usize>(r * xStride), <usize>bytes);
+    for (let r = 0; r < rows; r++) memory.copy(out + (<usize>r * <usize>outStride), x + (<usize>r * <usize>xStride), <usize>bytes);
     return;
   }
-  for (let r = 0; r < rows; r++) copySmall(out + <usize>(r * outStride), x + <usize>(r * xStride), bytes);
+  for (let r = 0; r < rows; r++) copySmall(out + (<usize>r * <usize>outStride), x + (<usize>r * <usize>xStride), bytes);
 }

@@ -86,7 +86,7 @@ import { expScalar, expVec } from './unary';
 /** Where row r of the [outer, D, inner] view starts. */
 @inline function rowBase(r: i32, D: i32, inner: i32): usize {
   const o = r / inner;
-  return <usize>(o * D * inner + (r - o * inner));
+  return <usize>o * <usize>D * <usize>inner + <usize>(r - o * inner);
 }
 
 /**
@@ -142,7 +142,7 @@ export function softmax_f32(x: usize, outer: i32, D: i32, inner: i32, out: usize
   const D4 = D & ~3;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
-      const base = <usize>(o * D * inner + j) << 2;
+      const base = (<usize>o * <usize>D * <usize>inner + <usize>j) << 2;
       // the maximum is exact in any order (pmax, like the comparison below, never takes a NaN)
       let mx: f32 = -Infinity;
       let k0 = 0;
