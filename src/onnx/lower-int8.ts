@@ -17,7 +17,6 @@ import {
   resizeAttributes,
   unaryInst,
   weightsOhwi,
-  FLOAT_LOWERINGS,
   type PlannedNode,
 } from './lower-float.js';
 import { permute, physShape, type Lowering, type Planner, type Val, type ValQuant } from './plan.js';
@@ -115,7 +114,7 @@ export function fitBias(scales: Float32Array, b: ArrayLike<number> | undefined, 
   return out;
 }
 
-/** Quantizes weights [M, ...] with per-channel (or one) scales; codes in [-127, 127]. */
+/** Quantizes weights [M, ...] with per-channel (or one) scales (codes stay in [-127, 127] for scales from channelScales; a file may also use -128). */
 export function quantizeWeights(w: Float32Array, scales: Float32Array): Int8Array {
   const M = scales.length;
   const per = w.length / M;
@@ -123,7 +122,7 @@ export function quantizeWeights(w: Float32Array, scales: Float32Array): Int8Arra
   for (let o = 0; o < M; o++) {
     const s = scales[o]!;
     for (let i = 0; i < per; i++)
-      q[o * per + i] = Math.max(-127, Math.min(127, roundHalfEven(Math.fround(w[o * per + i]! / s))));
+      q[o * per + i] = Math.max(-128, Math.min(127, roundHalfEven(Math.fround(w[o * per + i]! / s))));
   }
   return q;
 }
@@ -492,9 +491,12 @@ const MOVES = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose'
  * The lowerings of a quantized graph: each node runs in int8 when its activations are
  * annotated and it has an int8 kernel, else in float32 between a dequantize and a quantize.
  */
-export function quantizedLowerings(c: QuantContext): ReadonlyMap<string, Lowering> {
+export function quantizedLowerings(
+  c: QuantContext,
+  base: ReadonlyMap<string, Lowering>,
+): ReadonlyMap<string, Lowering> {
   const out = new Map<string, Lowering>();
-  for (const [key, fl] of FLOAT_LOWERINGS) {
+  for (const [key, fl] of base) {
     const ql = INT8.get(key);
     out.set(key, (p, n, ins) => {
       const annotatedOut = c.ann.values.get(n.outputs[0] ?? '');

@@ -9,6 +9,10 @@ import { stripQdq } from './qdq.js';
 import { exportQdq } from './export.js';
 import type { QuantizeOptions, QuantizedReport } from './quantize.js';
 import { FLOAT_LOWERINGS } from './lower-float.js';
+import { qopLowerings } from './lower-qop.js';
+
+/** Every lowering of a float (or QOperator) graph. */
+const ALL_LOWERINGS: ReadonlyMap<string, Lowering> = new Map([...FLOAT_LOWERINGS, ...qopLowerings()]);
 import { bindArena, planArena, Planner, type Lowering, type Step, type Val } from './plan.js';
 import { dtypeOfArray, numel, type OnnxArray, type OnnxDtype, type OnnxTensor } from './tensor.js';
 
@@ -221,7 +225,7 @@ export class OnnxModel {
   ) {
     this.graph = graph;
     this.context = annotations === null ? null : new QuantContext(annotations);
-    this.lowerings = this.context === null ? FLOAT_LOWERINGS : quantizedLowerings(this.context);
+    this.lowerings = this.context === null ? ALL_LOWERINGS : quantizedLowerings(this.context, ALL_LOWERINGS);
   }
 
   /** @internal The fused graph the plans are made from. */

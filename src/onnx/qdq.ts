@@ -77,12 +77,8 @@ export function stripQdq(g: Graph): QuantAnnotations | null {
       zeroPoint: (zp === undefined ? 0 : zp.data[0]!) - (unsigned ? 128 : 0),
     };
     const dqs = consumers.get(q.outputs[0]!) ?? [];
-    if (dqs.length === 0 || !dqs.every((d) => d.opType === 'DequantizeLinear') || outputs.has(q.outputs[0]!)) {
-      throw new QwasmError(
-        where(q),
-        'is read by something other than DequantizeLinear; standalone QuantizeLinear is not run',
-      );
-    }
+    // a QuantizeLinear read by anything else stays a node (the engine's quantizeLinear runs it)
+    if (dqs.length === 0 || !dqs.every((d) => d.opType === 'DequantizeLinear') || outputs.has(q.outputs[0]!)) continue;
     const src = q.inputs[0]!;
     values.set(src, quant);
     removed.add(q);
@@ -104,12 +100,6 @@ export function stripQdq(g: Graph): QuantAnnotations | null {
   }
   for (const n of g.nodes) {
     if (removed.has(n)) continue;
-    if (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') {
-      throw new QwasmError(
-        where(n),
-        'stands alone; qwasm runs QuantizeLinear -> DequantizeLinear pairs and dequantized constants',
-      );
-    }
     n.inputs = n.inputs.map((i) => rename.get(i) ?? i);
   }
   g.nodes = [...g.nodes.filter((n) => !removed.has(n)), ...added];
