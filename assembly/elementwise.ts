@@ -161,17 +161,24 @@ export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
 
 /** y = (F + u * Ru) + v * Rv with one code u per run (u + r * uStride). */
 export function qadd_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32, rows: i32, out: usize, signed: bool, F: f32, Rv: f32, Ru: f32, lo: f32, hi: f32): void {
-  for (let r = 0; r < rows; r++) {
-    const pv = v + (<usize>r * <usize>vStride);
-    const po = out + (<usize>r * <usize>n);
-    const P: f32 = F + <f32>loadCode(u + (<usize>r * <usize>uStride), signed) * Ru;
-    let i = 0;
-    if (ASC_FEATURE_SIMD) {
+  if (ASC_FEATURE_SIMD) {
+    const vr = f32x4.splat(Rv);
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    const magic = f32x4.splat(MAGIC);
+    const floor = i8x16.splat(<i8><i32>lo);
+    const fast = addInRange(F, Ru, Rv);
+    for (let r = 0; r < rows; r++) {
+      const pv = v + (<usize>r * <usize>vStride);
+      const po = out + (<usize>r * <usize>n);
+      const P: f32 = F + <f32>loadCode(u + (<usize>r * <usize>uStride), signed) * Ru;
       const vp = f32x4.splat(P);
-      const vr = f32x4.splat(Rv);
-      const vlo = f32x4.splat(lo);
-      const vhi = f32x4.splat(hi);
-      const magic = f32x4.splat(MAGIC);
+      let i = 0;
+      if (fast) {
+        for (; i + 16 <= n; i += 16) {
+          v128.store(po + i, codeFloor(addScalarVec(v128.load(pv + i), signed, vp, vr, vlo, vhi, magic, false), signed, floor));
+        }
+      }
       for (; i + 16 <= n; i += 16) {
         v128.store(po + i, addScalarVec(v128.load(pv + i), signed, vp, vr, vlo, vhi, magic));
       }
@@ -179,8 +186,18 @@ export function qadd_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32
         v128.store64_lane(po + i, addScalarVec(v128.load64_zero(pv + i), signed, vp, vr, vlo, vhi, magic), 0);
         i += 8;
       }
+      for (; i < n; i++) {
+        const y = P + <f32>loadCode(pv + i, signed) * Rv;
+        store<u8>(po + i, <u8>roundScalar(y, lo, hi));
+      }
     }
-    for (; i < n; i++) {
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const pv = v + (<usize>r * <usize>vStride);
+    const po = out + (<usize>r * <usize>n);
+    const P: f32 = F + <f32>loadCode(u + (<usize>r * <usize>uStride), signed) * Ru;
+    for (let i = 0; i < n; i++) {
       const y = P + <f32>loadCode(pv + i, signed) * Rv;
       store<u8>(po + i, <u8>roundScalar(y, lo, hi));
     }
@@ -265,19 +282,28 @@ export function qmul_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
 
 /** qmul_s8 with one code u per run (u + r * uStride). */
 export function qmul_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32, rows: i32, out: usize, signed: bool, zv: i32, zu: i32, M: f32, zy: f32, lo: f32, hi: f32): void {
-  for (let r = 0; r < rows; r++) {
-    const pv = v + (<usize>r * <usize>vStride);
-    const po = out + (<usize>r * <usize>n);
-    const du = loadCode(u + (<usize>r * <usize>uStride), signed) - zu;
-    let i = 0;
-    if (ASC_FEATURE_SIMD) {
-      const vzv = i16x8.splat(<i16>zv);
+  if (ASC_FEATURE_SIMD) {
+    const vzv = i16x8.splat(<i16>zv);
+    const vm = f32x4.splat(M);
+    const vz = f32x4.splat(zy);
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    const magic = f32x4.splat(MAGIC);
+    const floor = i8x16.splat(<i8><i32>lo);
+    const fast = mulInRange(M, zy);
+    for (let r = 0; r < rows; r++) {
+      const pv = v + (<usize>r * <usize>vStride);
+      const po = out + (<usize>r * <usize>n);
+      const du = loadCode(u + (<usize>r * <usize>uStride), signed) - zu;
       const vdu = i16x8.splat(<i16>du);
-      const vm = f32x4.splat(M);
-      const vz = f32x4.splat(zy);
-      const vlo = f32x4.splat(lo);
-      const vhi = f32x4.splat(hi);
-      const magic = f32x4.splat(MAGIC);
+      let i = 0;
+      if (fast) {
+        for (; i + 16 <= n; i += 16) {
+          const vv = v128.load(pv + i);
+          const y = mulCentred(centredLo(vv, signed, vzv), centredHi(vv, signed, vzv), vdu, vdu, signed, vm, vz, vlo, vhi, magic, false);
+          v128.store(po + i, codeFloor(y, signed, floor));
+        }
+      }
       for (; i + 16 <= n; i += 16) {
         const vv = v128.load(pv + i);
         v128.store(po + i, mulCentred(centredLo(vv, signed, vzv), centredHi(vv, signed, vzv), vdu, vdu, signed, vm, vz, vlo, vhi, magic));
@@ -287,8 +313,18 @@ export function qmul_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32
         v128.store64_lane(po + i, mulCentred(centredLo(vv, signed, vzv), centredHi(vv, signed, vzv), vdu, vdu, signed, vm, vz, vlo, vhi, magic), 0);
         i += 8;
       }
+      for (; i < n; i++) {
+        const p = (loadCode(pv + i, signed) - zv) * du;
+        store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
+      }
     }
-    for (; i < n; i++) {
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const pv = v + (<usize>r * <usize>vStride);
+    const po = out + (<usize>r * <usize>n);
+    const du = loadCode(u + (<usize>r * <usize>uStride), signed) - zu;
+    for (let i = 0; i < n; i++) {
       const p = (loadCode(pv + i, signed) - zv) * du;
       store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
     }
