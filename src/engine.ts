@@ -84,6 +84,16 @@ import {
   type ConvTransposeAttributes,
   type QLinearConvTransposeAttributes,
 } from './ops/conv-transpose.js';
+import {
+  AveragePool2d,
+  ConvTranspose2d,
+  MaxPool2d,
+  Resize2d,
+  type AveragePool2dConfig,
+  type ConvTranspose2dConfig,
+  type MaxPool2dConfig,
+  type Resize2dConfig,
+} from './layers/network.js';
 
 /**
  * Options of {@link Qwasm.create}.
@@ -976,6 +986,64 @@ export class Qwasm {
    */
   lookupLayer(config: LookupLayerConfig): LookupLayer {
     return new LookupLayer(this.live(), config);
+  }
+
+  /**
+   * A max-pooling layer over NHWC maps (int8, uint8 or float32): windows resolved once
+   * per input shape; `run(x, out)` allocates nothing once it has seen x's shape.
+   *
+   * @example
+   * ```ts
+   * const pool = qw.maxPool2d({ kernelShape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+   * const y = pool.run({ data: x, shape: [1, 112, 112, 64] }); // shape [1, 56, 56, 64]
+   * ```
+   */
+  maxPool2d(config: MaxPool2dConfig): MaxPool2d {
+    return new MaxPool2d(this.live(), config);
+  }
+
+  /**
+   * An int8 / uint8 average-pooling layer over NHWC maps (QLinearAveragePool, or
+   * QLinearGlobalAveragePool with `global: true`), bit-exact with the op forms.
+   *
+   * @example
+   * ```ts
+   * const gap = qw.averagePool2d({ global: true, input: { scale: 0.05, zeroPoint: 0 }, output: { scale: 0.02, zeroPoint: 0 } });
+   * const y = gap.run({ data: x, shape: [1, 7, 7, 1280] }); // shape [1, 1, 1, 1280]
+   * ```
+   */
+  averagePool2d(config: AveragePool2dConfig): AveragePool2d {
+    return new AveragePool2d(this.live(), config);
+  }
+
+  /**
+   * A resize layer over NHWC maps (int8, uint8 or float32), bit-exact with
+   * {@link Qwasm.resize}; coordinate tables computed once per input shape.
+   *
+   * @example
+   * ```ts
+   * const up = qw.resize2d({ scales: [2, 2], mode: 'linear' });
+   * const y = up.run({ data: x, shape: [1, 40, 40, 96] }); // shape [1, 80, 80, 96]
+   * ```
+   */
+  resize2d(config: Resize2dConfig): Resize2d {
+    return new Resize2d(this.live(), config);
+  }
+
+  /**
+   * A prepacked int8 transposed-convolution layer over NHWC maps (weights
+   * [C, kH, kW, M/group]), bit-exact with {@link Qwasm.qlinearConvTranspose}; weights
+   * packed for the first input shape and reused while it stays.
+   *
+   * @example
+   * ```ts
+   * const up = qw.convTranspose2d({ weights: { data: w, shape: [96, 2, 2, 96] }, weightScale: 0.01, strides: [2, 2],
+   *   input: { scale: 0.05, zeroPoint: 0 }, output: { scale: 0.1, zeroPoint: 0 } });
+   * const y = up.run({ data: x, shape: [1, 160, 160, 96] }); // shape [1, 320, 320, 96]
+   * ```
+   */
+  convTranspose2d(config: ConvTranspose2dConfig): ConvTranspose2d {
+    return new ConvTranspose2d(this.live(), config);
   }
 
   /**

@@ -64,3 +64,5 @@ export type { PoolAttributes, MaxPoolAttributes, AveragePoolAttributes, GlobalPo
 export type { ResizeAttributes, CoordinateTransformationMode, NearestMode } from './ops/resize.js';
 export type { ConvTransposeAttributes, QLinearConvTransposeAttributes } from './ops/conv-transpose.js';
 export type { Layout } from './ops/nhwc.js';
+export { MaxPool2d, AveragePool2d, Resize2d, ConvTranspose2d } from './layers/network.js';
+export type { MaxPool2dConfig, AveragePool2dConfig, Resize2dConfig, ConvTranspose2dConfig } from './layers/network.js';
