@@ -10,7 +10,7 @@ import { checkTensor, dtypeOf, type QuantDtype, type Tensor } from '../tensor.js
 import { newQuantArray, qrange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, zeroPointDtype, type Scale, type ZeroPoint } from '../quant/params.js';
 import { EpilogueParams, type Requant, type RequantSpec } from './epilogue.js';
-import { checkAccumulation, maxCentred, packedActivationBytes, packedWeightBytes } from './gemm.js';
+import { checkAccumulation, maxCentred, packedWeightBytes } from './gemm.js';
 import { EpilogueKind } from '../kernels.js';
 import {
   checkOutputSize,
