@@ -329,18 +329,281 @@ export function formatBench(result) {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+// ---------------------------------------------------------------- ONNX models (qwasm/onnx)
+
+/** Parses `--name value` / `-o value` / `--flag` options after the positional arguments. */
+function parseOptions(list) {
+  const pos = [];
+  const opts = {};
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i];
+    if (a === '-o') opts.output = list[++i];
+    else if (a.startsWith('--')) {
+      const v = list[i + 1];
+      if (v === undefined || v.startsWith('-')) opts[a.slice(2)] = true;
+      else {
+        opts[a.slice(2)] = v;
+        i++;
+      }
+    } else pos.push(a);
+  }
+  return { pos, opts };
+}
+
+/** Reads a .npy file (little-endian float32, float64, int8, uint8, int32 or int64; C order). */
+export function readNpy(bytes) {
+  const magic = String.fromCharCode(...bytes.subarray(1, 6));
+  if (bytes[0] !== 0x93 || magic !== 'NUMPY') throw new Error('not a .npy file');
+  const major = bytes[6];
+  const hlen =
+    major === 1 ? bytes[8] | (bytes[9] << 8) : bytes[8] | (bytes[9] << 8) | (bytes[10] << 16) | (bytes[11] << 24);
+  const start = major === 1 ? 10 : 12;
+  const header = new TextDecoder().decode(bytes.subarray(start, start + hlen));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '')
+    .split(',')
+    .filter((v) => v.trim() !== '')
+    .map(Number);
+  if (/'fortran_order':\s*True/.test(header)) throw new Error('Fortran-order .npy is not read');
+  const body = bytes.slice(start + hlen);
+  const types = {
+    '<f4': Float32Array,
+    '<f8': Float64Array,
+    '|i1': Int8Array,
+    '|u1': Uint8Array,
+    '<i4': Int32Array,
+    '<i8': BigInt64Array,
+  };
+  const T = types[descr];
+  if (T === undefined) throw new Error(`.npy dtype ${descr} is not read`);
+  let data = new T(body.buffer, 0, body.byteLength / T.BYTES_PER_ELEMENT);
+  if (T === Float64Array) data = Float32Array.from(data);
+  return { data, shape };
+}
+
+/** `--shape x=1,3,640,640;y=...` as { x: [1, 3, 640, 640] }. */
+function parseShapes(spec) {
+  if (typeof spec !== 'string') return undefined;
+  const out = {};
+  for (const part of spec.split(';')) {
+    const [name, dims] = part.split('=');
+    out[name] = dims.split(',').map(Number);
+  }
+  return out;
+}
+
+/** Calibration records from a folder of .npy files (one input each) or a JS module's default export. */
+async function calibrationFrom(source, model, fs, path, url) {
+  const stat = fs.statSync(source);
+  if (stat.isDirectory()) {
+    const files = fs
+      .readdirSync(source)
+      .filter((f) => f.endsWith('.npy'))
+      .sort();
+    if (files.length === 0)
+      throw new Error(`${source} holds no .npy files (images: save them as normalized .npy arrays)`);
+    const name = model.inputs[0].name;
+    return files.map((f) => ({ [name]: readNpy(new Uint8Array(fs.readFileSync(path.join(source, f)))) }));
+  }
+  const mod = await import(url.pathToFileURL(path.resolve(source)).href);
+  const feeds = typeof mod.default === 'function' ? await mod.default() : mod.default;
+  if (feeds === undefined) throw new Error(`${source} has no default export of input records`);
+  return feeds;
+}
+
+/** A progress bar on stderr (only on a terminal). */
+function progressBar(label) {
+  const tty = process.stderr.isTTY;
+  const started = performance.now();
+  return (done, total) => {
+    if (!tty) return;
+    const width = 24;
+    const full = total ? Math.round((done / total) * width) : done % (width + 1);
+    const secs = ((performance.now() - started) / 1000).toFixed(1);
+    process.stderr.write(
+      `\r${label} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${done}${total ? '/' + total : ''} ${secs}s\x1b[K`,
+    );
+    if (total && done === total) process.stderr.write('\r\x1b[K');
+  };
+}
+
+/** A deterministic input for every model input (for bench when no calibration is given). */
+function syntheticFeeds(model, shapes, seed) {
+  const feeds = {};
+  let s = seed;
+  for (const i of model.inputs) {
+    const shape = shapes?.[i.name] ?? i.shape;
+    if (shape.some((d) => typeof d !== 'number'))
+      throw new Error(`input ${i.name} has symbolic dims: give --shape ${i.name}=...`);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    for (let k = 0; k < n; k++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      data[k] = (s >>> 8) / 2 ** 23 - 1;
+    }
+    feeds[i.name] = { data, shape };
+  }
+  return feeds;
+}
+
+const ONNX_HELP = [
+  '  quantize model.onnx --calib <folder of .npy | module.mjs> -o model.int8.onnx',
+  '                 [--observer minmax|mse|percentile|entropy] [--per-tensor] [--keep-float a,b] [--shape x=1,3,H,W]',
+  '  run model.onnx --input x=file.npy [--shape ...] [--profile] [--json]',
+  '  bench model.onnx [--shape ...] [--calib ...] [--rounds 5]   float32 vs int8 on qwasm (and onnxruntime-web when installed)',
+];
+
+async function onnxCommand(command, rest) {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const url = await import('node:url');
+  const { pos, opts } = parseOptions(rest);
+  let qwasm;
+  let onnx;
+  try {
+    qwasm = await import('../dist/index.js');
+    onnx = await import('../dist/onnx/index.js');
+  } catch (e) {
+    console.error(`could not load qwasm from dist/ (in a clone, run \`npm run build\` first): ${e.message}`);
+    return 1;
+  }
+  const file = pos[0];
+  if (file === undefined) {
+    console.error(`usage:\n${ONNX_HELP.join('\n')}`);
+    return 1;
+  }
+  const qw = await qwasm.Qwasm.create({ threads: opts.threads === undefined ? 1 : Number(opts.threads) });
+  const bytes = new Uint8Array(fs.readFileSync(file));
+  const inputShapes = parseShapes(opts.shape);
+  const t0 = performance.now();
+  const model = onnx.OnnxModel.load(qw, bytes, { inputShapes });
+  const loadMs = performance.now() - t0;
+  const quantize = async (feeds) => {
+    const bar = progressBar('calibrating');
+    const total = Array.isArray(feeds) ? feeds.length : 0;
+    const q = await model.quantize({
+      calibration: feeds,
+      observer: opts.observer,
+      weights: opts['per-tensor'] ? 'per-tensor' : 'per-channel',
+      keepFloat: typeof opts['keep-float'] === 'string' ? opts['keep-float'].split(',') : [],
+      onProgress: (done) => bar(done, total),
+    });
+    if (!process.stderr.isTTY || total === 0) process.stderr.write('\n');
+    return q;
+  };
+  if (command === 'quantize') {
+    if (typeof opts.calib !== 'string' || typeof opts.output !== 'string') {
+      console.error('quantize needs --calib <folder or module> and -o <output.onnx>');
+      return 1;
+    }
+    const q = await quantize(await calibrationFrom(opts.calib, model, fs, path, url));
+    fs.writeFileSync(opts.output, q.toOnnx());
+    const worst = [...q.report.nodes].sort((a, b) => a.sqnrDb - b.sqnrDb).slice(0, 5);
+    console.log(
+      `${q.report.records} calibration records, ${q.report.int8Values} activations in int8; wrote ${opts.output}`,
+    );
+    console.log('lowest per-node SQNR against float32 (first record; errors accumulate along the graph):');
+    for (const w of worst) console.log(`  ${w.sqnrDb.toFixed(1).padStart(6)} dB  ${w.node}`);
+    return 0;
+  }
+  if (command === 'run') {
+    const feeds = {};
+    for (const spec of [opts.input].flat().filter((v) => typeof v === 'string')) {
+      const [name, f] = spec.includes('=') ? spec.split('=') : [model.inputs[0].name, spec];
+      feeds[name] = readNpy(new Uint8Array(fs.readFileSync(f)));
+    }
+    if (Object.keys(feeds).length === 0) Object.assign(feeds, syntheticFeeds(model, inputShapes, 1));
+    if (opts.profile) {
+      model.run(feeds);
+      const steps = model.profile(feeds).sort((a, b) => b.ms - a.ms);
+      const total = steps.reduce((a, s) => a + s.ms, 0);
+      console.log(`${total.toFixed(2)} ms over ${steps.length} steps; slowest:`);
+      for (const s of steps.slice(0, 25)) console.log(`  ${s.ms.toFixed(3).padStart(9)} ms  ${s.node}  ${s.op}`);
+    }
+    const y = model.run(feeds);
+    for (const [name, t] of Object.entries(y)) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of t.data) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      if (opts.json) console.log(JSON.stringify({ name, shape: t.shape, data: Array.from(t.data) }));
+      else console.log(`${name}: shape [${t.shape.join(', ')}] ${t.dtype}, min ${lo}, max ${hi}`);
+    }
+    return 0;
+  }
+  // bench
+  const feeds = syntheticFeeds(model, inputShapes, 1);
+  const calib = typeof opts.calib === 'string' ? await calibrationFrom(opts.calib, model, fs, path, url) : [feeds];
+  const q = await quantize(calib);
+  const cases = { 'qwasm float32': async () => model.run(feeds), 'qwasm int8': async () => q.run(feeds) };
+  try {
+    const ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = 1;
+    const sf = await ort.InferenceSession.create(bytes);
+    const sq = await ort.InferenceSession.create(q.toOnnx());
+    const of = Object.fromEntries(
+      Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor('float32', v.data, v.shape)]),
+    );
+    cases['onnxruntime-web float32'] = () => sf.run(of);
+    cases['onnxruntime-web QDQ (exported)'] = () => sq.run(of);
+  } catch {
+    // onnxruntime-web not installed: qwasm only
+  }
+  const rounds = Number(opts.rounds ?? 5);
+  const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  for (const fn of Object.values(cases)) await fn();
+  const bar = progressBar('bench');
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, fn] of Object.entries(cases)) {
+      const s = performance.now();
+      await fn();
+      times[k].push(performance.now() - s);
+    }
+    bar(r + 1, rounds);
+  }
+  const os = await import('node:os');
+  console.log(
+    `${path.basename(file)}: ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${qw.backend} build, one thread`,
+  );
+  console.log(
+    `load + plan ${loadMs.toFixed(0)} ms; arena ${(model.arenaBytes / 2 ** 20).toFixed(1)} MiB float32, ${(q.arenaBytes / 2 ** 20).toFixed(1)} MiB int8`,
+  );
+  const base = median(times['qwasm float32']);
+  for (const [k, v] of Object.entries(times)) {
+    const m = median(v);
+    console.log(`  ${k.padEnd(32)} ${m.toFixed(2).padStart(9)} ms   ${(base / m).toFixed(2)}x of qwasm float32`);
+  }
+  console.log(`median of ${rounds} interleaved rounds; x = qwasm float32 time / this time.`);
+  return 0;
+}
+
 async function main(argv) {
   const os = await import('node:os');
   const { existsSync } = await import('node:fs');
   const { spawnSync } = await import('node:child_process');
   const [command, ...rest] = argv;
+  if (
+    command === 'quantize' ||
+    command === 'run' ||
+    (command === 'bench' && rest[0] !== undefined && !rest[0].startsWith('-'))
+  ) {
+    try {
+      return await onnxCommand(command, rest);
+    } catch (e) {
+      console.error(e.message);
+      return 1;
+    }
+  }
   if (command !== 'bench') {
     const help = [
-      'usage: qwasm bench [--json] [--full]',
+      'usage: qwasm bench [--json] [--full] | qwasm quantize | run | bench <model.onnx>',
       '',
       '  bench          int8 / binary vs float32, SIMD vs scalar and relaxed vs SIMD speedups on this CPU (<= 60 s)',
       '  bench --json   the same as JSON on stdout',
       '  bench --full   the complete benny suites (bench/run.mjs in a clone of the qwasm repository)',
+      ...ONNX_HELP,
     ].join('\n');
     console.log(help);
     return command === undefined || command === 'help' || command === '--help' ? 0 : 1;
