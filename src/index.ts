@@ -65,4 +65,10 @@ export type { ResizeAttributes, CoordinateTransformationMode, NearestMode } from
 export type { ConvTransposeAttributes, QLinearConvTransposeAttributes } from './ops/conv-transpose.js';
 export type { Layout } from './ops/nhwc.js';
 export { MaxPool2d, AveragePool2d, Resize2d, ConvTranspose2d } from './layers/network.js';
-export type { MaxPool2dConfig, AveragePool2dConfig, Resize2dConfig, ConvTranspose2dConfig } from './layers/network.js';
+export type {
+  MaxPool2dConfig,
+  AveragePool2dConfig,
+  Resize2dConfig,
+  ConvTranspose2dConfig,
+  MapTensor,
+} from './layers/network.js';

@@ -28,8 +28,15 @@ import {
 } from '../ops/conv-transpose.js';
 import type { QuantSpec } from './linear.js';
 
-type MapArray = Int8Array | Uint8Array | Float32Array;
-type MapTensor = Tensor<MapArray>;
+/**
+ * The maps the network layers take and return: NHWC int8, uint8 or float32 tensors.
+ *
+ * @example
+ * ```ts
+ * const x: MapTensor = { data: new Int8Array(1 * 40 * 40 * 96), shape: [1, 40, 40, 96] };
+ * ```
+ */
+export type MapTensor = Tensor<Int8Array | Uint8Array | Float32Array>;
 
 /** The dtype name of a map's data. */
 function mapDtype(x: Tensor): QuantDtype | 'float32' {
@@ -364,12 +371,17 @@ export class Resize2d extends MapLayer {
  * ```
  */
 export interface ConvTranspose2dConfig extends Omit<ConvTransposeAttributes, 'layout'> {
+  /** Weights [C, kH, kW, M/group], int8. */
   weights: Tensor<Int8Array>;
+  /** Per tensor, or per output channel (M values). */
   weightScale: Scale;
   /** 0 (symmetric) by default. */
   weightZeroPoint?: number;
+  /** int32 bias [M] with scale inputScale * weightScale. */
   bias?: Int32Array;
+  /** Quantization of the input; its dtype (int8 by default) is the output's too. */
   input: QuantSpec;
+  /** Quantization of the output, in the input's dtype. */
   output: Omit<QuantSpec, 'dtype'>;
   /** 'fp32' (default) or 'fixedpoint'. */
   requant?: Requant;
