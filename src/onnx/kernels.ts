@@ -313,6 +313,31 @@ function bindAffine(x: Float32Array, y: Float32Array, m: number, c: number): Bou
   };
 }
 
+/**
+ * When a program is hard-swish of its input, optionally followed by `* m + c`, the two
+ * constants (m = 1, c = 0 without the affine part); null otherwise. The engine's float32
+ * hard-swish kernel (SIMD) runs such programs.
+ */
+export function hardSwishAffine(program: PointwiseProgram): { m: number; c: number } | null {
+  const insts = program.insts;
+  if (insts.length < 4 || insts[0]!.a !== 0 || hardSwishAt(insts, 0) === null) return null;
+  if (insts.length === 4) return program.result === insts[3]!.dst ? { m: 1, c: 0 } : null;
+  const [s, t] = [insts[4], insts[5]];
+  if (
+    insts.length === 6 &&
+    s!.op === 'Mul' &&
+    s!.b < 0 &&
+    s!.a === insts[3]!.dst &&
+    t!.op === 'Add' &&
+    t!.b < 0 &&
+    t!.a === s!.dst &&
+    program.result === t!.dst
+  ) {
+    return { m: s!.c, c: t!.c };
+  }
+  return null;
+}
+
 /** Applies a pointwise program elementwise, chunk by chunk through its registers. */
 export class PointwiseRunner {
   private readonly regs: Float32Array[];

@@ -9,6 +9,7 @@ import { attrFloat, attrInt, attrInts, attrString, attrTensor, refuse } from './
 import {
   broadcastBinary,
   broadcastPlan,
+  hardSwishAffine,
   matmulBatched,
   PointwiseRunner,
   softmaxRows,
@@ -462,6 +463,20 @@ const lowerUnary: Lowering = (p, n, ins) => {
 const lowerPointwise: Lowering = (p, node, ins) => {
   const n = node as PlannedNode;
   const x = need(n, ins[0], 'X');
+  const hs = x.dtype === 'float32' && !x.isConst ? hardSwishAffine(n.program!) : null;
+  if (hs !== null) {
+    // hard-swish on the engine's SIMD kernel; the affine scalars applied while copying out
+    const y = p.val(x.shape, 'float32', x.nhwc, n.outputs[0]);
+    const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [numel(x.shape)] };
+    const { m, c } = hs;
+    p.step(n.name, `pointwise (unaryF32 hardSwish${m !== 1 || c !== 0 ? ' + affine' : ''})`, [x], [y], () => {
+      xt.data = x.data as Float32Array;
+      const r = p.qw.unaryF32(xt, 'hardSwish').data;
+      const o = y.data as Float32Array;
+      for (let i = 0; i < r.length; i++) o[i] = r[i]! * m + c;
+    });
+    return [y];
+  }
   return [pointwiseStep(p, n, x, n.program!, `pointwise (${n.program!.insts.map((i) => i.op).join(', ')})`)];
 };
 
