@@ -280,3 +280,32 @@ describe('QDQ graphs', () => {
     for (let i = 0; i < o.length; i++) expect(Math.abs(o[i]! - got.data[i]!)).toBeLessThanOrEqual(0.05 * 1.001);
   });
 });
+
+describe('dynamic quantization', () => {
+  it('MatMul and Gemm with constant weights run on dynamicLinear and track float32', async () => {
+    for (const op of ['MatMul', 'Gemm']) {
+      const bytes = singleNodeModel({
+        opType: op,
+        inputs: [
+          { name: 'a', type: 'float32', dims: [6, 40] },
+          { name: 'b', type: 'float32', dims: [40, 24], data: f32(40 * 24) },
+          ...(op === 'Gemm' ? [{ name: 'c', type: 'float32', dims: [24], data: f32(24) }] : []),
+        ],
+        outputs: [{ name: 'y', type: 'float32', dims: [6, 24] }],
+      } as never);
+      const model = OnnxModel.load(qw, bytes);
+      const q = await model.quantize({ mode: 'dynamic' });
+      expect(q.steps.map((s) => s.op).join(' ')).toMatch(/dynamicLinear/);
+      const a = f32(6 * 40);
+      const yf = model.run({ a: { data: a, shape: [6, 40] } }).y!.data;
+      const yq = q.run({ a: { data: a, shape: [6, 40] } }).y!.data;
+      let s = 0;
+      let e = 0;
+      for (let i = 0; i < yf.length; i++) {
+        s += yf[i]! ** 2;
+        e += (yf[i]! - yq[i]!) ** 2;
+      }
+      expect(10 * Math.log10(s / e)).toBeGreaterThan(30);
+    }
+  });
+});

@@ -116,7 +116,9 @@ function upgrade(n: GraphNode, opset: number, addConst: (t: OnnxTensor) => strin
  * @param standard the graph before fusions (standard ONNX)
  * @param fused the graph the plans run (its conv inputs name the quantized activations)
  */
-export function exportQdq(standard: Graph, fused: Graph, ann: QuantAnnotations | null): Uint8Array {
+export function exportQdq(standard: Graph, fused: Graph, annotations: QuantAnnotations | null): Uint8Array {
+  // a dynamic model quantizes at run time: the file it writes is the float graph
+  const ann = annotations !== null && annotations.dynamic === true ? null : annotations;
   const opset = ann === null ? standard.opset : Math.max(13, standard.opset);
   const initializers = new Map<string, OnnxTensor>();
   const used = new Set<string>();

@@ -9,7 +9,7 @@ import type { Requant } from '../ops/epilogue.js';
 import { buildLookupTable } from '../ops/lookup.js';
 import { roundHalfEven } from '../quant/multiplier.js';
 import type { GraphNode } from './graph.js';
-import { attrInt, attrInts } from './attrs.js';
+import { attrFloat, attrInt, attrInts } from './attrs.js';
 import { PointwiseRunner } from './kernels.js';
 import {
   convGeometry,
@@ -31,6 +31,8 @@ export interface QuantAnnotations {
   /** Node names left in float32. */
   keepFloat: Set<string>;
   requant: Requant;
+  /** Dynamic quantization: MatMul / Gemm weights int8, activations quantized per call. */
+  dynamic?: boolean;
 }
 
 /** Ops that move int8 data without arithmetic: the output keeps the input's quantization. */
@@ -487,6 +489,45 @@ const INT8: ReadonlyMap<string, Int8Lowering> = new Map<string, Int8Lowering>([
 /** Data-movement lowerings that run on int8 data as is (the output keeps the input's quantization). */
 const MOVES = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Identity', 'Slice', 'Dropout']);
 
+/** MatMul / Gemm with constant 2-D weights on the engine's dynamicLinear (int8 GEMM, float32 in and out). */
+function dynamicMatMul(p: Planner, n: GraphNode, ins: (Val | null)[]): Val | null {
+  const a = ins[0];
+  const bv = ins[1];
+  if (
+    a === null ||
+    a === undefined ||
+    bv === null ||
+    bv === undefined ||
+    !bv.isConst ||
+    bv.shape.length !== 2 ||
+    a.dtype !== 'float32'
+  )
+    return null;
+  const gemm = n.opType === 'Gemm';
+  if (gemm && (attrInt(n, 'transA', 0) !== 0 || a.shape.length !== 2)) return null;
+  const transB = gemm && attrInt(n, 'transB', 0) === 1;
+  const alpha = gemm ? attrFloat(n, 'alpha', 1) : 1;
+  const beta = gemm ? attrFloat(n, 'beta', 1) : 1;
+  const [K, N] = transB ? [bv.shape[1]!, bv.shape[0]!] : [bv.shape[0]!, bv.shape[1]!];
+  const x = p.nchw(a);
+  if (x.shape[x.shape.length - 1] !== K) return null;
+  const b = p.constData(bv, n, 'B') as Float32Array;
+  const w = (transB ? Float32Array.from(b) : (permute(b, bv.shape, [1, 0]) as Float32Array)).map((v) => v * alpha);
+  let bias: Float32Array | undefined;
+  const cv = gemm ? ins[2] : null;
+  if (cv !== null && cv !== undefined) {
+    const cd = p.constData(cv, n, 'C');
+    if (cd.length !== N && cd.length !== 1) return null;
+    bias = Float32Array.from({ length: N }, (_, i) => beta * cd[cd.length === 1 ? 0 : i]!);
+  }
+  const layer = p.own(p.qw.dynamicLinear({ weights: { data: w, shape: [N, K] }, bias }));
+  const y = p.val([...x.shape.slice(0, -1), N], 'float32', false, n.outputs[0]);
+  p.step(n.name, `${n.opType} (dynamicLinear)`, [x], [y], () => {
+    layer.run(x.data as Float32Array, y.data as Float32Array);
+  });
+  return y;
+}
+
 /**
  * The lowerings of a quantized graph: each node runs in int8 when its activations are
  * annotated and it has an int8 kernel, else in float32 between a dequantize and a quantize.
@@ -499,6 +540,10 @@ export function quantizedLowerings(
   for (const [key, fl] of base) {
     const ql = INT8.get(key);
     out.set(key, (p, n, ins) => {
+      if (c.ann.dynamic === true && (key === 'MatMul' || key === 'Gemm') && !c.ann.keepFloat.has(n.name)) {
+        const y = dynamicMatMul(p, n, ins);
+        if (y !== null) return [y];
+      }
       const annotatedOut = c.ann.values.get(n.outputs[0] ?? '');
       const acts = ins.filter((v): v is Val => v !== null && !v.isConst);
       if (!c.ann.keepFloat.has(n.name)) {

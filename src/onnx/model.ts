@@ -293,7 +293,12 @@ export class OnnxModel {
     return this.plan;
   }
 
-  /** Builds the plan; subclasses plan their int8 graphs here. */
+  /** @internal Plans now when every input shape is known (as load does). */
+  planKnownShapes(): void {
+    this.planFor(undefined);
+  }
+
+  /** Builds the plan for `shapes`. */
   protected buildPlan(shapes: Map<string, readonly number[]>): Plan {
     return makePlan(this.qw, this.graph, shapes, this.lowerings, this.context);
   }

@@ -19,8 +19,14 @@ import { numel } from './tensor.js';
  * ```
  */
 export interface QuantizeOptions {
+  /**
+   * 'static' (default): activations int8 with ranges from calibration. 'dynamic': only
+   * MatMul / Gemm with constant weights go int8 (qw.dynamicLinear: weights int8, activations
+   * quantized per call); no calibration needed.
+   */
+  mode?: 'static' | 'dynamic';
   /** Input records (by input name), an Iterable or AsyncIterable; each is run through the float model once. */
-  calibration: Iterable<Record<string, FeedTensor>> | AsyncIterable<Record<string, FeedTensor>>;
+  calibration?: Iterable<Record<string, FeedTensor>> | AsyncIterable<Record<string, FeedTensor>>;
   /** How activation ranges are chosen: 'minmax' (default), or from a histogram by 'mse', 'percentile' or 'entropy'. */
   observer?: 'minmax' | 'mse' | 'percentile' | 'entropy';
   /** Weight scales per output channel (default) or one per tensor; symmetric int8 either way. */
@@ -98,10 +104,24 @@ function dequantized(v: Val): Float32Array {
 
 /** See {@link OnnxModel.quantize}. */
 export async function quantizeModel(model: OnnxModel, options: QuantizeOptions): Promise<OnnxModel> {
-  if (typeof options !== 'object' || options === null || options.calibration === undefined) {
+  if (typeof options !== 'object' || options === null) throw new QwasmError('options', 'must be an object');
+  const graph = model.planGraph;
+  if (options.mode === 'dynamic') {
+    const ann: QuantAnnotations = {
+      values: new Map(),
+      weights: new Map(),
+      keepFloat: new Set(options.keepFloat ?? []),
+      requant: 'fp32',
+      dynamic: true,
+    };
+    const q = new OnnxModel(model.qw, graph, model.standard, ann, model.loadShapes);
+    q.report = { records: 0, int8Values: 0, nodes: [] };
+    q.planKnownShapes();
+    return q;
+  }
+  if (options.calibration === undefined) {
     throw new QwasmError('options.calibration', 'must be an Iterable or AsyncIterable of input records');
   }
-  const graph = model.planGraph;
   const keepFloat = new Set(options.keepFloat ?? []);
   const isConst = (name: string): boolean => graph.initializers.has(name);
   // which values an int8 kernel reads or writes
@@ -123,7 +143,7 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
     }
     o.observe(v.data as Float32Array);
   };
-  for await (const feeds of options.calibration as AsyncIterable<Record<string, FeedTensor>>) {
+  for await (const feeds of options.calibration! as AsyncIterable<Record<string, FeedTensor>>) {
     first ??= feeds;
     model.runObserved(feeds, visit);
     records++;
@@ -174,6 +194,7 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
   }
   const ann: QuantAnnotations = { values, weights, keepFloat, requant: options.requant ?? 'fp32' };
   const q = new OnnxModel(model.qw, graph, model.standard, ann, model.loadShapes);
+  q.planKnownShapes();
   q.report = { records, int8Values: values.size, nodes: sensitivity(model, q, first!) };
   return q;
 }
