@@ -5,4 +5,5 @@
  * @packageDocumentation
  */
 export { OnnxModel, type LoadOptions, type ValueInfo, type FeedTensor, type StepProfile } from './model.js';
+export type { QuantizeOptions, QuantizedReport, NodeSensitivity } from './quantize.js';
 export type { OnnxTensor, OnnxDtype, OnnxArray } from './tensor.js';
