@@ -50,14 +50,17 @@ function foldIntoConv(g: Graph, outputs: Set<string>): void {
     changed = false;
     const users = consumers(g.nodes);
     for (const conv of g.nodes) {
-      if (conv.opType !== 'Conv' || conv.domain !== '' || (conv as PlannedNode).activation) continue;
+      const transposed = conv.opType === 'ConvTranspose';
+      if ((conv.opType !== 'Conv' && !transposed) || conv.domain !== '' || (conv as PlannedNode).activation) continue;
+      // a transposed conv's output channels are its weights' axis 1: folded for one group only
+      if (transposed && (scalarAttr(conv, 'group') ?? 1) !== 1) continue;
       const y = conv.outputs[0]!;
       const us = users.get(y) ?? [];
       if (us.length !== 1 || outputs.has(y)) continue;
       const next = us[0]!;
       const w = g.initializers.get(conv.inputs[1]!);
       if (w === undefined || w.dtype !== 'float32' || w.shape.length !== 4) continue;
-      const M = w.shape[0]!;
+      const M = transposed ? w.shape[1]! : w.shape[0]!;
       let scale: Float32Array | null = null;
       let shift: Float32Array | null = null;
       if (next.opType === 'BatchNormalization' && next.outputs.filter((o) => o !== '').length === 1) {
@@ -83,9 +86,14 @@ function foldIntoConv(g: Graph, outputs: Set<string>): void {
           shift = c;
         }
       } else continue;
-      const per = numel(w.shape) / M;
       const nw = Float32Array.from(w.data as Float32Array);
-      for (let o = 0; o < M; o++) for (let i = 0; i < per; i++) nw[o * per + i]! *= scale[o]!;
+      if (transposed) {
+        const inner = w.shape[2]! * w.shape[3]!;
+        for (let i = 0; i < nw.length; i++) nw[i]! *= scale[Math.floor(i / inner) % M]!;
+      } else {
+        const per = numel(w.shape) / M;
+        for (let o = 0; o < M; o++) for (let i = 0; i < per; i++) nw[o * per + i]! *= scale[o]!;
+      }
       const ob = conv.inputs[2] ? g.initializers.get(conv.inputs[2]) : undefined;
       const nb = new Float32Array(M);
       for (let o = 0; o < M; o++) nb[o] = (ob ? ob.data[o]! : 0) * scale[o]! + shift[o]!;

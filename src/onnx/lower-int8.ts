@@ -148,12 +148,12 @@ export function quantizeBias(
 /** ONNX QuantizeLinear of float32 data into int8: saturate(roundHalfEven(x / scale) + zp). */
 export function quantizeInto(x: Float32Array, q: Int8Array, scale: number, zp: number): void {
   const s = Math.fround(scale);
+  // adding and subtracting 1.5 * 2^52 rounds a double to an integer, ties to even
+  const RNE = 6755399441055744;
   for (let i = 0; i < x.length; i++) {
     const v = Math.fround(x[i]! / s);
-    let r = Math.round(v);
-    if (r - v === 0.5 && (r & 1) !== 0) r -= 1;
-    r += zp;
-    q[i] = Number.isNaN(v) ? zp : r < -128 ? -128 : r > 127 ? 127 : r;
+    const r = v + RNE - RNE + zp;
+    q[i] = v !== v ? zp : r < -128 ? -128 : r > 127 ? 127 : r;
   }
 }
 
