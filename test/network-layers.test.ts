@@ -2,7 +2,7 @@
 // forms (which test/pool, resize and conv-transpose prove against onnxruntime) on every
 // build, and a steady run with `out` allocates no wasm memory.
 import { afterAll, describe, expect, it } from 'vitest';
-import { QwasmError } from '../src/index.js';
+import { Qwasm, QwasmError } from '../src/index.js';
 import { engines, firstDiff, randomFloat32, randomInt8, randomUint8, rng } from './helpers.js';
 
 const qws = await engines();
@@ -107,6 +107,35 @@ describe('network layers', () => {
         expect(same(y.data, want.data)).toBe(-1);
         layer.dispose();
       }
+    }
+  });
+
+  it('a threaded engine gives the same transposed conv (op, run and runAsync) as one thread', async () => {
+    const r = rng(804);
+    const one = [...qws.values()][0]!;
+    const mt = await Qwasm.create({ threads: 2 });
+    try {
+      for (const attrs of [{ strides: [2, 2] }, { strides: [2, 2], pads: [1, 1, 1, 1] }]) {
+        const [C, M, k] = [32, 32, attrs.pads ? 3 : 2];
+        const w = { data: randomInt8(r, C * k * k * M), shape: [C, k, k, M] };
+        const x = { data: randomInt8(r, 1 * 40 * 40 * C), shape: [1, 40, 40, C] };
+        const nhwcAttrs = { ...attrs, layout: 'NHWC' as const };
+        const want = one.qlinearConvTranspose(x, 0.04, 1, w, 0.01, 0, 0.3, -2, undefined, nhwcAttrs);
+        const got = mt.qlinearConvTranspose(x, 0.04, 1, w, 0.01, 0, 0.3, -2, undefined, nhwcAttrs);
+        expect(same(got.data, want.data), `op ${JSON.stringify(attrs)}`).toBe(-1);
+        const layer = mt.convTranspose2d({
+          weights: w,
+          weightScale: 0.01,
+          input: { scale: 0.04, zeroPoint: 1 },
+          output: { scale: 0.3, zeroPoint: -2 },
+          ...attrs,
+        });
+        expect(same(layer.run(x).data, want.data), `run ${JSON.stringify(attrs)}`).toBe(-1);
+        expect(same((await layer.runAsync(x)).data, want.data), `runAsync ${JSON.stringify(attrs)}`).toBe(-1);
+        layer.dispose();
+      }
+    } finally {
+      mt.dispose();
     }
   });
 });

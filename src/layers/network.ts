@@ -472,6 +472,15 @@ export class ConvTranspose2d extends MapLayer {
     plan.run(xp, yp, this.sBuf.ensure(plan.scratchBytes, 'x'));
   }
 
+  /**
+   * `run`, settled as a promise. The call chains several kernels (widening, GEMM, col2im,
+   * requantization) that read each other's results, so on a threaded engine it joins the
+   * workers after each GEMM instead of leaving the last join to the event loop.
+   */
+  override runAsync(x: MapTensor, out?: MapTensor): Promise<MapTensor> {
+    return new Promise((resolve) => resolve(this.run(x, out)));
+  }
+
   override dispose(): void {
     this.current?.dispose();
     this.current = null;
