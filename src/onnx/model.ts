@@ -40,8 +40,11 @@ export interface LoadOptions {
  * ```
  */
 export interface ValueInfo {
+  /** The value's name in the graph. */
   name: string;
+  /** Declared dims: numbers, names of symbolic dims, or null where the file gives none. */
   shape: (number | string | null)[];
+  /** Element type. */
   dtype: OnnxDtype;
 }
 
@@ -54,7 +57,9 @@ export interface ValueInfo {
  * ```
  */
 export interface FeedTensor {
+  /** The elements, row-major, of the input's element type (int64 inputs as BigInt64Array or Float64Array). */
   data: Float32Array | Int8Array | Uint8Array | Int32Array | Float64Array | BigInt64Array;
+  /** Dimensions, outermost first. */
   shape: readonly number[];
 }
 
@@ -67,8 +72,11 @@ export interface FeedTensor {
  * ```
  */
 export interface StepProfile {
+  /** The node the step runs (or the value a layout conversion or a quantize step is for). */
   node: string;
+  /** What runs it, e.g. 'Conv (conv2d int8, igemm)'. */
   op: string;
+  /** Milliseconds the step took. */
   ms: number;
 }
 
@@ -340,15 +348,15 @@ export class OnnxModel {
   }
 
   /**
-   * The steps of the current plan: node name and what runs it.
+   * The steps of the current plan: node name and what runs it (`ms` is 0; {@link OnnxModel.profile} times them).
    *
    * @example
    * ```ts
    * model.steps.filter((s) => s.op.startsWith('Conv')).length;
    * ```
    */
-  get steps(): { node: string; op: string }[] {
-    return (this.plan?.steps ?? []).map((s) => ({ node: s.node, op: s.op }));
+  get steps(): StepProfile[] {
+    return (this.plan?.steps ?? []).map((s) => ({ node: s.node, op: s.op, ms: 0 }));
   }
 
   private live(): void {

@@ -49,7 +49,9 @@ export interface QuantizeOptions {
  * ```
  */
 export interface NodeSensitivity {
+  /** The node (after fusion: a conv with its folded BatchNorm, a pointwise chain, ...). */
   node: string;
+  /** The value measured: the node's output. */
   output: string;
   /** 10 log10(sum f^2 / sum (f - q)^2) in dB; Infinity when equal. */
   sqnrDb: number;
