@@ -456,6 +456,17 @@ const lowerUnary: Lowering = (p, n, ins) => {
     });
     return [y];
   }
+  if ((n.opType === 'Sigmoid' || n.opType === 'Tanh') && x.dtype === 'float32' && !x.isConst) {
+    // the engine's SIMD float32 kernels (onnxruntime's rational approximations)
+    const kind = n.opType === 'Sigmoid' ? 'sigmoid' : 'tanh';
+    const y = p.val(x.shape, 'float32', x.nhwc, n.outputs[0]);
+    const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [numel(x.shape)] };
+    p.step(n.name, `${n.opType} (unaryF32)`, [x], [y], () => {
+      xt.data = x.data as Float32Array;
+      (y.data as Float32Array).set(p.qw.unaryF32(xt, kind).data);
+    });
+    return [y];
+  }
   const inst = unaryInst(p, n, ins);
   return [pointwiseStep(p, n, x, { insts: [inst], registers: 2, result: 1 }, n.opType)];
 };
@@ -832,7 +843,15 @@ const lowerConcat: Lowering = (p, n, ins) => {
     vals.forEach((v, k) => {
       const blk = blocks[k]!;
       const src = v.data!;
-      for (let o = 0; o < outer; o++) out.set(src.subarray(o * blk, (o + 1) * blk) as never, o * rowOut + off);
+      if (blk >= 256) {
+        for (let o = 0; o < outer; o++) out.set(src.subarray(o * blk, (o + 1) * blk) as never, o * rowOut + off);
+      } else {
+        // short rows (channels-last concat): a plain loop, no subarray per row
+        for (let o = 0, si = 0; o < outer; o++) {
+          const d = o * rowOut + off;
+          for (let j = 0; j < blk; j++) out[d + j] = src[si++]!;
+        }
+      }
       off += blk;
     });
   });
