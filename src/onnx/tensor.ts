@@ -2,6 +2,7 @@
 // int64 values (shapes, indices, Slice bounds) are held as float64 numbers: every int64 a
 // model computes with here is a dimension or an index, exact in a double.
 import { QwasmError } from '../errors.js';
+import { MAX_TENSOR_BYTES } from '../tensor.js';
 import type { TensorMessage } from './proto.js';
 import { int64 } from './proto.js';
 
@@ -143,13 +144,14 @@ export function tensorFromMessage(t: TensorMessage, where: string): OnnxTensor {
     if (!Number.isInteger(d) || d < 0) throw new QwasmError(where, `has an invalid dimension ${d}`);
   }
   const n = numel(shape);
-  const out = allocArray(dtype, n);
   const raw = t.rawData;
+  const bytes = elementBytes(dtype);
+  if (raw !== undefined && raw !== null && raw.length > 0 && raw.length !== n * bytes) {
+    throw new QwasmError(where, `raw_data has ${raw.length} bytes, shape [${shape.join(', ')}] needs ${n * bytes}`);
+  }
+  if (n * bytes > MAX_TENSOR_BYTES) throw new QwasmError(where, `shape [${shape.join(', ')}] is too large`);
+  const out = allocArray(dtype, n);
   if (raw !== undefined && raw !== null && raw.length > 0) {
-    const bytes = elementBytes(dtype === 'int64' || dtype === 'float64' ? dtype : dtype);
-    if (raw.length !== n * bytes) {
-      throw new QwasmError(where, `raw_data has ${raw.length} bytes, shape [${shape.join(', ')}] needs ${n * bytes}`);
-    }
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     for (let i = 0; i < n; i++) {
       switch (dtype) {
