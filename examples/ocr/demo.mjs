@@ -5,6 +5,7 @@
 // synthetic set in examples/ocr/data/ (examples/ocr/make-data.mjs); nothing is downloaded.
 //
 //   node examples/ocr/demo.mjs [--full] [--lines 40] [--pages 4] [--observer minmax|mse|percentile|entropy]
+//                              (one observer for all three models; default: settings.mjs)
 //                              [--backend auto|relaxed|simd|scalar] [--threads 1]
 import os from 'node:os';
 import { Qwasm } from '../../dist/index.js';
@@ -13,6 +14,7 @@ import { Progress } from '../progress.mjs';
 import { loadCharacters, loadSet, modelBytes } from './data.mjs';
 import { calibrationFeeds, loadFloat32, quantizeAll } from './models.mjs';
 import { ocr, ortRunner, readLine } from './pipeline.mjs';
+import { CALIBRATION } from './settings.mjs';
 import { PageScore, TextScore } from './evaluate.mjs';
 
 const argv = process.argv.slice(2);
@@ -21,7 +23,13 @@ const full = argv.includes('--full');
 const evalSet = loadSet('eval');
 const lineCount = full ? evalSet.lines.length : Number(opt('lines', 40));
 const pageCount = full ? evalSet.pages.length : Number(opt('pages', 4));
-const observer = opt('observer', 'percentile');
+const observer = opt('observer', CALIBRATION.options.observer);
+const observerName =
+  typeof observer === 'string'
+    ? observer
+    : Object.entries(observer)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
 const started = performance.now();
 
 const qw = await Qwasm.create({ backend: opt('backend', 'auto'), threads: Number(opt('threads', 1)) });
@@ -40,14 +48,18 @@ console.log(
 // Calibration: images rendered from other seeds and other words than the evaluation set.
 const calibSet = loadSet('calib');
 const calib = {
-  pages: calibSet.pages.map((p) => p.image()),
-  lines: calibSet.lines.map((l) => ({ image: l.image(), rotated: l.rotated })),
+  pages: calibSet.pages.slice(0, CALIBRATION.pages).map((p) => p.image()),
+  lines: calibSet.lines.slice(0, CALIBRATION.lines).map((l) => ({ image: l.image(), rotated: l.rotated })),
 };
 const feeds = calibrationFeeds(calib);
 const float32 = loadFloat32(qw, OnnxModel, bytes);
 const records = feeds.det.length + feeds.cls.length + feeds.rec.length;
-const calBar = new Progress(`calibrate + quantize (${observer})`, records);
-const int8 = await quantizeAll(float32, feeds, { observer, onProgress: (n) => calBar.tick(n - calBar.done) });
+const calBar = new Progress(`calibrate + quantize (${observerName})`, records);
+const int8 = await quantizeAll(float32, feeds, {
+  observer,
+  keepFloat: CALIBRATION.options.keepFloat,
+  onProgress: (n) => calBar.tick(n - calBar.done),
+});
 calBar.finish();
 const qdq = Object.fromEntries(Object.entries(int8).map(([k, m]) => [k, m.toOnnx()]));
 
@@ -139,7 +151,7 @@ console.log(
   "Timings are wall-clock means over the set, one thread, on a warm engine; the speedup row is that column's ms per page / qwasm int8's.",
 );
 console.log(
-  `Calibration: ${calib.pages.length} pages and ${calib.lines.length} lines disjoint from the evaluation images, ${observer} observer, per-channel int8 weights.`,
+  `Calibration: ${calib.pages.length} pages and ${calib.lines.length} lines disjoint from the evaluation images (other seeds, other words); observers: ${observerName}; per-channel int8 weights.`,
 );
 console.log(`Finished in ${((performance.now() - started) / 1000).toFixed(0)} s.`);
 for (const m of [...Object.values(float32), ...Object.values(int8)]) m.dispose();

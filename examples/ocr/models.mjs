@@ -22,7 +22,7 @@ export function loadFloat32(qw, OnnxModel, bytes) {
 
 /**
  * Quantizes each model with its calibration feeds; `options` go to model.quantize (observer,
- * keepFloat as { det: [...], ... }); `onProgress(done)` counts calibration records overall.
+ * one for all or { det, cls, rec }; keepFloat as { det: [...], ... }); `onProgress(done)` counts calibration records overall.
  */
 export async function quantizeAll(float32, feeds, { observer, keepFloat = {}, onProgress } = {}) {
   const int8 = {};
@@ -31,7 +31,7 @@ export async function quantizeAll(float32, feeds, { observer, keepFloat = {}, on
     const base = before;
     int8[k] = await float32[k].quantize({
       calibration: feeds[k],
-      observer,
+      observer: typeof observer === 'object' ? observer[k] : observer,
       keepFloat: keepFloat[k],
       onProgress: onProgress && ((done) => onProgress(base + done)),
     });
