@@ -170,3 +170,71 @@ describe('corrupted files', () => {
     ]);
   });
 });
+
+describe('plans per input shape', () => {
+  it('runs one model at several input sizes with the weights packed once', () => {
+    const conv = encodeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'conv',
+        node: [
+          {
+            name: 'c',
+            opType: 'Conv',
+            input: ['x', 'w'],
+            output: ['y'],
+            attribute: [
+              { name: 'auto_pad', type: 3, s: new TextEncoder().encode('SAME_UPPER') },
+              { name: 'strides', type: 7, ints: [2, 2] },
+            ],
+          },
+        ],
+        initializer: [
+          {
+            name: 'w',
+            dims: [2, 1, 3, 3],
+            dataType: 1,
+            rawData: new Uint8Array(Float32Array.from({ length: 18 }, (_, i) => (i % 5) - 2).buffer),
+          },
+        ],
+        input: [
+          {
+            name: 'x',
+            type: {
+              tensorType: {
+                elemType: 1,
+                shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimParam: 'h' }, { dimParam: 'w' }] },
+              },
+            },
+          },
+        ],
+        output: [{ name: 'y', type: { tensorType: { elemType: 1 } } }],
+      },
+    });
+    const m = OnnxModel.load(qw, conv);
+    for (const [h, w] of [
+      [5, 6],
+      [8, 7],
+      [5, 6],
+      [9, 9],
+    ] as const) {
+      const x = Float32Array.from({ length: h * w }, (_, i) => (i % 7) - 3);
+      const y = m.run({ x: { data: x, shape: [1, 1, h, w] } }).y!;
+      expect(y.shape).toEqual([1, 2, Math.ceil(h / 2), Math.ceil(w / 2)]);
+      // SAME_UPPER: total padding (out - 1) * 2 + 3 - in, the odd one at the end
+      const pt = Math.floor(Math.max(0, (Math.ceil(h / 2) - 1) * 2 + 3 - h) / 2);
+      const pl = Math.floor(Math.max(0, (Math.ceil(w / 2) - 1) * 2 + 3 - w) / 2);
+      let acc = 0;
+      for (let i = 0; i < 3; i++) {
+        for (let j = 0; j < 3; j++) {
+          const r = i - pt;
+          const c = j - pl;
+          if (r >= 0 && c >= 0 && r < h && c < w) acc += x[r * w + c]! * (((i * 3 + j) % 5) - 2);
+        }
+      }
+      expect(y.data[0]).toBeCloseTo(acc, 4);
+    }
+    m.dispose();
+  });
+});

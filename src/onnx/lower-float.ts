@@ -121,7 +121,8 @@ const lowerConv: Lowering = (p, node, ins) => {
   const g = convGeometry(n, H, W, kH, kW);
   const bias = ins[2] ? (p.constData(ins[2], n, 'the bias') as Float32Array) : undefined;
   refuse(n, bias === undefined || bias.length === M, `bias must have ${M} values`);
-  const layer = p.own(
+  // the pads join the key: with auto_pad they follow the input size
+  const layer = p.layer(`${n.name}:conv2dF32:${g.pads.join(',')}`, () =>
     p.qw.conv2dF32({
       weights: { data: weightsOhwi(w, wv.shape), shape: [M, kH, kW, Cg] },
       bias,
@@ -532,8 +533,10 @@ const lowerMatMul: Lowering = (p, n, ins) => {
   const N = b.shape[b.shape.length - 1]!;
   const M = a.shape[a.shape.length - 2]!;
   if (b.isConst && b.shape.length === 2) {
-    const wt = permute(b.data!, b.shape, [1, 0]) as Float32Array;
-    const layer = p.own(p.qw.linearF32({ weights: { data: wt, shape: [N, K] } }));
+    const bd = b.data!;
+    const layer = p.layer(`${n.name}:linearF32`, () =>
+      p.qw.linearF32({ weights: { data: permute(bd, b.shape, [1, 0]) as Float32Array, shape: [N, K] } }),
+    );
     const y = p.val([...a.shape.slice(0, -1), N], 'float32', false, n.outputs[0]);
     p.step(n.name, 'MatMul (linearF32)', [a], [y], () => {
       layer.run(a.data as Float32Array, y.data as Float32Array);
@@ -597,7 +600,7 @@ const lowerGemm: Lowering = (p, n, ins) => {
       full = Float32Array.from(c, (v) => beta * v);
     }
   }
-  const layer = p.own(p.qw.linearF32({ weights: { data: w, shape: [N, K] }, bias }));
+  const layer = p.layer(`${n.name}:linearF32`, () => p.qw.linearF32({ weights: { data: w, shape: [N, K] }, bias }));
   const y = p.val([M, N], 'float32', false, n.outputs[0]);
   p.step(n.name, 'Gemm (linearF32)', [a], [y], () => {
     const o = y.data as Float32Array;

@@ -215,13 +215,12 @@ const conv: Int8Lowering = (p, node, ins, out, c) => {
   const xq = x.quant!;
   const bf = ins[2] ? (p.constData(ins[2], n, 'the bias') as Float32Array) : undefined;
   const ws = c.ann.weights.get(n.inputs[1]!) ?? fitBias(channelScales(w, M), bf, xq.scale);
-  const wq = quantizeWeights(weightsOhwi(w, wv.shape), ws);
-  const bias = quantizeBias(bf, xq.scale, ws, M);
-  const layer = p.own(
+  // the pads join the key: with auto_pad they follow the input size
+  const layer = p.layer(`${n.name}:conv2d:${g.pads.join(',')}`, () =>
     p.qw.conv2d({
-      weights: { data: wq, shape: [M, kH, kW, Cg] },
+      weights: { data: quantizeWeights(weightsOhwi(w, wv.shape), ws), shape: [M, kH, kW, Cg] },
       weightScale: ws,
-      bias,
+      bias: quantizeBias(bf, xq.scale, ws, M),
       input: { scale: xq.scale, zeroPoint: xq.zeroPoint },
       output: { scale: out.scale, zeroPoint: out.zeroPoint },
       strides: g.strides,
@@ -298,7 +297,7 @@ const matmul: Int8Lowering = (p, n, ins, out, c) => {
   const [K, N] = bv.shape as [number, number];
   const wt = permute(p.constData(bv, n, 'B'), bv.shape, [1, 0]) as Float32Array;
   const ws = c.ann.weights.get(n.inputs[1]!) ?? channelScales(wt, N);
-  const layer = p.own(
+  const layer = p.layer(`${n.name}:linear`, () =>
     p.qw.linear({
       weights: { data: quantizeWeights(wt, ws), shape: [N, K] },
       weightScale: ws,
@@ -520,7 +519,9 @@ function dynamicMatMul(p: Planner, n: GraphNode, ins: (Val | null)[]): Val | nul
     if (cd.length !== N && cd.length !== 1) return null;
     bias = Float32Array.from({ length: N }, (_, i) => beta * cd[cd.length === 1 ? 0 : i]!);
   }
-  const layer = p.own(p.qw.dynamicLinear({ weights: { data: w, shape: [N, K] }, bias }));
+  const layer = p.layer(`${n.name}:dynamicLinear`, () =>
+    p.qw.dynamicLinear({ weights: { data: w, shape: [N, K] }, bias }),
+  );
   const y = p.val([...x.shape.slice(0, -1), N], 'float32', false, n.outputs[0]);
   p.step(n.name, `${n.opType} (dynamicLinear)`, [x], [y], () => {
     layer.run(x.data as Float32Array, y.data as Float32Array);

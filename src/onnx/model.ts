@@ -11,9 +11,12 @@ import type { QuantizeOptions, QuantizedReport } from './quantize.js';
 import { FLOAT_LOWERINGS } from './lower-float.js';
 import { qopLowerings } from './lower-qop.js';
 
+/** Plans a model keeps (one per set of input shapes), the oldest dropped first. */
+const MAX_PLANS = 8;
+
 /** Every lowering of a float (or QOperator) graph. */
 const ALL_LOWERINGS: ReadonlyMap<string, Lowering> = new Map([...FLOAT_LOWERINGS, ...qopLowerings()]);
-import { bindArena, planArena, Planner, type Lowering, type Step, type Val } from './plan.js';
+import { bindArena, planArena, Planner, type Disposable, type Lowering, type Step, type Val } from './plan.js';
 import { dtypeOfArray, numel, type OnnxArray, type OnnxDtype, type OnnxTensor } from './tensor.js';
 
 /**
@@ -87,7 +90,6 @@ export interface Plan {
   inputs: Map<string, Val>;
   outputs: Val[];
   arenaBytes: number;
-  release: () => void;
 }
 
 /** Makes a plan of `graph` for the given input shapes with `lowerings`. */
@@ -97,8 +99,9 @@ export function makePlan(
   shapes: Map<string, readonly number[]>,
   lowerings: ReadonlyMap<string, Lowering>,
   ann: QuantContext | null = null,
+  layers: Map<string, Disposable> = new Map(),
 ): Plan {
-  const p = new Planner(qw, graph, lowerings);
+  const p = new Planner(qw, graph, lowerings, layers);
   try {
     const values = new Map<string, Val>();
     for (const [name, t] of graph.initializers) values.set(name, p.constant(t, false, name));
@@ -142,12 +145,13 @@ export function makePlan(
       inputs,
       outputs,
       arenaBytes: arena.bytes,
-      release: () => {
-        for (const l of p.owned) l.dispose();
-      },
     };
   } catch (e) {
-    for (const l of p.owned) l.dispose();
+    // layers this failed plan made are not kept
+    for (const key of p.created) {
+      layers.get(key)?.dispose();
+      layers.delete(key);
+    }
     throw e;
   }
 }
@@ -214,6 +218,10 @@ export class OnnxModel {
   /** The graph after the load-time rewrites. */
   protected readonly graph: Graph;
   protected plan: Plan | null = null;
+  /** Recent plans by input shapes (newest last): inputs that come back in a few shapes (text lines of a few widths) plan once each. */
+  private readonly plans = new Map<string, Plan>();
+  /** Packed layers shared by all plans. */
+  private readonly layers = new Map<string, Disposable>();
   private disposed = false;
   private readonly lowerings: ReadonlyMap<string, Lowering>;
   private readonly context: QuantContext | null;
@@ -306,10 +314,14 @@ export class OnnxModel {
     }
     const key = [...shapes.values()].map((s) => s.join('x')).join(',');
     if (this.plan !== null && this.plan.key === key) return this.plan;
-    this.plan?.release();
-    this.plan = null;
-    this.plan = this.buildPlan(shapes);
-    return this.plan;
+    let plan = this.plans.get(key);
+    if (plan === undefined) {
+      plan = this.buildPlan(shapes);
+      if (this.plans.size >= MAX_PLANS) this.plans.delete(this.plans.keys().next().value!);
+    } else this.plans.delete(key);
+    this.plans.set(key, plan);
+    this.plan = plan;
+    return plan;
   }
 
   /** @internal Plans now when every input shape is known (as load does). */
@@ -319,7 +331,7 @@ export class OnnxModel {
 
   /** Builds the plan for `shapes`. */
   protected buildPlan(shapes: Map<string, readonly number[]>): Plan {
-    return makePlan(this.qw, this.graph, shapes, this.lowerings, this.context);
+    return makePlan(this.qw, this.graph, shapes, this.lowerings, this.context, this.layers);
   }
 
   /**
@@ -503,7 +515,9 @@ export class OnnxModel {
    * ```
    */
   dispose(): void {
-    this.plan?.release();
+    for (const l of this.layers.values()) l.dispose();
+    this.layers.clear();
+    this.plans.clear();
     this.plan = null;
     this.disposed = true;
   }

@@ -70,7 +70,8 @@ export function at(node: GraphNode): string {
 /** Builds a plan: values, steps, and the engine layers they hold. */
 export class Planner {
   readonly steps: Step[] = [];
-  readonly owned: Disposable[] = [];
+  /** Layers this plan created (the cache keeps them for the model's later plans). */
+  readonly created: string[] = [];
   private folding: Step[] | null = null;
   private readonly layoutCache = new Map<Val, Val>();
 
@@ -78,6 +79,8 @@ export class Planner {
     readonly qw: Qwasm,
     readonly graph: Graph,
     private readonly lowerings: ReadonlyMap<string, Lowering>,
+    /** Packed layers by node, shared by every plan of one model: weights are packed once, not per input shape. */
+    readonly layers: Map<string, Disposable> = new Map(),
   ) {}
 
   /** A new runtime value. */
@@ -112,9 +115,16 @@ export class Planner {
     else this.steps.push(s);
   }
 
-  /** Keeps a layer to dispose with the plan. */
-  own<T extends Disposable>(layer: T): T {
-    this.owned.push(layer);
+  /**
+   * The packed layer of `key` (a node and what runs it): made once per model by `make`, which
+   * also does the weight preparation, and reused by every later plan.
+   */
+  layer<T extends Disposable>(key: string, make: () => T): T {
+    const hit = this.layers.get(key);
+    if (hit !== undefined) return hit as T;
+    const layer = make();
+    this.layers.set(key, layer);
+    this.created.push(key);
     return layer;
   }
 
