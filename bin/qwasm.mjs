@@ -392,18 +392,121 @@ function parseShapes(spec) {
   return out;
 }
 
-/** Calibration records from a folder of .npy files (one input each) or a JS module's default export. */
-async function calibrationFrom(source, model, fs, path, url) {
+/**
+ * Decodes an 8-bit, non-interlaced PNG (grey, grey + alpha, RGB or RGBA) to RGB bytes.
+ * Enough for calibration pages; other images: convert them to PNG or to .npy first.
+ */
+export async function decodePng(bytes) {
+  const { inflateSync } = await import('node:zlib');
+  const sig = [137, 80, 78, 71, 13, 10, 26, 10];
+  if (!sig.every((v, i) => bytes[i] === v)) throw new Error('not a PNG file');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let width = 0;
+  let height = 0;
+  let channels = 0;
+  const idat = [];
+  for (let at = 8; at < bytes.length;) {
+    const len = dv.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    const body = bytes.subarray(at + 8, at + 8 + len);
+    if (type === 'IHDR') {
+      width = dv.getUint32(at + 8);
+      height = dv.getUint32(at + 12);
+      const depth = body[8];
+      const color = body[9];
+      channels = { 0: 1, 2: 3, 4: 2, 6: 4 }[color];
+      if (depth !== 8 || channels === undefined || body[12] !== 0)
+        throw new Error('only 8-bit non-interlaced grey / RGB / RGBA PNGs are read');
+    } else if (type === 'IDAT') idat.push(body);
+    else if (type === 'IEND') break;
+    at += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const px = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const f = raw[y * (stride + 1)];
+    const src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    const row = px.subarray(y * stride, (y + 1) * stride);
+    const up = y > 0 ? px.subarray((y - 1) * stride, y * stride) : new Uint8Array(stride);
+    for (let i = 0; i < stride; i++) {
+      const a = i >= channels ? row[i - channels] : 0;
+      const b = up[i];
+      const c = i >= channels ? up[i - channels] : 0;
+      let p = src[i];
+      if (f === 1) p += a;
+      else if (f === 2) p += b;
+      else if (f === 3) p += (a + b) >> 1;
+      else if (f === 4) {
+        const q = a + b - c;
+        const pa = Math.abs(q - a);
+        const pb = Math.abs(q - b);
+        const pc = Math.abs(q - c);
+        p += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      row[i] = p & 255;
+    }
+  }
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) {
+    for (let c = 0; c < 3; c++) rgb[i * 3 + c] = px[i * channels + (channels < 3 ? 0 : c)];
+  }
+  return { width, height, rgb };
+}
+
+/** An RGB image resized (bilinear) to [1, 3, H, W] float32, normalized as (v / 255 - mean) / std. */
+function imageTensor({ width, height, rgb }, H, W, mean, std) {
+  const out = new Float32Array(3 * H * W);
+  for (let y = 0; y < H; y++) {
+    const sy = Math.min(height - 1, Math.max(0, ((y + 0.5) * height) / H - 0.5));
+    const y0 = Math.floor(sy);
+    const y1 = Math.min(height - 1, y0 + 1);
+    const fy = sy - y0;
+    for (let x = 0; x < W; x++) {
+      const sx = Math.min(width - 1, Math.max(0, ((x + 0.5) * width) / W - 0.5));
+      const x0 = Math.floor(sx);
+      const x1 = Math.min(width - 1, x0 + 1);
+      const fx = sx - x0;
+      for (let c = 0; c < 3; c++) {
+        const v = (r, q) => rgb[(r * width + q) * 3 + c];
+        const top = v(y0, x0) * (1 - fx) + v(y0, x1) * fx;
+        const bottom = v(y1, x0) * (1 - fx) + v(y1, x1) * fx;
+        out[c * H * W + y * W + x] = ((top * (1 - fy) + bottom * fy) / 255 - mean[c]) / std[c];
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Calibration records from a folder (.npy arrays, or .png images resized to the input shape and
+ * normalized with --mean / --std) or from a JS module whose default export is the records.
+ */
+async function calibrationFrom(source, model, shapes, opts, fs, path, url) {
   const stat = fs.statSync(source);
   if (stat.isDirectory()) {
+    const name = model.inputs[0].name;
     const files = fs
       .readdirSync(source)
-      .filter((f) => f.endsWith('.npy'))
+      .filter((f) => /\.(npy|png)$/i.test(f))
       .sort();
-    if (files.length === 0)
-      throw new Error(`${source} holds no .npy files (images: save them as normalized .npy arrays)`);
-    const name = model.inputs[0].name;
-    return files.map((f) => ({ [name]: readNpy(new Uint8Array(fs.readFileSync(path.join(source, f)))) }));
+    if (files.length === 0) throw new Error(`${source} holds no .npy or .png files`);
+    const shape = shapes?.[name] ?? model.inputs[0].shape;
+    const nums = (v, d) => (typeof v === 'string' ? v.split(',').map(Number) : d);
+    const mean = nums(opts.mean, [0.5, 0.5, 0.5]);
+    const std = nums(opts.std, [0.5, 0.5, 0.5]);
+    const records = [];
+    for (const f of files) {
+      const bytes = new Uint8Array(fs.readFileSync(path.join(source, f)));
+      if (/\.npy$/i.test(f)) records.push({ [name]: readNpy(bytes) });
+      else {
+        if (shape.slice(2).some((d) => typeof d !== 'number'))
+          throw new Error(`give --shape ${name}=1,3,H,W to resize images`);
+        const [, , H, W] = shape;
+        records.push({ [name]: { data: imageTensor(await decodePng(bytes), H, W, mean, std), shape: [1, 3, H, W] } });
+      }
+    }
+    return records;
   }
   const mod = await import(url.pathToFileURL(path.resolve(source)).href);
   const feeds = typeof mod.default === 'function' ? await mod.default() : mod.default;
@@ -447,8 +550,9 @@ function syntheticFeeds(model, shapes, seed) {
 }
 
 const ONNX_HELP = [
-  '  quantize model.onnx --calib <folder of .npy | module.mjs> -o model.int8.onnx',
+  '  quantize model.onnx --calib <folder of .png / .npy | module.mjs> -o model.int8.onnx',
   '                 [--observer minmax|mse|percentile|entropy] [--per-tensor] [--keep-float a,b] [--shape x=1,3,H,W]',
+  '                 [--mean 0.5,0.5,0.5 --std 0.5,0.5,0.5]   (.png pages: resized to the input, (v / 255 - mean) / std)',
   '  run model.onnx --input x=file.npy [--shape ...] [--profile] [--json]',
   '  bench model.onnx [--shape ...] [--calib ...] [--rounds 5]   float32 vs int8 on qwasm (and onnxruntime-web when installed)',
 ];
@@ -496,7 +600,7 @@ async function onnxCommand(command, rest) {
       console.error('quantize needs --calib <folder or module> and -o <output.onnx>');
       return 1;
     }
-    const q = await quantize(await calibrationFrom(opts.calib, model, fs, path, url));
+    const q = await quantize(await calibrationFrom(opts.calib, model, inputShapes, opts, fs, path, url));
     fs.writeFileSync(opts.output, q.toOnnx());
     const worst = [...q.report.nodes].sort((a, b) => a.sqnrDb - b.sqnrDb).slice(0, 5);
     console.log(
@@ -535,7 +639,10 @@ async function onnxCommand(command, rest) {
   }
   // bench
   const feeds = syntheticFeeds(model, inputShapes, 1);
-  const calib = typeof opts.calib === 'string' ? await calibrationFrom(opts.calib, model, fs, path, url) : [feeds];
+  const calib =
+    typeof opts.calib === 'string'
+      ? await calibrationFrom(opts.calib, model, inputShapes, opts, fs, path, url)
+      : [feeds];
   const q = await quantize(calib);
   const cases = { 'qwasm float32': async () => model.run(feeds), 'qwasm int8': async () => q.run(feeds) };
   try {
