@@ -90,29 +90,34 @@ if (ort) {
 
 const lines = evalSet.lines.slice(0, lineCount).map((l) => ({ ...l, img: l.image() }));
 const pages = evalSet.pages.slice(0, pageCount).map((p) => ({ ...p, img: p.image() }));
+// One warm-up page per engine plans every model at the shapes the set uses. Then each line
+// and page goes through every engine in turn, so a busy moment on the machine falls on all
+// engines alike rather than on whichever ran then.
 for (const e of engines) {
-  // One warm-up page plans every model at the shapes the set uses.
   await ocr(e.models, pages[0]?.img ?? lines[0].img, chars);
-  const bar = new Progress(e.name.padEnd(24), lines.length + pages.length);
-  e.text = new TextScore();
-  e.page = new PageScore();
-  e.lineMs = 0;
-  e.pageMs = 0;
-  for (const l of lines) {
+  Object.assign(e, { text: new TextScore(), page: new PageScore(), lineMs: 0, pageMs: 0 });
+}
+const bar = new Progress(`read (${engines.length} engines)`, lines.length + pages.length);
+for (const l of lines) {
+  for (const e of engines) {
     const t0 = performance.now();
     const r = await readLine(e.models, l.img, chars);
     e.lineMs += performance.now() - t0;
     e.text.add(l.text, r.text);
-    bar.tick();
   }
-  for (const p of pages) {
+  bar.tick();
+}
+for (const p of pages) {
+  for (const e of engines) {
     const t0 = performance.now();
     const r = await ocr(e.models, p.img, chars);
     e.pageMs += performance.now() - t0;
     e.page.add(p.lines, r.lines);
-    bar.tick();
   }
-  bar.finish();
+  bar.tick();
+}
+bar.finish();
+for (const e of engines) {
   e.lineMs /= Math.max(1, lines.length);
   e.pageMs /= Math.max(1, pages.length);
 }
@@ -148,7 +153,7 @@ console.log(
     `int8 QDQ export ${mib(size(qdq))}.`,
 );
 console.log(
-  "Timings are wall-clock means over the set, one thread, on a warm engine; the speedup row is that column's ms per page / qwasm int8's.",
+  "Timings: wall-clock means over the set, one thread, warm engines taking turns item by item; the speedup row is that column's ms per page / qwasm int8's.",
 );
 console.log(
   `Calibration: ${calib.pages.length} pages and ${calib.lines.length} lines disjoint from the evaluation images (other seeds, other words); observers: ${observerName}; per-channel int8 weights.`,
