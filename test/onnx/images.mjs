@@ -5,12 +5,17 @@
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
 
-/** A [1, 3, H, W] float32 image of text-like lines on a white background. */
-export function textImage(shape: readonly number[], seed: number): Float32Array {
-  const [, , H, W] = shape as [number, number, number, number];
+/**
+ * A [1, 3, H, W] float32 image of text-like lines on a white background.
+ * @param {readonly number[]} shape
+ * @param {number} seed
+ * @returns {Float32Array}
+ */
+export function textImage(shape, seed) {
+  const [, , H, W] = shape;
   const ink = new Uint8Array(H * W);
   let s = seed;
-  const r = (): number => {
+  const r = () => {
     s = (s * 1103515245 + 12345) % 2147483648;
     return s / 2147483648;
   };
@@ -46,18 +51,23 @@ export function textImage(shape: readonly number[], seed: number): Float32Array 
   }
   const out = new Float32Array(3 * H * W);
   for (let c = 0; c < 3; c++) {
-    for (let i = 0; i < H * W; i++) out[c * H * W + i] = ((ink[i] ? 0.1 : 0.95) - MEAN[c]!) / STD[c]!;
+    for (let i = 0; i < H * W; i++) out[c * H * W + i] = ((ink[i] ? 0.1 : 0.95) - MEAN[c]) / STD[c];
   }
   return out;
 }
 
-/** 10 log10(sum f^2 / sum (f - g)^2) in dB. */
-export function sqnrDb(f: ArrayLike<number>, g: ArrayLike<number>): number {
+/**
+ * 10 log10(sum f^2 / sum (f - g)^2) in dB.
+ * @param {ArrayLike<number>} f
+ * @param {ArrayLike<number>} g
+ * @returns {number}
+ */
+export function sqnrDb(f, g) {
   let s = 0;
   let e = 0;
   for (let i = 0; i < f.length; i++) {
-    s += f[i]! * f[i]!;
-    e += (f[i]! - g[i]!) ** 2;
+    s += f[i] * f[i];
+    e += (f[i] - g[i]) ** 2;
   }
   return e === 0 ? Infinity : 10 * Math.log10(s / e);
 }
