@@ -160,6 +160,23 @@ function components(bitmap, w, h) {
   return comps;
 }
 
+/** Each row's leftmost and rightmost pixel: the same convex hull as all the pixels, from far fewer points. */
+function rowExtremes(xs, ys) {
+  const rows = new Map();
+  for (let i = 0; i < xs.length; i++) {
+    const r = rows.get(ys[i]);
+    if (r === undefined) rows.set(ys[i], [xs[i], xs[i]]);
+    else if (xs[i] < r[0]) r[0] = xs[i];
+    else if (xs[i] > r[1]) r[1] = xs[i];
+  }
+  const pts = [];
+  for (const [y, [lo, hi]] of rows) {
+    pts.push([lo, y]);
+    if (hi !== lo) pts.push([hi, y]);
+  }
+  return pts;
+}
+
 /** Convex hull (monotone chain) of points given as [x, y] pairs. */
 function convexHull(pts) {
   pts.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -275,8 +292,7 @@ export function dbPostprocess(pred, shape, srcWidth, srcHeight, opts = DET) {
   for (let i = 0; i < w * h; i++) bitmap[i] = pred[i] > opts.thresh ? 1 : 0;
   const boxes = [];
   for (const { xs, ys } of components(bitmap, w, h).slice(0, opts.maxCandidates)) {
-    const pts = xs.map((x, i) => [x, ys[i]]);
-    const rect = minAreaRect(convexHull(pts));
+    const rect = minAreaRect(convexHull(rowExtremes(xs, ys)));
     if (Math.min(rect.w, rect.h) < opts.minSize) continue;
     const quad = corners(rect);
     const score = boxScore(pred, w, h, quad);
