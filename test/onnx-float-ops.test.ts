@@ -144,6 +144,16 @@ const cases: Case[] = [
   },
   { op: 'Gather', inputs: [f('x', X), i64('i', [3, 0, 7])], out: [1, 3, 9, 10], attributes: { axis: 1 } },
   { op: 'LayerNormalization', inputs: [f('x', [2, 5, 12]), c('s', [12]), c('b', [12])], out: [2, 5, 12], opset: 17 },
+  { op: 'LogSoftmax', inputs: [f('x', [3, 11], [-4, 4])], out: [3, 11], attributes: { axis: -1 } },
+  { op: 'ReduceSum', inputs: [f('x', [2, 5, 7]), i64('a', [1])], out: [2, 1, 7] },
+  { op: 'ReduceMax', inputs: [f('x', [2, 5, 7])], out: [2, 7], attributes: { axes: [1], keepdims: 0 } },
+  { op: 'Sum', inputs: [f('a', X), f('b', X), f('c', [1, 8, 1, 1])], out: X },
+  { op: 'Neg', inputs: [f('x', X)], out: X },
+  { op: 'Exp', inputs: [f('x', X, [-3, 3])], out: X },
+  { op: 'Abs', inputs: [f('x', X)], out: X },
+  { op: 'Identity', inputs: [f('x', X)], out: X },
+  { op: 'Softmax', inputs: [f('x', [2, 3, 4], [-4, 4])], out: [2, 3, 4], attributes: { axis: 1 }, opset: 11 },
+  { op: 'Clip', inputs: [f('x', X, [-8, 8])], out: X, attributes: { min: { float: -1 }, max: { float: 2 } }, opset: 9 },
 ];
 
 describe('qwasm/onnx float32 ops against onnxruntime-node', () => {
