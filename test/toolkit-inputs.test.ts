@@ -316,6 +316,12 @@ describe('refusals name the argument', () => {
       () => planBits([{ name: 'a' }] as never, { minSqnrDb: 20 }),
       'report[0].weightSqnr',
     ],
+    [
+      'quantizeTensor with a Symbol qmin in its params',
+      () => fakeQuantize(x, { ...computeQuantParams(x), qmin: sym as never }),
+      'params',
+      /Symbol\(s\)/,
+    ],
     ['observer histogram channel 1.5', () => new HistogramObserver().observe(x).histogram(1.5), 'channel'],
   ];
   it.each(cases)('%s', (_label, f, argument, message) => {

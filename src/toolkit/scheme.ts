@@ -542,7 +542,7 @@ function checkParams(p: QuantParams, shape: readonly number[]): Layout {
   check(
     p.qmin === qmin && p.qmax === qmax,
     'params',
-    `qmin/qmax [${p.qmin}, ${p.qmax}] do not match ${p.bits}-bit ${p.signed ? 'signed' : 'unsigned'}${p.narrow ? ' narrow' : ''}`,
+    `qmin/qmax [${describe(p.qmin)}, ${describe(p.qmax)}] do not match ${p.bits}-bit ${p.signed ? 'signed' : 'unsigned'}${p.narrow ? ' narrow' : ''}`,
   );
   let L: Layout;
   if (p.granularity === 'tensor') L = resolveLayout(shape, {});
