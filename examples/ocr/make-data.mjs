@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as PImage from 'pureimage';
 import jpeg from 'jpeg-js';
+import * as prettier from 'prettier';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, 'data');
@@ -187,7 +188,7 @@ function makePage(r, words, file) {
   return { file: path.basename(file), width: W, height: H, font: family, rotated: rotate, lines };
 }
 
-function build(dir, seed, words, nLines, nPages) {
+async function build(dir, seed, words, nLines, nPages) {
   fs.rmSync(path.join(out, dir), { recursive: true, force: true });
   fs.mkdirSync(path.join(out, dir, 'lines'), { recursive: true });
   fs.mkdirSync(path.join(out, dir, 'pages'), { recursive: true });
@@ -200,12 +201,14 @@ function build(dir, seed, words, nLines, nPages) {
   for (let i = 0; i < nPages; i++) {
     pages.push(makePage(r, words, path.join(out, dir, 'pages', `page-${String(i).padStart(3, '0')}.jpg`)));
   }
-  fs.writeFileSync(path.join(out, dir, 'truth.json'), JSON.stringify({ lines, pages }, null, 1) + '\n');
+  // Written as the repository's formatter writes JSON, so `npm run format:check` passes.
+  const json = await prettier.format(JSON.stringify({ lines, pages }), { parser: 'json', printWidth: 120 });
+  fs.writeFileSync(path.join(out, dir, 'truth.json'), json);
   console.log(`${dir}: ${nLines} lines, ${nPages} pages`);
 }
 
 // Calibration uses other seeds and a disjoint half of the vocabulary.
 const evalWords = WORDS.filter((_, i) => i % 4 !== 3);
 const calibWords = WORDS.filter((_, i) => i % 4 === 3);
-build('eval', 20261201, evalWords, 200, 20);
-build('calib', 777, calibWords, 40, 6);
+await build('eval', 20261201, evalWords, 200, 20);
+await build('calib', 777, calibWords, 40, 6);
