@@ -11,7 +11,7 @@
 export const CALIBRATION = {
   /** Calibration images the Node demo uses (of the 6 pages and 40 lines in data/calib). */
   pages: 4,
-  lines: 24,
+  lines: 16,
   /** The browser page calibrates on fewer images so it is ready sooner. */
   browserPages: 2,
   browserLines: 8,
