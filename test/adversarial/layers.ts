@@ -20,7 +20,7 @@ import {
   requantFp32Ref,
   type ConvGeoRef,
 } from './reference.js';
-import { extremeMultiplier } from './models.js';
+import { extremeMultiplier, withBaseArgs } from './models.js';
 import { gemmNK } from '../reference/gemm.js';
 import { refConvF32 } from '../reference/conv.js';
 import { affineRef, binaryMatMulRef, conv2dRef, packRef, requantRef, signs, unpackRef } from '../reference/binary.js';
@@ -168,18 +168,21 @@ export function layerCaseOf<S>(m: LayerModel<S>, r: Rng, mutateP = 0.5): Case {
       }
     } else if (where < 0.65) {
       const v = r.pick<unknown>([null, undefined, 5, 'config', [], () => 1]);
-      mut = { value: v, expect: err(['config']), tag: 'bad-config' };
+      // an array or a function has no fields: naming the first missing one is sound too
+      mut = { value: v, expect: err(['config', 'weights']), tag: 'bad-config' };
       cfg = v;
     } else if (where < 0.9) {
       mut = m.mutateInput ? m.mutateInput(r, s, expect) : genericInput(r, x, m, expect, (s as { K?: number }).K ?? 1);
       x = mut.value;
     } else {
-      mut = mutateOut(r, out, expect);
+      const w = m.want(s);
+      const needed = 'error' in w ? 0 : ('either' in w ? w.want : w).values.length;
+      mut = mutateOut(r, out, expect, needed);
       out = mut.value;
       if (out === undefined) mut.expect = expect;
     }
     if (mut !== null) {
-      expect = mut.expect;
+      expect = withBaseArgs(mut.expect, expect);
       tag = mut.tag;
       snapshots.push(...(mut.snapshots ?? []));
     }
@@ -273,7 +276,7 @@ function genericField<S>(r: Rng, s: S, f: FieldMeta, valid: Expect, m: LayerMode
         };
       }
       return {
-        value: { ...q, scale: r.pick<unknown>(['0.1', null, [0.1]]) },
+        value: { ...q, scale: r.pick<unknown>(['0.1', null, {}]) },
         expect: err([`${f.key}.scale`, f.key]),
         tag: `bad-${f.key}.scale`,
       };
@@ -329,12 +332,16 @@ function genericInput<S>(r: Rng, x: unknown, m: LayerModel<S>, valid: Expect, ro
     }
     case 3: {
       const others: Ctor[] = [Int8Array, Uint8Array, Int16Array, Int32Array, Float32Array, Uint32Array];
-      const W = r.pick(others.filter((o) => !m.inputAccepts.includes(o)));
+      const W = r.pick(others.filter((o) => o !== C && !m.inputAccepts.includes(o)));
       return { value: new W(n), expect: err(['x']), tag: 'x-wrong-dtype' };
     }
     case 4: {
       if (rowLen === 1)
-        return { value: new C(n + 1), expect: { kind: 'either', check: () => null, args: ['x'] }, tag: 'x-extra-row' };
+        return {
+          value: new C(n + 1),
+          expect: { kind: 'either', check: () => null, args: ['x', 'out'] },
+          tag: 'x-extra-row',
+        };
       return { value: new C(n + 1), expect: err(['x']), tag: 'x-not-whole-rows' };
     }
     case 5:
@@ -380,7 +387,8 @@ function emptyCheck(res: unknown): string | null {
 }
 
 /** `out` mutations: the wrong type, too short, a lying length, not an array. */
-function mutateOut(r: Rng, out: unknown, valid: Expect): Mut {
+/** `needed`: elements (or words) the output must hold; the mutated `out` holds fewer. */
+function mutateOut(r: Rng, out: unknown, valid: Expect, needed: number): Mut {
   if (out === undefined) return { value: undefined, expect: valid, tag: 'valid' };
   const k = r.int(0, 3);
   const data = (
@@ -395,10 +403,8 @@ function mutateOut(r: Rng, out: unknown, valid: Expect): Mut {
     const W = C === Float32Array ? Int32Array : Float32Array;
     return { value: wrap(new W(data.length)), expect: err(['out']), tag: 'out-wrong-type' };
   }
-  if (k === 1) {
-    if (data.length === 0) return { value: out, expect: valid, tag: 'valid' };
-    return { value: wrap(new C(data.length - 1)), expect: err(['out']), tag: 'out-too-short' };
-  }
+  if (needed === 0 && k > 0) return { value: out, expect: valid, tag: 'valid' };
+  if (k === 1) return { value: wrap(new C(needed - 1)), expect: err(['out']), tag: 'out-too-short' };
   if (k === 2) {
     const claimed = data.length;
     const Base = C as unknown as new (n: number) => Int8Array;
@@ -408,10 +414,10 @@ function mutateOut(r: Rng, out: unknown, valid: Expect): Mut {
       }
     };
     const v = named(
-      new Liar(Math.max(0, claimed - 1)) as unknown as Typed,
-      `new (class extends ${C.name} { get length() { return ${claimed + 1000}; } })(${Math.max(0, claimed - 1)})`,
+      new Liar(needed - 1) as unknown as Typed,
+      `new (class extends ${C.name} { get length() { return ${claimed + 1000}; } })(${needed - 1})`,
     );
-    return { value: wrap(v), expect: claimed === 0 ? either(valid, ['out']) : err(['out']), tag: 'out-lying-length' };
+    return { value: wrap(v), expect: err(['out']), tag: 'out-lying-length' };
   }
   return { value: r.pick<unknown>([5, 'out', {}, []]), expect: err(['out']), tag: 'out-not-an-array' };
 }
@@ -850,7 +856,7 @@ export const int4Model: LayerModel<Int4Spec> = {
   fields: (s) => [
     { key: 'weights', kind: 'weights', optional: false, accepts: [Int8Array, Uint8Array] },
     { key: 'weightScale', kind: 'scale', optional: false, perChannel: s.ws.length },
-    { key: 'groupSize', kind: 'enum', optional: s.groupSize === undefined, bad: [0, 3, 6, -4, 4.5, '32', NaN] },
+    { key: 'groupSize', kind: 'enum', optional: s.groupSize === undefined, bad: [3, 6, -4, 4.5, '32', NaN] },
     { key: 'bias', kind: 'bias', optional: true, perChannel: s.N },
     { key: 'input', kind: 'quant', optional: false },
     { key: 'output', kind: 'quant', optional: false },
@@ -901,6 +907,8 @@ interface ConvLayerSpec {
   M: number;
   kH: number;
   kW: number;
+  /** Input channels per group of the weights (fixed: a default group does not change them). */
+  Cg: number;
   group: number | undefined;
   strides: [number, number] | undefined;
   pads: [number, number, number, number] | undefined;
@@ -943,6 +951,7 @@ function convLayerSpec(r: Rng): ConvLayerSpec {
     M,
     kH,
     kW,
+    Cg: C / g,
     group,
     strides: r.bool(0.5) ? [r.pick([1, 2, 3]), r.pick([1, 2])] : undefined,
     pads: r.bool(0.5) ? [r.int(0, 2), r.int(0, 2), r.int(0, 2), r.int(0, 2)] : undefined,
@@ -957,7 +966,7 @@ function convLayerSpec(r: Rng): ConvLayerSpec {
 }
 
 function convLayerGeo(s: ConvLayerSpec): ConvGeoRef | string {
-  return convGeometryRef([s.N, s.H, s.W, s.C], [s.M, s.kH, s.kW, s.C / (s.group ?? 1)], {
+  return convGeometryRef([s.N, s.H, s.W, s.C], [s.M, s.kH, s.kW, s.Cg], {
     layout: 'NHWC',
     strides: s.strides ?? [1, 1],
     pads: s.pads ?? [0, 0, 0, 0],
@@ -1053,7 +1062,7 @@ export const conv2dModel: LayerModel<ConvLayerSpec> = {
   valid: convLayerSpec,
   config: (s) => {
     const c = linearModel.config(s.lin);
-    c.weights = { data: s.w, shape: [s.M, s.kH, s.kW, s.C / (s.group ?? 1)] };
+    c.weights = { data: s.w, shape: [s.M, s.kH, s.kW, s.Cg] };
     convShapeAttrs(s, c);
     return c;
   },
@@ -1066,10 +1075,18 @@ export const conv2dModel: LayerModel<ConvLayerSpec> = {
   },
   want: (s) => {
     const g = convLayerGeo(s);
-    if (typeof g === 'string') {
-      return { error: g === 'kernel' ? ['x', 'pads', 'dilations', 'strides', 'weights'] : ['group', 'weights', 'x'] };
-    }
     const l = s.lin;
+    if (typeof g === 'string') {
+      const extreme = extremeMultiplier(l.sx, l.ws, l.sy, l.requant ?? 'fp32')
+        ? ['weightScale', 'input.scale', 'output.scale']
+        : [];
+      return {
+        error: [
+          ...(g === 'kernel' ? ['x', 'pads', 'dilations', 'strides', 'weights'] : ['group', 'weights', 'x']),
+          ...extreme,
+        ],
+      };
+    }
     const acc = g.N === 0 ? [] : convAccRef(g, 'NHWC', s.x, s.w, l.zx, [l.wzp ?? 0]);
     if (l.bias) for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + l.bias[i % s.M]!;
     const signed = l.dtype !== 'uint8';
@@ -1090,7 +1107,7 @@ export const conv2dF32Model: LayerModel<ConvLayerSpec> = {
   inputAccepts: [],
   valid: convLayerSpec,
   config: (s) => {
-    const c: Record<string, unknown> = { weights: { data: s.wf, shape: [s.M, s.kH, s.kW, s.C / (s.group ?? 1)] } };
+    const c: Record<string, unknown> = { weights: { data: s.wf, shape: [s.M, s.kH, s.kW, s.Cg] } };
     if (s.fbias) c.bias = s.fbias;
     if (s.lin.activation !== undefined) c.activation = s.lin.activation;
     convShapeAttrs(s, c);
@@ -1113,7 +1130,7 @@ export const conv2dF32Model: LayerModel<ConvLayerSpec> = {
     // magnitudes for the tolerance: the same conv on |x| and |w|
     const mag =
       g.N === 0 ? [] : Array.from(refConvF32(g, s.xf.map(Math.abs), s.wf.map(Math.abs), s.fbias?.map(Math.abs)));
-    const K = s.kH * s.kW * (s.C / (s.group ?? 1));
+    const K = s.kH * s.kW * s.Cg;
     return {
       values,
       tol: mag.map((v) => (K + 4) * 2 ** -22 * v + 1e-30),

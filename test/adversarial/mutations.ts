@@ -179,7 +179,7 @@ export function mutateTensor(
       const s = [...shape];
       if (s.length === 0 || r.bool(0.3)) s.push(2);
       else s[s.length - 1] = s[s.length - 1]! + r.int(1, 3);
-      if (s.reduce((a, b) => a * b, 1) === n) s.push(3);
+      if (s.reduce((a, b) => a * b, 1) === n) s.splice(0, s.length, n + 1);
       return { value: { data, shape: s }, expect: err(blame), tag: kind };
     }
     case 'not-a-tensor': {
@@ -203,11 +203,16 @@ export function badScale(r: Rng, perChannel: number): unknown {
 }
 
 /** Values no zero point of a dtype may take. */
-export function badZeroPoint(r: Rng, signed: boolean, perChannel: number): unknown {
+/**
+ * Values no zero point of a dtype may take. `dtypeFixed` false: an Int8Array / Uint8Array
+ * zero point chooses the output dtype there (quantizeLinear, yZeroPoint), so it is valid.
+ */
+export function badZeroPoint(r: Rng, signed: boolean, perChannel: number, dtypeFixed = true): unknown {
   const qmin = signed ? -128 : 0;
   const qmax = signed ? 127 : 255;
   const vs: unknown[] = [qmax + 1, qmin - 1, 2 ** 32 + 3, 2 ** 32, -(2 ** 53), 2 ** 53, 1.5, NaN, Infinity, -Infinity];
-  vs.push('3', 3n, {}, true, signed ? Uint8Array.of(0) : Int8Array.of(0), new Int32Array(0), [qmax + 1]);
+  vs.push('3', 3n, {}, true, new Int32Array(0), [qmax + 1]);
+  if (dtypeFixed) vs.push(signed ? Uint8Array.of(0) : Int8Array.of(0));
   vs.push(Float32Array.of(0.5), [0.5]);
   if (perChannel > 1) vs.push(new Int32Array(perChannel + 1));
   else vs.push(new Int32Array(3));

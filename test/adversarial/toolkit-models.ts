@@ -424,6 +424,7 @@ const GENS: Record<string, Gen> = {
     if (r.bool(0.25)) {
       const pb = { ...(params as Record<string, unknown>) };
       const k = r.int(0, 4);
+      const broken = ['scale NaN', 'zeroPoint 1000', 'one scale too many', "granularity 'row'", 'qmax + 1'][k]!;
       if (k === 0) pb.scale = new Float32Array((pb.scale as Float32Array).length).fill(NaN);
       else if (k === 1) pb.zeroPoint = Int32Array.from(pb.zeroPoint as Int32Array, () => 1000);
       else if (k === 2) pb.scale = new Float32Array((pb.scale as Float32Array).length + 1).fill(0.1);
@@ -435,7 +436,7 @@ const GENS: Record<string, Gen> = {
           : t;
       return tcall(
         which,
-        [x, named(pb, 'params (one field broken)')],
+        [x, named(pb, `params with ${broken}`)],
         err(['params', 'params.scale', 'params.zeroPoint', 'params.granularity']),
         'bad-params',
       );
@@ -478,7 +479,8 @@ const GENS: Record<string, Gen> = {
       return tcall('packInt4', [bad, [rows, K]], err(['values']), 'out-of-int4', [bad]);
     }
     if (r.bool(0.15)) return tcall('packInt4', [Uint8Array.from(v), [rows, K]], err(['values']), 'wrong-type');
-    if (r.bool(0.1)) return tcall('packInt4', [v, [rows, K + 1]], err(['values', 'shape']), 'shape-mismatch', [v]);
+    if (r.bool(0.1) && rows > 0)
+      return tcall('packInt4', [v, [rows, K + 1]], err(['values', 'shape']), 'shape-mismatch', [v]);
     if (r.bool(0.2) && rows === 1)
       return tcall(
         'packInt4',
@@ -744,9 +746,9 @@ const GENS: Record<string, Gen> = {
               const v = o as { min: Float32Array; max: Float32Array };
               const a = v.min[0]!;
               const b = v.max[0]!;
-              // a clipping range inside the data's (widened) range, holding 0
+              // a clipping range inside the data's (widened) range
               const slack = (hi - lo) * 1e-6 + 1e-30;
-              return Number.isFinite(a) && Number.isFinite(b) && a <= 0 && b >= 0 && a >= lo - slack && b <= hi + slack
+              return Number.isFinite(a) && Number.isFinite(b) && a <= b && a >= lo - slack && b <= hi + slack
                 ? null
                 : `range [${a}, ${b}] outside [${lo}, ${hi}]`;
             }),
