@@ -510,7 +510,7 @@ const GENS: Record<string, Gen> = {
       }
     if (r.bool(0.25)) {
       const k = r.int(0, 3);
-      if (k === 0)
+      if (k === 0 && rows > 0)
         return tcall('unpackInt4', [packed, [rows, K + 2]], err(['packed', 'shape']), 'shape-mismatch', [packed]);
       if (k === 1) return tcall('unpackInt4', [Int8Array.from(packed), [rows, K]], err(['packed']), 'wrong-type');
       if (k === 2)
