@@ -198,7 +198,7 @@ export function badScale(r: Rng, perChannel: number): unknown {
   const vs: unknown[] = [0, -1, -0, NaN, Infinity, -Infinity, 1e-46, 1e39, '0.5', 5n, {}, [], [NaN], true];
   vs.push(Float32Array.of(0), new Float32Array(0), [0.1, -0.1]);
   if (perChannel > 1) vs.push(new Float32Array(perChannel + 1).fill(0.1), new Float32Array(perChannel).fill(NaN));
-  else vs.push(new Float32Array(3).fill(0.1));
+  else vs.push(new Float32Array(1031).fill(0.1));
   return r.pick(vs);
 }
 

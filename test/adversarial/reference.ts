@@ -112,8 +112,10 @@ export function dynamicRef(
   hi = Math.fround(hi);
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return null;
   const range = Math.fround(hi - lo);
-  const overflow = !Number.isFinite(range);
-  const scale = hi === lo ? 1 : overflow ? Math.fround((hi - lo) / 255) : Math.fround(range / 255);
+  let scale = hi === lo ? 1 : !Number.isFinite(range) ? Math.fround((hi - lo) / 255) : Math.fround(range / 255);
+  // no float32 scale for the range: max - min overflows, or / 255 underflows to 0
+  const overflow = !Number.isFinite(range) || scale === 0;
+  if (scale === 0) scale = 2 ** -149;
   return { scale, ...dynamicWith(x, lo, scale), overflow, lo, hi };
 }
 
