@@ -215,7 +215,7 @@ export function badZeroPoint(r: Rng, signed: boolean, perChannel: number, dtypeF
   if (dtypeFixed) vs.push(signed ? Uint8Array.of(0) : Int8Array.of(0));
   vs.push(Float32Array.of(0.5), [0.5]);
   if (perChannel > 1) vs.push(new Int32Array(perChannel + 1));
-  else vs.push(new Int32Array(3));
+  else vs.push(new Int32Array(1031));
   return r.pick(vs);
 }
 
