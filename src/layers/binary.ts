@@ -479,7 +479,7 @@ export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLaye
     const N = this.outFeatures;
     let y: BinaryResult<O>;
     let target: Uint32Array | Int8Array | Float32Array;
-    if (out !== undefined) {
+    if (out !== undefined && out !== null) {
       target = checkOutData(out, this.outKind, M, N, this.outArg);
       checkOutShape(out, x.shape, x.shape.length - 1, N);
       y = out;
@@ -566,7 +566,7 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
     const M = Nb * t.OH * t.OW;
     let y: BinaryResult<O>;
     let target: Uint32Array | Int8Array | Float32Array;
-    if (out !== undefined) {
+    if (out !== undefined && out !== null) {
       target = checkOutData(out, this.outKind, M, g.O, this.outArg);
       checkOutShape(out, this.outShape, 3, g.O);
       y = out;

@@ -24,7 +24,7 @@ import {
 } from '../tensor.js';
 import { readBias, resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
 import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
-import { checkAccumulation, maxCentred } from '../ops/gemm.js';
+import { checkAccumulation, checkBiasRange, maxCentred } from '../ops/gemm.js';
 import {
   CONV_PARAMS_BYTES,
   ConvPath,
@@ -238,7 +238,7 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
    */
   protected begin(
     x: unknown,
-    out: Tensor | undefined,
+    out: Tensor | undefined | null,
     kind: TypedArrayKind,
     f32: boolean,
     za: number,
@@ -248,7 +248,7 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
     this.count = 0;
     const plan = this.planFor(x, kind, f32, za, signed);
     const count = plan.geo.N * plan.geo.OH * plan.geo.OW * plan.geo.M;
-    if (out !== undefined) {
+    if (out !== undefined && out !== null) {
       this.checkOut(out, plan, kind);
       this.result = out;
     } else {
@@ -342,6 +342,12 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
       maxCentred(dtype, [q.inputZeroPoint]),
       maxCentred('int8', zw),
       'weights',
+    );
+    checkBiasRange(
+      bias,
+      kernel.kH * kernel.kW * kernel.Cg,
+      maxCentred(dtype, [q.inputZeroPoint]),
+      maxCentred('int8', zw),
     );
     super(rt, cfg, kernel, geo);
     this.dtype = dtype;

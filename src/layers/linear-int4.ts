@@ -10,17 +10,18 @@
 // is added once and the result rounded half to even. That path is fp32 requantization
 // only ('fixedpoint' has no per-group form) and is bit-exact across builds, not
 // against onnxruntime (which has no per-group int4 QLinearMatMul to match).
-import { describe } from '../args.js';
+import { describe, readObject } from '../args.js';
 import { QwasmError, check } from '../errors.js';
-import { LayerMemory } from './layer.js';
+import { PackedLayer } from './linear.js';
 import { Workspace, type Runtime } from '../runtime.js';
-import { checkTensor, type QuantDtype, type Tensor } from '../tensor.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
-import { resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
+import { readField, readShape, readTypedArray, type QuantDtype, type Tensor } from '../tensor.js';
+import { qrange } from '../quant/dtype.js';
+import { readBias, resolveScale, type Scale } from '../quant/params.js';
 import { fp32Multiplier } from '../quant/multiplier.js';
 import { EpilogueParams, activationRange, type Activation, type Requant } from '../ops/epilogue.js';
-import { checkAccumulation, maxCentred, packedActivationBytes } from '../ops/gemm.js';
+import { checkAccumulation, checkBiasRange, maxCentred, packedActivationBytes } from '../ops/gemm.js';
 import type { QuantSpec } from './linear.js';
+import { resolveLayerQuant } from './resolve.js';
 
 /**
  * Configuration of `qw.linear` with int4 weights.
@@ -65,19 +66,16 @@ export interface LinearInt4Config {
   requant?: Requant;
 }
 
-/** Validates the config's weights and returns them as one signed value per element. */
+/** Reads the config's weights once, validates them and returns one signed value per element. */
 function readInt4Weights(w: unknown): { values: (n: number, k: number) => number; N: number; K: number } {
-  check(typeof w === 'object' && w !== null, 'weights', 'expected a tensor { data, shape }');
-  const { data, shape } = w as { data?: unknown; shape?: unknown };
-  check(Array.isArray(shape) && shape.length === 2, 'weights', `must be 2-D [N, K], got shape ${describe(shape)}`);
+  check(typeof w === 'object' && w !== null, 'weights', `expected a tensor { data, shape }, got ${describe(w)}`);
+  const data = readTypedArray(readField(w, 'data', 'weights'), 'weights');
+  const shape = readShape(readField(w, 'shape', 'weights'), 'weights');
+  check(shape.length === 2, 'weights', `must be 2-D [N, K], got shape ${describe(shape)}`);
   const [N, K] = shape as [number, number];
-  check(
-    Number.isInteger(N) && Number.isInteger(K) && N > 0 && K > 0,
-    'weights',
-    `must not be empty, got shape [${N}, ${K}]`,
-  );
+  check(N > 0 && K > 0, 'weights', `must not be empty, got shape [${N}, ${K}]`);
   if (data instanceof Uint8Array) {
-    // packed: N rows of ceil(K / 2) bytes
+    // packed: N rows of ceil(K / 2) bytes (the shape is the logical [N, K])
     const rowBytes = Math.ceil(K / 2);
     check(
       data.length === N * rowBytes,
@@ -91,16 +89,13 @@ function readInt4Weights(w: unknown): { values: (n: number, k: number) => number
     };
   }
   if (data instanceof Int8Array) {
-    checkTensor(w, 'weights');
+    check(data.length === N * K, 'weights', `data has ${data.length} elements but shape [${N}, ${K}] needs ${N * K}`);
     for (let i = 0; i < data.length; i++) {
       check(data[i]! >= -8 && data[i]! <= 7, 'weights', `${data[i]} at ${i} is outside the int4 range [-8, 7]`);
     }
     return { N, K, values: (n, k) => data[n * K + k]! };
   }
-  throw new QwasmError(
-    'weights',
-    `expected Uint8Array (packed int4) or Int8Array data, got ${Object.prototype.toString.call(data)}`,
-  );
+  throw new QwasmError('weights', `expected Uint8Array (packed int4) or Int8Array data, got ${describe(data)}`);
 }
 
 /**
@@ -148,7 +143,7 @@ export function packInt4Panels(values: (n: number, k: number) => number, N: numb
  * fc.dispose();
  * ```
  */
-export class LinearInt4 extends LayerMemory {
+export class LinearInt4 extends PackedLayer<Int8Array | Uint8Array, Int8Array | Uint8Array> {
   /** K: the length of one input row. */
   readonly inFeatures: number;
   /** N: the length of one output row. */
@@ -163,67 +158,39 @@ export class LinearInt4 extends LayerMemory {
   private readonly epi: EpilogueParams | null;
   private readonly xBuf: Workspace;
   private readonly aBuf: Workspace;
-  private readonly yBuf: Workspace;
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
-  constructor(rt: Runtime, cfg: LinearInt4Config) {
+  constructor(rt: Runtime, config: LinearInt4Config) {
     super(rt);
     rt.live();
-    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
-    check(cfg.weightBits === 4, 'weightBits', `must be 4 here, got ${String(cfg.weightBits)}`);
+    const cfg = readObject(config, 'config', 'an object');
+    check(cfg.weightBits === 4, 'weightBits', `must be 4 here, got ${describe(cfg.weightBits)}`);
     const w = readInt4Weights(cfg.weights);
     const { N, K } = w;
     const groupSize = cfg.groupSize ?? 0;
-    if (cfg.groupSize !== undefined) {
-      check(
-        Number.isInteger(groupSize) && groupSize > 0 && groupSize % 4 === 0,
-        'groupSize',
-        `must be a positive multiple of 4, got ${groupSize}`,
-      );
-    }
+    check(
+      groupSize === 0 || (Number.isInteger(groupSize) && groupSize > 0 && groupSize % 4 === 0),
+      'groupSize',
+      `must be a positive multiple of 4, got ${describe(cfg.groupSize)}`,
+    );
     const groups = groupSize > 0 ? Math.ceil(K / groupSize) : 0;
-    const ws =
-      groupSize > 0
-        ? resolveScale(cfg.weightScale, 'weightScale', N * groups)
-        : resolveScale(cfg.weightScale, 'weightScale', N);
-    check(typeof cfg.input === 'object' && cfg.input !== null, 'input', 'expected { scale, zeroPoint, dtype? }');
-    check(typeof cfg.output === 'object' && cfg.output !== null, 'output', 'expected { scale, zeroPoint }');
-    const dtype = cfg.input.dtype ?? 'int8';
-    check(dtype === 'int8' || dtype === 'uint8', 'input.dtype', `must be 'int8' or 'uint8', got ${String(dtype)}`);
-    const sx = resolveScale(cfg.input.scale, 'input.scale')[0]!;
-    const zx = resolveZeroPoint(cfg.input.zeroPoint, 'input.zeroPoint', dtype);
-    const sy = resolveScale(cfg.output.scale, 'output.scale')[0]!;
-    const zy = resolveZeroPoint(cfg.output.zeroPoint, 'output.zeroPoint', dtype)[0]!;
-    const activation = (cfg.activation ?? 'none') as Activation;
-    check(
-      activation === 'none' || activation === 'relu' || activation === 'relu6',
-      'activation',
-      `must be 'none', 'relu' or 'relu6', got ${String(cfg.activation)}`,
-    );
-    const requant = cfg.requant ?? 'fp32';
-    check(
-      requant === 'fp32' || requant === 'fixedpoint',
-      'requant',
-      `must be 'fp32' or 'fixedpoint', got ${String(requant)}`,
-    );
+    const ws = resolveScale(cfg.weightScale, 'weightScale', groupSize > 0 ? N * groups : N);
+    const q = resolveLayerQuant(cfg);
+    const { dtype, activation, requant } = q;
+    const sx = q.inputScale;
+    const sy = q.outputScale;
+    const zy = q.outputZeroPoint;
+    const zx = Int32Array.of(q.inputZeroPoint);
     check(
       groupSize === 0 || requant === 'fp32',
       'requant',
       "per-group int4 weights support 'fp32' requantization only",
     );
-    if (cfg.bias !== undefined) {
-      check(cfg.bias.length === N, 'bias', `has ${cfg.bias.length} values, expected ${N}`);
-      if (groupSize > 0)
-        check(cfg.bias instanceof Float32Array, 'bias', 'must be a Float32Array (real units) with per-group weights');
-      else
-        check(
-          cfg.bias instanceof Int32Array,
-          'bias',
-          'must be an Int32Array (scale inputScale * weightScale) with per-channel weights',
-        );
-    }
+    // real-unit float bias with per-group weights, int32 (scale inputScale * weightScale) per channel
+    const bias = groupSize > 0 ? readBias(cfg.bias, Float32Array, N) : readBias(cfg.bias, Int32Array, N);
     // |a - za| <= 255 and |w| <= 8
     checkAccumulation(K, maxCentred(dtype, zx), 8, 'weights');
+    if (bias instanceof Int32Array) checkBiasRange(bias, K, maxCentred(dtype, zx), 8);
     this.inFeatures = K;
     this.outFeatures = N;
     this.dtype = dtype;
@@ -231,7 +198,6 @@ export class LinearInt4 extends LayerMemory {
     this.za = zx[0]!;
     this.xBuf = this.workspace();
     this.aBuf = this.workspace();
-    this.yBuf = this.workspace();
     const { qmin, qmax } = qrange(dtype);
     const panels = packInt4Panels(w.values, N, K);
     try {
@@ -249,7 +215,7 @@ export class LinearInt4 extends LayerMemory {
           qmin,
           qmax,
           signed: dtype === 'int8',
-          bias: cfg.bias as Int32Array | undefined,
+          bias: bias as Int32Array | undefined,
           activation,
         });
         this.params = this.epi.ptr;
@@ -266,7 +232,7 @@ export class LinearInt4 extends LayerMemory {
           qmin,
           qmax,
           activation,
-          cfg.bias as Float32Array | undefined,
+          bias as Float32Array | undefined,
         );
       }
     } catch (e) {
@@ -324,26 +290,17 @@ export class LinearInt4 extends LayerMemory {
     return packedInt4Bytes(this.outFeatures, this.inFeatures);
   }
 
-  /**
-   * Runs the layer on M rows of K (row-major `x`, the input dtype); writes M x N into
-   * `out` when given (no allocation) or a new array.
-   */
-  run(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
-    this.live();
+  protected get ioType(): QuantDtype {
+    return this.dtype;
+  }
+
+  protected start(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
+    const y = this.begin(x, out);
+    const M = this.rows;
+    if (M === 0) return y;
     const signed = this.dtype === 'int8';
-    check(
-      signed ? x instanceof Int8Array : x instanceof Uint8Array,
-      'x',
-      `must be ${signed ? 'an Int8Array' : 'a Uint8Array'} (the layer's input dtype)`,
-    );
     const K = this.inFeatures;
     const N = this.outFeatures;
-    check(x.length % K === 0, 'x', `has ${x.length} elements, not a whole number of rows of K = ${K}`);
-    const M = x.length / K;
-    const y = out ?? newQuantArray(this.dtype, M * N);
-    check(y instanceof (signed ? Int8Array : Uint8Array), 'out', `must be ${signed ? 'an Int8Array' : 'a Uint8Array'}`);
-    check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
-    if (M === 0) return y;
     // K rounded up to whole quads: the kernel has no k-pair tail (assembly/gemm/int4.ts)
     const K4 = Math.ceil(K / 4) * 4;
     const xp = this.xBuf.ensure(M * K, 'x');
@@ -357,7 +314,6 @@ export class LinearInt4 extends LayerMemory {
     const kPairs = K4 / 2;
     if (this.epi !== null) this.rt.kernels.gemm_s4(ap, this.weights, M, N, kPairs, yp, N, this.epi.kind, this.params);
     else this.rt.kernels.gemm_s4_grouped(ap, this.weights, M, N, kPairs, yp, N, this.params);
-    y.set(signed ? this.yBuf.view(Int8Array, M * N) : this.yBuf.view(Uint8Array, M * N));
     return y;
   }
 }

@@ -4,9 +4,12 @@
 // stages read that one packed input (assembly/gemm/residual.ts has the arithmetic and
 // the exactness argument).
 import { check } from '../errors.js';
-import { LayerMemory } from './layer.js';
+import { PackedLayer } from './linear.js';
 import { Workspace, type Runtime } from '../runtime.js';
-import { checkDtype, checkTensor, type Tensor } from '../tensor.js';
+import { checkDtype, readShape, readTensor, typedArrayOf, type Tensor } from '../tensor.js';
+import { readObject } from '../args.js';
+import { readBias } from '../quant/params.js';
+import { activationBounds, checkActivation } from './resolve.js';
 import type { Activation } from '../ops/epilogue.js';
 import { packWeights, packedActivationBytes, packedWeightBytes } from '../ops/gemm.js';
 import { residualQuantize, type ResidualQuantized } from '../toolkit/residual.js';
@@ -43,7 +46,7 @@ export interface LinearResidualConfig {
  * layer.dispose();
  * ```
  */
-export class LinearResidual extends LayerMemory {
+export class LinearResidual extends PackedLayer<Float32Array, Float32Array> {
   /** K: the length of one input row. */
   readonly inFeatures: number;
   /** N: the length of one output row. */
@@ -58,33 +61,24 @@ export class LinearResidual extends LayerMemory {
   private readonly aBuf: Workspace;
   private readonly xBuf: Workspace;
   private readonly sBuf: Workspace;
-  private readonly yBuf: Workspace;
+  protected readonly ioType = 'float32';
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
-  constructor(rt: Runtime, cfg: LinearResidualConfig) {
+  constructor(rt: Runtime, config: LinearResidualConfig) {
     super(rt);
     rt.live();
-    check(typeof cfg === 'object' && cfg !== null, 'config', 'expected an object');
+    const cfg = readObject(config, 'config', 'an object');
     const rq = resolveStages(cfg.weights);
     const [N, K] = rq.shape as [number, number];
-    const activation = cfg.activation ?? 'none';
-    check(
-      activation === 'none' || activation === 'relu' || activation === 'relu6',
-      'activation',
-      `must be 'none', 'relu' or 'relu6', got ${String(activation)}`,
-    );
-    if (cfg.bias !== undefined) {
-      check(cfg.bias instanceof Float32Array, 'bias', 'must be a Float32Array');
-      check(cfg.bias.length === N, 'bias', `has ${cfg.bias.length} values, expected ${N}`);
-    }
+    const { lo, hi } = activationBounds(checkActivation(cfg.activation, 'activation'));
+    const bias = readBias(cfg.bias, Float32Array, N);
     this.inFeatures = K;
     this.outFeatures = N;
-    this.lo = activation === 'none' ? -Infinity : 0;
-    this.hi = activation === 'relu6' ? 6 : Infinity;
+    this.lo = lo;
+    this.hi = hi;
     this.aBuf = this.workspace();
     this.xBuf = this.workspace();
     this.sBuf = this.workspace();
-    this.yBuf = this.workspace();
     const np = Math.ceil(N / rt.config.nr) * rt.config.nr;
     const zero = Int32Array.of(0);
     const stage = (i: number) => {
@@ -109,7 +103,7 @@ export class LinearResidual extends LayerMemory {
       this.blocks.push(this.w2);
       this.s1 = floats(rq.stages[0]!.scale);
       this.s2 = floats(rq.stages[1]!.scale);
-      this.bias = cfg.bias ? floats(cfg.bias) : 0;
+      this.bias = bias ? floats(bias) : 0;
     } catch (e) {
       this.dispose();
       throw e;
@@ -121,18 +115,12 @@ export class LinearResidual extends LayerMemory {
     return 2 * packedWeightBytes(this.rt, this.outFeatures, this.inFeatures);
   }
 
-  /** Runs on M rows of K floats; writes M x N floats into `out` when given (no allocation). */
-  run(x: Float32Array, out?: Float32Array): Float32Array {
-    this.live();
-    check(x instanceof Float32Array, 'x', 'must be a Float32Array');
+  protected start(x: Float32Array, out?: Float32Array): Float32Array {
+    const y = this.begin(x, out);
+    const M = this.rows;
+    if (M === 0) return y;
     const K = this.inFeatures;
     const N = this.outFeatures;
-    check(x.length % K === 0, 'x', `has ${x.length} elements, not a whole number of rows of K = ${K}`);
-    const M = x.length / K;
-    const y = out ?? new Float32Array(M * N);
-    check(y instanceof Float32Array, 'out', 'must be a Float32Array');
-    check(y.length >= M * N, 'out', `has ${y.length} elements, needs ${M * N}`);
-    if (M === 0) return y;
     const k = this.rt.kernels;
     const xp = this.xBuf.ensure(M * K * 4, 'x');
     const ap = this.aBuf.ensure(packedActivationBytes(M, K), 'x');
@@ -158,53 +146,41 @@ export class LinearResidual extends LayerMemory {
       yp,
       N,
     );
-    y.set(this.yBuf.view(Float32Array, M * N));
     return y;
   }
 }
 
-/** Float weights -> two per-channel stages; given stages are validated. */
+/** Float weights -> two per-channel stages; given stages are read once and validated. */
 function resolveStages(w: unknown): ResidualQuantized {
   check(typeof w === 'object' && w !== null, 'weights', 'expected a tensor or ResidualQuantized stages');
   if ('stages' in w) {
-    const rq = w as ResidualQuantized;
-    check(Array.isArray(rq.shape) && rq.shape.length === 2, 'weights.shape', 'must be [N, K]');
-    const [N, K] = rq.shape as [number, number];
-    check(
-      Number.isInteger(N) && Number.isInteger(K) && N > 0 && K > 0,
-      'weights.shape',
-      `must not be empty, got [${N}, ${K}]`,
-    );
-    check(
-      Array.isArray(rq.stages) && rq.stages.length === 2,
-      'weights.stages',
-      `must hold 2 stages, got ${rq.stages?.length}`,
-    );
+    const rq = readObject(w as ResidualQuantized, 'weights', 'ResidualQuantized stages');
+    const shape = readShape(rq.shape, 'weights.shape');
+    check(shape.length === 2, 'weights.shape', 'must be [N, K]');
+    const [N, K] = shape as [number, number];
+    check(N > 0 && K > 0, 'weights.shape', `must not be empty, got [${N}, ${K}]`);
     check(rq.axis === 0, 'weights.axis', 'stages must be per output channel (residualQuantize(w, 2, { axis: 0 }))');
-    for (const st of rq.stages) {
-      check(
-        st.q instanceof Int8Array && st.q.length === N * K,
-        'weights.stages',
-        `each stage needs ${N * K} int8 codes`,
-      );
-      check(
-        st.scale instanceof Float32Array && st.scale.length === N,
-        'weights.stages',
-        `each stage needs ${N} scales`,
-      );
-      for (let i = 0; i < st.q.length; i++) check(st.q[i] !== -128, 'weights.stages', 'codes must be in [-127, 127]');
-      for (let i = 0; i < N; i++)
-        check(
-          Number.isFinite(st.scale[i]!) && st.scale[i]! > 0,
-          'weights.stages',
-          'scales must be positive and finite',
-        );
-    }
-    return rq;
+    const list = rq.stages as unknown;
+    check(Array.isArray(list) && list.length === 2, 'weights.stages', 'must hold 2 stages');
+    const stages = Array.from(list as unknown[], (stage) => {
+      const st = readObject(stage as { q: Int8Array; scale: Float32Array }, 'weights.stages', '{ q, scale }');
+      const q = typedArrayOf(st.q, 'weights.stages');
+      const scale = typedArrayOf(st.scale, 'weights.stages');
+      check(q instanceof Int8Array && q.length === N * K, 'weights.stages', `each stage needs ${N * K} int8 codes`);
+      check(scale instanceof Float32Array && scale.length === N, 'weights.stages', `each stage needs ${N} scales`);
+      for (let i = 0; i < q.length; i++) check(q[i] !== -128, 'weights.stages', 'codes must be in [-127, 127]');
+      for (let i = 0; i < N; i++) {
+        check(Number.isFinite(scale[i]!) && scale[i]! > 0, 'weights.stages', 'scales must be positive and finite');
+      }
+      return { q, scale };
+    });
+    return { ...rq, shape, stages };
   }
-  checkTensor(w, 'weights');
-  checkDtype(w, 'weights', Float32Array);
-  check(w.shape.length === 2, 'weights', `must be 2-D [N, K], got shape [${w.shape.join(', ')}]`);
-  check(w.shape[0]! > 0 && w.shape[1]! > 0, 'weights', `must not be empty, got shape [${w.shape.join(', ')}]`);
-  return residualQuantize(w as Tensor<Float32Array>, 2, { axis: 0 });
+  const t = readTensor(w, 'weights');
+  checkDtype(t, 'weights', Float32Array);
+  check(t.shape.length === 2, 'weights', `must be 2-D [N, K], got shape [${t.shape.join(', ')}]`);
+  check(t.shape[0]! > 0 && t.shape[1]! > 0, 'weights', `must not be empty, got shape [${t.shape.join(', ')}]`);
+  const data = t.data as Float32Array;
+  for (let i = 0; i < data.length; i++) check(Number.isFinite(data[i]!), 'weights', `holds a non-finite value at ${i}`);
+  return residualQuantize(t as Tensor<Float32Array>, 2, { axis: 0 });
 }

@@ -14,12 +14,12 @@ import {
   type Tensor,
   type TypedArrayKind,
 } from '../tensor.js';
-import { newQuantArray } from '../quant/dtype.js';
 import { readBias, resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
 import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
 import {
   GemvWeights,
   checkAccumulation,
+  checkBiasRange,
   maxCentred,
   packActivations,
   packWeights,
@@ -105,7 +105,7 @@ export function rowsOf(x: unknown, kind: TypedArrayKind, K: number, out: unknown
   check(len >= 0, 'x', `must be ${article(kind)} (the layer's input dtype)`);
   check(len % K === 0, 'x', `has ${len} elements, not a whole number of rows of K = ${K}`);
   const M = len / K;
-  if (out !== undefined) {
+  if (out !== undefined && out !== null) {
     const outLen = lengthOfKind(out, kind);
     check(outLen >= 0, 'out', `must be ${article(kind)}`);
     check(outLen >= M * N, 'out', `has ${outLen} elements, needs ${M * N}`);
@@ -114,7 +114,7 @@ export function rowsOf(x: unknown, kind: TypedArrayKind, K: number, out: unknown
 }
 
 /** The linear layers' base: an output row of `outFeatures` values in `yBuf`. */
-abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32Array> extends Layer<X, Y> {
+export abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32Array> extends Layer<X, Y> {
   /** Rows of the call in progress, from its start to its copy-out. */
   protected rows = 0;
   /** Output features (N): the width of an output row. */
@@ -136,19 +136,29 @@ abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32Array> e
 
   /** K: the length of one input row. */
   abstract readonly inFeatures: number;
-  /** The typed-array kind of the input and output (float32; the int8 layer overrides it). */
-  protected get ioKind(): TypedArrayKind {
-    return 'Float32Array';
+  /** The element type of the input and output. */
+  protected abstract readonly ioType: QuantDtype | 'float32';
+
+  private get ioKind(): TypedArrayKind {
+    return this.ioType === 'int8' ? 'Int8Array' : this.ioType === 'uint8' ? 'Uint8Array' : 'Float32Array';
   }
 
-  /** A view of the first n outputs in `yBuf` (float32 unless overridden). */
+  /** A view of the first n outputs in `yBuf`. */
   protected outputView(n: number): Y {
-    return this.yBuf.view(Float32Array, n) as Y;
+    const t = this.ioType;
+    return (
+      t === 'int8'
+        ? this.yBuf.view(Int8Array, n)
+        : t === 'uint8'
+          ? this.yBuf.view(Uint8Array, n)
+          : this.yBuf.view(Float32Array, n)
+    ) as Y;
   }
 
-  /** A new output array of n values (float32 unless overridden). */
-  protected newOutput(n: number): Y {
-    return new Float32Array(n) as Y;
+  /** A new output array of n values. */
+  private newOutput(n: number): Y {
+    const t = this.ioType;
+    return (t === 'int8' ? new Int8Array(n) : t === 'uint8' ? new Uint8Array(n) : new Float32Array(n)) as Y;
   }
 
   /**
@@ -156,7 +166,7 @@ abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32Array> e
    * (both by their arrays' true lengths) and the output array. Sets `rows`; 0 means
    * there is nothing to compute.
    */
-  protected begin(x: X, out: Y | undefined): Y {
+  protected begin(x: X, out: Y | undefined | null): Y {
     this.live();
     this.rows = 0;
     const M = rowsOf(x, this.ioKind, this.inFeatures, out, this.outFeatures);
@@ -247,6 +257,7 @@ export class Linear extends Int8ProductLayer<Int8Array | Uint8Array, Int8Array |
     const dtype = q.dtype;
     const bias = readBias(cfg.bias, Int32Array, N);
     checkAccumulation(K, maxCentred(dtype, [q.inputZeroPoint]), maxCentred('int8', zw), 'weights');
+    checkBiasRange(bias, K, maxCentred(dtype, [q.inputZeroPoint]), maxCentred('int8', zw));
     this.inFeatures = K;
     this.outFeatures = N;
     this.dtype = dtype;
@@ -261,16 +272,8 @@ export class Linear extends Int8ProductLayer<Int8Array | Uint8Array, Int8Array |
     return packedWeightBytes(this.rt, this.outFeatures, this.inFeatures);
   }
 
-  protected override get ioKind(): TypedArrayKind {
-    return this.dtype === 'int8' ? 'Int8Array' : 'Uint8Array';
-  }
-
-  protected override outputView(n: number): Int8Array | Uint8Array {
-    return this.dtype === 'int8' ? this.yBuf.view(Int8Array, n) : this.yBuf.view(Uint8Array, n);
-  }
-
-  protected override newOutput(n: number): Int8Array | Uint8Array {
-    return newQuantArray(this.dtype, n);
+  protected get ioType(): QuantDtype {
+    return this.dtype;
   }
 
   protected start(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
@@ -328,6 +331,7 @@ export class LinearF32 extends PackedLayer<Float32Array, Float32Array> {
   private readonly hi: number;
   private readonly xBuf = this.workspace();
 
+  protected readonly ioType = 'float32';
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, config: LinearF32Config) {
     super(rt);
@@ -414,6 +418,7 @@ export class DynamicLinear extends Int8ProductLayer<Float32Array, Float32Array> 
   private readonly qBuf = this.workspace();
   private readonly mmBuf = this.workspace();
 
+  protected readonly ioType = 'float32';
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, config: DynamicLinearConfig) {
     super(rt);

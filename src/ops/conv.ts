@@ -15,7 +15,7 @@ import {
   type ZeroPoint,
 } from '../quant/params.js';
 import { EpilogueParams, type Requant } from './epilogue.js';
-import { checkAccumulation, maxCentred } from './gemm.js';
+import { checkAccumulation, checkBiasRange, maxCentred } from './gemm.js';
 import {
   CONV_PARAMS_BYTES,
   choosePath,
@@ -256,6 +256,7 @@ export function qlinearConv(
     `must be 'fp32' or 'fixedpoint', got ${describe(requant)}`,
   );
   checkAccumulation(geo.kH * geo.kW * geo.Cg, maxCentred(ops.xType, zx), maxCentred(ops.wType, zw), 'w');
+  checkBiasRange(bias, geo.kH * geo.kW * geo.Cg, maxCentred(ops.xType, zx), maxCentred(ops.wType, zw));
   const data = newQuantArray(yType, geo.N * geo.M * geo.OH * geo.OW);
   if (data.length === 0) return { data, shape: outShape(geo, ops.nchw) };
   const { qmin, qmax } = qrange(yType);

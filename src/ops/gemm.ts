@@ -41,6 +41,24 @@ export function checkAccumulation(K: number, maxA: number, maxB: number, name: s
 }
 
 /**
+ * Refuses an int32 bias that the largest accumulator could push past int32 (K products of
+ * at most maxA * maxB each): the kernels add it in int32, where it would wrap.
+ */
+export function checkBiasRange(bias: Int32Array | undefined, K: number, maxA: number, maxB: number): void {
+  if (bias === undefined) return;
+  const acc = K * maxA * maxB;
+  for (let i = 0; i < bias.length; i++) {
+    const b = bias[i]!;
+    if (Math.abs(b) + acc > INT32_MAX) {
+      throw new QwasmError(
+        'bias',
+        `${b} at ${i} plus the largest accumulator (${acc}) can leave int32; the bias must stay within ±${INT32_MAX - acc}`,
+      );
+    }
+  }
+}
+
+/**
  * Packs the weight matrix element (n, k) = w[n * sn + k * sk] (already in wasm memory at
  * `src`) minus its column zero point into a new block; returns the block's pointer.
  */
