@@ -25,7 +25,7 @@ export function describe(v: unknown): string {
  */
 export function readOptions<T extends object>(opts: T | null | undefined, name = 'opts'): Partial<T> {
   if (opts === null || opts === undefined) return {};
-  check(typeof opts === 'object' && !Array.isArray(opts), name, `must be an object, got ${describe(opts)}`);
+  check(typeof opts === 'object' && !Array.isArray(opts), name, () => `must be an object, got ${describe(opts)}`);
   try {
     return { ...opts };
   } catch (e) {
@@ -38,7 +38,11 @@ export function readOptions<T extends object>(opts: T | null | undefined, name =
  * plain object, so getters run once and nested checks see one answer.
  */
 export function readObject<T extends object>(v: T | null | undefined, name: string, expected: string): T {
-  check(typeof v === 'object' && v !== null && !Array.isArray(v), name, `expected ${expected}, got ${describe(v)}`);
+  check(
+    typeof v === 'object' && v !== null && !Array.isArray(v),
+    name,
+    () => `expected ${expected}, got ${describe(v)}`,
+  );
   try {
     return { ...v };
   } catch (e) {

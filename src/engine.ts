@@ -284,7 +284,8 @@ export class Qwasm {
   linear(config: LinearConfig | LinearInt4Config): Linear | LinearInt4 {
     const bits = typeof config === 'object' && config !== null ? config.weightBits : undefined;
     if (bits === 4) return new LinearInt4(this.live(), config as LinearInt4Config);
-    if (bits !== undefined && bits !== 8) throw new QwasmError('weightBits', `must be 8 or 4, got ${describe(bits)}`);
+    if (bits !== undefined && bits !== null && bits !== 8)
+      throw new QwasmError('weightBits', `must be 8 or 4, got ${describe(bits)}`);
     return new Linear(this.live(), config as LinearConfig);
   }
 

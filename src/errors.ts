@@ -23,7 +23,11 @@ export class QwasmError extends Error {
   }
 }
 
-/** Throws a QwasmError for `argument` unless `ok`. */
-export function check(ok: boolean, argument: string, message: string): asserts ok {
-  if (!ok) throw new QwasmError(argument, message);
+/**
+ * Throws a QwasmError for `argument` unless `ok`. A message that describes a caller's
+ * value is given as a function, so it is built only on failure: describing reads the
+ * value again, and a getter must be read once.
+ */
+export function check(ok: boolean, argument: string, message: string | (() => string)): asserts ok {
+  if (!ok) throw new QwasmError(argument, typeof message === 'string' ? message : message());
 }

@@ -169,8 +169,10 @@ export async function loadBuild(
     );
   }
   const kernels = exports as unknown as Kernels;
-  const id = kernels.build_id();
-  const actual = BUILD_NAMES[id]!;
+  const id = typeof exports.build_id === 'function' ? kernels.build_id() : -1;
+  const actual = BUILD_NAMES[id];
+  if (actual === undefined)
+    throw new QwasmError('wasm', 'the given module is not a qwasm build (it has no build_id export)');
   if (actual === 'relaxed' && source !== undefined && !(await hostHasExactRelaxedSimd())) {
     throw new QwasmError('wasm', 'the given module is the relaxed build, which this host does not run exactly');
   }

@@ -99,7 +99,7 @@ export function copyInto(dst: TypedArray, src: TypedArray): void {
  * getters, or undefined when `data` is not one of the {@link TypedArray} kinds. Proxies,
  * DataViews and array-likes are refused; subclasses come back as their base class.
  */
-export function typedArrayOf(data: unknown, name: string): TypedArray | undefined {
+export function typedArrayOf(data: unknown, _name?: string): TypedArray | undefined {
   if (!ArrayBuffer.isView(data)) return undefined;
   const tag = tagOf.call(data) as string | undefined;
   if (tag === undefined || !Object.hasOwn(TYPED_ARRAYS, tag)) return undefined;
@@ -136,7 +136,7 @@ export function readField(obj: object, key: string, name: string): unknown {
  * [0, 2^32), copied so later reads cannot change it.
  */
 export function readShape(shape: unknown, name: string): number[] {
-  check(Array.isArray(shape), name, `shape must be an array of dimensions, got ${describe(shape)}`);
+  check(Array.isArray(shape), name, () => `shape must be an array of dimensions, got ${describe(shape)}`);
   let rank: unknown;
   try {
     rank = (shape as unknown[]).length;
@@ -210,4 +210,19 @@ export function dtypeOf(data: TypedArray, name: string): QuantDtype {
 export function normalizeAxis(axis: number, rank: number, name: string): number {
   check(Number.isInteger(axis) && axis >= -rank && axis < rank, name, `axis ${axis} is out of range for rank ${rank}`);
   return axis < 0 ? axis + rank : axis;
+}
+
+/**
+ * Reads a tensor argument, or a bare typed array taken as 1-D, once (see
+ * {@link readTensor}); its data must be one of `types`.
+ */
+export function readTensorOrArray<T extends TypedArray>(
+  x: unknown,
+  name: string,
+  ...types: Array<new (n: number) => T>
+): Tensor<T> {
+  const bare = typedArrayOf(x, name);
+  const t = bare !== undefined ? { data: bare, shape: [bare.length] } : readTensor(x, name);
+  checkDtype(t, name, ...types);
+  return t as Tensor<T>;
 }

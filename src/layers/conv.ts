@@ -31,6 +31,7 @@ import {
   choosePath,
   epilogueFor,
   groupHeadersBytes,
+  intsAttr,
   makePlan,
   packConvWeightsF32,
   packConvWeightsS16,
@@ -133,13 +134,13 @@ function weightDims<T extends Int8Array | Float32Array>(
 /** The geometry of a layer before it has seen an input: a nominal input as large as the kernel. */
 function layerGeometry(cfg: Conv2dShapeConfig, w: { M: number; kH: number; kW: number; Cg: number }): ConvGeometry {
   const group = cfg.group ?? 1;
-  check(Number.isInteger(group) && group >= 1, 'group', `must be a positive integer, got ${describe(group)}`);
-  const dil = Array.isArray(cfg.dilations) ? cfg.dilations : [1, 1];
+  check(Number.isInteger(group) && group >= 1, 'group', () => `must be a positive integer, got ${describe(group)}`);
+  const dil = cfg.dilations == null ? [1, 1] : intsAttr(cfg.dilations, 'dilations', 2, 1, 'an array of 2 integers');
   const probe = {
     N: 1,
     // large enough that a valid kernel fits without padding, so only attributes can fail here
-    H: Math.max(1, (w.kH - 1) * (Number(dil[0]) || 1) + 1),
-    W: Math.max(1, (w.kW - 1) * (Number(dil[1]) || 1) + 1),
+    H: (w.kH - 1) * dil[0]! + 1,
+    W: (w.kW - 1) * dil[1]! + 1,
     C: w.Cg * group,
   };
   return resolveGeometry(probe, w, cfg, '', 'x', 'weights');
@@ -207,19 +208,19 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
     check(len >= 0, 'x', `must be a tensor of ${kind} (the layer's input dtype)`);
     this.inData = data as TypedArray;
     const p = this.plan;
-    if (p !== null && Array.isArray(shape) && shape.length === 4) {
-      const g = p.geo;
-      if (
-        shape[0] === g.N &&
-        shape[1] === g.H &&
-        shape[2] === g.W &&
-        shape[3] === g.C &&
-        len === g.N * g.H * g.W * g.C
-      ) {
-        return p;
+    let dims: number[];
+    if (Array.isArray(shape) && shape.length === 4) {
+      // each dim read once: the plan's shape is compared on plain values, no array made
+      const d0: unknown = shape[0];
+      const d1: unknown = shape[1];
+      const d2: unknown = shape[2];
+      const d3: unknown = shape[3];
+      const g = p?.geo;
+      if (g !== undefined && d0 === g.N && d1 === g.H && d2 === g.W && d3 === g.C && len === g.N * g.H * g.W * g.C) {
+        return p!;
       }
-    }
-    const dims = readShape(shape, 'x');
+      dims = readShape([d0, d1, d2, d3], 'x');
+    } else dims = readShape(shape, 'x');
     check(len === sizeOf(dims), 'x', `data has ${len} elements but shape [${dims.join(', ')}] needs ${sizeOf(dims)}`);
     check(dims.length === 4, 'x', `must be 4-D [N, H, W, C], got shape [${dims.join(', ')}]`);
     const [N, H, W, C] = dims as [number, number, number, number];

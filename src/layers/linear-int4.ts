@@ -68,10 +68,10 @@ export interface LinearInt4Config {
 
 /** Reads the config's weights once, validates them and returns one signed value per element. */
 function readInt4Weights(w: unknown): { values: (n: number, k: number) => number; N: number; K: number } {
-  check(typeof w === 'object' && w !== null, 'weights', `expected a tensor { data, shape }, got ${describe(w)}`);
+  check(typeof w === 'object' && w !== null, 'weights', () => `expected a tensor { data, shape }, got ${describe(w)}`);
   const data = readTypedArray(readField(w, 'data', 'weights'), 'weights');
   const shape = readShape(readField(w, 'shape', 'weights'), 'weights');
-  check(shape.length === 2, 'weights', `must be 2-D [N, K], got shape ${describe(shape)}`);
+  check(shape.length === 2, 'weights', () => `must be 2-D [N, K], got shape ${describe(shape)}`);
   const [N, K] = shape as [number, number];
   check(N > 0 && K > 0, 'weights', `must not be empty, got shape [${N}, ${K}]`);
   if (data instanceof Uint8Array) {
@@ -164,7 +164,7 @@ export class LinearInt4 extends PackedLayer<Int8Array | Uint8Array, Int8Array | 
     super(rt);
     rt.live();
     const cfg = readObject(config, 'config', 'an object');
-    check(cfg.weightBits === 4, 'weightBits', `must be 4 here, got ${describe(cfg.weightBits)}`);
+    check(cfg.weightBits === 4, 'weightBits', () => `must be 4 here, got ${describe(cfg.weightBits)}`);
     const w = readInt4Weights(cfg.weights);
     const { N, K } = w;
     const groupSize = cfg.groupSize ?? 0;
@@ -186,6 +186,16 @@ export class LinearInt4 extends PackedLayer<Int8Array | Uint8Array, Int8Array | 
       'requant',
       "per-group int4 weights support 'fp32' requantization only",
     );
+    if (groupSize > 0) {
+      // the grouped epilogue multiplies in float32: every multiplier must exist there
+      for (let i = 0; i < ws.length; i++) {
+        check(
+          Number.isFinite(fp32Multiplier(sx, ws[i]!, sy)),
+          'output.scale',
+          'the requantization multiplier (input scale x weight scale) / output scale overflows float32',
+        );
+      }
+    }
     // real-unit float bias with per-group weights, int32 (scale inputScale * weightScale) per channel
     const bias = groupSize > 0 ? readBias(cfg.bias, Float32Array, N) : readBias(cfg.bias, Int32Array, N);
     // |a - za| <= 255 and |w| <= 8

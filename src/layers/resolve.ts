@@ -39,7 +39,11 @@ export function activationBounds(activation: Activation): { lo: number; hi: numb
 /** Validates `requant` ('fp32' when absent). */
 export function checkRequant(r: unknown, name: string): Requant {
   const requant = r ?? 'fp32';
-  check(requant === 'fp32' || requant === 'fixedpoint', name, `must be 'fp32' or 'fixedpoint', got ${describe(r)}`);
+  check(
+    requant === 'fp32' || requant === 'fixedpoint',
+    name,
+    () => `must be 'fp32' or 'fixedpoint', got ${describe(r)}`,
+  );
   return requant;
 }
 
@@ -57,15 +61,19 @@ export function resolveLayerQuant(cfg: {
   );
   const output = readObject(cfg.output as { scale?: unknown; zeroPoint?: unknown }, 'output', '{ scale, zeroPoint }');
   const dtype = input.dtype ?? 'int8';
-  check(dtype === 'int8' || dtype === 'uint8', 'input.dtype', `must be 'int8' or 'uint8', got ${describe(dtype)}`);
+  check(
+    dtype === 'int8' || dtype === 'uint8',
+    'input.dtype',
+    () => `must be 'int8' or 'uint8', got ${describe(dtype)}`,
+  );
   // one number each (QuantSpec): arrays are per-channel forms these layers do not take
-  check(typeof input.scale === 'number', 'input.scale', `must be a number, got ${describe(input.scale)}`);
-  check(typeof output.scale === 'number', 'output.scale', `must be a number, got ${describe(output.scale)}`);
+  check(typeof input.scale === 'number', 'input.scale', () => `must be a number, got ${describe(input.scale)}`);
+  check(typeof output.scale === 'number', 'output.scale', () => `must be a number, got ${describe(output.scale)}`);
   for (const [v, name] of [
     [input.zeroPoint, 'input.zeroPoint'],
     [output.zeroPoint, 'output.zeroPoint'],
   ] as const) {
-    check(v === undefined || v === null || typeof v === 'number', name, `must be a number, got ${describe(v)}`);
+    check(v === undefined || v === null || typeof v === 'number', name, () => `must be a number, got ${describe(v)}`);
   }
   return {
     dtype,

@@ -246,7 +246,7 @@ export function bitpack(rt: Runtime, arg: Tensor): BitTensor {
   rt.live();
   const x = readTensor(arg, 'x');
   const isF32 = x.data instanceof Float32Array;
-  check(isF32 || x.data instanceof Int8Array, 'x', `expected Float32Array or Int8Array, got ${describe(x.data)}`);
+  check(isF32 || x.data instanceof Int8Array, 'x', () => `expected Float32Array or Int8Array, got ${describe(x.data)}`);
   check(x.shape.length >= 1, 'x', 'must have at least one dimension (the one packed)');
   const C = x.shape[x.shape.length - 1]!;
   const rows = rowsOfBits(x.shape);
@@ -375,7 +375,7 @@ export function resolveBinaryConv(
     pads = intsAttr(attrs.pads, `${prefix}pads`, 4, 0, '[top, left, bottom, right]') as typeof pads;
   }
   const padValue = attrs.padValue ?? 0;
-  check(padValue === 0 || padValue === 1, `${prefix}padValue`, `must be 0 or 1, got ${describe(padValue)}`);
+  check(padValue === 0 || padValue === 1, `${prefix}padValue`, () => `must be 0 or 1, got ${describe(padValue)}`);
   return { O, kH, kW, C, sH, sW, pads, dH, dW, padValue };
 }
 

@@ -98,9 +98,9 @@ export const MAX_CONV_ATTRIBUTE = 2 ** 20;
 
 /** An attribute array read once into numbers: `n` integers in [min, MAX_CONV_ATTRIBUTE]. */
 export function intsAttr(v: unknown, name: string, n: number, min: number, what: string): number[] {
-  check(Array.isArray(v) && v.length === n, name, `must be ${what}, got ${describe(v)}`);
+  check(Array.isArray(v) && v.length === n, name, () => `must be ${what}, got ${describe(v)}`);
   const out = Array.from(v as unknown[]);
-  check(out.length === n, name, `must be ${what}, got ${describe(out)}`);
+  check(out.length === n, name, () => `must be ${what}, got ${describe(out)}`);
   for (const x of out) {
     check(
       typeof x === 'number' && Number.isInteger(x) && x >= min && x <= MAX_CONV_ATTRIBUTE,
@@ -145,7 +145,11 @@ export function resolveGeometry(
   const [sH, sW] = pair(attrs.strides, `${prefix}strides`, 1, 1);
   const [dH, dW] = pair(attrs.dilations, `${prefix}dilations`, 1, 1);
   const group = attrs.group ?? 1;
-  check(Number.isInteger(group) && group >= 1, `${prefix}group`, `must be a positive integer, got ${describe(group)}`);
+  check(
+    Number.isInteger(group) && group >= 1,
+    `${prefix}group`,
+    () => `must be a positive integer, got ${describe(group)}`,
+  );
   check(C % group === 0, `${prefix}group`, `${group} does not divide the ${C} input channels`);
   check(M % group === 0, `${prefix}group`, `${group} does not divide the ${M} output channels`);
   check(

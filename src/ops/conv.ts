@@ -79,7 +79,11 @@ function resolveOperands(xArg: Tensor, wArg: Tensor, attrs: ConvOpAttributes): O
   const xType = dtypeOf(x.data, 'x');
   const wType = dtypeOf(w.data, 'w');
   const layout = attrs.layout ?? 'NCHW';
-  check(layout === 'NCHW' || layout === 'NHWC', 'attrs.layout', `must be 'NCHW' or 'NHWC', got ${describe(layout)}`);
+  check(
+    layout === 'NCHW' || layout === 'NHWC',
+    'attrs.layout',
+    () => `must be 'NCHW' or 'NHWC', got ${describe(layout)}`,
+  );
   const nchw = layout === 'NCHW';
   check(x.shape.length === 4, 'x', `must be 4-D ${layout}, got shape [${x.shape.join(', ')}]`);
   check(

@@ -157,12 +157,14 @@ export function dynamicParams(min: number, max: number): { scale: number; zeroPo
   const hi = Math.fround(Math.max(max, 0));
   const range = Math.fround(hi - lo);
   // a finite range wider than float32 holds ([-3e38, 3e38]) is divided before subtracting
-  const scale =
+  let scale =
     hi === lo
       ? 1
       : Number.isFinite(range)
         ? Math.fround(range / 255)
         : Math.fround(Math.fround(hi / 255) - Math.fround(lo / 255));
+  // a range of subnormals divides to 0: the smallest float32 step is the nearest usable scale
+  if (scale === 0) scale = 2 ** -149;
   const initial = Math.fround(0 - Math.fround(lo / scale));
   const zeroPoint = roundHalfEven(Math.max(0, Math.min(255, initial)));
   return { scale, zeroPoint };

@@ -39,7 +39,7 @@ function readNumbers(v: unknown, name: string): number[] | undefined {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const x: unknown = (v as unknown[])[i];
-    check(typeof x === 'number', name, `must hold numbers, got ${describe(x)} at ${i}`);
+    check(typeof x === 'number', name, () => `must hold numbers, got ${describe(x)} at ${i}`);
     out.push(x);
   }
   return out;
@@ -123,7 +123,7 @@ export function readBias<T extends Int32Array | Float32Array>(
 ): T | undefined {
   if (b === undefined || b === null) return undefined;
   const a = typedArrayOf(b, 'bias');
-  check(a instanceof type, 'bias', `must be ${article(type.name)}, got ${describe(b)}`);
+  check(a instanceof type, 'bias', () => `must be ${article(type.name)}, got ${describe(b)}`);
   check(a.length === N, 'bias', `has ${a.length} values, expected ${N}`);
   return a as T;
 }

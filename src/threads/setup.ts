@@ -36,7 +36,7 @@ function sharedMemoryUnavailable(): string | null {
  * process, where shared memory is unavailable.
  */
 export async function resolveThreads(threads: unknown): Promise<number> {
-  if (threads === undefined) return 1;
+  if (threads === undefined || threads === null) return 1;
   let n: number;
   if (threads === 'auto') n = Math.min(AUTO_THREADS_CAP, Math.max(1, hostCores()));
   else {

@@ -10,6 +10,6 @@ export function given<T>(v: T | null | undefined): T | undefined {
 /** A boolean option: `null` / `undefined` give `dflt`; anything but a boolean is a QwasmError. */
 export function readBoolean(v: unknown, name: string, dflt: boolean): boolean {
   if (v === undefined || v === null) return dflt;
-  check(typeof v === 'boolean', name, `must be true or false, got ${describe(v)}`);
+  check(typeof v === 'boolean', name, () => `must be true or false, got ${describe(v)}`);
   return v;
 }

@@ -1,7 +1,7 @@
 // Int4 weights: signed 4-bit values packed two per byte, and the quantizer that makes
 // them from float32 weights (per output channel or per group along K).
 import { check } from '../errors.js';
-import { checkDtype, checkTensor, readShape, type Tensor } from '../tensor.js';
+import { checkDtype, checkTensor, readTensor, readShape, type Tensor } from '../tensor.js';
 import { describe, readOptions } from '../args.js';
 import { given } from './args.js';
 import { computeQuantParams, quantizeTensor } from './scheme.js';
@@ -18,7 +18,7 @@ import { computeQuantParams, quantizeTensor } from './scheme.js';
  * ```
  */
 export function packInt4(values: Int8Array, shape?: readonly number[] | null): Uint8Array {
-  check(values instanceof Int8Array, 'values', `must be an Int8Array, got ${describe(values)}`);
+  check(values instanceof Int8Array, 'values', () => `must be an Int8Array, got ${describe(values)}`);
   if (given(shape) !== undefined) readShape(shape, 'shape');
   shape = given(shape) ?? [values.length];
   checkTensor({ data: values, shape }, 'values');
@@ -47,7 +47,7 @@ export function packInt4(values: Int8Array, shape?: readonly number[] | null): U
  * ```
  */
 export function unpackInt4(packed: Uint8Array, shape: readonly number[]): Int8Array {
-  check(packed instanceof Uint8Array, 'packed', `must be a Uint8Array, got ${describe(packed)}`);
+  check(packed instanceof Uint8Array, 'packed', () => `must be a Uint8Array, got ${describe(packed)}`);
   const dims = readShape(shape, 'shape');
   const n = dims.reduce((a, b) => a * b, 1);
   const K = dims.length ? dims[dims.length - 1]! : 1;
@@ -102,7 +102,7 @@ export function quantizeWeightsInt4(
   w: Tensor<Float32Array>,
   options?: { groupSize?: number | null } | null,
 ): Int4Weights {
-  checkTensor(w, 'weights');
+  w = readTensor(w, 'weights') as Tensor<Float32Array>;
   checkDtype(w, 'weights', Float32Array);
   check(w.shape.length === 2, 'weights', `must be 2-D [N, K], got shape [${w.shape.join(', ')}]`);
   const data = w.data as Float32Array;

@@ -130,13 +130,17 @@ export function quantError(x: ArrayLike<number>, xHat: ArrayLike<number>): Quant
 /** A typed array of numbers (not BigInt64Array / BigUint64Array) or an array holding only numbers. */
 function checkNumeric(a: unknown, name: string): asserts a is ArrayLike<number> {
   if (ArrayBuffer.isView(a) && !(a instanceof DataView)) {
-    check(!(a instanceof BigInt64Array || a instanceof BigUint64Array), name, `must hold numbers, got ${describe(a)}`);
+    check(
+      !(a instanceof BigInt64Array || a instanceof BigUint64Array),
+      name,
+      () => `must hold numbers, got ${describe(a)}`,
+    );
     return;
   }
-  check(Array.isArray(a), name, `must be an array or typed array of numbers, got ${describe(a)}`);
+  check(Array.isArray(a), name, () => `must be an array or typed array of numbers, got ${describe(a)}`);
   const arr = a as unknown[];
   for (let i = 0; i < arr.length; i++) {
-    check(typeof arr[i] === 'number', name, `must hold numbers, got ${describe(arr[i])} at ${i}`);
+    check(typeof arr[i] === 'number', name, () => `must hold numbers, got ${describe(arr[i])} at ${i}`);
   }
 }
 

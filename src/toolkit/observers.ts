@@ -8,7 +8,7 @@
 // QwasmError from range() and params(); per channel, a channel that has seen none gets
 // the range [0, 0].
 import { QwasmError, check } from '../errors.js';
-import { checkDtype, checkTensor, type Tensor } from '../tensor.js';
+import { readTensorOrArray, type Tensor } from '../tensor.js';
 import { describe, readOptions } from '../args.js';
 import { given } from './args.js';
 import {
@@ -116,7 +116,11 @@ abstract class ObserverBase implements Observer {
   constructor(options?: ObserverOptions | null) {
     const axis = given(readOptions(options, 'options').axis);
     if (axis !== undefined) {
-      check(typeof axis === 'number' && Number.isInteger(axis), 'axis', `must be an integer, got ${describe(axis)}`);
+      check(
+        typeof axis === 'number' && Number.isInteger(axis),
+        'axis',
+        () => `must be an integer, got ${describe(axis)}`,
+      );
     }
     this.axis = axis;
   }
@@ -129,18 +133,11 @@ abstract class ObserverBase implements Observer {
   protected abstract accept(data: Float32Array, L: BatchLayout, bmin: Float64Array, bmax: Float64Array): void;
 
   observe(x: ObserverInput): this {
-    let data: Float32Array;
-    let shape: readonly number[];
-    if (x instanceof Float32Array) {
-      check(this.axis === undefined, 'x', 'a per-channel observer needs a tensor { data, shape }');
-      data = x;
-      shape = [x.length];
-    } else {
-      checkTensor(x, 'x');
-      checkDtype(x, 'x', Float32Array);
-      data = x.data as Float32Array;
-      shape = x.shape;
-    }
+    const bare = ArrayBuffer.isView(x);
+    check(!bare || this.axis === undefined, 'x', 'a per-channel observer needs a tensor { data, shape }');
+    const t = readTensorOrArray(x, 'x', Float32Array);
+    const data = t.data;
+    const shape = t.shape;
     let L: BatchLayout;
     if (this.axis === undefined) L = { outer: 1, C: 1, inner: data.length };
     else {
@@ -318,7 +315,7 @@ export class MovingAverageMinMaxObserver extends ObserverBase {
   constructor(options?: MovingAverageOptions | null) {
     super(options);
     const c = given(readOptions(options, 'options').averagingConstant) ?? 0.01;
-    check(typeof c === 'number' && c > 0 && c <= 1, 'averagingConstant', `must be in (0, 1], got ${describe(c)}`);
+    check(typeof c === 'number' && c > 0 && c <= 1, 'averagingConstant', () => `must be in (0, 1], got ${describe(c)}`);
     this.averagingConstant = c;
   }
 
@@ -425,7 +422,7 @@ export class HistogramObserver extends ObserverBase {
       `must be 'mse', 'percentile' or 'entropy', got ${describe(method)}`,
     );
     const p = given(o.percentile) ?? 99.99;
-    check(typeof p === 'number' && p > 0 && p <= 100, 'percentile', `must be in (0, 100], got ${describe(p)}`);
+    check(typeof p === 'number' && p > 0 && p <= 100, 'percentile', () => `must be in (0, 100], got ${describe(p)}`);
     const bins = given(o.bins) ?? 2048;
     checkBins(bins);
     this.method = method;

@@ -3,7 +3,7 @@
 // remaining max |r| / 127 <= scale_i / 254, so each stage cuts the worst-case error
 // by about 2^8 (less where the residual is smaller than its bound).
 import { check } from '../errors.js';
-import { checkDtype, checkTensor, readShape, type Tensor } from '../tensor.js';
+import { readTensorOrArray, readShape, type Tensor } from '../tensor.js';
 import { describe, readOptions } from '../args.js';
 import { given } from './args.js';
 import { readAxis, roundHalfEven, splitAxis } from './scheme.js';
@@ -59,9 +59,7 @@ export function residualQuantize(
   stages: number,
   options?: { axis?: number | null } | null,
 ): ResidualQuantized {
-  const t = x instanceof Float32Array ? { data: x, shape: [x.length] } : x;
-  checkTensor(t, 'x');
-  checkDtype(t, 'x', Float32Array);
+  const t = readTensorOrArray(x, 'x', Float32Array);
   check(
     Number.isInteger(stages) && stages >= 1 && stages <= 4,
     'stages',
@@ -124,7 +122,7 @@ export function residualQuantize(
  * ```
  */
 export function residualDequantize(rq: ResidualQuantized): Float32Array {
-  check(typeof rq === 'object' && rq !== null, 'rq', `expected ResidualQuantized, got ${describe(rq)}`);
+  check(typeof rq === 'object' && rq !== null, 'rq', () => `expected ResidualQuantized, got ${describe(rq)}`);
   const shape = readShape(rq.shape, 'rq.shape');
   check(
     Array.isArray(rq.stages) && rq.stages.length > 0,
@@ -146,8 +144,12 @@ export function residualDequantize(rq: ResidualQuantized): Float32Array {
   for (let i = 0; i < stages.length; i++) {
     const st = stages[i];
     const name = `rq.stages[${i}]`;
-    check(typeof st === 'object' && st !== null, name, `expected { q, scale }, got ${describe(st)}`);
-    check(st.q instanceof Int8Array && st.q.length === n, `${name}.q`, `needs ${n} int8 codes, got ${describe(st.q)}`);
+    check(typeof st === 'object' && st !== null, name, () => `expected { q, scale }, got ${describe(st)}`);
+    check(
+      st.q instanceof Int8Array && st.q.length === n,
+      `${name}.q`,
+      () => `needs ${n} int8 codes, got ${describe(st.q)}`,
+    );
     check(
       st.scale instanceof Float32Array && st.scale.length === C,
       `${name}.scale`,

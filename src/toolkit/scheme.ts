@@ -7,7 +7,7 @@
 // `q = saturate(roundHalfEven(f32(x / scale)) + zeroPoint)`, NaN -> zero point, +-Inf
 // saturate), so a toolkit quantization of 8-bit data matches qw.quantizeLinear bit for bit.
 import { QwasmError, check } from '../errors.js';
-import { checkDtype, checkTensor, normalizeAxis, readShape, type Tensor } from '../tensor.js';
+import { readTensorOrArray, normalizeAxis, readShape, type Tensor } from '../tensor.js';
 import { describe, readOptions } from '../args.js';
 import { given, readBoolean } from './args.js';
 
@@ -145,7 +145,7 @@ export function quantRange(
     'bits',
     `must be an integer from 2 to 8, got ${describe(bits)}`,
   );
-  check(typeof signed === 'boolean', 'signed', `must be true or false, got ${describe(signed)}`);
+  check(typeof signed === 'boolean', 'signed', () => `must be true or false, got ${describe(signed)}`);
   const n = readBoolean(narrow, 'narrow', false) ? 1 : 0;
   if (signed) return { qmin: -(2 ** (bits - 1)) + n, qmax: 2 ** (bits - 1) - 1 };
   return { qmin: n, qmax: 2 ** bits - 1 };
@@ -277,7 +277,7 @@ function checkRange(min: number, max: number): void {
 
 /** An axis option: an integer, normalised against the rank (negative counts from the end). */
 export function readAxis(axis: unknown, rank: number, name: string): number {
-  check(typeof axis === 'number' && Number.isInteger(axis), name, `must be an integer, got ${describe(axis)}`);
+  check(typeof axis === 'number' && Number.isInteger(axis), name, () => `must be an integer, got ${describe(axis)}`);
   return normalizeAxis(axis, rank, name);
 }
 
@@ -401,10 +401,7 @@ function asTensor(
   x: Tensor<Float32Array> | Float32Array,
   name: string,
 ): { data: Float32Array; shape: readonly number[] } {
-  if (x instanceof Float32Array) return { data: x, shape: [x.length] };
-  checkTensor(x, name);
-  checkDtype(x, name, Float32Array);
-  return x as Tensor<Float32Array>;
+  return readTensorOrArray(x, name, Float32Array);
 }
 
 /** Finite min and max of every slot (NaN and +-Inf ignored; a slot with none gets [0, 0]). */
@@ -483,7 +480,11 @@ export function paramsFromRange(
   );
   const axis = given(o.axis);
   if (axis !== undefined) {
-    check(typeof axis === 'number' && Number.isInteger(axis), 'axis', `must be an integer, got ${describe(axis)}`);
+    check(
+      typeof axis === 'number' && Number.isInteger(axis),
+      'axis',
+      () => `must be an integer, got ${describe(axis)}`,
+    );
   }
   if (lo.length > 1) check(axis !== undefined, 'axis', `is needed for ${lo.length} per-channel ranges`);
   const scale = new Float32Array(lo.length);
@@ -537,7 +538,7 @@ export function computeQuantParams(
 
 /** Validates parameters against a tensor shape and returns the layout they imply. */
 function checkParams(p: QuantParams, shape: readonly number[]): Layout {
-  check(typeof p === 'object' && p !== null, 'params', `expected QuantParams, got ${describe(p)}`);
+  check(typeof p === 'object' && p !== null, 'params', () => `expected QuantParams, got ${describe(p)}`);
   const { qmin, qmax } = quantRange(p.bits, p.signed, p.narrow);
   check(
     p.qmin === qmin && p.qmax === qmax,
@@ -615,13 +616,7 @@ export function dequantizeTensor(
   q: Tensor<Int8Array | Uint8Array> | Int8Array | Uint8Array,
   params: QuantParams,
 ): Float32Array {
-  let t: { data: Int8Array | Uint8Array; shape: readonly number[] };
-  if (q instanceof Int8Array || q instanceof Uint8Array) t = { data: q, shape: [q.length] };
-  else {
-    checkTensor(q, 'q');
-    checkDtype(q, 'q', Int8Array, Uint8Array);
-    t = q as Tensor<Int8Array | Uint8Array>;
-  }
+  const t = readTensorOrArray<Int8Array | Uint8Array>(q, 'q', Int8Array, Uint8Array);
   const L = checkParams(params, t.shape);
   const out = new Float32Array(t.data.length);
   const data = t.data;

@@ -7,7 +7,7 @@
 // with 0 inside, as every quantization range is: all-positive bounds [5, 10] are
 // searched as [0, t] for t up to 10, all-negative ones as [-t, 0].
 import { QwasmError, check } from '../errors.js';
-import { checkDtype, checkTensor, type Tensor } from '../tensor.js';
+import { readTensorOrArray, type Tensor } from '../tensor.js';
 import { describe, readOptions } from '../args.js';
 import { given, readBoolean } from './args.js';
 import {
@@ -265,7 +265,11 @@ export function searchRange(
   options?: RangeSearchOptions | null,
 ): RangeSearchResult {
   check(typeof objective === 'function', 'objective', 'must be a function (min, max) => loss');
-  check(typeof bounds === 'object' && bounds !== null, 'bounds', `expected { min, max }, got ${describe(bounds)}`);
+  check(
+    typeof bounds === 'object' && bounds !== null,
+    'bounds',
+    () => `expected { min, max }, got ${describe(bounds)}`,
+  );
   const { min, max } = bounds;
   check(
     typeof min === 'number' && typeof max === 'number' && Number.isFinite(min) && Number.isFinite(max) && min <= max,
@@ -280,11 +284,11 @@ export function searchRange(
     `must be 'grid', 'golden', 'random' or 'pso', got ${describe(method)}`,
   );
   const budget = given(o.budget) ?? 64;
-  check(Number.isInteger(budget) && budget >= 1, 'budget', `must be a positive integer, got ${describe(budget)}`);
+  check(Number.isInteger(budget) && budget >= 1, 'budget', () => `must be a positive integer, got ${describe(budget)}`);
   const lo = given(o.minFraction) ?? 0.01;
-  check(typeof lo === 'number' && lo > 0 && lo <= 1, 'minFraction', `must be in (0, 1], got ${describe(lo)}`);
+  check(typeof lo === 'number' && lo > 0 && lo <= 1, 'minFraction', () => `must be in (0, 1], got ${describe(lo)}`);
   const seed = given(o.seed) ?? 1;
-  check(Number.isInteger(seed), 'seed', `must be an integer, got ${describe(seed)}`);
+  check(Number.isInteger(seed), 'seed', () => `must be an integer, got ${describe(seed)}`);
   const symmetric = readBoolean(o.symmetric, 'symmetric', true);
 
   // the fractions -> range map, over the bounds widened to include 0
@@ -374,13 +378,7 @@ export function searchClipRange(
   x: Tensor<Float32Array> | Float32Array,
   options?: ClipSearchOptions | null,
 ): ClipSearchResult {
-  let data: Float32Array;
-  if (x instanceof Float32Array) data = x;
-  else {
-    checkTensor(x, 'x');
-    checkDtype(x, 'x', Float32Array);
-    data = x.data as Float32Array;
-  }
+  const data = readTensorOrArray(x, 'x', Float32Array).data;
   const o = readOptions(options, 'options');
   const s = resolveScheme(o.scheme);
   const metric = given(o.metric) ?? 'mse';

@@ -3,7 +3,7 @@
 // layer's output for calibration activations; and a planner that picks 4 or 8 bits per
 // layer under an error budget.
 import { check } from '../errors.js';
-import { checkDtype, checkTensor, type Tensor } from '../tensor.js';
+import { checkDtype, readTensor, type Tensor } from '../tensor.js';
 import { describe, readOptions } from '../args.js';
 import { given } from './args.js';
 import { computeQuantParams, fakeQuantize, type Granularity } from './scheme.js';
@@ -101,11 +101,12 @@ export interface SensitivityOptions {
   maxRows?: number;
 }
 
-function layerShape(w: unknown, name: string): [number, number] {
-  checkTensor(w, name);
+/** A 2-D float32 tensor argument read once: its data and [rows, columns]. */
+function readMatrix(wArg: unknown, name: string): { data: Float32Array; rows: number; cols: number } {
+  const w = readTensor(wArg, name);
   checkDtype(w, name, Float32Array);
   check(w.shape.length === 2, name, `must be 2-D [N, K], got shape [${w.shape.join(', ')}]`);
-  return [w.shape[0]!, w.shape[1]!];
+  return { data: w.data as Float32Array, rows: w.shape[0]!, cols: w.shape[1]! };
 }
 
 /** y[M, N] = x[M, K] w[N, K]^T in float64. */
@@ -155,7 +156,11 @@ export function sensitivityReport(
     `must be a positive integer, got ${describe(groupSize)}`,
   );
   const maxRows = given(o.maxRows) ?? 64;
-  check(Number.isInteger(maxRows) && maxRows > 0, 'maxRows', `must be a positive integer, got ${describe(maxRows)}`);
+  check(
+    Number.isInteger(maxRows) && maxRows > 0,
+    'maxRows',
+    () => `must be a positive integer, got ${describe(maxRows)}`,
+  );
   return Array.from(layers, (sample: unknown, li) => {
     check(
       typeof sample === 'object' && sample !== null,
@@ -163,10 +168,9 @@ export function sensitivityReport(
       `expected { name, weights, activations? }, got ${describe(sample)}`,
     );
     const layer = { ...sample } as LayerSample;
-    check(typeof layer.name === 'string', `layers[${li}].name`, `must be a string, got ${describe(layer.name)}`);
+    check(typeof layer.name === 'string', `layers[${li}].name`, () => `must be a string, got ${describe(layer.name)}`);
     const name = `layers[${li}].weights`;
-    const [N, K] = layerShape(layer.weights, name);
-    const w = layer.weights.data;
+    const { data: w, rows: N, cols: K } = readMatrix(layer.weights, name);
     for (let i = 0; i < w.length; i++) check(Number.isFinite(w[i]!), name, `holds a non-finite value at ${i}`);
     const grans: Record<keyof GranularitySqnr, Granularity> = {
       perTensor: {},
@@ -192,10 +196,11 @@ export function sensitivityReport(
     };
     if (given(layer.activations) !== undefined) {
       const aname = `layers[${li}].activations`;
-      const [M0, Ka] = layerShape(layer.activations, aname);
+      const acts = readMatrix(layer.activations, aname);
+      const [M0, Ka] = [acts.rows, acts.cols];
       check(Ka === K, aname, `has ${Ka} columns, the weights have K = ${K}`);
       const M = Math.min(M0, maxRows);
-      const x = (layer.activations as Tensor<Float32Array>).data.subarray(0, M * K);
+      const x = acts.data.subarray(0, M * K);
       const xq = fakeQuantize(x, computeQuantParams(x, { bits: 8, signed: false, symmetric: false }));
       const ref = matmulNT(x, w, M, N, K);
       out.outputSqnr = pick((wq) => quantError(ref, matmulNT(xq, wq, M, N, K)).sqnrDb);
@@ -206,7 +211,7 @@ export function sensitivityReport(
 
 /** Refuses a report entry that is not what sensitivityReport returns (the fields planBits reads). */
 function checkReportEntry(l: unknown, name: string, g: keyof GranularitySqnr): void {
-  check(typeof l === 'object' && l !== null, name, `expected a LayerSensitivity, got ${describe(l)}`);
+  check(typeof l === 'object' && l !== null, name, () => `expected a LayerSensitivity, got ${describe(l)}`);
   const e = l as Partial<LayerSensitivity>;
   const sqnr = (v: unknown, field: string) => {
     const at = (v as Record<number, Record<string, unknown> | undefined> | undefined)?.[8]?.[g];
@@ -292,7 +297,7 @@ export interface BitPlan {
  * ```
  */
 export function planBits(report: readonly LayerSensitivity[], options: PlanOptions): BitPlan {
-  check(Array.isArray(report), 'report', `must be the array sensitivityReport returned, got ${describe(report)}`);
+  check(Array.isArray(report), 'report', () => `must be the array sensitivityReport returned, got ${describe(report)}`);
   check(
     typeof options === 'object' && options !== null,
     'options',
@@ -311,7 +316,7 @@ export function planBits(report: readonly LayerSensitivity[], options: PlanOptio
     `must be 'perTensor', 'perChannel' or 'perGroup', got ${describe(g)}`,
   );
   const use = given(o.use) ?? 'output';
-  check(use === 'output' || use === 'weight', 'use', `must be 'output' or 'weight', got ${describe(use)}`);
+  check(use === 'output' || use === 'weight', 'use', () => `must be 'output' or 'weight', got ${describe(use)}`);
   report.forEach((l: unknown, i) => checkReportEntry(l, `report[${i}]`, g));
   const sq = (l: LayerSensitivity, bits: 4 | 8) =>
     (use === 'output' && l.outputSqnr ? l.outputSqnr : l.weightSqnr)[bits][g];

@@ -1036,7 +1036,8 @@ function convInput(r: Rng, s: ConvLayerSpec, valid: Expect, f32: boolean): Mut {
     return { value: bad, expect: err(['x']), tag: 'x-wrong-channels' };
   }
   const accepts: Ctor[] = f32 ? [Float32Array] : [s.lin.dtype === 'uint8' ? Uint8Array : Int8Array];
-  return mutateTensor(r, t as { data: Typed; shape: number[] }, 'x', valid, accepts);
+  // run(x, out) checks out against x's shape as read then: a shape that changes blames out
+  return mutateTensor(r, t as { data: Typed; shape: number[] }, 'x', valid, accepts, ['out']);
 }
 
 export const conv2dModel: LayerModel<ConvLayerSpec> = {

@@ -429,7 +429,10 @@ const GENS: Record<string, Gen> = {
     const which = r.pick(['quantizeTensor', 'fakeQuantize', 'steGradientMask', 'dequantizeTensor']);
     if (r.bool(0.25)) {
       const pb = { ...(params as Record<string, unknown>) };
-      const k = r.int(0, 4);
+      // NaN scales and out-of-range zero points break nothing where there are no slots
+      const slotless = (pb.scale as Float32Array).length === 0;
+      const k0 = r.int(0, 4);
+      const k = slotless && k0 < 2 ? 3 : k0;
       const broken = ['scale NaN', 'zeroPoint 1000', 'one scale too many', "granularity 'row'", 'qmax + 1'][k]!;
       if (k === 0) pb.scale = new Float32Array((pb.scale as Float32Array).length).fill(NaN);
       else if (k === 1) pb.zeroPoint = Int32Array.from(pb.zeroPoint as Int32Array, () => 1000);
