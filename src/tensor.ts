@@ -76,6 +76,11 @@ const lengthOf = intrinsic('length');
 /** The name of a {@link TypedArray} kind, e.g. `'Int8Array'`. */
 export type TypedArrayKind = keyof typeof TYPED_ARRAYS;
 
+/** A new zero-filled typed array of `kind` with n elements. */
+export function newTypedArray(kind: TypedArrayKind, n: number): TypedArray {
+  return new TYPED_ARRAYS[kind](n);
+}
+
 /**
  * The true length of `x` when it is a typed array of `kind` (read through the built-in
  * getters, so a subclass cannot lie about it; allocates nothing), else -1. Layers' hot

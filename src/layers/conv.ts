@@ -13,6 +13,7 @@ import {
   checkDtype,
   copyInto,
   lengthOfKind,
+  newTypedArray,
   readField,
   readShape,
   readTensor,
@@ -253,12 +254,7 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
       this.checkOut(out, plan, kind);
       this.result = out;
     } else {
-      const data =
-        kind === 'Float32Array'
-          ? new Float32Array(count)
-          : kind === 'Int8Array'
-            ? new Int8Array(count)
-            : new Uint8Array(count);
+      const data = newTypedArray(kind, count);
       this.result = { data, shape: plan.outShape };
       this.outData = data;
     }

@@ -9,6 +9,7 @@ import {
   checkDtype,
   copyInto,
   lengthOfKind,
+  newTypedArray,
   readTensor,
   type QuantDtype,
   type Tensor,
@@ -157,8 +158,7 @@ export abstract class PackedLayer<X, Y extends Int8Array | Uint8Array | Float32A
 
   /** A new output array of n values. */
   private newOutput(n: number): Y {
-    const t = this.ioType;
-    return (t === 'int8' ? new Int8Array(n) : t === 'uint8' ? new Uint8Array(n) : new Float32Array(n)) as Y;
+    return newTypedArray(this.ioKind, n) as Y;
   }
 
   /**
