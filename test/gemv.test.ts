@@ -28,7 +28,7 @@ describe.each(backends)('one-row int8-weight path on %s', (backend) => {
       [3, 100, 17],
       [1, 768, 40],
       [1, 1001, 3],
-    ]) {
+    ] as [number, number, number][]) {
       for (const dtype of ['int8', 'uint8'] as const) {
         const w = randomInt8(r, N * K);
         w[0] = -128;

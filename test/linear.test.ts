@@ -173,7 +173,7 @@ describe.each([...qws.keys()])('dynamicLinear on %s', (backend) => {
       [1, 10, 3],
       [7, 33, 17],
       [16, 128, 40],
-    ]) {
+    ] as [number, number, number][]) {
       const w = randomFloat32(r, N * K, -0.5, 0.5);
       const bias = randomFloat32(r, N);
       const x = randomFloat32(r, M * K, -2, 3);

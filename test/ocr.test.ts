@@ -55,7 +55,7 @@ afterAll(() => {
 });
 
 async function both(key: keyof Models, x: Tensor): Promise<[Float32Array, Float32Array, number[]]> {
-  const a = Object.values(qm[key].run({ x }))[0]!;
+  const a = Object.values(qm[key].run({ x }) as Record<string, Tensor>)[0]!;
   const b = Object.values((await om[key].run({ x })) as Record<string, Tensor>)[0]!;
   return [a.data as Float32Array, b.data, b.shape];
 }
@@ -80,7 +80,9 @@ describe('OCR pipeline stages: qwasm/onnx float32 against onnxruntime-node', () 
     const boxesB = dbPostprocess(b, shape, img.width, img.height);
     expect(boxesA.length).toBe(boxesB.length);
     expect(boxesA.length).toBeGreaterThanOrEqual(page.lines.length - 1);
-    boxesA.forEach((box, i) => expect(maxAbsDiff(box.box.flat(), boxesB[i]!.box.flat())).toBeLessThanOrEqual(1));
+    boxesA.forEach((box: { box: number[][] }, i: number) =>
+      expect(maxAbsDiff(box.box.flat(), boxesB[i]!.box.flat())).toBeLessThanOrEqual(1),
+    );
   });
 
   it('direction classifier: the same probabilities and the same verdict on upright and turned lines', async () => {
@@ -119,7 +121,10 @@ describe('OCR pipeline stages: qwasm/onnx float32 against onnxruntime-node', () 
 describe('OCR int8', () => {
   it('the quantized direction classifier gives float32 verdicts on evaluation lines', async () => {
     const calib = loadSet('calib').lines.slice(0, 8);
-    const feeds = calibrationFeeds({ pages: [], lines: calib.map((l) => ({ image: l.image(), rotated: l.rotated })) });
+    const feeds = calibrationFeeds({
+      pages: [],
+      lines: calib.map((l: { image(): unknown; rotated: boolean }) => ({ image: l.image(), rotated: l.rotated })),
+    });
     const q = await qm.cls.quantize({ calibration: feeds.cls });
     try {
       for (const l of evalSet.lines.slice(0, 4)) {

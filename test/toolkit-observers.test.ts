@@ -229,7 +229,7 @@ describe('calibration quality', () => {
     const model = await loadModel();
     const sets: [string, Float32Array][] = dists.map((k) => [k, samples(rng(31), k, 1 << 16)]);
     for (const name of ['fc.weight', 'conv2.weight', 'conv1.weight', 'pw4.weight'])
-      sets.push([name, model.params[name] as Float32Array]);
+      sets.push([name, (model.params as Record<string, Float32Array>)[name]!]);
     for (const [name, x] of sets) {
       const s = schemeFor(name, 8);
       const mm = dataMse(x, new MinMaxObserver().observe(x), s);

@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-// @ts-expect-error: a plain JavaScript module without types
 import { startServer } from '../../examples/browser/serve.mjs';
 
 interface Line {

@@ -87,7 +87,10 @@ afterAll(async () => {
 
 describe('Node.js, Deno and Bun', () => {
   // this Node.js, and Node 24 where scripts/node24.sh put it (.node24/)
-  const nodes = [[`node ${process.version}`, node], ...(existsSync(NODE24) ? [['node 24', NODE24]] : [])] as const;
+  const nodes: [string, string][] = [
+    [`node ${process.version}`, node],
+    ...(existsSync(NODE24) ? [['node 24', NODE24] as [string, string]] : []),
+  ];
 
   it.each(nodes)('%s, ES module: import from qwasm, 1 and 2 threads', (label, bin) => {
     const r = run(bin, ['esm.mjs'], join(work, 'node'));
