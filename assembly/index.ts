@@ -5,6 +5,7 @@
 export { pack_a_s16, pack_w_s16, pack_w_f32 } from './gemm/pack';
 export { gemm_s16, gemm_f32, gemm_s16_panels, gemm_f32_panels } from './gemm/gemm';
 export { conv2d_s16, conv2d_f32, conv2d_s16_rows, conv2d_f32_rows, conv_thread_scratch, conv_thread_scratch_bytes } from './conv/conv';
+export { thread_scratch, thread_scratch_bytes } from './threads';
 import { MR } from './gemm/ukernels.generated';
 export { pack_w_s8c4, pack_w_s8c4_from_s16, split_a_u7, gemv_s8c4_panels, gemv_s8c4_dot16_panels } from './gemm/relaxed';
 export { quantize_f32, quantize_axis_f32, dequantize, dequantize_axis, minmax_f32 } from './quantize';

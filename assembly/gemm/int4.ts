@@ -44,8 +44,19 @@ import { epilogue, outputBytes } from './epilogue';
  */
 const MR: i32 = 5;
 const MC: i32 = MR * 16;
-const tileI = memory.data(MR * NR * 4, 16);
-const tileF = memory.data(MR * NR * 4, 16);
+// the tiles live in static memory on the main instance; a thread pool's worker points
+// them at its own block (int4_thread_scratch), since every instance shares the memory
+let tileI: usize = memory.data(MR * NR * 4, 16);
+let tileF: usize = memory.data(MR * NR * 4, 16);
+
+/** Bytes of per-thread scratch gemm_s4 / gemm_s4_grouped need. */
+export const INT4_SCRATCH_BYTES: i32 = 2 * MR * NR * 4;
+
+/** Points this instance's int4 tiles at `t` (INT4_SCRATCH_BYTES, 16-byte aligned). */
+export function int4_thread_scratch(t: usize): void {
+  tileI = t;
+  tileF = t + MR * NR * 4;
+}
 
 /** The activation panel height gemm_s4 / gemm_s4_grouped expect from pack_a_s16. */
 export function gemm_s4_mr(): i32 {

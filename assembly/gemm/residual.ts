@@ -16,9 +16,20 @@ import { MR, NR, gemm_s16_mr, gemm_s16_mrx8c2__scalar } from './ukernels.generat
 const MC: i32 = MR * 16;
 /** k-pairs per exact int32 block (see above). */
 const KB: i32 = 256;
-const tileI = memory.data(MR * NR * 4, 16);
-const stageF = memory.data(MR * NR * 4, 16);
-const totalF = memory.data(MR * NR * 4, 16);
+// static tiles on the main instance; a thread pool's worker points them at its own block
+let tileI: usize = memory.data(MR * NR * 4, 16);
+let stageF: usize = memory.data(MR * NR * 4, 16);
+let totalF: usize = memory.data(MR * NR * 4, 16);
+
+/** Bytes of per-thread scratch gemm_s16_residual needs. */
+export const RESIDUAL_SCRATCH_BYTES: i32 = 3 * MR * NR * 4;
+
+/** Points this instance's residual GEMM tiles at `t` (RESIDUAL_SCRATCH_BYTES, 16-byte aligned). */
+export function residual_thread_scratch(t: usize): void {
+  tileI = t;
+  stageF = t + MR * NR * 4;
+  totalF = t + 2 * MR * NR * 4;
+}
 
 /**
  * Quantizes float32 rows x[M, K] (row stride lda elements) to int16 with one scale per
