@@ -19,16 +19,30 @@ for (const name of files) {
   writeFileSync(`${out}/${name}.js`, `${HEADER}export default '${base64}';\n`);
 }
 
-// worker.js imports runChunk from chunk.js; the embedded script has no imports (a blob:
-// worker and a worker_threads `eval` worker cannot resolve them), so chunk.js is put in
-// a scope of its own ahead of the worker's code
-const chunk = readFileSync('dist/threads/chunk.js', 'utf8').replace(/^export function runChunk/m, 'function runChunk');
-const importLine = "import { runChunk } from './chunk.js';";
-const workerJs = readFileSync('dist/threads/worker.js', 'utf8');
-if (!workerJs.includes(importLine) || !chunk.includes('function runChunk') || /^export /m.test(chunk)) {
-  throw new Error('build-inline: worker.js / chunk.js no longer have the shape this script expects');
+// worker.js imports chunk.js and layout.generated.js; the embedded script has no imports
+// (a blob: worker and a worker_threads `eval` worker cannot resolve them), so each module
+// it imports is put in a scope of its own ahead of the worker's code, in dependency order
+const IMPORT = /^import \{[^}]*\} from '\.\/([\w.]+\.js)';\n/gm;
+const inlined = ['layout.generated.js', 'chunk.js'];
+function importsOf(text) {
+  return [...text.matchAll(IMPORT)].map((m) => m[1]);
 }
-const script = `const runChunk = (() => {\n${chunk}\nreturn runChunk;\n})();\n${workerJs.replace(importLine, '')}`;
+let script = '';
+for (const file of inlined) {
+  const text = readFileSync(`dist/threads/${file}`, 'utf8');
+  const names = [...text.matchAll(/^export (?:const|function) (\w+)/gm)].map((m) => m[1]);
+  const unknown = importsOf(text).filter((f) => !inlined.slice(0, inlined.indexOf(file)).includes(f));
+  if (names.length === 0 || unknown.length > 0 || /^export (?!const|function)/m.test(text)) {
+    throw new Error(`build-inline: dist/threads/${file} no longer has the shape this script expects`);
+  }
+  const body = text.replace(IMPORT, '').replace(/^export /gm, '');
+  script += `const { ${names.join(', ')} } = (() => {\n${body}\nreturn { ${names.join(', ')} };\n})();\n`;
+}
+const workerJs = readFileSync('dist/threads/worker.js', 'utf8');
+if (importsOf(workerJs).some((f) => !inlined.includes(f))) {
+  throw new Error('build-inline: worker.js imports a module this script does not inline');
+}
+script += workerJs.replace(IMPORT, '');
 writeFileSync(`${out}/worker.js`, `${HEADER}export default ${JSON.stringify(script)};\n`);
 
 const entries = files.map((name) => `  '${name}': () => import('./${name}.js'),`).join('\n');

@@ -93,3 +93,166 @@ export const layouts = {
     ],
   },
 };
+
+/**
+ * The thread pool's control block (src/threads/pool.ts allocates it in the shared wasm
+ * memory; worker.js and chunk.js read it), in int32 words. The counters the threads write
+ * sit on cache lines of their own. A job is a kernel id (`jobs`), its split, its chunk
+ * count and its arguments from word ARGS on, each job kind's arguments named below;
+ * scripts/gen-layouts.mjs generates src/threads/layout.generated.js (+ .d.ts) from this.
+ *
+ * @type {{
+ *   words: [string, number, string][];
+ *   slotWords: number;
+ *   slot: [string, string][];
+ *   splits: [string, number, string][];
+ *   jobs: Record<string, { id: number; doc: string; args: [string, 'i32' | 'f32' | 'ptr', string][] }>;
+ * }}
+ */
+export const poolControl = {
+  words: [
+    ['PENDING', 0, 'workers of the current job not yet done (the caller waits for 0)'],
+    ['FAILED', 1, '0, or 1 + the number of the first worker whose kernel failed'],
+    ['STOP', 2, '1 once the pool is disposed: workers return'],
+    ['NEXT', 16, 'the next chunk to take (Atomics.add)'],
+    ['FN', 32, 'the job: kernel id | split << 8'],
+    ['CHUNKS', 33, 'chunks of the job'],
+    ['UNITS', 34, 'panels or row blocks the chunks cover'],
+    ['ARGS', 36, "first word of the job's arguments"],
+    ['MESSAGE', 64, 'a failed kernel: message length in bytes, then its UTF-8 text'],
+    ['SLOTS', 128, 'first word of worker 0 slot (slot w at SLOTS + w * SLOT_WORDS)'],
+  ],
+  slotWords: 16,
+  slot: [
+    ['SEQ', 'wake-up sequence number, bumped (and notified) per job and at stop'],
+    ['SCRATCH', "the worker's work buffer (im2col blocks), grown by the caller"],
+    ['DONE', 'chunks this worker has run'],
+  ],
+  splits: [
+    ['Panels', 0, 'chunks are ranges of NR-wide weight panels'],
+    ['Rows', 1, 'chunks are ranges of row blocks (MR rows, output pixels or image rows)'],
+  ],
+  jobs: {
+    GemmS16: {
+      id: 1,
+      doc: 'gemm_s16: int8 GEMM on packed int16 activations',
+      args: [
+        ['a', 'ptr', 'activations packed in MR-row panels'],
+        ['w', 'ptr', 'packed weight panels'],
+        ['M', 'i32', 'rows'],
+        ['N', 'i32', 'columns'],
+        ['kPairs', 'i32', 'K pairs'],
+        ['out', 'ptr', 'output'],
+        ['ldo', 'i32', 'output row stride in elements'],
+        ['kind', 'i32', 'epilogue kind'],
+        ['params', 'ptr', 'epilogue block'],
+        ['mr', 'i32', 'rows per row block (the activation panel height)'],
+        ['nr', 'i32', 'columns per weight panel'],
+      ],
+    },
+    GemmF32: {
+      id: 2,
+      doc: 'gemm_f32: the float32 GEMM',
+      args: [
+        ['x', 'ptr', 'input rows'],
+        ['lda', 'i32', 'input row stride in elements'],
+        ['w', 'ptr', 'packed weight panels'],
+        ['M', 'i32', 'rows'],
+        ['N', 'i32', 'columns'],
+        ['K', 'i32', 'depth'],
+        ['bias', 'ptr', 'float32[N] or 0'],
+        ['lo', 'f32', 'lowest output'],
+        ['hi', 'f32', 'highest output'],
+        ['out', 'ptr', 'output'],
+        ['ldo', 'i32', 'output row stride in elements'],
+        ['mr', 'i32', 'rows per row block'],
+        ['nr', 'i32', 'columns per weight panel'],
+      ],
+    },
+    ConvS16: {
+      id: 3,
+      doc: 'conv2d_s16_rows: int8 convolution over a range of output rows',
+      args: [
+        ['p', 'ptr', 'conv parameter block'],
+        ['x', 'ptr', 'input'],
+        ['w', 'ptr', 'packed weights'],
+        ['out', 'ptr', 'output'],
+        ['kind', 'i32', 'epilogue kind'],
+        ['params', 'ptr', 'epilogue block'],
+        ['rows', 'i32', 'output rows (pixels; image rows for depthwise)'],
+        ['step', 'i32', 'rows per unit'],
+      ],
+    },
+    ConvF32: {
+      id: 4,
+      doc: 'conv2d_f32_rows: float32 convolution over a range of output rows',
+      args: [
+        ['p', 'ptr', 'conv parameter block'],
+        ['x', 'ptr', 'input'],
+        ['w', 'ptr', 'packed weights'],
+        ['bias', 'ptr', 'float32[M] or 0'],
+        ['lo', 'f32', 'lowest output'],
+        ['hi', 'f32', 'highest output'],
+        ['out', 'ptr', 'output'],
+        ['rows', 'i32', 'output rows (pixels; image rows for depthwise)'],
+        ['step', 'i32', 'rows per unit'],
+      ],
+    },
+    GemmS4: {
+      id: 5,
+      doc: 'gemm_s4 (grouped = 0) or gemm_s4_grouped (grouped = 1): int4-weight GEMM, split over row blocks',
+      args: [
+        ['a', 'ptr', 'activations packed in MR-row panels'],
+        ['w', 'ptr', 'packed int4 weight panels'],
+        ['M', 'i32', 'rows'],
+        ['N', 'i32', 'columns'],
+        ['kPairs', 'i32', 'K pairs'],
+        ['out', 'ptr', 'output'],
+        ['ldo', 'i32', 'output row stride in elements'],
+        ['kind', 'i32', 'epilogue kind (gemm_s4 only)'],
+        ['params', 'ptr', 'epilogue block, or the grouped block'],
+        ['grouped', 'i32', '1: gemm_s4_grouped'],
+        ['mr', 'i32', 'rows per row block'],
+      ],
+    },
+    GemmResidual: {
+      id: 6,
+      doc: 'gemm_s16_residual: two int8 stages summed in float32, split over row blocks',
+      args: [
+        ['a', 'ptr', 'activations packed in MR-row panels'],
+        ['w1', 'ptr', 'first stage weights'],
+        ['w2', 'ptr', 'second stage weights'],
+        ['M', 'i32', 'rows'],
+        ['N', 'i32', 'columns'],
+        ['kPairs', 'i32', 'K pairs'],
+        ['rowScales', 'ptr', 'float32[M] row scales'],
+        ['s1', 'ptr', 'float32[Np] first stage column scales'],
+        ['s2', 'ptr', 'float32[Np] second stage column scales'],
+        ['bias', 'ptr', 'float32[Np] or 0'],
+        ['lo', 'f32', 'lowest output'],
+        ['hi', 'f32', 'highest output'],
+        ['out', 'ptr', 'float32 output'],
+        ['ldo', 'i32', 'output row stride in elements'],
+        ['mr', 'i32', 'rows per row block'],
+      ],
+    },
+    Bgemm: {
+      id: 7,
+      doc: 'bgemm: XNOR-popcount GEMM over records (binary matmul and conv), split over row blocks',
+      args: [
+        ['rec', 'ptr', 'records: M of (1 + T) words'],
+        ['M', 'i32', 'records (rows)'],
+        ['T', 'i32', 'taps per record'],
+        ['Cv', 'i32', 'chunks per tap'],
+        ['w', 'ptr', 'packed weight panels'],
+        ['N', 'i32', 'columns'],
+        ['out', 'ptr', 'output'],
+        ['ldo', 'i32', 'output row stride in elements (words for bits)'],
+        ['kind', 'i32', 'binary epilogue kind'],
+        ['params', 'ptr', 'binary epilogue block'],
+        ['mr', 'i32', 'rows per row block'],
+        ['rowBytes', 'i32', 'output bytes per row'],
+      ],
+    },
+  },
+};

@@ -4,13 +4,9 @@
 import type { Worker as NodeWorker } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
 import { Qwasm, QwasmError } from '../src/index.js';
-import type { Runtime } from '../src/runtime.js';
-import { liveWorkerCount, type ThreadPool } from '../src/threads/pool.js';
+import { liveWorkerCount } from '../src/threads/pool.js';
+import { poolOf } from './threads-probe.js';
 import { firstDiff, randomInt8, rng } from './helpers.js';
-
-function poolOf(qw: Qwasm): ThreadPool {
-  return (qw as unknown as { rt: Runtime }).rt.pool as ThreadPool;
-}
 
 /**
  * A 2-thread engine and the Node.js Worker objects its pool started (recorded by wrapping

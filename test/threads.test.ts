@@ -3,9 +3,8 @@
 // smaller than the thread count.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Qwasm, QwasmError, type Backend } from '../src/index.js';
-import { minOpsPerPart, poolTuning } from '../src/threads/partition.js';
-import type { Runtime } from '../src/runtime.js';
-import type { ThreadPool } from '../src/threads/pool.js';
+import { minOpsPerPart } from '../src/threads/partition.js';
+import { leaveChunksToWorkers, wakeUps, workerChunks } from './threads-probe.js';
 import { backends, firstDiff, randInt, randomFloat32, randomInt8, randomUint8, rng } from './helpers.js';
 
 const THREADS = [2, 3];
@@ -28,14 +27,12 @@ afterAll(() => {
   }
 });
 
-function poolOf(qw: Qwasm): ThreadPool {
-  return (qw as unknown as { rt: Runtime }).rt.pool as ThreadPool;
-}
-
 const defaults = { ...minOpsPerPart };
+let callerWorks = true;
 afterEach(() => {
   Object.assign(minOpsPerPart, defaults);
-  poolTuning.callerWorks = true;
+  callerWorks = true;
+  for (const e of byBackend.values()) e.many.forEach((qw) => leaveChunksToWorkers(qw, false));
 });
 
 /**
@@ -45,7 +42,9 @@ afterEach(() => {
 function splitEverything(): void {
   minOpsPerPart.s16 = 0;
   minOpsPerPart.f32 = 0;
-  poolTuning.callerWorks = false;
+  minOpsPerPart.binary = 0;
+  callerWorks = false;
+  for (const e of byBackend.values()) e.many.forEach((qw) => leaveChunksToWorkers(qw, true));
 }
 
 type Shape = [number, number, number];
@@ -86,14 +85,12 @@ const LARGE: Shape[] = [
  * must have grown (the calls were split), and with the caller not working the second too.
  */
 function counts(many: Map<number, Qwasm>): Array<[number, number]> {
-  return [...many.values()].map((qw) => [poolOf(qw).launches, poolOf(qw).workerChunks]);
+  return [...many.values()].map((qw) => [wakeUps(qw), workerChunks(qw)]);
 }
 function expectSplit(many: Map<number, Qwasm>, before: Array<[number, number]>): void {
   [...many.values()].forEach((qw, i) => {
-    const pool = poolOf(qw);
-    expect(pool.launches, `jobs on ${qw.threads} threads`).toBeGreaterThan(before[i]![0]);
-    if (!poolTuning.callerWorks)
-      expect(pool.workerChunks, `worker chunks on ${qw.threads} threads`).toBeGreaterThan(before[i]![1]);
+    expect(wakeUps(qw), `jobs on ${qw.threads} threads`).toBeGreaterThan(before[i]![0]);
+    if (!callerWorks) expect(workerChunks(qw), `worker chunks on ${qw.threads} threads`).toBeGreaterThan(before[i]![1]);
   });
 }
 

@@ -1,17 +1,21 @@
 // @ts-check
 // One chunk of a thread-pool job: the kernel call for units [u0, u1) of the job whose
-// arguments sit in the control block (pool.ts writes them, from word ARGS on). Plain
-// JavaScript because a worker runs it straight from src/ (worker.js) as well as from
-// dist/; the calling thread runs the very same function for its own chunks
-// (kernels.ts), so caller and workers cannot compute a chunk differently.
+// arguments sit in the control block (kernels.ts writes them, each at its named word of
+// layout.generated.js). Plain JavaScript because a worker runs it straight from src/
+// (worker.js) as well as from dist/; the calling thread runs the very same function for
+// its own chunks (kernels.ts), so caller and workers cannot compute a chunk differently.
 
-/** First word of a job's arguments in the control block (pool.ts: ARGS). */
-const ARGS = 36;
-/** Kernel ids (pool.ts: Fn). */
-const GEMM_S16 = 1;
-const GEMM_F32 = 2;
-const CONV_S16 = 3;
-const CONV_F32 = 4;
+import {
+  BgemmArg,
+  ConvF32Arg,
+  ConvS16Arg,
+  Fn,
+  GemmF32Arg,
+  GemmResidualArg,
+  GemmS16Arg,
+  GemmS4Arg,
+} from './layout.generated.js';
+
 /** Epilogue kinds that store int32 / float32 (kernels.ts: EpilogueKind.I32, Dequant). */
 const EPI_I32 = 0;
 const EPI_DEQUANT = 3;
@@ -21,7 +25,7 @@ const EPI_DEQUANT = 3;
  */
 
 /**
- * Runs chunks [u0, u1) of units of the job in the control block (`a`: its first argument).
+ * Runs units [u0, u1) of the job in the control block.
  * @param {Kernels} k
  * @param {Int32Array} i32
  * @param {Float32Array} f32
@@ -33,115 +37,149 @@ const EPI_DEQUANT = 3;
  * @param {number} scratch
  */
 export function runChunk(k, i32, f32, fn, rows, u0, u1, tile, scratch) {
-  const a = ARGS;
   switch (fn) {
-    case GEMM_S16: {
-      // a, w, M, N, kPairs, out, ldo, kind, params, MR, NR
-      const M = i32[a + 2];
-      const N = i32[a + 3];
-      const kPairs = i32[a + 4];
-      const ldo = i32[a + 6];
-      const kind = i32[a + 7];
+    case Fn.GemmS16: {
+      const A = GemmS16Arg;
+      const M = i32[A.M];
+      const N = i32[A.N];
+      const kPairs = i32[A.kPairs];
+      const ldo = i32[A.ldo];
+      const kind = i32[A.kind];
       if (rows) {
-        const mr = i32[a + 9];
-        const r0 = u0 * mr;
-        const r1 = Math.min(M, u1 * mr);
+        const r0 = u0 * i32[A.mr];
+        const r1 = Math.min(M, u1 * i32[A.mr]);
         const es = kind === EPI_I32 || kind === EPI_DEQUANT ? 4 : 1;
         k.gemm_s16_panels(
-          i32[a] + r0 * kPairs * 4,
-          i32[a + 1],
+          i32[A.a] + r0 * kPairs * 4,
+          i32[A.w],
           r1 - r0,
           N,
           kPairs,
-          i32[a + 5] + r0 * ldo * es,
+          i32[A.out] + r0 * ldo * es,
           ldo,
           kind,
-          i32[a + 8],
+          i32[A.params],
           0,
-          Math.ceil(N / i32[a + 10]),
+          Math.ceil(N / i32[A.nr]),
           tile,
         );
       } else {
-        k.gemm_s16_panels(i32[a], i32[a + 1], M, N, kPairs, i32[a + 5], ldo, kind, i32[a + 8], u0, u1, tile);
+        k.gemm_s16_panels(i32[A.a], i32[A.w], M, N, kPairs, i32[A.out], ldo, kind, i32[A.params], u0, u1, tile);
       }
       break;
     }
-    case GEMM_F32: {
-      // x, lda, w, M, N, K, bias, lo, hi, out, ldo, MR, NR
-      const lda = i32[a + 1];
-      const M = i32[a + 3];
-      const N = i32[a + 4];
-      const ldo = i32[a + 10];
+    case Fn.GemmF32: {
+      const A = GemmF32Arg;
+      const lda = i32[A.lda];
+      const M = i32[A.M];
+      const N = i32[A.N];
+      const ldo = i32[A.ldo];
+      let x = i32[A.x];
+      let out = i32[A.out];
+      let m = M;
+      let p0 = u0;
+      let p1 = u1;
       if (rows) {
-        const mr = i32[a + 11];
-        const r0 = u0 * mr;
-        const r1 = Math.min(M, u1 * mr);
-        k.gemm_f32_panels(
-          i32[a] + r0 * lda * 4,
-          lda,
-          i32[a + 2],
-          r1 - r0,
-          N,
-          i32[a + 5],
-          i32[a + 6],
-          f32[a + 7],
-          f32[a + 8],
-          i32[a + 9] + r0 * ldo * 4,
-          ldo,
-          0,
-          Math.ceil(N / i32[a + 12]),
-          tile,
-        );
-      } else {
-        k.gemm_f32_panels(
-          i32[a],
-          lda,
-          i32[a + 2],
-          M,
-          N,
-          i32[a + 5],
-          i32[a + 6],
-          f32[a + 7],
-          f32[a + 8],
-          i32[a + 9],
-          ldo,
-          u0,
-          u1,
-          tile,
-        );
+        const r0 = u0 * i32[A.mr];
+        const r1 = Math.min(M, u1 * i32[A.mr]);
+        x += r0 * lda * 4;
+        out += r0 * ldo * 4;
+        m = r1 - r0;
+        p0 = 0;
+        p1 = Math.ceil(N / i32[A.nr]);
       }
+      k.gemm_f32_panels(x, lda, i32[A.w], m, N, i32[A.K], i32[A.bias], f32[A.lo], f32[A.hi], out, ldo, p0, p1, tile);
       break;
     }
-    case CONV_S16: {
-      // p, x, w, out, kind, params, rows, MR
-      const mr = i32[a + 7];
+    case Fn.ConvS16: {
+      const A = ConvS16Arg;
+      const step = i32[A.step];
       k.conv2d_s16_rows(
-        i32[a],
-        i32[a + 1],
-        i32[a + 2],
-        i32[a + 3],
-        i32[a + 4],
-        i32[a + 5],
+        i32[A.p],
+        i32[A.x],
+        i32[A.w],
+        i32[A.out],
+        i32[A.kind],
+        i32[A.params],
         scratch,
-        u0 * mr,
-        Math.min(i32[a + 6], u1 * mr),
+        u0 * step,
+        Math.min(i32[A.rows], u1 * step),
       );
       break;
     }
-    case CONV_F32: {
-      // p, x, w, bias, lo, hi, out, rows, MR
-      const mr = i32[a + 8];
+    case Fn.ConvF32: {
+      const A = ConvF32Arg;
+      const step = i32[A.step];
       k.conv2d_f32_rows(
-        i32[a],
-        i32[a + 1],
-        i32[a + 2],
-        i32[a + 3],
-        f32[a + 4],
-        f32[a + 5],
-        i32[a + 6],
+        i32[A.p],
+        i32[A.x],
+        i32[A.w],
+        i32[A.bias],
+        f32[A.lo],
+        f32[A.hi],
+        i32[A.out],
         scratch,
-        u0 * mr,
-        Math.min(i32[a + 7], u1 * mr),
+        u0 * step,
+        Math.min(i32[A.rows], u1 * step),
+      );
+      break;
+    }
+    case Fn.GemmS4: {
+      // row blocks only: the epilogue arrays are indexed by column from 0
+      const A = GemmS4Arg;
+      const kPairs = i32[A.kPairs];
+      const ldo = i32[A.ldo];
+      const r0 = u0 * i32[A.mr];
+      const r1 = Math.min(i32[A.M], u1 * i32[A.mr]);
+      const a = i32[A.a] + r0 * kPairs * 4;
+      if (i32[A.grouped] !== 0) {
+        k.gemm_s4_grouped(a, i32[A.w], r1 - r0, i32[A.N], kPairs, i32[A.out] + r0 * ldo, ldo, i32[A.params]);
+      } else {
+        const kind = i32[A.kind];
+        const es = kind === EPI_I32 || kind === EPI_DEQUANT ? 4 : 1;
+        k.gemm_s4(a, i32[A.w], r1 - r0, i32[A.N], kPairs, i32[A.out] + r0 * ldo * es, ldo, kind, i32[A.params]);
+      }
+      break;
+    }
+    case Fn.GemmResidual: {
+      const A = GemmResidualArg;
+      const kPairs = i32[A.kPairs];
+      const r0 = u0 * i32[A.mr];
+      const r1 = Math.min(i32[A.M], u1 * i32[A.mr]);
+      k.gemm_s16_residual(
+        i32[A.a] + r0 * kPairs * 4,
+        i32[A.w1],
+        i32[A.w2],
+        r1 - r0,
+        i32[A.N],
+        kPairs,
+        i32[A.rowScales] + r0 * 4,
+        i32[A.s1],
+        i32[A.s2],
+        i32[A.bias],
+        f32[A.lo],
+        f32[A.hi],
+        i32[A.out] + r0 * i32[A.ldo] * 4,
+        i32[A.ldo],
+      );
+      break;
+    }
+    case Fn.Bgemm: {
+      const A = BgemmArg;
+      const T = i32[A.T];
+      const r0 = u0 * i32[A.mr];
+      const r1 = Math.min(i32[A.M], u1 * i32[A.mr]);
+      k.bgemm(
+        i32[A.rec] + r0 * (T + 1) * 4,
+        r1 - r0,
+        T,
+        i32[A.Cv],
+        i32[A.w],
+        i32[A.N],
+        i32[A.out] + r0 * i32[A.rowBytes],
+        i32[A.ldo],
+        i32[A.kind],
+        i32[A.params],
       );
       break;
     }

@@ -1,13 +1,26 @@
-// The kernels of a threaded engine: the build's exports, with the GEMM and convolution
-// entry points replaced by versions that cut a call into chunks (partition.ts) and run
-// them on the pool. Ops and layers call `rt.kernels.gemm_s16(...)` exactly as on one
-// thread; a call too small to pay for a hand-off goes straight to the build's function.
+// The kernels of a threaded engine: the build's exports, with the GEMM, convolution,
+// int4, residual and binary GEMM entry points replaced by versions that cut a call into
+// chunks (partition.ts) and run them on the pool. Ops and layers call
+// `rt.kernels.gemm_s16(...)` exactly as on one thread; a call too small to pay for a
+// hand-off goes straight to the build's function. A job's arguments are written at the
+// words layout.generated.js names for its kind, where chunk.js reads them.
 import { ConvField } from '../layouts.generated.js';
 import type { Kernels } from '../kernels.js';
 import type { Heap } from '../memory.js';
 import { chunksFor, minOpsPerPart, partStart, partsFor, splitOverN } from './partition.js';
-import { Fn, Split, type ThreadPool } from './pool.js';
+import type { FnId, ThreadPool } from './pool.js';
 import { runChunk } from './chunk.js';
+import {
+  BgemmArg,
+  ConvF32Arg,
+  ConvS16Arg,
+  Fn,
+  GemmF32Arg,
+  GemmResidualArg,
+  GemmS16Arg,
+  GemmS4Arg,
+  Split,
+} from './layout.generated.js';
 
 /** Rows and columns of the GEMM register tile, which bound the split. */
 export interface TileShape {
@@ -40,16 +53,32 @@ export interface ConvRowKernels {
     r0: number,
     r1: number,
   ): void;
-  /** Bytes of per-thread conv scratch (tiles, ring row pointers). */
-  conv_thread_scratch_bytes(): number;
-  /** Points an instance's conv scratch at a block of its own. */
-  conv_thread_scratch(t: number): void;
+  /** Bytes of per-thread kernel scratch (tiles, ring row pointers; assembly/threads.ts). */
+  thread_scratch_bytes(): number;
+  /** Points an instance's kernel tiles at a block of its own. */
+  thread_scratch(t: number): void;
 }
 
 /** True when a build has the conv row ranges (every build since threads exist). */
 export function hasConvRows(k: Kernels): k is Kernels & ConvRowKernels {
   return typeof (k as Partial<ConvRowKernels>).conv2d_s16_rows === 'function';
 }
+
+/** The binary kernels' per-thread tile setter (assembly/binary/bgemm.ts), where a build has it. */
+export interface BinaryScratchKernels {
+  /** Points an instance's popcount tile at a block of its own (at least 64 bytes). */
+  binary_thread_scratch(t: number): void;
+}
+
+/** True when each thread can have its own binary popcount tile, so bgemm may be split. */
+export function hasBinaryScratch(k: Kernels): k is Kernels & BinaryScratchKernels {
+  return typeof (k as Partial<BinaryScratchKernels>).binary_thread_scratch === 'function';
+}
+
+/** Rows per unit of a binary GEMM split: a multiple of every build's tile height (4, 2). */
+const BINARY_ROWS = 4;
+/** assembly/binary/bgemm.ts BinaryEpilogue.I8: one byte per output. */
+const BINARY_I8 = 2;
 
 /** params.ts ConvPath.Depthwise: its rows are image rows, not output pixels. */
 const DEPTHWISE = 2;
@@ -77,12 +106,14 @@ export function installThreadedKernels(
   const tile0 = pool.tiles[0]!;
   const i32 = pool.words;
   const f32 = pool.floats;
+  /** Workers the job being planned wakes (set by rowChunks and planConv). */
+  let workers = 0;
 
   /**
    * The calling thread's share of a launched job: chunks from the shared counter, each run
    * by the same chunk.js function the workers run; then the join.
    */
-  function runMine(fn: Fn, rows: boolean, chunks: number, units: number, scratch: number): void {
+  function runMine(fn: FnId, rows: boolean, chunks: number, units: number, scratch: number): void {
     const t0 = performance.now();
     let mine = 0;
     try {
@@ -119,18 +150,19 @@ export function installThreadedKernels(
     const overN = splitOverN(panels, blocks, parts);
     const units = overN ? panels : blocks;
     const chunks = chunksFor(units, parts);
-    const s = pool.job(Fn.GemmS16, overN ? Split.Panels : Split.Rows, chunks, units);
-    i32[s] = a;
-    i32[s + 1] = w;
-    i32[s + 2] = M;
-    i32[s + 3] = N;
-    i32[s + 4] = kPairs;
-    i32[s + 5] = out;
-    i32[s + 6] = ldo;
-    i32[s + 7] = kind;
-    i32[s + 8] = params;
-    i32[s + 9] = mr;
-    i32[s + 10] = nr;
+    pool.job(Fn.GemmS16, overN ? Split.Panels : Split.Rows, chunks, units);
+    const A = GemmS16Arg;
+    i32[A.a] = a;
+    i32[A.w] = w;
+    i32[A.M] = M;
+    i32[A.N] = N;
+    i32[A.kPairs] = kPairs;
+    i32[A.out] = out;
+    i32[A.ldo] = ldo;
+    i32[A.kind] = kind;
+    i32[A.params] = params;
+    i32[A.mr] = mr;
+    i32[A.nr] = nr;
     pool.launch(Math.min(parts, chunks) - 1);
     runMine(Fn.GemmS16, !overN, chunks, units, 0);
   }
@@ -159,26 +191,145 @@ export function installThreadedKernels(
     const overN = splitOverN(panels, blocks, parts);
     const units = overN ? panels : blocks;
     const chunks = chunksFor(units, parts);
-    const s = pool.job(Fn.GemmF32, overN ? Split.Panels : Split.Rows, chunks, units);
-    i32[s] = x;
-    i32[s + 1] = lda;
-    i32[s + 2] = w;
-    i32[s + 3] = M;
-    i32[s + 4] = N;
-    i32[s + 5] = K;
-    i32[s + 6] = bias;
-    f32[s + 7] = lo;
-    f32[s + 8] = hi;
-    i32[s + 9] = out;
-    i32[s + 10] = ldo;
-    i32[s + 11] = mr;
-    i32[s + 12] = nr;
+    pool.job(Fn.GemmF32, overN ? Split.Panels : Split.Rows, chunks, units);
+    const A = GemmF32Arg;
+    i32[A.x] = x;
+    i32[A.lda] = lda;
+    i32[A.w] = w;
+    i32[A.M] = M;
+    i32[A.N] = N;
+    i32[A.K] = K;
+    i32[A.bias] = bias;
+    f32[A.lo] = lo;
+    f32[A.hi] = hi;
+    i32[A.out] = out;
+    i32[A.ldo] = ldo;
+    i32[A.mr] = mr;
+    i32[A.nr] = nr;
     pool.launch(Math.min(parts, chunks) - 1);
     runMine(Fn.GemmF32, !overN, chunks, units, 0);
   }
 
   target.gemm_s16 = gemm_s16;
   target.gemm_f32 = gemm_f32;
+
+  /**
+   * The split of a job cut into row blocks of `unit` rows: its chunk count, with the
+   * workers it wakes in `workers`; 0 when it stays on one thread.
+   */
+  function rowChunks(ops: number, minOps: number, rows: number, unit: number): number {
+    const units = Math.ceil(rows / unit);
+    const parts = partsFor(ops, minOps, pool.size);
+    if (parts <= 1 || units < 2) return 0;
+    const n = chunksFor(units, parts);
+    workers = Math.min(parts, n) - 1;
+    return n;
+  }
+
+  // int4 GEMMs: row blocks of the int4 activation panel height (the epilogue arrays are
+  // indexed from column 0, so a panel split would need column offsets the kernels lack)
+  const int4Mr = raw.gemm_s4_mr();
+  function int4Job(
+    a: number,
+    w: number,
+    M: number,
+    N: number,
+    kPairs: number,
+    out: number,
+    ldo: number,
+    kind: number,
+    params: number,
+    grouped: number,
+  ): boolean {
+    pool.ready();
+    const n = rowChunks(4 * M * N * kPairs, minOpsPerPart.s16, M, int4Mr);
+    if (n === 0) return false;
+    const units = Math.ceil(M / int4Mr);
+    pool.job(Fn.GemmS4, Split.Rows, n, units);
+    const A = GemmS4Arg;
+    i32[A.a] = a;
+    i32[A.w] = w;
+    i32[A.M] = M;
+    i32[A.N] = N;
+    i32[A.kPairs] = kPairs;
+    i32[A.out] = out;
+    i32[A.ldo] = ldo;
+    i32[A.kind] = kind;
+    i32[A.params] = params;
+    i32[A.grouped] = grouped;
+    i32[A.mr] = int4Mr;
+    pool.launch(workers);
+    runMine(Fn.GemmS4, true, n, units, 0);
+    return true;
+  }
+  target.gemm_s4 = (a, w, M, N, kPairs, out, ldo, kind, params) => {
+    if (!int4Job(a, w, M, N, kPairs, out, ldo, kind, params, 0))
+      raw.gemm_s4(a, w, M, N, kPairs, out, ldo, kind, params);
+  };
+  target.gemm_s4_grouped = (a, w, M, N, kPairs, out, ldo, params) => {
+    if (!int4Job(a, w, M, N, kPairs, out, ldo, 0, params, 1)) raw.gemm_s4_grouped(a, w, M, N, kPairs, out, ldo, params);
+  };
+
+  // the residual GEMM: two int8 stages, row blocks of the GEMM's MR (pack_a_f32_s16's)
+  target.gemm_s16_residual = (a, w1, w2, M, N, kPairs, rowScales, s1, s2, bias, lo, hi, out, ldo) => {
+    pool.ready();
+    const n = rowChunks(8 * M * N * kPairs, minOpsPerPart.s16, M, mr);
+    if (n === 0) {
+      raw.gemm_s16_residual(a, w1, w2, M, N, kPairs, rowScales, s1, s2, bias, lo, hi, out, ldo);
+      return;
+    }
+    const units = Math.ceil(M / mr);
+    pool.job(Fn.GemmResidual, Split.Rows, n, units);
+    const A = GemmResidualArg;
+    i32[A.a] = a;
+    i32[A.w1] = w1;
+    i32[A.w2] = w2;
+    i32[A.M] = M;
+    i32[A.N] = N;
+    i32[A.kPairs] = kPairs;
+    i32[A.rowScales] = rowScales;
+    i32[A.s1] = s1;
+    i32[A.s2] = s2;
+    i32[A.bias] = bias;
+    f32[A.lo] = lo;
+    f32[A.hi] = hi;
+    i32[A.out] = out;
+    i32[A.ldo] = ldo;
+    i32[A.mr] = mr;
+    pool.launch(workers);
+    runMine(Fn.GemmResidual, true, n, units, 0);
+  };
+
+  // the binary GEMM, once the build gives each thread its own popcount tile
+  if (hasBinaryScratch(raw)) {
+    const chunkBits = raw.binary_chunk_bytes() * 8;
+    target.bgemm = (rec, M, T, Cv, w, N, out, ldo, kind, params) => {
+      pool.ready();
+      const n = rowChunks(2 * M * N * T * Cv * chunkBits, minOpsPerPart.binary, M, BINARY_ROWS);
+      if (n === 0) {
+        raw.bgemm(rec, M, T, Cv, w, N, out, ldo, kind, params);
+        return;
+      }
+      const units = Math.ceil(M / BINARY_ROWS);
+      pool.job(Fn.Bgemm, Split.Rows, n, units);
+      const A = BgemmArg;
+      i32[A.rec] = rec;
+      i32[A.M] = M;
+      i32[A.T] = T;
+      i32[A.Cv] = Cv;
+      i32[A.w] = w;
+      i32[A.N] = N;
+      i32[A.out] = out;
+      i32[A.ldo] = ldo;
+      i32[A.kind] = kind;
+      i32[A.params] = params;
+      i32[A.mr] = BINARY_ROWS;
+      i32[A.rowBytes] = kind === BINARY_I8 ? ldo : 4 * ldo;
+      pool.launch(workers);
+      runMine(Fn.Bgemm, true, n, units, 0);
+    };
+  }
+
   if (!hasConvRows(raw)) return;
   const conv = raw;
 
@@ -186,7 +337,6 @@ export function installThreadedKernels(
   let rows = 0;
   let unit = 1;
   let chunks = 0;
-  let workers = 0;
 
   /**
    * Plans a conv's split into chunks of output rows (whole MR-pixel tiles on the GEMM
@@ -237,15 +387,16 @@ export function installThreadedKernels(
     const units = Math.ceil(total / step);
     const n = chunks;
     scratchFor(workers, scratch);
-    const s = pool.job(Fn.ConvS16, Split.Rows, n, units);
-    i32[s] = p;
-    i32[s + 1] = x;
-    i32[s + 2] = w;
-    i32[s + 3] = out;
-    i32[s + 4] = kind;
-    i32[s + 5] = params;
-    i32[s + 6] = total;
-    i32[s + 7] = step;
+    pool.job(Fn.ConvS16, Split.Rows, n, units);
+    const A = ConvS16Arg;
+    i32[A.p] = p;
+    i32[A.x] = x;
+    i32[A.w] = w;
+    i32[A.out] = out;
+    i32[A.kind] = kind;
+    i32[A.params] = params;
+    i32[A.rows] = total;
+    i32[A.step] = step;
     pool.launch(workers);
     runMine(Fn.ConvS16, true, n, units, scratch);
   }
@@ -270,16 +421,17 @@ export function installThreadedKernels(
     const units = Math.ceil(total / step);
     const n = chunks;
     scratchFor(workers, scratch);
-    const s = pool.job(Fn.ConvF32, Split.Rows, n, units);
-    i32[s] = p;
-    i32[s + 1] = x;
-    i32[s + 2] = w;
-    i32[s + 3] = bias;
-    f32[s + 4] = lo;
-    f32[s + 5] = hi;
-    i32[s + 6] = out;
-    i32[s + 7] = total;
-    i32[s + 8] = step;
+    pool.job(Fn.ConvF32, Split.Rows, n, units);
+    const A = ConvF32Arg;
+    i32[A.p] = p;
+    i32[A.x] = x;
+    i32[A.w] = w;
+    i32[A.bias] = bias;
+    f32[A.lo] = lo;
+    f32[A.hi] = hi;
+    i32[A.out] = out;
+    i32[A.rows] = total;
+    i32[A.step] = step;
     pool.launch(workers);
     runMine(Fn.ConvF32, true, n, units, scratch);
   }

@@ -18,6 +18,11 @@ export const minOpsPerPart = {
   s16: 2_000_000,
   /** float32 GEMM, which runs at about half the int8 rate. */
   f32: 1_000_000,
+  /**
+   * Binary GEMM, counted in bit operations (2 per +-1 multiply-add), which run ~4x the
+   * int8 rate (~400 G bit-ops/s): 8 M is about the same ~20 us as the int8 part.
+   */
+  binary: 8_000_000,
 };
 
 /** How many parts a job of `work` units of cost gets, at most `threads`, each >= `minWork`. */
@@ -56,9 +61,3 @@ const CHUNKS_PER_THREAD = 4;
 export function partStart(i: number, units: number, parts: number): number {
   return Math.floor((i * units) / parts);
 }
-
-/**
- * Whether the calling thread takes chunks of its own jobs too (the default; the split
- * thresholds above assume it). Tests turn it off so the workers compute every chunk.
- */
-export const poolTuning = { callerWorks: true };

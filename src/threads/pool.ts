@@ -23,45 +23,17 @@ import { QwasmError } from '../errors.js';
 import type { WasmModule } from '../loader.js';
 import type { Heap } from '../memory.js';
 import type { WorkerPool } from '../runtime.js';
-import { poolTuning } from './partition.js';
+import { Ctl, Slot, type Fn, type Split } from './layout.generated.js';
 import { embeddedAssets } from '../platform/assets.js';
 import { hasNodeBuiltins, messageOf, nodeBuiltin } from '../platform/host.js';
 
-// Control block layout, in int32 words (worker.js mirrors it). The counters the threads
-// write sit on cache lines of their own.
-const PENDING = 0;
-const FAILED = 1;
-const STOP = 2;
-const NEXT = 16;
-const FN = 32;
-const CHUNKS = 33;
-const UNITS = 34;
-/** First argument word of the job. */
-const ARGS = 36;
-const MESSAGE = 64;
-const MESSAGE_BYTES = 256;
-const SLOTS = MESSAGE + MESSAGE_BYTES / 4;
-const SLOT_WORDS = 16;
-/** Within worker w's slot: its wake-up sequence number, its scratch block, chunks it ran. */
-const SEQ = 0;
-const SCRATCH = 1;
-const DONE = 2;
+const { PENDING, FAILED, STOP, NEXT, FN, CHUNKS, UNITS, MESSAGE, SLOTS, SLOT_WORDS } = Ctl;
+const { SEQ, SCRATCH } = Slot;
 
-/** Kernel ids a worker understands (worker.js has the same switch). */
-export const enum Fn {
-  GemmS16 = 1,
-  GemmF32 = 2,
-  ConvS16 = 3,
-  ConvF32 = 4,
-}
-
-/** How a job's chunks map to the kernel's arguments (worker.js: the same). */
-export const enum Split {
-  /** Chunks are ranges of NR-wide weight panels. */
-  Panels = 0,
-  /** Chunks are ranges of MR-row blocks. */
-  Rows = 1,
-}
+/** A kernel id of layout.generated.js. */
+export type FnId = (typeof Fn)[keyof typeof Fn];
+/** A split of layout.generated.js. */
+export type SplitKind = (typeof Split)[keyof typeof Split];
 
 /**
  * How long a caller polls PENDING before it sleeps, in ms: about one of its own chunks
@@ -165,15 +137,12 @@ export class ThreadPool implements WorkerPool {
   /** Why the pool cannot run any more (a worker failed or exited), or null. */
   private broken: string | null = null;
   private readonly workers: WorkerHandle[] = [];
-  /** The host's Worker objects (tests terminate one behind the pool's back). */
   private readonly ctlPtr: number;
   private readonly i32: Int32Array;
   private readonly f32: Float32Array;
   /** Per-thread scratch (index 0: the caller's), e.g. the GEMM microkernel's tile. */
   readonly tiles: readonly number[];
   private readonly canBlock = threadCanBlock();
-  /** Jobs handed to workers so far (tests check that a split really happened). */
-  launches = 0;
   /** Workers started by the current job and not yet joined. */
   private running = 0;
   /** Set while runAsync holds the pool: the job's join is left to it. */
@@ -307,19 +276,21 @@ export class ThreadPool implements WorkerPool {
 
   /**
    * Writes the head of a job: kernel `fn`, `chunks` chunks over `units` panels or row
-   * blocks (`split`). Returns the int32 index of its first argument: write the arguments
-   * into `words` / `floats` from there, then `launch`.
+   * blocks (`split`). Then write its arguments into `words` / `floats` at the words
+   * layout.generated.js names for `fn`, and `launch`.
    */
-  job(fn: Fn, split: Split, chunks: number, units: number): number {
+  job(fn: FnId, split: SplitKind, chunks: number, units: number): void {
     const i32 = this.i32;
     i32[FN] = fn | (split << 8);
     i32[CHUNKS] = chunks;
     i32[UNITS] = units;
     Atomics.store(i32, NEXT, 0);
-    return ARGS;
   }
 
-  /** The control block as int32 and float32 views, for writing a job's arguments. */
+  /**
+   * The control block as int32 and float32 views, for writing a job's arguments at the
+   * words layout.generated.js names.
+   */
   get words(): Int32Array {
     return this.i32;
   }
@@ -327,16 +298,9 @@ export class ThreadPool implements WorkerPool {
     return this.f32;
   }
 
-  /** Chunks the workers have run so far (tests check that they really took part). */
-  get workerChunks(): number {
-    let n = 0;
-    for (let w = 1; w < this.size; w++) n += this.i32[SLOTS + SLOT_WORDS * w + DONE]!;
-    return n;
-  }
-
   /** The next chunk of the current job for the caller to run (>= the chunk count: none left). */
   nextChunk(): number {
-    return poolTuning.callerWorks ? Atomics.add(this.i32, NEXT, 1) : 1 << 30;
+    return Atomics.add(this.i32, NEXT, 1);
   }
 
   /**
@@ -378,7 +342,6 @@ export class ThreadPool implements WorkerPool {
       Atomics.notify(i32, seq, 1);
     }
     this.running = n;
-    this.launches++;
   }
 
   /**

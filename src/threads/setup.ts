@@ -103,10 +103,7 @@ export async function startThreaded(
   const kernels: Kernels = { ...build.kernels };
   return Runtime.threaded(kernels, build.memory, build.backend, async (heap, { mr, nr }) => {
     // one block per thread serves the GEMM tile and the conv kernels' scratch
-    const scratchBytes = Math.max(
-      mr * nr * 4,
-      hasConvRows(build.kernels) ? build.kernels.conv_thread_scratch_bytes() : 0,
-    );
+    const scratchBytes = Math.max(mr * nr * 4, hasConvRows(build.kernels) ? build.kernels.thread_scratch_bytes() : 0);
     const pool = await ThreadPool.start(heap, build.module, threads, scratchBytes);
     installThreadedKernels(kernels, build.kernels, pool, heap, { mr, nr });
     return pool;

@@ -11,27 +11,15 @@
 // word (Atomics.wait), takes chunks of the job the caller wrote until none is left, and
 // counts the pool's PENDING word down. No postMessage per call.
 //
-// The layout and the chunk arithmetic below must match pool.ts and kernels.ts; what one
-// chunk of a job computes is chunk.js, which the calling thread runs too.
+// The control block's layout is layout.generated.js (from scripts/layouts.mjs), shared
+// with pool.ts; what one chunk of a job computes is chunk.js, which the calling thread
+// runs too.
 
 import { runChunk } from './chunk.js';
+import { Ctl, Slot, Split } from './layout.generated.js';
 
-const PENDING = 0;
-const FAILED = 1;
-const STOP = 2;
-const NEXT = 16;
-const FN = 32;
-const CHUNKS = 33;
-const UNITS = 34;
-const MESSAGE = 64;
-const MESSAGE_BYTES = 256;
-const SLOTS = MESSAGE + MESSAGE_BYTES / 4;
-const SLOT_WORDS = 16;
-/** Chunk kind of a job split over MR-row blocks (pool.ts: Split.Rows). */
-const SPLIT_ROWS = 1;
-const SEQ = 0;
-const SCRATCH = 1;
-const DONE = 2;
+const { PENDING, FAILED, STOP, NEXT, FN, CHUNKS, UNITS, MESSAGE, MESSAGE_BYTES, SLOTS, SLOT_WORDS } = Ctl;
+const { SEQ, SCRATCH, DONE } = Slot;
 
 /**
  * How long the sequence word is polled after a job before sleeping, in ms: about the
@@ -70,8 +58,10 @@ async function serve(init, post) {
   }
   const instance = await WebAssembly.instantiate(module, { env });
   const k = /** @type {Kernels} */ (/** @type {unknown} */ (instance.exports));
-  // the conv kernels' static scratch is per instance: this worker's lives in its own block
-  if (typeof k.conv_thread_scratch === 'function') k.conv_thread_scratch(tile);
+  // the kernels' tiles in static memory would be shared by every instance: this worker's
+  // live in its own block
+  if (typeof k.thread_scratch === 'function') k.thread_scratch(tile);
+  if (typeof k.binary_thread_scratch === 'function') k.binary_thread_scratch(tile);
   const words = SLOTS + SLOT_WORDS * (slot + 1);
   const i32 = new Int32Array(memory.buffer, ctl, words);
   const f32 = new Float32Array(memory.buffer, ctl, words);
@@ -99,7 +89,7 @@ async function serve(init, post) {
     const gap = performance.now() - idleSince;
     const head = i32[FN];
     const fn = head & 0xff;
-    const rows = head >> 8 === SPLIT_ROWS;
+    const rows = head >> 8 === Split.Rows;
     const chunks = i32[CHUNKS];
     const units = i32[UNITS];
     const scratch = i32[s + SCRATCH];
