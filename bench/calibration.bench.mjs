@@ -52,6 +52,7 @@ const DATA = [
   ['demo conv2.weight', model.params['conv2.weight']],
 ];
 const BITS = [8, 6, 4];
+/** @type {import('../dist/index.js').SearchMethod[]} */
 const SEARCHES = ['grid', 'golden', 'random', 'pso'];
 const BUDGETS = [16, 64];
 const BATCH = 8192;
@@ -83,11 +84,11 @@ for (const [name, x] of DATA) {
       (methodTime[method] ??= []).push(ms);
     };
     record('min-max', base, tMinmax, 0);
-    for (const [label, o] of [
+    for (const [label, o] of /** @type {[string, () => HistogramObserver][]} */ ([
       ['percentile 99.99', () => new HistogramObserver({ method: 'percentile', percentile: 99.99 })],
       ['hist mse', () => new HistogramObserver({ method: 'mse' })],
       ['entropy', () => new HistogramObserver({ method: 'entropy' })],
-    ]) {
+    ])) {
       const [p, ms] = timed(() => observe(o(), x).params(scheme));
       record(label, mseOf(x, p), ms, 0);
     }

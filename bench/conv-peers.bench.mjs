@@ -31,11 +31,13 @@ function toOnnxWeights(w, sh) {
 /** One onnxruntime-web session of a conv op on shape `sh`; null when the engine refuses it. */
 async function ortSession(kind, sh, wq, bias) {
   const Cg = sh.C / sh.g;
+  /** @type {(name: string, type: import('../test/onnx/model.d.mts').DataTypeName, data: any) => import('../test/onnx/model.d.mts').ValueSpec} */
   const scalar = (name, type, data) => ({ name, type, dims: [], data });
   const attributes = { group: sh.g, kernel_shape: [sh.k, sh.k], pads: [sh.p, sh.p, sh.p, sh.p], strides: [sh.s, sh.s] };
   const nchw = [1, sh.C, sh.H, sh.W];
   const wOnnx = toOnnxWeights(wq, sh);
   const wDims = [sh.M, Cg, sh.k, sh.k];
+  /** @type {import('../test/onnx/model.d.mts').NodeSpec} */
   let spec;
   if (kind === 'conv-f32') {
     spec = {
@@ -120,6 +122,7 @@ for (const sh of shapes) {
   }
   let tfCleanup = () => {};
   if (tf) {
+    /** @type {'valid' | [[number, number], [number, number], [number, number], [number, number]]} */
     const pad =
       sh.p === 0
         ? 'valid'

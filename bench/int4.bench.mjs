@@ -6,15 +6,12 @@
 //     error float16 rounding of inputs and weights would give.
 // Usage: node bench/int4.bench.mjs [--runs 3] [--builds relaxed,simd]
 //   (Node 24, where the relaxed build runs: scripts/node24.sh bench/int4.bench.mjs)
-import { Qwasm, supportedBackends, packInt4 } from '../dist/index.js';
-import { args, fmt, measure, repeat, save, speedup } from './lib.mjs';
+import { Qwasm, packInt4 } from '../dist/index.js';
+import { args, buildsToRun, fmt, measure, repeat, save, speedup } from './lib.mjs';
 
 const opts = args({ runs: 3 });
 const runs = Number(opts.runs);
-const supported = await supportedBackends();
-const builds = (opts.builds ? String(opts.builds).split(',') : ['relaxed', 'simd']).filter((b) =>
-  supported.includes(b),
-);
+const builds = await buildsToRun(opts.builds, ['relaxed', 'simd']);
 const nodeTag = `node${process.versions.node.split('.')[0]}`;
 
 /** Seeded uniform integers in [lo, hi] (an LCG: the data only has to be reproducible). */

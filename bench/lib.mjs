@@ -5,6 +5,7 @@
 import b from 'benny';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { supportedBackends } from '../dist/index.js';
 
 /** Case options: short, because this machine is shared; medians keep it honest. */
 export const CASE_OPTIONS = { maxTime: Number(process.env.BENCH_MAX_TIME ?? 0.6), minSamples: 5 };
@@ -78,7 +79,23 @@ export function save(suite, data, columns, rows, notes = []) {
   console.log(lines.join('\n'));
 }
 
-/** Parses `--name value` and `--flag` arguments. */
+/**
+ * The builds named by `--builds a,b` (or `fallback`) that this host runs, in that order.
+ * @param {string | undefined} named
+ * @param {import('../dist/index.js').Backend[]} fallback
+ * @returns {Promise<import('../dist/index.js').Backend[]>}
+ */
+export async function buildsToRun(named, fallback) {
+  const supported = await supportedBackends();
+  const wanted = named ? String(named).split(',') : fallback;
+  return supported.filter((b) => wanted.includes(b)).sort((x, y) => wanted.indexOf(x) - wanted.indexOf(y));
+}
+
+/**
+ * Parses `--name value` and `--flag` arguments over `defaults`.
+ * @param {Record<string, any>} [defaults]
+ * @returns {Record<string, any>}
+ */
 export function args(defaults = {}) {
   const out = { ...defaults };
   const a = process.argv.slice(2);

@@ -128,6 +128,7 @@ const convOps = (s) => 2 * s.N * s.H * s.W * s.O * s.k * s.k * s.C;
 /**
  * The comparisons of the quick suite. Each names its two sides as [build, case builder];
  * `needs` lists the engine methods both sides call (missing ones make it "not available").
+ * @returns {{ group: string, name: string, shape: string, ops: number, fast: [string, (qw: any, shape: any) => any, any], slow: [string, (qw: any, shape: any) => any, any], needs: string[] }[]}
  */
 function comparisons() {
   return [
@@ -232,6 +233,9 @@ const RELAXED_HINT = 'this host does not run relaxed SIMD exactly (Node 22+ and 
  * Returns { host, builds, auto, rows }: a row per comparison with its speedup (median of
  * per-round ratios), each side's median seconds per call and GOPS, or status
  * 'not available' and the reason.
+ * @param {any} qwasm
+ * @param {{ rounds?: number, minMs?: number, onProgress?: (done: number, total: number, label: string) => void }} [options]
+ * @returns {Promise<{ builds: string[], auto: string, rounds: number, rows: any[] }>}
  */
 export async function quickBench(qwasm, { rounds = 9, minMs = 80, onProgress } = {}) {
   const { Qwasm, supportedBackends } = qwasm;
@@ -384,6 +388,7 @@ export function readNpy(bytes) {
 /** `--shape x=1,3,640,640;y=...` as { x: [1, 3, 640, 640] }. */
 function parseShapes(spec) {
   if (typeof spec !== 'string') return undefined;
+  /** @type {Record<string, number[]>} */
   const out = {};
   for (const part of spec.split(';')) {
     const [name, dims] = part.split('=');
@@ -532,6 +537,7 @@ function progressBar(label) {
 
 /** A deterministic input for every model input (for bench when no calibration is given). */
 function syntheticFeeds(model, shapes, seed) {
+  /** @type {Record<string, { data: Float32Array, shape: number[] }>} */
   const feeds = {};
   let s = seed;
   for (const i of model.inputs) {
@@ -611,6 +617,7 @@ async function onnxCommand(command, rest) {
     return 0;
   }
   if (command === 'run') {
+    /** @type {Record<string, any>} */
     const feeds = {};
     for (const spec of [opts.input].flat().filter((v) => typeof v === 'string')) {
       const [name, f] = spec.includes('=') ? spec.split('=') : [model.inputs[0].name, spec];

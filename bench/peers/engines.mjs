@@ -77,6 +77,7 @@ export function ortMatMulSession(ort, op, aType, b, M, K, N, sessionOptions = {}
   return ort.InferenceSession.create(model, { executionProviders: ['wasm'], ...sessionOptions });
 }
 
+/** @returns {import('../../test/onnx/model.d.mts').DataTypeName} */
 function onnxTypeOf(a) {
   if (a instanceof Float32Array) return 'float32';
   if (a instanceof Uint8Array) return 'uint8';

@@ -100,7 +100,7 @@ const sameBytes = (a, b) => a.length === b.length && a.every((v, i) => v === b[i
 
 async function run() {
   const result = { userAgent: navigator.userAgent, crossOriginIsolated: self.crossOriginIsolated };
-  window.qwasmDemo = result;
+  /** @type {any} */ (window).qwasmDemo = result;
   status('loading qwasm...');
   const builds = await supportedBackends();
   const qw = await Qwasm.create({ backend: 'auto' });
@@ -246,6 +246,10 @@ async function run() {
 run().catch((e) => {
   console.error(e);
   status(`failed: ${e instanceof Error ? e.message : String(e)}`);
-  window.qwasmDemo = { ...window.qwasmDemo, state: 'error', error: String(e?.stack ?? e) };
+  /** @type {any} */ (window).qwasmDemo = {
+    .../** @type {any} */ (window).qwasmDemo,
+    state: 'error',
+    error: String(e?.stack ?? e),
+  };
   document.documentElement.dataset.state = 'error';
 });

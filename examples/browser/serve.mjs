@@ -80,7 +80,7 @@ export function startServer({ port = 8080, host = '127.0.0.1', log = false } = {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
-      const actual = server.address().port;
+      const actual = /** @type {import('node:net').AddressInfo} */ (server.address()).port;
       resolve({
         url: `http://${host === '0.0.0.0' ? 'localhost' : host}:${actual}/`,
         port: actual,

@@ -4,7 +4,12 @@
 import { PIXELS } from './data.mjs';
 import { argmax } from './reference.mjs';
 
-/** Fraction of `set` classified correctly, in batches; `onBatch(n)` after each. */
+/**
+ * Fraction of `set` classified correctly, in batches; `onBatch(n)` after each.
+ * @param {any} variant
+ * @param {any} set
+ * @param {{ batch?: number, onBatch?: (n: number) => void }} [options]
+ */
 export function accuracy(variant, set, { batch = 32, onBatch } = {}) {
   let correct = 0;
   for (let s = 0; s < set.count; s += batch) {
@@ -40,6 +45,9 @@ function timeCalls(fn, minMs) {
  * Returns { [batch]: { [variant name]: { secondsPerImage, speedup } } }, speedup against
  * `baseline` (a variant name), each the median over `rounds` interleaved rounds.
  * `onRound()` runs after each round (for a progress bar).
+ * @param {any[]} variants
+ * @param {any} images
+ * @param {{ batches?: number[], rounds?: number, minMs?: number, baseline?: string, onRound?: () => void }} [options]
  */
 export function timeVariants(
   variants,

@@ -68,6 +68,9 @@ export function buildFloat32(qw, model) {
  * Static int8 from quantizeModel's output; `requant` 'fp32' (ONNX) or 'fixedpoint' (TFLite).
  * With `int4Classifier` ({ quantizeWeightsInt4, params, groupSize }) the final linear
  * layer keeps 4-bit weights instead (per group of K, float bias, fp32 requantization).
+ * @param {any} qw
+ * @param {any} qmodel
+ * @param {{ requant?: 'fp32' | 'fixedpoint', int4Classifier?: { quantizeWeightsInt4: Function, params: any, groupSize: number } }} [options]
  */
 export function buildInt8(qw, qmodel, { requant = 'fp32', int4Classifier } = {}) {
   const convs = [];

@@ -3,8 +3,12 @@
 // and the source of the activation ranges the demo calibrates on.
 import { INPUT_SHAPE, convOut } from './model.mjs';
 
-/** NHWC conv with zero padding; weights [O, kH, kW, C / group]; optional ReLU. */
-export function conv2dRef(x, n, [h, w, c], weight, bias, layer) {
+/**
+ * NHWC conv with zero padding; weights [O, kH, kW, C / group]; optional ReLU.
+ * @param {number[]} shape the input's [h, w, c]
+ */
+export function conv2dRef(x, n, shape, weight, bias, layer) {
+  const [h, w, c] = shape;
   const { outC, kernel: k, stride, pad, group, relu } = layer;
   const oh = convOut(h, layer);
   const ow = convOut(w, layer);
