@@ -112,7 +112,7 @@ export class Workspace {
    * A view of the first `n` elements of the block, reused while memory has not grown and
    * the request is the same, so a steady run of calls creates no objects.
    */
-  view<T extends Int8Array | Uint8Array | Int32Array | Float32Array>(
+  view<T extends Int8Array | Uint8Array | Int32Array | Uint32Array | Float32Array>(
     ctor: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T },
     n: number,
   ): T {
