@@ -166,4 +166,34 @@ describe.each(backends)('int4, residual and binary GEMMs on threads (%s)', (back
       },
     );
   }
+
+  it("runAsync gives run's result on every one of these layers, one call after another", async () => {
+    const r = rng(53);
+    const [M, K, N] = [37, 96, 40];
+    const int4 = {
+      weightBits: 4 as const,
+      weights: { data: randomInt8(r, N * K, -8, 7), shape: [N, K] },
+      weightScale: 0.01,
+      input: { scale: 0.05, zeroPoint: 0 },
+      output: { scale: 0.1, zeroPoint: 0 },
+    };
+    const residual = { weights: residualQuantize({ data: randomFloat32(r, N * K), shape: [N, K] }, 2, { axis: 0 }) };
+    const binary = { weights: { data: randomFloat32(r, N * K), shape: [N, K] }, output: 'bits' as const };
+    const conv = { weights: { data: randomFloat32(r, 8 * 3 * 3 * 33), shape: [8, 3, 3, 33] }, pads: [1, 1, 1, 1] };
+    const x8 = randomInt8(r, M * K);
+    const xf = randomFloat32(r, M * K);
+    const xb = one.bitpack({ data: xf, shape: [M, K] });
+    const xc = one.bitpack({ data: randomFloat32(r, 2 * 5 * 6 * 33), shape: [2, 5, 6, 33] });
+    for (const qw of [one, ...many]) {
+      const a = qw.linear(int4);
+      const b = qw.linearResidual(residual);
+      const c = qw.binaryLinear(binary);
+      const d = qw.binaryConv2dLayer(conv);
+      expectSame(await a.runAsync(x8), a.run(x8), `int4 on ${qw.threads} threads`);
+      expectSame(await b.runAsync(xf), b.run(xf), `residual on ${qw.threads} threads`);
+      expectSame((await c.runAsync(xb)).bits, c.run(xb).bits, `binary linear on ${qw.threads} threads`);
+      expectSame((await d.runAsync(xc)).data, d.run(xc).data, `binary conv on ${qw.threads} threads`);
+      [a, b, c, d].forEach((l) => l.dispose());
+    }
+  });
 });

@@ -12,7 +12,7 @@
 import { BINARY_EPILOGUE_BYTES, BinaryEpilogueField } from '../layouts.generated.js';
 import { describe, readObject } from '../args.js';
 import { QwasmError, check } from '../errors.js';
-import { LayerMemory } from './layer.js';
+import { Layer } from './layer.js';
 import { Runtime, Workspace } from '../runtime.js';
 import { checkDtype, checkResultSize, copyInto, lengthOfKind, readField, readTensor, type Tensor } from '../tensor.js';
 import {
@@ -286,8 +286,11 @@ function packFloatWeights(
   });
 }
 
-/** The common part: weights, epilogue parameters, workspaces and disposal. */
-abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
+/**
+ * The common part: weights, epilogue parameters, workspaces and the copy-out; blocks,
+ * liveness, disposal and run / runAsync come from the shared Layer base.
+ */
+abstract class BinaryLayer<O extends BinaryOutput> extends Layer<BitTensor, BinaryResult<O>> {
   /** Output channels. */
   readonly outChannels: number;
   protected readonly outKind: BinaryEpilogueKind;
@@ -404,23 +407,39 @@ abstract class BinaryLayer<O extends BinaryOutput> extends LayerMemory {
     return [{ data, shape } as unknown as BinaryResult<O>, data];
   }
 
-  private u32: Uint32Array | null = null;
+  /** Where the call in progress writes its result, and its rows (set by start, read by collect). */
+  protected target: Uint32Array | Int8Array | Float32Array | null = null;
+  protected rows = 0;
 
-  /** The first n words of yBuf, a view reused while memory and the block stay put. */
-  private bitsView(n: number): Uint32Array {
-    const v = this.u32;
-    const buffer = this.rt.heap.memory.buffer;
-    if (v !== null && v.buffer === buffer && v.byteOffset === this.yBuf.ptr && v.length === n) return v;
-    this.u32 = new Uint32Array(buffer, this.yBuf.ptr, n);
-    return this.u32;
+  /** The output `start` hands to `collect`: the caller's `out` when given, else a new one. */
+  protected output(
+    out: BinaryResult<O> | undefined,
+    shape: readonly number[],
+    leadDims: number,
+    M: number,
+  ): BinaryResult<O> {
+    const N = this.outChannels;
+    let y: BinaryResult<O>;
+    if (out !== undefined && out !== null) {
+      this.target = checkOutData(out, this.outKind, M, N, this.outArg);
+      checkOutShape(out, shape, leadDims, N);
+      y = out;
+    } else [y, this.target] = this.newOut([...shape.slice(0, leadDims), N], M);
+    this.rows = M;
+    return y;
   }
 
-  /** Copies M rows of output from yBuf into `y`. */
-  protected copyOut(target: Uint32Array | Int8Array | Float32Array, M: number): void {
+  /** Copies the call's rows of output from yBuf into its target. */
+  protected collect(y: BinaryResult<O>): BinaryResult<O> {
+    const M = this.rows;
+    const target = this.target!;
+    this.target = null;
+    if (M === 0) return y;
     const N = this.outChannels;
-    if (this.outKind === BinaryEpilogueKind.Bits) copyInto(target, this.bitsView(M * wordsFor(N)));
+    if (this.outKind === BinaryEpilogueKind.Bits) copyInto(target, this.yBuf.view(Uint32Array, M * wordsFor(N)));
     else if (this.outKind === BinaryEpilogueKind.I8) copyInto(target, this.yBuf.view(Int8Array, M * N));
     else copyInto(target, this.yBuf.view(Float32Array, M * N));
+    return y;
   }
 }
 
@@ -469,7 +488,11 @@ export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLaye
    * Runs on x [..., K] (bits from qw.bitpack or a binary layer's 'bits' output); returns
    * [..., N], written into `out` when given (no allocation).
    */
-  run(xArg: BitTensor, out?: BinaryResult<O>): BinaryResult<O> {
+  override run(x: BitTensor, out?: BinaryResult<O>): BinaryResult<O> {
+    return super.run(x, out);
+  }
+
+  protected start(xArg: BitTensor, out?: BinaryResult<O>): BinaryResult<O> {
     this.live();
     const x = readBits(xArg, 'x', this.xArg);
     const K = this.inFeatures;
@@ -477,13 +500,7 @@ export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLaye
     if (last !== K) throw new QwasmError('x', `has K = ${last} but the layer has ${K} input features`);
     const M = rowsOfBits(x.shape);
     const N = this.outFeatures;
-    let y: BinaryResult<O>;
-    let target: Uint32Array | Int8Array | Float32Array;
-    if (out !== undefined && out !== null) {
-      target = checkOutData(out, this.outKind, M, N, this.outArg);
-      checkOutShape(out, x.shape, x.shape.length - 1, N);
-      y = out;
-    } else [y, target] = this.newOut([...x.shape.slice(0, -1), N], M);
+    const y = this.output(out, x.shape, x.shape.length - 1, M);
     if (M === 0) return y;
     const rt = this.rt;
     const plan = chunkPlan(K);
@@ -495,7 +512,6 @@ export class BinaryLinear<O extends BinaryOutput = 'float32'> extends BinaryLaye
     copyBitsIn(rt, x.bits, M, K, xp, tmp);
     rt.kernels.bgemm_records(xp, M, rowBytes, plan.splits, plan.cv * binaryLayout(rt).chunk, this.base, rec);
     rt.kernels.bgemm(rec, M, plan.splits, plan.cv, this.weights, N, yp, this.ldo, this.outKind, this.params);
-    this.copyOut(target, M);
     return y;
   }
 }
@@ -544,7 +560,11 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
    * Runs on x [N, H, W, C] (bits packed along C); returns [N, OH, OW, O], written into
    * `out` when given (no allocation once this input shape has been seen).
    */
-  run(xArg: BitTensor, out?: BinaryResult<O>): BinaryResult<O> {
+  override run(x: BitTensor, out?: BinaryResult<O>): BinaryResult<O> {
+    return super.run(x, out);
+  }
+
+  protected start(xArg: BitTensor, out?: BinaryResult<O>): BinaryResult<O> {
     this.live();
     const x = readBits(xArg, 'x', this.xArg);
     const g = this.geo;
@@ -564,13 +584,7 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
       this.writtenX = 0;
     }
     const M = Nb * t.OH * t.OW;
-    let y: BinaryResult<O>;
-    let target: Uint32Array | Int8Array | Float32Array;
-    if (out !== undefined && out !== null) {
-      target = checkOutData(out, this.outKind, M, g.O, this.outArg);
-      checkOutShape(out, this.outShape, 3, g.O);
-      y = out;
-    } else [y, target] = this.newOut([...this.outShape], M);
+    const y = this.output(out, this.outShape, 3, M);
     if (M === 0) return y;
     const xp = this.xBuf.ensure(t.xBytes, 'x');
     const tmp = this.tmpBuf.ensure(x.bits.length * 4, 'x');
@@ -586,7 +600,6 @@ export class BinaryConv2d<O extends BinaryOutput = 'float32'> extends BinaryLaye
     }
     copyConvInput(rt, g, t, x.bits, xp, tmp);
     rt.kernels.bgemm(rec, M, t.taps, t.tapChunks, this.weights, g.O, yp, this.ldo, this.outKind, this.params);
-    this.copyOut(target, M);
     return y;
   }
 }
