@@ -78,8 +78,11 @@ export function roundHalfAway(x: number): number {
   return Math.sign(x) * Math.round(Math.abs(x));
 }
 
-/** Rounds half to even (ONNX, IEEE nearest). */
+/**
+ * Rounds a finite double half to even (ONNX, IEEE nearest). Never returns -0, so a
+ * fake-quantized zero is +0 as a dequantized one is.
+ */
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : r;
+  return (r - x === 0.5 && r % 2 !== 0 ? r - 1 : r) + 0;
 }

@@ -6,7 +6,8 @@ import { check } from '../errors.js';
 import { readTensorOrArray, readShape, type Tensor } from '../tensor.js';
 import { describe, readOptions } from '../args.js';
 import { given } from './args.js';
-import { readAxis, roundHalfEven, splitAxis } from './scheme.js';
+import { readAxis, splitAxis } from './scheme.js';
+import { roundHalfEven } from '../quant/multiplier.js';
 
 /**
  * One stage: symmetric int8 codes in [-127, 127] and their scales (1, or one per

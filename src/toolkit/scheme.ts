@@ -10,6 +10,7 @@ import { QwasmError, check } from '../errors.js';
 import { readTensorOrArray, normalizeAxis, readShape, type Tensor } from '../tensor.js';
 import { describe, readOptions } from '../args.js';
 import { given, readBoolean } from './args.js';
+import { roundHalfEven } from '../quant/multiplier.js';
 
 /**
  * How real values map to integers. Every field is optional; defaults give symmetric
@@ -172,12 +173,6 @@ export function resolveScheme(scheme?: QuantScheme | null): ResolvedScheme {
 /** The zero point a symmetric scheme uses: 0 signed, the middle code 2^(b-1) unsigned. */
 function symmetricZeroPoint(s: ResolvedScheme): number {
   return s.signed ? 0 : 2 ** (s.bits - 1);
-}
-
-/** Round half to even of a finite double (never -0, so fake-quantized zeros are +0 as dequantized ones are). */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return (r - v === 0.5 && r % 2 !== 0 ? r - 1 : r) + 0;
 }
 
 /**

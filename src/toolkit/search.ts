@@ -10,14 +10,8 @@ import { QwasmError, check } from '../errors.js';
 import { readTensorOrArray, type Tensor } from '../tensor.js';
 import { describe, readOptions } from '../args.js';
 import { given, readBoolean } from './args.js';
-import {
-  paramsFromRange,
-  resolvedRangeParams,
-  resolveScheme,
-  roundHalfEven,
-  type QuantParams,
-  type QuantScheme,
-} from './scheme.js';
+import { roundHalfEven } from '../quant/multiplier.js';
+import { paramsFromRange, resolvedRangeParams, resolveScheme, type QuantParams, type QuantScheme } from './scheme.js';
 import { checkMetric, metricLoss, metricsFromSums, type ErrorMetric } from './metrics.js';
 
 /**
