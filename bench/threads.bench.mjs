@@ -1,13 +1,15 @@
 // Threads: the GEMM shapes of bench/gemm.bench.mjs and the conv layers of
 // bench/conv.bench.mjs on 1 and 2 threads in the same run, int8 and float32, with
 // onnxruntime-web at 2 threads (MatMulInteger u8s8 and QLinearMatMul u8, the faster one)
-// as the GEMM peer. Usage:
-//   node bench/threads.bench.mjs [--runs 5] [--threads 2] [--shapes 128x768x768,...] [--convs r3x3-56,...|none] [--no-ort] [--wait-idle]
+// as the GEMM peer; then the other layers on the pool (int4 and residual linear, binary
+// linear and conv), 1 and 2 threads. Usage:
+//   node bench/threads.bench.mjs [--runs 5] [--threads 2] [--shapes 128x768x768,...] [--convs r3x3-56,...|none]
+//        [--layers int4-128x4096x4096,...|none] [--no-ort] [--wait-idle]
 // This machine is shared: run it when `uptime` shows a low load (--wait-idle waits for idle
 // cores before each shape), and read the medians.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { Qwasm } from '../dist/index.js';
+import { Qwasm, residualQuantize } from '../dist/index.js';
 import { args, fmt, machine, measure, repeat, speedup } from './lib.mjs';
 import { ortMatMulSession } from './peers/engines.mjs';
 import { CONV_SHAPES, convLayers, convOps } from './conv.bench.mjs';
@@ -206,6 +208,75 @@ for (const sh of CONVS) {
   LT.dispose();
 }
 
+/**
+ * The other layers the pool splits, each built on both engines: [name, ops per call,
+ * (qw) => { run, dispose }]. Ops: 2*M*N*K (binary: bit-MACs, 2 per +-1 product).
+ */
+const LAYERS = [
+  ['int4-128x4096x4096', 'int4 linear 128x4096x4096', (qw) => int4Layer(qw, 128, 4096, 4096)],
+  ['residual-128x1024x1024', 'residual linear 128x1024x1024', (qw) => residualLayer(qw, 128, 1024, 1024)],
+  ['binary-128x4096x1024', 'binary linear 128x4096x1024', (qw) => binaryLinearLayer(qw, 128, 4096, 1024)],
+  ['bconv-56x256', 'binary conv 56x56x256->256 3x3', (qw) => binaryConvLayer(qw, 56, 256, 256)],
+].filter(([name]) => !opts.layers || String(opts.layers).split(',').includes(name));
+
+function int4Layer(qw, M, K, N) {
+  const layer = qw.linear({
+    weightBits: 4,
+    weights: { data: fill(new Int8Array(N * K), -8, 7), shape: [N, K] },
+    weightScale: 0.01,
+    input: { scale: 0.02, zeroPoint: 0 },
+    output: { scale: 0.5, zeroPoint: 0 },
+  });
+  const x = fill(new Int8Array(M * K), -128, 127, 11);
+  const y = new Int8Array(M * N);
+  return { ops: 2 * M * N * K, run: () => layer.run(x, y), dispose: () => layer.dispose() };
+}
+
+function residualLayer(qw, M, K, N) {
+  const w = Float32Array.from(fill(new Int8Array(N * K), -127, 127), (v) => v / 127);
+  const layer = qw.linearResidual({ weights: residualQuantize({ data: w, shape: [N, K] }, 2, { axis: 0 }) });
+  const x = Float32Array.from(fill(new Int8Array(M * K), -128, 127, 11), (v) => v / 128);
+  const y = new Float32Array(M * N);
+  return { ops: 2 * M * N * K, run: () => layer.run(x, y), dispose: () => layer.dispose() };
+}
+
+function binaryLinearLayer(qw, M, K, N) {
+  const w = Float32Array.from(fill(new Int8Array(N * K), -127, 127));
+  const layer = qw.binaryLinear({ weights: { data: w, shape: [N, K] } });
+  const x = qw.bitpack({ data: Float32Array.from(fill(new Int8Array(M * K), -128, 127, 11)), shape: [M, K] });
+  const y = { data: new Float32Array(M * N), shape: [M, N] };
+  return { ops: 2 * M * N * K, run: () => layer.run(x, y), dispose: () => layer.dispose() };
+}
+
+function binaryConvLayer(qw, HW, C, O) {
+  const w = Float32Array.from(fill(new Int8Array(O * 9 * C), -127, 127));
+  const layer = qw.binaryConv2dLayer({ weights: { data: w, shape: [O, 3, 3, C] }, pads: [1, 1, 1, 1] });
+  const x = qw.bitpack({
+    data: Float32Array.from(fill(new Int8Array(HW * HW * C), -128, 127, 11)),
+    shape: [1, HW, HW, C],
+  });
+  const y = { data: new Float32Array(HW * HW * O), shape: [1, HW, HW, O] };
+  return { ops: 2 * HW * HW * O * 9 * C, run: () => layer.run(x, y), dispose: () => layer.dispose() };
+}
+
+const layerRows = [];
+for (const [name, desc, make] of LAYERS) {
+  const L1 = make(qw1);
+  const LT = make(qwT);
+  const res = await measureShape(desc, { '1t': L1.run, [`${T}t`]: LT.run });
+  const g = (c) => L1.ops / res.median[c] / 1e9;
+  const row = {
+    layer: name,
+    othersCpu: res.othersCpu,
+    gops: { '1t': g('1t'), [`${T}t`]: g(`${T}t`) },
+    speedup: speedup(res, `${T}t`, '1t'),
+  };
+  results.push(row);
+  layerRows.push([desc, fmt(g('1t')), fmt(g(`${T}t`)), fmt(row.speedup, 2) + 'x']);
+  L1.dispose();
+  LT.dispose();
+}
+
 qw1.dispose();
 qwT.dispose();
 
@@ -236,6 +307,16 @@ const lines = [
   'GEMM shapes are M x K x N; int8 columns in GOPS (2*M*N*K per call), f32 in GFLOP/s; every call includes copy-in, activation packing and copy-out.',
   `Speedups are medians of per-run time ratios measured in the same run. ort = onnxruntime-web ${ortVersion} at ${T} threads, the faster of MatMulInteger (u8 x s8 -> int32) and QLinearMatMul (u8).`,
 ];
+if (layerRows.length > 0) {
+  lines.push(
+    '',
+    `| layer | 1t | ${T}t | ${T}t/1t |`,
+    '|---|---|---|---|',
+    ...layerRows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    'Layers in GOPS (binary: G bit-MAC/s x 2, i.e. 2*M*N*K per call with K in bits), copies in and out included.',
+  );
+}
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL(`./results/${suite}.json`, import.meta.url),
