@@ -15,21 +15,22 @@
  * pshufb), 64 per 16 codes.
  */
 export function lookup_u8(x: usize, xStride: i32, n: i32, rows: i32, table: usize, out: usize, outStride: i32): void {
-  for (let r = 0; r < rows; r++) {
-    const px = x + (<usize>r * <usize>xStride);
-    const po = out + (<usize>r * <usize>outStride);
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      const w = load<u32>(px + i);
-      const y =
-        <u32>load<u8>(table + (w & 0xff)) |
-        (<u32>load<u8>(table + ((w >> 8) & 0xff)) << 8) |
-        (<u32>load<u8>(table + ((w >> 16) & 0xff)) << 16) |
-        (<u32>load<u8>(table + (w >> 24)) << 24);
-      store<u32>(po + i, y);
-    }
-    for (; i < n; i++) store<u8>(po + i, load<u8>(table + load<u8>(px + i)));
+  for (let r = 0; r < rows; r++) lookupRun(x + <usize>r * <usize>xStride, n, table, out + <usize>r * <usize>outStride);
+}
+
+/** n codes from x through the 256-entry table to out, four per 32-bit load and store. */
+@inline function lookupRun(px: usize, n: i32, table: usize, po: usize): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const w = load<u32>(px + i);
+    const y =
+      <u32>load<u8>(table + (w & 0xff)) |
+      (<u32>load<u8>(table + ((w >> 8) & 0xff)) << 8) |
+      (<u32>load<u8>(table + ((w >> 16) & 0xff)) << 16) |
+      (<u32>load<u8>(table + (w >> 24)) << 24);
+    store<u32>(po + i, y);
   }
+  for (; i < n; i++) store<u8>(po + i, load<u8>(table + load<u8>(px + i)));
 }
 
 /**
@@ -61,17 +62,18 @@ export function lookup_pairs_build(table: usize, dst: usize): void {
  * codes too: the 128 KiB table stays in L2). Worth its build (~10 us) from about 32K codes.
  */
 export function lookup_u8_pairs(x: usize, xStride: i32, n: i32, rows: i32, pairs: usize, out: usize, outStride: i32): void {
-  for (let r = 0; r < rows; r++) {
-    const px = x + (<usize>r * <usize>xStride);
-    const po = out + (<usize>r * <usize>outStride);
-    let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      const w = load<u32>(px + i);
-      store<u32>(po + i, <u32>load<u16>(pairs + (<usize>(w & 0xffff) << 1)) | (<u32>load<u16>(pairs + (<usize>(w >> 16) << 1)) << 16));
-    }
-    // a single code reads row 0, whose low byte is table[code]
-    for (; i < n; i++) store<u8>(po + i, load<u8>(pairs + (<usize>load<u8>(px + i) << 1)));
+  for (let r = 0; r < rows; r++) pairsRun(x + <usize>r * <usize>xStride, n, pairs, out + <usize>r * <usize>outStride);
+}
+
+/** n codes from x through the pair table to out: two 16-bit reads per four codes. */
+@inline function pairsRun(px: usize, n: i32, pairs: usize, po: usize): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const w = load<u32>(px + i);
+    store<u32>(po + i, <u32>load<u16>(pairs + (<usize>(w & 0xffff) << 1)) | (<u32>load<u16>(pairs + (<usize>(w >> 16) << 1)) << 16));
   }
+  // a single code reads row 0, whose low byte is table[code]
+  for (; i < n; i++) store<u8>(po + i, load<u8>(pairs + (<usize>load<u8>(px + i) << 1)));
 }
 
 /**
@@ -119,4 +121,44 @@ export function copy_rows(x: usize, xStride: i32, bytes: i32, rows: i32, out: us
     return;
   }
   for (let r = 0; r < rows; r++) copySmall(out + (<usize>r * <usize>outStride), x + (<usize>r * <usize>xStride), bytes);
+}
+
+
+/** Output bytes per block of concat_rows: the block stays in L1 while every input writes its part. */
+const CONCAT_BLOCK_BYTES = 16384;
+
+/**
+ * Concatenation of `inputs` int8 / uint8 inputs (or, with no tables, any bytes): output
+ * row r is input 0's run r, then input 1's run r, ..., at out + r * outStride. srcs, runs
+ * and tables are int32 arrays of `inputs` entries: the input's address in wasm memory, its
+ * run in bytes (its rows contiguous, run bytes apart), and 0 for a straight copy or the
+ * address of its requantizing table: a 256-byte table, or a pair table of
+ * lookup_pairs_build with 1 added to its (64-byte aligned) address.
+ *
+ * Rows go in blocks of about 16 KiB of output, every input writing its part of the block in
+ * turn: each output cache line is filled while it sits in L1, where one strided pass per
+ * input (copy_rows, lookup_u8) brings the whole output through the cache once per input.
+ */
+export function concat_rows(srcs: usize, runs: usize, tables: usize, inputs: i32, rows: i32, out: usize, outStride: i32): void {
+  const block = max(1, CONCAT_BLOCK_BYTES / max(outStride, 1));
+  for (let r0 = 0; r0 < rows; r0 += block) {
+    const rn = min(block, rows - r0);
+    let po = out + <usize>r0 * <usize>outStride;
+    for (let i = 0; i < inputs; i++) {
+      const o = <usize>i << 2;
+      const n = load<i32>(runs + o);
+      const px = <usize>load<u32>(srcs + o) + <usize>r0 * <usize>n;
+      const table = <usize>load<u32>(tables + o);
+      if (table == 0) {
+        if (n >= 64) for (let r = 0; r < rn; r++) memory.copy(po + <usize>r * <usize>outStride, px + <usize>r * <usize>n, <usize>n);
+        else for (let r = 0; r < rn; r++) copySmall(po + <usize>r * <usize>outStride, px + <usize>r * <usize>n, n);
+      } else if (table & 1) {
+        const pt = table - 1;
+        for (let r = 0; r < rn; r++) pairsRun(px + <usize>r * <usize>n, n, pt, po + <usize>r * <usize>outStride);
+      } else {
+        for (let r = 0; r < rn; r++) lookupRun(px + <usize>r * <usize>n, n, table, po + <usize>r * <usize>outStride);
+      }
+      po += <usize>n;
+    }
+  }
 }

@@ -533,6 +533,16 @@ export interface Kernels {
   ): void;
   /** Copies runs of bytes between strided rows. */
   copy_rows(x: number, xStride: number, bytes: number, rows: number, out: number, outStride: number): void;
+  /** Concatenation row by row: each input's run copied or requantized through its table. */
+  concat_rows(
+    srcs: number,
+    runs: number,
+    tables: number,
+    inputs: number,
+    rows: number,
+    out: number,
+    outStride: number,
+  ): void;
   /** Quantized softmax over [outer, D, inner] (assembly/softmax.ts). */
   qsoftmax(
     x: number,
