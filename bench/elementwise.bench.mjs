@@ -156,7 +156,13 @@ async function concatCase() {
   const [sy, zy] = [0.05, 0];
   const fs = xs.map((x, i) => qw.dequantizeLinear(x, scales[i], zps[i]));
   const inputs = xs.map((x, i) => [x, scales[i], zps[i]]);
+  const layer = qw.concatLayer({
+    inputs: scales.map((scale, i) => ({ scale, zeroPoint: zps[i] })),
+    output: { scale: sy, zeroPoint: zy },
+  });
+  const out = { data: new Int8Array(4 * n), shape: [1, 160, 160, 96] };
   const cases = {
+    'int8 layer': () => layer.run(xs, out),
     'int8 op': () => qw.qlinearConcat(inputs, sy, zy, { axis: 3 }),
     'f32 twin': () => qw.concatF32(fs, { axis: 3 }),
     'dequant-f32-quant': () =>
@@ -189,7 +195,10 @@ async function softmaxCase() {
   const x = { data: codes(8000, 5), shape };
   const [sx, zx, sy, zy] = [0.1, 0, 1 / 256, -128];
   const xf = qw.dequantizeLinear(x, sx, zx);
+  const layer = qw.softmaxLayer({ input: { scale: sx, zeroPoint: zx }, output: { scale: sy, zeroPoint: zy } });
+  const out = { data: new Int8Array(8000), shape };
   const cases = {
+    'int8 layer': () => layer.run(x, out),
     'int8 op': () => qw.qlinearSoftmax(x, sx, zx, sy, zy),
     'f32 twin': () => qw.softmaxF32(xf),
     'dequant-f32-quant': () => qw.quantizeLinear(qw.softmaxF32(qw.dequantizeLinear(x, sx, zx)), sy, Int8Array.of(zy)),

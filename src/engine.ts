@@ -60,6 +60,9 @@ import {
 } from './ops/lookup.js';
 import { qlinearSoftmax, softmaxF32, type SoftmaxAttributes } from './ops/softmax.js';
 import { concatF32, qlinearConcat, type ConcatAttributes, type QuantizedInput } from './ops/concat.js';
+import type { OpOutput } from './ops/out.js';
+import { ConcatLayer, type ConcatLayerConfig } from './layers/concat.js';
+import { SoftmaxLayer, type SoftmaxLayerConfig } from './layers/softmax.js';
 import {
   LookupLayer,
   QLinearBinaryLayer,
@@ -570,8 +573,22 @@ export class Qwasm {
     yScale: Scale,
     yZeroPoint?: ZeroPoint,
     opts?: ElementwiseOptions,
+    out?: OpOutput,
   ): Tensor<Int8Array | Uint8Array> {
-    return qlinearBinary(this.live(), 'add', a, aScale, aZeroPoint, b, bScale, bZeroPoint, yScale, yZeroPoint, opts);
+    return qlinearBinary(
+      this.live(),
+      'add',
+      a,
+      aScale,
+      aZeroPoint,
+      b,
+      bScale,
+      bZeroPoint,
+      yScale,
+      yZeroPoint,
+      opts,
+      out,
+    );
   }
 
   /**
@@ -599,8 +616,22 @@ export class Qwasm {
     yScale: Scale,
     yZeroPoint?: ZeroPoint,
     opts?: ElementwiseOptions,
+    out?: OpOutput,
   ): Tensor<Int8Array | Uint8Array> {
-    return qlinearBinary(this.live(), 'mul', a, aScale, aZeroPoint, b, bScale, bZeroPoint, yScale, yZeroPoint, opts);
+    return qlinearBinary(
+      this.live(),
+      'mul',
+      a,
+      aScale,
+      aZeroPoint,
+      b,
+      bScale,
+      bZeroPoint,
+      yScale,
+      yZeroPoint,
+      opts,
+      out,
+    );
   }
 
   /**
@@ -612,8 +643,8 @@ export class Qwasm {
    * const y = qw.addF32({ data: af, shape: [1, 56, 56, 24] }, { data: bf, shape: [1, 56, 56, 24] });
    * ```
    */
-  addF32(a: Tensor, b: Tensor, opts?: ElementwiseOptions): Tensor<Float32Array> {
-    return binaryF32(this.live(), 'add', a, b, opts);
+  addF32(a: Tensor, b: Tensor, opts?: ElementwiseOptions, out?: OpOutput): Tensor<Float32Array> {
+    return binaryF32(this.live(), 'add', a, b, opts, out);
   }
 
   /**
@@ -624,8 +655,8 @@ export class Qwasm {
    * const y = qw.mulF32({ data: xf, shape: [1, 28, 28, 40] }, { data: gatef, shape: [1, 1, 1, 40] });
    * ```
    */
-  mulF32(a: Tensor, b: Tensor, opts?: ElementwiseOptions): Tensor<Float32Array> {
-    return binaryF32(this.live(), 'mul', a, b, opts);
+  mulF32(a: Tensor, b: Tensor, opts?: ElementwiseOptions, out?: OpOutput): Tensor<Float32Array> {
+    return binaryF32(this.live(), 'mul', a, b, opts, out);
   }
 
   /**
@@ -648,8 +679,9 @@ export class Qwasm {
     xZeroPoint: ZeroPoint | undefined,
     yScale: Scale,
     yZeroPoint?: ZeroPoint,
+    out?: OpOutput,
   ): Tensor<Int8Array | Uint8Array> {
-    return qlinearLookup(this.live(), x, fn, xScale, xZeroPoint, yScale, yZeroPoint);
+    return qlinearLookup(this.live(), x, fn, xScale, xZeroPoint, yScale, yZeroPoint, out);
   }
 
   /**
@@ -667,8 +699,9 @@ export class Qwasm {
     xZeroPoint: ZeroPoint | undefined,
     yScale: Scale,
     yZeroPoint?: ZeroPoint,
+    out?: OpOutput,
   ): Tensor<Int8Array | Uint8Array> {
-    return qlinearSigmoid(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint);
+    return qlinearSigmoid(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, out);
   }
 
   /**
@@ -687,8 +720,9 @@ export class Qwasm {
     yScale: Scale,
     yZeroPoint?: ZeroPoint,
     attrs?: LeakyReluAttributes,
+    out?: OpOutput,
   ): Tensor<Int8Array | Uint8Array> {
-    return qlinearLeakyRelu(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, attrs);
+    return qlinearLeakyRelu(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, attrs, out);
   }
 
   /**
@@ -700,8 +734,8 @@ export class Qwasm {
    * const y = qw.unaryF32({ data: xf, shape: [1, 112, 112, 16] }, 'hardSwish');
    * ```
    */
-  unaryF32(x: Tensor, kind: UnaryKind, attrs?: LeakyReluAttributes): Tensor<Float32Array> {
-    return unaryF32(this.live(), x, kind, attrs);
+  unaryF32(x: Tensor, kind: UnaryKind, attrs?: LeakyReluAttributes, out?: OpOutput): Tensor<Float32Array> {
+    return unaryF32(this.live(), x, kind, attrs, out);
   }
 
   /**
@@ -721,8 +755,9 @@ export class Qwasm {
     yScale: Scale,
     yZeroPoint?: ZeroPoint,
     attrs?: SoftmaxAttributes,
+    out?: OpOutput,
   ): Tensor<Int8Array | Uint8Array> {
-    return qlinearSoftmax(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, attrs);
+    return qlinearSoftmax(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, attrs, out);
   }
 
   /**
@@ -733,8 +768,8 @@ export class Qwasm {
    * const p = qw.softmaxF32({ data: logitsf, shape: [8, 1000] }, { axis: 1 });
    * ```
    */
-  softmaxF32(x: Tensor, attrs?: SoftmaxAttributes): Tensor<Float32Array> {
-    return softmaxF32(this.live(), x, attrs);
+  softmaxF32(x: Tensor, attrs?: SoftmaxAttributes, out?: OpOutput): Tensor<Float32Array> {
+    return softmaxF32(this.live(), x, attrs, out);
   }
 
   /**
@@ -755,8 +790,9 @@ export class Qwasm {
     yScale: Scale,
     yZeroPoint: ZeroPoint | undefined,
     attrs: ConcatAttributes,
+    out?: OpOutput,
   ): Tensor<Int8Array | Uint8Array> {
-    return qlinearConcat(this.live(), inputs, yScale, yZeroPoint, attrs);
+    return qlinearConcat(this.live(), inputs, yScale, yZeroPoint, attrs, out);
   }
 
   /**
@@ -767,8 +803,8 @@ export class Qwasm {
    * const y = qw.concatF32([{ data: af, shape: [1, 4, 8] }, { data: bf, shape: [1, 2, 8] }], { axis: 1 });
    * ```
    */
-  concatF32(inputs: readonly Tensor[], attrs: ConcatAttributes): Tensor<Float32Array> {
-    return concatF32(this.live(), inputs, attrs);
+  concatF32(inputs: readonly Tensor[], attrs: ConcatAttributes, out?: OpOutput): Tensor<Float32Array> {
+    return concatF32(this.live(), inputs, attrs, out);
   }
 
   /**
@@ -791,8 +827,9 @@ export class Qwasm {
     yScale: Scale,
     yZeroPoint: ZeroPoint | undefined,
     attrs: AveragePoolAttributes,
+    out?: OpOutput,
   ): Tensor<Int8Array | Uint8Array> {
-    return qlinearAveragePool(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, attrs);
+    return qlinearAveragePool(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, attrs, out);
   }
 
   /**
@@ -812,8 +849,9 @@ export class Qwasm {
     yScale: Scale,
     yZeroPoint?: ZeroPoint,
     attrs?: GlobalPoolAttributes,
+    out?: OpOutput,
   ): Tensor<Int8Array | Uint8Array> {
-    return qlinearGlobalAveragePool(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, attrs);
+    return qlinearGlobalAveragePool(this.live(), x, xScale, xZeroPoint, yScale, yZeroPoint, attrs, out);
   }
 
   /**
@@ -825,8 +863,8 @@ export class Qwasm {
    * const y = qw.maxPool({ data: x, shape: [1, 112, 112, 64] }, { kernelShape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], layout: 'NHWC' });
    * ```
    */
-  maxPool(x: Tensor, attrs: MaxPoolAttributes): Tensor<Int8Array | Uint8Array> {
-    return maxPool(this.live(), x, attrs);
+  maxPool(x: Tensor, attrs: MaxPoolAttributes, out?: OpOutput): Tensor<Int8Array | Uint8Array> {
+    return maxPool(this.live(), x, attrs, out);
   }
 
   /**
@@ -837,8 +875,8 @@ export class Qwasm {
    * const y = qw.maxPoolF32({ data: xf, shape: [1, 64, 112, 112] }, { kernelShape: [3, 3], strides: [2, 2] });
    * ```
    */
-  maxPoolF32(x: Tensor, attrs: MaxPoolAttributes): Tensor<Float32Array> {
-    return maxPoolF32(this.live(), x, attrs);
+  maxPoolF32(x: Tensor, attrs: MaxPoolAttributes, out?: OpOutput): Tensor<Float32Array> {
+    return maxPoolF32(this.live(), x, attrs, out);
   }
 
   /**
@@ -850,8 +888,8 @@ export class Qwasm {
    * const y = qw.averagePoolF32({ data: xf, shape: [1, 32, 28, 28] }, { kernelShape: [2, 2], strides: [2, 2] });
    * ```
    */
-  averagePoolF32(x: Tensor, attrs: AveragePoolAttributes): Tensor<Float32Array> {
-    return averagePoolF32(this.live(), x, attrs);
+  averagePoolF32(x: Tensor, attrs: AveragePoolAttributes, out?: OpOutput): Tensor<Float32Array> {
+    return averagePoolF32(this.live(), x, attrs, out);
   }
 
   /**
@@ -862,8 +900,8 @@ export class Qwasm {
    * const y = qw.globalAveragePoolF32({ data: xf, shape: [1, 1280, 7, 7] }); // shape [1, 1280, 1, 1]
    * ```
    */
-  globalAveragePoolF32(x: Tensor, attrs?: GlobalPoolAttributes): Tensor<Float32Array> {
-    return globalAveragePoolF32(this.live(), x, attrs);
+  globalAveragePoolF32(x: Tensor, attrs?: GlobalPoolAttributes, out?: OpOutput): Tensor<Float32Array> {
+    return globalAveragePoolF32(this.live(), x, attrs, out);
   }
 
   /**
@@ -878,8 +916,8 @@ export class Qwasm {
    * // Int8Array, shape [1, 80, 80, 96]
    * ```
    */
-  resize(x: Tensor, attrs: ResizeAttributes): Tensor<Int8Array | Uint8Array | Float32Array> {
-    return resize(this.live(), x, attrs);
+  resize(x: Tensor, attrs: ResizeAttributes, out?: OpOutput): Tensor<Int8Array | Uint8Array | Float32Array> {
+    return resize(this.live(), x, attrs, out);
   }
 
   /**
@@ -987,6 +1025,40 @@ export class Qwasm {
    */
   lookupLayer(config: LookupLayerConfig): LookupLayer {
     return new LookupLayer(this.live(), config);
+  }
+
+  /**
+   * A quantized softmax along one axis (the layer form of {@link Qwasm.qlinearSoftmax},
+   * bit-exact with it): the quantization resolved once, the exp table written once per
+   * axis length; `run(x, out)` allocates nothing in steady state.
+   *
+   * @example
+   * ```ts
+   * const sm = qw.softmaxLayer({ input: { scale: 0.1, zeroPoint: 0 }, output: { scale: 1 / 256, zeroPoint: -128 } });
+   * const p = sm.run({ data: logits, shape: [8, 1000] }, out); // along the last axis
+   * ```
+   */
+  softmaxLayer(config: SoftmaxLayerConfig): SoftmaxLayer {
+    return new SoftmaxLayer(this.live(), config);
+  }
+
+  /**
+   * A quantized concat (the layer form of {@link Qwasm.qlinearConcat}, bit-exact with it):
+   * one quantization per input, each input's requantizing table built once (a straight
+   * copy when it equals the output's); `run([x0, x1, ...], out)` allocates nothing in
+   * steady state. The axis defaults to -1, the channels of NHWC maps.
+   *
+   * @example
+   * ```ts
+   * const cat = qw.concatLayer({
+   *   inputs: [{ scale: 0.05, zeroPoint: 0 }, { scale: 0.04, zeroPoint: 3 }],
+   *   output: { scale: 0.05, zeroPoint: 0 },
+   * });
+   * const y = cat.run([{ data: a, shape: [1, 40, 40, 24] }, { data: b, shape: [1, 40, 40, 8] }]); // [1, 40, 40, 32]
+   * ```
+   */
+  concatLayer(config: ConcatLayerConfig): ConcatLayer {
+    return new ConcatLayer(this.live(), config);
   }
 
   /**

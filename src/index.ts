@@ -52,6 +52,9 @@ export type { ElementwiseOptions } from './ops/elementwise.js';
 export type { LookupFunction, UnaryKind, LeakyReluAttributes } from './ops/lookup.js';
 export type { SoftmaxAttributes } from './ops/softmax.js';
 export type { QuantizedInput, ConcatAttributes } from './ops/concat.js';
+export type { OpOutput } from './ops/out.js';
+export { ConcatLayer, type ConcatLayerConfig } from './layers/concat.js';
+export { SoftmaxLayer, type SoftmaxLayerConfig } from './layers/softmax.js';
 export {
   QLinearBinaryLayer,
   LookupLayer,

@@ -1,12 +1,13 @@
 // QLinearConcat (onnxruntime's com.microsoft contrib operator) and its float32 twin:
 // validate -> per input, a requantizing table (lookup.ts) or a straight copy when its
-// quantization equals the output's -> one strided kernel call per input -> view.
+// quantization equals the output's -> one kernel call writing the output row by row
+// (concat_rows) -> view.
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, normalizeAxis, type QuantDtype, type Tensor } from '../tensor.js';
-import { newQuantArray } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, type Scale, type ZeroPoint } from '../quant/params.js';
-import { buildLookupTable, runLookup } from './lookup.js';
+import { buildLookupTable, PAIRS_BYTES, PAIRS_MIN_CODES } from './lookup.js';
+import { outputArray, type OpOutput } from './out.js';
 
 /**
  * One quantized input of qlinearConcat: the tensor, its scale and zero point.
@@ -32,33 +33,38 @@ export interface ConcatAttributes {
 }
 
 /** Output shape and the [outer, run] split of each input around `axis`. */
-interface ConcatGeometry {
+export interface ConcatGeometry {
   shape: number[];
   outer: number;
   runs: number[];
   total: number;
 }
 
-function geometry(tensors: Tensor[], attrs: ConcatAttributes | undefined): ConcatGeometry {
+export function concatGeometry(
+  tensors: Tensor[],
+  attrs: ConcatAttributes | undefined,
+  inputsName = 'inputs',
+  axisName = 'attrs.axis',
+): ConcatGeometry {
   check(typeof attrs === 'object' && attrs !== null, 'attrs', 'expected an object with an axis');
   check(
     typeof attrs.axis === 'number' && Number.isInteger(attrs.axis),
-    'attrs.axis',
+    axisName,
     `must be an integer, got ${String(attrs.axis)}`,
   );
   const first = tensors[0]!;
   const rank = first.shape.length;
-  check(rank > 0, 'inputs[0]', 'concat needs tensors of rank >= 1');
-  const axis = normalizeAxis(attrs.axis, rank, 'attrs.axis');
+  check(rank > 0, `${inputsName}[0]`, 'concat needs tensors of rank >= 1');
+  const axis = normalizeAxis(attrs.axis, rank, axisName);
   const shape = [...first.shape];
   shape[axis] = 0;
   for (let i = 0; i < tensors.length; i++) {
     const s = tensors[i]!.shape;
-    check(s.length === rank, `inputs[${i}]`, `has rank ${s.length}, expected ${rank}`);
+    check(s.length === rank, `${inputsName}[${i}]`, `has rank ${s.length}, expected ${rank}`);
     for (let d = 0; d < rank; d++) {
       check(
         d === axis || s[d] === first.shape[d],
-        `inputs[${i}]`,
+        `${inputsName}[${i}]`,
         `shape [${s.join(', ')}] differs from [${first.shape.join(', ')}] outside axis ${axis}`,
       );
     }
@@ -78,6 +84,55 @@ function readInputs(inputs: unknown): unknown[] {
   return inputs as unknown[];
 }
 
+/**
+ * Writes the per-input arrays concat_rows reads at `rec` (3 x inputs int32: addresses,
+ * runs in bytes, tables) and runs it: `outer` output rows of `total` bytes at `out`.
+ */
+export function runConcatRows(
+  rt: Runtime,
+  rec: number,
+  srcs: readonly number[],
+  runs: readonly number[],
+  tables: readonly number[],
+  outer: number,
+  out: number,
+  total: number,
+): void {
+  const k = srcs.length;
+  const i32 = rt.heap.i32;
+  const r = rec >> 2;
+  for (let i = 0; i < k; i++) {
+    i32[r + i] = srcs[i]!;
+    i32[r + k + i] = runs[i]!;
+    i32[r + 2 * k + i] = tables[i]!;
+  }
+  rt.kernels.concat_rows(rec, rec + 4 * k, rec + 8 * k, k, outer, out, total);
+}
+
+/**
+ * The requantizing table of one concat input in wasm memory, for `codes` codes: the
+ * 256-byte table (at `table`), expanded into a pair table (allocated with `alloc`; its
+ * address + 1, as concat_rows reads it) from PAIRS_MIN_CODES codes.
+ */
+export function concatTable(
+  rt: Runtime,
+  alloc: (bytes: number, what?: string) => number,
+  table: number,
+  codes: number,
+): number {
+  if (codes < PAIRS_MIN_CODES) return table;
+  const pairs = alloc(PAIRS_BYTES);
+  rt.kernels.lookup_pairs_build(table, pairs);
+  return pairs + 1;
+}
+
+/** The table that requantizes codes of (s, z) to (sy, zy) as onnxruntime's QLinearConcat does. */
+export function requantTable(dtype: QuantDtype, s: number, z: number, sy: number, zy: number): Uint8Array {
+  return buildLookupTable(identity, dtype, s, z, sy, zy);
+}
+
+const identity = (v: number) => v;
+
 /** qlinearConcat: see the engine's TSDoc. */
 export function qlinearConcat(
   rt: Runtime,
@@ -85,6 +140,7 @@ export function qlinearConcat(
   yScale: Scale,
   yZeroPoint: ZeroPoint | undefined,
   attrs: ConcatAttributes,
+  out?: OpOutput,
 ): Tensor<Int8Array | Uint8Array> {
   rt.live();
   const list = readInputs(inputs);
@@ -110,37 +166,47 @@ export function qlinearConcat(
   const dt = dtype!;
   const sy = resolveScale(yScale, 'yScale')[0]!;
   const zy = resolveZeroPoint(yZeroPoint, 'yZeroPoint', dt)[0]!;
-  const geo = geometry(tensors, attrs);
+  const geo = concatGeometry(tensors, attrs);
   const count = geo.outer * geo.total;
-  const data = newQuantArray(dt, count);
+  const data = outputArray(out, dt, count);
   if (count === 0) return { data, shape: geo.shape };
-  const identity = (v: number) => v;
   rt.scoped((alloc) => {
+    const k = tensors.length;
+    const rec = alloc(12 * k);
     const po = alloc(count, 'inputs');
-    const pt = alloc(256);
-    let offset = 0;
-    for (let i = 0; i < tensors.length; i++) {
+    const srcs: number[] = [];
+    const tables: number[] = [];
+    for (let i = 0; i < k; i++) {
       const run = geo.runs[i]!;
-      if (run > 0 && geo.outer > 0) {
+      let px = 0;
+      let table = 0;
+      if (run > 0) {
         const src = tensors[i]!.data as Int8Array | Uint8Array;
-        const px = alloc(src.length, `inputs[${i}]`);
+        px = alloc(src.length, `inputs[${i}]`);
         rt.heap.u8.set(new Uint8Array(src.buffer, src.byteOffset, src.length), px);
         const q = quants[i]!;
-        if (q.s === sy && q.z === zy) rt.kernels.copy_rows(px, run, run, geo.outer, po + offset, geo.total);
-        else {
-          rt.heap.u8.set(buildLookupTable(identity, dt, q.s, q.z, sy, zy), pt);
-          runLookup(rt, alloc, pt, px, run, run, geo.outer, po + offset, geo.total);
+        if (q.s !== sy || q.z !== zy) {
+          const t = alloc(256);
+          rt.heap.u8.set(requantTable(dt, q.s, q.z, sy, zy), t);
+          table = concatTable(rt, alloc, t, src.length);
         }
       }
-      offset += run;
+      srcs.push(px);
+      tables.push(table);
     }
+    runConcatRows(rt, rec, srcs, geo.runs, tables, geo.outer, po, geo.total);
     data.set(dt === 'int8' ? rt.heap.i8.subarray(po, po + count) : rt.heap.u8.subarray(po, po + count));
   });
   return { data, shape: geo.shape };
 }
 
 /** concatF32: float32 tensors joined along one axis. */
-export function concatF32(rt: Runtime, inputs: readonly Tensor[], attrs: ConcatAttributes): Tensor<Float32Array> {
+export function concatF32(
+  rt: Runtime,
+  inputs: readonly Tensor[],
+  attrs: ConcatAttributes,
+  out?: OpOutput,
+): Tensor<Float32Array> {
   rt.live();
   const list = readInputs(inputs);
   const tensors: Tensor[] = [];
@@ -150,23 +216,23 @@ export function concatF32(rt: Runtime, inputs: readonly Tensor[], attrs: ConcatA
     check(t.data instanceof Float32Array, `inputs[${i}]`, `expected Float32Array, got ${t.data.constructor.name}`);
     tensors.push(t);
   }
-  const geo = geometry(tensors, attrs);
+  const geo = concatGeometry(tensors, attrs);
   const count = geo.outer * geo.total;
-  const data = new Float32Array(count);
+  const data = outputArray(out, 'float32', count);
   if (count === 0) return { data, shape: geo.shape };
   rt.scoped((alloc) => {
+    const k = tensors.length;
+    const rec = alloc(12 * k);
     const po = alloc(count * 4, 'inputs');
-    let offset = 0;
-    for (let i = 0; i < tensors.length; i++) {
-      const run = geo.runs[i]!;
-      if (run > 0) {
-        const src = tensors[i]!.data as Float32Array;
-        const px = alloc(src.length * 4, `inputs[${i}]`);
-        rt.heap.f32.set(src, px >> 2);
-        rt.kernels.copy_rows(px, run * 4, run * 4, geo.outer, po + offset * 4, geo.total * 4);
-      }
-      offset += run;
+    const srcs: number[] = [];
+    for (let i = 0; i < k; i++) {
+      const src = tensors[i]!.data as Float32Array;
+      const px = src.length > 0 ? alloc(src.length * 4, `inputs[${i}]`) : 0;
+      if (px !== 0) rt.heap.f32.set(src, px >> 2);
+      srcs.push(px);
     }
+    const runs = geo.runs.map((r) => r * 4);
+    runConcatRows(rt, rec, srcs, runs, new Array<number>(k).fill(0), geo.outer, po, geo.total * 4);
     data.set(rt.heap.f32.subarray(po >> 2, (po >> 2) + count));
   });
   return { data, shape: geo.shape };

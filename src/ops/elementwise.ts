@@ -4,9 +4,10 @@
 import { check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, type QuantDtype, type Tensor } from '../tensor.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
+import { qrange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, type Scale, type ZeroPoint } from '../quant/params.js';
 import { forEachOuter, planBroadcast, type BroadcastPlan } from './broadcast.js';
+import { outputArray, type OpOutput } from './out.js';
 
 /**
  * Options of qlinearAdd / qlinearMul and their float32 twins.
@@ -157,6 +158,7 @@ export function qlinearBinary(
   yScale: Scale,
   yZeroPoint?: ZeroPoint,
   opts?: ElementwiseOptions,
+  out?: OpOutput,
 ): Tensor<Int8Array | Uint8Array> {
   rt.live();
   checkTensor(a, 'a');
@@ -171,7 +173,7 @@ export function qlinearBinary(
   const zy = resolveZeroPoint(yZeroPoint, 'yZeroPoint', dtype)[0]!;
   const activation = readActivation(opts);
   const plan = planBroadcast(a.shape, b.shape);
-  const data = newQuantArray(dtype, plan.size);
+  const data = outputArray(out, dtype, plan.size);
   if (plan.size === 0) return { data, shape: plan.shape };
   const params = qbinaryParams(op, dtype, sa, za, sb, zb, sy, zy, activation);
   const ad = a.data as Int8Array | Uint8Array;
@@ -195,6 +197,7 @@ export function binaryF32(
   a: Tensor,
   b: Tensor,
   opts?: ElementwiseOptions,
+  out?: OpOutput,
 ): Tensor<Float32Array> {
   rt.live();
   checkTensor(a, 'a');
@@ -203,7 +206,7 @@ export function binaryF32(
   check(b.data instanceof Float32Array, 'b', `expected Float32Array, got ${b.data.constructor.name}`);
   const relu = readActivation(opts) === 'relu';
   const plan = planBroadcast(a.shape, b.shape);
-  const data = new Float32Array(plan.size);
+  const data = outputArray(out, 'float32', plan.size);
   if (plan.size === 0) return { data, shape: plan.shape };
   rt.scoped((alloc) => {
     const pa = alloc(a.data.length * 4, 'a');

@@ -5,9 +5,10 @@
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, type QuantDtype, type Tensor } from '../tensor.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
+import { qrange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, type Scale, type ZeroPoint } from '../quant/params.js';
 import { roundHalfEven } from '../quant/multiplier.js';
+import { outputArray, type OpOutput } from './out.js';
 
 /**
  * A unary function on real values, `(x) => y`, or a ready table of 256 outputs indexed by
@@ -171,9 +172,15 @@ export function runLookup(
 }
 
 /** Applies a table to x's codes: copy in, one kernel call, view. */
-function applyTable(rt: Runtime, x: Tensor, dtype: QuantDtype, table: Uint8Array): Tensor<Int8Array | Uint8Array> {
+function applyTable(
+  rt: Runtime,
+  x: Tensor,
+  dtype: QuantDtype,
+  table: Uint8Array,
+  out: OpOutput | undefined,
+): Tensor<Int8Array | Uint8Array> {
   const n = x.data.length;
-  const data = newQuantArray(dtype, n);
+  const data = outputArray(out, dtype, n);
   if (n === 0) return { data, shape: [...x.shape] };
   const src = x.data as Int8Array | Uint8Array;
   rt.scoped((alloc) => {
@@ -231,10 +238,11 @@ export function qlinearLookup(
   xZeroPoint: ZeroPoint | undefined,
   yScale: Scale,
   yZeroPoint?: ZeroPoint,
+  out?: OpOutput,
 ): Tensor<Int8Array | Uint8Array> {
   rt.live();
   const q = resolveUnary(x, xScale, xZeroPoint, yScale, yZeroPoint);
-  return applyTable(rt, x, q.dtype, tableFor(fn, q));
+  return applyTable(rt, x, q.dtype, tableFor(fn, q), out);
 }
 
 /** com.microsoft QLinearSigmoid. */
@@ -245,10 +253,11 @@ export function qlinearSigmoid(
   xZeroPoint: ZeroPoint | undefined,
   yScale: Scale,
   yZeroPoint?: ZeroPoint,
+  out?: OpOutput,
 ): Tensor<Int8Array | Uint8Array> {
   rt.live();
   const q = resolveUnary(x, xScale, xZeroPoint, yScale, yZeroPoint);
-  return applyTable(rt, x, q.dtype, tableFor(mlasLogistic, q));
+  return applyTable(rt, x, q.dtype, tableFor(mlasLogistic, q), out);
 }
 
 /**
@@ -291,10 +300,11 @@ export function qlinearLeakyRelu(
   yScale: Scale,
   yZeroPoint?: ZeroPoint,
   attrs?: LeakyReluAttributes,
+  out?: OpOutput,
 ): Tensor<Int8Array | Uint8Array> {
   rt.live();
   const q = resolveUnary(x, xScale, xZeroPoint, yScale, yZeroPoint);
-  return applyTable(rt, x, q.dtype, tableFor(leakyRelu(readAlpha(attrs)), q));
+  return applyTable(rt, x, q.dtype, tableFor(leakyRelu(readAlpha(attrs)), q), out);
 }
 
 /** The kernel code of a float32 activation name. */
@@ -307,14 +317,20 @@ export function unaryCode(kind: UnaryKind, name: string): number {
 }
 
 /** unaryF32: a float32 activation in f32x4 (assembly/unary.ts). */
-export function unaryF32(rt: Runtime, x: Tensor, kind: UnaryKind, attrs?: LeakyReluAttributes): Tensor<Float32Array> {
+export function unaryF32(
+  rt: Runtime,
+  x: Tensor,
+  kind: UnaryKind,
+  attrs?: LeakyReluAttributes,
+  out?: OpOutput,
+): Tensor<Float32Array> {
   rt.live();
   checkTensor(x, 'x');
   check(x.data instanceof Float32Array, 'x', `expected Float32Array, got ${x.data.constructor.name}`);
   const code = unaryCode(kind, 'kind');
   const alpha = readAlpha(attrs);
   const n = x.data.length;
-  const data = new Float32Array(n);
+  const data = outputArray(out, 'float32', n);
   if (n === 0) return { data, shape: [...x.shape] };
   rt.scoped((alloc) => {
     const px = alloc(n * 4, 'x');

@@ -6,7 +6,8 @@
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, type QuantDtype, type Tensor } from '../tensor.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
+import { qrange } from '../quant/dtype.js';
+import { outputArray, type OpOutput } from './out.js';
 import { resolveScale, resolveZeroPoint, zeroPointDtype, type Scale, type ZeroPoint } from '../quant/params.js';
 import {
   checkOutputSize,
@@ -221,13 +222,13 @@ function runMaxPool(
   x: Tensor,
   attrs: MaxPoolAttributes,
   dtype: PoolDtype,
+  given: OpOutput | undefined,
 ): Tensor<Int8Array | Uint8Array | Float32Array> {
   const f32 = dtype === 'float32';
   const geo = resolvePool(x, attrs, 'attrs.', 'clipped', true, f32 ? 4 : 1);
   const { N, H, W, C } = geo.input;
   const { H: OH, W: OW } = geo.output;
-  const n = N * OH * OW * C;
-  const out = dtype === 'float32' ? new Float32Array(n) : newQuantArray(dtype, n);
+  const out = outputArray(given, dtype, N * OH * OW * C);
   return runPool(rt, x, geo, out, (xp, rows, cols, op) => {
     if (f32) rt.kernels.pool_max_f32(xp, N, H, W, C, OH, OW, rows, cols, geo.dH, geo.dW, op);
     else rt.kernels.pool_max_q8(xp, N, H, W, C, OH, OW, rows, cols, geo.dH, geo.dW, dtype === 'int8' ? 1 : 0, op);
@@ -238,18 +239,23 @@ function runMaxPool(
  * ONNX MaxPool over an int8 or uint8 map (2-D windows), the output in x's dtype and
  * layout: exact, and padding never wins a window.
  */
-export function maxPool(rt: Runtime, x: Tensor, attrs: MaxPoolAttributes): Tensor<Int8Array | Uint8Array> {
+export function maxPool(
+  rt: Runtime,
+  x: Tensor,
+  attrs: MaxPoolAttributes,
+  out?: OpOutput,
+): Tensor<Int8Array | Uint8Array> {
   rt.live();
   checkTensor(x, 'x');
-  return runMaxPool(rt, x, attrs, dtypeOf(x.data, 'x')) as Tensor<Int8Array | Uint8Array>;
+  return runMaxPool(rt, x, attrs, dtypeOf(x.data, 'x'), out) as Tensor<Int8Array | Uint8Array>;
 }
 
 /** The float32 ONNX MaxPool (the baseline of maxPool). */
-export function maxPoolF32(rt: Runtime, x: Tensor, attrs: MaxPoolAttributes): Tensor<Float32Array> {
+export function maxPoolF32(rt: Runtime, x: Tensor, attrs: MaxPoolAttributes, out?: OpOutput): Tensor<Float32Array> {
   rt.live();
   checkTensor(x, 'x');
   check(x.data instanceof Float32Array, 'x', `expected Float32Array, got ${x.data.constructor.name}`);
-  return runMaxPool(rt, x, attrs, 'float32') as Tensor<Float32Array>;
+  return runMaxPool(rt, x, attrs, 'float32', out) as Tensor<Float32Array>;
 }
 
 /** The quantization of a pooled int8 / uint8 map: input and output scale and zero point. */
@@ -321,6 +327,7 @@ export function qlinearAveragePool(
   yScale: Scale,
   yZeroPoint: ZeroPoint | undefined,
   attrs: AveragePoolAttributes,
+  given?: OpOutput,
 ): Tensor<Int8Array | Uint8Array> {
   rt.live();
   checkTensor(x, 'x');
@@ -330,7 +337,7 @@ export function qlinearAveragePool(
   const { N, H, W, C } = geo.input;
   const { H: OH, W: OW } = geo.output;
   check(!geo.global || H * W < MAX_GLOBAL_PIXELS, 'x', `has ${H * W} pixels per map, more than ${MAX_GLOBAL_PIXELS}`);
-  const out = newQuantArray(q.dtype, N * OH * OW * C);
+  const out = outputArray(given, q.dtype, N * OH * OW * C);
   const { qmin, qmax } = qrange(q.dtype);
   return runPool(rt, x, geo, out, (xp, rows, cols, op) => {
     if (geo.global) runGlobalQ8(rt, q, N, H * W, C, xp, op);
@@ -360,7 +367,12 @@ export function qlinearAveragePool(
 }
 
 /** The float32 ONNX AveragePool (the baseline of qlinearAveragePool). */
-export function averagePoolF32(rt: Runtime, x: Tensor, attrs: AveragePoolAttributes): Tensor<Float32Array> {
+export function averagePoolF32(
+  rt: Runtime,
+  x: Tensor,
+  attrs: AveragePoolAttributes,
+  out?: OpOutput,
+): Tensor<Float32Array> {
   rt.live();
   checkTensor(x, 'x');
   check(x.data instanceof Float32Array, 'x', `expected Float32Array, got ${x.data.constructor.name}`);
@@ -368,7 +380,7 @@ export function averagePoolF32(rt: Runtime, x: Tensor, attrs: AveragePoolAttribu
   const geo = resolvePool(x, attrs, 'attrs.', count, false, 4);
   const { N, H, W, C } = geo.input;
   const { H: OH, W: OW } = geo.output;
-  return runPool(rt, x, geo, new Float32Array(N * OH * OW * C), (xp, rows, cols, op) =>
+  return runPool(rt, x, geo, outputArray(out, 'float32', N * OH * OW * C), (xp, rows, cols, op) =>
     rt.kernels.pool_avg_f32(xp, N, H, W, C, OH, OW, rows, cols, op),
   );
 }
@@ -406,6 +418,7 @@ export function qlinearGlobalAveragePool(
   yScale: Scale,
   yZeroPoint: ZeroPoint | undefined,
   attrs: GlobalPoolAttributes = {},
+  out?: OpOutput,
 ): Tensor<Int8Array | Uint8Array> {
   rt.live();
   checkTensor(x, 'x');
@@ -413,19 +426,24 @@ export function qlinearGlobalAveragePool(
   const geo = globalGeometry(x, attrs, 1);
   const { N, H, W, C } = geo.input;
   check(H * W < MAX_GLOBAL_PIXELS, 'x', `has ${H * W} pixels per map, more than ${MAX_GLOBAL_PIXELS}`);
-  return runPool(rt, x, geo, newQuantArray(q.dtype, N * C), (xp, _rows, _cols, op) =>
+  return runPool(rt, x, geo, outputArray(out, q.dtype, N * C), (xp, _rows, _cols, op) =>
     runGlobalQ8(rt, q, N, H * W, C, xp, op),
   );
 }
 
 /** The float32 ONNX GlobalAveragePool (the baseline of qlinearGlobalAveragePool). */
-export function globalAveragePoolF32(rt: Runtime, x: Tensor, attrs: GlobalPoolAttributes = {}): Tensor<Float32Array> {
+export function globalAveragePoolF32(
+  rt: Runtime,
+  x: Tensor,
+  attrs: GlobalPoolAttributes = {},
+  out?: OpOutput,
+): Tensor<Float32Array> {
   rt.live();
   checkTensor(x, 'x');
   check(x.data instanceof Float32Array, 'x', `expected Float32Array, got ${x.data.constructor.name}`);
   const geo = globalGeometry(x, attrs, 4);
   const { N, H, W, C } = geo.input;
-  return runPool(rt, x, geo, new Float32Array(N * C), (xp, _rows, _cols, op) =>
+  return runPool(rt, x, geo, outputArray(out, 'float32', N * C), (xp, _rows, _cols, op) =>
     rt.kernels.pool_global_avg_f32(xp, N, H * W, C, op),
   );
 }

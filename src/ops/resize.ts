@@ -5,7 +5,7 @@
 import { check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, type Tensor } from '../tensor.js';
-import { newQuantArray } from '../quant/dtype.js';
+import { outputArray, type OpOutput } from './out.js';
 import { checkOutputSize, copyMapIn, copyMapOut, mapDims, mapShape, type Layout, type MapDims } from './nhwc.js';
 
 /**
@@ -219,7 +219,12 @@ export function resolveResize(x: Tensor, attrs: ResizeAttributes, elementBytes: 
  * dtype and layout. Bit-exact with onnxruntime's NCHW Resize for every build, whichever
  * layout is used.
  */
-export function resize(rt: Runtime, x: Tensor, attrs: ResizeAttributes): Tensor<Int8Array | Uint8Array | Float32Array> {
+export function resize(
+  rt: Runtime,
+  x: Tensor,
+  attrs: ResizeAttributes,
+  given?: OpOutput,
+): Tensor<Int8Array | Uint8Array | Float32Array> {
   rt.live();
   checkTensor(x, 'x');
   const f32 = x.data instanceof Float32Array;
@@ -229,7 +234,7 @@ export function resize(rt: Runtime, x: Tensor, attrs: ResizeAttributes): Tensor<
   const { N, H, W, C } = geo.input;
   const { H: OH, W: OW } = geo.output;
   const n = N * C * OH * OW;
-  const out = dtype === 'float32' ? new Float32Array(n) : newQuantArray(dtype, n);
+  const out = outputArray(given, dtype, n);
   const shape = mapShape(geo.output, geo.nchw);
   if (n === 0) return { data: out, shape };
   rt.scoped((alloc) => {

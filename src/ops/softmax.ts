@@ -4,7 +4,8 @@
 import { check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, normalizeAxis, type Tensor } from '../tensor.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
+import { qrange } from '../quant/dtype.js';
+import { outputArray, type OpOutput } from './out.js';
 import { resolveScale, resolveZeroPoint, type Scale, type ZeroPoint } from '../quant/params.js';
 
 /**
@@ -76,6 +77,7 @@ export function qlinearSoftmax(
   yScale: Scale,
   yZeroPoint?: ZeroPoint,
   attrs?: SoftmaxAttributes,
+  out?: OpOutput,
 ): Tensor<Int8Array | Uint8Array> {
   rt.live();
   checkTensor(x, 'x');
@@ -87,7 +89,7 @@ export function qlinearSoftmax(
   const axis = readAxis(attrs, x.shape.length);
   const [outer, D, inner] = splitAxis(x.shape, axis);
   const n = x.data.length;
-  const data = newQuantArray(dtype, n);
+  const data = outputArray(out, dtype, n);
   if (n === 0) return { data, shape: [...x.shape] };
   const table = softmaxTable(sx, D);
   const Y = Math.floor(Math.fround(1 / Math.fround(sy)));
@@ -105,14 +107,14 @@ export function qlinearSoftmax(
 }
 
 /** softmaxF32: exp(x - max) / sum along one axis, float32. */
-export function softmaxF32(rt: Runtime, x: Tensor, attrs?: SoftmaxAttributes): Tensor<Float32Array> {
+export function softmaxF32(rt: Runtime, x: Tensor, attrs?: SoftmaxAttributes, out?: OpOutput): Tensor<Float32Array> {
   rt.live();
   checkTensor(x, 'x');
   check(x.data instanceof Float32Array, 'x', `expected Float32Array, got ${x.data.constructor.name}`);
   const axis = readAxis(attrs, x.shape.length);
   const [outer, D, inner] = splitAxis(x.shape, axis);
   const n = x.data.length;
-  const data = new Float32Array(n);
+  const data = outputArray(out, 'float32', n);
   if (n === 0) return { data, shape: [...x.shape] };
   rt.scoped((alloc) => {
     const px = alloc(n * 4, 'x');
