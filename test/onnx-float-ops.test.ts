@@ -76,6 +76,13 @@ const cases: Case[] = [
     attributes: { strides: [2, 2] },
   },
   {
+    // overlapping windows: the general transposed convolution (the case above is a 1x1 conv and a shuffle)
+    op: 'ConvTranspose',
+    inputs: [f('x', X), c('w', [8, 3, 3, 3]), c('b', [3])],
+    out: [1, 3, 17, 19],
+    attributes: { strides: [2, 2], pads: [1, 1, 1, 1] },
+  },
+  {
     op: 'BatchNormalization',
     inputs: [f('x', X), c('s', [8]), c('b', [8]), c('m', [8]), c('v', [8], rand(8, 0.5, 2))],
     out: X,

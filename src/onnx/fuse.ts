@@ -5,7 +5,7 @@
 // become one pointwise program - one loop in float, one lookup table in int8.
 import type { Graph, GraphNode } from './graph.js';
 import type { PointwiseInst, PointwiseProgram, BinaryOp } from './kernels.js';
-import type { PlannedNode } from './lower-float.js';
+import { convTransposeIsShuffle, type PlannedNode } from './lower-float.js';
 import { numel, type OnnxTensor } from './tensor.js';
 
 function consumers(nodes: GraphNode[]): Map<string, GraphNode[]> {
@@ -110,12 +110,19 @@ function foldIntoConv(g: Graph, outputs: Set<string>): void {
   }
 }
 
-/** Relu and Clip(0, 6) after a conv become its epilogue clamp. */
+/** A transposed conv that runs as a 1x1 conv and a shuffle (its epilogue can clamp). */
+function shuffleConvTranspose(g: Graph, n: GraphNode): boolean {
+  if (n.opType !== 'ConvTranspose' || n.domain !== '') return false;
+  const w = g.initializers.get(n.inputs[1]!);
+  return w !== undefined && w.shape.length === 4 && convTransposeIsShuffle(n, w.shape[2]!, w.shape[3]!);
+}
+
+/** Relu and Clip(0, 6) after a conv (or a transposed conv run as one) become its epilogue clamp. */
 function fuseActivations(g: Graph, outputs: Set<string>): void {
   const users = consumers(g.nodes);
   const removed = new Set<GraphNode>();
   for (const conv of g.nodes) {
-    if (conv.opType !== 'Conv' || conv.domain !== '') continue;
+    if ((conv.opType !== 'Conv' || conv.domain !== '') && !shuffleConvTranspose(g, conv)) continue;
     const y = conv.outputs[0]!;
     const us = users.get(y) ?? [];
     if (us.length !== 1 || outputs.has(y)) continue;

@@ -475,3 +475,30 @@ export function matmulBatched(
     }
   }
 }
+
+/**
+ * Depth to space over NHWC rows: src [rows, W, kH * kW * M] (channel (i * kW + j) * M + m)
+ * into dst [rows * kH, W * kW, M], where `rows` is N * H. The shuffle after a transposed
+ * convolution run as a 1x1 convolution.
+ */
+export function depthToSpaceF32(
+  src: Float32Array,
+  dst: Float32Array,
+  rows: number,
+  W: number,
+  kH: number,
+  kW: number,
+  M: number,
+): void {
+  const blk = kW * M;
+  const pix = kH * blk;
+  let d = 0;
+  for (let r = 0; r < rows; r++) {
+    const rowBase = r * W * pix;
+    for (let i = 0; i < kH; i++) {
+      for (let w = 0, s = rowBase + i * blk; w < W; w++, s += pix) {
+        for (let k = 0; k < blk; k++) dst[d++] = src[s + k]!;
+      }
+    }
+  }
+}

@@ -9,6 +9,7 @@ import { attrFloat, attrInt, attrInts, attrString, attrTensor, refuse } from './
 import {
   broadcastBinary,
   broadcastPlan,
+  depthToSpaceF32,
   hardSwishAffine,
   matmulBatched,
   PointwiseRunner,
@@ -190,7 +191,58 @@ export function convTransposeGeometry(
   return { pads, strides, dilations, outputPadding, out };
 }
 
-const lowerConvTranspose: Lowering = (p, n, ins) => {
+/**
+ * Whether a transposed convolution's windows tile its output without overlap (strides equal
+ * to the kernel, one group, no dilation, pads or output padding): then it is a 1x1
+ * convolution to kH * kW * M channels followed by a depth-to-space shuffle (the FPN heads'
+ * 2x2 stride-2 upsamplers), which runs on the conv kernels.
+ */
+export function convTransposeIsShuffle(n: GraphNode, kH: number, kW: number): boolean {
+  const strides = attrInts(n, 'strides') ?? [1, 1];
+  const dilations = attrInts(n, 'dilations') ?? [1, 1];
+  const pads = attrInts(n, 'pads') ?? [0, 0, 0, 0];
+  const outputPadding = attrInts(n, 'output_padding') ?? [0, 0];
+  return (
+    strides[0] === kH &&
+    strides[1] === kW &&
+    attrInt(n, 'group', 1) === 1 &&
+    dilations.every((d) => d === 1) &&
+    pads.every((v) => v === 0) &&
+    outputPadding.every((v) => v === 0) &&
+    attrInts(n, 'output_shape') === undefined &&
+    attrString(n, 'auto_pad', 'NOTSET') === 'NOTSET'
+  );
+}
+
+/**
+ * Transposed-conv weights [C, M, kH, kW] as 1x1 conv weights [kH * kW * M, 1, 1, C]
+ * (output channel (i * kW + j) * M + m), and the bias repeated per kernel position.
+ */
+export function shuffleConvWeights(
+  w: Float32Array,
+  shape: readonly number[],
+  bias: Float32Array | undefined,
+): { w: Float32Array; bias: Float32Array | undefined } {
+  const [C, M, kH, kW] = shape as [number, number, number, number];
+  const O = kH * kW * M;
+  const out = new Float32Array(O * C);
+  for (let c = 0; c < C; c++) {
+    for (let m = 0; m < M; m++) {
+      for (let i = 0; i < kH; i++) {
+        for (let j = 0; j < kW; j++) out[((i * kW + j) * M + m) * C + c] = w[((c * M + m) * kH + i) * kW + j]!;
+      }
+    }
+  }
+  let b: Float32Array | undefined;
+  if (bias !== undefined) {
+    b = new Float32Array(O);
+    for (let o = 0; o < O; o++) b[o] = bias[o % M]!;
+  }
+  return { w: out, bias: b };
+}
+
+const lowerConvTranspose: Lowering = (p, node, ins) => {
+  const n = node as PlannedNode;
   const x = need(n, ins[0], 'X');
   float(n, x, 'input');
   const wv = need(n, ins[1], 'W');
@@ -203,9 +255,31 @@ const lowerConvTranspose: Lowering = (p, n, ins) => {
   const g = convTransposeGeometry(n, H, W, kH, kW);
   const bias = ins[2] ? (p.constData(ins[2], n, 'the bias') as Float32Array) : undefined;
   const M = Mg * group;
-  const wt = { data: permute(w, wv.shape, [0, 2, 3, 1]) as Float32Array, shape: [C, kH, kW, Mg] };
   const xin = p.nhwc(x);
   const y = p.val([N, M, g.out[0]!, g.out[1]!], 'float32', true, n.outputs[0]);
+  const activation = n.activation ?? 'none';
+  if (convTransposeIsShuffle(n, kH, kW)) {
+    const O = kH * kW * M;
+    const layer = p.layer(`${n.name}:conv2dF32:shuffle`, () => {
+      const s = shuffleConvWeights(w, wv.shape, bias);
+      return p.qw.conv2dF32({ weights: { data: s.w, shape: [O, 1, 1, C] }, bias: s.bias, activation });
+    });
+    const mid = p.val([N, O, H, W], 'float32', true, `${n.outputs[0]}::1x1`);
+    const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, H, W, C] };
+    const mt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, H, W, O] };
+    const act = activation !== 'none' ? ` + ${activation}` : '';
+    p.step(n.name, `ConvTranspose (conv2dF32 1x1${act})`, [xin], [mid], () => {
+      xt.data = xin.data as Float32Array;
+      mt.data = mid.data as Float32Array;
+      layer.run(xt, mt);
+    });
+    p.step(n.name, 'ConvTranspose (depth to space)', [mid], [y], () => {
+      depthToSpaceF32(mid.data as Float32Array, y.data as Float32Array, N * H, W, kH, kW, M);
+    });
+    return [y];
+  }
+  refuse(n, activation === 'none', 'has a fused activation only as a 1x1 shuffle');
+  const wt = { data: permute(w, wv.shape, [0, 2, 3, 1]) as Float32Array, shape: [C, kH, kW, Mg] };
   const attrs = {
     strides: g.strides,
     pads: g.pads,

@@ -244,7 +244,8 @@ const conv: Int8Lowering = (p, node, ins, out, c) => {
   return y;
 };
 
-const convTranspose: Int8Lowering = (p, n, ins, out, c) => {
+const convTranspose: Int8Lowering = (p, node, ins, out, c) => {
+  const n = node as PlannedNode;
   const x = p.nhwc(ins[0]!);
   const wv = ins[1]!;
   const w = p.constData(wv, n, 'the weights') as Float32Array;
@@ -256,39 +257,48 @@ const convTranspose: Int8Lowering = (p, n, ins, out, c) => {
   const M = Mg * group;
   const b = ins[2] ? (p.constData(ins[2], n, 'the bias') as Float32Array) : undefined;
   const ws = c.ann.weights.get(n.inputs[1]!) ?? fitBias(channelScales(w, 1), b, xq.scale);
-  const wq = quantizeWeights(permute(w, wv.shape, [0, 2, 3, 1]) as Float32Array, ws);
-  const bias = quantizeBias(b, xq.scale, ws, M);
   const y = p.val([N, M, g.out[0]!, g.out[1]!], 'int8', true, n.outputs[0]);
   y.quant = out;
-  const wt = { data: wq, shape: [C, kH, kW, Mg] };
-  const attrs = {
-    strides: g.strides,
-    pads: g.pads,
-    dilations: g.dilations,
-    outputPadding: g.outputPadding,
-    group,
-    layout: 'NHWC' as const,
-    requant: c.ann.requant,
-  };
+  const layer = p.layer(`${n.name}:convTranspose2d`, () =>
+    p.qw.convTranspose2d({
+      weights: {
+        data: quantizeWeights(permute(w, wv.shape, [0, 2, 3, 1]) as Float32Array, ws),
+        shape: [C, kH, kW, Mg],
+      },
+      weightScale: ws[0]!,
+      bias: quantizeBias(b, xq.scale, ws, M),
+      input: { scale: xq.scale, zeroPoint: xq.zeroPoint },
+      output: { scale: out.scale, zeroPoint: out.zeroPoint },
+      strides: g.strides,
+      pads: g.pads,
+      dilations: g.dilations,
+      outputPadding: g.outputPadding,
+      group,
+      requant: c.ann.requant,
+    }),
+  );
+  // a fused Relu / Clip(0, 6) clamps the codes as the conv epilogue does
+  const act = n.activation ?? 'none';
+  const lo = act === 'none' ? -128 : out.zeroPoint;
+  const hi = act === 'relu6' ? Math.min(127, roundHalfEven(6 / out.scale) + out.zeroPoint) : 127;
   const xt = tensorOf(x);
-  p.step(n.name, 'ConvTranspose (qlinearConvTranspose)', [x], [y], () => {
+  const yt = tensorOf(y);
+  p.step(n.name, `ConvTranspose (convTranspose2d int8${act !== 'none' ? ` + ${act}` : ''})`, [x], [y], () => {
     xt.data = x.data as Int8Array;
-    const r = p.qw.qlinearConvTranspose(
-      xt,
-      xq.scale,
-      xq.zeroPoint,
-      wt,
-      ws[0]!,
-      0,
-      out.scale,
-      out.zeroPoint,
-      bias,
-      attrs,
-    );
-    (y.data as Int8Array).set(r.data);
+    yt.data = y.data as Int8Array;
+    layer.run(xt, yt);
+    if (lo > -128 || hi < 127) clampCodes(yt.data, lo, hi);
   });
   return y;
 };
+
+/** Clamps int8 codes to [lo, hi] in place. */
+function clampCodes(q: Int8Array, lo: number, hi: number): void {
+  for (let i = 0; i < q.length; i++) {
+    const v = q[i]!;
+    q[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+}
 
 const matmul: Int8Lowering = (p, n, ins, out, c) => {
   const a = p.nchw(ins[0]!);
