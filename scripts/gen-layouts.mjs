@@ -91,6 +91,7 @@ function poolFiles() {
     ['Slot', "Word offsets inside a worker's slot.", slot],
     ['Split', "How a job's chunks map to its kernel's work.", c.splits],
     ['Fn', 'Kernel ids a worker understands (the FN word holds id | split << 8).', fn],
+    ['MapKernel', 'The kernel of a MapRows job (its `kernel` argument).', c.mapKernels],
   ];
   for (const [name, job] of Object.entries(c.jobs)) {
     const args = job.args.map(([f, type, doc], i) => [f, words.ARGS + i, `${doc} (${type})`]);

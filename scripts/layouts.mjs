@@ -107,6 +107,7 @@ export const layouts = {
  *   slot: [string, string][];
  *   splits: [string, number, string][];
  *   jobs: Record<string, { id: number; doc: string; args: [string, 'i32' | 'f32' | 'ptr', string][] }>;
+ *   mapKernels: [string, number, string][];
  * }}
  */
 export const poolControl = {
@@ -254,5 +255,42 @@ export const poolControl = {
         ['rowBytes', 'i32', 'output bytes per row'],
       ],
     },
+    MapRows: {
+      id: 8,
+      doc: 'pooling and resize over NHWC maps (assembly/pool.ts, resize.ts), split over output rows of all images',
+      args: [
+        ['kernel', 'i32', 'which kernel: one of MapKernel'],
+        ['x', 'ptr', 'input [N, H, W, C]'],
+        ['N', 'i32', 'images'],
+        ['H', 'i32', 'input height'],
+        ['W', 'i32', 'input width'],
+        ['C', 'i32', 'channels (resize_nearest: bytes per pixel)'],
+        ['OH', 'i32', 'output height'],
+        ['OW', 'i32', 'output width'],
+        ['rows', 'ptr', 'per-output-row table'],
+        ['cols', 'ptr', 'per-output-column table'],
+        ['out', 'ptr', 'output [N, OH, OW, C]'],
+        ['rowEntry', 'i32', 'bytes per entry of the row table'],
+        ['pixBytes', 'i32', 'bytes per pixel, input and output'],
+        ['dH', 'i32', 'max pool: dilation along H'],
+        ['dW', 'i32', 'max pool: dilation along W'],
+        ['signed', 'i32', '8-bit kernels: 1 int8, 0 uint8'],
+        ['xScale', 'f32', 'average pool q8: input scale'],
+        ['xZp', 'i32', 'average pool q8: input zero point'],
+        ['yScale', 'f32', 'average pool q8: output scale'],
+        ['yZp', 'i32', 'average pool q8: output zero point'],
+        ['qmin', 'i32', 'average pool q8: lowest output'],
+        ['qmax', 'i32', 'average pool q8: highest output'],
+      ],
+    },
   },
+  mapKernels: [
+    ['PoolMaxQ8', 0, 'pool_max_q8'],
+    ['PoolMaxF32', 1, 'pool_max_f32'],
+    ['PoolAvgQ8', 2, 'pool_avg_q8'],
+    ['PoolAvgF32', 3, 'pool_avg_f32'],
+    ['ResizeNearest', 4, 'resize_nearest'],
+    ['ResizeLinearQ8', 5, 'resize_linear_q8'],
+    ['ResizeLinearF32', 6, 'resize_linear_f32'],
+  ],
 };

@@ -14,6 +14,8 @@ import {
   GemmResidualArg,
   GemmS16Arg,
   GemmS4Arg,
+  MapKernel,
+  MapRowsArg,
 } from './layout.generated.js';
 
 /** Epilogue kinds that store int32 / float32 (kernels.ts: EpilogueKind.I32, Dequant). */
@@ -183,5 +185,83 @@ export function runChunk(k, i32, f32, fn, rows, u0, u1, tile, scratch) {
       );
       break;
     }
+    case Fn.MapRows: {
+      // output rows [u0, u1) of all N images, cut at image boundaries
+      const A = MapRowsArg;
+      const OH = i32[A.OH];
+      const pix = i32[A.pixBytes];
+      const inImage = i32[A.H] * i32[A.W] * pix;
+      const outRow = i32[A.OW] * pix;
+      for (let r = u0; r < u1;) {
+        const n = Math.floor(r / OH);
+        const oh0 = r - n * OH;
+        const count = Math.min(OH - oh0, u1 - r);
+        mapRows(k, i32, f32, i32[A.x] + n * inImage, oh0, count, i32[A.out] + (n * OH + oh0) * outRow);
+        r += count;
+      }
+      break;
+    }
+  }
+}
+
+/**
+ * Runs a MapRows job's kernel on `count` output rows of one image from row `oh0`: its
+ * row table from that row's entry, the rest of the arguments as the job has them.
+ * @param {Kernels} k
+ * @param {Int32Array} i32
+ * @param {Float32Array} f32
+ * @param {number} x
+ * @param {number} oh0
+ * @param {number} count
+ * @param {number} out
+ */
+function mapRows(k, i32, f32, x, oh0, count, out) {
+  const A = MapRowsArg;
+  const H = i32[A.H];
+  const W = i32[A.W];
+  const C = i32[A.C];
+  const OW = i32[A.OW];
+  const rows = i32[A.rows] + oh0 * i32[A.rowEntry];
+  const cols = i32[A.cols];
+  switch (i32[A.kernel]) {
+    case MapKernel.PoolMaxQ8:
+      k.pool_max_q8(x, 1, H, W, C, count, OW, rows, cols, i32[A.dH], i32[A.dW], i32[A.signed], out);
+      break;
+    case MapKernel.PoolMaxF32:
+      k.pool_max_f32(x, 1, H, W, C, count, OW, rows, cols, i32[A.dH], i32[A.dW], out);
+      break;
+    case MapKernel.PoolAvgQ8:
+      k.pool_avg_q8(
+        x,
+        1,
+        H,
+        W,
+        C,
+        count,
+        OW,
+        rows,
+        cols,
+        i32[A.signed],
+        f32[A.xScale],
+        i32[A.xZp],
+        f32[A.yScale],
+        i32[A.yZp],
+        i32[A.qmin],
+        i32[A.qmax],
+        out,
+      );
+      break;
+    case MapKernel.PoolAvgF32:
+      k.pool_avg_f32(x, 1, H, W, C, count, OW, rows, cols, out);
+      break;
+    case MapKernel.ResizeNearest:
+      k.resize_nearest(x, 1, H, W, C, count, OW, rows, cols, out);
+      break;
+    case MapKernel.ResizeLinearQ8:
+      k.resize_linear_q8(x, 1, H, W, C, count, OW, rows, cols, i32[A.signed], out);
+      break;
+    case MapKernel.ResizeLinearF32:
+      k.resize_linear_f32(x, 1, H, W, C, count, OW, rows, cols, out);
+      break;
   }
 }

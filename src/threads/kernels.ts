@@ -19,6 +19,8 @@ import {
   GemmResidualArg,
   GemmS16Arg,
   GemmS4Arg,
+  MapKernel,
+  MapRowsArg,
   Split,
 } from './layout.generated.js';
 
@@ -329,6 +331,148 @@ export function installThreadedKernels(
       runMine(Fn.Bgemm, true, n, units, 0);
     };
   }
+
+  // pooling and resize: output rows of all images (each row is computed alone from its
+  // table entry, so any cut gives the one-thread bytes)
+
+  /**
+   * Plans a MapRows job over N * OH output rows costing `work` (output values x taps) and
+   * writes its common arguments; returns its chunk count, or 0 when it stays on one thread.
+   */
+  function mapJob(
+    kernel: number,
+    x: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    rows: number,
+    cols: number,
+    out: number,
+    rowEntry: number,
+    pixBytes: number,
+    work: number,
+  ): number {
+    pool.ready();
+    const n = rowChunks(work, minOpsPerPart.map, N * OH, 1);
+    if (n === 0) return 0;
+    pool.job(Fn.MapRows, Split.Rows, n, N * OH);
+    const A = MapRowsArg;
+    i32[A.kernel] = kernel;
+    i32[A.x] = x;
+    i32[A.N] = N;
+    i32[A.H] = H;
+    i32[A.W] = W;
+    i32[A.C] = C;
+    i32[A.OH] = OH;
+    i32[A.OW] = OW;
+    i32[A.rows] = rows;
+    i32[A.cols] = cols;
+    i32[A.out] = out;
+    i32[A.rowEntry] = rowEntry;
+    i32[A.pixBytes] = pixBytes;
+    return n;
+  }
+  function runMap(n: number, N: number, OH: number): void {
+    pool.launch(workers);
+    runMine(Fn.MapRows, true, n, N * OH, 0);
+  }
+  /** Taps of a typical (middle) pooling window, from the window tables (3 int32 per entry). */
+  function windowTaps(rows: number, cols: number, OH: number, OW: number): number {
+    const t = heap.i32;
+    return t[(rows >> 2) + 3 * (OH >> 1) + 1]! * t[(cols >> 2) + 3 * (OW >> 1) + 1]!;
+  }
+  const POOL_ROW = 12;
+  const A = MapRowsArg;
+
+  target.pool_max_q8 = (x, N, H, W, C, OH, OW, rows, cols, dH, dW, signed, out) => {
+    const work = N * OH * OW * C * windowTaps(rows, cols, OH, OW);
+    const n = mapJob(MapKernel.PoolMaxQ8, x, N, H, W, C, OH, OW, rows, cols, out, POOL_ROW, C, work);
+    if (n === 0) return raw.pool_max_q8(x, N, H, W, C, OH, OW, rows, cols, dH, dW, signed, out);
+    i32[A.dH] = dH;
+    i32[A.dW] = dW;
+    i32[A.signed] = signed;
+    runMap(n, N, OH);
+  };
+  target.pool_max_f32 = (x, N, H, W, C, OH, OW, rows, cols, dH, dW, out) => {
+    const work = 4 * N * OH * OW * C * windowTaps(rows, cols, OH, OW);
+    const n = mapJob(MapKernel.PoolMaxF32, x, N, H, W, C, OH, OW, rows, cols, out, POOL_ROW, 4 * C, work);
+    if (n === 0) return raw.pool_max_f32(x, N, H, W, C, OH, OW, rows, cols, dH, dW, out);
+    i32[A.dH] = dH;
+    i32[A.dW] = dW;
+    runMap(n, N, OH);
+  };
+  target.pool_avg_q8 = (x, N, H, W, C, OH, OW, rows, cols, signed, xScale, xZp, yScale, yZp, qmin, qmax, out) => {
+    // the average widens every tap to float32: ~4x the max pool's work per tap
+    const work = 4 * N * OH * OW * C * windowTaps(rows, cols, OH, OW);
+    const n = mapJob(MapKernel.PoolAvgQ8, x, N, H, W, C, OH, OW, rows, cols, out, POOL_ROW, C, work);
+    if (n === 0) {
+      return raw.pool_avg_q8(x, N, H, W, C, OH, OW, rows, cols, signed, xScale, xZp, yScale, yZp, qmin, qmax, out);
+    }
+    i32[A.signed] = signed;
+    f32[A.xScale] = xScale;
+    i32[A.xZp] = xZp;
+    f32[A.yScale] = yScale;
+    i32[A.yZp] = yZp;
+    i32[A.qmin] = qmin;
+    i32[A.qmax] = qmax;
+    runMap(n, N, OH);
+  };
+  target.pool_avg_f32 = (x, N, H, W, C, OH, OW, rows, cols, out) => {
+    const work = 4 * N * OH * OW * C * windowTaps(rows, cols, OH, OW);
+    const n = mapJob(MapKernel.PoolAvgF32, x, N, H, W, C, OH, OW, rows, cols, out, POOL_ROW, 4 * C, work);
+    if (n === 0) return raw.pool_avg_f32(x, N, H, W, C, OH, OW, rows, cols, out);
+    runMap(n, N, OH);
+  };
+  target.resize_nearest = (x, N, H, W, pixBytes, OH, OW, rows, cols, out) => {
+    const n = mapJob(
+      MapKernel.ResizeNearest,
+      x,
+      N,
+      H,
+      W,
+      pixBytes,
+      OH,
+      OW,
+      rows,
+      cols,
+      out,
+      4,
+      pixBytes,
+      N * OH * OW * pixBytes,
+    );
+    if (n === 0) return raw.resize_nearest(x, N, H, W, pixBytes, OH, OW, rows, cols, out);
+    runMap(n, N, OH);
+  };
+  target.resize_linear_q8 = (x, N, H, W, C, OH, OW, rows, cols, signed, out) => {
+    // four taps, each widened to float32
+    const n = mapJob(MapKernel.ResizeLinearQ8, x, N, H, W, C, OH, OW, rows, cols, out, 16, C, 16 * N * OH * OW * C);
+    if (n === 0) return raw.resize_linear_q8(x, N, H, W, C, OH, OW, rows, cols, signed, out);
+    i32[A.signed] = signed;
+    runMap(n, N, OH);
+  };
+  target.resize_linear_f32 = (x, N, H, W, C, OH, OW, rows, cols, out) => {
+    const n = mapJob(
+      MapKernel.ResizeLinearF32,
+      x,
+      N,
+      H,
+      W,
+      C,
+      OH,
+      OW,
+      rows,
+      cols,
+      out,
+      16,
+      4 * C,
+      16 * N * OH * OW * C,
+    );
+    if (n === 0) return raw.resize_linear_f32(x, N, H, W, C, OH, OW, rows, cols, out);
+    runMap(n, N, OH);
+  };
 
   if (!hasConvRows(raw)) return;
   const conv = raw;

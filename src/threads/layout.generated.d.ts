@@ -62,6 +62,26 @@ export declare const Fn: {
   readonly GemmResidual: 6;
   /** bgemm: XNOR-popcount GEMM over records (binary matmul and conv), split over row blocks */
   readonly Bgemm: 7;
+  /** pooling and resize over NHWC maps (assembly/pool.ts, resize.ts), split over output rows of all images */
+  readonly MapRows: 8;
+};
+
+/** The kernel of a MapRows job (its `kernel` argument). */
+export declare const MapKernel: {
+  /** pool_max_q8 */
+  readonly PoolMaxQ8: 0;
+  /** pool_max_f32 */
+  readonly PoolMaxF32: 1;
+  /** pool_avg_q8 */
+  readonly PoolAvgQ8: 2;
+  /** pool_avg_f32 */
+  readonly PoolAvgF32: 3;
+  /** resize_nearest */
+  readonly ResizeNearest: 4;
+  /** resize_linear_q8 */
+  readonly ResizeLinearQ8: 5;
+  /** resize_linear_f32 */
+  readonly ResizeLinearF32: 6;
 };
 
 /** Word of each argument of a GemmS16 job (gemm_s16: int8 GEMM on packed int16 activations); f32 fields go through the float32 view. */
@@ -248,4 +268,52 @@ export declare const BgemmArg: {
   readonly mr: 46;
   /** output bytes per row (i32) */
   readonly rowBytes: 47;
+};
+
+/** Word of each argument of a MapRows job (pooling and resize over NHWC maps (assembly/pool.ts, resize.ts), split over output rows of all images); f32 fields go through the float32 view. */
+export declare const MapRowsArg: {
+  /** which kernel: one of MapKernel (i32) */
+  readonly kernel: 36;
+  /** input [N, H, W, C] (ptr) */
+  readonly x: 37;
+  /** images (i32) */
+  readonly N: 38;
+  /** input height (i32) */
+  readonly H: 39;
+  /** input width (i32) */
+  readonly W: 40;
+  /** channels (resize_nearest: bytes per pixel) (i32) */
+  readonly C: 41;
+  /** output height (i32) */
+  readonly OH: 42;
+  /** output width (i32) */
+  readonly OW: 43;
+  /** per-output-row table (ptr) */
+  readonly rows: 44;
+  /** per-output-column table (ptr) */
+  readonly cols: 45;
+  /** output [N, OH, OW, C] (ptr) */
+  readonly out: 46;
+  /** bytes per entry of the row table (i32) */
+  readonly rowEntry: 47;
+  /** bytes per pixel, input and output (i32) */
+  readonly pixBytes: 48;
+  /** max pool: dilation along H (i32) */
+  readonly dH: 49;
+  /** max pool: dilation along W (i32) */
+  readonly dW: 50;
+  /** 8-bit kernels: 1 int8, 0 uint8 (i32) */
+  readonly signed: 51;
+  /** average pool q8: input scale (f32) */
+  readonly xScale: 52;
+  /** average pool q8: input zero point (i32) */
+  readonly xZp: 53;
+  /** average pool q8: output scale (f32) */
+  readonly yScale: 54;
+  /** average pool q8: output zero point (i32) */
+  readonly yZp: 55;
+  /** average pool q8: lowest output (i32) */
+  readonly qmin: 56;
+  /** average pool q8: highest output (i32) */
+  readonly qmax: 57;
 };

@@ -63,6 +63,26 @@ export const Fn = Object.freeze({
   GemmResidual: 6,
   /** bgemm: XNOR-popcount GEMM over records (binary matmul and conv), split over row blocks */
   Bgemm: 7,
+  /** pooling and resize over NHWC maps (assembly/pool.ts, resize.ts), split over output rows of all images */
+  MapRows: 8,
+});
+
+/** The kernel of a MapRows job (its `kernel` argument). */
+export const MapKernel = Object.freeze({
+  /** pool_max_q8 */
+  PoolMaxQ8: 0,
+  /** pool_max_f32 */
+  PoolMaxF32: 1,
+  /** pool_avg_q8 */
+  PoolAvgQ8: 2,
+  /** pool_avg_f32 */
+  PoolAvgF32: 3,
+  /** resize_nearest */
+  ResizeNearest: 4,
+  /** resize_linear_q8 */
+  ResizeLinearQ8: 5,
+  /** resize_linear_f32 */
+  ResizeLinearF32: 6,
 });
 
 /** Word of each argument of a GemmS16 job (gemm_s16: int8 GEMM on packed int16 activations); f32 fields go through the float32 view. */
@@ -249,4 +269,52 @@ export const BgemmArg = Object.freeze({
   mr: 46,
   /** output bytes per row (i32) */
   rowBytes: 47,
+});
+
+/** Word of each argument of a MapRows job (pooling and resize over NHWC maps (assembly/pool.ts, resize.ts), split over output rows of all images); f32 fields go through the float32 view. */
+export const MapRowsArg = Object.freeze({
+  /** which kernel: one of MapKernel (i32) */
+  kernel: 36,
+  /** input [N, H, W, C] (ptr) */
+  x: 37,
+  /** images (i32) */
+  N: 38,
+  /** input height (i32) */
+  H: 39,
+  /** input width (i32) */
+  W: 40,
+  /** channels (resize_nearest: bytes per pixel) (i32) */
+  C: 41,
+  /** output height (i32) */
+  OH: 42,
+  /** output width (i32) */
+  OW: 43,
+  /** per-output-row table (ptr) */
+  rows: 44,
+  /** per-output-column table (ptr) */
+  cols: 45,
+  /** output [N, OH, OW, C] (ptr) */
+  out: 46,
+  /** bytes per entry of the row table (i32) */
+  rowEntry: 47,
+  /** bytes per pixel, input and output (i32) */
+  pixBytes: 48,
+  /** max pool: dilation along H (i32) */
+  dH: 49,
+  /** max pool: dilation along W (i32) */
+  dW: 50,
+  /** 8-bit kernels: 1 int8, 0 uint8 (i32) */
+  signed: 51,
+  /** average pool q8: input scale (f32) */
+  xScale: 52,
+  /** average pool q8: input zero point (i32) */
+  xZp: 53,
+  /** average pool q8: output scale (f32) */
+  yScale: 54,
+  /** average pool q8: output zero point (i32) */
+  yZp: 55,
+  /** average pool q8: lowest output (i32) */
+  qmin: 56,
+  /** average pool q8: highest output (i32) */
+  qmax: 57,
 });

@@ -23,6 +23,12 @@ export const minOpsPerPart = {
    * int8 rate (~400 G bit-ops/s): 8 M is about the same ~20 us as the int8 part.
    */
   binary: 8_000_000,
+  /**
+   * Pooling and resize, counted in output bytes x window taps (x4 where each tap is
+   * widened to float32): memory-bound kernels at a few GB/s, whose parts must be larger
+   * still to pay for a wake-up and the cache lines the threads share.
+   */
+  map: 1_000_000,
 };
 
 /** How many parts a job of `work` units of cost gets, at most `threads`, each >= `minWork`. */
