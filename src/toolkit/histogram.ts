@@ -408,11 +408,13 @@ export function foldAbs(h: HistogramSnapshot, maxBins: number): { counts: Float6
  * non-empty. The i minimising KL(P || Q), both normalised, gives the threshold i * width
  * (the upper edge of the last kept bin). A candidate where Q is empty but P is not (the
  * folded mass landed in a run with no data of its own) has infinite divergence.
+ * Candidates start at bin max(levels, minIndex).
  */
 export function entropyThreshold(
   counts: Float64Array,
   width: number,
   levels: number,
+  minIndex = levels,
 ): { index: number; threshold: number } {
   const J = counts.length;
   if (J <= levels) return { index: J, threshold: J * width };
@@ -423,7 +425,7 @@ export function entropyThreshold(
   for (let j = J - 1; j >= 0; j--) beyond[j] = beyond[j + 1]! + counts[j]!;
   let bestI = J;
   let bestKl = Infinity;
-  for (let i = levels; i <= J; i++) {
+  for (let i = Math.min(J, Math.max(levels, minIndex)); i <= J; i++) {
     const inside = total - beyond[i]!; // mass of Q (P's mass is the total)
     if (inside <= 0) continue;
     let kl = 0;
@@ -473,7 +475,16 @@ export function entropyRange(h: HistogramSnapshot, s: ResolvedScheme, maxBins = 
   // half of the data) would make every merge of the first bins look expensive and
   // drag the threshold far down.
   counts[0] = counts[0]! - h.zeros;
-  const { threshold } = entropyThreshold(counts, width, levels);
+  // The divergence sees the shape of the kept bins, not how much is clipped: on data away
+  // from 0 (a LayerNorm's standard deviations in [0.4, 1.4]) a threshold at the data's lower
+  // edge folds everything into one bin that Q matches exactly (divergence 0) and clips all
+  // of it. Candidates start at the median of |x|, which no threshold should cut.
+  let half = 0;
+  for (let j = 0; j < counts.length; j++) half += counts[j]!;
+  half /= 2;
+  let median = 0;
+  for (let acc = 0; median < counts.length && acc + counts[median]! < half; median++) acc += counts[median]!;
+  const { threshold } = entropyThreshold(counts, width, levels, median + 1);
   return [Math.max(Math.min(h.min, 0), -threshold), Math.min(Math.max(h.max, 0), threshold)];
 }
 
