@@ -432,11 +432,12 @@ export class OnnxModel {
   runObserved(feeds: Record<string, FeedTensor>, visit: (v: Val) => void): void {
     this.live();
     const plan = this.start(feeds);
+    // inputs first: the arena may reuse an input's memory once its last reader has run
+    for (const v of plan.inputs.values()) visit(v);
     for (const s of plan.steps) {
       s.run();
       for (const v of s.outs) visit(v);
     }
-    for (const v of plan.inputs.values()) visit(v);
   }
 
   /**
