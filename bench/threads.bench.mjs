@@ -217,6 +217,10 @@ const LAYERS = [
   ['residual-128x1024x1024', 'residual linear 128x1024x1024', (qw) => residualLayer(qw, 128, 1024, 1024)],
   ['binary-128x4096x1024', 'binary linear 128x4096x1024', (qw) => binaryLinearLayer(qw, 128, 4096, 1024)],
   ['bconv-56x256', 'binary conv 56x56x256->256 3x3', (qw) => binaryConvLayer(qw, 56, 256, 256)],
+  ['maxpool-112x64', 'max pool 3x3 s2, 1x112x112x64', (qw) => mapLayer(qw, 'maxpool', 112, 112, 64)],
+  ['resize-nearest-40x96', 'resize x2 nearest, 1x40x40x96', (qw) => mapLayer(qw, 'nearest', 40, 40, 96)],
+  ['resize-linear-40x96', 'resize x2 linear, 1x40x40x96', (qw) => mapLayer(qw, 'linear', 40, 40, 96)],
+  ['convt-160x96', 'transposed conv 2x2 s2 96->96, 1x160x160x96', (qw) => convTLayer(qw, 160, 96)],
 ].filter(([name]) => !opts.layers || String(opts.layers).split(',').includes(name));
 
 function int4Layer(qw, M, K, N) {
@@ -257,6 +261,32 @@ function binaryConvLayer(qw, HW, C, O) {
   });
   const y = { data: new Float32Array(HW * HW * O), shape: [1, HW, HW, O] };
   return { ops: 2 * HW * HW * O * 9 * C, run: () => layer.run(x, y), dispose: () => layer.dispose() };
+}
+
+/** Max pool or resize (int8 layers) on 1 x H x W x C; ops: output values x window taps. */
+function mapLayer(qw, kind, H, W, C) {
+  const x = { data: fill(new Int8Array(H * W * C), -128, 127, 11), shape: [1, H, W, C] };
+  const layer =
+    kind === 'maxpool'
+      ? qw.maxPool2d({ kernelShape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] })
+      : qw.resize2d({ scales: [1, 2, 2, 1], mode: kind });
+  const y = layer.run(x);
+  const taps = kind === 'maxpool' ? 9 : kind === 'linear' ? 4 : 1;
+  return { ops: y.data.length * taps, run: () => layer.run(x, y), dispose: () => layer.dispose() };
+}
+
+/** Transposed conv 2x2 stride 2, C -> C channels, on 1 x HW x HW x C. */
+function convTLayer(qw, HW, C) {
+  const layer = qw.convTranspose2d({
+    weights: { data: fill(new Int8Array(C * 4 * C), -127, 127, 3), shape: [C, 2, 2, C] },
+    weightScale: 0.01,
+    strides: [2, 2],
+    input: { scale: 0.02, zeroPoint: 0 },
+    output: { scale: 0.5, zeroPoint: 0 },
+  });
+  const x = { data: fill(new Int8Array(HW * HW * C), -128, 127, 11), shape: [1, HW, HW, C] };
+  const y = layer.run(x);
+  return { ops: 2 * HW * HW * C * 4 * C, run: () => layer.run(x, y), dispose: () => layer.dispose() };
 }
 
 const layerRows = [];
@@ -314,7 +344,7 @@ if (layerRows.length > 0) {
     '|---|---|---|---|',
     ...layerRows.map((r) => `| ${r.join(' | ')} |`),
     '',
-    'Layers in GOPS (binary: G bit-MAC/s x 2, i.e. 2*M*N*K per call with K in bits), copies in and out included.',
+    'Layers in GOPS: 2*M*N*K per call (binary: K in bits); pools and resize in G output values x window taps per second. Copies in and out included.',
   );
 }
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
