@@ -4,7 +4,9 @@
 // as the GEMM peer; then the other layers on the pool (int4 and residual linear, binary
 // linear and conv), 1 and 2 threads. Usage:
 //   node bench/threads.bench.mjs [--runs 5] [--threads 2] [--shapes 128x768x768,...] [--convs r3x3-56,...|none]
-//        [--layers int4-128x4096x4096,...|none] [--no-ort] [--wait-idle]
+//        [--layers int4-128x4096x4096,...|none] [--no-ort] [--wait-idle] [--no-split]
+// --no-split keeps every call of the threaded engine on the calling thread: what is left is
+// the cost of the shared memory itself (its copies in and out, its wasm code).
 // This machine is shared: run it when `uptime` shows a low load (--wait-idle waits for idle
 // cores before each shape), and read the medians.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,10 +14,12 @@ import os from 'node:os';
 import { Qwasm, residualQuantize } from '../dist/index.js';
 import { args, fmt, machine, measure, repeat, speedup } from './lib.mjs';
 import { ortMatMulSession } from './peers/engines.mjs';
+import { minOpsPerPart } from '../dist/threads/partition.js';
 import { CONV_SHAPES, convLayers, convOps } from './conv.bench.mjs';
 
 const opts = args({ runs: 5, threads: 2 });
 const T = Number(opts.threads);
+if (opts['no-split']) for (const k of Object.keys(minOpsPerPart)) minOpsPerPart[k] = Infinity;
 const SHAPES = (opts.shapes ?? '1x768x768,128x768x768,128x768x3072,256x256x256,512x512x512,1024x1024x1024')
   .split(',')
   .map((s) => s.split('x').map(Number));
@@ -209,19 +213,39 @@ for (const sh of CONVS) {
 }
 
 /**
- * The other layers the pool splits, each built on both engines: [name, ops per call,
- * (qw) => { run, dispose }]. Ops: 2*M*N*K (binary: bit-MACs, 2 per +-1 product).
+ * The other layers the pool splits, each built on both engines by `make(qw)`, which
+ * returns { ops per call, run, dispose }. Ops: 2*M*N*K (binary: bit-MACs, 2 per +-1 product).
  */
 const LAYERS = [
-  ['int4-128x4096x4096', 'int4 linear 128x4096x4096', (qw) => int4Layer(qw, 128, 4096, 4096)],
-  ['residual-128x1024x1024', 'residual linear 128x1024x1024', (qw) => residualLayer(qw, 128, 1024, 1024)],
-  ['binary-128x4096x1024', 'binary linear 128x4096x1024', (qw) => binaryLinearLayer(qw, 128, 4096, 1024)],
-  ['bconv-56x256', 'binary conv 56x56x256->256 3x3', (qw) => binaryConvLayer(qw, 56, 256, 256)],
-  ['maxpool-112x64', 'max pool 3x3 s2, 1x112x112x64', (qw) => mapLayer(qw, 'maxpool', 112, 112, 64)],
-  ['resize-nearest-40x96', 'resize x2 nearest, 1x40x40x96', (qw) => mapLayer(qw, 'nearest', 40, 40, 96)],
-  ['resize-linear-40x96', 'resize x2 linear, 1x40x40x96', (qw) => mapLayer(qw, 'linear', 40, 40, 96)],
-  ['convt-160x96', 'transposed conv 2x2 s2 96->96, 1x160x160x96', (qw) => convTLayer(qw, 160, 96)],
-].filter(([name]) => !opts.layers || String(opts.layers).split(',').includes(name));
+  { name: 'int4-128x4096x4096', desc: 'int4 linear 128x4096x4096', make: (qw) => int4Layer(qw, 128, 4096, 4096) },
+  {
+    name: 'residual-128x1024x1024',
+    desc: 'residual linear 128x1024x1024',
+    make: (qw) => residualLayer(qw, 128, 1024, 1024),
+  },
+  {
+    name: 'binary-128x4096x1024',
+    desc: 'binary linear 128x4096x1024',
+    make: (qw) => binaryLinearLayer(qw, 128, 4096, 1024),
+  },
+  { name: 'bconv-56x256', desc: 'binary conv 56x56x256->256 3x3', make: (qw) => binaryConvLayer(qw, 56, 256, 256) },
+  {
+    name: 'maxpool-112x64',
+    desc: 'max pool 3x3 s2, 1x112x112x64',
+    make: (qw) => mapLayer(qw, 'maxpool', 112, 112, 64),
+  },
+  {
+    name: 'resize-nearest-40x96',
+    desc: 'resize x2 nearest, 1x40x40x96',
+    make: (qw) => mapLayer(qw, 'nearest', 40, 40, 96),
+  },
+  {
+    name: 'resize-linear-40x96',
+    desc: 'resize x2 linear, 1x40x40x96',
+    make: (qw) => mapLayer(qw, 'linear', 40, 40, 96),
+  },
+  { name: 'convt-160x96', desc: 'transposed conv 2x2 s2 96->96, 1x160x160x96', make: (qw) => convTLayer(qw, 160, 96) },
+].filter(({ name }) => !opts.layers || String(opts.layers).split(',').includes(name));
 
 function int4Layer(qw, M, K, N) {
   const layer = qw.linear({
@@ -290,7 +314,7 @@ function convTLayer(qw, HW, C) {
 }
 
 const layerRows = [];
-for (const [name, desc, make] of LAYERS) {
+for (const { name, desc, make } of LAYERS) {
   const L1 = make(qw1);
   const LT = make(qwT);
   const res = await measureShape(desc, { '1t': L1.run, [`${T}t`]: LT.run });
