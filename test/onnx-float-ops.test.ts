@@ -101,6 +101,11 @@ const cases: Case[] = [
     out: X,
   })),
   { op: 'Add', inputs: [f('a', X), f('b', X)], out: X },
+  // a row repeated over the leading dims, on either side, and a one-value operand
+  { op: 'Sub', inputs: [f('a', X), f('b', [10])], out: X },
+  { op: 'Div', inputs: [f('a', [1, 1, 10], [0.5, 2]), f('b', X, [0.5, 2])], out: X },
+  { op: 'Sub', inputs: [f('a', [1]), f('b', X)], out: X },
+  { op: 'Mul', inputs: [f('a', X), f('b', [1, 1, 1, 10])], out: X },
   { op: 'Pow', inputs: [f('a', X, [0.1, 2]), c('b', [], Float32Array.of(2))], out: X },
   { op: 'Relu', inputs: [f('x', X)], out: X },
   { op: 'LeakyRelu', inputs: [f('x', X)], out: X, attributes: { alpha: 0.1 } },

@@ -502,3 +502,80 @@ export function depthToSpaceF32(
     }
   }
 }
+
+/** Float32 `a op b` of two arrays of one length (Add, Sub, Mul, Div): loops that only see Float32Array. */
+export function sameShapeF32(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array): void {
+  const n = out.length;
+  switch (op) {
+    case 'Add':
+      for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
+      return;
+    case 'Sub':
+      for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!;
+      return;
+    case 'Mul':
+      for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
+      return;
+    default:
+      for (let i = 0; i < n; i++) out[i] = a[i]! / b[i]!;
+  }
+}
+
+/**
+ * Float32 `x op v` with v (C values) repeated along x's rows of C (`vFirst`: `v op x`), for
+ * Add, Sub, Mul, Div: the channels-last squeeze-excite scale and a scalar (C = 1).
+ */
+export function rowsF32(op: BinaryOp, x: Float32Array, v: Float32Array, out: Float32Array, vFirst: boolean): void {
+  const n = out.length;
+  const C = v.length;
+  if (C === 1) {
+    const s = v[0]!;
+    if (op === 'Mul') for (let i = 0; i < n; i++) out[i] = x[i]! * s;
+    else if (op === 'Add') for (let i = 0; i < n; i++) out[i] = x[i]! + s;
+    else for (let i = 0; i < n; i++) out[i] = vFirst ? binaryScalar(op, s, x[i]!) : binaryScalar(op, x[i]!, s);
+    return;
+  }
+  for (let r = 0; r < n; r += C) {
+    switch (op) {
+      case 'Mul':
+        for (let c = 0; c < C; c++) out[r + c] = x[r + c]! * v[c]!;
+        break;
+      case 'Add':
+        for (let c = 0; c < C; c++) out[r + c] = x[r + c]! + v[c]!;
+        break;
+      case 'Sub':
+        if (vFirst) for (let c = 0; c < C; c++) out[r + c] = v[c]! - x[r + c]!;
+        else for (let c = 0; c < C; c++) out[r + c] = x[r + c]! - v[c]!;
+        break;
+      default:
+        if (vFirst) for (let c = 0; c < C; c++) out[r + c] = v[c]! / x[r + c]!;
+        else for (let c = 0; c < C; c++) out[r + c] = x[r + c]! / v[c]!;
+    }
+  }
+}
+
+/** Channels-last concat of float32 rows: out rows of `rowOut` from each input's rows of blocks[k] at offsets. */
+export function concatRowsF32(srcs: Float32Array[], blocks: readonly number[], out: Float32Array, outer: number): void {
+  let rowOut = 0;
+  for (const b of blocks) rowOut += b;
+  let off = 0;
+  for (let k = 0; k < srcs.length; k++) {
+    const src = srcs[k]!;
+    const blk = blocks[k]!;
+    for (let o = 0, si = 0; o < outer; o++) {
+      const d = o * rowOut + off;
+      for (let j = 0; j < blk; j++) out[d + j] = src[si++]!;
+    }
+    off += blk;
+  }
+}
+
+/** `hardSwish(x) * m + c` elementwise in one pass (hard-swish as x * clip(x + 3, 0, 6) / 6). */
+export function hardSwishAffineF32(x: Float32Array, y: Float32Array, m: number, c: number): void {
+  const k = m / 6;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    const t = v + 3;
+    y[i] = v * (t < 0 ? 0 : t > 6 ? 6 : t) * k + c;
+  }
+}

@@ -9,10 +9,14 @@ import { attrFloat, attrInt, attrInts, attrString, attrTensor, refuse } from './
 import {
   broadcastBinary,
   broadcastPlan,
+  concatRowsF32,
   depthToSpaceF32,
   hardSwishAffine,
+  hardSwishAffineF32,
   matmulBatched,
   PointwiseRunner,
+  rowsF32,
+  sameShapeF32,
   softmaxRows,
   type BinaryOp,
   type PointwiseInst,
@@ -452,8 +456,31 @@ function binaryLowering(op: BinaryOp): Lowering {
     const phys = broadcastPlan(pa, pb)!;
     const y = p.val(logical.shape, a.dtype, nhwc, n.outputs[0]);
     const isFloat = a.dtype === 'float32' || a.dtype === 'float64';
+    const fast = a.dtype === 'float32' && (op === 'Add' || op === 'Sub' || op === 'Mul' || op === 'Div');
+    const count = numel(phys.shape);
+    const na = numel(pa);
+    const nb = numel(pb);
+    const A = a;
+    const B = b;
+    if (fast && na === count && nb === count) {
+      p.step(n.name, op, [a, b], [y], () => {
+        sameShapeF32(op, A.data as Float32Array, B.data as Float32Array, y.data as Float32Array);
+      });
+      return [y];
+    }
+    // one operand whole, the other a row repeated over the leading dims (or a scalar)
+    const isRow = (s: readonly number[], m: number): boolean =>
+      m === 1 || (m === phys.shape[phys.shape.length - 1] && s[s.length - 1] === m);
+    if (fast && (na === count || nb === count) && (na === count ? isRow(pb, nb) : isRow(pa, na))) {
+      const [x, v] = na === count ? [A, B] : [B, A];
+      const vFirst = na !== count;
+      p.step(n.name, op, [a, b], [y], () => {
+        rowsF32(op, x.data as Float32Array, v.data as Float32Array, y.data as Float32Array, vFirst);
+      });
+      return [y];
+    }
     p.step(n.name, op, [a, b], [y], () => {
-      broadcastBinary(op, a.data!, phys.sa, b.data!, phys.sb, phys.shape, y.data!, isFloat);
+      broadcastBinary(op, A.data!, phys.sa, B.data!, phys.sb, phys.shape, y.data!, isFloat);
     });
     return [y];
   };
@@ -551,15 +578,22 @@ const lowerPointwise: Lowering = (p, node, ins) => {
   const x = need(n, ins[0], 'X');
   const hs = x.dtype === 'float32' && !x.isConst ? hardSwishAffine(n.program!) : null;
   if (hs !== null) {
-    // hard-swish on the engine's SIMD kernel; the affine scalars applied while copying out
+    // hard-swish alone on the engine's SIMD kernel; with affine scalars after it, one JavaScript pass
     const y = p.val(x.shape, 'float32', x.nhwc, n.outputs[0]);
     const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [numel(x.shape)] };
     const { m, c } = hs;
-    p.step(n.name, `pointwise (unaryF32 hardSwish${m !== 1 || c !== 0 ? ' + affine' : ''})`, [x], [y], () => {
+    if (m !== 1 || c !== 0) {
+      // with the affine scalars, one JavaScript pass costs less than the kernel's copies and a second pass
+      p.step(n.name, 'pointwise (hardSwish + affine)', [x], [y], () => {
+        hardSwishAffineF32(x.data as Float32Array, y.data as Float32Array, m, c);
+      });
+      return [y];
+    }
+    p.step(n.name, 'pointwise (unaryF32 hardSwish)', [x], [y], () => {
       xt.data = x.data as Float32Array;
       const r = p.qw.unaryF32(xt, 'hardSwish').data;
       const o = y.data as Float32Array;
-      for (let i = 0; i < r.length; i++) o[i] = r[i]! * m + c;
+      o.set(r);
     });
     return [y];
   }
@@ -914,6 +948,15 @@ const lowerConcat: Lowering = (p, n, ins) => {
   const outer = numel(physOut.slice(0, pAxis));
   const blocks = vals.map((v) => numel((v.nhwc ? physShape(v) : v.shape).slice(pAxis)));
   const rowOut = numel(physOut.slice(pAxis));
+  if (y.dtype === 'float32' && blocks.every((b) => b < 256)) {
+    // short rows (channels-last concat): one loop that only sees Float32Array
+    const srcs: Float32Array[] = vals.map(() => new Float32Array(0));
+    p.step(n.name, 'Concat', vals, [y], () => {
+      for (let k = 0; k < vals.length; k++) srcs[k] = vals[k]!.data as Float32Array;
+      concatRowsF32(srcs, blocks, y.data as Float32Array, outer);
+    });
+    return [y];
+  }
   p.step(n.name, 'Concat', vals, [y], () => {
     const out = y.data!;
     let off = 0;

@@ -157,6 +157,31 @@ export function quantizeInto(x: Float32Array, q: Int8Array, scale: number, zp: n
   }
 }
 
+/** {@link quantizeInto} of NCHW float32 data [N, C, HW] into NHWC int8 codes [N, HW, C]. */
+export function quantizeNchwToNhwc(
+  x: Float32Array,
+  q: Int8Array,
+  N: number,
+  C: number,
+  HW: number,
+  scale: number,
+  zp: number,
+): void {
+  const s = Math.fround(scale);
+  const RNE = 6755399441055744;
+  for (let n = 0; n < N; n++) {
+    const base = n * C * HW;
+    for (let c = 0; c < C; c++) {
+      const src = base + c * HW;
+      for (let i = 0, o = base + c; i < HW; i++, o += C) {
+        const v = Math.fround(x[src + i]! / s);
+        const r = v + RNE - RNE + zp;
+        q[o] = v !== v ? zp : r < -128 ? -128 : r > 127 ? 127 : r;
+      }
+    }
+  }
+}
+
 /** ONNX DequantizeLinear of int8 data: (q - zp) * scale in float32. */
 export function dequantizeInto(q: Int8Array, x: Float32Array, scale: number, zp: number): void {
   for (let i = 0; i < q.length; i++) x[i] = (q[i]! - zp) * scale;
@@ -189,6 +214,17 @@ export class QuantContext {
   }
 
   quantize(p: Planner, v: Val, q: ValQuant): Val {
+    if (v.shape.length === 4 && !v.nhwc && !v.isConst) {
+      // a 4-D NCHW value (a model input) is quantized straight into the NHWC order the
+      // int8 kernels read: one pass instead of a quantize and a transpose
+      const y = p.val(v.shape, 'int8', true, v.name);
+      y.quant = q;
+      const [N, C, H, W] = v.shape as [number, number, number, number];
+      p.step(v.name, 'QuantizeLinear (to NHWC)', [v], [y], () =>
+        quantizeNchwToNhwc(v.data as Float32Array, y.data as Int8Array, N, C, H * W, q.scale, q.zeroPoint),
+      );
+      return y;
+    }
     const y = p.val(v.shape, 'int8', v.nhwc, v.name);
     y.quant = q;
     p.step(v.name, 'QuantizeLinear', [v], [y], () =>

@@ -157,9 +157,21 @@ export class Planner {
     out.quant = v.quant;
     const perm = toNhwc ? [0, 2, 3, 1] : [0, 3, 1, 2];
     const src = physShape(v);
-    this.step(v.name, toNhwc ? 'to NHWC' : 'to NCHW', [v], [out], () => {
-      permuteInto(v.data!, src, perm, out.data!);
-    });
+    const [N, C, H, W] = v.shape as [number, number, number, number];
+    const label = toNhwc ? 'to NHWC' : 'to NCHW';
+    if (C === 1 || H * W === 1) {
+      // one channel or one pixel: both orders are the same bytes
+      this.step(v.name, `${label} (copy)`, [v], [out], () => out.data!.set(v.data as never));
+    } else if (v.dtype === 'float32') {
+      const rows = toNhwc ? [N, C, H * W] : [N, H * W, C];
+      this.step(v.name, label, [v], [out], () => {
+        transposeRowsF32(v.data as Float32Array, out.data as Float32Array, rows[0]!, rows[1]!, rows[2]!);
+      });
+    } else {
+      this.step(v.name, label, [v], [out], () => {
+        permuteInto(v.data!, src, perm, out.data!);
+      });
+    }
     this.layoutCache.set(v, out);
     return out;
   }
@@ -245,6 +257,28 @@ export function permuteInto(src: OnnxArray, shape: readonly number[], perm: read
       if (idx[k]! < outShape[k]!) break;
       i -= st[k]! * outShape[k]!;
       idx[k] = 0;
+    }
+  }
+}
+
+/**
+ * Transposes each of `batch` float32 matrices [R, K] into [K, R] (NCHW <-> NHWC with R, K =
+ * C, H * W or H * W, C): a loop that only ever sees Float32Array, in tiles of 32 x 32 so
+ * that both sides stay in cache.
+ */
+export function transposeRowsF32(src: Float32Array, dst: Float32Array, batch: number, R: number, K: number): void {
+  const T = 32;
+  for (let b = 0; b < batch; b++) {
+    const base = b * R * K;
+    for (let r0 = 0; r0 < R; r0 += T) {
+      const r1 = Math.min(R, r0 + T);
+      for (let k0 = 0; k0 < K; k0 += T) {
+        const k1 = Math.min(K, k0 + T);
+        for (let r = r0; r < r1; r++) {
+          const s = base + r * K;
+          for (let k = k0, o = base + k0 * R + r; k < k1; k++, o += R) dst[o] = src[s + k]!;
+        }
+      }
     }
   }
 }
