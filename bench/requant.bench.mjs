@@ -3,12 +3,12 @@
 // 56x56x16->16 1x1 conv whose epilogue is a large share of the work. Weights per channel.
 // Usage: node bench/requant.bench.mjs [--runs 3] [--backend simd]
 import os from 'node:os';
-import { Qwasm, MinMaxObserver } from '../dist/index.js';
+import { Qwasm } from '../dist/index.js';
 import { args, fmt, measure, repeat, save, speedup } from './lib.mjs';
 import { loadMnist, gather } from '../examples/mnist/data.mjs';
 import { loadModel } from '../examples/mnist/model.mjs';
 import { forwardRef } from '../examples/mnist/reference.mjs';
-import { quantizeModel } from '../examples/mnist/quantize.mjs';
+import { LocalMinMaxObserver, quantizeModel } from '../examples/mnist/quantize.mjs';
 import { buildInt8 } from '../examples/mnist/qwasm-model.mjs';
 
 const opts = args({ runs: 3, backend: 'simd' });
@@ -27,7 +27,7 @@ function randInt(n, lo, hi, T, seed) {
 // the digit model, calibrated with min-max on 256 training images
 const [{ train }, model] = await Promise.all([loadMnist(), loadModel()]);
 const calIdx = Array.from({ length: 256 }, (_, i) => i);
-const observers = Array.from({ length: model.arch.length + 1 }, () => new MinMaxObserver());
+const observers = Array.from({ length: model.arch.length + 1 }, () => new LocalMinMaxObserver());
 const xCal = gather(train, calIdx);
 const { outputs } = forwardRef(model, xCal, calIdx.length, { keepOutputs: true });
 observers[0].observe(xCal);
