@@ -91,8 +91,16 @@ export const EP_LEFT: i32 = 48;
 export const EP_DQLO: i32 = 52;
 /** dequant: highest output, Infinity without one (f32) */
 export const EP_DQHI: i32 = 56;
+/** fixed: int32[Np], how the float64 path runs the 8 columns from this one (FixedF64 bits; 0: the int64 path) (array) */
+export const EP_FMODE: i32 = 60;
+/** fixed: float64[Np], multiplier << left shift (float64 path) (array8) */
+export const EP_FMUL: i32 = 64;
+/** fixed: float64[Np], what the float64 path adds to the product: 2^30 + 1/2, plus bias * FMUL where folded (array8) */
+export const EP_FADD: i32 = 68;
+/** fixed: float64[Np], (1.5 * 2^52 + zero point) * 2^(31 + right shift) (array8) */
+export const EP_FMAGIC: i32 = 72;
 /** Size of the epilogue block in bytes. */
-export const EP_BYTES: i32 = 64;
+export const EP_BYTES: i32 = 80;
 
 // binaryEpilogue: The binary GEMM epilogue block (assembly/binary/bgemm.ts), written once per layer by src/layers/binary.ts; its two per-channel arrays follow it.
 /** float32: scales; int8: scale / output scale; bits: int32 lower thresholds (array) */

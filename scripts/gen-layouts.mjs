@@ -46,8 +46,13 @@ function tsFile() {
       .toUpperCase()}_BYTES = ${l.bytes};\n`;
     const arrays = l.fields.flatMap(([, type], i) => (type === 'array' ? [i] : []));
     if (arrays.length > 0) {
-      out += `/** The ${name} fields that point at per-output-channel arrays. */\n`;
+      out += `/** The ${name} fields that point at per-output-channel arrays of 4-byte elements. */\n`;
       out += `export const ${l.tsName.replace(/Field$/, '')}ArrayFields: readonly number[] = [${arrays.join(', ')}];\n`;
+    }
+    const arrays8 = l.fields.flatMap(([, type], i) => (type === 'array8' ? [i] : []));
+    if (arrays8.length > 0) {
+      out += `/** The ${name} fields that point at per-output-channel arrays of 8-byte elements. */\n`;
+      out += `export const ${l.tsName.replace(/Field$/, '')}Array8Fields: readonly number[] = [${arrays8.join(', ')}];\n`;
     }
   }
   return out;

@@ -4,9 +4,10 @@
 // test/generated.test.ts fails when a generated file is not what this description gives.
 //
 // Every field is 4 bytes: 'i32', 'f32', or 'ptr' (a wasm address; 'array' is a pointer to a
-// per-output-channel array, rebased per group when a grouped conv copies the block).
+// per-output-channel array of 4-byte elements, 'array8' of 8-byte elements, both rebased
+// per group when a grouped conv copies the block).
 
-/** @type {Record<string, { doc: string; asPrefix: string; tsName: string; bytes: number; fields: [string, 'i32' | 'f32' | 'ptr' | 'array', string][] }>} */
+/** @type {Record<string, { doc: string; asPrefix: string; tsName: string; bytes: number; fields: [string, 'i32' | 'f32' | 'ptr' | 'array' | 'array8', string][] }>} */
 export const layouts = {
   conv: {
     doc: 'The convolution parameter block: every shape number a conv kernel needs, resolved once in src/ops/conv-plan.ts. NHWC: input [N, H, W, C], output [N, OH, OW, M], `group` blocks of Mg = M / group output channels over Cg = C / group input channels.',
@@ -48,7 +49,7 @@ export const layouts = {
     doc: 'The GEMM epilogue parameter block (assembly/gemm/epilogue.ts), written once per layer by src/ops/epilogue.ts; its arrays follow it, padded to whole NR panels so an 8-wide load never leaves them.',
     asPrefix: 'EP',
     tsName: 'EpilogueField',
-    bytes: 64,
+    bytes: 80,
     fields: [
       ['BIAS', 'array', 'int32[Np] bias, or 0 (Dequant: float32[Np] or 0)'],
       [
@@ -77,6 +78,18 @@ export const layouts = {
       ['LEFT', 'i32', 'fixed: 1 when some column shifts left, else 0 (the SIMD path skips the left shift)'],
       ['DQLO', 'f32', 'dequant: lowest output (a fused activation), -Infinity without one'],
       ['DQHI', 'f32', 'dequant: highest output, Infinity without one'],
+      [
+        'FMODE',
+        'array',
+        'fixed: int32[Np], how the float64 path runs the 8 columns from this one (FixedF64 bits; 0: the int64 path)',
+      ],
+      ['FMUL', 'array8', 'fixed: float64[Np], multiplier << left shift (float64 path)'],
+      [
+        'FADD',
+        'array8',
+        'fixed: float64[Np], what the float64 path adds to the product: 2^30 + 1/2, plus bias * FMUL where folded',
+      ],
+      ['FMAGIC', 'array8', 'fixed: float64[Np], (1.5 * 2^52 + zero point) * 2^(31 + right shift)'],
     ],
   },
   binaryEpilogue: {

@@ -94,11 +94,21 @@ export const EpilogueField = {
   DQLO: 13,
   /** dequant: highest output, Infinity without one (f32) */
   DQHI: 14,
+  /** fixed: int32[Np], how the float64 path runs the 8 columns from this one (FixedF64 bits; 0: the int64 path) (array) */
+  FMODE: 15,
+  /** fixed: float64[Np], multiplier << left shift (float64 path) (array8) */
+  FMUL: 16,
+  /** fixed: float64[Np], what the float64 path adds to the product: 2^30 + 1/2, plus bias * FMUL where folded (array8) */
+  FADD: 17,
+  /** fixed: float64[Np], (1.5 * 2^52 + zero point) * 2^(31 + right shift) (array8) */
+  FMAGIC: 18,
 } as const;
 /** Size of the epilogue block in bytes. */
-export const EPILOGUE_BYTES = 64;
-/** The epilogue fields that point at per-output-channel arrays. */
-export const EpilogueArrayFields: readonly number[] = [0, 1, 2, 3, 4, 10, 11];
+export const EPILOGUE_BYTES = 80;
+/** The epilogue fields that point at per-output-channel arrays of 4-byte elements. */
+export const EpilogueArrayFields: readonly number[] = [0, 1, 2, 3, 4, 10, 11, 15];
+/** The epilogue fields that point at per-output-channel arrays of 8-byte elements. */
+export const EpilogueArray8Fields: readonly number[] = [16, 17, 18];
 
 /** binaryEpilogue: The binary GEMM epilogue block (assembly/binary/bgemm.ts), written once per layer by src/layers/binary.ts; its two per-channel arrays follow it. Int32 indices of its fields (byte offset / 4). */
 export const BinaryEpilogueField = {
@@ -115,5 +125,5 @@ export const BinaryEpilogueField = {
 } as const;
 /** Size of the binaryEpilogue block in bytes. */
 export const BINARY_EPILOGUE_BYTES = 32;
-/** The binaryEpilogue fields that point at per-output-channel arrays. */
+/** The binaryEpilogue fields that point at per-output-channel arrays of 4-byte elements. */
 export const BinaryEpilogueArrayFields: readonly number[] = [0, 1];

@@ -3,7 +3,7 @@
 // kernel path is chosen, weights are packed for that path, and the parameter block the
 // kernels read (assembly/conv/params.ts, same offsets) is written to wasm memory.
 import type { KernelConfig } from '../config.js';
-import { CONV_BYTES, ConvField, EPILOGUE_BYTES, EpilogueArrayFields } from '../layouts.generated.js';
+import { CONV_BYTES, ConvField, EPILOGUE_BYTES, EpilogueArray8Fields, EpilogueArrayFields } from '../layouts.generated.js';
 import { describe } from '../args.js';
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
@@ -455,6 +455,7 @@ export function epilogueFor(
     i32.copyWithin(h, src, src + EPI_HEADER / 4);
     // the per-column arrays (bias, multipliers, shifts) start at this group's columns; 0 means absent
     for (const f of EpilogueArrayFields) if (i32[h + f] !== 0) i32[h + f] = i32[h + f]! + g * geo.Mg * 4;
+    for (const f of EpilogueArray8Fields) if (i32[h + f] !== 0) i32[h + f] = i32[h + f]! + g * geo.Mg * 8;
   }
   return headers;
 }
