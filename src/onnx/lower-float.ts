@@ -415,10 +415,12 @@ const lowerResize: Lowering = (p, n, ins) => {
   const xin = p.nhwc(x);
   const y = p.val([N, C, out[0], out[1]], 'float32', true, n.outputs[0]);
   const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, H, W, C] };
-  const a = { ...attrs, layout: 'NHWC' as const };
-  p.step(n.name, `Resize (resize ${attrs.mode})`, [xin], [y], () => {
+  const yt: Tensor<Float32Array> = { data: new Float32Array(0), shape: physShape(y) };
+  const layer = p.layer(`${n.name}:resize2d:${JSON.stringify(attrs)}`, () => p.qw.resize2d(attrs));
+  p.step(n.name, `Resize (resize2d ${attrs.mode})`, [xin], [y], () => {
     xt.data = xin.data as Float32Array;
-    (y.data as Float32Array).set(p.qw.resize(xt, a).data as Float32Array);
+    yt.data = y.data as Float32Array;
+    layer.run(xt, yt);
   });
   return [y];
 };

@@ -379,15 +379,21 @@ function binary(kind: 'Add' | 'Mul'): Int8Lowering {
     y.quant = out;
     const at = tensorOf(a);
     const bt = tensorOf(b);
+    const yt = tensorOf(y);
     const qa = a.quant!;
     const qb = b.quant!;
-    const f = kind === 'Add' ? p.qw.qlinearAdd.bind(p.qw) : p.qw.qlinearMul.bind(p.qw);
-    p.step(n.name, `${kind} (qlinear${kind})`, [a, b], [y], () => {
+    const config = {
+      a: { scale: qa.scale, zeroPoint: qa.zeroPoint },
+      b: { scale: qb.scale, zeroPoint: qb.zeroPoint },
+      output: { scale: out.scale, zeroPoint: out.zeroPoint },
+    };
+    const layer = p.layer(`${n.name}:${kind}`, () => (kind === 'Add' ? p.qw.addLayer(config) : p.qw.mulLayer(config)));
+    const pair = [at, bt] as const;
+    p.step(n.name, `${kind} (qlinear${kind} layer)`, [a, b], [y], () => {
       at.data = a.data as Int8Array;
       bt.data = b.data as Int8Array;
-      (y.data as Int8Array).set(
-        f(at, qa.scale, qa.zeroPoint, bt, qb.scale, qb.zeroPoint, out.scale, out.zeroPoint).data,
-      );
+      yt.data = y.data as Int8Array;
+      layer.run(pair, yt);
     });
     return y;
   };
@@ -404,10 +410,19 @@ const lookup: Int8Lowering = (p, node, ins, out) => {
   );
   const y = p.val(x.shape, 'int8', x.nhwc, n.outputs[0]);
   y.quant = out;
-  const xt = tensorOf(x);
+  const layer = p.layer(`${n.name}:lookup`, () =>
+    p.qw.lookupLayer({
+      fn: table,
+      input: { scale: xq.scale, zeroPoint: xq.zeroPoint },
+      output: { scale: out.scale, zeroPoint: out.zeroPoint },
+    }),
+  );
+  const xt: Tensor<Int8Array> = { data: new Int8Array(0), shape: [numel(x.shape)] };
+  const yt: Tensor<Int8Array> = { data: new Int8Array(0), shape: [numel(x.shape)] };
   p.step(n.name, `${n.opType} (lookup table)`, [x], [y], () => {
     xt.data = x.data as Int8Array;
-    (y.data as Int8Array).set(p.qw.qlinearLookup(xt, table, xq.scale, xq.zeroPoint, out.scale, out.zeroPoint).data);
+    yt.data = y.data as Int8Array;
+    layer.run(xt, yt);
   });
   return y;
 };
@@ -418,12 +433,19 @@ const globalAveragePool: Int8Lowering = (p, n, ins, out) => {
   const y = p.val([N, C, 1, 1], 'int8', true, n.outputs[0]);
   y.quant = out;
   const xt = tensorOf(x);
+  const yt = tensorOf(y);
   const xq = x.quant!;
-  p.step(n.name, 'GlobalAveragePool (qlinearGlobalAveragePool)', [x], [y], () => {
+  const layer = p.layer(`${n.name}:globalAveragePool`, () =>
+    p.qw.averagePool2d({
+      global: true,
+      input: { scale: xq.scale, zeroPoint: xq.zeroPoint },
+      output: { scale: out.scale, zeroPoint: out.zeroPoint },
+    }),
+  );
+  p.step(n.name, 'GlobalAveragePool (qlinearGlobalAveragePool layer)', [x], [y], () => {
     xt.data = x.data as Int8Array;
-    (y.data as Int8Array).set(
-      p.qw.qlinearGlobalAveragePool(xt, xq.scale, xq.zeroPoint, out.scale, out.zeroPoint, { layout: 'NHWC' }).data,
-    );
+    yt.data = y.data as Int8Array;
+    layer.run(xt, yt);
   });
   return y;
 };
@@ -486,10 +508,12 @@ const resize: Int8Lowering = (p, n, ins) => {
   const y = p.val([N, C, out[0], out[1]], 'int8', true, n.outputs[0]);
   y.quant = x.quant;
   const xt = tensorOf(x);
-  const a = { ...attrs, layout: 'NHWC' as const };
-  p.step(n.name, `Resize (resize int8 ${attrs.mode})`, [x], [y], () => {
+  const yt = tensorOf(y);
+  const layer = p.layer(`${n.name}:resize2d:${JSON.stringify(attrs)}`, () => p.qw.resize2d(attrs));
+  p.step(n.name, `Resize (resize2d int8 ${attrs.mode})`, [x], [y], () => {
     xt.data = x.data as Int8Array;
-    (y.data as Int8Array).set(p.qw.resize(xt, a).data as Int8Array);
+    yt.data = y.data as Int8Array;
+    layer.run(xt, yt);
   });
   return y;
 };
