@@ -30,6 +30,7 @@ export {
   Conv2dF32,
   DynamicConv2d,
   type Conv2dConfig,
+  type ConvLookup,
   type Conv2dF32Config,
   type Conv2dShapeConfig,
   type DynamicConv2dConfig,

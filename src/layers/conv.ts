@@ -43,7 +43,8 @@ import {
   type ConvPlan,
 } from '../ops/conv-plan.js';
 import type { QuantSpec } from './linear.js';
-import { activationBounds, checkActivation, layerRequantSpec, resolveLayerQuant } from './resolve.js';
+import { activationBounds, checkActivation, layerRequantSpec, resolveLayerQuant, type LayerQuant } from './resolve.js';
+import { PAIRS_BYTES, tableFor, type LookupFunction } from '../ops/lookup.js';
 
 /**
  * Shape attributes of a conv layer (NHWC; pads [top, left, bottom, right]).
@@ -100,6 +101,29 @@ export interface Conv2dConfig extends Conv2dShapeConfig {
   activation?: Activation;
   /** 'fp32' (default: ONNX, bit-exact with onnxruntime) or 'fixedpoint' (TFLite). */
   requant?: Requant;
+  /**
+   * A unary activation fused after the requantization (and `activation`): `fn` (a function
+   * on real values or a ready table, as {@link Qwasm.lookupLayer} takes) through a
+   * 256-entry table from `output`'s quantization to `lookup.output`'s, applied to the codes
+   * in wasm memory before they are copied out. The layer then returns fn's codes, exactly
+   * what a lookupLayer after it would; e.g. hard-swish after a MobileNetV3 conv.
+   */
+  lookup?: ConvLookup;
+}
+
+/**
+ * The activation table of {@link Conv2dConfig.lookup}.
+ *
+ * @example
+ * ```ts
+ * const lookup: ConvLookup = { fn: (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6, output: { scale: 0.05, zeroPoint: -10 } };
+ * ```
+ */
+export interface ConvLookup {
+  /** The function on real values, or a ready table of 256 codes indexed by the input byte. */
+  fn: LookupFunction;
+  /** The quantization of fn's result, the layer's output (in the input's dtype). */
+  output: { scale: number; zeroPoint?: number };
 }
 
 /**
@@ -321,6 +345,8 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
   private readonly weights: number;
   private readonly epiPtr: number;
   private readonly epiKind: number;
+  /** The pair table of `lookup` (lookup_u8_pairs), or 0. */
+  private readonly lookupPairs: number = 0;
 
   /** @internal Made by the engine (`qw.conv2d(...)`, `qw.conv2dF32(...)`), not by `new`. */
   constructor(rt: Runtime, config: Conv2dConfig) {
@@ -334,6 +360,7 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
     const q = resolveLayerQuant(cfg);
     const dtype = q.dtype;
     const bias = readBias(cfg.bias, Int32Array, M);
+    const table = cfg.lookup === undefined || cfg.lookup === null ? null : lookupTable(cfg.lookup, q);
     checkAccumulation(
       kernel.kH * kernel.kW * kernel.Cg,
       maxCentred(dtype, [q.inputZeroPoint]),
@@ -367,6 +394,12 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
         rt.heap.i8.set(kernel.data, src);
         packConvWeightsS16(rt, geo, this.convPath, src, true, zw, this.weights);
       });
+      if (table !== null) {
+        this.lookupPairs = rt.heap.alloc(PAIRS_BYTES + 256, 'lookup');
+        this.blocks.push(this.lookupPairs);
+        rt.heap.u8.set(table, this.lookupPairs + PAIRS_BYTES);
+        rt.kernels.lookup_pairs_build(this.lookupPairs + PAIRS_BYTES, this.lookupPairs);
+      }
     } catch (e) {
       this.dispose();
       throw e;
@@ -396,6 +429,34 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
     this.rt.kernels.conv2d_s16(this.params, xp, this.weights, yp, this.epiKind, this.epiPtr, sp);
     return y;
   }
+
+  /** Applies the fused table (once the conv, on worker threads too, is done), then copies out. */
+  protected override collect(y: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
+    const n = this.count;
+    if (this.lookupPairs !== 0 && n > 0) {
+      const yp = this.yBuf.ptr;
+      this.rt.kernels.lookup_u8_pairs(yp, n, n, 1, this.lookupPairs, yp, n);
+    }
+    return super.collect(y);
+  }
+}
+
+/** The 256-entry table of a conv layer's fused lookup, from its output quantization. */
+function lookupTable(lookup: ConvLookup, q: LayerQuant): Uint8Array {
+  const l = readObject(lookup, 'lookup', 'an object { fn, output }');
+  const o = readObject(l.output, 'lookup.output', 'an object { scale, zeroPoint? }');
+  check(typeof o.scale === 'number', 'lookup.output.scale', () => `must be a number, got ${describe(o.scale)}`);
+  return tableFor(
+    l.fn,
+    {
+      dtype: q.dtype,
+      sx: q.outputScale,
+      zx: q.outputZeroPoint,
+      sy: resolveScale(o.scale, 'lookup.output.scale')[0]!,
+      zy: resolveZeroPoint(o.zeroPoint, 'lookup.output.zeroPoint', q.dtype)[0]!,
+    },
+    'lookup.fn',
+  );
 }
 
 /**

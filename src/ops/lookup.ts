@@ -75,8 +75,8 @@ export function buildLookupTable(
  * bytes as they are stored (an int8 code -1 is the byte 255); a plain array holds codes of
  * the dtype.
  */
-function readTable(table: Uint8Array | Int8Array | readonly number[], dtype: QuantDtype): Uint8Array {
-  check(table.length === 256, 'fn', `a table needs 256 entries (one per input byte), got ${table.length}`);
+function readTable(table: Uint8Array | Int8Array | readonly number[], dtype: QuantDtype, name: string): Uint8Array {
+  check(table.length === 256, name, `a table needs 256 entries (one per input byte), got ${table.length}`);
   if (table instanceof Uint8Array || table instanceof Int8Array) {
     return new Uint8Array(table.buffer, table.byteOffset, 256).slice();
   }
@@ -84,7 +84,7 @@ function readTable(table: Uint8Array | Int8Array | readonly number[], dtype: Qua
   const out = new Uint8Array(256);
   for (let i = 0; i < 256; i++) {
     const v = table[i]!;
-    check(Number.isInteger(v) && v >= qmin && v <= qmax, 'fn', `table entry ${i} is ${v}, outside the ${dtype} range`);
+    check(Number.isInteger(v) && v >= qmin && v <= qmax, name, `table entry ${i} is ${v}, outside the ${dtype} range`);
     out[i] = v & 0xff;
   }
   return out;
@@ -222,11 +222,14 @@ function resolveUnary(
   };
 }
 
-/** The table of `fn` (a function or a ready table) for x's dtype and the given quantizations. */
-export function tableFor(fn: LookupFunction, q: UnaryQuant): Uint8Array {
+/**
+ * The table of `fn` (a function or a ready table) for x's dtype and the given
+ * quantizations; `name` is the argument a bad table is blamed on.
+ */
+export function tableFor(fn: LookupFunction, q: UnaryQuant, name = 'fn'): Uint8Array {
   if (typeof fn === 'function') return buildLookupTable(fn, q.dtype, q.sx, q.zx, q.sy, q.zy);
-  if (fn instanceof Uint8Array || fn instanceof Int8Array || Array.isArray(fn)) return readTable(fn, q.dtype);
-  throw new QwasmError('fn', 'expected a function (x) => y or a table of 256 codes');
+  if (fn instanceof Uint8Array || fn instanceof Int8Array || Array.isArray(fn)) return readTable(fn, q.dtype, name);
+  throw new QwasmError(name, 'expected a function (x) => y or a table of 256 codes');
 }
 
 /** qlinearLookup: y = fn(x) through a 256-entry table; see the engine's TSDoc. */
