@@ -1,4 +1,5 @@
-// Pooling and resize on the worker pool: every op bit-identical on 1, 2 and 3 threads, on
+// Pooling, resize and transposed conv's col2im on the worker pool: every op bit-identical
+// on 1, 2 and 3 threads, on
 // batches whose output rows split across images, odd channels and 1-row maps, with the
 // split forced down to single rows computed by the workers alone, and at the default
 // thresholds on the maps of real networks.
@@ -63,7 +64,7 @@ function runAll(
   ];
 }
 
-describe.each(backends)('pooling and resize on threads (%s)', (backend) => {
+describe.each(backends)('pooling, resize and transposed conv on threads (%s)', (backend) => {
   const { one, many } = byBackend.get(backend)!;
 
   for (const mode of ['forced', 'default'] as const) {
@@ -84,6 +85,63 @@ describe.each(backends)('pooling and resize on threads (%s)', (backend) => {
           runAll(qw, x8, xu, xf).forEach((got, i) => {
             const d = firstDiff(got, want[i]!);
             expect(d, `op ${i} on [${shape.join(', ')}], ${qw.threads} threads: first difference at ${d}`).toBe(-1);
+          });
+        }
+      }
+      many.forEach((qw, i) => {
+        expect(wakeUps(qw), `jobs on ${qw.threads} threads`).toBeGreaterThan(before[i]![0]);
+        if (mode === 'forced')
+          expect(workerChunks(qw), `worker chunks on ${qw.threads} threads`).toBeGreaterThan(before[i]![1]);
+      });
+    });
+  }
+
+  /** Transposed convs (NHWC, weights [C, kH, kW, M/group]) whose taps overlap or not. */
+  const CONVT = [
+    { k: 3, s: 2, p: 1, d: 1, g: 1 },
+    { k: 4, s: 2, p: 1, d: 1, g: 2 },
+    { k: 2, s: 2, p: 1, d: 1, g: 1 },
+    { k: 2, s: 1, p: 0, d: 2, g: 1 },
+    { k: 3, s: 3, p: 1, d: 1, g: 3 },
+  ];
+
+  for (const mode of ['forced', 'default'] as const) {
+    it(`transposed conv (int8 and float32, col2im) is bit-identical (${mode} split)`, () => {
+      if (mode === 'forced') {
+        minOpsPerPart.map = 0;
+        minOpsPerPart.s16 = 0;
+        minOpsPerPart.f32 = 0;
+        many.forEach((qw) => leaveChunksToWorkers(qw, true));
+      }
+      const before = many.map((qw) => [wakeUps(qw), workerChunks(qw)] as const);
+      const r = rng(67);
+      const [N, H, W, C] = mode === 'forced' ? [2, 9, 7, 6] : [1, 48, 48, 48];
+      for (const c of CONVT) {
+        const Mg = mode === 'forced' ? 5 : 16;
+        const shape = [N, H, W, C];
+        const x8 = { data: randomInt8(r, N * H * W * C), shape };
+        const xf = { data: randomFloat32(r, N * H * W * C), shape };
+        const w8 = { data: randomInt8(r, C * c.k * c.k * Mg), shape: [C, c.k, c.k, Mg] };
+        const wf = { data: randomFloat32(r, C * c.k * c.k * Mg), shape: [C, c.k, c.k, Mg] };
+        const attrs = {
+          strides: [c.s, c.s],
+          pads: [c.p, c.p, c.p, c.p],
+          dilations: [c.d, c.d],
+          group: c.g,
+          layout: 'NHWC' as const,
+        };
+        const run = (qw: Qwasm) => [
+          qw.qlinearConvTranspose(x8, 0.05, 2, w8, 0.01, 0, 0.2, -3, undefined, attrs).data,
+          qw.convTransposeF32(xf, wf, randomFloat32(rng(5), Mg * c.g), attrs).data,
+        ];
+        const want = run(one);
+        for (const qw of many) {
+          run(qw).forEach((got, i) => {
+            const d = firstDiff(got, want[i]!);
+            expect(
+              d,
+              `${JSON.stringify(c)} ${i ? 'float32' : 'int8'}, ${qw.threads} threads: first difference at ${d}`,
+            ).toBe(-1);
           });
         }
       }

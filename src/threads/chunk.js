@@ -7,6 +7,7 @@
 
 import {
   BgemmArg,
+  Col2imArg,
   ConvF32Arg,
   ConvS16Arg,
   Fn,
@@ -183,6 +184,45 @@ export function runChunk(k, i32, f32, fn, rows, u0, u1, tile, scratch) {
         i32[A.kind],
         i32[A.params],
       );
+      break;
+    }
+    case Fn.Col2im: {
+      // units are blocks of input rows (every other block in a phase); each block's
+      // pixels, clipped to the call's, go through the kernel in one piece
+      const A = Col2imArg;
+      const W = i32[A.W];
+      const p0 = i32[A.p0];
+      const end = p0 + i32[A.pixels];
+      const pixelBytes = i32[A.kH] * i32[A.kW] * i32[A.Mg] * 4;
+      const block = i32[A.block];
+      const kernel = i32[A.float] !== 0 ? k.convt_col2im_f32 : k.convt_col2im_s32;
+      for (let u = u0; u < u1; u++) {
+        const row = i32[A.firstRow] + (u * i32[A.stride] + i32[A.phase]) * block;
+        const pa = Math.max(p0, row * W);
+        const pb = Math.min(end, (row + block) * W);
+        if (pb <= pa) continue;
+        kernel(
+          i32[A.col] + (pa - p0) * pixelBytes,
+          pa,
+          pb - pa,
+          i32[A.H],
+          W,
+          i32[A.kH],
+          i32[A.kW],
+          i32[A.sH],
+          i32[A.sW],
+          i32[A.dH],
+          i32[A.dW],
+          i32[A.pT],
+          i32[A.pL],
+          i32[A.OH],
+          i32[A.OW],
+          i32[A.M],
+          i32[A.Mg],
+          i32[A.g0],
+          i32[A.acc],
+        );
+      }
       break;
     }
     case Fn.MapRows: {

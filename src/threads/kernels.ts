@@ -12,6 +12,7 @@ import type { FnId, ThreadPool } from './pool.js';
 import { runChunk } from './chunk.js';
 import {
   BgemmArg,
+  Col2imArg,
   ConvF32Arg,
   ConvS16Arg,
   Fn,
@@ -472,6 +473,90 @@ export function installThreadedKernels(
     );
     if (n === 0) return raw.resize_linear_f32(x, N, H, W, C, OH, OW, rows, cols, out);
     runMap(n, N, OH);
+  };
+
+  // transposed conv col2im: blocks of input rows. Two rows `span` or fewer apart may add
+  // into the same output rows: without such overlap any cut is exact (float32 included,
+  // each output then gets its adds in the one-thread order); with it, int32 only (exact in
+  // any order), in two phases over every other block of `span` rows, so that no two
+  // blocks running at once touch one output.
+  function col2im(
+    float: number,
+    col: number,
+    p0: number,
+    pixels: number,
+    H: number,
+    W: number,
+    kH: number,
+    kW: number,
+    sH: number,
+    sW: number,
+    dH: number,
+    dW: number,
+    pT: number,
+    pL: number,
+    OH: number,
+    OW: number,
+    M: number,
+    Mg: number,
+    g0: number,
+    acc: number,
+  ): boolean {
+    pool.ready();
+    const span = Math.floor(((kH - 1) * dH) / sH);
+    const firstRow = Math.floor(p0 / W);
+    const rowCount = Math.floor((p0 + pixels - 1) / W) - firstRow + 1;
+    const block = Math.max(1, span);
+    const blocks = Math.ceil(rowCount / block);
+    const work = 4 * pixels * kH * kW * Mg;
+    if ((span > 0 && float !== 0) || partsFor(work, minOpsPerPart.map, pool.size) <= 1) return false;
+    if (span > 0 && blocks < 4) return false;
+    const A = Col2imArg;
+    const stride = span > 0 ? 2 : 1;
+    for (let phase = 0; phase < stride; phase++) {
+      if (phase === 1) pool.ready();
+      const units = Math.ceil((blocks - phase) / stride);
+      const n = Math.max(1, rowChunks(work / stride, minOpsPerPart.map, units, 1));
+      if (n === 1) workers = 0;
+      pool.job(Fn.Col2im, Split.Rows, n, units);
+      i32[A.float] = float;
+      i32[A.col] = col;
+      i32[A.p0] = p0;
+      i32[A.pixels] = pixels;
+      i32[A.H] = H;
+      i32[A.W] = W;
+      i32[A.kH] = kH;
+      i32[A.kW] = kW;
+      i32[A.sH] = sH;
+      i32[A.sW] = sW;
+      i32[A.dH] = dH;
+      i32[A.dW] = dW;
+      i32[A.pT] = pT;
+      i32[A.pL] = pL;
+      i32[A.OH] = OH;
+      i32[A.OW] = OW;
+      i32[A.M] = M;
+      i32[A.Mg] = Mg;
+      i32[A.g0] = g0;
+      i32[A.acc] = acc;
+      i32[A.firstRow] = firstRow;
+      i32[A.block] = block;
+      i32[A.stride] = stride;
+      i32[A.phase] = phase;
+      pool.launch(workers);
+      runMine(Fn.Col2im, true, n, units, 0);
+    }
+    return true;
+  }
+  target.convt_col2im_s32 = (col, p0, pixels, H, W, kH, kW, sH, sW, dH, dW, pT, pL, OH, OW, M, Mg, g0, acc) => {
+    if (!col2im(0, col, p0, pixels, H, W, kH, kW, sH, sW, dH, dW, pT, pL, OH, OW, M, Mg, g0, acc)) {
+      raw.convt_col2im_s32(col, p0, pixels, H, W, kH, kW, sH, sW, dH, dW, pT, pL, OH, OW, M, Mg, g0, acc);
+    }
+  };
+  target.convt_col2im_f32 = (col, p0, pixels, H, W, kH, kW, sH, sW, dH, dW, pT, pL, OH, OW, M, Mg, g0, acc) => {
+    if (!col2im(1, col, p0, pixels, H, W, kH, kW, sH, sW, dH, dW, pT, pL, OH, OW, M, Mg, g0, acc)) {
+      raw.convt_col2im_f32(col, p0, pixels, H, W, kH, kW, sH, sW, dH, dW, pT, pL, OH, OW, M, Mg, g0, acc);
+    }
   };
 
   if (!hasConvRows(raw)) return;

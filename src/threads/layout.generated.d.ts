@@ -64,6 +64,8 @@ export declare const Fn: {
   readonly Bgemm: 7;
   /** pooling and resize over NHWC maps (assembly/pool.ts, resize.ts), split over output rows of all images */
   readonly MapRows: 8;
+  /** convt_col2im_s32 / _f32: transposed conv scatter-adds, split over blocks of input rows whose outputs do not overlap */
+  readonly Col2im: 9;
 };
 
 /** The kernel of a MapRows job (its `kernel` argument). */
@@ -316,4 +318,56 @@ export declare const MapRowsArg: {
   readonly qmin: 56;
   /** average pool q8: highest output (i32) */
   readonly qmax: 57;
+};
+
+/** Word of each argument of a Col2im job (convt_col2im_s32 / _f32: transposed conv scatter-adds, split over blocks of input rows whose outputs do not overlap); f32 fields go through the float32 view. */
+export declare const Col2imArg: {
+  /** 1: convt_col2im_f32, 0: convt_col2im_s32 (i32) */
+  readonly float: 36;
+  /** GEMM rows of the call, kH * kW * Mg values per input pixel (ptr) */
+  readonly col: 37;
+  /** first input pixel of the call (i32) */
+  readonly p0: 38;
+  /** input pixels of the call (i32) */
+  readonly pixels: 39;
+  /** input height (i32) */
+  readonly H: 40;
+  /** input width (i32) */
+  readonly W: 41;
+  /** kernel height (i32) */
+  readonly kH: 42;
+  /** kernel width (i32) */
+  readonly kW: 43;
+  /** stride along H (i32) */
+  readonly sH: 44;
+  /** stride along W (i32) */
+  readonly sW: 45;
+  /** dilation along H (i32) */
+  readonly dH: 46;
+  /** dilation along W (i32) */
+  readonly dW: 47;
+  /** top pad (i32) */
+  readonly pT: 48;
+  /** left pad (i32) */
+  readonly pL: 49;
+  /** output height (i32) */
+  readonly OH: 50;
+  /** output width (i32) */
+  readonly OW: 51;
+  /** output channels (i32) */
+  readonly M: 52;
+  /** output channels per group (i32) */
+  readonly Mg: 53;
+  /** the group's first output channel (i32) */
+  readonly g0: 54;
+  /** the accumulator (int32, or the float32 output) (ptr) */
+  readonly acc: 55;
+  /** the input row (over all images) of pixel p0 (i32) */
+  readonly firstRow: 56;
+  /** input rows per block (i32) */
+  readonly block: 57;
+  /** blocks from one unit to the next (2: every other block, one phase) (i32) */
+  readonly stride: 58;
+  /** the first block of the units (i32) */
+  readonly phase: 59;
 };

@@ -65,6 +65,8 @@ export const Fn = Object.freeze({
   Bgemm: 7,
   /** pooling and resize over NHWC maps (assembly/pool.ts, resize.ts), split over output rows of all images */
   MapRows: 8,
+  /** convt_col2im_s32 / _f32: transposed conv scatter-adds, split over blocks of input rows whose outputs do not overlap */
+  Col2im: 9,
 });
 
 /** The kernel of a MapRows job (its `kernel` argument). */
@@ -317,4 +319,56 @@ export const MapRowsArg = Object.freeze({
   qmin: 56,
   /** average pool q8: highest output (i32) */
   qmax: 57,
+});
+
+/** Word of each argument of a Col2im job (convt_col2im_s32 / _f32: transposed conv scatter-adds, split over blocks of input rows whose outputs do not overlap); f32 fields go through the float32 view. */
+export const Col2imArg = Object.freeze({
+  /** 1: convt_col2im_f32, 0: convt_col2im_s32 (i32) */
+  float: 36,
+  /** GEMM rows of the call, kH * kW * Mg values per input pixel (ptr) */
+  col: 37,
+  /** first input pixel of the call (i32) */
+  p0: 38,
+  /** input pixels of the call (i32) */
+  pixels: 39,
+  /** input height (i32) */
+  H: 40,
+  /** input width (i32) */
+  W: 41,
+  /** kernel height (i32) */
+  kH: 42,
+  /** kernel width (i32) */
+  kW: 43,
+  /** stride along H (i32) */
+  sH: 44,
+  /** stride along W (i32) */
+  sW: 45,
+  /** dilation along H (i32) */
+  dH: 46,
+  /** dilation along W (i32) */
+  dW: 47,
+  /** top pad (i32) */
+  pT: 48,
+  /** left pad (i32) */
+  pL: 49,
+  /** output height (i32) */
+  OH: 50,
+  /** output width (i32) */
+  OW: 51,
+  /** output channels (i32) */
+  M: 52,
+  /** output channels per group (i32) */
+  Mg: 53,
+  /** the group's first output channel (i32) */
+  g0: 54,
+  /** the accumulator (int32, or the float32 output) (ptr) */
+  acc: 55,
+  /** the input row (over all images) of pixel p0 (i32) */
+  firstRow: 56,
+  /** input rows per block (i32) */
+  block: 57,
+  /** blocks from one unit to the next (2: every other block, one phase) (i32) */
+  stride: 58,
+  /** the first block of the units (i32) */
+  phase: 59,
 });
