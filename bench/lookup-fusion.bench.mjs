@@ -1,0 +1,117 @@
+// What fusing a lookup activation (hard-swish) into a conv layer saves: a conv layer
+// followed by lookupLayer, against conv2d with `lookup` (the table applied to the output
+// codes in wasm memory before the copy-out), and against the conv alone (the most an
+// activation folded into the requantization itself could reach). One thread, simd build,
+// every case in the same run. The cases take turns within each run (a few calls each, over
+// and over), so a change of load on a shared machine hits all of them alike. Usage:
+//   node bench/lookup-fusion.bench.mjs [--runs 5] [--rounds 15]
+// Needs `npm run build` (reads dist/).
+import { Qwasm } from '../dist/index.js';
+import { args, fmt, median, repeat, save, speedup } from './lib.mjs';
+
+const opts = args({ runs: 5, rounds: 15 });
+const qw = await Qwasm.create({ backend: 'simd', threads: 1 });
+const hardSwish = (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6;
+
+/** Deterministic int8 codes in [lo, hi]. */
+function codes(n, seed, lo = -128, hi = 127) {
+  const a = new Int8Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    a[i] = lo + ((s >>> 8) % (hi - lo + 1));
+  }
+  return a;
+}
+
+/** { name: median seconds per call } over `rounds` rounds in which every case runs 4 calls in turn. */
+function interleaved(cases, rounds) {
+  const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, f] of Object.entries(cases)) {
+      f();
+      const t = performance.now();
+      for (let i = 0; i < 4; i++) f();
+      times[k].push((performance.now() - t) / 4e3);
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+}
+
+const SHAPES = [
+  // MobileNetV3's stem: 3x3 s2 conv to 16 channels, then hard-swish
+  { name: 'stem', desc: 'conv 3x3 s2 1x224x224x3 -> 16, hard-swish', H: 224, C: 3, O: 16, k: 3, s: 2 },
+  // an expansion 1x1 conv followed by hard-swish (MobileNetV3 blocks at 28x28)
+  { name: 'expand', desc: 'conv 1x1 1x28x28x40 -> 240, hard-swish', H: 28, C: 40, O: 240, k: 1, s: 1 },
+];
+
+const results = [];
+for (const sh of SHAPES) {
+  const { H, C, O, k, s } = sh;
+  const pad = (k - 1) >> 1;
+  const OH = Math.floor((H + 2 * pad - k) / s) + 1;
+  const n = OH * OH * O;
+  const cfg = {
+    weights: { data: codes(O * k * k * C, 3, -60, 60), shape: [O, k, k, C] },
+    weightScale: 0.01,
+    input: { scale: 0.05, zeroPoint: -3 },
+    output: { scale: 0.08, zeroPoint: 0 },
+    strides: [s, s],
+    pads: [pad, pad, pad, pad],
+  };
+  const conv = qw.conv2d(cfg);
+  const fused = qw.conv2d({ ...cfg, lookup: { fn: hardSwish, output: { scale: 0.05, zeroPoint: -10 } } });
+  const hs = qw.lookupLayer({
+    fn: hardSwish,
+    input: { scale: 0.08, zeroPoint: 0 },
+    output: { scale: 0.05, zeroPoint: -10 },
+  });
+  const x = { data: codes(H * H * C, 1), shape: [1, H, H, C] };
+  const y = { data: new Int8Array(n), shape: [1, OH, OH, O] };
+  const z = { data: new Int8Array(n), shape: [1, OH, OH, O] };
+  const cases = {
+    'conv + lookupLayer': () => hs.run(conv.run(x, y), z),
+    'conv2d with lookup': () => fused.run(x, z),
+    'conv alone': () => conv.run(x, y),
+  };
+  const r = await repeat(Number(opts.runs), async () => interleaved(cases, Number(opts.rounds)));
+  results.push({ ...sh, n, r });
+  console.log(
+    `${sh.name}: ${Object.entries(r.median)
+      .map(([c, v]) => `${c} ${fmt(v * 1e6)} us`)
+      .join(', ')}`,
+  );
+}
+
+const rows = results.map(({ desc, r }) => [
+  desc,
+  fmt(r.median['conv + lookupLayer'] * 1e6),
+  fmt(r.median['conv2d with lookup'] * 1e6),
+  fmt(r.median['conv alone'] * 1e6),
+  `${fmt(speedup(r, 'conv2d with lookup', 'conv + lookupLayer'), 2)}x`,
+  `${fmt(speedup(r, 'conv alone', 'conv + lookupLayer'), 2)}x`,
+]);
+save(
+  `lookup-fusion-node${process.versions.node.split('.')[0]}`,
+  {
+    build: qw.backend,
+    threads: 1,
+    runs: Number(opts.runs),
+    cases: results.map(({ name, desc, n, r }) => ({ name, desc, elements: n, medianSeconds: r.median, runs: r.runs })),
+  },
+  [
+    'case',
+    'conv + lookupLayer us',
+    'conv2d with lookup us',
+    'conv alone us',
+    'fused vs conv + lookupLayer',
+    'conv alone vs conv + lookupLayer',
+  ],
+  rows,
+  [
+    `qwasm ${qw.backend} build, 1 thread; layers run with \`out\`.`,
+    'conv2d with lookup applies the table to the output codes in wasm memory (lookup_u8_pairs) before the copy-out; the same codes as conv + lookupLayer.',
+    '"conv alone" bounds what a table folded into the requantization itself could reach.',
+  ],
+);
+qw.dispose();
