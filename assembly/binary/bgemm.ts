@@ -36,8 +36,19 @@ export enum BinaryEpilogue {
 /** Input bytes per row block (see bgemm). */
 const MC_BYTES: i32 = 1 << 15;
 
-/** The popcounts of one tile, int32 [BMR][BNR] row-major (whole vectors: spare lanes). */
-const tile = memory.data(BMR * BNR * 4 + 16, 16);
+/** Bytes of a popcount tile, int32 [BMR][BNR] row-major, plus spare lanes: the tile
+ * stores whole vectors. */
+export const BINARY_TILE_BYTES: i32 = BMR * BNR * 4 + 16;
+
+// The popcounts of one tile. In static memory on the main instance; a thread pool's worker
+// points it at a block of its own (binary_thread_scratch), since every instance of a
+// threaded build shares the memory.
+let tile: usize = memory.data(BINARY_TILE_BYTES, 16);
+
+/** Points this instance's popcount tile at `t` (BINARY_TILE_BYTES <= 64, 16-byte aligned). */
+export function binary_thread_scratch(t: usize): void {
+  tile = t;
+}
 
 @inline function runTile(mr: i32, rec: usize, rs: usize, T: i32, Cv: i32, w: usize): void {
   if (ASC_FEATURE_RELAXED_SIMD) {
