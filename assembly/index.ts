@@ -14,7 +14,7 @@ export { pack_a_f32_s16, gemm_s16_residual } from './gemm/residual';
 export { quant_error_f32 } from './metrics';
 export { bitpack_f32, bitpack_i8, bitunpack_f32 } from './binary/bitpack';
 export { bits_to_chunks, bits_to_padded_chunks, bits_pack_w, bits_row_popcounts, bgemm_records, bconv_records, bconv_base_table } from './binary/layout';
-export { bgemm, binary_nr, binary_chunk_bytes } from './binary/bgemm';
+export { bgemm, binary_nr, binary_chunk_bytes, binary_thread_scratch } from './binary/bgemm';
 
 /** First byte the TypeScript allocator may use: everything below holds static data. */
 export function heap_base(): usize {
