@@ -504,13 +504,14 @@ export class Qwasm {
    * Binary 2-D convolution: x NHWC [N, H, W, C] and w [O, kH, kW, C], both packed along
    * C -> int32 NHWC [N, OH, OW, O]. With `padValue: 0` (default) the result equals the
    * float convolution of the +-1 tensors with zero padding; `padValue: 1` pads with +1.
+   * (The prepacked layer is {@link Qwasm.binaryConv2d}, as {@link Qwasm.conv2d} is for int8.)
    *
    * @example
    * ```ts
-   * const y = qw.binaryConv2d(qw.bitpack(x), qw.bitpack(w), { pads: [1, 1, 1, 1], strides: [2, 2] });
+   * const y = qw.binaryConv(qw.bitpack(x), qw.bitpack(w), { pads: [1, 1, 1, 1], strides: [2, 2] });
    * ```
    */
-  binaryConv2d(x: BitTensor, w: BitTensor, attrs?: BinaryConvAttributes): Tensor<Int32Array> {
+  binaryConv(x: BitTensor, w: BitTensor, attrs?: BinaryConvAttributes): Tensor<Int32Array> {
     return binaryConv2d(this.live(), x, w, attrs);
   }
 
@@ -533,14 +534,40 @@ export class Qwasm {
 
   /**
    * A prepacked binary NHWC convolution layer: float weights [O, kH, kW, C] binarized and
-   * packed once; strides, pads, dilations, padValue as {@link Qwasm.binaryConv2d}; the
+   * packed once; strides, pads, dilations, padValue as {@link Qwasm.binaryConv}; the
    * outputs of {@link Qwasm.binaryLinear}.
    *
    * @example
    * ```ts
-   * const conv = qw.binaryConv2dLayer({ weights: { data: wf, shape: [256, 3, 3, 256] }, pads: [1, 1, 1, 1], output: 'bits' });
+   * const conv = qw.binaryConv2d({ weights: { data: wf, shape: [256, 3, 3, 256] }, pads: [1, 1, 1, 1], output: 'bits' });
    * const h = conv.run(qw.bitpack(x)); // BitTensor [N, OH, OW, 256]
    * ```
+   */
+  binaryConv2d<O extends BinaryOutput = 'float32'>(config: BinaryConv2dConfig<O>): BinaryConv2d<O>;
+  /**
+   * The binary convolution op under its 0.1 name.
+   *
+   * @deprecated After 0.1, `binaryConv2d(config)` is the layer (as `conv2d` is for int8) and
+   * the op is {@link Qwasm.binaryConv}; this form of the call still runs the op.
+   */
+  binaryConv2d(x: BitTensor, w: BitTensor, attrs?: BinaryConvAttributes): Tensor<Int32Array>;
+  binaryConv2d<O extends BinaryOutput = 'float32'>(
+    configOrX: BinaryConv2dConfig<O> | BitTensor,
+    w?: BitTensor,
+    attrs?: BinaryConvAttributes,
+  ): BinaryConv2d<O> | Tensor<Int32Array> {
+    // the 0.1 op form: two or three arguments, or a bit tensor (not a config) alone
+    const opForm =
+      arguments.length > 1 ||
+      (typeof configOrX === 'object' && configOrX !== null && 'bits' in configOrX && !('weights' in configOrX));
+    if (opForm) return binaryConv2d(this.live(), configOrX as BitTensor, w as BitTensor, attrs);
+    return new BinaryConv2d<O>(this.live(), configOrX as BinaryConv2dConfig<O>);
+  }
+
+  /**
+   * The binary convolution layer under its 0.1 name.
+   *
+   * @deprecated After 0.1, the layer is {@link Qwasm.binaryConv2d} (as `conv2d` is for int8).
    */
   binaryConv2dLayer<O extends BinaryOutput = 'float32'>(config: BinaryConv2dConfig<O>): BinaryConv2d<O> {
     return new BinaryConv2d<O>(this.live(), config);
