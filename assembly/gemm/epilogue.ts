@@ -3,7 +3,10 @@
 // once per layer by src/ops/epilogue.ts. Arrays are padded to a whole number of NR panels,
 // so an 8-wide load never leaves them.
 import { NR } from './ukernels.generated';
-import { EP_BIAS, EP_MULT, EP_LMUL, EP_RSHIFT, EP_RMASK, EP_ZP, EP_QMIN, EP_QMAX, EP_SIGNED, EP_XSCALE, EP_LFLOOR, EP_RPOW, EP_LEFT, EP_DQLO, EP_DQHI } from '../layouts.generated';
+import {
+  EP_BIAS, EP_MULT, EP_LMUL, EP_RSHIFT, EP_RMASK, EP_ZP, EP_QMIN, EP_QMAX, EP_SIGNED, EP_XSCALE, EP_LFLOOR, EP_RPOW, EP_LEFT,
+  EP_DQLO, EP_DQHI, EP_FMODE, EP_FMUL, EP_FADD, EP_FMAGIC,
+} from '../layouts.generated';
 import { srdhmScalar, rdbpotScalar, srdhmVec, rdbpotVecPerLane } from '../requant';
 
 export enum Epilogue {
@@ -126,8 +129,161 @@ const MAGIC_BITS: i32 = 0x4b400000;
   return i32x4.min_s(i32x4.max_s(acc, floor), v128.not(floor));
 }
 
-/** Fixed-point requantization (TFLite reference, double rounding; left shifts saturate). */
+/**
+ * FMODE bits: how the float64 fixed-point path runs the 8 columns from a given one, chosen
+ * by src/ops/fixed-f64.ts (FixedF64 there, same values). 0 sends them to the int64 path.
+ */
+const F64_RELU: i32 = 1; // outputs >= the zero point: x < 0 needs no sign of its own
+const F64_SIGNED: i32 = 2; // any output range: the rounding offset takes the sign of x
+const F64_ADJUST: i32 = 4; // RELU: bias added as int32 (not folded into FADD); SIGNED: + 1/2 (ties possible)
+const F64_CLAMP: i32 = 8; // RELU: min with qmax; SIGNED: clamp to [qmin, qmax] (else the narrowing saturates)
+
+/**
+ * One full panel (8 columns) of fixed-point requantization in float64, two lanes per
+ * vector. TFLite's double rounding of x = acc + bias, RoundingDivideByPOT(SRDHM(x, M), e)
+ * with e >= 1, equals one rounding of the exact product (test/requant-kernels.test.ts
+ * checks it against gemmlowp in BigInt):
+ *   z = floor((x * M + sgn(x) * 2^30 + 2^(30 + e)) / 2^(31 + e)),  sgn(0) = +1,
+ * that is, with W = x * M + sgn(x) * 2^30 and D = 2^(31 + e), z = floor(W / D + 1/2).
+ * Where the output cannot leave [-384, 384] (src/ops/fixed-f64.ts bounds x there),
+ * |W| < 2^52, so x * M and W are exact doubles; adding FMAGIC = (1.5 * 2^52 + zp) * D,
+ * whose binade has a spacing of exactly D, rounds W to a multiple of D once, and the low
+ * 32 bits of the sum are round(W / D) + zp. Round-to-nearest equals the wanted
+ * floor(W / D + 1/2) unless W / D is a half-integer; W + 1/2 never is, so adding 1/2
+ * (ADJUST in SIGNED, always in RELU's FADD) makes every tie impossible. Beyond that range
+ * each step is monotone in x, so the outputs saturate where they should, and e >= 1
+ * keeps |z| below 2^30, so the low word never wraps.
+ * RELU: when qmin >= zp, every x < 0 gives z <= 0 with +2^30 as with -2^30, and the
+ * max with qmin maps both to qmin: the sign costs nothing, and the bias folds into FADD
+ * (bias * M + 2^30 + 1/2) where that stays exact.
+ */
+@inline function fixedF64Rows(
+  t: usize,
+  mr: i32,
+  out: usize,
+  ldo: i32,
+  bias: usize,
+  fm: usize,
+  fa: usize,
+  fc: usize,
+  relu: bool,
+  adjust: bool,
+  clamp: bool,
+  vmin: v128,
+  vmax: v128,
+  signed: bool,
+): void {
+  const addBias = !relu || adjust;
+  let b0 = i32x4.splat(0);
+  let b1 = i32x4.splat(0);
+  if (addBias && bias != 0) {
+    b0 = v128.load(bias);
+    b1 = v128.load(bias, 16);
+  }
+  const m0 = v128.load(fm);
+  const m1 = v128.load(fm, 16);
+  const m2 = v128.load(fm, 32);
+  const m3 = v128.load(fm, 48);
+  const c0 = v128.load(fc);
+  const c1 = v128.load(fc, 16);
+  const c2 = v128.load(fc, 32);
+  const c3 = v128.load(fc, 48);
+  const sign = i64x2.splat(i64.MIN_VALUE);
+  const nudge = f64x2.splat(1073741824.0); // 2^30
+  const half = f64x2.splat(0.5);
+  for (let r = 0; r < mr; r++) {
+    const src = t + (<usize>(r * NR) << 2);
+    let a0 = v128.load(src);
+    let a1 = v128.load(src, 16);
+    if (addBias) {
+      a0 = i32x4.add(a0, b0);
+      a1 = i32x4.add(a1, b1);
+    }
+    let w0 = f64x2.mul(f64x2.convert_low_i32x4_s(a0), m0);
+    let w1 = f64x2.mul(f64x2.convert_low_i32x4_s(v128.shuffle<i32>(a0, a0, 2, 3, 2, 3)), m1);
+    let w2 = f64x2.mul(f64x2.convert_low_i32x4_s(a1), m2);
+    let w3 = f64x2.mul(f64x2.convert_low_i32x4_s(v128.shuffle<i32>(a1, a1, 2, 3, 2, 3)), m3);
+    if (relu) {
+      w0 = f64x2.add(w0, v128.load(fa));
+      w1 = f64x2.add(w1, v128.load(fa, 16));
+      w2 = f64x2.add(w2, v128.load(fa, 32));
+      w3 = f64x2.add(w3, v128.load(fa, 48));
+    } else {
+      // + copysign(2^30, x): x * M carries the sign of x (M > 0; -0 for x < 0 when M = 0)
+      w0 = f64x2.add(w0, v128.or(v128.and(w0, sign), nudge));
+      w1 = f64x2.add(w1, v128.or(v128.and(w1, sign), nudge));
+      w2 = f64x2.add(w2, v128.or(v128.and(w2, sign), nudge));
+      w3 = f64x2.add(w3, v128.or(v128.and(w3, sign), nudge));
+      if (adjust) {
+        w0 = f64x2.add(w0, half);
+        w1 = f64x2.add(w1, half);
+        w2 = f64x2.add(w2, half);
+        w3 = f64x2.add(w3, half);
+      }
+    }
+    let q0 = v128.shuffle<i32>(f64x2.add(w0, c0), f64x2.add(w1, c1), 0, 2, 4, 6);
+    let q1 = v128.shuffle<i32>(f64x2.add(w2, c2), f64x2.add(w3, c3), 0, 2, 4, 6);
+    if (relu) {
+      q0 = i32x4.max_s(q0, vmin);
+      q1 = i32x4.max_s(q1, vmin);
+      if (clamp) {
+        q0 = i32x4.min_s(q0, vmax);
+        q1 = i32x4.min_s(q1, vmax);
+      }
+    } else if (clamp) {
+      q0 = i32x4.min_s(i32x4.max_s(q0, vmin), vmax);
+      q1 = i32x4.min_s(i32x4.max_s(q1, vmin), vmax);
+    }
+    narrowStore8(out + <usize>r * ldo, q0, q1, signed);
+  }
+}
+
+/**
+ * The float64 path over one full panel (columns n0 .. n0 + 7), in the variant FMODE
+ * names; false when FMODE sends the panel to the int64 path. Not inlined: one copy of
+ * its eight loops serves every driver.
+ */
+function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, params: usize): bool {
+  const mode = load<i32>(load<usize>(params, EP_FMODE) + (<usize>n0 << 2));
+  if (mode == 0) return false;
+  const off8 = <usize>n0 << 3;
+  const bias = load<usize>(params, EP_BIAS);
+  const b = bias != 0 ? bias + (<usize>n0 << 2) : 0;
+  const fm = load<usize>(params, EP_FMUL) + off8;
+  const fa = load<usize>(params, EP_FADD) + off8;
+  const fc = load<usize>(params, EP_FMAGIC) + off8;
+  const vmin = i32x4.splat(load<i32>(params, EP_QMIN));
+  const vmax = i32x4.splat(load<i32>(params, EP_QMAX));
+  const signed = load<i32>(params, EP_SIGNED) != 0;
+  const adjust = (mode & F64_ADJUST) != 0;
+  const clamp = (mode & F64_CLAMP) != 0;
+  if ((mode & F64_RELU) != 0) {
+    if (adjust) {
+      if (clamp) fixedF64Rows(t, mr, out, ldo, b, fm, fa, fc, true, true, true, vmin, vmax, signed);
+      else fixedF64Rows(t, mr, out, ldo, b, fm, fa, fc, true, true, false, vmin, vmax, signed);
+    } else {
+      if (clamp) fixedF64Rows(t, mr, out, ldo, b, fm, fa, fc, true, false, true, vmin, vmax, signed);
+      else fixedF64Rows(t, mr, out, ldo, b, fm, fa, fc, true, false, false, vmin, vmax, signed);
+    }
+  } else {
+    if (adjust) {
+      if (clamp) fixedF64Rows(t, mr, out, ldo, b, fm, fa, fc, false, true, true, vmin, vmax, signed);
+      else fixedF64Rows(t, mr, out, ldo, b, fm, fa, fc, false, true, false, vmin, vmax, signed);
+    } else {
+      if (clamp) fixedF64Rows(t, mr, out, ldo, b, fm, fa, fc, false, false, true, vmin, vmax, signed);
+      else fixedF64Rows(t, mr, out, ldo, b, fm, fa, fc, false, false, false, vmin, vmax, signed);
+    }
+  }
+  return true;
+}
+
+/**
+ * Fixed-point requantization (TFLite reference, double rounding; left shifts saturate).
+ * Full panels take the float64 path where FMODE allows it, else the int64 one (lanes of
+ * exact products); partial panels and the scalar build go one value at a time.
+ */
 @inline export function epilogueFixed(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
+  if (ASC_FEATURE_SIMD && nc == NR && epilogueFixedF64(t, mr, n0, out, ldo, params)) return;
   const bias = load<usize>(params, EP_BIAS);
   const off = <usize>n0 << 2;
   const mult = load<usize>(params, EP_MULT) + off;

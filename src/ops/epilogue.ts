@@ -5,6 +5,7 @@ import { QwasmError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { fixedRealMultiplier, fp32Multiplier, quantizeMultiplier, roundHalfAway } from '../quant/multiplier.js';
 import { EpilogueKind } from '../kernels.js';
+import { fillFixedF64 } from './fixed-f64.js';
 
 /**
  * How int32 accumulators become int8: ONNX float32 multipliers or TFLite fixed point.
@@ -76,12 +77,14 @@ export class EpilogueParams {
   /** Requantizing epilogue (fp32 or fixed point) for N output columns. */
   static requant(rt: Runtime, N: number, spec: RequantSpec): EpilogueParams {
     const np = Math.ceil(N / rt.config.nr) * rt.config.nr;
-    const arrays = spec.requant === 'fp32' ? 2 : 7;
-    const ptr = rt.heap.alloc(HEADER + arrays * np * 4, 'weights');
+    // fixed point: seven int32 arrays for the int64 path, FMODE, then three float64 arrays
+    const arrays = spec.requant === 'fp32' ? 2 : 8;
+    const f64Arrays = spec.requant === 'fp32' ? 0 : 3;
+    const ptr = rt.heap.alloc(HEADER + arrays * np * 4 + f64Arrays * np * 8, 'weights');
     const i32 = rt.heap.i32;
     const f32 = rt.heap.f32;
     const h = ptr >> 2;
-    i32.fill(0, h, h + HEADER / 4 + arrays * np);
+    i32.fill(0, h, h + HEADER / 4 + arrays * np + f64Arrays * np * 2);
     const arr = (k: number) => ptr + HEADER + k * np * 4;
     const ws = spec.weightScale;
     const act = activationRange(
@@ -109,6 +112,9 @@ export class EpilogueParams {
       }
       i32[h + F.MULT] = arr(1);
     } else {
+      const mults = new Int32Array(N);
+      const lefts = new Int32Array(N);
+      const rights = new Int32Array(N);
       for (let n = 0; n < N; n++) {
         const real = fixedRealMultiplier(spec.inputScale, ws[ws.length === 1 ? 0 : n]!, spec.outputScale);
         const { multiplier, shift } = quantizeMultiplier(real);
@@ -123,7 +129,34 @@ export class EpilogueParams {
         // 2^31 is no int32: right = 0 columns are passed through, whatever this holds
         i32[(arr(6) >> 2) + n] = right === 0 ? 0 : 2 ** (31 - right);
         if (left > 0) i32[h + F.LEFT] = 1;
+        mults[n] = multiplier;
+        lefts[n] = left;
+        rights[n] = right;
       }
+      // the float64 arrays start 16-byte aligned: ptr is, and HEADER + 8 * np * 4 bytes keep it
+      const farr = (k: number) => ptr + HEADER + arrays * np * 4 + k * np * 8;
+      const f64 = (k: number) => new Float64Array(rt.heap.u8.buffer, farr(k), np);
+      fillFixedF64(
+        {
+          multiplier: mults,
+          left: lefts,
+          right: rights,
+          bias: spec.bias,
+          zeroPoint: spec.outputZeroPoint,
+          qmin: act.qmin,
+          qmax: act.qmax,
+          signed: spec.signed,
+        },
+        N,
+        i32.subarray(arr(7) >> 2, (arr(7) >> 2) + np),
+        f64(0),
+        f64(1),
+        f64(2),
+      );
+      i32[h + F.FMODE] = arr(7);
+      i32[h + F.FMUL] = farr(0);
+      i32[h + F.FADD] = farr(1);
+      i32[h + F.FMAGIC] = farr(2);
       i32[h + F.MULT] = arr(1);
       i32[h + F.LMUL] = arr(2);
       i32[h + F.RSHIFT] = arr(3);
