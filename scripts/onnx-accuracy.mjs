@@ -6,7 +6,7 @@
 //
 //   node scripts/onnx-accuracy.mjs [--models det,cls,rec] [--pages 3] [--lines 8]
 //        [--observer minmax|mse|percentile|entropy (default: examples/ocr/settings.mjs)]
-//        [--calib-pages 4] [--calib-lines 16] [--worst 8] [--backend simd]
+//        [--calib-pages 4] [--calib-lines 16] [--worst 8] [--backend simd] [--no-equalize]
 //
 // Uses dist/ (npm run build first), or the build in $QWASM_DIST.
 import * as ort from 'onnxruntime-node';
@@ -62,7 +62,12 @@ for (const k of models) {
     (typeof CALIBRATION.options.observer === 'object' ? CALIBRATION.options.observer[k] : CALIBRATION.options.observer);
   const model = OnnxModel.load(qw, bytes[k]);
   const t0 = performance.now();
-  const q = await model.quantize({ calibration: calib[k], observer, keepFloat: CALIBRATION.options.keepFloat?.[k] });
+  const q = await model.quantize({
+    calibration: calib[k],
+    observer,
+    keepFloat: CALIBRATION.options.keepFloat?.[k],
+    equalize: !argv.includes('--no-equalize'),
+  });
   const calibS = (performance.now() - t0) / 1000;
   const session = await ort.InferenceSession.create(q.toOnnx());
   const rows = [];

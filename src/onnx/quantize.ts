@@ -6,9 +6,13 @@ import { QwasmError } from '../errors.js';
 import { MinMaxObserver, HistogramObserver, type Observer } from '../toolkit/observers.js';
 import type { Requant } from '../ops/epilogue.js';
 import { int8Capable, channelScales, fitBias, PASS_THROUGH, type QuantAnnotations } from './lower-int8.js';
+import { PointwiseRunner } from './kernels.js';
+import { unaryInst, type PlannedNode } from './lower-float.js';
 import { OnnxModel, type FeedTensor } from './model.js';
 import { permute, physShape, type Val, type ValQuant } from './plan.js';
 import { numel } from './tensor.js';
+import { applyEqualization, equalizationPairs, equalizationScales } from './equalize.js';
+import type { GraphNode } from './graph.js';
 
 /**
  * Options of {@link OnnxModel.quantize}.
@@ -35,6 +39,13 @@ export interface QuantizeOptions {
   requant?: Requant;
   /** Node names left in float32. */
   keepFloat?: string[];
+  /**
+   * Cross-layer equalization (default true): where a convolution feeds only another (directly
+   * or through a ReLU), their channels are rescaled, the function unchanged, so the tensor
+   * between them quantizes with one scale (see docs/onnx.md). It runs the float model over the
+   * first records once more, so a calibration that is not an Array is held in memory.
+   */
+  equalize?: boolean;
   /** Called after each calibration record with the number run so far. */
   onProgress?: (done: number) => void;
 }
@@ -133,6 +144,76 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
     for (const i of n.inputs) if (i !== '' && !isConst(i)) observed.add(i);
     if (!PASS_THROUGH.has(n.opType)) observed.add(n.outputs[0]!);
   }
+  let calibration = options.calibration;
+  let base = model;
+  let baseGraph = graph;
+  let baseStandard = model.standard;
+  const pairs = options.equalize === false ? [] : equalizationPairs(graph, keepFloat);
+  if (pairs.length > 0) {
+    const held: Record<string, FeedTensor>[] = [];
+    for await (const feeds of calibration as AsyncIterable<Record<string, FeedTensor>>) held.push(feeds);
+    calibration = held;
+    const ranges = channelRanges(model, held.slice(0, EQUALIZE_RECORDS), new Set(pairs.map((p) => p.tensor)));
+    baseGraph = { ...graph, initializers: new Map(graph.initializers) };
+    baseStandard = { ...model.standard, initializers: new Map(model.standard.initializers) };
+    for (const pair of pairs) {
+      const r = ranges.get(pair.tensor);
+      if (r === undefined) continue;
+      applyEqualization(baseGraph.initializers, pair, equalizationScales(baseGraph, pair, r));
+    }
+    for (const [name, t] of baseGraph.initializers)
+      if (baseStandard.initializers.has(name) && graph.initializers.get(name) !== t)
+        baseStandard.initializers.set(name, t);
+    base = new OnnxModel(model.qw, baseGraph, baseStandard, null, model.loadShapes);
+  }
+  try {
+    return await calibrate(model, base, { ...options, calibration }, capable, observed, keepFloat);
+  } finally {
+    if (base !== model) base.dispose();
+  }
+}
+
+/** How many calibration records equalization measures channel ranges on. */
+const EQUALIZE_RECORDS = 8;
+
+/** Per-channel max |x| of the named values over `records` (logical channel: dim 1). */
+function channelRanges(
+  model: OnnxModel,
+  records: Record<string, FeedTensor>[],
+  names: Set<string>,
+): Map<string, Float64Array> {
+  const out = new Map<string, Float64Array>();
+  for (const feeds of records) {
+    const seen = new Set<string>();
+    model.runObserved(feeds, (v) => {
+      if (v.dtype !== 'float32' || !names.has(v.name) || seen.has(v.name) || v.shape.length < 2) return;
+      seen.add(v.name);
+      const C = v.shape[1]!;
+      const inner = numel(v.shape.slice(2));
+      let r = out.get(v.name);
+      if (r === undefined) out.set(v.name, (r = new Float64Array(C)));
+      const d = v.data as Float32Array;
+      for (let i = 0; i < d.length; i++) {
+        const c = v.nhwc ? i % C : Math.floor(i / inner) % C;
+        const a = Math.abs(d[i]!);
+        if (a > r[c]!) r[c] = a;
+      }
+    });
+  }
+  return out;
+}
+
+/** Observes `base` (the model, equalized or not) and builds the quantized model on its graph. */
+async function calibrate(
+  model: OnnxModel,
+  base: OnnxModel,
+  options: QuantizeOptions,
+  capable: GraphNode[],
+  observed: Set<string>,
+  keepFloat: Set<string>,
+): Promise<OnnxModel> {
+  const graph = base.planGraph;
+  const isConst = (name: string): boolean => graph.initializers.has(name);
   const observers = new Map<string, Observer>();
   let records = 0;
   let first: Record<string, FeedTensor> | null = null;
@@ -147,7 +228,7 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
   };
   for await (const feeds of options.calibration! as AsyncIterable<Record<string, FeedTensor>>) {
     first ??= feeds;
-    model.runObserved(feeds, visit);
+    base.runObserved(feeds, visit);
     records++;
     options.onProgress?.(records);
   }
@@ -170,6 +251,7 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
       if (qs[0] !== undefined) values.set(n.outputs[0]!, qs[0]);
     } else paramsOf(n.outputs[0]!);
   }
+  clampToReaders(graph, capable, values, observers);
   const weights = new Map<string, Float32Array>();
   for (const n of capable) {
     if (!['Conv', 'ConvTranspose', 'MatMul'].includes(n.opType)) continue;
@@ -195,10 +277,82 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
     weights.set(n.inputs[1]!, scales);
   }
   const ann: QuantAnnotations = { values, weights, keepFloat, requant: options.requant ?? 'fp32' };
-  const q = new OnnxModel(model.qw, graph, model.standard, ann, model.loadShapes);
+  const q = new OnnxModel(model.qw, graph, base.standard, ann, model.loadShapes);
   q.planKnownShapes();
   q.report = { records, int8Values: values.size, nodes: sensitivity(model, q, first!) };
   return q;
+}
+
+/** The float function of a one-input elementwise node run by a lookup table, or null. */
+function elementwise(n: GraphNode): ((x: number) => number) | null {
+  const program =
+    n.opType === 'Pointwise' && n.domain === 'qwasm'
+      ? (n as PlannedNode).program
+      : ['HardSigmoid', 'HardSwish', 'Sigmoid', 'Tanh', 'Relu', 'LeakyRelu'].includes(n.opType) && n.domain === ''
+        ? { insts: [unaryInst(null as never, n, [])], registers: 2, result: 1 }
+        : undefined;
+  if (program === undefined) return null;
+  const runner = new PointwiseRunner(program);
+  return (x) => runner.scalar(x);
+}
+
+/**
+ * Narrows the range of a value read only by lookup-table nodes to where their functions
+ * change by at least half an output step: hard-swish is 0 below -3, a hard-sigmoid constant
+ * outside [-3, 3], a sigmoid 0 or 1 to within its output's precision beyond about +-6. The
+ * codes outside would all give the same outputs, so they are spent where the function moves.
+ */
+function clampToReaders(
+  graph: { nodes: GraphNode[]; outputs: { name: string }[] },
+  capable: GraphNode[],
+  values: Map<string, ValQuant>,
+  observers: Map<string, Observer>,
+): void {
+  const readers = new Map<string, GraphNode[]>();
+  for (const n of graph.nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const producer = new Map<string, GraphNode>();
+  for (const n of graph.nodes) for (const o of n.outputs) producer.set(o, n);
+  const int8 = new Set(capable);
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  const STEPS = 2048;
+  for (const [name, q] of values) {
+    const from = producer.get(name);
+    const rs = readers.get(name) ?? [];
+    if (from === undefined || !int8.has(from) || PASS_THROUGH.has(from.opType) || outputs.has(name) || rs.length === 0)
+      continue;
+    const o = observers.get(name);
+    if (o === undefined) continue;
+    const r = o.range(SCHEME);
+    let lo = Math.min(r.min[0]!, 0);
+    let hi = Math.max(r.max[0]!, 0);
+    let newLo = hi;
+    let newHi = lo;
+    let ok = true;
+    for (const n of rs) {
+      const f = int8.has(n) && n.inputs.length === 1 ? elementwise(n) : null;
+      const oq = values.get(n.outputs[0]!);
+      if (f === null || oq === undefined) {
+        ok = false;
+        break;
+      }
+      const tol = oq.scale / 2;
+      const x = (i: number): number => lo + ((hi - lo) * i) / STEPS;
+      const fLo = f(lo);
+      const fHi = f(hi);
+      let a = 0;
+      while (a < STEPS && Math.abs(f(x(a + 1)) - fLo) <= tol) a++;
+      let b = STEPS;
+      while (b > a && Math.abs(f(x(b - 1)) - fHi) <= tol) b--;
+      newLo = Math.min(newLo, x(a));
+      newHi = Math.max(newHi, x(b));
+    }
+    if (!ok || !(newHi > newLo)) continue;
+    lo = Math.max(lo, newLo);
+    hi = Math.min(hi, newHi);
+    if (lo === Math.min(r.min[0]!, 0) && hi === Math.max(r.max[0]!, 0)) continue;
+    const c = activationParams(lo, hi);
+    if (c.scale < q.scale) values.set(name, c);
+  }
 }
 
 /** SQNR of every named int8 value of `q` against the same value in `model`, on one record. */
