@@ -11,6 +11,8 @@ import { readTensorOrArray, normalizeAxis, readShape, type Tensor } from '../ten
 import { describe, readOptions } from '../args.js';
 import { given, readBoolean } from './args.js';
 import { roundHalfEven } from '../quant/multiplier.js';
+import { dtypeRange, type CodeRange } from '../quant/dtype.js';
+import type { QuantDtype } from '../tensor.js';
 
 /**
  * How real values map to integers. Every field is optional; defaults give symmetric
@@ -121,30 +123,37 @@ export interface ResolvedScheme {
 const FLT_MIN = 2 ** -126;
 
 /**
- * The integer range of a bit width: signed `[-2^(b-1), 2^(b-1) - 1]` or unsigned
- * `[0, 2^b - 1]`, the lowest code dropped when `narrow`.
+ * The integer code range of a quantization: of an 8-bit dtype (`'int8'` [-128, 127],
+ * `'uint8'` [0, 255]) or of a bit width (signed `[-2^(b-1), 2^(b-1) - 1]`, unsigned
+ * `[0, 2^b - 1]`); the lowest code dropped when `narrow`.
  *
  * @example
  * ```ts
+ * quantRange('int8');         // { qmin: -128, qmax: 127 }
+ * quantRange('int8', true);   // { qmin: -127, qmax: 127 }
  * quantRange(4, true);        // { qmin: -8, qmax: 7 }
  * quantRange(8, true, true);  // { qmin: -127, qmax: 127 }
  * quantRange(8, false);       // { qmin: 0, qmax: 255 }
  * ```
  */
-export function quantRange(
-  bits: number,
-  signed: boolean,
-  narrow = false,
-): {
-  /** Lowest code: -2^(b-1) signed or 0 unsigned, one higher when narrow. */
-  qmin: number;
-  /** Highest code: 2^(b-1) - 1 signed or 2^b - 1 unsigned. */
-  qmax: number;
-} {
+export function quantRange(dtype: QuantDtype, narrow?: boolean): CodeRange;
+/** The code range of a bit width from 2 to 8, signed or unsigned, optionally narrow. */
+export function quantRange(bits: number, signed: boolean, narrow?: boolean): CodeRange;
+export function quantRange(bitsOrDtype: number | QuantDtype, signedOrNarrow?: boolean, narrow = false): CodeRange {
+  if (typeof bitsOrDtype === 'string') {
+    check(
+      bitsOrDtype === 'int8' || bitsOrDtype === 'uint8',
+      'dtype',
+      () => `must be 'int8' or 'uint8', got ${describe(bitsOrDtype)}`,
+    );
+    return dtypeRange(bitsOrDtype, readBoolean(signedOrNarrow, 'narrow', false));
+  }
+  const bits = bitsOrDtype;
+  const signed = signedOrNarrow;
   check(
     Number.isInteger(bits) && bits >= 2 && bits <= 8,
     'bits',
-    `must be an integer from 2 to 8, got ${describe(bits)}`,
+    () => `must be an integer from 2 to 8, or 'int8' / 'uint8', got ${describe(bits)}`,
   );
   check(typeof signed === 'boolean', 'signed', () => `must be true or false, got ${describe(signed)}`);
   const n = readBoolean(narrow, 'narrow', false) ? 1 : 0;
