@@ -4,10 +4,10 @@
 // activation folded into the requantization itself could reach). One thread, simd build,
 // every case in the same run. The cases take turns within each run (a few calls each, over
 // and over), so a change of load on a shared machine hits all of them alike. Usage:
-//   node bench/lookup-fusion.bench.mjs [--runs 5] [--rounds 15]
+//   node bench/lookup-fusion.bench.mjs [--runs 5] [--rounds 15]   (runs x rounds rounds in all)
 // Needs `npm run build` (reads dist/).
 import { Qwasm } from '../dist/index.js';
-import { args, fmt, median, repeat, save, speedup } from './lib.mjs';
+import { args, fmt, median, save } from './lib.mjs';
 
 const opts = args({ runs: 5, rounds: 15 });
 const qw = await Qwasm.create({ backend: 'simd', threads: 1 });
@@ -24,7 +24,10 @@ function codes(n, seed, lo = -128, hi = 127) {
   return a;
 }
 
-/** { name: median seconds per call } over `rounds` rounds in which every case runs 4 calls in turn. */
+/**
+ * Seconds per call of each case in each of `rounds` rounds, every case running 4 calls in
+ * turn within a round: { name: [seconds, ...] }.
+ */
 function interleaved(cases, rounds) {
   const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
@@ -35,8 +38,11 @@ function interleaved(cases, rounds) {
       times[k].push((performance.now() - t) / 4e3);
     }
   }
-  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+  return times;
 }
+
+/** Median over rounds of the per-round ratio slow / fast (cases next to each other in time). */
+const roundRatio = (times, fast, slow) => median(times[slow].map((t, i) => t / times[fast][i]));
 
 const SHAPES = [
   // MobileNetV3's stem: 3x3 s2 conv to 16 channels, then hard-swish
@@ -74,7 +80,8 @@ for (const sh of SHAPES) {
     'conv2d with lookup': () => fused.run(x, z),
     'conv alone': () => conv.run(x, y),
   };
-  const r = await repeat(Number(opts.runs), async () => interleaved(cases, Number(opts.rounds)));
+  const times = interleaved(cases, Number(opts.runs) * Number(opts.rounds));
+  const r = { median: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])), times };
   results.push({ ...sh, n, r });
   console.log(
     `${sh.name}: ${Object.entries(r.median)
@@ -88,8 +95,8 @@ const rows = results.map(({ desc, r }) => [
   fmt(r.median['conv + lookupLayer'] * 1e6),
   fmt(r.median['conv2d with lookup'] * 1e6),
   fmt(r.median['conv alone'] * 1e6),
-  `${fmt(speedup(r, 'conv2d with lookup', 'conv + lookupLayer'), 2)}x`,
-  `${fmt(speedup(r, 'conv alone', 'conv + lookupLayer'), 2)}x`,
+  `${fmt(roundRatio(r.times, 'conv2d with lookup', 'conv + lookupLayer'), 2)}x`,
+  `${fmt(roundRatio(r.times, 'conv alone', 'conv + lookupLayer'), 2)}x`,
 ]);
 save(
   `lookup-fusion-node${process.versions.node.split('.')[0]}`,
@@ -97,7 +104,13 @@ save(
     build: qw.backend,
     threads: 1,
     runs: Number(opts.runs),
-    cases: results.map(({ name, desc, n, r }) => ({ name, desc, elements: n, medianSeconds: r.median, runs: r.runs })),
+    cases: results.map(({ name, desc, n, r }) => ({
+      name,
+      desc,
+      elements: n,
+      medianSeconds: r.median,
+      rounds: r.times,
+    })),
   },
   [
     'case',
@@ -109,7 +122,7 @@ save(
   ],
   rows,
   [
-    `qwasm ${qw.backend} build, 1 thread; layers run with \`out\`.`,
+    `qwasm ${qw.backend} build, 1 thread; layers run with \`out\`. Times: medians over rounds; ratios: medians of per-round ratios (the cases of a round run next to each other, so a change of machine load hits them alike).`,
     'conv2d with lookup applies the table to the output codes in wasm memory (lookup_u8_pairs) before the copy-out; the same codes as conv + lookupLayer.',
     '"conv alone" bounds what a table folded into the requantization itself could reach.',
   ],
