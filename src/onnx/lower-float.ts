@@ -734,6 +734,19 @@ function softmaxLowering(kind: 'Softmax' | 'LogSoftmax'): Lowering {
     const inner = opset < 13 ? 1 : numel(x.shape.slice(axis + 1));
     const d = opset < 13 ? numel(x.shape.slice(axis)) : x.shape[axis]!;
     const log = kind === 'LogSoftmax';
+    if (!log) {
+      // the engine's SIMD softmax, written into the arena
+      const xt: Tensor<Float32Array> = {
+        data: new Float32Array(0),
+        shape: opset < 13 ? [numel(x.shape.slice(0, axis)), d] : [...x.shape],
+      };
+      const sa = { axis: opset < 13 ? 1 : axis };
+      p.step(n.name, 'Softmax (softmaxF32)', [x], [y], () => {
+        xt.data = x.data as Float32Array;
+        p.qw.softmaxF32(xt, sa, y.data as Float32Array);
+      });
+      return [y];
+    }
     const tmp = inner === 1 ? null : { a: new Float32Array(d), b: new Float32Array(d) };
     p.step(n.name, kind, [x], [y], () => {
       const xs = x.data as Float32Array;
