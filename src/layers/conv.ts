@@ -123,7 +123,12 @@ export interface ConvLookup {
   /** The function on real values, or a ready table of 256 codes indexed by the input byte. */
   fn: LookupFunction;
   /** The quantization of fn's result, the layer's output (in the input's dtype). */
-  output: { scale: number; zeroPoint?: number };
+  output: {
+    /** Real value of one integer step of fn's result. */
+    scale: number;
+    /** The code of real 0 (0 by default), in the input's dtype. */
+    zeroPoint?: number;
+  };
 }
 
 /**
