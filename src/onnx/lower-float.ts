@@ -319,13 +319,12 @@ function poolLowering(kind: 'MaxPool' | 'AveragePool'): Lowering {
     const base = { kernelShape: k, strides: g.strides, pads: g.pads, ceilMode: ceil, layout: 'NHWC' as const };
     const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, H, W, C] };
     const countIncludePad = attrInt(n, 'count_include_pad', 0) === 1;
+    const maxAttrs = { ...base, dilations: g.dilations };
+    const avgAttrs = { ...base, countIncludePad };
     p.step(n.name, `${kind} (${kind === 'MaxPool' ? 'maxPoolF32' : 'averagePoolF32'})`, [xin], [y], () => {
       xt.data = xin.data as Float32Array;
-      const r =
-        kind === 'MaxPool'
-          ? p.qw.maxPoolF32(xt, { ...base, dilations: g.dilations })
-          : p.qw.averagePoolF32(xt, { ...base, countIncludePad });
-      (y.data as Float32Array).set(r.data);
+      if (kind === 'MaxPool') p.qw.maxPoolF32(xt, maxAttrs, y.data as Float32Array);
+      else p.qw.averagePoolF32(xt, avgAttrs, y.data as Float32Array);
     });
     return [y];
   };
@@ -339,9 +338,10 @@ const lowerGlobalAveragePool: Lowering = (p, n, ins) => {
   const xin = p.nhwc(x);
   const y = p.val([N, C, 1, 1], 'float32', true, n.outputs[0]);
   const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, H, W, C] };
+  const attrs = { layout: 'NHWC' as const };
   p.step(n.name, 'GlobalAveragePool (globalAveragePoolF32)', [xin], [y], () => {
     xt.data = xin.data as Float32Array;
-    (y.data as Float32Array).set(p.qw.globalAveragePoolF32(xt, { layout: 'NHWC' }).data);
+    p.qw.globalAveragePoolF32(xt, attrs, y.data as Float32Array);
   });
   return [y];
 };
@@ -567,7 +567,7 @@ const lowerUnary: Lowering = (p, n, ins) => {
     const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [numel(x.shape)] };
     p.step(n.name, `${n.opType} (unaryF32)`, [x], [y], () => {
       xt.data = x.data as Float32Array;
-      (y.data as Float32Array).set(p.qw.unaryF32(xt, kind).data);
+      p.qw.unaryF32(xt, kind, undefined, y.data as Float32Array);
     });
     return [y];
   }
@@ -593,9 +593,7 @@ const lowerPointwise: Lowering = (p, node, ins) => {
     }
     p.step(n.name, 'pointwise (unaryF32 hardSwish)', [x], [y], () => {
       xt.data = x.data as Float32Array;
-      const r = p.qw.unaryF32(xt, 'hardSwish').data;
-      const o = y.data as Float32Array;
-      o.set(r);
+      p.qw.unaryF32(xt, 'hardSwish', undefined, y.data as Float32Array);
     });
     return [y];
   }

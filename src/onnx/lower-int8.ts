@@ -470,9 +470,7 @@ const averagePool: Int8Lowering = (p, n, ins, out) => {
   };
   p.step(n.name, 'AveragePool (qlinearAveragePool)', [x], [y], () => {
     xt.data = x.data as Int8Array;
-    (y.data as Int8Array).set(
-      p.qw.qlinearAveragePool(xt, xq.scale, xq.zeroPoint, out.scale, out.zeroPoint, attrs).data,
-    );
+    p.qw.qlinearAveragePool(xt, xq.scale, xq.zeroPoint, out.scale, out.zeroPoint, attrs, y.data as Int8Array);
   });
   return y;
 };
@@ -496,7 +494,7 @@ const maxPool: Int8Lowering = (p, n, ins) => {
   };
   p.step(n.name, 'MaxPool (maxPool int8)', [x], [y], () => {
     xt.data = x.data as Int8Array;
-    (y.data as Int8Array).set(p.qw.maxPool(xt, attrs).data);
+    p.qw.maxPool(xt, attrs, y.data as Int8Array);
   });
   return y;
 };
@@ -530,12 +528,11 @@ const concat: Int8Lowering = (p, n, ins, out) => {
   y.quant = out;
   const pAxis = nhwc ? [0, 3, 1, 2][axis]! : axis;
   const ts = vals.map((v) => tensorOf(v));
+  const list = vals.map((v, i) => [ts[i]!, v.quant!.scale, v.quant!.zeroPoint] as [Tensor<Int8Array>, number, number]);
+  const attrs = { axis: pAxis };
   p.step(n.name, 'Concat (qlinearConcat)', vals, [y], () => {
-    const list = vals.map((v, i) => {
-      ts[i]!.data = v.data as Int8Array;
-      return [ts[i]!, v.quant!.scale, v.quant!.zeroPoint] as [Tensor<Int8Array>, number, number];
-    });
-    (y.data as Int8Array).set(p.qw.qlinearConcat(list, out.scale, out.zeroPoint, { axis: pAxis }).data);
+    for (let i = 0; i < vals.length; i++) ts[i]!.data = vals[i]!.data as Int8Array;
+    p.qw.qlinearConcat(list, out.scale, out.zeroPoint, attrs, y.data as Int8Array);
   });
   return y;
 };
