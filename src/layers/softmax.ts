@@ -5,7 +5,7 @@
 import { check } from '../errors.js';
 import type { Runtime, Workspace } from '../runtime.js';
 import { checkTensor, dtypeOf, normalizeAxis, type QuantDtype, type Tensor } from '../tensor.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
+import { newQuantArray, dtypeRange } from '../quant/dtype.js';
 import { softmaxTable } from '../ops/softmax.js';
 import { Layer } from './layer.js';
 import { checkOut, copyCodes, readConfig, readQuant, sameShape, type ElementwiseQuant } from './codes.js';
@@ -97,7 +97,7 @@ export class SoftmaxLayer extends Layer<Tensor<Int8Array | Uint8Array>, Tensor<I
       this.tablePtr,
       this.Y,
       this.zy,
-      qrange(this.dtype).qmax,
+      dtypeRange(this.dtype).qmax,
       po,
     );
     return y;

@@ -4,7 +4,7 @@
 import { check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, type QuantDtype, type Tensor } from '../tensor.js';
-import { qrange } from '../quant/dtype.js';
+import { dtypeRange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, type Scale, type ZeroPoint } from '../quant/params.js';
 import { forEachOuter, planBroadcast, type BroadcastPlan } from './broadcast.js';
 import { outputArray, type OpOutput } from './out.js';
@@ -58,7 +58,7 @@ export function qbinaryParams(
   activation: 'none' | 'relu',
 ): QBinaryParams {
   const f = Math.fround;
-  const { qmin, qmax } = qrange(dtype);
+  const { qmin, qmax } = dtypeRange(dtype);
   const Ra = f(f(sa) / f(sy));
   const Rb = f(f(sb) / f(sy));
   return {

@@ -5,7 +5,7 @@
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, type QuantDtype, type Tensor } from '../tensor.js';
-import { qrange } from '../quant/dtype.js';
+import { dtypeRange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, type Scale, type ZeroPoint } from '../quant/params.js';
 import { roundHalfEven } from '../quant/multiplier.js';
 import { outputArray, type OpOutput } from './out.js';
@@ -60,7 +60,7 @@ export function buildLookupTable(
   yScale: number,
   yZeroPoint: number,
 ): Uint8Array {
-  const { qmin, qmax } = qrange(dtype);
+  const { qmin, qmax } = dtypeRange(dtype);
   const table = new Uint8Array(256);
   for (let i = 0; i < 256; i++) {
     const code = dtype === 'int8' ? (i << 24) >> 24 : i;
@@ -80,7 +80,7 @@ function readTable(table: Uint8Array | Int8Array | readonly number[], dtype: Qua
   if (table instanceof Uint8Array || table instanceof Int8Array) {
     return new Uint8Array(table.buffer, table.byteOffset, 256).slice();
   }
-  const { qmin, qmax } = qrange(dtype);
+  const { qmin, qmax } = dtypeRange(dtype);
   const out = new Uint8Array(256);
   for (let i = 0; i < 256; i++) {
     const v = table[i]!;

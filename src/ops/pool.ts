@@ -6,7 +6,7 @@
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, type QuantDtype, type Tensor } from '../tensor.js';
-import { qrange } from '../quant/dtype.js';
+import { dtypeRange } from '../quant/dtype.js';
 import { outputArray, type OpOutput } from './out.js';
 import { resolveScale, resolveZeroPoint, zeroPointDtype, type Scale, type ZeroPoint } from '../quant/params.js';
 import {
@@ -297,7 +297,7 @@ export function globalPoolMultiplier(xScale: number, yScale: number, pixels: num
 }
 
 function runGlobalQ8(rt: Runtime, q: PoolQuant, N: number, HW: number, C: number, xp: number, op: number): void {
-  const { qmin, qmax } = qrange(q.dtype);
+  const { qmin, qmax } = dtypeRange(q.dtype);
   rt.kernels.pool_global_avg_q8(
     xp,
     N,
@@ -338,7 +338,7 @@ export function qlinearAveragePool(
   const { H: OH, W: OW } = geo.output;
   check(!geo.global || H * W < MAX_GLOBAL_PIXELS, 'x', `has ${H * W} pixels per map, more than ${MAX_GLOBAL_PIXELS}`);
   const out = outputArray(given, q.dtype, N * OH * OW * C);
-  const { qmin, qmax } = qrange(q.dtype);
+  const { qmin, qmax } = dtypeRange(q.dtype);
   return runPool(rt, x, geo, out, (xp, rows, cols, op) => {
     if (geo.global) runGlobalQ8(rt, q, N, H * W, C, xp, op);
     else {

@@ -4,7 +4,7 @@
 import { check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, normalizeAxis, type Tensor } from '../tensor.js';
-import { qrange } from '../quant/dtype.js';
+import { dtypeRange } from '../quant/dtype.js';
 import { outputArray, type OpOutput } from './out.js';
 import { resolveScale, resolveZeroPoint, type Scale, type ZeroPoint } from '../quant/params.js';
 
@@ -100,7 +100,7 @@ export function qlinearSoftmax(
     const po = alloc(n, 'x');
     rt.heap.f32.set(table, pt >> 2);
     rt.heap.u8.set(new Uint8Array(src.buffer, src.byteOffset, n), px);
-    rt.kernels.qsoftmax(px, outer, D, inner, dtype === 'int8' ? 1 : 0, pt, Y, zy, qrange(dtype).qmax, po);
+    rt.kernels.qsoftmax(px, outer, D, inner, dtype === 'int8' ? 1 : 0, pt, Y, zy, dtypeRange(dtype).qmax, po);
     data.set(dtype === 'int8' ? rt.heap.i8.subarray(po, po + n) : rt.heap.u8.subarray(po, po + n));
   });
   return { data, shape: [...x.shape] };
