@@ -29,7 +29,8 @@ describe('quantRange', () => {
     expect(quantRange(4, true)).toEqual({ qmin: -8, qmax: 7 });
   });
   it('names the argument it refuses', () => {
-    expect(argumentOf(() => quantRange('int4' as never))).toBe('dtype');
+    expect(argumentOf(() => quantRange('int4' as never))).toBe('bits');
+    expect(argumentOf(() => quantRange('8' as never, true))).toBe('bits');
     expect(argumentOf(() => quantRange('int8', 'yes' as never))).toBe('narrow');
     expect(argumentOf(() => quantRange(9, true))).toBe('bits');
     expect(argumentOf(() => quantRange(8, undefined as never))).toBe('signed');

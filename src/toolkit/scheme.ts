@@ -140,14 +140,8 @@ export function quantRange(dtype: QuantDtype, narrow?: boolean): CodeRange;
 /** The code range of a bit width from 2 to 8, signed or unsigned, optionally narrow. */
 export function quantRange(bits: number, signed: boolean, narrow?: boolean): CodeRange;
 export function quantRange(bitsOrDtype: number | QuantDtype, signedOrNarrow?: boolean, narrow = false): CodeRange {
-  if (typeof bitsOrDtype === 'string') {
-    check(
-      bitsOrDtype === 'int8' || bitsOrDtype === 'uint8',
-      'dtype',
-      () => `must be 'int8' or 'uint8', got ${describe(bitsOrDtype)}`,
-    );
+  if (bitsOrDtype === 'int8' || bitsOrDtype === 'uint8')
     return dtypeRange(bitsOrDtype, readBoolean(signedOrNarrow, 'narrow', false));
-  }
   const bits = bitsOrDtype;
   const signed = signedOrNarrow;
   check(
