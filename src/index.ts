@@ -9,7 +9,7 @@ export { QwasmError } from './errors.js';
 export { supportedBackends, type Backend, type WasmSource } from './loader.js';
 export type { Tensor, TypedArray, QuantDtype } from './tensor.js';
 export type { Scale, ZeroPoint } from './quant/params.js';
-export { qrange } from './quant/dtype.js';
+export { qrange, type CodeRange } from './quant/dtype.js';
 export { quantizeMultiplier, fp32Multiplier, fixedRealMultiplier, type FixedMultiplier } from './quant/multiplier.js';
 export type { QuantizeOptions, DynamicQuantized } from './ops/quantize.js';
 export type { QLinearMatMulOptions } from './ops/matmul.js';

@@ -34,7 +34,7 @@ export interface Tensor<T extends TypedArray = TypedArray> {
  * @example
  * ```ts
  * const dtype: QuantDtype = 'int8';
- * qrange(dtype); // { qmin: -128, qmax: 127 }
+ * dtypeRange(dtype); // { qmin: -128, qmax: 127 }
  * ```
  */
 export type QuantDtype = 'int8' | 'uint8';

@@ -15,7 +15,7 @@ import { QwasmError, check } from '../errors.js';
 import { PackedLayer } from './linear.js';
 import { Workspace, type Runtime } from '../runtime.js';
 import { readField, readShape, readTypedArray, type QuantDtype, type Tensor } from '../tensor.js';
-import { qrange } from '../quant/dtype.js';
+import { dtypeRange } from '../quant/dtype.js';
 import { readBias, resolveScale, type Scale } from '../quant/params.js';
 import { fp32Multiplier } from '../quant/multiplier.js';
 import { EpilogueParams, activationRange, type Activation, type Requant } from '../ops/epilogue.js';
@@ -208,7 +208,7 @@ export class LinearInt4 extends PackedLayer<Int8Array | Uint8Array, Int8Array | 
     this.za = zx[0]!;
     this.xBuf = this.workspace();
     this.aBuf = this.workspace();
-    const { qmin, qmax } = qrange(dtype);
+    const { qmin, qmax } = dtypeRange(dtype);
     const panels = packInt4Panels(w.values, N, K);
     try {
       this.weights = rt.heap.alloc(panels.length, 'weights');

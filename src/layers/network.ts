@@ -8,7 +8,7 @@ import { check } from '../errors.js';
 import type { Runtime, Workspace } from '../runtime.js';
 import { Layer } from './layer.js';
 import { checkTensor, dtypeOf, type QuantDtype, type Tensor } from '../tensor.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
+import { newQuantArray, dtypeRange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
 import type { Requant } from '../ops/epilogue.js';
 import { checkAccumulation, maxCentred } from '../ops/gemm.js';
@@ -271,7 +271,7 @@ export class AveragePool2d extends MapLayer {
   protected compute(xp: number, yp: number): void {
     const g = this.geo!;
     const { N, H, W, C } = g.input;
-    const { qmin, qmax } = qrange(this.dtype);
+    const { qmin, qmax } = dtypeRange(this.dtype);
     const signed = this.dtype === 'int8' ? 1 : 0;
     const k = this.rt.kernels;
     if (g.global) {
@@ -442,7 +442,7 @@ export class ConvTranspose2d extends MapLayer {
       `must be 'fp32' or 'fixedpoint', got ${String(requant)}`,
     );
     checkAccumulation(g.Cg * g.kH * g.kW, maxCentred(this.dtype, xz), maxCentred('int8', zw), 'weights');
-    const { qmin, qmax } = qrange(this.dtype);
+    const { qmin, qmax } = dtypeRange(this.dtype);
     const plan = new ConvTransposePlan(
       this.rt,
       g,

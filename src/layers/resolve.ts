@@ -6,7 +6,7 @@ import { check } from '../errors.js';
 import type { QuantDtype } from '../tensor.js';
 import { resolveScale, resolveZeroPoint } from '../quant/params.js';
 import type { Activation, Requant, RequantSpec } from '../ops/epilogue.js';
-import { qrange } from '../quant/dtype.js';
+import { dtypeRange } from '../quant/dtype.js';
 
 /** A layer's quantization, resolved: per-tensor numbers the epilogue builder takes as they are. */
 export interface LayerQuant {
@@ -88,7 +88,7 @@ export function resolveLayerQuant(cfg: {
 
 /** The epilogue spec of a quantized layer: its resolved quantization, weight scales and bias. */
 export function layerRequantSpec(q: LayerQuant, weightScale: Float32Array, bias: Int32Array | undefined): RequantSpec {
-  const { qmin, qmax } = qrange(q.dtype);
+  const { qmin, qmax } = dtypeRange(q.dtype);
   return {
     requant: q.requant,
     outputScaleName: 'output.scale',

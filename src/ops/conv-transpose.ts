@@ -7,7 +7,7 @@
 import { check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, type QuantDtype, type Tensor } from '../tensor.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
+import { newQuantArray, dtypeRange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, zeroPointDtype, type Scale, type ZeroPoint } from '../quant/params.js';
 import { EpilogueParams, type Requant, type RequantSpec } from './epilogue.js';
 import { checkAccumulation, maxCentred, packedWeightBytes } from './gemm.js';
@@ -419,7 +419,7 @@ export function qlinearConvTranspose(
   const data = newQuantArray(yType, g.output.N * g.output.H * g.output.W * g.M);
   const shape = mapShape(g.output, g.nchw);
   if (data.length === 0) return { data, shape };
-  const { qmin, qmax } = qrange(yType);
+  const { qmin, qmax } = dtypeRange(yType);
   const spec: RequantSpec = {
     requant,
     inputScale: sx[0]!,

@@ -5,7 +5,7 @@ import { check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { dtypeOf, readTensor, type QuantDtype, type Tensor } from '../tensor.js';
 import { describe, readOptions } from '../args.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
+import { newQuantArray, dtypeRange } from '../quant/dtype.js';
 import {
   readBias,
   resolveScale,
@@ -263,7 +263,7 @@ export function qlinearConv(
   checkBiasRange(bias, geo.kH * geo.kW * geo.Cg, maxCentred(ops.xType, zx), maxCentred(ops.wType, zw));
   const data = newQuantArray(yType, geo.N * geo.M * geo.OH * geo.OW);
   if (data.length === 0) return { data, shape: outShape(geo, ops.nchw) };
-  const { qmin, qmax } = qrange(yType);
+  const { qmin, qmax } = dtypeRange(yType);
   const epi = EpilogueParams.requant(rt, geo.M, {
     requant,
     outputScaleName: 'yScale',

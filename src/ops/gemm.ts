@@ -3,7 +3,7 @@
 import { QwasmError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { QuantDtype } from '../tensor.js';
-import { qrange } from '../quant/dtype.js';
+import { dtypeRange } from '../quant/dtype.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -20,7 +20,7 @@ export function packedActivationBytes(M: number, K: number): number {
 
 /** The largest |q - zp| a dtype allows with zero point(s) `zps`. */
 export function maxCentred(dtype: QuantDtype, zps: ArrayLike<number>): number {
-  const { qmin, qmax } = qrange(dtype);
+  const { qmin, qmax } = dtypeRange(dtype);
   let m = 0;
   for (let i = 0; i < zps.length; i++) m = Math.max(m, qmax - zps[i]!, zps[i]! - qmin);
   return m;

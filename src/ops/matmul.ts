@@ -3,7 +3,7 @@ import { QwasmError, check } from '../errors.js';
 import { readOptions } from '../args.js';
 import type { Runtime } from '../runtime.js';
 import { checkResultSize, dtypeOf, readTensor, sizeOf, type QuantDtype, type Tensor } from '../tensor.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
+import { newQuantArray, dtypeRange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, zeroPointDtype, type Scale, type ZeroPoint } from '../quant/params.js';
 import { EpilogueKind } from '../kernels.js';
 import { EpilogueParams, type Requant } from './epilogue.js';
@@ -224,7 +224,7 @@ export function qlinearMatMul(
   checkAccumulation(plan.K, maxCentred(aType, za), maxCentred(bType, zb), 'a');
   const count = plan.aIndex.length * plan.M * plan.N;
   const data = newQuantArray(yType, count);
-  const { qmin, qmax } = qrange(yType);
+  const { qmin, qmax } = dtypeRange(yType);
   if (count === 0) return { data, shape: plan.outShape };
   const epi = EpilogueParams.requant(rt, plan.N, {
     requant,

@@ -3,7 +3,7 @@ import { check } from '../errors.js';
 import { readOptions } from '../args.js';
 import type { Runtime } from '../runtime.js';
 import { checkDtype, checkResultSize, normalizeAxis, readTensor, type QuantDtype, type Tensor } from '../tensor.js';
-import { newQuantArray, qrange } from '../quant/dtype.js';
+import { newQuantArray, dtypeRange } from '../quant/dtype.js';
 import { resolveScale, resolveZeroPoint, zeroPointDtype, type Scale, type ZeroPoint } from '../quant/params.js';
 import { roundHalfEven } from '../quant/multiplier.js';
 
@@ -70,7 +70,7 @@ export function quantizeLinear(
   const dtype = o.dtype ?? zeroPointDtype(zeroPoint) ?? 'uint8';
   check(dtype === 'int8' || dtype === 'uint8', 'dtype', `must be 'int8' or 'uint8', got ${String(dtype)}`);
   const p = resolveAxisParams(x.shape, scale, zeroPoint, dtype, o.axis);
-  const { qmin, qmax } = qrange(dtype);
+  const { qmin, qmax } = dtypeRange(dtype);
   const n = x.data.length;
   const out = newQuantArray(dtype, n);
   if (n === 0) return { data: out, shape: [...x.shape] };

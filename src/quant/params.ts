@@ -1,7 +1,7 @@
 import { QwasmError, check } from '../errors.js';
 import { article, describe } from '../args.js';
 import { typedArrayOf, type QuantDtype } from '../tensor.js';
-import { qrange } from './dtype.js';
+import { dtypeRange } from './dtype.js';
 
 /**
  * A scale per tensor (number) or per channel.
@@ -97,7 +97,7 @@ export function resolveZeroPoint(
     check(channels !== undefined, name, `has ${values.length} values but only a per-tensor zero point is allowed here`);
     check(values.length === channels, name, `has ${values.length} values, expected 1 or ${channels} (one per channel)`);
   }
-  const { qmin, qmax } = qrange(dtype);
+  const { qmin, qmax } = dtypeRange(dtype);
   // checked before any conversion to int32, which would wrap 2^32 + 3 to 3
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
