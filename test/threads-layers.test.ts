@@ -4,9 +4,7 @@
 // default thresholds on shapes big enough to split.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Qwasm, residualQuantize, type Backend } from '../src/index.js';
-import { hasBinaryScratch } from '../src/threads/kernels.js';
 import { minOpsPerPart } from '../src/threads/partition.js';
-import type { Runtime } from '../src/runtime.js';
 import { backends, firstDiff, randInt, randomFloat32, randomInt8, rng } from './helpers.js';
 import { leaveChunksToWorkers, wakeUps, workerChunks } from './threads-probe.js';
 
@@ -71,11 +69,6 @@ const LARGE: Array<[number, number, number]> = [
 ];
 const shapesOf = (mode: Mode) => (mode === 'forced' ? SMALL : LARGE);
 
-/** True when the build gives each thread its own binary popcount tile (bgemm can split). */
-function binarySplits(qw: Qwasm): boolean {
-  return hasBinaryScratch((qw as unknown as { rt: Runtime }).rt.kernels);
-}
-
 describe.each(backends)('int4, residual and binary GEMMs on threads (%s)', (backend) => {
   const { one, many } = byBackend.get(backend)!;
 
@@ -131,40 +124,37 @@ describe.each(backends)('int4, residual and binary GEMMs on threads (%s)', (back
       expectSplit(mode, many, before);
     });
 
-    it.skipIf(!binarySplits(many[0]!))(
-      `binary linear and conv layers, every output, are bit-identical (${mode} split)`,
-      () => {
-        const r = rng(47);
-        const before = prepare(mode, many);
-        const outputs = ['float32', 'bits', { dtype: 'int8' as const, scale: 0.5, zeroPoint: 3 }] as const;
-        for (const [M, K, N] of shapesOf(mode)) {
-          const weights = { data: randomFloat32(r, N * K), shape: [N, K] };
-          const x = one.bitpack({ data: randomFloat32(r, M * K), shape: [M, K] });
-          for (const output of outputs) {
-            const cfg = { weights, scale: 'xnor' as const, bias: randomFloat32(r, N), output };
-            const want = one.binaryLinear(cfg).run(x);
-            for (const qw of many) {
-              const got = qw.binaryLinear(cfg).run(x);
-              const data = (t: object) =>
-                ('bits' in t ? t.bits : (t as { data: ArrayLike<number> }).data) as ArrayLike<number>;
-              expectSame(data(got), data(want), `${M}x${K}x${N} ${JSON.stringify(output)} on ${qw.threads} threads`);
-            }
-          }
-        }
-        // a conv whose output pixels are the rows: odd map, zero and one padding
-        const [H, W, C, O] = mode === 'forced' ? [7, 5, 37, 9] : [30, 30, 64, 64];
-        for (const padValue of [0, 1] as const) {
-          const weights = { data: randomFloat32(r, O * 3 * 3 * C), shape: [O, 3, 3, C] };
-          const x = one.bitpack({ data: randomFloat32(r, 2 * H * W * C), shape: [2, H, W, C] });
-          const cfg = { weights, pads: [1, 1, 1, 1], padValue };
-          const want = one.binaryConv2dLayer(cfg).run(x).data;
+    it(`binary linear and conv layers, every output, are bit-identical (${mode} split)`, () => {
+      const r = rng(47);
+      const before = prepare(mode, many);
+      const outputs = ['float32', 'bits', { dtype: 'int8' as const, scale: 0.5, zeroPoint: 3 }] as const;
+      for (const [M, K, N] of shapesOf(mode)) {
+        const weights = { data: randomFloat32(r, N * K), shape: [N, K] };
+        const x = one.bitpack({ data: randomFloat32(r, M * K), shape: [M, K] });
+        for (const output of outputs) {
+          const cfg = { weights, scale: 'xnor' as const, bias: randomFloat32(r, N), output };
+          const want = one.binaryLinear(cfg).run(x);
           for (const qw of many) {
-            expectSame(qw.binaryConv2dLayer(cfg).run(x).data, want, `conv pad ${padValue} on ${qw.threads} threads`);
+            const got = qw.binaryLinear(cfg).run(x);
+            const data = (t: object) =>
+              ('bits' in t ? t.bits : (t as { data: ArrayLike<number> }).data) as ArrayLike<number>;
+            expectSame(data(got), data(want), `${M}x${K}x${N} ${JSON.stringify(output)} on ${qw.threads} threads`);
           }
         }
-        expectSplit(mode, many, before);
-      },
-    );
+      }
+      // a conv whose output pixels are the rows: odd map, zero and one padding
+      const [H, W, C, O] = mode === 'forced' ? [7, 5, 37, 9] : [30, 30, 64, 64];
+      for (const padValue of [0, 1] as const) {
+        const weights = { data: randomFloat32(r, O * 3 * 3 * C), shape: [O, 3, 3, C] };
+        const x = one.bitpack({ data: randomFloat32(r, 2 * H * W * C), shape: [2, H, W, C] });
+        const cfg = { weights, pads: [1, 1, 1, 1], padValue };
+        const want = one.binaryConv2dLayer(cfg).run(x).data;
+        for (const qw of many) {
+          expectSame(qw.binaryConv2dLayer(cfg).run(x).data, want, `conv pad ${padValue} on ${qw.threads} threads`);
+        }
+      }
+      expectSplit(mode, many, before);
+    });
   }
 
   it("runAsync gives run's result on every one of these layers, one call after another", async () => {

@@ -61,7 +61,6 @@ async function serve(init, post) {
   // the kernels' tiles in static memory would be shared by every instance: this worker's
   // live in its own block
   if (typeof k.thread_scratch === 'function') k.thread_scratch(tile);
-  if (typeof k.binary_thread_scratch === 'function') k.binary_thread_scratch(tile);
   const words = SLOTS + SLOT_WORDS * (slot + 1);
   const i32 = new Int32Array(memory.buffer, ctl, words);
   const f32 = new Float32Array(memory.buffer, ctl, words);
