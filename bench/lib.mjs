@@ -44,6 +44,42 @@ export async function repeat(runs, measureOnce) {
   return { median: med, runs: all };
 }
 
+/**
+ * Times `cases` ({ name: fn }) in `rounds` interleaved rounds (the order reversed every
+ * other round), each case a chunk of calls of about `chunkMs`, by this process's CPU time
+ * (user + system), which other processes on a loaded machine do not inflate the way they
+ * inflate wall time. Returns what `repeat` returns: per-case medians and every round, so
+ * `speedup` gives the median of per-round ratios.
+ */
+export function measureInterleaved(cases, { rounds = 15, chunkMs = 20 } = {}) {
+  const names = Object.keys(cases);
+  const reps = {};
+  for (const n of names) {
+    for (let i = 0; i < 3; i++) cases[n]();
+    const t0 = performance.now();
+    let k = 0;
+    while (performance.now() - t0 < chunkMs) {
+      cases[n]();
+      k++;
+    }
+    reps[n] = Math.max(1, k);
+  }
+  const runs = [];
+  for (let r = 0; r < rounds; r++) {
+    const run = {};
+    for (const n of r % 2 ? [...names].reverse() : names) {
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < reps[n]; i++) cases[n]();
+      const c = process.cpuUsage(c0);
+      run[n] = (c.user + c.system) / 1e6 / reps[n];
+    }
+    runs.push(run);
+  }
+  const med = {};
+  for (const n of names) med[n] = median(runs.map((x) => x[n]));
+  return { median: med, runs };
+}
+
 /** Median over runs of the per-run ratio a / b (time of b over time of a = speedup of a). */
 export function speedup(result, fast, slow) {
   return median(result.runs.map((r) => r[slow] / r[fast]));
