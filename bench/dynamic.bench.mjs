@@ -2,17 +2,19 @@
 // int8 weights packed once, a dequantizing epilogue) against the float32 baseline and the
 // static int8 layer of the same shape, one run measuring all three: the digit model at
 // batch 32 as a whole, then layer by layer (each layer fed what the model feeds it).
-// Usage: node bench/dynamic.bench.mjs [--runs 3] [--backend simd]
+// Timing: interleaved rounds by CPU time (bench/lib.mjs measureInterleaved), the median of
+// per-round ratios; --wall times with benny instead (--runs of it).
+// Usage: node bench/dynamic.bench.mjs [--rounds 15] [--backend simd] [--wall [--runs 3]]
 import os from 'node:os';
 import { Qwasm } from '../dist/index.js';
-import { args, fmt, measure, repeat, save, speedup } from './lib.mjs';
+import { args, fmt, measure, measureInterleaved, repeat, save, speedup } from './lib.mjs';
 import { loadMnist, gather } from '../examples/mnist/data.mjs';
 import { loadModel, paramShapes, INPUT_SHAPE } from '../examples/mnist/model.mjs';
 import { forwardRef } from '../examples/mnist/reference.mjs';
 import { LocalMinMaxObserver, quantizeModel } from '../examples/mnist/quantize.mjs';
 import { buildFloat32, buildDynamic, buildInt8 } from '../examples/mnist/qwasm-model.mjs';
 
-const opts = args({ runs: 3, backend: 'simd' });
+const opts = args({ runs: 3, rounds: 15, backend: 'simd', wall: false });
 const qw = await Qwasm.create({ backend: String(opts.backend) });
 
 // the static int8 model, calibrated with min-max on 256 training images
@@ -91,7 +93,9 @@ for (const q of qmodel.layers) {
 const rows = [];
 const data = [];
 for (const [name, fns] of cases) {
-  const r = await repeat(Number(opts.runs), () => measure(name, fns));
+  const r = opts.wall
+    ? await repeat(Number(opts.runs), () => measure(name, fns))
+    : measureInterleaved(fns, { rounds: Number(opts.rounds) });
   const dynVsF32 = speedup(r, 'dynamic', 'float32');
   const staticVsF32 = speedup(r, 'static', 'float32');
   rows.push([
@@ -124,6 +128,6 @@ save(
   ],
   rows,
   [
-    `Build ${qw.backend}; ${os.cpus()[0]?.model}. Dynamic layers take and return float32 like the float32 ones (the same copies in and out of wasm memory) and quantize their input on every call (a min / max pass and a quantize pass); static int8 layers move int8.`,
+    `Build ${qw.backend}; ${os.cpus()[0]?.model}; ${opts.wall ? `wall time (benny), median of ${opts.runs} runs` : `CPU time, ${opts.rounds} interleaved rounds, median of per-round ratios`}. Dynamic layers take and return float32 like the float32 ones (the same copies in and out of wasm memory) and quantize their input on every call (a min / max pass and a quantize pass); static int8 layers move int8.`,
   ],
 );

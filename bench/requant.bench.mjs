@@ -1,17 +1,19 @@
 // 'fixedpoint' (TFLite) against 'fp32' (ONNX) requantization on the same layers, one run
 // measuring both: the int8 digit model at batch 32, a 56x56x64->64 3x3 conv, and a
 // 56x56x16->16 1x1 conv whose epilogue is a large share of the work. Weights per channel.
-// Usage: node bench/requant.bench.mjs [--runs 3] [--backend simd]
+// Timing: interleaved rounds by CPU time (bench/lib.mjs measureInterleaved), the median of
+// per-round ratios; --wall times with benny instead (--runs of it).
+// Usage: node bench/requant.bench.mjs [--rounds 15] [--backend simd] [--wall [--runs 3]]
 import os from 'node:os';
 import { Qwasm } from '../dist/index.js';
-import { args, fmt, measure, repeat, save, speedup } from './lib.mjs';
+import { args, fmt, measure, measureInterleaved, repeat, save, speedup } from './lib.mjs';
 import { loadMnist, gather } from '../examples/mnist/data.mjs';
 import { loadModel } from '../examples/mnist/model.mjs';
 import { forwardRef } from '../examples/mnist/reference.mjs';
 import { LocalMinMaxObserver, quantizeModel } from '../examples/mnist/quantize.mjs';
 import { buildInt8 } from '../examples/mnist/qwasm-model.mjs';
 
-const opts = args({ runs: 3, backend: 'simd' });
+const opts = args({ runs: 3, rounds: 15, backend: 'simd', wall: false });
 const qw = await Qwasm.create({ backend: String(opts.backend) });
 
 function randInt(n, lo, hi, T, seed) {
@@ -69,7 +71,10 @@ const cases = [
 const rows = [];
 const data = [];
 for (const [name, pair] of cases) {
-  const r = await repeat(Number(opts.runs), () => measure(name, { fp32: pair.fp32, fixedpoint: pair.fixed }));
+  const fns = { fp32: pair.fp32, fixedpoint: pair.fixed };
+  const r = opts.wall
+    ? await repeat(Number(opts.runs), () => measure(name, fns))
+    : measureInterleaved(fns, { rounds: Number(opts.rounds) });
   const ratio = speedup(r, 'fixedpoint', 'fp32');
   rows.push([name, fmt(r.median.fp32 * 1e3, 3), fmt(r.median.fixedpoint * 1e3, 3), fmt(ratio, 2) + 'x']);
   data.push({ name, fp32Ms: r.median.fp32 * 1e3, fixedpointMs: r.median.fixedpoint * 1e3, fixedVsFp32: ratio });
@@ -80,6 +85,6 @@ save(
   ['layer', "'fp32' ms", "'fixedpoint' ms", 'fixedpoint speed / fp32 speed'],
   rows,
   [
-    `Build ${qw.backend}; ${os.cpus()[0]?.model}. A ratio of 1.00x means the TFLite fixed-point rule costs nothing over the float one.`,
+    `Build ${qw.backend}; ${os.cpus()[0]?.model}; ${opts.wall ? `wall time (benny), median of ${opts.runs} runs` : `CPU time, ${opts.rounds} interleaved rounds, median of per-round ratios`}. A ratio of 1.00x means the TFLite fixed-point rule costs nothing over the float one.`,
   ],
 );
