@@ -58,9 +58,13 @@ function tsFile() {
   return out;
 }
 
-/** Word indices of the control block, checked: increasing, the job arguments below MESSAGE. */
+/**
+ * Word indices of the control block, checked: increasing, the job arguments below MESSAGE.
+ * @returns {Record<string, number>}
+ */
 function poolWords() {
   const c = poolControl;
+  /** @type {Record<string, number>} */
   const words = Object.fromEntries(c.words.map(([f, at]) => [f, at]));
   c.words.forEach(([f, at], i) => {
     if (i > 0 && at <= c.words[i - 1][1])
@@ -91,6 +95,7 @@ function poolFiles() {
   const ctl = Object.entries(words).map(([f, at]) => [f, at, docs[f]]);
   const slot = c.slot.map(([f, doc], i) => [f, i, doc]);
   const fn = Object.entries(c.jobs).map(([name, job]) => [name, job.id, job.doc]);
+  /** @type {[string, string, (string | number)[][]][]} */
   const groups = [
     ['Ctl', 'Word indices of the control block.', ctl],
     ['Slot', "Word offsets inside a worker's slot.", slot],
