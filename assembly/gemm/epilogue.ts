@@ -155,7 +155,8 @@ const F64_CLAMP: i32 = 8; // RELU: min with qmax; SIGNED: clamp to [qmin, qmax] 
  * keeps |z| below 2^30, so the low word never wraps.
  * RELU: when qmin >= zp, every x < 0 gives z <= 0 with +2^30 as with -2^30, and the
  * max with qmin maps both to qmin: the sign costs nothing, and the bias folds into FADD
- * (bias * M + 2^30 + 1/2) where that stays exact.
+ * (bias * M + 2^30 + 1/2) where that stays exact. The relaxed build fuses the multiply and
+ * the add (exact either way); on Node 24 that brings 'fixedpoint' level with 'fp32'.
  */
 @inline function fixedF64Rows(
   t: usize,
@@ -199,27 +200,33 @@ const F64_CLAMP: i32 = 8; // RELU: min with qmax; SIGNED: clamp to [qmin, qmax] 
       a0 = i32x4.add(a0, b0);
       a1 = i32x4.add(a1, b1);
     }
-    let w0 = f64x2.mul(f64x2.convert_low_i32x4_s(a0), m0);
-    let w1 = f64x2.mul(f64x2.convert_low_i32x4_s(v128.shuffle<i32>(a0, a0, 2, 3, 2, 3)), m1);
-    let w2 = f64x2.mul(f64x2.convert_low_i32x4_s(a1), m2);
-    let w3 = f64x2.mul(f64x2.convert_low_i32x4_s(v128.shuffle<i32>(a1, a1, 2, 3, 2, 3)), m3);
-    if (relu) {
-      w0 = f64x2.add(w0, v128.load(fa));
-      w1 = f64x2.add(w1, v128.load(fa, 16));
-      w2 = f64x2.add(w2, v128.load(fa, 32));
-      w3 = f64x2.add(w3, v128.load(fa, 48));
+    const f0 = f64x2.convert_low_i32x4_s(a0);
+    const f1 = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(a0, a0, 2, 3, 2, 3));
+    const f2 = f64x2.convert_low_i32x4_s(a1);
+    const f3 = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(a1, a1, 2, 3, 2, 3));
+    // RELU: + FADD; SIGNED: + copysign(2^30, x). The product and the sum are exact, so a
+    // fused multiply-add (where relaxed_madd fuses) gives the same bits as two steps.
+    const d0 = relu ? v128.load(fa) : v128.or(v128.and(f0, sign), nudge);
+    const d1 = relu ? v128.load(fa, 16) : v128.or(v128.and(f1, sign), nudge);
+    const d2 = relu ? v128.load(fa, 32) : v128.or(v128.and(f2, sign), nudge);
+    const d3 = relu ? v128.load(fa, 48) : v128.or(v128.and(f3, sign), nudge);
+    let w0: v128, w1: v128, w2: v128, w3: v128;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      w0 = f64x2.relaxed_madd(f0, m0, d0);
+      w1 = f64x2.relaxed_madd(f1, m1, d1);
+      w2 = f64x2.relaxed_madd(f2, m2, d2);
+      w3 = f64x2.relaxed_madd(f3, m3, d3);
     } else {
-      // + copysign(2^30, x): x * M carries the sign of x (M > 0; -0 for x < 0 when M = 0)
-      w0 = f64x2.add(w0, v128.or(v128.and(w0, sign), nudge));
-      w1 = f64x2.add(w1, v128.or(v128.and(w1, sign), nudge));
-      w2 = f64x2.add(w2, v128.or(v128.and(w2, sign), nudge));
-      w3 = f64x2.add(w3, v128.or(v128.and(w3, sign), nudge));
-      if (adjust) {
-        w0 = f64x2.add(w0, half);
-        w1 = f64x2.add(w1, half);
-        w2 = f64x2.add(w2, half);
-        w3 = f64x2.add(w3, half);
-      }
+      w0 = f64x2.add(f64x2.mul(f0, m0), d0);
+      w1 = f64x2.add(f64x2.mul(f1, m1), d1);
+      w2 = f64x2.add(f64x2.mul(f2, m2), d2);
+      w3 = f64x2.add(f64x2.mul(f3, m3), d3);
+    }
+    if (!relu && adjust) {
+      w0 = f64x2.add(w0, half);
+      w1 = f64x2.add(w1, half);
+      w2 = f64x2.add(w2, half);
+      w3 = f64x2.add(w3, half);
     }
     let q0 = v128.shuffle<i32>(f64x2.add(w0, c0), f64x2.add(w1, c1), 0, 2, 4, 6);
     let q1 = v128.shuffle<i32>(f64x2.add(w2, c2), f64x2.add(w3, c3), 0, 2, 4, 6);
