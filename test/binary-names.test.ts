@@ -47,7 +47,7 @@ describe('binary convolution names', () => {
   it('the 0.1 op form still names its own arguments; the layer form names weights', () => {
     const xb = qw.bitpack(x);
     expectError(() => qw.binaryConv2d(xb, undefined as unknown as BitTensor, attrs), 'w');
-    expectError(() => (qw.binaryConv2d as (x: BitTensor) => unknown)(xb), 'w');
+    expectError(() => (qw.binaryConv2d as unknown as (x: BitTensor) => unknown).call(qw, xb), 'w');
     expectError(() => qw.binaryConv2d({ pads: [1, 1, 1, 1] } as never), 'weights');
   });
 });
