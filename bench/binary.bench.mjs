@@ -1,16 +1,18 @@
 // Binary (XNOR-popcount) layers against the float32 and int8 layers of the same shape,
 // per build, single thread. Usage:
-//   node bench/binary.bench.mjs [--runs 3] [--builds relaxed,simd] [--only gemm|conv]
+//   node bench/binary.bench.mjs [--rounds 15] [--builds relaxed,simd] [--only gemm|conv] [--wall [--runs 3]]
 // Under Node 24 (scripts/node24.sh bench/binary.bench.mjs) the relaxed build runs too.
-// BENCH_MAX_TIME (seconds per case, default 0.6) keeps runs short on a shared machine.
+// Timing: interleaved rounds by CPU time (bench/lib.mjs measureInterleaved), ratios the
+// median of per-round ratios, which a loaded shared machine blurs far less than wall time;
+// --wall times with benny instead (BENCH_MAX_TIME seconds per case, --runs of it).
 //
 // Every case is one whole call with preallocated outputs: copy in, kernel, epilogue, copy
 // out. Binary inputs are bits (what a binary layer consumes: the previous binary layer's
 // 'bits' output, or qw.bitpack once); the cost of bitpacking a float32 input is listed
 // separately. binaryMatMul (the op) packs its b operand on every call; binaryLinear and
 // binaryConv2dLayer hold prepacked weights, like linearF32 / linear / conv2dF32 / conv2d.
-import { Qwasm, supportedBackends } from '../dist/index.js';
-import { args, fmt, measure, repeat, save, speedup } from './lib.mjs';
+import { Qwasm } from '../dist/index.js';
+import { args, buildsToRun, fmt, measure, measureInterleaved, repeat, save, speedup } from './lib.mjs';
 
 const GEMM_SHAPES = [
   { M: 64, K: 1024, N: 1024 },
@@ -113,11 +115,13 @@ function convCases(qw, b, { H, W, C, O, k }) {
   return { cases, dispose: () => layers.forEach((l) => l.dispose()) };
 }
 
-const opts = args({ runs: 3 });
-const supported = await supportedBackends();
-const builds = (opts.builds ? String(opts.builds).split(',') : ['relaxed', 'simd']).filter((b) =>
-  supported.includes(b),
-);
+const opts = args({ runs: 3, rounds: 15, wall: false });
+/** One comparison's times: { median, runs } in seconds per call. */
+const time = async (label, cases) =>
+  opts.wall
+    ? repeat(Number(opts.runs), () => measure(label, cases))
+    : measureInterleaved(cases, { rounds: Number(opts.rounds) });
+const builds = await buildsToRun(opts.builds, ['relaxed', 'simd']);
 const engines = {};
 for (const b of builds) engines[b] = await Qwasm.create({ backend: b });
 const rows = [];
@@ -128,7 +132,7 @@ if (!opts.only || opts.only === 'gemm') {
   for (const sh of GEMM_SHAPES) {
     const made = builds.map((b) => gemmCases(engines[b], b, sh));
     const label = `binary GEMM ${sh.M}x${sh.K}x${sh.N}`;
-    const res = await repeat(Number(opts.runs), () => measure(label, Object.assign({}, ...made.map((m) => m.cases))));
+    const res = await time(label, Object.assign({}, ...made.map((m) => m.cases)));
     for (const b of builds) {
       const t = (n) => res.median[`${b} ${n}`];
       const bitMacs = sh.M * sh.K * sh.N;
@@ -169,7 +173,7 @@ if (!opts.only || opts.only === 'conv') {
   for (const sh of CONV_SHAPES) {
     const made = builds.map((b) => convCases(engines[b], b, sh));
     const label = `binary conv ${sh.H}x${sh.W}x${sh.C}->${sh.O} ${sh.k}x${sh.k}`;
-    const res = await repeat(Number(opts.runs), () => measure(label, Object.assign({}, ...made.map((m) => m.cases))));
+    const res = await time(label, Object.assign({}, ...made.map((m) => m.cases)));
     for (const b of builds) {
       const t = (n) => res.median[`${b} ${n}`];
       const bitMacs = sh.H * sh.W * sh.O * sh.k * sh.k * sh.C;
@@ -221,7 +225,9 @@ const convTable = [
 ];
 save(
   `binary-node${major}`,
-  { runs: Number(opts.runs), maxTime: Number(process.env.BENCH_MAX_TIME ?? 0.6), results },
+  opts.wall
+    ? { timing: 'wall', runs: Number(opts.runs), maxTime: Number(process.env.BENCH_MAX_TIME ?? 0.6), results }
+    : { timing: 'cpu', rounds: Number(opts.rounds), results },
   [
     'GEMM',
     'build',
@@ -240,7 +246,10 @@ save(
     '',
     'Binary ops = 2 per bit multiply-accumulate (an XNOR and a popcount add). Each time is one call into preallocated outputs:',
     'binaryLinear / binaryConv2dLayer take bits and give float32 (acc * alpha, XNOR-Net scale); binaryMatMul also packs b every call;',
-    'binaryConv2d op also packs the weights. Ratios are medians of per-run ratios of times measured in the same run.',
+    'binaryConv2d op also packs the weights. Ratios are medians of per-run ratios of times measured in the same run',
+    opts.wall
+      ? `(wall time, benny, ${opts.runs} runs).`
+      : `(CPU time, ${opts.rounds} interleaved rounds; times are CPU ms per call).`,
     'zero-pad cost = time(pad 0) / time(pad 1) - 1. "bits out": the same layer giving sign bits, what a next binary layer takes.',
   ],
 );
