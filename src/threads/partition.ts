@@ -24,11 +24,12 @@ export const minOpsPerPart = {
    */
   binary: 8_000_000,
   /**
-   * Pooling and resize, counted in output bytes x window taps (x4 where each tap is
-   * widened to float32): memory-bound kernels at a few GB/s, whose parts must be larger
-   * still to pay for a wake-up and the cache lines the threads share.
+   * Pooling, resize and col2im, counted in output bytes x window taps (x4 where each tap
+   * is widened to float32). Max pool 3x3 s2 on 1x112x112x64 (1.8 M) took 0.17 ms on one
+   * thread here, so parts of 0.5 M are ~50 us: a wake-up's worth several times over. Not
+   * yet tuned on idle cores.
    */
-  map: 1_000_000,
+  map: 500_000,
 };
 
 /** How many parts a job of `work` units of cost gets, at most `threads`, each >= `minWork`. */
