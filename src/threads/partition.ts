@@ -28,7 +28,7 @@ export const minOpsPerPart = {
    * is widened to float32). Max pool 3x3 s2 on 1x112x112x64 (1.8 M, 0.19 ms on one
    * thread) ran at 0.82x split in two on this busy 2-vCPU Xeon while a 128x768x768 GEMM
    * ran at 1.52x in the same run: such short memory-bound calls stay on one thread, parts
-   * start at 1 M (linear resize x2 on 1x40x40x96, 2.5 M, ran at 1.40x).
+   * start at 1 M (linear resize x2 on 1x40x40x96, 9.8 M, ran at 1.40x).
    */
   map: 1_000_000,
 };
