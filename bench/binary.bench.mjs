@@ -10,7 +10,7 @@
 // out. Binary inputs are bits (what a binary layer consumes: the previous binary layer's
 // 'bits' output, or qw.bitpack once); the cost of bitpacking a float32 input is listed
 // separately. binaryMatMul (the op) packs its b operand on every call; binaryLinear and
-// binaryConv2dLayer hold prepacked weights, like linearF32 / linear / conv2dF32 / conv2d.
+// binaryConv2d hold prepacked weights, like linearF32 / linear / conv2dF32 / conv2d.
 import { Qwasm } from '../dist/index.js';
 import { args, buildsToRun, fmt, measure, measureInterleaved, repeat, save, speedup } from './lib.mjs';
 
@@ -72,17 +72,17 @@ function convCases(qw, b, { H, W, C, O, k }) {
   const xb = qw.bitpack({ data: xf, shape: [1, H, W, C] });
   const wb = qw.bitpack({ data: wf, shape: [O, k, k, C] });
   const weights = { data: wf, shape: [O, k, k, C] };
-  const b0 = qw.binaryConv2dLayer({ weights, pads, padValue: 0, scale: 'xnor' });
-  const b1 = qw.binaryConv2dLayer({ weights, pads, padValue: 1, scale: 'xnor' });
-  const bb = qw.binaryConv2dLayer({ weights, pads, padValue: 0, scale: 'xnor', output: 'bits' });
+  const b0 = qw.binaryConv2d({ weights, pads, padValue: 0, scale: 'xnor' });
+  const b1 = qw.binaryConv2d({ weights, pads, padValue: 1, scale: 'xnor' });
+  const bb = qw.binaryConv2d({ weights, pads, padValue: 0, scale: 'xnor', output: 'bits' });
   const ybb = { bits: new Uint32Array(H * W * Math.ceil(O / 32)), shape: [1, H, W, O] };
   const yb0 = { data: new Float32Array(H * W * O), shape: [1, H, W, O] };
   const yb1 = { data: new Float32Array(H * W * O), shape: [1, H, W, O] };
   const cases = {
-    [`${b} binaryConv2dLayer pad 0`]: () => b0.run(xb, yb0),
-    [`${b} binaryConv2dLayer pad 1`]: () => b1.run(xb, yb1),
-    [`${b} binaryConv2dLayer pad 0 bits out`]: () => bb.run(xb, ybb),
-    [`${b} binaryConv2d op pad 0`]: () => qw.binaryConv2d(xb, wb, { pads, padValue: 0 }),
+    [`${b} binaryConv2d layer pad 0`]: () => b0.run(xb, yb0),
+    [`${b} binaryConv2d layer pad 1`]: () => b1.run(xb, yb1),
+    [`${b} binaryConv2d layer pad 0 bits out`]: () => bb.run(xb, ybb),
+    [`${b} binaryConv op pad 0`]: () => qw.binaryConv(xb, wb, { pads, padValue: 0 }),
     [`${b} bitpack x`]: () => qw.bitpack({ data: xf, shape: [1, H, W, C] }),
   };
   const layers = [b0, b1, bb];
@@ -181,27 +181,27 @@ if (!opts.only || opts.only === 'conv') {
       const row = {
         shape: `${sh.H}x${sh.W}x${sh.C}->${sh.O} ${sh.k}x${sh.k} pad 1`,
         build: b,
-        pad0Ms: t('binaryConv2dLayer pad 0') * 1e3,
-        pad1Ms: t('binaryConv2dLayer pad 1') * 1e3,
-        bitsOutMs: t('binaryConv2dLayer pad 0 bits out') * 1e3,
-        opPad0Ms: t('binaryConv2d op pad 0') * 1e3,
+        pad0Ms: t('binaryConv2d layer pad 0') * 1e3,
+        pad1Ms: t('binaryConv2d layer pad 1') * 1e3,
+        bitsOutMs: t('binaryConv2d layer pad 0 bits out') * 1e3,
+        opPad0Ms: t('binaryConv op pad 0') * 1e3,
         bitpackMs: t('bitpack x') * 1e3,
         conv2dF32Ms: t('conv2dF32') * 1e3,
         int8Conv2dMs: has8 ? t('int8 conv2d') * 1e3 : null,
-        binaryGops: (2 * bitMacs) / t('binaryConv2dLayer pad 0') / 1e9,
-        pad0VsF32: speedup(res, `${b} binaryConv2dLayer pad 0`, `${b} conv2dF32`),
-        pad1VsF32: speedup(res, `${b} binaryConv2dLayer pad 1`, `${b} conv2dF32`),
-        pad0VsInt8: has8 ? speedup(res, `${b} binaryConv2dLayer pad 0`, `${b} int8 conv2d`) : null,
-        zeroPadCost: speedup(res, `${b} binaryConv2dLayer pad 1`, `${b} binaryConv2dLayer pad 0`) - 1,
+        binaryGops: (2 * bitMacs) / t('binaryConv2d layer pad 0') / 1e9,
+        pad0VsF32: speedup(res, `${b} binaryConv2d layer pad 0`, `${b} conv2dF32`),
+        pad1VsF32: speedup(res, `${b} binaryConv2d layer pad 1`, `${b} conv2dF32`),
+        pad0VsInt8: has8 ? speedup(res, `${b} binaryConv2d layer pad 0`, `${b} int8 conv2d`) : null,
+        zeroPadCost: speedup(res, `${b} binaryConv2d layer pad 1`, `${b} binaryConv2d layer pad 0`) - 1,
       };
       results.push(row);
       convRows.push([
         row.shape,
         b,
-        ms(t('binaryConv2dLayer pad 0')),
-        ms(t('binaryConv2dLayer pad 1')),
-        ms(t('binaryConv2dLayer pad 0 bits out')),
-        ms(t('binaryConv2d op pad 0')),
+        ms(t('binaryConv2d layer pad 0')),
+        ms(t('binaryConv2d layer pad 1')),
+        ms(t('binaryConv2d layer pad 0 bits out')),
+        ms(t('binaryConv op pad 0')),
         ms(t('conv2dF32')),
         has8 ? ms(t('int8 conv2d')) : '-',
         fmt(row.binaryGops, 0),
@@ -245,8 +245,8 @@ save(
     ...convTable,
     '',
     'Binary ops = 2 per bit multiply-accumulate (an XNOR and a popcount add). Each time is one call into preallocated outputs:',
-    'binaryLinear / binaryConv2dLayer take bits and give float32 (acc * alpha, XNOR-Net scale); binaryMatMul also packs b every call;',
-    'binaryConv2d op also packs the weights. Ratios are medians of per-run ratios of times measured in the same run',
+    'binaryLinear / binaryConv2d take bits and give float32 (acc * alpha, XNOR-Net scale); binaryMatMul also packs b every call;',
+    'the binaryConv op also packs the weights. Ratios are medians of per-run ratios of times measured in the same run',
     opts.wall
       ? `(wall time, benny, ${opts.runs} runs).`
       : `(CPU time, ${opts.rounds} interleaved rounds; times are CPU ms per call).`,

@@ -111,7 +111,7 @@ function convF32(qw, s) {
 }
 
 function convBinary(qw, s) {
-  const cv = qw.binaryConv2dLayer({
+  const cv = qw.binaryConv2d({
     weights: { data: f32Data(s.O * s.k * s.k * s.C, 3), shape: [s.O, s.k, s.k, s.C] },
     pads: convPads(s),
   });
@@ -166,7 +166,7 @@ function comparisons() {
       ops: convOps(CONV),
       fast: ['auto', convBinary, CONV],
       slow: ['auto', convF32, CONV],
-      needs: ['binaryConv2dLayer', 'bitpack', 'conv2dF32'],
+      needs: ['binaryConv', 'bitpack', 'conv2dF32'],
     },
     {
       group: 'SIMD vs scalar',
