@@ -319,12 +319,22 @@ function poolLowering(kind: 'MaxPool' | 'AveragePool'): Lowering {
     const base = { kernelShape: k, strides: g.strides, pads: g.pads, ceilMode: ceil, layout: 'NHWC' as const };
     const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, H, W, C] };
     const countIncludePad = attrInt(n, 'count_include_pad', 0) === 1;
-    const maxAttrs = { ...base, dilations: g.dilations };
     const avgAttrs = { ...base, countIncludePad };
-    p.step(n.name, `${kind} (${kind === 'MaxPool' ? 'maxPoolF32' : 'averagePoolF32'})`, [xin], [y], () => {
+    if (kind === 'MaxPool') {
+      const { layout: _layout, ...poolAttrs } = { ...base, dilations: g.dilations };
+      void _layout;
+      const layer = p.layer(`${n.name}:maxPool2d:${JSON.stringify(poolAttrs)}`, () => p.qw.maxPool2d(poolAttrs));
+      const yt: Tensor<Float32Array> = { data: new Float32Array(0), shape: physShape(y) };
+      p.step(n.name, 'MaxPool (maxPool2d)', [xin], [y], () => {
+        xt.data = xin.data as Float32Array;
+        yt.data = y.data as Float32Array;
+        layer.run(xt, yt);
+      });
+      return [y];
+    }
+    p.step(n.name, 'AveragePool (averagePoolF32)', [xin], [y], () => {
       xt.data = xin.data as Float32Array;
-      if (kind === 'MaxPool') p.qw.maxPoolF32(xt, maxAttrs, y.data as Float32Array);
-      else p.qw.averagePoolF32(xt, avgAttrs, y.data as Float32Array);
+      p.qw.averagePoolF32(xt, avgAttrs, y.data as Float32Array);
     });
     return [y];
   };

@@ -468,9 +468,20 @@ const averagePool: Int8Lowering = (p, n, ins, out) => {
     countIncludePad: attrInt(n, 'count_include_pad', 0) === 1,
     layout: 'NHWC' as const,
   };
-  p.step(n.name, 'AveragePool (qlinearAveragePool)', [x], [y], () => {
+  const { layout: _layout, ...poolAttrs } = attrs;
+  void _layout;
+  const layer = p.layer(`${n.name}:averagePool2d:${JSON.stringify(attrs)}`, () =>
+    p.qw.averagePool2d({
+      ...poolAttrs,
+      input: { scale: xq.scale, zeroPoint: xq.zeroPoint },
+      output: { scale: out.scale, zeroPoint: out.zeroPoint },
+    }),
+  );
+  const yt = tensorOf(y);
+  p.step(n.name, 'AveragePool (qlinearAveragePool layer)', [x], [y], () => {
     xt.data = x.data as Int8Array;
-    p.qw.qlinearAveragePool(xt, xq.scale, xq.zeroPoint, out.scale, out.zeroPoint, attrs, y.data as Int8Array);
+    yt.data = y.data as Int8Array;
+    layer.run(xt, yt);
   });
   return y;
 };
@@ -492,9 +503,14 @@ const maxPool: Int8Lowering = (p, n, ins) => {
     ceilMode: ceil,
     layout: 'NHWC' as const,
   };
-  p.step(n.name, 'MaxPool (maxPool int8)', [x], [y], () => {
+  const { layout: _layout, ...poolAttrs } = attrs;
+  void _layout;
+  const layer = p.layer(`${n.name}:maxPool2d:${JSON.stringify(attrs)}`, () => p.qw.maxPool2d(poolAttrs));
+  const yt = tensorOf(y);
+  p.step(n.name, 'MaxPool (maxPool2d int8)', [x], [y], () => {
     xt.data = x.data as Int8Array;
-    p.qw.maxPool(xt, attrs, y.data as Int8Array);
+    yt.data = y.data as Int8Array;
+    layer.run(xt, yt);
   });
   return y;
 };
@@ -528,11 +544,18 @@ const concat: Int8Lowering = (p, n, ins, out) => {
   y.quant = out;
   const pAxis = nhwc ? [0, 3, 1, 2][axis]! : axis;
   const ts = vals.map((v) => tensorOf(v));
-  const list = vals.map((v, i) => [ts[i]!, v.quant!.scale, v.quant!.zeroPoint] as [Tensor<Int8Array>, number, number]);
-  const attrs = { axis: pAxis };
-  p.step(n.name, 'Concat (qlinearConcat)', vals, [y], () => {
+  const yt = tensorOf(y);
+  const layer = p.layer(`${n.name}:concat:${pAxis}`, () =>
+    p.qw.concatLayer({
+      inputs: vals.map((v) => ({ scale: v.quant!.scale, zeroPoint: v.quant!.zeroPoint })),
+      output: { scale: out.scale, zeroPoint: out.zeroPoint },
+      axis: pAxis,
+    }),
+  );
+  p.step(n.name, 'Concat (qlinearConcat layer)', vals, [y], () => {
     for (let i = 0; i < vals.length; i++) ts[i]!.data = vals[i]!.data as Int8Array;
-    p.qw.qlinearConcat(list, out.scale, out.zeroPoint, attrs, y.data as Int8Array);
+    yt.data = y.data as Int8Array;
+    layer.run(ts, yt);
   });
   return y;
 };
