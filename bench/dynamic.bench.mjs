@@ -15,7 +15,7 @@ import { LocalMinMaxObserver, quantizeModel } from '../examples/mnist/quantize.m
 import { buildFloat32, buildDynamic, buildInt8 } from '../examples/mnist/qwasm-model.mjs';
 
 const opts = args({ runs: 3, rounds: 15, backend: 'simd', wall: false });
-const qw = await Qwasm.create({ backend: String(opts.backend) });
+const qw = await Qwasm.create({ backend: opts.backend });
 
 // the static int8 model, calibrated with min-max on 256 training images
 const [{ train }, model] = await Promise.all([loadMnist(), loadModel()]);
@@ -43,14 +43,17 @@ const cases = [
 ];
 
 // layer by layer: float inputs from the float32 layers, int8 inputs from the static ones
+/** @type {{ data: Float32Array, shape: readonly number[] }} */
 let xf = { data: batch, shape: [n, ...INPUT_SHAPE] };
 const xq0 = qw.quantizeLinear(xf, qmodel.input.scale, qmodel.input.zeroPoint, { dtype: 'int8' });
+/** @type {{ data: Int8Array | Uint8Array, shape: readonly number[] }} */
 let xq = { data: xq0.data, shape: xf.shape };
 for (const q of qmodel.layers) {
   const { layer } = q;
   const weights = { data: model.params[`${layer.name}.weight`], shape: paramShapes(layer).weight };
   const bias = model.params[`${layer.name}.bias`];
   const activation = layer.relu ? 'relu' : 'none';
+  /** @type {any} */
   const quant = {
     weights: { data: q.weights, shape: paramShapes(layer).weight },
     weightScale: q.weightScale,
@@ -69,8 +72,8 @@ for (const q of qmodel.layers) {
     const s = qw.linear(quant);
     name = `${layer.name}: linear ${layer.inF}->${layer.outF}`;
     pair = { float32: () => f.run(X.data), dynamic: () => d.run(X.data), static: () => s.run(Q.data) };
-    xf = { data: f.run(X.data) };
-    xq = { data: s.run(Q.data) };
+    xf = { data: f.run(X.data), shape: [] };
+    xq = { data: s.run(Q.data), shape: [] };
   } else {
     const geo = {
       strides: [layer.stride, layer.stride],

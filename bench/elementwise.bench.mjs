@@ -62,6 +62,7 @@ async function ortCase(opType, inputs, feeds, attributes = {}) {
       attributes,
     });
     const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+    /** @type {Record<string, any>} */
     const f = {};
     for (const [k, [data, dims]] of Object.entries(feeds)) f[k] = new ort.Tensor('int8', data, dims);
     await session.run(f);
@@ -155,6 +156,7 @@ async function concatCase() {
   const zps = [0, 3, -2, 0];
   const [sy, zy] = [0.05, 0];
   const fs = xs.map((x, i) => qw.dequantizeLinear(x, scales[i], zps[i]));
+  /** @type {import('../dist/index.js').QuantizedInput[]} */
   const inputs = xs.map((x, i) => [x, scales[i], zps[i]]);
   const layer = qw.concatLayer({
     inputs: scales.map((scale, i) => ({ scale, zeroPoint: zps[i] })),
@@ -175,6 +177,7 @@ async function concatCase() {
         Int8Array.of(zy),
       ),
   };
+  /** @type {any[]} */
   const nodeInputs = [...q8('y', sy, zy)];
   xs.forEach((_, i) =>
     nodeInputs.push({ name: `x${i}`, type: 'int8', dims: shape }, ...q8(`x${i}`, scales[i], zps[i])),

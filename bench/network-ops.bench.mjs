@@ -108,6 +108,7 @@ const SHAPES = [
     desc: 'max pool 3x3 s2 p1, 1x112x112x64',
     async build() {
       const [H, W, C] = [112, 112, 64];
+      /** @type {import('../dist/index.js').MaxPoolAttributes} */
       const attrs = { kernelShape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], layout: 'NHWC' };
       const { x8, cases } = qwasmCases(
         H,
@@ -132,11 +133,12 @@ const SHAPES = [
       return cases;
     },
   },
-  ...['nearest', 'linear'].map((mode) => ({
+  .../** @type {('nearest' | 'linear')[]} */ (['nearest', 'linear']).map((mode) => ({
     name: `resize-${mode}`,
     desc: `resize x2 ${mode}, 1x40x40x96`,
     async build() {
       const [H, W, C] = [40, 40, 96];
+      /** @type {import('../dist/index.js').ResizeAttributes} */
       const attrs = { scales: [1, 2, 2, 1], mode, layout: 'NHWC' };
       const { x8, cases } = qwasmCases(
         H,
@@ -173,6 +175,7 @@ const SHAPES = [
       const wf = { data: Float32Array.from(w8.data, (v) => v * 0.01), shape: w8.shape };
       const bias = fill(new Int32Array(M), -500, 500, 5);
       const biasF = Float32Array.from(bias, (v) => v * XS * 0.01);
+      /** @type {import('../dist/index.js').QLinearConvTransposeAttributes} */
       const attrs = { strides: [2, 2], layout: 'NHWC' };
       const { x8, cases } = qwasmCases(
         H,

@@ -14,7 +14,7 @@ import { LocalMinMaxObserver, quantizeModel } from '../examples/mnist/quantize.m
 import { buildInt8 } from '../examples/mnist/qwasm-model.mjs';
 
 const opts = args({ runs: 3, rounds: 15, backend: 'simd', wall: false });
-const qw = await Qwasm.create({ backend: String(opts.backend) });
+const qw = await Qwasm.create({ backend: opts.backend });
 
 function randInt(n, lo, hi, T, seed) {
   const a = new T(n);
@@ -47,6 +47,7 @@ const batch = gather(
 function convPair(H, C, O, k) {
   const weights = { data: randInt(O * k * k * C, -127, 127, Int8Array, 7), shape: [O, k, k, C] };
   const weightScale = Float32Array.from({ length: O }, (_, i) => 0.002 + 0.0001 * i);
+  /** @type {any} */
   const common = {
     weights,
     weightScale,
@@ -62,6 +63,7 @@ function convPair(H, C, O, k) {
   return { fp32: () => fp32.run(x, out), fixed: () => fixed.run(x, out) };
 }
 
+/** @type {[string, { fp32: () => unknown, fixed: () => unknown }][]} */
 const cases = [
   ['digit model, batch 32', { fp32: () => digits.fp32.run(batch, 32), fixed: () => digits.fixed.run(batch, 32) }],
   ['conv 56x56x64->64 3x3', convPair(56, 64, 64, 3)],

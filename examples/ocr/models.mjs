@@ -23,6 +23,9 @@ export function loadFloat32(qw, OnnxModel, bytes) {
 /**
  * Quantizes each model with its calibration feeds; `options` go to model.quantize (observer,
  * one for all or { det, cls, rec }; keepFloat as { det: [...], ... }); `onProgress(done)` counts calibration records overall.
+ * @param {Record<string, any>} float32
+ * @param {Record<string, any>} feeds
+ * @param {{ observer?: any, keepFloat?: Record<string, string[]>, onProgress?: (done: number) => void }} [options]
  */
 export async function quantizeAll(float32, feeds, { observer, keepFloat = {}, onProgress } = {}) {
   const int8 = {};

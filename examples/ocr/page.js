@@ -18,7 +18,7 @@ const FILES = {
 };
 const SAMPLES = [0, 1, 2, 3, 4, 5].map((i) => `data/eval/pages/page-${String(i).padStart(3, '0')}.jpg`);
 const result = { builds: {} };
-window.qwasmOcr = result;
+/** @type {any} */ (window).qwasmOcr = result;
 
 const status = (t) => ($('status').textContent = t);
 const frame = () => new Promise((r) => setTimeout(r, 0));
@@ -117,11 +117,11 @@ async function main() {
     status('done: pick another sample or drop an image');
   }
 
-  const select = $('sample');
+  const select = /** @type {HTMLSelectElement} */ ($('sample'));
   SAMPLES.forEach((s, i) => select.add(new Option(`page ${i + 1}`, s)));
   select.onchange = async () => read(await fetchImage(select.value));
   const useFile = async (file) => file && read(await decode(file));
-  $('file').onchange = (e) => useFile(e.target.files[0]);
+  $('file').onchange = (e) => useFile(/** @type {HTMLInputElement} */ (e.target).files[0]);
   const drop = $('drop');
   drop.ondragover = (e) => {
     e.preventDefault();
