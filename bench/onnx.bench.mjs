@@ -7,6 +7,7 @@
 //
 //   node bench/onnx.bench.mjs [--rounds 7] [--models det,rec,cls]
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { Qwasm } from '../dist/index.js';
@@ -36,6 +37,7 @@ function thresholdIoU(a, b, t) {
   return union === 0 ? 1 : inter / union;
 }
 
+const loadAverage = os.loadavg()[0];
 const qw = await Qwasm.create({ backend: 'simd', threads: 1 });
 const ort = await loadOrt();
 const rows = [];
@@ -113,7 +115,7 @@ for (const key of String(opts.models).split(',')) {
 }
 save(
   `onnx-node${process.versions.node.split('.')[0]}`,
-  { rounds: Number(opts.rounds), backend: qw.backend, versions: versions(), models: data },
+  { rounds: Number(opts.rounds), backend: qw.backend, versions: versions(), loadAverage, models: data },
   [
     'model',
     'qwasm f32 ms',
@@ -134,6 +136,7 @@ save(
     'int8: quantized by qwasm/onnx on 3 text-like images (minmax observers, per-channel weights); QDQ: that model exported by q.toOnnx().',
     'SQNR: the int8 output against the float32 output on another text-like image.',
     "det text-pixel IoU: pixels with probability > 0.3 (PaddleOCR's box threshold) in int8 and float32, intersection over union.",
+    `Load average ${loadAverage.toFixed(1)} when the run started (${os.cpus().length} cores): other work on the machine slows every case; the ratios, measured in the same rounds, are the figures to compare.`,
   ],
 );
 qw.dispose();
