@@ -19,10 +19,27 @@ import { epilogue } from './gemm/epilogue';
  * int32 NHWC accumulator acc [N, OH, OW, M] at channel offset g0.
  */
 export function convt_col2im_s32(
-  col: usize, p0: i32, rows: i32, H: i32, W: i32, kH: i32, kW: i32, sH: i32, sW: i32, dH: i32, dW: i32,
-  pT: i32, pL: i32, OH: i32, OW: i32, M: i32, Mg: i32, g0: i32, acc: usize,
+  col: usize,
+  p0: i32,
+  rows: i32,
+  H: i32,
+  W: i32,
+  kH: i32,
+  kW: i32,
+  sH: i32,
+  sW: i32,
+  dH: i32,
+  dW: i32,
+  pT: i32,
+  pL: i32,
+  OH: i32,
+  OW: i32,
+  M: i32,
+  Mg: i32,
+  g0: i32,
+  acc: usize,
 ): void {
-  const tapBytes = <usize>Mg << 2;
+  const tapBytes = (<usize>Mg) << 2;
   let src = col;
   for (let r = 0; r < rows; r++) {
     const p = p0 + r;
@@ -36,7 +53,7 @@ export function convt_col2im_s32(
         src += <usize>kW * tapBytes;
         continue;
       }
-      const orow = acc + (((<usize>(n * OH + oh) * <usize>OW) * <usize>M + <usize>g0) << 2);
+      const orow = acc + ((<usize>(n * OH + oh) * <usize>OW * <usize>M + <usize>g0) << 2);
       for (let kw = 0; kw < kW; kw++) {
         const ow = w * sW - pL + kw * dW;
         if (ow >= 0 && ow < OW) {
@@ -44,12 +61,12 @@ export function convt_col2im_s32(
           let m = 0;
           if (ASC_FEATURE_SIMD) {
             for (; m + 4 <= Mg; m += 4) {
-              const o = <usize>m << 2;
+              const o = (<usize>m) << 2;
               v128.store(d + o, i32x4.add(v128.load(d + o), v128.load(src + o)));
             }
           }
           for (; m < Mg; m++) {
-            const o = <usize>m << 2;
+            const o = (<usize>m) << 2;
             store<i32>(d + o, load<i32>(d + o) + load<i32>(src + o));
           }
         }
@@ -64,10 +81,27 @@ export function convt_col2im_s32(
  * into an output that already holds the bias.
  */
 export function convt_col2im_f32(
-  col: usize, p0: i32, rows: i32, H: i32, W: i32, kH: i32, kW: i32, sH: i32, sW: i32, dH: i32, dW: i32,
-  pT: i32, pL: i32, OH: i32, OW: i32, M: i32, Mg: i32, g0: i32, acc: usize,
+  col: usize,
+  p0: i32,
+  rows: i32,
+  H: i32,
+  W: i32,
+  kH: i32,
+  kW: i32,
+  sH: i32,
+  sW: i32,
+  dH: i32,
+  dW: i32,
+  pT: i32,
+  pL: i32,
+  OH: i32,
+  OW: i32,
+  M: i32,
+  Mg: i32,
+  g0: i32,
+  acc: usize,
 ): void {
-  const tapBytes = <usize>Mg << 2;
+  const tapBytes = (<usize>Mg) << 2;
   let src = col;
   for (let r = 0; r < rows; r++) {
     const p = p0 + r;
@@ -81,7 +115,7 @@ export function convt_col2im_f32(
         src += <usize>kW * tapBytes;
         continue;
       }
-      const orow = acc + (((<usize>(n * OH + oh) * <usize>OW) * <usize>M + <usize>g0) << 2);
+      const orow = acc + ((<usize>(n * OH + oh) * <usize>OW * <usize>M + <usize>g0) << 2);
       for (let kw = 0; kw < kW; kw++) {
         const ow = w * sW - pL + kw * dW;
         if (ow >= 0 && ow < OW) {
@@ -89,12 +123,12 @@ export function convt_col2im_f32(
           let m = 0;
           if (ASC_FEATURE_SIMD) {
             for (; m + 4 <= Mg; m += 4) {
-              const o = <usize>m << 2;
+              const o = (<usize>m) << 2;
               v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(src + o)));
             }
           }
           for (; m < Mg; m++) {
-            const o = <usize>m << 2;
+            const o = (<usize>m) << 2;
             store<f32>(d + o, load<f32>(d + o) + load<f32>(src + o));
           }
         }
@@ -113,14 +147,14 @@ export function convt_requant(acc: usize, pixels: i32, M: i32, kind: i32, params
     const row = acc + ((<usize>p * <usize>M) << 2);
     const dst = out + <usize>p * <usize>M;
     for (let c0 = 0; c0 < M; c0 += NR) {
-      epilogue(kind, row + (<usize>c0 << 2), 1, min(NR, M - c0), c0, dst + <usize>c0, M, params);
+      epilogue(kind, row + ((<usize>c0) << 2), 1, min(NR, M - c0), c0, dst + <usize>c0, M, params);
     }
   }
 }
 
 /** Fills `pixels` float32 rows of M channels with the bias (float32[M]) or zeros. */
 export function convt_fill_bias_f32(out: usize, pixels: i32, M: i32, bias: usize): void {
-  const rowBytes = <usize>M << 2;
+  const rowBytes = (<usize>M) << 2;
   if (bias == 0) {
     memory.fill(out, 0, <usize>pixels * rowBytes);
     return;

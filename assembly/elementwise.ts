@@ -85,23 +85,66 @@ const MAGIC_BITS: i32 = 0x4b400000;
 
 // ---- add -------------------------------------------------------------------------------
 
-@inline function addVec(va: v128, vb: v128, signed: bool, vf: v128, vra: v128, vrb: v128, lo: v128, hi: v128, magic: v128, clamp: bool): v128 {
+@inline function addVec(
+  va: v128,
+  vb: v128,
+  signed: bool,
+  vf: v128,
+  vra: v128,
+  vrb: v128,
+  lo: v128,
+  hi: v128,
+  magic: v128,
+  clamp: bool,
+): v128 {
   const y0 = f32x4.add(f32x4.add(vf, f32x4.mul(widenLoLo(va, signed), vra)), f32x4.mul(widenLoLo(vb, signed), vrb));
   const y1 = f32x4.add(f32x4.add(vf, f32x4.mul(widenLoHi(va, signed), vra)), f32x4.mul(widenLoHi(vb, signed), vrb));
   const y2 = f32x4.add(f32x4.add(vf, f32x4.mul(widenHiLo(va, signed), vra)), f32x4.mul(widenHiLo(vb, signed), vrb));
   const y3 = f32x4.add(f32x4.add(vf, f32x4.mul(widenHiHi(va, signed), vra)), f32x4.mul(widenHiHi(vb, signed), vrb));
-  return packCodes(roundClamped(y0, lo, hi, magic, clamp), roundClamped(y1, lo, hi, magic, clamp), roundClamped(y2, lo, hi, magic, clamp), roundClamped(y3, lo, hi, magic, clamp), signed);
+  return packCodes(
+    roundClamped(y0, lo, hi, magic, clamp),
+    roundClamped(y1, lo, hi, magic, clamp),
+    roundClamped(y2, lo, hi, magic, clamp),
+    roundClamped(y3, lo, hi, magic, clamp),
+    signed,
+  );
 }
 
-@inline function addScalarTail(pa: usize, pb: usize, po: usize, i: i32, n: i32, signed: bool, F: f32, Ra: f32, Rb: f32, lo: f32, hi: f32): void {
+@inline function addScalarTail(
+  pa: usize,
+  pb: usize,
+  po: usize,
+  i: i32,
+  n: i32,
+  signed: bool,
+  F: f32,
+  Ra: f32,
+  Rb: f32,
+  lo: f32,
+  hi: f32,
+): void {
   for (; i < n; i++) {
-    const y = (F + <f32>loadCode(pa + i, signed) * Ra) + <f32>loadCode(pb + i, signed) * Rb;
+    const y = F + <f32>loadCode(pa + i, signed) * Ra + <f32>loadCode(pb + i, signed) * Rb;
     store<u8>(po + i, <u8>roundScalar(y, lo, hi));
   }
 }
 
 /** y = (F + a * Ra) + b * Rb over `rows` runs of n codes (see the file comment). */
-export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, rows: i32, out: usize, signed: bool, F: f32, Ra: f32, Rb: f32, lo: f32, hi: f32): void {
+export function qadd_s8(
+  a: usize,
+  aStride: i32,
+  b: usize,
+  bStride: i32,
+  n: i32,
+  rows: i32,
+  out: usize,
+  signed: bool,
+  F: f32,
+  Ra: f32,
+  Rb: f32,
+  lo: f32,
+  hi: f32,
+): void {
   if (ASC_FEATURE_SIMD) {
     // the constants splatted once, outside the runs (short NHWC runs of C codes are common)
     const vf = f32x4.splat(F);
@@ -110,18 +153,36 @@ export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
     const magic = f32x4.splat(MAGIC);
-    const floor = i8x16.splat(<i8><i32>lo);
+    const floor = i8x16.splat(<i8>(<i32>lo));
     if (addInRange(F, Ra, Rb)) {
       for (let r = 0; r < rows; r++) {
-        const pa = a + (<usize>r * <usize>aStride);
-        const pb = b + (<usize>r * <usize>bStride);
-        const po = out + (<usize>r * <usize>n);
+        const pa = a + <usize>r * <usize>aStride;
+        const pb = b + <usize>r * <usize>bStride;
+        const po = out + <usize>r * <usize>n;
         let i = 0;
         for (; i + 16 <= n; i += 16) {
-          v128.store(po + i, codeFloor(addVec(v128.load(pa + i), v128.load(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, false), signed, floor));
+          v128.store(
+            po + i,
+            codeFloor(
+              addVec(v128.load(pa + i), v128.load(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, false),
+              signed,
+              floor,
+            ),
+          );
         }
         if (i + 8 <= n) {
-          const y = addVec(v128.load64_zero(pa + i), v128.load64_zero(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, false);
+          const y = addVec(
+            v128.load64_zero(pa + i),
+            v128.load64_zero(pb + i),
+            signed,
+            vf,
+            vra,
+            vrb,
+            vlo,
+            vhi,
+            magic,
+            false,
+          );
           v128.store64_lane(po + i, codeFloor(y, signed, floor), 0);
           i += 8;
         }
@@ -130,15 +191,26 @@ export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
       return;
     }
     for (let r = 0; r < rows; r++) {
-      const pa = a + (<usize>r * <usize>aStride);
-      const pb = b + (<usize>r * <usize>bStride);
-      const po = out + (<usize>r * <usize>n);
+      const pa = a + <usize>r * <usize>aStride;
+      const pb = b + <usize>r * <usize>bStride;
+      const po = out + <usize>r * <usize>n;
       let i = 0;
       for (; i + 16 <= n; i += 16) {
         v128.store(po + i, addVec(v128.load(pa + i), v128.load(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, true));
       }
       if (i + 8 <= n) {
-        const y = addVec(v128.load64_zero(pa + i), v128.load64_zero(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, true);
+        const y = addVec(
+          v128.load64_zero(pa + i),
+          v128.load64_zero(pb + i),
+          signed,
+          vf,
+          vra,
+          vrb,
+          vlo,
+          vhi,
+          magic,
+          true,
+        );
         v128.store64_lane(po + i, y, 0);
         i += 8;
       }
@@ -147,36 +219,80 @@ export function qadd_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
     return;
   }
   for (let r = 0; r < rows; r++) {
-    addScalarTail(a + (<usize>r * <usize>aStride), b + (<usize>r * <usize>bStride), out + (<usize>r * <usize>n), 0, n, signed, F, Ra, Rb, lo, hi);
+    addScalarTail(
+      a + <usize>r * <usize>aStride,
+      b + <usize>r * <usize>bStride,
+      out + <usize>r * <usize>n,
+      0,
+      n,
+      signed,
+      F,
+      Ra,
+      Rb,
+      lo,
+      hi,
+    );
   }
 }
 
-@inline function addScalarVec(vv: v128, signed: bool, vp: v128, vr: v128, lo: v128, hi: v128, magic: v128, clamp: bool = true): v128 {
+@inline function addScalarVec(
+  vv: v128,
+  signed: bool,
+  vp: v128,
+  vr: v128,
+  lo: v128,
+  hi: v128,
+  magic: v128,
+  clamp: bool = true,
+): v128 {
   const y0 = f32x4.add(vp, f32x4.mul(widenLoLo(vv, signed), vr));
   const y1 = f32x4.add(vp, f32x4.mul(widenLoHi(vv, signed), vr));
   const y2 = f32x4.add(vp, f32x4.mul(widenHiLo(vv, signed), vr));
   const y3 = f32x4.add(vp, f32x4.mul(widenHiHi(vv, signed), vr));
-  return packCodes(roundClamped(y0, lo, hi, magic, clamp), roundClamped(y1, lo, hi, magic, clamp), roundClamped(y2, lo, hi, magic, clamp), roundClamped(y3, lo, hi, magic, clamp), signed);
+  return packCodes(
+    roundClamped(y0, lo, hi, magic, clamp),
+    roundClamped(y1, lo, hi, magic, clamp),
+    roundClamped(y2, lo, hi, magic, clamp),
+    roundClamped(y3, lo, hi, magic, clamp),
+    signed,
+  );
 }
 
 /** y = (F + u * Ru) + v * Rv with one code u per run (u + r * uStride). */
-export function qadd_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32, rows: i32, out: usize, signed: bool, F: f32, Rv: f32, Ru: f32, lo: f32, hi: f32): void {
+export function qadd_s8_s(
+  v: usize,
+  vStride: i32,
+  u: usize,
+  uStride: i32,
+  n: i32,
+  rows: i32,
+  out: usize,
+  signed: bool,
+  F: f32,
+  Rv: f32,
+  Ru: f32,
+  lo: f32,
+  hi: f32,
+): void {
   if (ASC_FEATURE_SIMD) {
     const vr = f32x4.splat(Rv);
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
     const magic = f32x4.splat(MAGIC);
-    const floor = i8x16.splat(<i8><i32>lo);
+    const floor = i8x16.splat(<i8>(<i32>lo));
     const fast = addInRange(F, Ru, Rv);
     for (let r = 0; r < rows; r++) {
-      const pv = v + (<usize>r * <usize>vStride);
-      const po = out + (<usize>r * <usize>n);
-      const P: f32 = F + <f32>loadCode(u + (<usize>r * <usize>uStride), signed) * Ru;
+      const pv = v + <usize>r * <usize>vStride;
+      const po = out + <usize>r * <usize>n;
+      const P: f32 = F + <f32>loadCode(u + <usize>r * <usize>uStride, signed) * Ru;
       const vp = f32x4.splat(P);
       let i = 0;
       if (fast) {
         for (; i + 16 <= n; i += 16) {
-          v128.store(po + i, codeFloor(addScalarVec(v128.load(pv + i), signed, vp, vr, vlo, vhi, magic, false), signed, floor));
+          v128.store(
+            po + i,
+            codeFloor(addScalarVec(v128.load(pv + i), signed, vp, vr, vlo, vhi, magic, false), signed, floor),
+          );
         }
       }
       for (; i + 16 <= n; i += 16) {
@@ -194,9 +310,9 @@ export function qadd_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32
     return;
   }
   for (let r = 0; r < rows; r++) {
-    const pv = v + (<usize>r * <usize>vStride);
-    const po = out + (<usize>r * <usize>n);
-    const P: f32 = F + <f32>loadCode(u + (<usize>r * <usize>uStride), signed) * Ru;
+    const pv = v + <usize>r * <usize>vStride;
+    const po = out + <usize>r * <usize>n;
+    const P: f32 = F + <f32>loadCode(u + <usize>r * <usize>uStride, signed) * Ru;
     for (let i = 0; i < n; i++) {
       const y = P + <f32>loadCode(pv + i, signed) * Rv;
       store<u8>(po + i, <u8>roundScalar(y, lo, hi));
@@ -218,7 +334,19 @@ export function qadd_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32
   return roundClamped(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(p), vm), vz), lo, hi, magic, clamp);
 }
 
-@inline function mulCentred(al: v128, ah: v128, bl: v128, bh: v128, signed: bool, vm: v128, vz: v128, lo: v128, hi: v128, magic: v128, clamp: bool = true): v128 {
+@inline function mulCentred(
+  al: v128,
+  ah: v128,
+  bl: v128,
+  bh: v128,
+  signed: bool,
+  vm: v128,
+  vz: v128,
+  lo: v128,
+  hi: v128,
+  magic: v128,
+  clamp: bool = true,
+): v128 {
   const q0 = mulScale(i32x4.extmul_low_i16x8_s(al, bl), vm, vz, lo, hi, magic, clamp);
   const q1 = mulScale(i32x4.extmul_high_i16x8_s(al, bl), vm, vz, lo, hi, magic, clamp);
   const q2 = mulScale(i32x4.extmul_low_i16x8_s(ah, bh), vm, vz, lo, hi, magic, clamp);
@@ -226,7 +354,20 @@ export function qadd_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32
   return packCodes(q0, q1, q2, q3, signed);
 }
 
-@inline function mulScalarTail(pa: usize, pb: usize, po: usize, i: i32, n: i32, signed: bool, za: i32, zb: i32, M: f32, zy: f32, lo: f32, hi: f32): void {
+@inline function mulScalarTail(
+  pa: usize,
+  pb: usize,
+  po: usize,
+  i: i32,
+  n: i32,
+  signed: bool,
+  za: i32,
+  zb: i32,
+  M: f32,
+  zy: f32,
+  lo: f32,
+  hi: f32,
+): void {
   for (; i < n; i++) {
     const p = (loadCode(pa + i, signed) - za) * (loadCode(pb + i, signed) - zb);
     store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
@@ -234,7 +375,22 @@ export function qadd_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32
 }
 
 /** y = f32(f32((a - za) * (b - zb)) * M) + zy over `rows` runs of n codes. */
-export function qmul_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, rows: i32, out: usize, signed: bool, za: i32, zb: i32, M: f32, zy: f32, lo: f32, hi: f32): void {
+export function qmul_s8(
+  a: usize,
+  aStride: i32,
+  b: usize,
+  bStride: i32,
+  n: i32,
+  rows: i32,
+  out: usize,
+  signed: bool,
+  za: i32,
+  zb: i32,
+  M: f32,
+  zy: f32,
+  lo: f32,
+  hi: f32,
+): void {
   if (ASC_FEATURE_SIMD) {
     const vza = i16x8.splat(<i16>za);
     const vzb = i16x8.splat(<i16>zb);
@@ -243,31 +399,65 @@ export function qmul_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
     const magic = f32x4.splat(MAGIC);
-    const floor = i8x16.splat(<i8><i32>lo);
+    const floor = i8x16.splat(<i8>(<i32>lo));
     const fast = mulInRange(M, zy);
     for (let r = 0; r < rows; r++) {
-      const pa = a + (<usize>r * <usize>aStride);
-      const pb = b + (<usize>r * <usize>bStride);
-      const po = out + (<usize>r * <usize>n);
+      const pa = a + <usize>r * <usize>aStride;
+      const pb = b + <usize>r * <usize>bStride;
+      const po = out + <usize>r * <usize>n;
       let i = 0;
       if (fast) {
         for (; i + 16 <= n; i += 16) {
           const va = v128.load(pa + i);
           const vb = v128.load(pb + i);
-          const y = mulCentred(centredLo(va, signed, vza), centredHi(va, signed, vza), centredLo(vb, signed, vzb), centredHi(vb, signed, vzb), signed, vm, vz, vlo, vhi, magic, false);
+          const y = mulCentred(
+            centredLo(va, signed, vza),
+            centredHi(va, signed, vza),
+            centredLo(vb, signed, vzb),
+            centredHi(vb, signed, vzb),
+            signed,
+            vm,
+            vz,
+            vlo,
+            vhi,
+            magic,
+            false,
+          );
           v128.store(po + i, codeFloor(y, signed, floor));
         }
       }
       for (; i + 16 <= n; i += 16) {
         const va = v128.load(pa + i);
         const vb = v128.load(pb + i);
-        const y = mulCentred(centredLo(va, signed, vza), centredHi(va, signed, vza), centredLo(vb, signed, vzb), centredHi(vb, signed, vzb), signed, vm, vz, vlo, vhi, magic);
+        const y = mulCentred(
+          centredLo(va, signed, vza),
+          centredHi(va, signed, vza),
+          centredLo(vb, signed, vzb),
+          centredHi(vb, signed, vzb),
+          signed,
+          vm,
+          vz,
+          vlo,
+          vhi,
+          magic,
+        );
         v128.store(po + i, y);
       }
       if (i + 8 <= n) {
         const va = v128.load64_zero(pa + i);
         const vb = v128.load64_zero(pb + i);
-        const y = mulCentred(centredLo(va, signed, vza), centredHi(va, signed, vza), centredLo(vb, signed, vzb), centredHi(vb, signed, vzb), signed, vm, vz, vlo, vhi, magic);
+        const y = mulCentred(
+          centredLo(va, signed, vza),
+          centredHi(va, signed, vza),
+          centredLo(vb, signed, vzb),
+          centredHi(vb, signed, vzb),
+          signed,
+          vm,
+          vz,
+          vlo,
+          vhi,
+          magic,
+        );
         v128.store64_lane(po + i, y, 0);
         i += 8;
       }
@@ -276,12 +466,40 @@ export function qmul_s8(a: usize, aStride: i32, b: usize, bStride: i32, n: i32, 
     return;
   }
   for (let r = 0; r < rows; r++) {
-    mulScalarTail(a + (<usize>r * <usize>aStride), b + (<usize>r * <usize>bStride), out + (<usize>r * <usize>n), 0, n, signed, za, zb, M, zy, lo, hi);
+    mulScalarTail(
+      a + <usize>r * <usize>aStride,
+      b + <usize>r * <usize>bStride,
+      out + <usize>r * <usize>n,
+      0,
+      n,
+      signed,
+      za,
+      zb,
+      M,
+      zy,
+      lo,
+      hi,
+    );
   }
 }
 
 /** qmul_s8 with one code u per run (u + r * uStride). */
-export function qmul_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32, rows: i32, out: usize, signed: bool, zv: i32, zu: i32, M: f32, zy: f32, lo: f32, hi: f32): void {
+export function qmul_s8_s(
+  v: usize,
+  vStride: i32,
+  u: usize,
+  uStride: i32,
+  n: i32,
+  rows: i32,
+  out: usize,
+  signed: bool,
+  zv: i32,
+  zu: i32,
+  M: f32,
+  zy: f32,
+  lo: f32,
+  hi: f32,
+): void {
   if (ASC_FEATURE_SIMD) {
     const vzv = i16x8.splat(<i16>zv);
     const vm = f32x4.splat(M);
@@ -289,28 +507,47 @@ export function qmul_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
     const magic = f32x4.splat(MAGIC);
-    const floor = i8x16.splat(<i8><i32>lo);
+    const floor = i8x16.splat(<i8>(<i32>lo));
     const fast = mulInRange(M, zy);
     for (let r = 0; r < rows; r++) {
-      const pv = v + (<usize>r * <usize>vStride);
-      const po = out + (<usize>r * <usize>n);
-      const du = loadCode(u + (<usize>r * <usize>uStride), signed) - zu;
+      const pv = v + <usize>r * <usize>vStride;
+      const po = out + <usize>r * <usize>n;
+      const du = loadCode(u + <usize>r * <usize>uStride, signed) - zu;
       const vdu = i16x8.splat(<i16>du);
       let i = 0;
       if (fast) {
         for (; i + 16 <= n; i += 16) {
           const vv = v128.load(pv + i);
-          const y = mulCentred(centredLo(vv, signed, vzv), centredHi(vv, signed, vzv), vdu, vdu, signed, vm, vz, vlo, vhi, magic, false);
+          const y = mulCentred(
+            centredLo(vv, signed, vzv),
+            centredHi(vv, signed, vzv),
+            vdu,
+            vdu,
+            signed,
+            vm,
+            vz,
+            vlo,
+            vhi,
+            magic,
+            false,
+          );
           v128.store(po + i, codeFloor(y, signed, floor));
         }
       }
       for (; i + 16 <= n; i += 16) {
         const vv = v128.load(pv + i);
-        v128.store(po + i, mulCentred(centredLo(vv, signed, vzv), centredHi(vv, signed, vzv), vdu, vdu, signed, vm, vz, vlo, vhi, magic));
+        v128.store(
+          po + i,
+          mulCentred(centredLo(vv, signed, vzv), centredHi(vv, signed, vzv), vdu, vdu, signed, vm, vz, vlo, vhi, magic),
+        );
       }
       if (i + 8 <= n) {
         const vv = v128.load64_zero(pv + i);
-        v128.store64_lane(po + i, mulCentred(centredLo(vv, signed, vzv), centredHi(vv, signed, vzv), vdu, vdu, signed, vm, vz, vlo, vhi, magic), 0);
+        v128.store64_lane(
+          po + i,
+          mulCentred(centredLo(vv, signed, vzv), centredHi(vv, signed, vzv), vdu, vdu, signed, vm, vz, vlo, vhi, magic),
+          0,
+        );
         i += 8;
       }
       for (; i < n; i++) {
@@ -321,9 +558,9 @@ export function qmul_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32
     return;
   }
   for (let r = 0; r < rows; r++) {
-    const pv = v + (<usize>r * <usize>vStride);
-    const po = out + (<usize>r * <usize>n);
-    const du = loadCode(u + (<usize>r * <usize>uStride), signed) - zu;
+    const pv = v + <usize>r * <usize>vStride;
+    const po = out + <usize>r * <usize>n;
+    const du = loadCode(u + <usize>r * <usize>uStride, signed) - zu;
     for (let i = 0; i < n; i++) {
       const p = (loadCode(pv + i, signed) - zv) * du;
       store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
@@ -340,7 +577,18 @@ export function qmul_s8_s(v: usize, vStride: i32, u: usize, uStride: i32, n: i32
 }
 
 /** Elementwise float32 add (op 0) or mul (op 1) over `rows` runs of n elements. */
-export function binary_f32(op: i32, a: usize, aStride: i32, b: usize, bStride: i32, n: i32, rows: i32, out: usize, lo: f32, hi: f32): void {
+export function binary_f32(
+  op: i32,
+  a: usize,
+  aStride: i32,
+  b: usize,
+  bStride: i32,
+  n: i32,
+  rows: i32,
+  out: usize,
+  lo: f32,
+  hi: f32,
+): void {
   for (let r = 0; r < rows; r++) {
     const pa = a + ((<usize>r * <usize>aStride) << 2);
     const pb = b + ((<usize>r * <usize>bStride) << 2);
@@ -350,13 +598,17 @@ export function binary_f32(op: i32, a: usize, aStride: i32, b: usize, bStride: i
       const vlo = f32x4.splat(lo);
       const vhi = f32x4.splat(hi);
       for (; i + 8 <= n; i += 8) {
-        const o = <usize>i << 2;
+        const o = (<usize>i) << 2;
         v128.store(po + o, f32x4.pmax(f32x4.pmin(opF32(op, v128.load(pa + o), v128.load(pb + o)), vhi), vlo));
-        v128.store(po + o, f32x4.pmax(f32x4.pmin(opF32(op, v128.load(pa + o, 16), v128.load(pb + o, 16)), vhi), vlo), 16);
+        v128.store(
+          po + o,
+          f32x4.pmax(f32x4.pmin(opF32(op, v128.load(pa + o, 16), v128.load(pb + o, 16)), vhi), vlo),
+          16,
+        );
       }
     }
     for (; i < n; i++) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       const x = load<f32>(pa + o);
       const y = load<f32>(pb + o);
       const z: f32 = op == 0 ? x + y : x * y;
@@ -366,7 +618,18 @@ export function binary_f32(op: i32, a: usize, aStride: i32, b: usize, bStride: i
 }
 
 /** binary_f32 with one value u per run (u + r * uStride), v the full operand. */
-export function binary_f32_s(op: i32, v: usize, vStride: i32, u: usize, uStride: i32, n: i32, rows: i32, out: usize, lo: f32, hi: f32): void {
+export function binary_f32_s(
+  op: i32,
+  v: usize,
+  vStride: i32,
+  u: usize,
+  uStride: i32,
+  n: i32,
+  rows: i32,
+  out: usize,
+  lo: f32,
+  hi: f32,
+): void {
   for (let r = 0; r < rows; r++) {
     const pv = v + ((<usize>r * <usize>vStride) << 2);
     const po = out + ((<usize>r * <usize>n) << 2);
@@ -377,13 +640,13 @@ export function binary_f32_s(op: i32, v: usize, vStride: i32, u: usize, uStride:
       const vlo = f32x4.splat(lo);
       const vhi = f32x4.splat(hi);
       for (; i + 8 <= n; i += 8) {
-        const o = <usize>i << 2;
+        const o = (<usize>i) << 2;
         v128.store(po + o, f32x4.pmax(f32x4.pmin(opF32(op, v128.load(pv + o), vs), vhi), vlo));
         v128.store(po + o, f32x4.pmax(f32x4.pmin(opF32(op, v128.load(pv + o, 16), vs), vhi), vlo), 16);
       }
     }
     for (; i < n; i++) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       const x = load<f32>(pv + o);
       const z: f32 = op == 0 ? x + s : x * s;
       store<f32>(po + o, z < lo ? lo : z > hi ? hi : z);

@@ -4,16 +4,37 @@
 
 export { pack_a_s16, pack_w_s16, pack_w_f32 } from './gemm/pack';
 export { gemm_s16, gemm_f32, gemm_s16_panels, gemm_f32_panels } from './gemm/gemm';
-export { conv2d_s16, conv2d_f32, conv2d_s16_rows, conv2d_f32_rows, conv_thread_scratch, conv_thread_scratch_bytes } from './conv/conv';
+export {
+  conv2d_s16,
+  conv2d_f32,
+  conv2d_s16_rows,
+  conv2d_f32_rows,
+  conv_thread_scratch,
+  conv_thread_scratch_bytes,
+} from './conv/conv';
 export { thread_scratch, thread_scratch_bytes } from './threads';
 import { MR } from './gemm/ukernels.generated';
-export { pack_w_s8c4, pack_w_s8c4_from_s16, split_a_u7, gemv_s8c4_panels, gemv_s8c4_dot16_panels } from './gemm/relaxed';
+export {
+  pack_w_s8c4,
+  pack_w_s8c4_from_s16,
+  split_a_u7,
+  gemv_s8c4_panels,
+  gemv_s8c4_dot16_panels,
+} from './gemm/relaxed';
 export { quantize_f32, quantize_axis_f32, dequantize, dequantize_axis, minmax_f32 } from './quantize';
 export { gemm_s4, gemm_s4_grouped, gemm_s4_mr } from './gemm/int4';
 export { pack_a_f32_s16, gemm_s16_residual } from './gemm/residual';
 export { quant_error_f32 } from './metrics';
 export { bitpack_f32, bitpack_i8, bitunpack_f32 } from './binary/bitpack';
-export { bits_to_chunks, bits_to_padded_chunks, bits_pack_w, bits_row_popcounts, bgemm_records, bconv_records, bconv_base_table } from './binary/layout';
+export {
+  bits_to_chunks,
+  bits_to_padded_chunks,
+  bits_pack_w,
+  bits_row_popcounts,
+  bgemm_records,
+  bconv_records,
+  bconv_base_table,
+} from './binary/layout';
 export { bgemm, binary_nr, binary_chunk_bytes, binary_thread_scratch } from './binary/bgemm';
 
 /** First byte the TypeScript allocator may use: everything below holds static data. */

@@ -24,10 +24,10 @@ export function lookup_u8(x: usize, xStride: i32, n: i32, rows: i32, table: usiz
   for (; i + 4 <= n; i += 4) {
     const w = load<u32>(px + i);
     const y =
-      <u32>load<u8>(table + (w & 0xff)) |
-      (<u32>load<u8>(table + ((w >> 8) & 0xff)) << 8) |
-      (<u32>load<u8>(table + ((w >> 16) & 0xff)) << 16) |
-      (<u32>load<u8>(table + (w >> 24)) << 24);
+      (<u32>load<u8>(table + (w & 0xff))) |
+      ((<u32>load<u8>(table + ((w >> 8) & 0xff))) << 8) |
+      ((<u32>load<u8>(table + ((w >> 16) & 0xff))) << 16) |
+      ((<u32>load<u8>(table + (w >> 24))) << 24);
     store<u32>(po + i, y);
   }
   for (; i < n; i++) store<u8>(po + i, load<u8>(table + load<u8>(px + i)));
@@ -40,20 +40,21 @@ export function lookup_u8(x: usize, xStride: i32, n: i32, rows: i32, table: usiz
  */
 export function lookup_pairs_build(table: usize, dst: usize): void {
   // row 0: table[lo] in the low byte of each 16-bit entry
-  for (let lo = 0; lo < 256; lo++) store<u16>(dst + (<usize>lo << 1), <u16>load<u8>(table + lo));
+  for (let lo = 0; lo < 256; lo++) store<u16>(dst + ((<usize>lo) << 1), <u16>load<u8>(table + lo));
   for (let hi = 1; hi < 256; hi++) {
-    const row = dst + (<usize>hi << 9);
-    const h = <u32>load<u8>(table + hi) << 8;
+    const row = dst + ((<usize>hi) << 9);
+    const h = (<u32>load<u8>(table + hi)) << 8;
     let lo = 0;
     if (ASC_FEATURE_SIMD) {
       const vh = i16x8.splat(<i16>h);
-      for (; lo < 256; lo += 8) v128.store(row + (<usize>lo << 1), v128.or(v128.load(dst + (<usize>lo << 1)), vh));
+      for (; lo < 256; lo += 8) v128.store(row + ((<usize>lo) << 1), v128.or(v128.load(dst + ((<usize>lo) << 1)), vh));
     }
-    for (; lo < 256; lo++) store<u16>(row + (<usize>lo << 1), <u16>(<u32>load<u16>(dst + (<usize>lo << 1)) | h));
+    for (; lo < 256; lo++) store<u16>(row + ((<usize>lo) << 1), <u16>((<u32>load<u16>(dst + ((<usize>lo) << 1))) | h));
   }
   // row 0's own high byte last: the rows above were built from its low bytes alone
-  const h0 = <u32>load<u8>(table) << 8;
-  for (let lo = 0; lo < 256; lo++) store<u16>(dst + (<usize>lo << 1), <u16>(<u32>load<u16>(dst + (<usize>lo << 1)) | h0));
+  const h0 = (<u32>load<u8>(table)) << 8;
+  for (let lo = 0; lo < 256; lo++)
+    store<u16>(dst + ((<usize>lo) << 1), <u16>((<u32>load<u16>(dst + ((<usize>lo) << 1))) | h0));
 }
 
 /**
@@ -61,7 +62,15 @@ export function lookup_pairs_build(table: usize, dst: usize): void {
  * instead of four byte reads, 1.85x faster here (46 against 86 us per 200704 codes, random
  * codes too: the 128 KiB table stays in L2). Worth its build (~10 us) from about 32K codes.
  */
-export function lookup_u8_pairs(x: usize, xStride: i32, n: i32, rows: i32, pairs: usize, out: usize, outStride: i32): void {
+export function lookup_u8_pairs(
+  x: usize,
+  xStride: i32,
+  n: i32,
+  rows: i32,
+  pairs: usize,
+  out: usize,
+  outStride: i32,
+): void {
   for (let r = 0; r < rows; r++) pairsRun(x + <usize>r * <usize>xStride, n, pairs, out + <usize>r * <usize>outStride);
 }
 
@@ -70,10 +79,14 @@ export function lookup_u8_pairs(x: usize, xStride: i32, n: i32, rows: i32, pairs
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const w = load<u32>(px + i);
-    store<u32>(po + i, <u32>load<u16>(pairs + (<usize>(w & 0xffff) << 1)) | (<u32>load<u16>(pairs + (<usize>(w >> 16) << 1)) << 16));
+    store<u32>(
+      po + i,
+      (<u32>load<u16>(pairs + ((<usize>(w & 0xffff)) << 1))) |
+        ((<u32>load<u16>(pairs + ((<usize>(w >> 16)) << 1))) << 16),
+    );
   }
   // a single code reads row 0, whose low byte is table[code]
-  for (; i < n; i++) store<u8>(po + i, load<u8>(pairs + (<usize>load<u8>(px + i) << 1)));
+  for (; i < n; i++) store<u8>(po + i, load<u8>(pairs + ((<usize>load<u8>(px + i)) << 1)));
 }
 
 /**
@@ -92,7 +105,7 @@ export function lookup_u8_swizzle(x: usize, n: i32, table: usize, out: usize): v
       let y = i8x16.swizzle(v128.load(table), v);
       for (let k = 1; k < 16; k++) {
         v = i8x16.sub(v, sixteen);
-        y = v128.or(y, i8x16.swizzle(v128.load(table + (<usize>k << 4)), v));
+        y = v128.or(y, i8x16.swizzle(v128.load(table + ((<usize>k) << 4)), v));
       }
       v128.store(out + i, y);
     }
@@ -117,12 +130,12 @@ export function lookup_u8_swizzle(x: usize, n: i32, table: usize, out: usize): v
  */
 export function copy_rows(x: usize, xStride: i32, bytes: i32, rows: i32, out: usize, outStride: i32): void {
   if (bytes >= 64) {
-    for (let r = 0; r < rows; r++) memory.copy(out + (<usize>r * <usize>outStride), x + (<usize>r * <usize>xStride), <usize>bytes);
+    for (let r = 0; r < rows; r++)
+      memory.copy(out + <usize>r * <usize>outStride, x + <usize>r * <usize>xStride, <usize>bytes);
     return;
   }
-  for (let r = 0; r < rows; r++) copySmall(out + (<usize>r * <usize>outStride), x + (<usize>r * <usize>xStride), bytes);
+  for (let r = 0; r < rows; r++) copySmall(out + <usize>r * <usize>outStride, x + <usize>r * <usize>xStride, bytes);
 }
-
 
 /** Output bytes per block of concat_rows: the block stays in L1 while every input writes its part. */
 const CONCAT_BLOCK_BYTES = 16384;
@@ -142,18 +155,28 @@ const CONCAT_BLOCK_BYTES = 16384;
  * in one process; Xeon, Sapphire Rapids class, Node 20), the output staying in L2. Kept for
  * the one call per concat and the table chosen per input.
  */
-export function concat_rows(srcs: usize, runs: usize, tables: usize, inputs: i32, rows: i32, out: usize, outStride: i32): void {
+export function concat_rows(
+  srcs: usize,
+  runs: usize,
+  tables: usize,
+  inputs: i32,
+  rows: i32,
+  out: usize,
+  outStride: i32,
+): void {
   const block = max(1, CONCAT_BLOCK_BYTES / max(outStride, 1));
   for (let r0 = 0; r0 < rows; r0 += block) {
     const rn = min(block, rows - r0);
     let po = out + <usize>r0 * <usize>outStride;
     for (let i = 0; i < inputs; i++) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       const n = load<i32>(runs + o);
       const px = <usize>load<u32>(srcs + o) + <usize>r0 * <usize>n;
       const table = <usize>load<u32>(tables + o);
       if (table == 0) {
-        if (n >= 64) for (let r = 0; r < rn; r++) memory.copy(po + <usize>r * <usize>outStride, px + <usize>r * <usize>n, <usize>n);
+        if (n >= 64)
+          for (let r = 0; r < rn; r++)
+            memory.copy(po + <usize>r * <usize>outStride, px + <usize>r * <usize>n, <usize>n);
         else for (let r = 0; r < rn; r++) copySmall(po + <usize>r * <usize>outStride, px + <usize>r * <usize>n, n);
       } else if (table & 1) {
         const pt = table - 1;

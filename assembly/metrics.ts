@@ -28,14 +28,19 @@ export function quant_error_f32(x: usize, xHat: usize, n: i32, out: usize): void
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     // two independent accumulators per sum (low and high lane pairs)
-    let ee0 = f64x2.splat(0), ee1 = f64x2.splat(0);
-    let ae0 = f64x2.splat(0), ae1 = f64x2.splat(0);
-    let xx0 = f64x2.splat(0), xx1 = f64x2.splat(0);
-    let yy0 = f64x2.splat(0), yy1 = f64x2.splat(0);
-    let xy0 = f64x2.splat(0), xy1 = f64x2.splat(0);
+    let ee0 = f64x2.splat(0),
+      ee1 = f64x2.splat(0);
+    let ae0 = f64x2.splat(0),
+      ae1 = f64x2.splat(0);
+    let xx0 = f64x2.splat(0),
+      xx1 = f64x2.splat(0);
+    let yy0 = f64x2.splat(0),
+      yy1 = f64x2.splat(0);
+    let xy0 = f64x2.splat(0),
+      xy1 = f64x2.splat(0);
     let mx = f64x2.splat(mae);
     for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       const vx = v128.load(x + o);
       const vy = v128.load(xHat + o);
       const x0 = lowHalf(vx);
@@ -74,7 +79,7 @@ export function quant_error_f32(x: usize, xHat: usize, n: i32, out: usize): void
     mae = m0 != m0 || m1 != m1 ? NaN : max(m0, m1);
   }
   for (; i < n; i++) {
-    const o = <usize>i << 2;
+    const o = (<usize>i) << 2;
     const a = <f64>load<f32>(x + o);
     const b = <f64>load<f32>(xHat + o);
     const e = a - b;

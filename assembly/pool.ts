@@ -41,8 +41,19 @@
  * window tables `rows` / `cols` (3 int32 per entry) and dilations dH, dW.
  */
 export function pool_max_q8(
-  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
-  rows: usize, cols: usize, dH: i32, dW: i32, signed: bool, out: usize,
+  x: usize,
+  N: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  rows: usize,
+  cols: usize,
+  dH: i32,
+  dW: i32,
+  signed: bool,
+  out: usize,
 ): void {
   const rowStep = <usize>dH * <usize>W * <usize>C;
   const colStep = <usize>dW * <usize>C;
@@ -52,11 +63,11 @@ export function pool_max_q8(
   for (let n = 0; n < N; n++) {
     const img = x + <usize>n * <usize>H * <usize>W * <usize>C;
     for (let oh = 0; oh < OH; oh++) {
-      const h0 = load<i32>(rows + (<usize>oh * 12));
-      const nh = load<i32>(rows + (<usize>oh * 12), 4);
+      const h0 = load<i32>(rows + <usize>oh * 12);
+      const nh = load<i32>(rows + <usize>oh * 12, 4);
       for (let ow = 0; ow < OW; ow++) {
-        const w0 = load<i32>(cols + (<usize>ow * 12));
-        const nw = load<i32>(cols + (<usize>ow * 12), 4);
+        const w0 = load<i32>(cols + <usize>ow * 12);
+        const nw = load<i32>(cols + <usize>ow * 12, 4);
         const base = img + (<usize>h0 * <usize>W + <usize>w0) * <usize>C;
         if (isSimd() && last >= 0) {
           for (let c = 0; c <= last; c = c + 16 > last && c < last ? last : c + 16) {
@@ -96,8 +107,18 @@ export function pool_max_q8(
 
 /** The float32 max pool: windows as pool_max_q8; a window's maximum starts at -Infinity. */
 export function pool_max_f32(
-  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
-  rows: usize, cols: usize, dH: i32, dW: i32, out: usize,
+  x: usize,
+  N: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  rows: usize,
+  cols: usize,
+  dH: i32,
+  dW: i32,
+  out: usize,
 ): void {
   const rowStep = (<usize>dH * <usize>W * <usize>C) << 2;
   const colStep = (<usize>dW * <usize>C) << 2;
@@ -106,16 +127,16 @@ export function pool_max_f32(
   for (let n = 0; n < N; n++) {
     const img = x + ((<usize>n * <usize>H * <usize>W * <usize>C) << 2);
     for (let oh = 0; oh < OH; oh++) {
-      const h0 = load<i32>(rows + (<usize>oh * 12));
-      const nh = load<i32>(rows + (<usize>oh * 12), 4);
+      const h0 = load<i32>(rows + <usize>oh * 12);
+      const nh = load<i32>(rows + <usize>oh * 12, 4);
       for (let ow = 0; ow < OW; ow++) {
-        const w0 = load<i32>(cols + (<usize>ow * 12));
-        const nw = load<i32>(cols + (<usize>ow * 12), 4);
+        const w0 = load<i32>(cols + <usize>ow * 12);
+        const nw = load<i32>(cols + <usize>ow * 12, 4);
         const base = img + (((<usize>h0 * <usize>W + <usize>w0) * <usize>C) << 2);
         if (isSimd() && last >= 0) {
           for (let c = 0; c <= last; c = c + 4 > last && c < last ? last : c + 4) {
             let acc = f32x4.splat(-Infinity);
-            let r = base + (<usize>c << 2);
+            let r = base + ((<usize>c) << 2);
             for (let i = 0; i < nh; i++) {
               let p = r;
               for (let j = 0; j < nw; j++) {
@@ -124,12 +145,12 @@ export function pool_max_f32(
               }
               r += rowStep;
             }
-            v128.store(dst + (<usize>c << 2), acc);
+            v128.store(dst + ((<usize>c) << 2), acc);
           }
         } else {
           for (let c = 0; c < C; c++) {
             let acc: f32 = -Infinity;
-            let r = base + (<usize>c << 2);
+            let r = base + ((<usize>c) << 2);
             for (let i = 0; i < nh; i++) {
               let p = r;
               for (let j = 0; j < nw; j++) {
@@ -140,10 +161,10 @@ export function pool_max_f32(
               }
               r += rowStep;
             }
-            store<f32>(dst + (<usize>c << 2), acc);
+            store<f32>(dst + ((<usize>c) << 2), acc);
           }
         }
-        dst += <usize>C << 2;
+        dst += (<usize>C) << 2;
       }
     }
   }
@@ -169,9 +190,23 @@ export function pool_max_f32(
  * (counts included) and the float32 rule above.
  */
 export function pool_avg_q8(
-  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32,
-  rows: usize, cols: usize, signed: bool,
-  xScale: f32, xZp: i32, yScale: f32, yZp: i32, qmin: i32, qmax: i32, out: usize,
+  x: usize,
+  N: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  rows: usize,
+  cols: usize,
+  signed: bool,
+  xScale: f32,
+  xZp: i32,
+  yScale: f32,
+  yZp: i32,
+  qmin: i32,
+  qmax: i32,
+  out: usize,
 ): void {
   const rowStep = <usize>W * <usize>C;
   const last = lastBlock(C, 16);
@@ -182,13 +217,13 @@ export function pool_avg_q8(
   for (let n = 0; n < N; n++) {
     const img = x + <usize>n * <usize>H * <usize>W * <usize>C;
     for (let oh = 0; oh < OH; oh++) {
-      const h0 = load<i32>(rows + (<usize>oh * 12));
-      const nh = load<i32>(rows + (<usize>oh * 12), 4);
-      const ch = load<i32>(rows + (<usize>oh * 12), 8);
+      const h0 = load<i32>(rows + <usize>oh * 12);
+      const nh = load<i32>(rows + <usize>oh * 12, 4);
+      const ch = load<i32>(rows + <usize>oh * 12, 8);
       for (let ow = 0; ow < OW; ow++) {
-        const w0 = load<i32>(cols + (<usize>ow * 12));
-        const nw = load<i32>(cols + (<usize>ow * 12), 4);
-        const count = <f32>(ch * load<i32>(cols + (<usize>ow * 12), 8));
+        const w0 = load<i32>(cols + <usize>ow * 12);
+        const nw = load<i32>(cols + <usize>ow * 12, 4);
+        const count = <f32>(ch * load<i32>(cols + <usize>ow * 12, 8));
         const base = img + (<usize>h0 * <usize>W + <usize>w0) * <usize>C;
         if (isSimd() && last >= 0) {
           const vzx = i32x4.splat(xZp);
@@ -250,28 +285,37 @@ export function pool_avg_q8(
 
 /** The float32 average pool: the float sum in the same order, divided by the count. */
 export function pool_avg_f32(
-  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, rows: usize, cols: usize, out: usize,
+  x: usize,
+  N: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  rows: usize,
+  cols: usize,
+  out: usize,
 ): void {
   const rowStep = (<usize>W * <usize>C) << 2;
-  const colStep = <usize>C << 2;
+  const colStep = (<usize>C) << 2;
   const last = lastBlock(C, 4);
   let dst = out;
   for (let n = 0; n < N; n++) {
     const img = x + ((<usize>n * <usize>H * <usize>W * <usize>C) << 2);
     for (let oh = 0; oh < OH; oh++) {
-      const h0 = load<i32>(rows + (<usize>oh * 12));
-      const nh = load<i32>(rows + (<usize>oh * 12), 4);
-      const ch = load<i32>(rows + (<usize>oh * 12), 8);
+      const h0 = load<i32>(rows + <usize>oh * 12);
+      const nh = load<i32>(rows + <usize>oh * 12, 4);
+      const ch = load<i32>(rows + <usize>oh * 12, 8);
       for (let ow = 0; ow < OW; ow++) {
-        const w0 = load<i32>(cols + (<usize>ow * 12));
-        const nw = load<i32>(cols + (<usize>ow * 12), 4);
-        const count = <f32>(ch * load<i32>(cols + (<usize>ow * 12), 8));
+        const w0 = load<i32>(cols + <usize>ow * 12);
+        const nw = load<i32>(cols + <usize>ow * 12, 4);
+        const count = <f32>(ch * load<i32>(cols + <usize>ow * 12, 8));
         const base = img + (((<usize>h0 * <usize>W + <usize>w0) * <usize>C) << 2);
         if (isSimd() && last >= 0) {
           const vcount = f32x4.splat(count);
           for (let c = 0; c <= last; c = c + 4 > last && c < last ? last : c + 4) {
             let s = f32x4.splat(0);
-            let r = base + (<usize>c << 2);
+            let r = base + ((<usize>c) << 2);
             for (let i = 0; i < nh; i++) {
               let p = r;
               for (let j = 0; j < nw; j++) {
@@ -280,12 +324,12 @@ export function pool_avg_f32(
               }
               r += rowStep;
             }
-            v128.store(dst + (<usize>c << 2), f32x4.div(s, vcount));
+            v128.store(dst + ((<usize>c) << 2), f32x4.div(s, vcount));
           }
         } else {
           for (let c = 0; c < C; c++) {
             let s: f32 = 0;
-            let r = base + (<usize>c << 2);
+            let r = base + ((<usize>c) << 2);
             for (let i = 0; i < nh; i++) {
               let p = r;
               for (let j = 0; j < nw; j++) {
@@ -294,10 +338,10 @@ export function pool_avg_f32(
               }
               r += rowStep;
             }
-            store<f32>(dst + (<usize>c << 2), s / count);
+            store<f32>(dst + ((<usize>c) << 2), s / count);
           }
         }
-        dst += <usize>C << 2;
+        dst += (<usize>C) << 2;
       }
     }
   }
@@ -316,7 +360,17 @@ const GAP_RUN: i32 = 128;
  * the same). `bias` is -xZp * HW.
  */
 export function pool_global_avg_q8(
-  x: usize, N: i32, HW: i32, C: i32, signed: bool, m: f32, bias: i32, yZp: i32, qmin: i32, qmax: i32, out: usize,
+  x: usize,
+  N: i32,
+  HW: i32,
+  C: i32,
+  signed: bool,
+  m: f32,
+  bias: i32,
+  yZp: i32,
+  qmin: i32,
+  qmax: i32,
+  out: usize,
 ): void {
   const last = lastBlock(C, 16);
   const lo = <f32>(qmin - yZp);
@@ -384,7 +438,7 @@ export function pool_global_avg_q8(
 export function pool_global_avg_f32(x: usize, N: i32, HW: i32, C: i32, out: usize): void {
   const last = lastBlock(C, 4);
   const count = <f32>HW;
-  const pix = <usize>C << 2;
+  const pix = (<usize>C) << 2;
   for (let n = 0; n < N; n++) {
     const img = x + ((<usize>n * <usize>HW * <usize>C) << 2);
     const dst = out + ((<usize>n * <usize>C) << 2);
@@ -396,7 +450,7 @@ export function pool_global_avg_f32(x: usize, N: i32, HW: i32, C: i32, out: usiz
         let s1 = f32x4.splat(0);
         let s2 = f32x4.splat(0);
         let s3 = f32x4.splat(0);
-        let p = img + (<usize>c << 2);
+        let p = img + ((<usize>c) << 2);
         for (let i = 0; i < HW; i++) {
           s0 = f32x4.add(s0, v128.load(p));
           s1 = f32x4.add(s1, v128.load(p, 16));
@@ -405,31 +459,31 @@ export function pool_global_avg_f32(x: usize, N: i32, HW: i32, C: i32, out: usiz
           p += pix;
         }
         const vc = f32x4.splat(count);
-        v128.store(dst + (<usize>c << 2), f32x4.div(s0, vc));
-        v128.store(dst + (<usize>c << 2), f32x4.div(s1, vc), 16);
-        v128.store(dst + (<usize>c << 2), f32x4.div(s2, vc), 32);
-        v128.store(dst + (<usize>c << 2), f32x4.div(s3, vc), 48);
+        v128.store(dst + ((<usize>c) << 2), f32x4.div(s0, vc));
+        v128.store(dst + ((<usize>c) << 2), f32x4.div(s1, vc), 16);
+        v128.store(dst + ((<usize>c) << 2), f32x4.div(s2, vc), 32);
+        v128.store(dst + ((<usize>c) << 2), f32x4.div(s3, vc), 48);
       }
       while (c < C) {
         const b = min(c, last);
         let s = f32x4.splat(0);
-        let p = img + (<usize>b << 2);
+        let p = img + ((<usize>b) << 2);
         for (let i = 0; i < HW; i++) {
           s = f32x4.add(s, v128.load(p));
           p += pix;
         }
-        v128.store(dst + (<usize>b << 2), f32x4.div(s, f32x4.splat(count)));
+        v128.store(dst + ((<usize>b) << 2), f32x4.div(s, f32x4.splat(count)));
         c = b + 4;
       }
     } else {
       for (let c = 0; c < C; c++) {
         let s: f32 = 0;
-        let p = img + (<usize>c << 2);
+        let p = img + ((<usize>c) << 2);
         for (let i = 0; i < HW; i++) {
           s += load<f32>(p);
           p += pix;
         }
-        store<f32>(dst + (<usize>c << 2), s / count);
+        store<f32>(dst + ((<usize>c) << 2), s / count);
       }
     }
   }

@@ -34,7 +34,7 @@ export function quantize_f32(x: usize, n: i32, scale: f32, zp: i32, qmin: i32, q
     const magic = f32x4.splat(12582912.0); // 1.5 * 2^23
     const magicZp = i32x4.splat(0x4b400000 - zp);
     for (; i + 16 <= n; i += 16) {
-      const p = x + (<usize>i << 2);
+      const p = x + ((<usize>i) << 2);
       const q0 = quantizeVec(v128.load(p), vs, vlo, vhi, magic, magicZp);
       const q1 = quantizeVec(v128.load(p, 16), vs, vlo, vhi, magic, magicZp);
       const q2 = quantizeVec(v128.load(p, 32), vs, vlo, vhi, magic, magicZp);
@@ -46,7 +46,7 @@ export function quantize_f32(x: usize, n: i32, scale: f32, zp: i32, qmin: i32, q
     }
   }
   for (; i < n; i++) {
-    store<u8>(out + i, <u8>quantizeOne(load<f32>(x + (<usize>i << 2)), scale, lo, hi, zp));
+    store<u8>(out + i, <u8>quantizeOne(load<f32>(x + ((<usize>i) << 2)), scale, lo, hi, zp));
   }
 }
 
@@ -54,11 +54,29 @@ export function quantize_f32(x: usize, n: i32, scale: f32, zp: i32, qmin: i32, q
  * Per-axis quantization of x viewed as [outer, C, inner]: channel c uses scales[c] and
  * zps[c] (int32 array).
  */
-export function quantize_axis_f32(x: usize, outer: i32, C: i32, inner: i32, scales: usize, zps: usize, qmin: i32, qmax: i32, out: usize): void {
+export function quantize_axis_f32(
+  x: usize,
+  outer: i32,
+  C: i32,
+  inner: i32,
+  scales: usize,
+  zps: usize,
+  qmin: i32,
+  qmax: i32,
+  out: usize,
+): void {
   let off: usize = 0;
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < C; c++) {
-      quantize_f32(x + (off << 2), inner, load<f32>(scales + (<usize>c << 2)), load<i32>(zps + (<usize>c << 2)), qmin, qmax, out + off);
+      quantize_f32(
+        x + (off << 2),
+        inner,
+        load<f32>(scales + ((<usize>c) << 2)),
+        load<i32>(zps + ((<usize>c) << 2)),
+        qmin,
+        qmax,
+        out + off,
+      );
       off += <usize>inner;
     }
   }
@@ -73,23 +91,39 @@ export function dequantize(q: usize, n: i32, signed: bool, scale: f32, zp: i32, 
     for (; i + 8 <= n; i += 8) {
       const w = signed ? v128.load8x8_s(q + i) : v128.load8x8_u(q + i);
       const c = i16x8.sub(w, vz);
-      const p = out + (<usize>i << 2);
+      const p = out + ((<usize>i) << 2);
       v128.store(p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(c)), vs));
       v128.store(p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(c)), vs), 16);
     }
   }
   for (; i < n; i++) {
     const v = signed ? <i32>load<i8>(q + i) : <i32>load<u8>(q + i);
-    store<f32>(out + (<usize>i << 2), <f32>(v - zp) * scale);
+    store<f32>(out + ((<usize>i) << 2), <f32>(v - zp) * scale);
   }
 }
 
 /** Per-axis dequantization of q viewed as [outer, C, inner]. */
-export function dequantize_axis(q: usize, outer: i32, C: i32, inner: i32, signed: bool, scales: usize, zps: usize, out: usize): void {
+export function dequantize_axis(
+  q: usize,
+  outer: i32,
+  C: i32,
+  inner: i32,
+  signed: bool,
+  scales: usize,
+  zps: usize,
+  out: usize,
+): void {
   let off: usize = 0;
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < C; c++) {
-      dequantize(q + off, inner, signed, load<f32>(scales + (<usize>c << 2)), load<i32>(zps + (<usize>c << 2)), out + (off << 2));
+      dequantize(
+        q + off,
+        inner,
+        signed,
+        load<f32>(scales + ((<usize>c) << 2)),
+        load<i32>(zps + ((<usize>c) << 2)),
+        out + (off << 2),
+      );
       off += <usize>inner;
     }
   }
@@ -105,10 +139,14 @@ export function minmax_f32(x: usize, n: i32, out: usize): void {
     // pairs of accumulators, as one pair waits on the latency of each min / max
     let vlo = f32x4.splat(Infinity);
     let vhi = f32x4.splat(-Infinity);
-    let lo1 = vlo, lo2 = vlo, lo3 = vlo;
-    let hi1 = vhi, hi2 = vhi, hi3 = vhi;
+    let lo1 = vlo,
+      lo2 = vlo,
+      lo3 = vlo;
+    let hi1 = vhi,
+      hi2 = vhi,
+      hi3 = vhi;
     for (; i + 16 <= n; i += 16) {
-      const p = x + (<usize>i << 2);
+      const p = x + ((<usize>i) << 2);
       const v0 = v128.load(p);
       const v1 = v128.load(p, 16);
       const v2 = v128.load(p, 32);
@@ -123,7 +161,7 @@ export function minmax_f32(x: usize, n: i32, out: usize): void {
       hi3 = f32x4.pmax(hi3, v3);
     }
     for (; i + 4 <= n; i += 4) {
-      const v = v128.load(x + (<usize>i << 2));
+      const v = v128.load(x + ((<usize>i) << 2));
       vlo = f32x4.pmin(vlo, v);
       vhi = f32x4.pmax(vhi, v);
     }
@@ -140,7 +178,7 @@ export function minmax_f32(x: usize, n: i32, out: usize): void {
     }
   }
   for (; i < n; i++) {
-    const v = load<f32>(x + (<usize>i << 2));
+    const v = load<f32>(x + ((<usize>i) << 2));
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }

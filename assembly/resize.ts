@@ -32,7 +32,16 @@
  * one before it is copied from that row whole.
  */
 export function resize_nearest(
-  x: usize, N: i32, H: i32, W: i32, pixBytes: i32, OH: i32, OW: i32, rows: usize, cols: usize, out: usize,
+  x: usize,
+  N: i32,
+  H: i32,
+  W: i32,
+  pixBytes: i32,
+  OH: i32,
+  OW: i32,
+  rows: usize,
+  cols: usize,
+  out: usize,
 ): void {
   const pb = <usize>pixBytes;
   const inRow = <usize>W * pb;
@@ -42,14 +51,14 @@ export function resize_nearest(
     const img = x + <usize>n * <usize>H * inRow;
     let prev = -1;
     for (let oh = 0; oh < OH; oh++) {
-      const ih = load<i32>(rows + (<usize>oh << 2));
+      const ih = load<i32>(rows + ((<usize>oh) << 2));
       if (ih == prev) {
         memory.copy(dst, dst - outRow, outRow);
       } else {
         const src = img + <usize>ih * inRow;
         let d = dst;
         for (let ow = 0; ow < OW; ow++) {
-          copyPixel(d, src + <usize>load<i32>(cols + (<usize>ow << 2)) * pb, pb);
+          copyPixel(d, src + <usize>load<i32>(cols + ((<usize>ow) << 2)) * pb, pb);
           d += pb;
         }
         prev = ih;
@@ -67,7 +76,16 @@ export function resize_nearest(
 }
 
 @inline function lerp4(
-  a: v128, b: v128, c: v128, d: v128, g: i32, signed: bool, c11: v128, c21: v128, c12: v128, c22: v128,
+  a: v128,
+  b: v128,
+  c: v128,
+  d: v128,
+  g: i32,
+  signed: bool,
+  c11: v128,
+  c21: v128,
+  c12: v128,
+  c22: v128,
 ): v128 {
   let y = f32x4.add(f32x4.mul(c11, widen4(a, g, signed)), f32x4.mul(c21, widen4(b, g, signed)));
   y = f32x4.add(y, f32x4.mul(c12, widen4(c, g, signed)));
@@ -77,7 +95,17 @@ export function resize_nearest(
 
 /** Bilinear resize of int8 (signed) or uint8 NHWC x [N, H, W, C] with the linear tables. */
 export function resize_linear_q8(
-  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, rows: usize, cols: usize, signed: bool, out: usize,
+  x: usize,
+  N: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  rows: usize,
+  cols: usize,
+  signed: bool,
+  out: usize,
 ): void {
   const pix = <usize>C;
   const inRow = <usize>W * pix;
@@ -86,13 +114,13 @@ export function resize_linear_q8(
   for (let n = 0; n < N; n++) {
     const img = x + <usize>n * <usize>H * inRow;
     for (let oh = 0; oh < OH; oh++) {
-      const ry = rows + (<usize>oh << 4);
+      const ry = rows + ((<usize>oh) << 4);
       const r1 = img + <usize>load<i32>(ry) * inRow;
       const r2 = img + <usize>load<i32>(ry, 4) * inRow;
       const dy1 = load<f32>(ry, 8);
       const dy2 = load<f32>(ry, 12);
       for (let ow = 0; ow < OW; ow++) {
-        const rx = cols + (<usize>ow << 4);
+        const rx = cols + ((<usize>ow) << 4);
         const o1 = <usize>load<i32>(rx) * pix;
         const o2 = <usize>load<i32>(rx, 4) * pix;
         const dx1 = load<f32>(rx, 8);
@@ -142,22 +170,31 @@ export function resize_linear_q8(
 
 /** Bilinear resize of float32 NHWC x [N, H, W, C]: the same weights and order, no rounding. */
 export function resize_linear_f32(
-  x: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, rows: usize, cols: usize, out: usize,
+  x: usize,
+  N: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  rows: usize,
+  cols: usize,
+  out: usize,
 ): void {
-  const pix = <usize>C << 2;
+  const pix = (<usize>C) << 2;
   const inRow = <usize>W * pix;
   const last = C >= 4 ? C - 4 : -1;
   let dst = out;
   for (let n = 0; n < N; n++) {
     const img = x + <usize>n * <usize>H * inRow;
     for (let oh = 0; oh < OH; oh++) {
-      const ry = rows + (<usize>oh << 4);
+      const ry = rows + ((<usize>oh) << 4);
       const r1 = img + <usize>load<i32>(ry) * inRow;
       const r2 = img + <usize>load<i32>(ry, 4) * inRow;
       const dy1 = load<f32>(ry, 8);
       const dy2 = load<f32>(ry, 12);
       for (let ow = 0; ow < OW; ow++) {
-        const rx = cols + (<usize>ow << 4);
+        const rx = cols + ((<usize>ow) << 4);
         const o1 = <usize>load<i32>(rx) * pix;
         const o2 = <usize>load<i32>(rx, 4) * pix;
         const dx1 = load<f32>(rx, 8);
@@ -176,7 +213,7 @@ export function resize_linear_f32(
           const c12 = f32x4.splat(f12);
           const c22 = f32x4.splat(f22);
           for (let c = 0; c <= last; c = c + 4 > last && c < last ? last : c + 4) {
-            const o = <usize>c << 2;
+            const o = (<usize>c) << 2;
             let y = f32x4.add(f32x4.mul(c11, v128.load(p11 + o)), f32x4.mul(c21, v128.load(p21 + o)));
             y = f32x4.add(y, f32x4.mul(c12, v128.load(p12 + o)));
             y = f32x4.add(y, f32x4.mul(c22, v128.load(p22 + o)));
@@ -184,7 +221,7 @@ export function resize_linear_f32(
           }
         } else {
           for (let c = 0; c < C; c++) {
-            const o = <usize>c << 2;
+            const o = (<usize>c) << 2;
             const y: f32 =
               f11 * load<f32>(p11 + o) + f21 * load<f32>(p21 + o) + f12 * load<f32>(p12 + o) + f22 * load<f32>(p22 + o);
             store<f32>(dst + o, y);

@@ -48,11 +48,24 @@ import { expScalar, expVec } from './unary';
 }
 
 @inline function expAt(x: usize, p: usize, mx: i32, signed: bool, table: usize): f32 {
-  return load<f32>(table + (<usize>(mx - code(x + p, signed)) << 2));
+  return load<f32>(table + ((<usize>(mx - code(x + p, signed))) << 2));
 }
 
 /** The output codes of one row, given its maximum and float32 sum. */
-@inline function rowOut(x: usize, base: usize, D: i32, step: usize, signed: bool, table: usize, Y: f32, zy: i32, qmax: i32, mx: i32, sum: f32, out: usize): void {
+@inline function rowOut(
+  x: usize,
+  base: usize,
+  D: i32,
+  step: usize,
+  signed: bool,
+  table: usize,
+  Y: f32,
+  zy: i32,
+  qmax: i32,
+  mx: i32,
+  sum: f32,
+  out: usize,
+): void {
   let k = 0;
   if (ASC_FEATURE_SIMD) {
     if (step == 1) {
@@ -70,7 +83,10 @@ import { expScalar, expVec } from './unary';
         e = f32x4.replace_lane(e, 3, expAt(x, p + 3, mx, signed, table));
         const v = f32x4.pmin(f32x4.nearest(f32x4.div(f32x4.mul(e, vY), vsum)), vhi);
         const q = i32x4.add(i32x4.trunc_sat_f32x4_s(v), vz);
-        store<i32>(out + p, i32x4.extract_lane(i8x16.shuffle(q, q, 0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 0));
+        store<i32>(
+          out + p,
+          i32x4.extract_lane(i8x16.shuffle(q, q, 0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 0),
+        );
       }
     }
   }
@@ -94,7 +110,18 @@ import { expScalar, expVec } from './unary';
  * Rows go four at a time through the sum: four independent float32 chains, each still in
  * its own element order, hide the addition's latency.
  */
-export function qsoftmax(x: usize, outer: i32, D: i32, inner: i32, signed: bool, table: usize, Y: f32, zy: i32, qmax: i32, out: usize): void {
+export function qsoftmax(
+  x: usize,
+  outer: i32,
+  D: i32,
+  inner: i32,
+  signed: bool,
+  table: usize,
+  Y: f32,
+  zy: i32,
+  qmax: i32,
+  out: usize,
+): void {
   const step = <usize>inner;
   const R = outer * inner;
   let r = 0;
@@ -138,7 +165,7 @@ export function qsoftmax(x: usize, outer: i32, D: i32, inner: i32, signed: bool,
  * pairwise, then the tail in order) on both builds, so they agree bit for bit.
  */
 export function softmax_f32(x: usize, outer: i32, D: i32, inner: i32, out: usize): void {
-  const step = <usize>inner << 2;
+  const step = (<usize>inner) << 2;
   const D4 = D & ~3;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
@@ -148,7 +175,7 @@ export function softmax_f32(x: usize, outer: i32, D: i32, inner: i32, out: usize
       let k0 = 0;
       if (ASC_FEATURE_SIMD && inner == 1) {
         let vm = f32x4.splat(-Infinity);
-        for (; k0 + 4 <= D; k0 += 4) vm = f32x4.pmax(vm, v128.load(x + base + (<usize>k0 << 2)));
+        for (; k0 + 4 <= D; k0 += 4) vm = f32x4.pmax(vm, v128.load(x + base + ((<usize>k0) << 2)));
         for (let l = 0; l < 4; l++) {
           const v = f32x4.extract_lane(vm, 0);
           if (v > mx) mx = v;
@@ -164,12 +191,15 @@ export function softmax_f32(x: usize, outer: i32, D: i32, inner: i32, out: usize
         const vmx = f32x4.splat(mx);
         let vs = f32x4.splat(0);
         for (let k = 0; k < D4; k += 4) {
-          const p = base + (<usize>k << 2);
+          const p = base + ((<usize>k) << 2);
           const e = expVec(f32x4.sub(v128.load(x + p), vmx));
           v128.store(out + p, e);
           vs = f32x4.add(vs, e);
         }
-        sum = (f32x4.extract_lane(vs, 0) + f32x4.extract_lane(vs, 1)) + (f32x4.extract_lane(vs, 2) + f32x4.extract_lane(vs, 3));
+        sum =
+          f32x4.extract_lane(vs, 0) +
+          f32x4.extract_lane(vs, 1) +
+          (f32x4.extract_lane(vs, 2) + f32x4.extract_lane(vs, 3));
       } else {
         let s0: f32 = 0;
         let s1: f32 = 0;
@@ -190,7 +220,7 @@ export function softmax_f32(x: usize, outer: i32, D: i32, inner: i32, out: usize
           s2 += e2;
           s3 += e3;
         }
-        sum = (s0 + s1) + (s2 + s3);
+        sum = s0 + s1 + (s2 + s3);
       }
       for (let k = D4; k < D; k++) {
         const p = base + <usize>k * step;
@@ -203,7 +233,7 @@ export function softmax_f32(x: usize, outer: i32, D: i32, inner: i32, out: usize
       if (ASC_FEATURE_SIMD && inner == 1) {
         const vinv = f32x4.splat(inv);
         for (; k1 + 4 <= D; k1 += 4) {
-          const p = out + base + (<usize>k1 << 2);
+          const p = out + base + ((<usize>k1) << 2);
           v128.store(p, f32x4.mul(v128.load(p), vinv));
         }
       }

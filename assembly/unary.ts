@@ -9,10 +9,10 @@
 
 @inline export function expVec(x: v128): v128 {
   const c = f32x4.pmax(f32x4.pmin(x, f32x4.splat(88.3762626647949)), f32x4.splat(-87.3365447504019));
-  const n = f32x4.nearest(f32x4.mul(c, f32x4.splat(1.44269504088896341)));
+  const n = f32x4.nearest(f32x4.mul(c, f32x4.splat(1.4426950408889634)));
   let r = f32x4.sub(c, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.1219444e-4)));
+  let p = f32x4.splat(1.98756915e-4);
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
@@ -39,7 +39,10 @@
   if (kind == 1) return tanhVec(x);
   if (kind == 2) return f32x4.mul(x, sigmoidVec(x));
   if (kind == 3) {
-    const inner = f32x4.mul(f32x4.splat(0.7978845608), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), f32x4.mul(x, f32x4.mul(x, x)))));
+    const inner = f32x4.mul(
+      f32x4.splat(0.7978845608),
+      f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), f32x4.mul(x, f32x4.mul(x, x)))),
+    );
     return f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), f32x4.add(f32x4.splat(1), tanhVec(inner)));
   }
   if (kind == 4) {
@@ -59,17 +62,17 @@
 
 @inline export function expScalar(x: f32): f32 {
   const c = pmaxS(pminS(x, 88.3762626647949), -87.3365447504019);
-  const n = nearest<f32>(c * <f32>1.44269504088896341);
+  const n = nearest<f32>(c * <f32>1.4426950408889634);
   let r: f32 = c - n * <f32>0.693359375;
-  r = r - n * <f32>-2.12194440e-4;
-  let p: f32 = 1.9875691500e-4;
+  r = r - n * <f32>-2.1219444e-4;
+  let p: f32 = 1.98756915e-4;
   p = p * r + <f32>1.3981999507e-3;
   p = p * r + <f32>8.3334519073e-3;
   p = p * r + <f32>4.1665795894e-2;
   p = p * r + <f32>1.6666665459e-1;
   p = p * r + <f32>5.0000001201e-1;
   const r2 = r * r;
-  p = (p * r2 + r) + <f32>1;
+  p = p * r2 + r + <f32>1;
   return p * reinterpret<f32>((<i32>n + 127) << 23);
 }
 
@@ -87,7 +90,7 @@
   if (kind == 2) return x * sigmoidScalar(x);
   if (kind == 3) {
     const inner: f32 = <f32>0.7978845608 * (x + <f32>0.044715 * (x * (x * x)));
-    return (<f32>0.5 * x) * (<f32>1 + tanhScalar(inner));
+    return <f32>0.5 * x * (<f32>1 + tanhScalar(inner));
   }
   if (kind == 4) return x * (pminS(pmaxS(x + <f32>3, 0), 6) * <f32>(1.0 / 6.0));
   return x >= 0 ? x : x * alpha;
@@ -98,12 +101,12 @@ export function unary_f32(x: usize, n: i32, kind: i32, alpha: f32, out: usize): 
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       v128.store(out + o, unaryVec(kind, v128.load(x + o), alpha));
     }
   }
   for (; i < n; i++) {
-    const o = <usize>i << 2;
+    const o = (<usize>i) << 2;
     store<f32>(out + o, unaryScalar(kind, load<f32>(x + o), alpha));
   }
 }

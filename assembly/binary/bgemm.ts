@@ -17,9 +17,14 @@
 import { BP_A0, BP_A1, BP_LO, BP_HI, BP_ZP } from '../layouts.generated';
 import { BMR, BNR, CHUNK } from './config';
 import {
-  bgemm_1x2__simd_popcnt, bgemm_2x2__simd_popcnt, bgemm_3x2__simd_popcnt, bgemm_4x2__simd_popcnt,
-  bgemm_1x2__relaxed_nibble, bgemm_2x2__relaxed_nibble,
-  bgemm_1x2__scalar_popcnt64, bgemm_2x2__scalar_popcnt64,
+  bgemm_1x2__simd_popcnt,
+  bgemm_2x2__simd_popcnt,
+  bgemm_3x2__simd_popcnt,
+  bgemm_4x2__simd_popcnt,
+  bgemm_1x2__relaxed_nibble,
+  bgemm_2x2__relaxed_nibble,
+  bgemm_1x2__scalar_popcnt64,
+  bgemm_2x2__scalar_popcnt64,
 } from './ukernels.generated';
 
 export enum BinaryEpilogue {
@@ -70,15 +75,26 @@ export function binary_thread_scratch(t: usize): void {
  * rec: M records of (1 + T) u32 [base, taps...]; each tap addresses Cv chunks. w: the
  * panels of bits_pack_w. ldo: output row stride in elements (Bits: in words).
  */
-export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out: usize, ldo: i32, kind: i32, params: usize): void {
-  const rs = <usize>(T + 1) << 2;
+export function bgemm(
+  rec: usize,
+  M: i32,
+  T: i32,
+  Cv: i32,
+  w: usize,
+  N: i32,
+  out: usize,
+  ldo: i32,
+  kind: i32,
+  params: usize,
+): void {
+  const rs = (<usize>(T + 1)) << 2;
   const panels = (N + BNR - 1) / BNR;
   const panelBytes = <usize>T * Cv * BNR * CHUNK;
-  if (kind == BinaryEpilogue.Bits) memory.fill(out, 0, <usize>M * ldo << 2);
+  if (kind == BinaryEpilogue.Bits) memory.fill(out, 0, (<usize>M * ldo) << 2);
   // Rows per block: their input chunks (about T * Cv * CHUNK bytes each, less when
   // convolution taps overlap) stay in L1 / L2 while every weight panel passes over them.
   let mc = MC_BYTES / max(1, T * Cv * CHUNK);
-  mc = max(BMR, mc - mc % BMR);
+  mc = max(BMR, mc - (mc % BMR));
   for (let m0 = 0; m0 < M; m0 += mc) {
     const mEnd = min(M, m0 + mc);
     for (let p = 0; p < panels; p++) {
@@ -97,7 +113,7 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
 
 /** acc of tile element (i, j): base - 2 * popcount. */
 @inline function accAt(base: usize, i: i32, j: i32): i32 {
-  return load<i32>(base + (<usize>j << 2)) - 2 * load<i32>(tile + (<usize>(i * BNR + j) << 2));
+  return load<i32>(base + ((<usize>j) << 2)) - 2 * load<i32>(tile + ((<usize>(i * BNR + j)) << 2));
 }
 
 /**
@@ -106,8 +122,18 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
  * the scalar epilogue, so every build rounds alike. A last odd row fills both halves
  * with itself and stores one.
  */
-@inline function epilogueVec(kind: i32, mr: i32, rec: usize, rs: usize, m: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
-  const col = <usize>n0 << 2;
+@inline function epilogueVec(
+  kind: i32,
+  mr: i32,
+  rec: usize,
+  rs: usize,
+  m: i32,
+  n0: i32,
+  out: usize,
+  ldo: i32,
+  params: usize,
+): void {
+  const col = (<usize>n0) << 2;
   let p0: usize = 0;
   let p1: usize = 0;
   if (kind != BinaryEpilogue.I32) {
@@ -119,7 +145,7 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
     const i1 = pair ? i + 1 : i;
     let base = v128.load64_zero(<usize>load<u32>(rec + <usize>i * rs) + col);
     base = v128.load64_lane(<usize>load<u32>(rec + <usize>i1 * rs) + col, base, 1);
-    let pops = v128.load(tile + (<usize>(i * BNR) << 2));
+    let pops = v128.load(tile + ((<usize>(i * BNR)) << 2));
     if (!pair) pops = v128.shuffle<i32>(pops, pops, 0, 1, 0, 1);
     const acc = i32x4.sub(base, i32x4.shl(pops, 1));
     const row0 = <usize>(m + i) * ldo;
@@ -133,7 +159,9 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
       if (pair) v128.store64_lane(out + ((row1 + n0) << 2), f, 1);
     } else if (kind == BinaryEpilogue.I8) {
       let f = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(acc), v128.load64_splat(p0)), v128.load64_splat(p1));
-      f = f32x4.nearest(f32x4.min(f32x4.max(f, f32x4.splat(load<f32>(params, BP_LO))), f32x4.splat(load<f32>(params, BP_HI))));
+      f = f32x4.nearest(
+        f32x4.min(f32x4.max(f, f32x4.splat(load<f32>(params, BP_LO))), f32x4.splat(load<f32>(params, BP_HI))),
+      );
       const q = i32x4.add(i32x4.trunc_sat_f32x4_s(f), i32x4.splat(load<i32>(params, BP_ZP)));
       const h = i16x8.narrow_i32x4_s(q, q);
       const b = i8x16.narrow_i16x8_s(h, h);
@@ -153,17 +181,28 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
   }
 }
 
-@inline function epilogue(kind: i32, mr: i32, nc: i32, rec: usize, rs: usize, m: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
+@inline function epilogue(
+  kind: i32,
+  mr: i32,
+  nc: i32,
+  rec: usize,
+  rs: usize,
+  m: i32,
+  n0: i32,
+  out: usize,
+  ldo: i32,
+  params: usize,
+): void {
   if (ASC_FEATURE_SIMD && nc == BNR) {
     epilogueVec(kind, mr, rec, rs, m, n0, out, ldo, params);
     return;
   }
-  const col = <usize>n0 << 2;
+  const col = (<usize>n0) << 2;
   if (kind == BinaryEpilogue.I32) {
     for (let i = 0; i < mr; i++) {
       const base = <usize>load<u32>(rec + <usize>i * rs) + col;
       const dst = out + ((<usize>(m + i) * ldo + n0) << 2);
-      for (let j = 0; j < nc; j++) store<i32>(dst + (<usize>j << 2), accAt(base, i, j));
+      for (let j = 0; j < nc; j++) store<i32>(dst + ((<usize>j) << 2), accAt(base, i, j));
     }
     return;
   }
@@ -174,7 +213,7 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
       const base = <usize>load<u32>(rec + <usize>i * rs) + col;
       const dst = out + ((<usize>(m + i) * ldo + n0) << 2);
       for (let j = 0; j < nc; j++) {
-        const jo = <usize>j << 2;
+        const jo = (<usize>j) << 2;
         store<f32>(dst + jo, <f32>accAt(base, i, j) * load<f32>(p0 + jo) + load<f32>(p1 + jo));
       }
     }
@@ -186,7 +225,7 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
       const base = <usize>load<u32>(rec + <usize>i * rs) + col;
       const dst = out + <usize>(m + i) * ldo + n0;
       for (let j = 0; j < nc; j++) {
-        const jo = <usize>j << 2;
+        const jo = (<usize>j) << 2;
         const f = <f32>accAt(base, i, j) * load<f32>(p0 + jo) + load<f32>(p1 + jo);
         store<i8>(dst + j, <i8>(<i32>nearest<f32>(min<f32>(max<f32>(f, lo), hi)) + zp));
       }
@@ -199,8 +238,8 @@ export function bgemm(rec: usize, M: i32, T: i32, Cv: i32, w: usize, N: i32, out
       let bits: u32 = 0;
       for (let j = 0; j < nc; j++) {
         const acc = accAt(base, i, j);
-        const jo = <usize>j << 2;
-        bits |= <u32>(acc >= load<i32>(p0 + jo) && acc <= load<i32>(p1 + jo)) << j;
+        const jo = (<usize>j) << 2;
+        bits |= (<u32>(acc >= load<i32>(p0 + jo) && acc <= load<i32>(p1 + jo))) << j;
       }
       const word = out + ((<usize>(m + i) * ldo + (n0 >> 5)) << 2);
       store<u32>(word, load<u32>(word) | (bits << shift));

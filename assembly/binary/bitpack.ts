@@ -19,7 +19,7 @@
 
 /** Sign bits of 32 int8 at p. */
 @inline function signs32I8(p: usize): u32 {
-  return <u32>i8x16.bitmask(v128.load(p)) | (<u32>i8x16.bitmask(v128.load(p, 16)) << 16);
+  return (<u32>i8x16.bitmask(v128.load(p))) | ((<u32>i8x16.bitmask(v128.load(p, 16))) << 16);
 }
 
 /**
@@ -36,7 +36,7 @@ export function bitpack_f32(x: usize, rows: i32, C: i32, dst: usize): void {
         store<u32>(d, signs32F32(src));
       } else {
         let bits: u32 = 0;
-        for (let i = 0; i < 32; i++) bits |= <u32>(load<f32>(src + (<usize>i << 2)) < 0) << i;
+        for (let i = 0; i < 32; i++) bits |= (<u32>(load<f32>(src + ((<usize>i) << 2)) < 0)) << i;
         store<u32>(d, bits);
       }
       src += 128;
@@ -44,9 +44,9 @@ export function bitpack_f32(x: usize, rows: i32, C: i32, dst: usize): void {
     }
     if (tail != 0) {
       let bits: u32 = 0;
-      for (let i = 0; i < tail; i++) bits |= <u32>(load<f32>(src + (<usize>i << 2)) < 0) << i;
+      for (let i = 0; i < tail; i++) bits |= (<u32>(load<f32>(src + ((<usize>i) << 2)) < 0)) << i;
       store<u32>(d, bits);
-      src += <usize>tail << 2;
+      src += (<usize>tail) << 2;
       d += 4;
     }
   }
@@ -64,7 +64,7 @@ export function bitpack_i8(x: usize, rows: i32, C: i32, dst: usize): void {
         store<u32>(d, signs32I8(src));
       } else {
         let bits: u32 = 0;
-        for (let i = 0; i < 32; i++) bits |= (<u32>load<u8>(src + i) >> 7) << i;
+        for (let i = 0; i < 32; i++) bits |= ((<u32>load<u8>(src + i)) >> 7) << i;
         store<u32>(d, bits);
       }
       src += 32;
@@ -72,7 +72,7 @@ export function bitpack_i8(x: usize, rows: i32, C: i32, dst: usize): void {
     }
     if (tail != 0) {
       let bits: u32 = 0;
-      for (let i = 0; i < tail; i++) bits |= (<u32>load<u8>(src + i) >> 7) << i;
+      for (let i = 0; i < tail; i++) bits |= ((<u32>load<u8>(src + i)) >> 7) << i;
       store<u32>(d, bits);
       src += tail;
       d += 4;
@@ -99,13 +99,13 @@ export function bitunpack_f32(bits: usize, rows: i32, C: i32, dst: usize): void 
           const minus = f32x4.splat(-1);
           for (; i < 32; i += 4) {
             const set = i32x4.ne(v128.and(i32x4.splat(<i32>(word >> i)), lane), i32x4.splat(0));
-            v128.store(d + (<usize>i << 2), v128.bitselect(minus, plus, set));
+            v128.store(d + ((<usize>i) << 2), v128.bitselect(minus, plus, set));
           }
         }
       }
       const n = min(32, C - c);
-      for (; i < n; i++) store<f32>(d + (<usize>i << 2), (word >> i) & 1 ? -1 : 1);
-      d += <usize>n << 2;
+      for (; i < n; i++) store<f32>(d + ((<usize>i) << 2), (word >> i) & 1 ? -1 : 1);
+      d += (<usize>n) << 2;
       c += n;
     }
   }

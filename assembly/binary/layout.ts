@@ -16,15 +16,15 @@ import { CHUNK, BNR } from './config';
 @inline function writeChunk(row: usize, c: i32, Cw: i32, lastMask: u32, dst: usize): void {
   const w0 = c << 2;
   if (ASC_FEATURE_SIMD && w0 + 4 < Cw) {
-    storeChunk(dst, v128.load(row + (<usize>w0 << 2)));
+    storeChunk(dst, v128.load(row + ((<usize>w0) << 2)));
     return;
   }
   for (let i = 0; i < 4; i++) {
     const w = w0 + i;
     let v: u32 = 0;
-    if (w < Cw) v = load<u32>(row + (<usize>w << 2));
+    if (w < Cw) v = load<u32>(row + ((<usize>w) << 2));
     if (w == Cw - 1) v &= lastMask;
-    store<u32>(dst + (<usize>i << 2), v);
+    store<u32>(dst + ((<usize>i) << 2), v);
   }
   if (ASC_FEATURE_RELAXED_SIMD) storeChunk(dst, v128.load(dst));
 }
@@ -45,7 +45,7 @@ import { CHUNK, BNR } from './config';
  * (row stride Cv * CHUNK bytes), masking each row's last word with lastMask.
  */
 export function bits_to_chunks(src: usize, rows: i32, Cw: i32, lastMask: u32, Cv: i32, dst: usize): void {
-  const rowBytes = <usize>Cw << 2;
+  const rowBytes = (<usize>Cw) << 2;
   let d = dst;
   for (let r = 0; r < rows; r++) {
     const row = src + <usize>r * rowBytes;
@@ -62,7 +62,7 @@ export function bits_to_chunks(src: usize, rows: i32, Cw: i32, lastMask: u32, Cv
  * t and chunk c in order, the BNR channels' chunks side by side. Channels past N are 0.
  */
 export function bits_pack_w(src: usize, N: i32, T: i32, Cw: i32, lastMask: u32, Cv: i32, dst: usize): void {
-  const rowBytes = <usize>Cw << 2;
+  const rowBytes = (<usize>Cw) << 2;
   const panels = (N + BNR - 1) / BNR;
   let d = dst;
   for (let p = 0; p < panels; p++) {
@@ -84,10 +84,10 @@ export function bits_row_popcounts(src: usize, rows: i32, Cw: i32, lastMask: u32
   let s = src;
   for (let r = 0; r < rows; r++) {
     let n: i32 = 0;
-    for (let w = 0; w < Cw - 1; w++) n += popcnt<i32>(load<i32>(s + (<usize>w << 2)));
-    n += popcnt<i32>(load<i32>(s + (<usize>(Cw - 1) << 2)) & lastMask);
-    store<i32>(dst + (<usize>r << 2), n);
-    s += <usize>Cw << 2;
+    for (let w = 0; w < Cw - 1; w++) n += popcnt<i32>(load<i32>(s + ((<usize>w) << 2)));
+    n += popcnt<i32>(load<i32>(s + ((<usize>(Cw - 1)) << 2)) & lastMask);
+    store<i32>(dst + ((<usize>r) << 2), n);
+    s += (<usize>Cw) << 2;
   }
 }
 
@@ -96,7 +96,15 @@ export function bits_row_popcounts(src: usize, rows: i32, Cw: i32, lastMask: u32
  * a + m * rowBytes + s * splitBytes (long rows are cut into taps of at most FLUSH
  * chunks), `base` pointing at the int32 row of per-column K totals.
  */
-export function bgemm_records(a: usize, M: i32, rowBytes: i32, splits: i32, splitBytes: i32, base: usize, dst: usize): void {
+export function bgemm_records(
+  a: usize,
+  M: i32,
+  rowBytes: i32,
+  splits: i32,
+  splitBytes: i32,
+  base: usize,
+  dst: usize,
+): void {
   let d = dst;
   for (let m = 0; m < M; m++) {
     store<u32>(d, <u32>base);
@@ -116,14 +124,24 @@ export function bgemm_records(a: usize, M: i32, rowBytes: i32, splits: i32, spli
  * kernel row are contiguous when the width dilation is 1 (see bconv_records).
  */
 export function bits_to_padded_chunks(
-  src: usize, Nb: i32, H: i32, W: i32, Cw: i32, lastMask: u32, Cv: i32,
-  pT: i32, pL: i32, pB: i32, pR: i32, dst: usize,
+  src: usize,
+  Nb: i32,
+  H: i32,
+  W: i32,
+  Cw: i32,
+  lastMask: u32,
+  Cv: i32,
+  pT: i32,
+  pL: i32,
+  pB: i32,
+  pR: i32,
+  dst: usize,
 ): void {
   const Wp = pL + W + pR;
   const pixelBytes = <usize>Cv * CHUNK;
   const rowBytes = <usize>Wp * pixelBytes;
   const imageBytes = <usize>(pT + H + pB) * rowBytes;
-  const srcPixel = <usize>Cw << 2;
+  const srcPixel = (<usize>Cw) << 2;
   for (let n = 0; n < Nb; n++) {
     const img = dst + <usize>n * imageBytes;
     memory.fill(img, 0, <usize>pT * rowBytes);
@@ -133,7 +151,7 @@ export function bits_to_padded_chunks(
       memory.fill(row, 0, <usize>pL * pixelBytes);
       memory.fill(row + <usize>(pL + W) * pixelBytes, 0, <usize>pR * pixelBytes);
       let d = row + <usize>pL * pixelBytes;
-      let s = src + (<usize>(n * H + h) * W) * srcPixel;
+      let s = src + <usize>(n * H + h) * W * srcPixel;
       for (let w = 0; w < W; w++) {
         for (let c = 0; c < Cv; c++) {
           writeChunk(s, c, Cw, lastMask, d);
@@ -155,19 +173,35 @@ export function bits_to_padded_chunks(
  * all ids 0).
  */
 export function bconv_records(
-  x: usize, pixelBytes: i32, Nb: i32, Hp: i32, Wp: i32, OH: i32, OW: i32,
-  kH: i32, sH: i32, sW: i32, dH: i32,
-  runs: i32, runStride: i32, pieces: i32, pieceBytes: i32,
-  rowId: usize, colId: usize, nColIds: i32, table: usize, tableRowBytes: i32,
+  x: usize,
+  pixelBytes: i32,
+  Nb: i32,
+  Hp: i32,
+  Wp: i32,
+  OH: i32,
+  OW: i32,
+  kH: i32,
+  sH: i32,
+  sW: i32,
+  dH: i32,
+  runs: i32,
+  runStride: i32,
+  pieces: i32,
+  pieceBytes: i32,
+  rowId: usize,
+  colId: usize,
+  nColIds: i32,
+  table: usize,
+  tableRowBytes: i32,
   dst: usize,
 ): void {
   let d = dst;
   for (let n = 0; n < Nb; n++) {
     const img = x + <usize>n * Hp * Wp * pixelBytes;
     for (let oh = 0; oh < OH; oh++) {
-      const ri = rowId != 0 ? load<i32>(rowId + (<usize>oh << 2)) : 0;
+      const ri = rowId != 0 ? load<i32>(rowId + ((<usize>oh) << 2)) : 0;
       for (let ow = 0; ow < OW; ow++) {
-        const ci = colId != 0 ? load<i32>(colId + (<usize>ow << 2)) : 0;
+        const ci = colId != 0 ? load<i32>(colId + ((<usize>ow) << 2)) : 0;
         store<u32>(d, <u32>(table + <usize>(ri * nColIds + ci) * tableRowBytes));
         d += 4;
         for (let kh = 0; kh < kH; kh++) {
@@ -194,14 +228,22 @@ export function bconv_records(
  * colOut[c * kW + kw] are 1 where that tap row / column is outside. Rows hold Np values.
  */
 export function bconv_base_table(
-  tapSums: usize, O: i32, kH: i32, kW: i32,
-  rowOut: usize, R: i32, colOut: usize, Cn: i32,
-  Ktot: i32, Np: i32, dst: usize,
+  tapSums: usize,
+  O: i32,
+  kH: i32,
+  kW: i32,
+  rowOut: usize,
+  R: i32,
+  colOut: usize,
+  Cn: i32,
+  Ktot: i32,
+  Np: i32,
+  dst: usize,
 ): void {
   const T = kH * kW;
   for (let r = 0; r < R; r++) {
     for (let c = 0; c < Cn; c++) {
-      const row = dst + (<usize>(r * Cn + c) * Np << 2);
+      const row = dst + ((<usize>(r * Cn + c) * Np) << 2);
       for (let o = 0; o < Np; o++) {
         let v = 0;
         if (o < O) {
@@ -209,11 +251,12 @@ export function bconv_base_table(
           for (let kh = 0; kh < kH; kh++) {
             const rOut = load<u8>(rowOut + r * kH + kh);
             for (let kw = 0; kw < kW; kw++) {
-              if (rOut | load<u8>(colOut + c * kW + kw)) v -= load<i32>(tapSums + (<usize>(o * T + kh * kW + kw) << 2));
+              if (rOut | load<u8>(colOut + c * kW + kw))
+                v -= load<i32>(tapSums + ((<usize>(o * T + kh * kW + kw)) << 2));
             }
           }
         }
-        store<i32>(row + (<usize>o << 2), v);
+        store<i32>(row + ((<usize>o) << 2), v);
       }
     }
   }

@@ -20,8 +20,22 @@ import { conv_pack_im2col_s16, conv_pack_im2col_f32 } from './im2col';
 import { conv_dw_s16, conv_dw_f32, useDepthwiseScratch, DW_SCRATCH } from './depthwise';
 import { conv_igemm_s16, conv_igemm_f32, useIgemmTile, IGEMM_MR } from './igemm';
 import {
-  cp, ConvPath, CP_N, CP_C, CP_OH, CP_OW, CP_M, CP_GROUP, CP_CG, CP_MG, CP_ZA, CP_SIGNED,
-  CP_PATH, CP_KPAIRS, CP_GROUP_WBYTES, CP_MC,
+  cp,
+  ConvPath,
+  CP_N,
+  CP_C,
+  CP_OH,
+  CP_OW,
+  CP_M,
+  CP_GROUP,
+  CP_CG,
+  CP_MG,
+  CP_ZA,
+  CP_SIGNED,
+  CP_PATH,
+  CP_KPAIRS,
+  CP_GROUP_WBYTES,
+  CP_MC,
 } from './params';
 
 /** Bytes between the per-group epilogue parameter headers (src/ops/epilogue.ts's HEADER). */
@@ -50,11 +64,21 @@ function convRows(p: usize): i32 {
  * thread's chunk (src/threads/). On the GEMM paths r0 is a multiple of MR, so its blocks
  * hold the tiles of the one-call run.
  */
-export function conv2d_s16_rows(p: usize, x: usize, w: usize, out: usize, kind: i32, params: usize, scratch: usize, r0: i32, r1: i32): void {
+export function conv2d_s16_rows(
+  p: usize,
+  x: usize,
+  w: usize,
+  out: usize,
+  kind: i32,
+  params: usize,
+  scratch: usize,
+  r0: i32,
+  r1: i32,
+): void {
   const path = cp(p, CP_PATH);
   if (path == ConvPath.Depthwise) {
     const OH = cp(p, CP_OH);
-    for (let r = r0; r < r1; ) {
+    for (let r = r0; r < r1;) {
       const n = r / OH;
       const end = min(r1, (n + 1) * OH);
       conv_dw_s16(p, x, n, w, out, kind, params, scratch, r - n * OH, end - n * OH);
@@ -66,8 +90,11 @@ export function conv2d_s16_rows(p: usize, x: usize, w: usize, out: usize, kind: 
     conv_igemm_s16(p, x, w, out, kind, params, scratch, r0, r1);
     return;
   }
-  const C = cp(p, CP_C), M = cp(p, CP_M);
-  const group = cp(p, CP_GROUP), Cg = cp(p, CP_CG), Mg = cp(p, CP_MG);
+  const C = cp(p, CP_C),
+    M = cp(p, CP_M);
+  const group = cp(p, CP_GROUP),
+    Cg = cp(p, CP_CG),
+    Mg = cp(p, CP_MG);
   const kPairs = cp(p, CP_KPAIRS);
   const wBytes = <usize>cp(p, CP_GROUP_WBYTES);
   const MC = cp(p, CP_MC);
@@ -94,16 +121,36 @@ export function conv2d_s16_rows(p: usize, x: usize, w: usize, out: usize, kind: 
  * place, KxK runs the same IGEMM (or im2col rows per block for conv_gemm_f32), depthwise
  * has its own f32x4 kernel. `bias` (float32[M] or 0) and the [lo, hi] clamp are fused.
  */
-export function conv2d_f32(p: usize, x: usize, w: usize, bias: usize, lo: f32, hi: f32, out: usize, scratch: usize): void {
+export function conv2d_f32(
+  p: usize,
+  x: usize,
+  w: usize,
+  bias: usize,
+  lo: f32,
+  hi: f32,
+  out: usize,
+  scratch: usize,
+): void {
   conv2d_f32_rows(p, x, w, bias, lo, hi, out, scratch, 0, convRows(p));
 }
 
 /** conv2d_f32 over output rows [r0, r1) with its own `scratch` (see conv2d_s16_rows). */
-export function conv2d_f32_rows(p: usize, x: usize, w: usize, bias: usize, lo: f32, hi: f32, out: usize, scratch: usize, r0: i32, r1: i32): void {
+export function conv2d_f32_rows(
+  p: usize,
+  x: usize,
+  w: usize,
+  bias: usize,
+  lo: f32,
+  hi: f32,
+  out: usize,
+  scratch: usize,
+  r0: i32,
+  r1: i32,
+): void {
   const path = cp(p, CP_PATH);
   if (path == ConvPath.Depthwise) {
     const OH = cp(p, CP_OH);
-    for (let r = r0; r < r1; ) {
+    for (let r = r0; r < r1;) {
       const n = r / OH;
       const end = min(r1, (n + 1) * OH);
       conv_dw_f32(p, x, n, w, bias, lo, hi, out, scratch, r - n * OH, end - n * OH);
@@ -115,15 +162,18 @@ export function conv2d_f32_rows(p: usize, x: usize, w: usize, bias: usize, lo: f
     conv_igemm_f32(p, x, w, bias, lo, hi, out, scratch, r0, r1);
     return;
   }
-  const C = cp(p, CP_C), M = cp(p, CP_M);
-  const group = cp(p, CP_GROUP), Cg = cp(p, CP_CG), Mg = cp(p, CP_MG);
+  const C = cp(p, CP_C),
+    M = cp(p, CP_M);
+  const group = cp(p, CP_GROUP),
+    Cg = cp(p, CP_CG),
+    Mg = cp(p, CP_MG);
   const K = cp(p, CP_KPAIRS);
   const wBytes = <usize>cp(p, CP_GROUP_WBYTES);
   const MC = cp(p, CP_MC);
   for (let m0 = r0; m0 < r1; m0 += MC) {
     const mc = min(MC, r1 - m0);
     for (let g = 0; g < group; g++) {
-      const b: usize = bias != 0 ? bias + (<usize>(g * Mg) << 2) : 0;
+      const b: usize = bias != 0 ? bias + ((<usize>(g * Mg)) << 2) : 0;
       const o = out + ((<usize>m0 * <usize>M + <usize>(g * Mg)) << 2);
       const wg = w + <usize>g * wBytes;
       if (path == ConvPath.Gemm1x1) {

@@ -22,12 +22,31 @@
 // channels per f32x4 (fmadd: fused on the relaxed build, as the float32 GEMM); bias and
 // clamp fused.
 import { NR } from '../gemm/ukernels.generated';
-import { Epilogue, outputBytes } from '../gemm/epilogue';
+import { outputBytes } from '../gemm/epilogue';
 import { fmadd } from '../gemm/fma';
 import { epilogue } from '../gemm/epilogue';
 import {
-  cp, CP_H, CP_W, CP_C, CP_OH, CP_OW, CP_M, CP_KH, CP_KW, CP_SH, CP_SW, CP_DH, CP_DW,
-  CP_PT, CP_PL, CP_ZA, CP_SIGNED, CP_CM, CP_CP, CP_HP, CP_WP,
+  cp,
+  CP_H,
+  CP_W,
+  CP_C,
+  CP_OH,
+  CP_OW,
+  CP_M,
+  CP_KH,
+  CP_KW,
+  CP_SH,
+  CP_SW,
+  CP_DH,
+  CP_DW,
+  CP_PT,
+  CP_PL,
+  CP_ZA,
+  CP_SIGNED,
+  CP_CM,
+  CP_CP,
+  CP_HP,
+  CP_WP,
 } from './params';
 
 /** Output pixels accumulated per epilogue call: its per-channel constants load once per chunk. */
@@ -63,12 +82,20 @@ let tile: usize = memory.data(CHUNK * NR * 4, 16);
  * columns the kernel reads (pairColumnStep) are written.
  */
 function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
-  const H = cp(p, CP_H), W = cp(p, CP_W), C = cp(p, CP_C), M = cp(p, CP_M);
-  const pT = cp(p, CP_PT), pL = cp(p, CP_PL), dW = cp(p, CP_DW);
+  const H = cp(p, CP_H),
+    W = cp(p, CP_W),
+    C = cp(p, CP_C),
+    M = cp(p, CP_M);
+  const pT = cp(p, CP_PT),
+    pL = cp(p, CP_PL),
+    dW = cp(p, CP_DW);
   const colStep = pairColumnStep(cp(p, CP_SW), dW);
-  const cm = cp(p, CP_CM), Cp = cp(p, CP_CP), Wq = cp(p, CP_WP);
-  const za = cp(p, CP_ZA), signed = cp(p, CP_SIGNED) != 0;
-  const pixBytes = <usize>Cp << 2;
+  const cm = cp(p, CP_CM),
+    Cp = cp(p, CP_CP),
+    Wq = cp(p, CP_WP);
+  const za = cp(p, CP_ZA),
+    signed = cp(p, CP_SIGNED) != 0;
+  const pixBytes = (<usize>Cp) << 2;
   const ih = hp - pT;
   if (ih < 0 || ih >= H) {
     memory.fill(dst, 0, <usize>Wq * pixBytes);
@@ -81,7 +108,7 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
   let a = 0;
   let b = 0;
   if (ASC_FEATURE_SIMD && cm == 1 && C == Cp) {
-    a = min((pL + colStep - 1) / colStep * colStep, Wq);
+    a = min(((pL + colStep - 1) / colStep) * colStep, Wq);
     b = max(a, min(pL + W - dW, Wq));
     const zv = i16x8.splat(<i16>za);
     const dC = <usize>dW * <usize>C;
@@ -92,8 +119,8 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
       for (let e = 0; e < len; e += 8) {
         const v0 = i16x8.sub(signed ? v128.load8x8_s(s0 + e) : v128.load8x8_u(s0 + e), zv);
         const v1 = i16x8.sub(signed ? v128.load8x8_s(s0 + dC + e) : v128.load8x8_u(s0 + dC + e), zv);
-        v128.store(d + (<usize>e << 2), v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
-        v128.store(d + (<usize>e << 2), v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+        v128.store(d + ((<usize>e) << 2), v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+        v128.store(d + ((<usize>e) << 2), v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
       }
     } else {
       for (let wq = a; wq < b; wq += colStep) {
@@ -102,8 +129,8 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
         for (let o = 0; o < C; o += 8) {
           const v0 = i16x8.sub(signed ? v128.load8x8_s(s0 + o) : v128.load8x8_u(s0 + o), zv);
           const v1 = i16x8.sub(signed ? v128.load8x8_s(s0 + dC + o) : v128.load8x8_u(s0 + dC + o), zv);
-          v128.store(d + (<usize>o << 2), v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
-          v128.store(d + (<usize>o << 2), v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+          v128.store(d + ((<usize>o) << 2), v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+          v128.store(d + ((<usize>o) << 2), v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
         }
       }
     }
@@ -111,7 +138,7 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
   for (let wq = 0; wq < Wq; wq += colStep) {
     if (wq == a && b > a) {
       // skip the interior, landing on the first read column at or after b
-      wq = (b + colStep - 1) / colStep * colStep - colStep;
+      wq = ((b + colStep - 1) / colStep) * colStep - colStep;
       continue;
     }
     const iw0 = wq - pL;
@@ -133,8 +160,8 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
         for (; o + 8 <= C; o += 8) {
           const v0 = in0 ? i16x8.sub(signed ? v128.load8x8_s(s0 + o) : v128.load8x8_u(s0 + o), zv) : zero;
           const v1 = in1 ? i16x8.sub(signed ? v128.load8x8_s(s1 + o) : v128.load8x8_u(s1 + o), zv) : zero;
-          v128.store(d + (<usize>o << 2), v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
-          v128.store(d + (<usize>o << 2), v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+          v128.store(d + ((<usize>o) << 2), v128.shuffle<i16>(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+          v128.store(d + ((<usize>o) << 2), v128.shuffle<i16>(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
         }
       }
       for (; o < C; o++) {
@@ -155,7 +182,17 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
 }
 
 /** Builds the ring rows output row oh needs that are not there yet; returns the next row to build. */
-@inline function fillRing_s16(p: usize, x: usize, n: i32, ring: usize, rowBytes: usize, R: i32, top: i32, bottom: i32, next: i32): i32 {
+@inline function fillRing_s16(
+  p: usize,
+  x: usize,
+  n: i32,
+  ring: usize,
+  rowBytes: usize,
+  R: i32,
+  top: i32,
+  bottom: i32,
+  next: i32,
+): i32 {
   for (let hp = max(next, top); hp <= bottom; hp++) dwRowPairs_s16(p, x, n, hp, ring + <usize>(hp % R) * rowBytes);
   return bottom + 1;
 }
@@ -165,8 +202,16 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
  * (kw 0, kw 1) and the pair (kw 2, unused column x 0).
  */
 @inline function dw3x3q_s16(
-  s0: usize, s1: usize, s2: usize, pairStep: usize,
-  w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128,
+  s0: usize,
+  s1: usize,
+  s2: usize,
+  pairStep: usize,
+  w0: v128,
+  w1: v128,
+  w2: v128,
+  w3: v128,
+  w4: v128,
+  w5: v128,
 ): v128 {
   let acc = i32x4.dot_i16x8_s(v128.load(s0), w0);
   acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(s0 + pairStep), w1));
@@ -183,7 +228,7 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
 @inline function dw5x5q_s16(s: usize, rowsAt: usize, pairStep: usize, kH: i32, w: usize): v128 {
   let acc = i32x4.splat(0);
   for (let kh = 0; kh < kH; kh++) {
-    const r = load<usize>(rowsAt + (<usize>kh << 2)) + s;
+    const r = load<usize>(rowsAt + ((<usize>kh) << 2)) + s;
     acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(r), v128.load(w)));
     acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(r + pairStep), v128.load(w, 32)));
     acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(r + 2 * pairStep), v128.load(w, 64)));
@@ -206,18 +251,37 @@ export function useDepthwiseScratch(t: usize): void {
  * int16 (pairs of taps, zero point subtracted), through epilogue `kind`. `ring` holds
  * R x Wq pixels of Cp int16 pairs.
  */
-export function conv_dw_s16(p: usize, x: usize, n: i32, w: usize, out: usize, kind: i32, params: usize, ring: usize, oh0: i32, oh1: i32): void {
-  const OH = cp(p, CP_OH), OW = cp(p, CP_OW), M = cp(p, CP_M);
-  const kH = cp(p, CP_KH), kW = cp(p, CP_KW);
-  const sH = cp(p, CP_SH), sW = cp(p, CP_SW), dH = cp(p, CP_DH), dW = cp(p, CP_DW);
-  const Cp = cp(p, CP_CP), R = cp(p, CP_HP), Wq = cp(p, CP_WP);
+export function conv_dw_s16(
+  p: usize,
+  x: usize,
+  n: i32,
+  w: usize,
+  out: usize,
+  kind: i32,
+  params: usize,
+  ring: usize,
+  oh0: i32,
+  oh1: i32,
+): void {
+  const OH = cp(p, CP_OH),
+    OW = cp(p, CP_OW),
+    M = cp(p, CP_M);
+  const kH = cp(p, CP_KH),
+    kW = cp(p, CP_KW);
+  const sH = cp(p, CP_SH),
+    sW = cp(p, CP_SW),
+    dH = cp(p, CP_DH),
+    dW = cp(p, CP_DW);
+  const Cp = cp(p, CP_CP),
+    R = cp(p, CP_HP),
+    Wq = cp(p, CP_WP);
   const es: usize = outputBytes(kind);
-  const pixBytes = <usize>Cp << 2;
+  const pixBytes = (<usize>Cp) << 2;
   const rowBytes = <usize>Wq * pixBytes;
   const J = (kW + 1) >> 1;
   const pairStep = <usize>(2 * dW) * pixBytes;
   const step = <usize>sW * pixBytes;
-  const blockWeights = <usize>(kH * J) << 5;
+  const blockWeights = (<usize>(kH * J)) << 5;
   const outPix = <usize>M * es;
   const is3x3 = kH == 3 && kW == 3;
   const outImg = out + <usize>n * <usize>(OH * OW) * outPix;
@@ -225,33 +289,41 @@ export function conv_dw_s16(p: usize, x: usize, n: i32, w: usize, out: usize, ki
   for (let oh = oh0; oh < oh1; oh++) {
     const top = oh * sH;
     next = fillRing_s16(p, x, n, ring, rowBytes, R, top, top + (kH - 1) * dH, next);
-    for (let kh = 0; kh < kH; kh++) store<usize>(rows + (<usize>kh << 2), ring + <usize>((top + kh * dH) % R) * rowBytes);
+    for (let kh = 0; kh < kH; kh++)
+      store<usize>(rows + ((<usize>kh) << 2), ring + <usize>((top + kh * dH) % R) * rowBytes);
     const outRow = outImg + <usize>(oh * OW) * outPix;
     for (let c0 = 0; c0 < Cp; c0 += NR) {
       const nc = min(NR, M - c0);
       const wb = w + <usize>(c0 >> 3) * blockWeights;
       for (let ow0 = 0; ow0 < OW; ow0 += CHUNK) {
         const np = min(CHUNK, OW - ow0);
-        const first = <usize>ow0 * step + (<usize>c0 << 2);
+        const first = <usize>ow0 * step + ((<usize>c0) << 2);
         for (let q = 0; q < 2; q++) {
-          const qo = <usize>q << 4;
+          const qo = (<usize>q) << 4;
           const t0 = tile + qo;
           if (ASC_FEATURE_SIMD) {
             if (is3x3) {
-              const w0 = v128.load(wb + qo), w1 = v128.load(wb + qo, 32), w2 = v128.load(wb + qo, 64);
-              const w3 = v128.load(wb + qo, 96), w4 = v128.load(wb + qo, 128), w5 = v128.load(wb + qo, 160);
+              const w0 = v128.load(wb + qo),
+                w1 = v128.load(wb + qo, 32),
+                w2 = v128.load(wb + qo, 64);
+              const w3 = v128.load(wb + qo, 96),
+                w4 = v128.load(wb + qo, 128),
+                w5 = v128.load(wb + qo, 160);
               let s0 = load<usize>(rows) + first + qo;
               let s1 = load<usize>(rows, 4) + first + qo;
               let s2 = load<usize>(rows, 8) + first + qo;
               for (let j = 0; j < np; j++) {
-                v128.store(t0 + (<usize>j << 5), dw3x3q_s16(s0, s1, s2, pairStep, w0, w1, w2, w3, w4, w5));
+                v128.store(t0 + ((<usize>j) << 5), dw3x3q_s16(s0, s1, s2, pairStep, w0, w1, w2, w3, w4, w5));
                 s0 += step;
                 s1 += step;
                 s2 += step;
               }
             } else if (kW == 5) {
               for (let j = 0; j < np; j++) {
-                v128.store(t0 + (<usize>j << 5), dw5x5q_s16(first + qo + <usize>j * step, rows, pairStep, kH, wb + qo));
+                v128.store(
+                  t0 + ((<usize>j) << 5),
+                  dw5x5q_s16(first + qo + <usize>j * step, rows, pairStep, kH, wb + qo),
+                );
               }
             } else {
               for (let j = 0; j < np; j++) {
@@ -259,14 +331,14 @@ export function conv_dw_s16(p: usize, x: usize, n: i32, w: usize, out: usize, ki
                 let acc = i32x4.splat(0);
                 let pw = wb + qo;
                 for (let kh = 0; kh < kH; kh++) {
-                  let s = load<usize>(rows + (<usize>kh << 2)) + px;
+                  let s = load<usize>(rows + ((<usize>kh) << 2)) + px;
                   for (let jj = 0; jj < J; jj++) {
                     acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(s), v128.load(pw)));
                     s += pairStep;
                     pw += 32;
                   }
                 }
-                v128.store(t0 + (<usize>j << 5), acc);
+                v128.store(t0 + ((<usize>j) << 5), acc);
               }
             }
           } else {
@@ -274,16 +346,16 @@ export function conv_dw_s16(p: usize, x: usize, n: i32, w: usize, out: usize, ki
               const px = first + qo + <usize>j * step;
               for (let l = 0; l < 4; l++) {
                 let acc = 0;
-                let pw = wb + qo + (<usize>l << 2);
+                let pw = wb + qo + ((<usize>l) << 2);
                 for (let kh = 0; kh < kH; kh++) {
-                  let s = load<usize>(rows + (<usize>kh << 2)) + px + (<usize>l << 2);
+                  let s = load<usize>(rows + ((<usize>kh) << 2)) + px + ((<usize>l) << 2);
                   for (let jj = 0; jj < J; jj++) {
                     acc += <i32>load<i16>(s) * <i32>load<i16>(pw) + <i32>load<i16>(s, 2) * <i32>load<i16>(pw, 2);
                     s += pairStep;
                     pw += 32;
                   }
                 }
-                store<i32>(t0 + (<usize>j << 5) + (<usize>l << 2), acc);
+                store<i32>(t0 + ((<usize>j) << 5) + ((<usize>l) << 2), acc);
               }
             }
           }
@@ -296,10 +368,15 @@ export function conv_dw_s16(p: usize, x: usize, n: i32, w: usize, out: usize, ki
 
 /** Writes padded row hp of image n into `dst` as Wq pixels of Cp floats; padding is 0. */
 function dwRow_f32(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
-  const H = cp(p, CP_H), W = cp(p, CP_W), C = cp(p, CP_C);
-  const pT = cp(p, CP_PT), pL = cp(p, CP_PL);
-  const cm = cp(p, CP_CM), Cp = cp(p, CP_CP), Wq = cp(p, CP_WP);
-  const pixBytes = <usize>Cp << 2;
+  const H = cp(p, CP_H),
+    W = cp(p, CP_W),
+    C = cp(p, CP_C);
+  const pT = cp(p, CP_PT),
+    pL = cp(p, CP_PL);
+  const cm = cp(p, CP_CM),
+    Cp = cp(p, CP_CP),
+    Wq = cp(p, CP_WP);
+  const pixBytes = (<usize>Cp) << 2;
   const ih = hp - pT;
   if (ih < 0 || ih >= H) {
     memory.fill(dst, 0, <usize>Wq * pixBytes);
@@ -309,26 +386,26 @@ function dwRow_f32(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
   const b = max(a, min(pL + W, Wq));
   if (a > 0) memory.fill(dst, 0, <usize>a * pixBytes);
   if (b < Wq) memory.fill(dst + <usize>b * pixBytes, 0, <usize>(Wq - b) * pixBytes);
-  const srow = x + (<usize>((n * H + ih) * W) * <usize>C << 2);
+  const srow = x + ((<usize>((n * H + ih) * W) * <usize>C) << 2);
   if (cm == 1 && C == Cp) {
-    memory.copy(dst + <usize>a * pixBytes, srow + (<usize>(a - pL) * <usize>C << 2), <usize>(b - a) * pixBytes);
+    memory.copy(dst + <usize>a * pixBytes, srow + ((<usize>(a - pL) * <usize>C) << 2), <usize>(b - a) * pixBytes);
     return;
   }
   for (let wq = a; wq < b; wq++) {
-    const s = srow + (<usize>(wq - pL) * <usize>C << 2);
+    const s = srow + ((<usize>(wq - pL) * <usize>C) << 2);
     const d = dst + <usize>wq * pixBytes;
     let o = 0;
     if (cm == 1) {
-      memory.copy(d, s, <usize>C << 2);
+      memory.copy(d, s, (<usize>C) << 2);
       o = C;
     } else {
       for (let c = 0; c < C; c++) {
-        const v = load<f32>(s + (<usize>c << 2));
-        for (let j = 0; j < cm; j++) store<f32>(d + (<usize>(o + j) << 2), v);
+        const v = load<f32>(s + ((<usize>c) << 2));
+        for (let j = 0; j < cm; j++) store<f32>(d + ((<usize>(o + j)) << 2), v);
         o += cm;
       }
     }
-    if (o < Cp) memory.fill(d + (<usize>o << 2), 0, <usize>(Cp - o) << 2);
+    if (o < Cp) memory.fill(d + ((<usize>o) << 2), 0, (<usize>(Cp - o)) << 2);
   }
 }
 
@@ -346,17 +423,37 @@ function dwRow_f32(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
  * Depthwise float32 conv of image n with weights [Cp / 4][kH * kW][4], then + bias,
  * clamp to [lo, hi]. `ring` holds R x Wq pixels of Cp floats.
  */
-export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, lo: f32, hi: f32, out: usize, ring: usize, oh0: i32, oh1: i32): void {
-  const OH = cp(p, CP_OH), OW = cp(p, CP_OW), M = cp(p, CP_M);
-  const kH = cp(p, CP_KH), kW = cp(p, CP_KW);
-  const sH = cp(p, CP_SH), sW = cp(p, CP_SW), dH = cp(p, CP_DH), dW = cp(p, CP_DW);
-  const Cp = cp(p, CP_CP), R = cp(p, CP_HP), Wq = cp(p, CP_WP);
-  const pixBytes = <usize>Cp << 2;
+export function conv_dw_f32(
+  p: usize,
+  x: usize,
+  n: i32,
+  w: usize,
+  bias: usize,
+  lo: f32,
+  hi: f32,
+  out: usize,
+  ring: usize,
+  oh0: i32,
+  oh1: i32,
+): void {
+  const OH = cp(p, CP_OH),
+    OW = cp(p, CP_OW),
+    M = cp(p, CP_M);
+  const kH = cp(p, CP_KH),
+    kW = cp(p, CP_KW);
+  const sH = cp(p, CP_SH),
+    sW = cp(p, CP_SW),
+    dH = cp(p, CP_DH),
+    dW = cp(p, CP_DW);
+  const Cp = cp(p, CP_CP),
+    R = cp(p, CP_HP),
+    Wq = cp(p, CP_WP);
+  const pixBytes = (<usize>Cp) << 2;
   const rowBytes = <usize>Wq * pixBytes;
   const cs = <usize>dW * pixBytes;
   const step = <usize>sW * pixBytes;
   const taps = kH * kW;
-  const outPix = <usize>M << 2;
+  const outPix = (<usize>M) << 2;
   const outImg = out + <usize>n * <usize>(OH * OW) * outPix;
   let next = 0;
   for (let oh = oh0; oh < oh1; oh++) {
@@ -364,21 +461,28 @@ export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, l
     const bottom = top + (kH - 1) * dH;
     for (let hp = max(next, top); hp <= bottom; hp++) dwRow_f32(p, x, n, hp, ring + <usize>(hp % R) * rowBytes);
     next = bottom + 1;
-    for (let kh = 0; kh < kH; kh++) store<usize>(rows + (<usize>kh << 2), ring + <usize>((top + kh * dH) % R) * rowBytes);
+    for (let kh = 0; kh < kH; kh++)
+      store<usize>(rows + ((<usize>kh) << 2), ring + <usize>((top + kh * dH) % R) * rowBytes);
     const outRow = outImg + <usize>(oh * OW) * outPix;
     for (let c0 = 0; c0 < M; c0 += 4) {
       const nc = min(4, M - c0);
-      const wb = w + (<usize>(c0 * taps) << 2);
-      const co = <usize>c0 << 2;
+      const wb = w + ((<usize>(c0 * taps)) << 2);
+      const co = (<usize>c0) << 2;
       let d = outRow + co;
       if (ASC_FEATURE_SIMD) {
         const vb = bias != 0 ? v128.load(bias + co) : f32x4.splat(0);
         const vlo = f32x4.splat(lo);
         const vhi = f32x4.splat(hi);
         if (kH == 3 && kW == 3) {
-          const w0 = v128.load(wb), w1 = v128.load(wb, 16), w2 = v128.load(wb, 32);
-          const w3 = v128.load(wb, 48), w4 = v128.load(wb, 64), w5 = v128.load(wb, 80);
-          const w6 = v128.load(wb, 96), w7 = v128.load(wb, 112), w8 = v128.load(wb, 128);
+          const w0 = v128.load(wb),
+            w1 = v128.load(wb, 16),
+            w2 = v128.load(wb, 32);
+          const w3 = v128.load(wb, 48),
+            w4 = v128.load(wb, 64),
+            w5 = v128.load(wb, 80);
+          const w6 = v128.load(wb, 96),
+            w7 = v128.load(wb, 112),
+            w8 = v128.load(wb, 128);
           let s0 = load<usize>(rows) + co;
           let s1 = load<usize>(rows, 4) + co;
           let s2 = load<usize>(rows, 8) + co;
@@ -405,7 +509,7 @@ export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, l
             let pw = wb;
             const px = <usize>ow * step + co;
             for (let kh = 0; kh < kH; kh++) {
-              const q = load<usize>(rows + (<usize>kh << 2)) + px;
+              const q = load<usize>(rows + ((<usize>kh) << 2)) + px;
               acc = fmadd(v128.load(q), v128.load(pw), acc);
               acc = fmadd(v128.load(q + cs), v128.load(pw, 16), acc);
               acc = fmadd(v128.load(q + 2 * cs), v128.load(pw, 32), acc);
@@ -422,7 +526,7 @@ export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, l
             let pw = wb;
             const px = <usize>ow * step + co;
             for (let kh = 0; kh < kH; kh++) {
-              let q = load<usize>(rows + (<usize>kh << 2)) + px;
+              let q = load<usize>(rows + ((<usize>kh) << 2)) + px;
               for (let kw = 0; kw < kW; kw++) {
                 acc = fmadd(v128.load(q), v128.load(pw), acc);
                 q += cs;
@@ -437,17 +541,17 @@ export function conv_dw_f32(p: usize, x: usize, n: i32, w: usize, bias: usize, l
         for (let ow = 0; ow < OW; ow++) {
           const px = <usize>ow * step + co;
           for (let c = 0; c < nc; c++) {
-            let acc: f32 = bias != 0 ? load<f32>(bias + co + (<usize>c << 2)) : 0;
-            let pw = wb + (<usize>c << 2);
+            let acc: f32 = bias != 0 ? load<f32>(bias + co + ((<usize>c) << 2)) : 0;
+            let pw = wb + ((<usize>c) << 2);
             for (let kh = 0; kh < kH; kh++) {
-              let q = load<usize>(rows + (<usize>kh << 2)) + px + (<usize>c << 2);
+              let q = load<usize>(rows + ((<usize>kh) << 2)) + px + ((<usize>c) << 2);
               for (let kw = 0; kw < kW; kw++) {
                 acc += load<f32>(q) * load<f32>(pw);
                 q += cs;
                 pw += 16;
               }
             }
-            store<f32>(d + (<usize>c << 2), min(max(acc, lo), hi));
+            store<f32>(d + ((<usize>c) << 2), min(max(acc, lo), hi));
           }
           d += outPix;
         }

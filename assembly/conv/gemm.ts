@@ -3,7 +3,14 @@
 // block was sized in src/ to stay in L2, so the loop runs each NR-wide weight panel
 // (kept in L1) over all the block's rows before moving to the next panel. The float32
 // driver mirrors the int8 one step for step, so their ratio measures the arithmetic.
-import { MR, NR, gemm_s16_mr, gemm_f32_mr, gemm_s16_mrx8c2__scalar, gemm_f32_mrx8__scalar } from '../gemm/ukernels.generated';
+import {
+  MR,
+  NR,
+  gemm_s16_mr,
+  gemm_f32_mr,
+  gemm_s16_mrx8c2__scalar,
+  gemm_f32_mrx8__scalar,
+} from '../gemm/ukernels.generated';
 import { epilogue, epilogueF32, outputBytes } from '../gemm/epilogue';
 
 // Per instance: a thread pool's worker points it at its own block (useConvGemmTile).
@@ -18,7 +25,17 @@ export function useConvGemmTile(t: usize): void {
  * out[M, N] (row stride ldo elements) = epilogue(A x W) for A packed by pack_a_s16 or the
  * im2col packer (MR-row blocks of kPairs int16 pairs) and W packed by pack_w_s16.
  */
-export function conv_gemm_s16(a: usize, w: usize, M: i32, N: i32, kPairs: i32, out: usize, ldo: i32, kind: i32, params: usize): void {
+export function conv_gemm_s16(
+  a: usize,
+  w: usize,
+  M: i32,
+  N: i32,
+  kPairs: i32,
+  out: usize,
+  ldo: i32,
+  kind: i32,
+  params: usize,
+): void {
   const panels = (N + NR - 1) / NR;
   const panelBytes = <usize>kPairs * NR * 4;
   const es = outputBytes(kind);
@@ -43,10 +60,22 @@ export function conv_gemm_s16(a: usize, w: usize, M: i32, N: i32, kPairs: i32, o
  * out[M, N] (row stride ldo floats) = clamp(x[M, K] (row stride lda floats) x W + bias,
  * lo, hi) for W packed by pack_w_f32.
  */
-export function conv_gemm_f32(x: usize, lda: i32, w: usize, M: i32, N: i32, K: i32, bias: usize, lo: f32, hi: f32, out: usize, ldo: i32): void {
+export function conv_gemm_f32(
+  x: usize,
+  lda: i32,
+  w: usize,
+  M: i32,
+  N: i32,
+  K: i32,
+  bias: usize,
+  lo: f32,
+  hi: f32,
+  out: usize,
+  ldo: i32,
+): void {
   const panels = (N + NR - 1) / NR;
   const panelBytes = <usize>K * NR * 4;
-  const rowBytes = <usize>lda << 2;
+  const rowBytes = (<usize>lda) << 2;
   for (let p = 0; p < panels; p++) {
     const n0 = p * NR;
     const nc = min(NR, N - n0);

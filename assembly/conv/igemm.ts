@@ -21,8 +21,30 @@ import { EP_BYTES } from '../layouts.generated';
 import { fmadd } from '../gemm/fma';
 import { epilogue, epilogueF32 } from '../gemm/epilogue';
 import {
-  cp, CP_N, CP_H, CP_W, CP_C, CP_OH, CP_OW, CP_M, CP_KH, CP_KW, CP_SH, CP_SW, CP_DH, CP_DW,
-  CP_PT, CP_PL, CP_GROUP, CP_CG, CP_MG, CP_ZA, CP_SIGNED, CP_KPAIRS, CP_GROUP_WBYTES, CP_MC,
+  cp,
+  CP_N,
+  CP_H,
+  CP_W,
+  CP_C,
+  CP_OH,
+  CP_OW,
+  CP_M,
+  CP_KH,
+  CP_KW,
+  CP_SH,
+  CP_SW,
+  CP_DH,
+  CP_DW,
+  CP_PT,
+  CP_PL,
+  CP_GROUP,
+  CP_CG,
+  CP_MG,
+  CP_ZA,
+  CP_SIGNED,
+  CP_KPAIRS,
+  CP_GROUP_WBYTES,
+  CP_MC,
 } from './params';
 
 /** Rows of the IGEMM register tile: 4 x 8 fits V8's vector registers on Node 20 and 24. */
@@ -45,24 +67,27 @@ function widenInput(x: usize, i0: i32, i1: i32, signed: bool, za: i32, dst: usiz
     const zv = i16x8.splat(<i16>za);
     for (; i + 8 <= i1; i += 8) {
       const v = signed ? v128.load8x8_s(x + i) : v128.load8x8_u(x + i);
-      v128.store(dst + (<usize>i << 1), i16x8.sub(v, zv));
+      v128.store(dst + ((<usize>i) << 1), i16x8.sub(v, zv));
     }
   }
   for (; i < i1; i++) {
-    store<i16>(dst + (<usize>i << 1), <i16>((signed ? <i32>load<i8>(x + i) : <i32>load<u8>(x + i)) - za));
+    store<i16>(dst + ((<usize>i) << 1), <i16>((signed ? <i32>load<i8>(x + i) : <i32>load<u8>(x + i)) - za));
   }
 }
 
 /** First element and one past the last of the input rows output pixels [r0, r1) read. */
 @inline function inputSpan(p: usize, r0: i32, r1: i32, first: bool): i32 {
-  const H = cp(p, CP_H), W = cp(p, CP_W), C = cp(p, CP_C);
-  const OH = cp(p, CP_OH), OW = cp(p, CP_OW);
+  const H = cp(p, CP_H),
+    W = cp(p, CP_W),
+    C = cp(p, CP_C);
+  const OH = cp(p, CP_OH),
+    OW = cp(p, CP_OW);
   const r = first ? r0 : r1 - 1;
   const oh = (r / OW) % OH;
   const n = r / (OW * OH);
   const top = oh * cp(p, CP_SH) - cp(p, CP_PT);
   const ih = first ? max(0, top) : min(H - 1, top + (cp(p, CP_KH) - 1) * cp(p, CP_DH));
-  return ((n * H + ih + (first ? 0 : 1)) * W) * C;
+  return (n * H + ih + (first ? 0 : 1)) * W * C;
 }
 
 /**
@@ -70,24 +95,33 @@ function widenInput(x: usize, i0: i32, i1: i32, signed: bool, za: i32, dst: usiz
  * per tap, IGEMM_MR pointers (element size `es`); rows past the block repeat the last row.
  */
 function buildIndirection(p: usize, base: usize, zero: usize, es: usize, m0: i32, mc: i32, ind: usize): void {
-  const H = cp(p, CP_H), W = cp(p, CP_W), C = cp(p, CP_C);
-  const OH = cp(p, CP_OH), OW = cp(p, CP_OW);
-  const kH = cp(p, CP_KH), kW = cp(p, CP_KW);
-  const sH = cp(p, CP_SH), sW = cp(p, CP_SW), dH = cp(p, CP_DH), dW = cp(p, CP_DW);
-  const pT = cp(p, CP_PT), pL = cp(p, CP_PL);
+  const H = cp(p, CP_H),
+    W = cp(p, CP_W),
+    C = cp(p, CP_C);
+  const OH = cp(p, CP_OH),
+    OW = cp(p, CP_OW);
+  const kH = cp(p, CP_KH),
+    kW = cp(p, CP_KW);
+  const sH = cp(p, CP_SH),
+    sW = cp(p, CP_SW),
+    dH = cp(p, CP_DH),
+    dW = cp(p, CP_DW);
+  const pT = cp(p, CP_PT),
+    pL = cp(p, CP_PL);
   const taps = kH * kW;
   const pix = <usize>C * es;
-  const rowsPadded = (mc + IGEMM_MR - 1) / IGEMM_MR * IGEMM_MR;
+  const rowsPadded = ((mc + IGEMM_MR - 1) / IGEMM_MR) * IGEMM_MR;
   let ow = m0 % OW;
-  let t = m0 / OW;
+  const t = m0 / OW;
   let oh = t % OH;
   let n = t / OH;
   for (let r = 0; r < rowsPadded; r++) {
-    const slot = ind + (<usize>((r / IGEMM_MR) * taps * IGEMM_MR + r % IGEMM_MR) << 2);
+    const slot = ind + ((<usize>((r / IGEMM_MR) * taps * IGEMM_MR + (r % IGEMM_MR))) << 2);
     if (r >= mc) {
       // a tail row repeats row mc - 1: computed, never stored
-      const src = ind + (<usize>(((mc - 1) / IGEMM_MR) * taps * IGEMM_MR + (mc - 1) % IGEMM_MR) << 2);
-      for (let k = 0; k < taps; k++) store<usize>(slot + (<usize>(k * IGEMM_MR) << 2), load<usize>(src + (<usize>(k * IGEMM_MR) << 2)));
+      const src = ind + ((<usize>(((mc - 1) / IGEMM_MR) * taps * IGEMM_MR + ((mc - 1) % IGEMM_MR))) << 2);
+      for (let k = 0; k < taps; k++)
+        store<usize>(slot + ((<usize>(k * IGEMM_MR)) << 2), load<usize>(src + ((<usize>(k * IGEMM_MR)) << 2)));
       continue;
     }
     const ih0 = oh * sH - pT;
@@ -99,7 +133,7 @@ function buildIndirection(p: usize, base: usize, zero: usize, es: usize, m0: i32
       const line = base + <usize>((n * H + ih) * W) * pix;
       for (let kw = 0; kw < kW; kw++) {
         const iw = iw0 + kw * dW;
-        store<usize>(slot + (<usize>(k * IGEMM_MR) << 2), inRow && iw >= 0 && iw < W ? line + <usize>iw * pix : zero);
+        store<usize>(slot + ((<usize>(k * IGEMM_MR)) << 2), inRow && iw >= 0 && iw < W ? line + <usize>iw * pix : zero);
         k++;
       }
     }
@@ -114,9 +148,22 @@ function buildIndirection(p: usize, base: usize, zero: usize, es: usize, m0: i32
 }
 
 /** 4 x 8 int16 IGEMM tile: per tap, four input pointers (+ goff), cPairs channel pairs each. */
-@inline function igemm_s16_4x8c2__simd_dot16(ind: usize, taps: i32, cPairs: i32, goff: usize, w: usize, t: usize): void {
-  let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
-  let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+@inline function igemm_s16_4x8c2__simd_dot16(
+  ind: usize,
+  taps: i32,
+  cPairs: i32,
+  goff: usize,
+  w: usize,
+  t: usize,
+): void {
+  let c00 = i32x4.splat(0),
+    c01 = i32x4.splat(0),
+    c10 = i32x4.splat(0),
+    c11 = i32x4.splat(0);
+  let c20 = i32x4.splat(0),
+    c21 = i32x4.splat(0),
+    c30 = i32x4.splat(0),
+    c31 = i32x4.splat(0);
   for (let tp = 0; tp < taps; tp++) {
     let a0 = load<usize>(ind) + goff;
     let a1 = load<usize>(ind, 4) + goff;
@@ -160,16 +207,16 @@ function igemm_s16_4x8c2__scalar(ind: usize, taps: i32, cPairs: i32, goff: usize
   for (let r = 0; r < IGEMM_MR; r++) {
     for (let j = 0; j < NR; j++) {
       let acc = 0;
-      let pw = w + (<usize>j << 2);
+      let pw = w + ((<usize>j) << 2);
       for (let tp = 0; tp < taps; tp++) {
-        let a = load<usize>(ind + (<usize>(tp * IGEMM_MR + r) << 2)) + goff;
+        let a = load<usize>(ind + ((<usize>(tp * IGEMM_MR + r)) << 2)) + goff;
         for (let k = 0; k < cPairs; k++) {
           acc += <i32>load<i16>(a) * <i32>load<i16>(pw) + <i32>load<i16>(a, 2) * <i32>load<i16>(pw, 2);
           a += 4;
           pw += NR * 4;
         }
       }
-      store<i32>(t + (<usize>(r * NR + j) << 2), acc);
+      store<i32>(t + ((<usize>(r * NR + j)) << 2), acc);
     }
   }
 }
@@ -180,9 +227,25 @@ function igemm_s16_4x8c2__scalar(ind: usize, taps: i32, cPairs: i32, goff: usize
  * pairs); `scratch`: the widened input (only the rows these pixels read are written) and
  * its zero row, then the indirection buffer (src/ sizes both).
  */
-export function conv_igemm_s16(p: usize, x: usize, w: usize, out: usize, kind: i32, params: usize, scratch: usize, r0: i32, r1: i32): void {
-  const N = cp(p, CP_N), H = cp(p, CP_H), W = cp(p, CP_W), C = cp(p, CP_C);
-  const M = cp(p, CP_M), group = cp(p, CP_GROUP), Cg = cp(p, CP_CG), Mg = cp(p, CP_MG);
+export function conv_igemm_s16(
+  p: usize,
+  x: usize,
+  w: usize,
+  out: usize,
+  kind: i32,
+  params: usize,
+  scratch: usize,
+  r0: i32,
+  r1: i32,
+): void {
+  const N = cp(p, CP_N),
+    H = cp(p, CP_H),
+    W = cp(p, CP_W),
+    C = cp(p, CP_C);
+  const M = cp(p, CP_M),
+    group = cp(p, CP_GROUP),
+    Cg = cp(p, CP_CG),
+    Mg = cp(p, CP_MG);
   const taps = cp(p, CP_KH) * cp(p, CP_KW);
   const cPairs = (Cg + 1) >> 1;
   const kPairs = cp(p, CP_KPAIRS);
@@ -190,18 +253,18 @@ export function conv_igemm_s16(p: usize, x: usize, w: usize, out: usize, kind: i
   const MC = cp(p, CP_MC);
   const count = N * H * W * C;
   widenInput(x, inputSpan(p, r0, r1, true), inputSpan(p, r0, r1, false), cp(p, CP_SIGNED) != 0, cp(p, CP_ZA), scratch);
-  const zero = scratch + (<usize>count << 1);
-  memory.fill(zero, 0, <usize>(C + 8) << 1);
-  const ind = (zero + (<usize>(C + 8) << 1) + 15) & ~(<usize>15);
+  const zero = scratch + ((<usize>count) << 1);
+  memory.fill(zero, 0, (<usize>(C + 8)) << 1);
+  const ind = (zero + ((<usize>(C + 8)) << 1) + 15) & ~(<usize>15);
   const es: usize = outputBytes(kind);
   const panels = (Mg + NR - 1) / NR;
   const panelBytes = <usize>kPairs * NR * 4;
-  const tileInd = <usize>(taps * IGEMM_MR) << 2;
+  const tileInd = (<usize>(taps * IGEMM_MR)) << 2;
   for (let m0 = r0; m0 < r1; m0 += MC) {
     const mc = min(MC, r1 - m0);
     buildIndirection(p, scratch, zero, 2, m0, mc, ind);
     for (let g = 0; g < group; g++) {
-      const goff = <usize>(g * Cg) << 1;
+      const goff = (<usize>(g * Cg)) << 1;
       const wg = w + <usize>g * wBytes;
       const epi: usize = kind == Epilogue.I32 ? 0 : params + <usize>g * EPI_HEADER;
       for (let pp = 0; pp < panels; pp++) {
@@ -227,8 +290,14 @@ export function conv_igemm_s16(p: usize, x: usize, w: usize, out: usize, kind: i
 
 /** 4 x 8 float32 IGEMM tile: per tap, four input row pointers (+ goff), Cg channels each. */
 @inline function igemm_f32_4x8__simd(ind: usize, taps: i32, Cg: i32, goff: usize, w: usize, t: usize): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c00 = f32x4.splat(0),
+    c01 = f32x4.splat(0),
+    c10 = f32x4.splat(0),
+    c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0),
+    c21 = f32x4.splat(0),
+    c30 = f32x4.splat(0),
+    c31 = f32x4.splat(0);
   for (let tp = 0; tp < taps; tp++) {
     let a0 = load<usize>(ind) + goff;
     let a1 = load<usize>(ind, 4) + goff;
@@ -271,16 +340,16 @@ function igemm_f32_4x8__scalar(ind: usize, taps: i32, Cg: i32, goff: usize, w: u
   for (let r = 0; r < IGEMM_MR; r++) {
     for (let j = 0; j < NR; j++) {
       let acc: f32 = 0;
-      let pw = w + (<usize>j << 2);
+      let pw = w + ((<usize>j) << 2);
       for (let tp = 0; tp < taps; tp++) {
-        let a = load<usize>(ind + (<usize>(tp * IGEMM_MR + r) << 2)) + goff;
+        let a = load<usize>(ind + ((<usize>(tp * IGEMM_MR + r)) << 2)) + goff;
         for (let k = 0; k < Cg; k++) {
           acc += load<f32>(a) * load<f32>(pw);
           a += 4;
           pw += NR * 4;
         }
       }
-      store<f32>(t + (<usize>(r * NR + j) << 2), acc);
+      store<f32>(t + ((<usize>(r * NR + j)) << 2), acc);
     }
   }
 }
@@ -290,25 +359,40 @@ function igemm_f32_4x8__scalar(ind: usize, taps: i32, Cg: i32, goff: usize, w: u
  * input in place; `w` per group as pack_w_f32 panels of K = taps * Cg; `scratch` holds C
  * zeros (the padding row) and the indirection buffer; + bias, clamp to [lo, hi].
  */
-export function conv_igemm_f32(p: usize, x: usize, w: usize, bias: usize, lo: f32, hi: f32, out: usize, scratch: usize, r0: i32, r1: i32): void {
-  const C = cp(p, CP_C), M = cp(p, CP_M), group = cp(p, CP_GROUP), Cg = cp(p, CP_CG), Mg = cp(p, CP_MG);
+export function conv_igemm_f32(
+  p: usize,
+  x: usize,
+  w: usize,
+  bias: usize,
+  lo: f32,
+  hi: f32,
+  out: usize,
+  scratch: usize,
+  r0: i32,
+  r1: i32,
+): void {
+  const C = cp(p, CP_C),
+    M = cp(p, CP_M),
+    group = cp(p, CP_GROUP),
+    Cg = cp(p, CP_CG),
+    Mg = cp(p, CP_MG);
   const taps = cp(p, CP_KH) * cp(p, CP_KW);
   const K = cp(p, CP_KPAIRS);
   const wBytes = <usize>cp(p, CP_GROUP_WBYTES);
   const MC = cp(p, CP_MC);
   const zero = scratch;
-  memory.fill(zero, 0, <usize>C << 2);
-  const ind = (zero + (<usize>C << 2) + 15) & ~(<usize>15);
+  memory.fill(zero, 0, (<usize>C) << 2);
+  const ind = (zero + ((<usize>C) << 2) + 15) & ~(<usize>15);
   const panels = (Mg + NR - 1) / NR;
   const panelBytes = <usize>K * NR * 4;
-  const tileInd = <usize>(taps * IGEMM_MR) << 2;
+  const tileInd = (<usize>(taps * IGEMM_MR)) << 2;
   for (let m0 = r0; m0 < r1; m0 += MC) {
     const mc = min(MC, r1 - m0);
     buildIndirection(p, x, zero, 4, m0, mc, ind);
     for (let g = 0; g < group; g++) {
-      const goff = <usize>(g * Cg) << 2;
+      const goff = (<usize>(g * Cg)) << 2;
       const wg = w + <usize>g * wBytes;
-      const b: usize = bias != 0 ? bias + (<usize>(g * Mg) << 2) : 0;
+      const b: usize = bias != 0 ? bias + ((<usize>(g * Mg)) << 2) : 0;
       for (let pp = 0; pp < panels; pp++) {
         const n0 = pp * NR;
         const nc = min(NR, Mg - n0);
@@ -322,7 +406,7 @@ export function conv_igemm_f32(p: usize, x: usize, w: usize, bias: usize, lo: f3
             igemm_f32_4x8__scalar(ti, taps, Cg, goff, wp, tile);
           }
           const o = out + ((<usize>(m0 + r0) * <usize>M + <usize>(g * Mg)) << 2);
-          epilogueF32(tile, mr, nc, n0, o + (<usize>n0 << 2), M, b, lo, hi);
+          epilogueF32(tile, mr, nc, n0, o + ((<usize>n0) << 2), M, b, lo, hi);
           ti += tileInd;
         }
       }

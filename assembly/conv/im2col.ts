@@ -8,8 +8,24 @@
 // The float32 packer writes plain rows for conv_gemm_f32.
 import { MR } from '../gemm/ukernels.generated';
 import {
-  cp, CP_H, CP_W, CP_C, CP_OH, CP_OW, CP_KH, CP_KW, CP_SH, CP_SW, CP_DH, CP_DW,
-  CP_PT, CP_PL, CP_CG, CP_ZA, CP_SIGNED, CP_KPAIRS,
+  cp,
+  CP_H,
+  CP_W,
+  CP_C,
+  CP_OH,
+  CP_OW,
+  CP_KH,
+  CP_KW,
+  CP_SH,
+  CP_SW,
+  CP_DH,
+  CP_DW,
+  CP_PT,
+  CP_PL,
+  CP_CG,
+  CP_ZA,
+  CP_SIGNED,
+  CP_KPAIRS,
 } from './params';
 
 @inline function centred(src: usize, signed: bool, za: i32): i32 {
@@ -24,10 +40,10 @@ import {
 @inline function putRun(src: usize, len: i32, k: i32, row: usize, stride: usize, signed: bool, za: i32): void {
   let i = 0;
   if (k & 1) {
-    store<i16>(row + (<usize>(k >> 1)) * stride, <i16>centred(src, signed, za), 2);
+    store<i16>(row + <usize>(k >> 1) * stride, <i16>centred(src, signed, za), 2);
     i = 1;
   }
-  let d = row + (<usize>((k + i) >> 1)) * stride;
+  let d = row + <usize>((k + i) >> 1) * stride;
   if (ASC_FEATURE_SIMD) {
     const zv = i16x8.splat(<i16>za);
     const s4 = stride * 4;
@@ -53,10 +69,10 @@ import {
 @inline function putZeros(len: i32, k: i32, row: usize, stride: usize): void {
   let i = 0;
   if (k & 1) {
-    store<i16>(row + (<usize>(k >> 1)) * stride, 0, 2);
+    store<i16>(row + <usize>(k >> 1) * stride, 0, 2);
     i = 1;
   }
-  let d = row + (<usize>((k + i) >> 1)) * stride;
+  let d = row + <usize>((k + i) >> 1) * stride;
   for (; i + 2 <= len; i += 2) {
     store<i32>(d, 0);
     d += stride;
@@ -77,12 +93,22 @@ import {
  * panels at dst (blocks of MR rows, kPairs pairs each), ready for conv_gemm_s16 with M = mc.
  */
 export function conv_pack_im2col_s16(p: usize, x: usize, m0: i32, mc: i32, g: i32, dst: usize): void {
-  const H = cp(p, CP_H), W = cp(p, CP_W), C = cp(p, CP_C);
-  const OH = cp(p, CP_OH), OW = cp(p, CP_OW);
-  const kH = cp(p, CP_KH), kW = cp(p, CP_KW);
-  const sH = cp(p, CP_SH), sW = cp(p, CP_SW), dH = cp(p, CP_DH), dW = cp(p, CP_DW);
-  const pT = cp(p, CP_PT), pL = cp(p, CP_PL);
-  const Cg = cp(p, CP_CG), za = cp(p, CP_ZA), signed = cp(p, CP_SIGNED) != 0;
+  const H = cp(p, CP_H),
+    W = cp(p, CP_W),
+    C = cp(p, CP_C);
+  const OH = cp(p, CP_OH),
+    OW = cp(p, CP_OW);
+  const kH = cp(p, CP_KH),
+    kW = cp(p, CP_KW);
+  const sH = cp(p, CP_SH),
+    sW = cp(p, CP_SW),
+    dH = cp(p, CP_DH),
+    dW = cp(p, CP_DW);
+  const pT = cp(p, CP_PT),
+    pL = cp(p, CP_PL);
+  const Cg = cp(p, CP_CG),
+    za = cp(p, CP_ZA),
+    signed = cp(p, CP_SIGNED) != 0;
   const kPairs = cp(p, CP_KPAIRS);
   const K = kH * kW * Cg;
   const tapRow = kW * Cg;
@@ -90,7 +116,7 @@ export function conv_pack_im2col_s16(p: usize, x: usize, m0: i32, mc: i32, g: i3
   const contiguous = dW == 1 && Cg == C;
   const xg = x + <usize>(g * Cg);
   let ow = m0 % OW;
-  let t = m0 / OW;
+  const t = m0 / OW;
   let oh = t % OH;
   let n = t / OH;
   for (let b0 = 0; b0 < mc; b0 += MR) {
@@ -98,7 +124,7 @@ export function conv_pack_im2col_s16(p: usize, x: usize, m0: i32, mc: i32, g: i3
     const stride = <usize>mrb * 4;
     const block = dst + <usize>b0 * <usize>kPairs * 4;
     for (let rr = 0; rr < mrb; rr++) {
-      const row = block + (<usize>rr << 2);
+      const row = block + ((<usize>rr) << 2);
       const ih0 = oh * sH - pT;
       const iw0 = ow * sW - pL;
       const lo = kwFirst(iw0, dW, kW);
@@ -122,7 +148,7 @@ export function conv_pack_im2col_s16(p: usize, x: usize, m0: i32, mc: i32, g: i3
         }
         k += tapRow;
       }
-      if (K & 1) store<i16>(row + (<usize>(K >> 1)) * stride, 0, 2);
+      if (K & 1) store<i16>(row + <usize>(K >> 1) * stride, 0, 2);
       if (++ow == OW) {
         ow = 0;
         if (++oh == OH) {
@@ -136,23 +162,31 @@ export function conv_pack_im2col_s16(p: usize, x: usize, m0: i32, mc: i32, g: i3
 
 /** Packs output pixels m0 .. m0 + mc of group g as float32 rows of K at dst (for conv_gemm_f32). */
 export function conv_pack_im2col_f32(p: usize, x: usize, m0: i32, mc: i32, g: i32, dst: usize): void {
-  const H = cp(p, CP_H), W = cp(p, CP_W), C = cp(p, CP_C);
-  const OH = cp(p, CP_OH), OW = cp(p, CP_OW);
-  const kH = cp(p, CP_KH), kW = cp(p, CP_KW);
-  const sH = cp(p, CP_SH), sW = cp(p, CP_SW), dH = cp(p, CP_DH), dW = cp(p, CP_DW);
-  const pT = cp(p, CP_PT), pL = cp(p, CP_PL);
+  const H = cp(p, CP_H),
+    W = cp(p, CP_W),
+    C = cp(p, CP_C);
+  const OH = cp(p, CP_OH),
+    OW = cp(p, CP_OW);
+  const kH = cp(p, CP_KH),
+    kW = cp(p, CP_KW);
+  const sH = cp(p, CP_SH),
+    sW = cp(p, CP_SW),
+    dH = cp(p, CP_DH),
+    dW = cp(p, CP_DW);
+  const pT = cp(p, CP_PT),
+    pL = cp(p, CP_PL);
   const Cg = cp(p, CP_CG);
   const K = kH * kW * Cg;
-  const tapRowBytes = <usize>(kW * Cg) << 2;
-  const tapBytes = <usize>Cg << 2;
+  const tapRowBytes = (<usize>(kW * Cg)) << 2;
+  const tapBytes = (<usize>Cg) << 2;
   const contiguous = dW == 1 && Cg == C;
-  const xg = x + (<usize>(g * Cg) << 2);
+  const xg = x + ((<usize>(g * Cg)) << 2);
   let ow = m0 % OW;
-  let t = m0 / OW;
+  const t = m0 / OW;
   let oh = t % OH;
   let n = t / OH;
   for (let r = 0; r < mc; r++) {
-    let d = dst + (<usize>r * <usize>K << 2);
+    let d = dst + ((<usize>r * <usize>K) << 2);
     const ih0 = oh * sH - pT;
     const iw0 = ow * sW - pL;
     const lo = kwFirst(iw0, dW, kW);
@@ -162,13 +196,17 @@ export function conv_pack_im2col_f32(p: usize, x: usize, m0: i32, mc: i32, g: i3
       if (ih < 0 || ih >= H) {
         memory.fill(d, 0, tapRowBytes);
       } else {
-        const line = xg + (<usize>((n * H + ih) * W) * <usize>C << 2);
+        const line = xg + ((<usize>((n * H + ih) * W) * <usize>C) << 2);
         if (lo > 0) memory.fill(d, 0, <usize>lo * tapBytes);
         if (contiguous) {
-          memory.copy(d + <usize>lo * tapBytes, line + (<usize>(iw0 + lo) * <usize>C << 2), <usize>(hi - lo) * tapBytes);
+          memory.copy(
+            d + <usize>lo * tapBytes,
+            line + ((<usize>(iw0 + lo) * <usize>C) << 2),
+            <usize>(hi - lo) * tapBytes,
+          );
         } else {
           for (let kw = lo; kw < hi; kw++) {
-            memory.copy(d + <usize>kw * tapBytes, line + (<usize>(iw0 + kw * dW) * <usize>C << 2), tapBytes);
+            memory.copy(d + <usize>kw * tapBytes, line + ((<usize>(iw0 + kw * dW) * <usize>C) << 2), tapBytes);
           }
         }
         if (hi < kW) memory.fill(d + <usize>hi * tapBytes, 0, <usize>(kW - hi) * tapBytes);

@@ -4,8 +4,25 @@
 // so an 8-wide load never leaves them.
 import { NR } from './ukernels.generated';
 import {
-  EP_BIAS, EP_MULT, EP_LMUL, EP_RSHIFT, EP_RMASK, EP_ZP, EP_QMIN, EP_QMAX, EP_SIGNED, EP_XSCALE, EP_LFLOOR, EP_RPOW, EP_LEFT,
-  EP_DQLO, EP_DQHI, EP_FMODE, EP_FMUL, EP_FADD, EP_FMAGIC,
+  EP_BIAS,
+  EP_MULT,
+  EP_LMUL,
+  EP_RSHIFT,
+  EP_RMASK,
+  EP_ZP,
+  EP_QMIN,
+  EP_QMAX,
+  EP_SIGNED,
+  EP_XSCALE,
+  EP_LFLOOR,
+  EP_RPOW,
+  EP_LEFT,
+  EP_DQLO,
+  EP_DQHI,
+  EP_FMODE,
+  EP_FMUL,
+  EP_FADD,
+  EP_FMAGIC,
 } from '../layouts.generated';
 import { srdhmScalar, rdbpotScalar, srdhmVec, rdbpotVecPerLane } from '../requant';
 
@@ -18,15 +35,15 @@ export enum Epilogue {
 
 /** Stores the int32 tile as is (matMulInteger, convInteger). */
 @inline export function epilogueI32(t: usize, mr: i32, nc: i32, out: usize, ldo: i32): void {
-  const rowBytes = <usize>ldo << 2;
+  const rowBytes = (<usize>ldo) << 2;
   for (let r = 0; r < mr; r++) {
-    const src = t + (<usize>(r * NR) << 2);
+    const src = t + ((<usize>(r * NR)) << 2);
     const dst = out + <usize>r * rowBytes;
     if (ASC_FEATURE_SIMD && nc == NR) {
       v128.store(dst, v128.load(src));
       v128.store(dst, v128.load(src, 16), 16);
     } else {
-      for (let j = 0; j < nc; j++) store<i32>(dst + (<usize>j << 2), load<i32>(src + (<usize>j << 2)));
+      for (let j = 0; j < nc; j++) store<i32>(dst + ((<usize>j) << 2), load<i32>(src + ((<usize>j) << 2)));
     }
   }
 }
@@ -78,9 +95,17 @@ const MAGIC_BITS: i32 = 0x4b400000;
 }
 
 /** fp32 requantization: y = clamp(nearest(f32(acc + bias) * mult) + zp, qmin, qmax). */
-@inline export function epilogueFp32(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
+@inline export function epilogueFp32(
+  t: usize,
+  mr: i32,
+  nc: i32,
+  n0: i32,
+  out: usize,
+  ldo: i32,
+  params: usize,
+): void {
   const bias = load<usize>(params, EP_BIAS);
-  const mult = load<usize>(params, EP_MULT) + (<usize>n0 << 2);
+  const mult = load<usize>(params, EP_MULT) + ((<usize>n0) << 2);
   const zp = load<i32>(params, EP_ZP);
   const qmin = load<i32>(params, EP_QMIN);
   const qmax = load<i32>(params, EP_QMAX);
@@ -89,8 +114,8 @@ const MAGIC_BITS: i32 = 0x4b400000;
     let b0 = i32x4.splat(0);
     let b1 = i32x4.splat(0);
     if (bias != 0) {
-      b0 = v128.load(bias + (<usize>n0 << 2));
-      b1 = v128.load(bias + (<usize>n0 << 2), 16);
+      b0 = v128.load(bias + ((<usize>n0) << 2));
+      b1 = v128.load(bias + ((<usize>n0) << 2), 16);
     }
     const m0 = v128.load(mult);
     const m1 = v128.load(mult, 16);
@@ -99,7 +124,7 @@ const MAGIC_BITS: i32 = 0x4b400000;
     const magic = f32x4.splat(MAGIC);
     const magicZp = i32x4.splat(MAGIC_BITS - zp);
     for (let r = 0; r < mr; r++) {
-      const src = t + (<usize>(r * NR) << 2);
+      const src = t + ((<usize>(r * NR)) << 2);
       const y = requantRowFp32(v128.load(src), v128.load(src, 16), b0, b1, m0, m1, lo, hi, magic, magicZp, signed);
       v128.store64_lane(out + <usize>r * ldo, y, 0);
     }
@@ -109,9 +134,9 @@ const MAGIC_BITS: i32 = 0x4b400000;
   const hi = <f32>(qmax - zp);
   for (let r = 0; r < mr; r++) {
     for (let j = 0; j < nc; j++) {
-      let acc = load<i32>(t + (<usize>(r * NR + j) << 2));
-      if (bias != 0) acc += load<i32>(bias + (<usize>(n0 + j) << 2));
-      let f = <f32>acc * load<f32>(mult + (<usize>j << 2));
+      let acc = load<i32>(t + ((<usize>(r * NR + j)) << 2));
+      if (bias != 0) acc += load<i32>(bias + ((<usize>(n0 + j)) << 2));
+      let f = <f32>acc * load<f32>(mult + ((<usize>j) << 2));
       f = nearest<f32>(min<f32>(max<f32>(f, lo), hi));
       storeByte(out + <usize>r * ldo + j, <i32>f + zp);
     }
@@ -134,6 +159,7 @@ const MAGIC_BITS: i32 = 0x4b400000;
  * by src/ops/fixed-f64.ts (FixedF64 there, same values). 0 sends them to the int64 path.
  */
 const F64_RELU: i32 = 1; // outputs >= the zero point: x < 0 needs no sign of its own
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- the bit src/ops/fixed-f64.ts sets; its path is the else of F64_RELU
 const F64_SIGNED: i32 = 2; // any output range: the rounding offset takes the sign of x
 const F64_ADJUST: i32 = 4; // RELU: bias added as int32 (not folded into FADD); SIGNED: + 1/2 (ties possible)
 const F64_CLAMP: i32 = 8; // RELU: min with qmax; SIGNED: clamp to [qmin, qmax] (else the narrowing saturates)
@@ -193,7 +219,7 @@ const F64_CLAMP: i32 = 8; // RELU: min with qmax; SIGNED: clamp to [qmin, qmax] 
   const nudge = f64x2.splat(1073741824.0); // 2^30
   const half = f64x2.splat(0.5);
   for (let r = 0; r < mr; r++) {
-    const src = t + (<usize>(r * NR) << 2);
+    const src = t + ((<usize>(r * NR)) << 2);
     let a0 = v128.load(src);
     let a1 = v128.load(src, 16);
     if (addBias) {
@@ -251,11 +277,11 @@ const F64_CLAMP: i32 = 8; // RELU: min with qmax; SIGNED: clamp to [qmin, qmax] 
  * its eight loops serves every driver.
  */
 function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, params: usize): bool {
-  const mode = load<i32>(load<usize>(params, EP_FMODE) + (<usize>n0 << 2));
+  const mode = load<i32>(load<usize>(params, EP_FMODE) + ((<usize>n0) << 2));
   if (mode == 0) return false;
-  const off8 = <usize>n0 << 3;
+  const off8 = (<usize>n0) << 3;
   const bias = load<usize>(params, EP_BIAS);
-  const b = bias != 0 ? bias + (<usize>n0 << 2) : 0;
+  const b = bias != 0 ? bias + ((<usize>n0) << 2) : 0;
   const fm = load<usize>(params, EP_FMUL) + off8;
   const fa = load<usize>(params, EP_FADD) + off8;
   const fc = load<usize>(params, EP_FMAGIC) + off8;
@@ -289,10 +315,18 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
  * Full panels take the float64 path where FMODE allows it, else the int64 one (lanes of
  * exact products); partial panels and the scalar build go one value at a time.
  */
-@inline export function epilogueFixed(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
+@inline export function epilogueFixed(
+  t: usize,
+  mr: i32,
+  nc: i32,
+  n0: i32,
+  out: usize,
+  ldo: i32,
+  params: usize,
+): void {
   if (ASC_FEATURE_SIMD && nc == NR && epilogueFixedF64(t, mr, n0, out, ldo, params)) return;
   const bias = load<usize>(params, EP_BIAS);
-  const off = <usize>n0 << 2;
+  const off = (<usize>n0) << 2;
   const mult = load<usize>(params, EP_MULT) + off;
   const lmul = load<usize>(params, EP_LMUL) + off;
   const rshift = load<usize>(params, EP_RSHIFT) + off;
@@ -327,7 +361,7 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
     const vmin = i32x4.splat(qmin);
     const vmax = i32x4.splat(qmax);
     for (let r = 0; r < mr; r++) {
-      const src = t + (<usize>(r * NR) << 2);
+      const src = t + ((<usize>(r * NR)) << 2);
       let a0 = i32x4.add(v128.load(src), b0);
       let a1 = i32x4.add(v128.load(src, 16), b1);
       if (left) {
@@ -344,8 +378,8 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
   }
   for (let r = 0; r < mr; r++) {
     for (let j = 0; j < nc; j++) {
-      const jo = <usize>j << 2;
-      let acc = load<i32>(t + (<usize>(r * NR + j) << 2));
+      const jo = (<usize>j) << 2;
+      let acc = load<i32>(t + ((<usize>(r * NR + j)) << 2));
       if (bias != 0) acc += load<i32>(bias + off + jo);
       const lo = load<i32>(lfloor + jo);
       const x = min(max(acc, lo), ~lo) * load<i32>(lmul + jo);
@@ -357,14 +391,22 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
 }
 
 /** Dequantizing epilogue (dynamic quantization): y = clamp(f32(acc) * (xScale * colScale[n]) + bias[n], lo, hi). */
-@inline export function epilogueDequant(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
+@inline export function epilogueDequant(
+  t: usize,
+  mr: i32,
+  nc: i32,
+  n0: i32,
+  out: usize,
+  ldo: i32,
+  params: usize,
+): void {
   const bias = load<usize>(params, EP_BIAS);
-  const off = <usize>n0 << 2;
+  const off = (<usize>n0) << 2;
   const cs = load<usize>(params, EP_MULT) + off;
   const xs = load<f32>(params, EP_XSCALE);
   const lo = load<f32>(params, EP_DQLO);
   const hi = load<f32>(params, EP_DQHI);
-  const rowBytes = <usize>ldo << 2;
+  const rowBytes = (<usize>ldo) << 2;
   if (ASC_FEATURE_SIMD && nc == NR) {
     let b0 = f32x4.splat(0);
     let b1 = f32x4.splat(0);
@@ -378,7 +420,7 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
     for (let r = 0; r < mr; r++) {
-      const src = t + (<usize>(r * NR) << 2);
+      const src = t + ((<usize>(r * NR)) << 2);
       const dst = out + <usize>r * rowBytes;
       // pmin / pmax: one instruction each, the same as min / max for these finite values
       const y0 = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.load(src)), c0), b0);
@@ -390,8 +432,8 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
   }
   for (let r = 0; r < mr; r++) {
     for (let j = 0; j < nc; j++) {
-      const jo = <usize>j << 2;
-      let y = <f32>load<i32>(t + (<usize>(r * NR + j) << 2)) * (xs * load<f32>(cs + jo));
+      const jo = (<usize>j) << 2;
+      let y = <f32>load<i32>(t + ((<usize>(r * NR + j)) << 2)) * (xs * load<f32>(cs + jo));
       if (bias != 0) y += load<f32>(bias + off + jo);
       store<f32>(out + <usize>r * rowBytes + jo, max(min(y, hi), lo));
     }
@@ -403,7 +445,16 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
  * points at the tile's first output (byte offset already scaled by the output's element
  * size), `n0` is the tile's first column in the parameter block's per-column arrays.
  */
-@inline export function epilogue(kind: i32, t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, params: usize): void {
+@inline export function epilogue(
+  kind: i32,
+  t: usize,
+  mr: i32,
+  nc: i32,
+  n0: i32,
+  out: usize,
+  ldo: i32,
+  params: usize,
+): void {
   switch (kind) {
     case Epilogue.I32:
       epilogueI32(t, mr, nc, out, ldo);
@@ -430,19 +481,29 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
  * mr x nc tile of float32 sums (rows NR apart). pmin / pmax: a NaN sum stays NaN (it is
  * the first operand), as min / max would leave it.
  */
-@inline export function epilogueF32(t: usize, mr: i32, nc: i32, n0: i32, out: usize, ldo: i32, bias: usize, lo: f32, hi: f32): void {
-  const rowBytes = <usize>ldo << 2;
+@inline export function epilogueF32(
+  t: usize,
+  mr: i32,
+  nc: i32,
+  n0: i32,
+  out: usize,
+  ldo: i32,
+  bias: usize,
+  lo: f32,
+  hi: f32,
+): void {
+  const rowBytes = (<usize>ldo) << 2;
   if (ASC_FEATURE_SIMD && nc == NR) {
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
     let b0 = f32x4.splat(0);
     let b1 = f32x4.splat(0);
     if (bias != 0) {
-      b0 = v128.load(bias + (<usize>n0 << 2));
-      b1 = v128.load(bias + (<usize>n0 << 2), 16);
+      b0 = v128.load(bias + ((<usize>n0) << 2));
+      b1 = v128.load(bias + ((<usize>n0) << 2), 16);
     }
     for (let r = 0; r < mr; r++) {
-      const src = t + (<usize>(r * NR) << 2);
+      const src = t + ((<usize>(r * NR)) << 2);
       const o = out + <usize>r * rowBytes;
       v128.store(o, f32x4.pmin(f32x4.pmax(f32x4.add(v128.load(src), b0), vlo), vhi));
       v128.store(o, f32x4.pmin(f32x4.pmax(f32x4.add(v128.load(src, 16), b1), vlo), vhi), 16);
@@ -451,9 +512,9 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
   }
   for (let r = 0; r < mr; r++) {
     for (let j = 0; j < nc; j++) {
-      let v = load<f32>(t + (<usize>(r * NR + j) << 2));
-      if (bias != 0) v += load<f32>(bias + (<usize>(n0 + j) << 2));
-      store<f32>(out + <usize>r * rowBytes + (<usize>j << 2), min(max(v, lo), hi));
+      let v = load<f32>(t + ((<usize>(r * NR + j)) << 2));
+      if (bias != 0) v += load<f32>(bias + ((<usize>(n0 + j)) << 2));
+      store<f32>(out + <usize>r * rowBytes + ((<usize>j) << 2), min(max(v, lo), hi));
     }
   }
 }

@@ -21,7 +21,17 @@ const tile = memory.data(MR * NR * 4, 16);
  * MR rows per block, `w` from pack_w_s16; `ldo` is the output row stride in elements;
  * `params` points at the epilogue's parameter block (see epilogue.ts).
  */
-export function gemm_s16(a: usize, w: usize, M: i32, N: i32, kPairs: i32, out: usize, ldo: i32, kind: i32, params: usize): void {
+export function gemm_s16(
+  a: usize,
+  w: usize,
+  M: i32,
+  N: i32,
+  kPairs: i32,
+  out: usize,
+  ldo: i32,
+  kind: i32,
+  params: usize,
+): void {
   gemm_s16_panels(a, w, M, N, kPairs, out, ldo, kind, params, 0, (N + NR - 1) / NR, tile);
 }
 
@@ -71,7 +81,19 @@ export function gemm_s16_panels(
  * float32 GEMM, the honest baseline: out[M, N] = clamp(x[M, K] * W + bias, lo, hi) with W
  * packed by pack_w_f32. x rows are read in place (stride lda elements).
  */
-export function gemm_f32(x: usize, lda: i32, w: usize, M: i32, N: i32, K: i32, bias: usize, lo: f32, hi: f32, out: usize, ldo: i32): void {
+export function gemm_f32(
+  x: usize,
+  lda: i32,
+  w: usize,
+  M: i32,
+  N: i32,
+  K: i32,
+  bias: usize,
+  lo: f32,
+  hi: f32,
+  out: usize,
+  ldo: i32,
+): void {
   gemm_f32_panels(x, lda, w, M, N, K, bias, lo, hi, out, ldo, 0, (N + NR - 1) / NR, tile);
 }
 
@@ -93,7 +115,7 @@ export function gemm_f32_panels(
   tile: usize,
 ): void {
   const panelBytes = <usize>K * NR * 4;
-  const rowBytes = <usize>lda << 2;
+  const rowBytes = (<usize>lda) << 2;
   // float rows are read in place: K * 4 bytes each, twice the int16 pairs
   const MC = rowsPerBlock(K);
   for (let mc0 = 0; mc0 < M; mc0 += MC) {
@@ -115,5 +137,3 @@ export function gemm_f32_panels(
     }
   }
 }
-
-

@@ -75,39 +75,90 @@ export function gemm_s4_mr(): i32 {
  * `mr` rows x 8 columns over `kQuads` quads into the int32 tile (row r at tile + 32 r).
  */
 @inline function gemm_s4_mrx8c4__simd_dot16(mr: i32, a: usize, w: usize, kQuads: i32, tile: usize): void {
-  const stride: usize = <usize>mr << 2; // bytes of one k-pair in the activation panel
-  let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
-  let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-  let c40 = i32x4.splat(0), c41 = i32x4.splat(0);
+  const stride: usize = (<usize>mr) << 2; // bytes of one k-pair in the activation panel
+  let c00 = i32x4.splat(0),
+    c01 = i32x4.splat(0),
+    c10 = i32x4.splat(0),
+    c11 = i32x4.splat(0);
+  let c20 = i32x4.splat(0),
+    c21 = i32x4.splat(0),
+    c30 = i32x4.splat(0),
+    c31 = i32x4.splat(0);
+  let c40 = i32x4.splat(0),
+    c41 = i32x4.splat(0);
   for (let q = 0; q < kQuads; q++) {
     let w0 = i16x8.shr_s(i16x8.shl(v128.load(w), 12), 12);
     let w1 = i16x8.shr_s(i16x8.shl(v128.load(w), 8), 12);
     let x = v128.load32_splat(a);
     c00 = dot2(c00, x, w0);
     c01 = dot2(c01, x, w1);
-    if (mr > 1) { x = v128.load32_splat(a, 4); c10 = dot2(c10, x, w0); c11 = dot2(c11, x, w1); }
-    if (mr > 2) { x = v128.load32_splat(a, 8); c20 = dot2(c20, x, w0); c21 = dot2(c21, x, w1); }
-    if (mr > 3) { x = v128.load32_splat(a, 12); c30 = dot2(c30, x, w0); c31 = dot2(c31, x, w1); }
-    if (mr > 4) { x = v128.load32_splat(a, 16); c40 = dot2(c40, x, w0); c41 = dot2(c41, x, w1); }
+    if (mr > 1) {
+      x = v128.load32_splat(a, 4);
+      c10 = dot2(c10, x, w0);
+      c11 = dot2(c11, x, w1);
+    }
+    if (mr > 2) {
+      x = v128.load32_splat(a, 8);
+      c20 = dot2(c20, x, w0);
+      c21 = dot2(c21, x, w1);
+    }
+    if (mr > 3) {
+      x = v128.load32_splat(a, 12);
+      c30 = dot2(c30, x, w0);
+      c31 = dot2(c31, x, w1);
+    }
+    if (mr > 4) {
+      x = v128.load32_splat(a, 16);
+      c40 = dot2(c40, x, w0);
+      c41 = dot2(c41, x, w1);
+    }
     w0 = i16x8.shr_s(i16x8.shl(v128.load(w), 4), 12);
     w1 = i16x8.shr_s(v128.load(w), 12);
     const b = a + stride;
     x = v128.load32_splat(b);
     c00 = dot2(c00, x, w0);
     c01 = dot2(c01, x, w1);
-    if (mr > 1) { x = v128.load32_splat(b, 4); c10 = dot2(c10, x, w0); c11 = dot2(c11, x, w1); }
-    if (mr > 2) { x = v128.load32_splat(b, 8); c20 = dot2(c20, x, w0); c21 = dot2(c21, x, w1); }
-    if (mr > 3) { x = v128.load32_splat(b, 12); c30 = dot2(c30, x, w0); c31 = dot2(c31, x, w1); }
-    if (mr > 4) { x = v128.load32_splat(b, 16); c40 = dot2(c40, x, w0); c41 = dot2(c41, x, w1); }
+    if (mr > 1) {
+      x = v128.load32_splat(b, 4);
+      c10 = dot2(c10, x, w0);
+      c11 = dot2(c11, x, w1);
+    }
+    if (mr > 2) {
+      x = v128.load32_splat(b, 8);
+      c20 = dot2(c20, x, w0);
+      c21 = dot2(c21, x, w1);
+    }
+    if (mr > 3) {
+      x = v128.load32_splat(b, 12);
+      c30 = dot2(c30, x, w0);
+      c31 = dot2(c31, x, w1);
+    }
+    if (mr > 4) {
+      x = v128.load32_splat(b, 16);
+      c40 = dot2(c40, x, w0);
+      c41 = dot2(c41, x, w1);
+    }
     a += stride << 1;
     w += 16;
   }
   v128.store(tile, c00);
   v128.store(tile, c01, 16);
-  if (mr > 1) { v128.store(tile, c10, 32); v128.store(tile, c11, 48); }
-  if (mr > 2) { v128.store(tile, c20, 64); v128.store(tile, c21, 80); }
-  if (mr > 3) { v128.store(tile, c30, 96); v128.store(tile, c31, 112); }
-  if (mr > 4) { v128.store(tile, c40, 128); v128.store(tile, c41, 144); }
+  if (mr > 1) {
+    v128.store(tile, c10, 32);
+    v128.store(tile, c11, 48);
+  }
+  if (mr > 2) {
+    v128.store(tile, c20, 64);
+    v128.store(tile, c21, 80);
+  }
+  if (mr > 3) {
+    v128.store(tile, c30, 96);
+    v128.store(tile, c31, 112);
+  }
+  if (mr > 4) {
+    v128.store(tile, c40, 128);
+    v128.store(tile, c41, 144);
+  }
 }
 
 /** Nibble j (0..3) of a 16-bit lane, sign-extended to i32. */
@@ -117,41 +168,63 @@ export function gemm_s4_mr(): i32 {
 
 /** Scalar microkernel (the `scalar` build): the same packed layouts, one column at a time. */
 function gemm_s4_mrx8c4__scalar(mr: i32, a: usize, w: usize, kQuads: i32, tile: usize): void {
-  const stride: usize = <usize>mr << 2;
+  const stride: usize = (<usize>mr) << 2;
   for (let r = 0; r < mr; r++) {
     for (let j = 0; j < NR; j++) {
       // column j: lanes 2 * (j & 3) and 2 * (j & 3) + 1 (kk = 0, 1), nibble (j >> 2) + 2 * (p & 1)
-      const lane = <usize>(j & 3) << 2;
+      const lane = (<usize>(j & 3)) << 2;
       const half = j >> 2;
       let acc: i32 = 0;
       for (let p = 0; p < kQuads * 2; p++) {
-        const pa = a + <usize>p * stride + (<usize>r << 2);
-        const pw = w + (<usize>(p >> 1) << 4) + lane;
+        const pa = a + <usize>p * stride + ((<usize>r) << 2);
+        const pw = w + ((<usize>(p >> 1)) << 4) + lane;
         const nj = half + ((p & 1) << 1);
-        acc += <i32>load<i16>(pa) * nibble(<i32>load<u16>(pw), nj) + <i32>load<i16>(pa, 2) * nibble(<i32>load<u16>(pw, 2), nj);
+        acc +=
+          <i32>load<i16>(pa) * nibble(<i32>load<u16>(pw), nj) +
+          <i32>load<i16>(pa, 2) * nibble(<i32>load<u16>(pw, 2), nj);
       }
-      store<i32>(tile + (<usize>(r * NR + j) << 2), acc);
+      store<i32>(tile + ((<usize>(r * NR + j)) << 2), acc);
     }
   }
 }
 
 // One function per MR: V8 allocates registers better in small functions (one function
 // holding every variant cost Node 20 a quarter of its speed).
-function s4_5x8(a: usize, w: usize, q: i32, tile: usize): void { gemm_s4_mrx8c4__simd_dot16(5, a, w, q, tile); }
-function s4_4x8(a: usize, w: usize, q: i32, tile: usize): void { gemm_s4_mrx8c4__simd_dot16(4, a, w, q, tile); }
-function s4_3x8(a: usize, w: usize, q: i32, tile: usize): void { gemm_s4_mrx8c4__simd_dot16(3, a, w, q, tile); }
-function s4_2x8(a: usize, w: usize, q: i32, tile: usize): void { gemm_s4_mrx8c4__simd_dot16(2, a, w, q, tile); }
-function s4_1x8(a: usize, w: usize, q: i32, tile: usize): void { gemm_s4_mrx8c4__simd_dot16(1, a, w, q, tile); }
+function s4_5x8(a: usize, w: usize, q: i32, tile: usize): void {
+  gemm_s4_mrx8c4__simd_dot16(5, a, w, q, tile);
+}
+function s4_4x8(a: usize, w: usize, q: i32, tile: usize): void {
+  gemm_s4_mrx8c4__simd_dot16(4, a, w, q, tile);
+}
+function s4_3x8(a: usize, w: usize, q: i32, tile: usize): void {
+  gemm_s4_mrx8c4__simd_dot16(3, a, w, q, tile);
+}
+function s4_2x8(a: usize, w: usize, q: i32, tile: usize): void {
+  gemm_s4_mrx8c4__simd_dot16(2, a, w, q, tile);
+}
+function s4_1x8(a: usize, w: usize, q: i32, tile: usize): void {
+  gemm_s4_mrx8c4__simd_dot16(1, a, w, q, tile);
+}
 
 /** The int32 tile of `mr` rows x 8 columns over `kQuads` quads. */
 function tile_s4(mr: i32, a: usize, w: usize, kQuads: i32, tile: usize): void {
   if (ASC_FEATURE_SIMD) {
     switch (mr) {
-      case 5: s4_5x8(a, w, kQuads, tile); break;
-      case 4: s4_4x8(a, w, kQuads, tile); break;
-      case 3: s4_3x8(a, w, kQuads, tile); break;
-      case 2: s4_2x8(a, w, kQuads, tile); break;
-      default: s4_1x8(a, w, kQuads, tile); break;
+      case 5:
+        s4_5x8(a, w, kQuads, tile);
+        break;
+      case 4:
+        s4_4x8(a, w, kQuads, tile);
+        break;
+      case 3:
+        s4_3x8(a, w, kQuads, tile);
+        break;
+      case 2:
+        s4_2x8(a, w, kQuads, tile);
+        break;
+      default:
+        s4_1x8(a, w, kQuads, tile);
+        break;
     }
   } else {
     gemm_s4_mrx8c4__scalar(mr, a, w, kQuads, tile);
@@ -163,10 +236,20 @@ function tile_s4(mr: i32, a: usize, w: usize, kQuads: i32, tile: usize): void {
  * epilogue(A_packed x W_s4). `a` from pack_a_s16 (MR rows per block), `w` in the
  * quad layout above; `kind` and `params` as gemm_s16 (epilogue.ts).
  */
-export function gemm_s4(a: usize, w: usize, M: i32, N: i32, kPairs: i32, out: usize, ldo: i32, kind: i32, params: usize): void {
+export function gemm_s4(
+  a: usize,
+  w: usize,
+  M: i32,
+  N: i32,
+  kPairs: i32,
+  out: usize,
+  ldo: i32,
+  kind: i32,
+  params: usize,
+): void {
   const panels = (N + NR - 1) / NR;
   const kQuads = kPairs >> 1;
-  const panelBytes = <usize>kQuads << 4;
+  const panelBytes = (<usize>kQuads) << 4;
   for (let mc0 = 0; mc0 < M; mc0 += MC) {
     const mcEnd = min(M, mc0 + MC);
     for (let p = 0; p < panels; p++) {
@@ -197,7 +280,7 @@ function scaleAdd(mr: i32, scales: usize, first: bool): void {
     const s0 = v128.load(scales);
     const s1 = v128.load(scales, 16);
     for (let r = 0; r < mr; r++) {
-      const o = <usize>(r * NR) << 2;
+      const o = (<usize>(r * NR)) << 2;
       const f0 = f32x4.mul(f32x4.convert_i32x4_s(v128.load(tileI + o)), s0);
       const f1 = f32x4.mul(f32x4.convert_i32x4_s(v128.load(tileI + o, 16)), s1);
       v128.store(tileF + o, first ? f0 : f32x4.add(v128.load(tileF + o), f0));
@@ -206,8 +289,8 @@ function scaleAdd(mr: i32, scales: usize, first: bool): void {
   } else {
     for (let r = 0; r < mr; r++) {
       for (let j = 0; j < NR; j++) {
-        const o = <usize>(r * NR + j) << 2;
-        const f = <f32>load<i32>(tileI + o) * load<f32>(scales + (<usize>j << 2));
+        const o = (<usize>(r * NR + j)) << 2;
+        const f = <f32>load<i32>(tileI + o) * load<f32>(scales + ((<usize>j) << 2));
         store<f32>(tileF + o, first ? f : load<f32>(tileF + o) + f);
       }
     }
@@ -227,25 +310,28 @@ function scaleAdd(mr: i32, scales: usize, first: bool): void {
     let b0 = f32x4.splat(0);
     let b1 = f32x4.splat(0);
     if (bias != 0) {
-      b0 = v128.load(bias + (<usize>n0 << 2));
-      b1 = v128.load(bias + (<usize>n0 << 2), 16);
+      b0 = v128.load(bias + ((<usize>n0) << 2));
+      b1 = v128.load(bias + ((<usize>n0) << 2), 16);
     }
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
     const vz = i32x4.splat(zp);
     for (let r = 0; r < mr; r++) {
-      const src = t + (<usize>(r * NR) << 2);
+      const src = t + ((<usize>(r * NR)) << 2);
       const f0 = f32x4.nearest(f32x4.min(f32x4.max(f32x4.add(v128.load(src), b0), vlo), vhi));
       const f1 = f32x4.nearest(f32x4.min(f32x4.max(f32x4.add(v128.load(src, 16), b1), vlo), vhi));
-      const h = i16x8.narrow_i32x4_s(i32x4.add(i32x4.trunc_sat_f32x4_s(f0), vz), i32x4.add(i32x4.trunc_sat_f32x4_s(f1), vz));
+      const h = i16x8.narrow_i32x4_s(
+        i32x4.add(i32x4.trunc_sat_f32x4_s(f0), vz),
+        i32x4.add(i32x4.trunc_sat_f32x4_s(f1), vz),
+      );
       v128.store64_lane(out + <usize>r * ldo, signed ? i8x16.narrow_i16x8_s(h, h) : i8x16.narrow_i16x8_u(h, h), 0);
     }
     return;
   }
   for (let r = 0; r < mr; r++) {
     for (let j = 0; j < nc; j++) {
-      let f = load<f32>(t + (<usize>(r * NR + j) << 2));
-      if (bias != 0) f += load<f32>(bias + (<usize>(n0 + j) << 2));
+      let f = load<f32>(t + ((<usize>(r * NR + j)) << 2));
+      if (bias != 0) f += load<f32>(bias + ((<usize>(n0 + j)) << 2));
       f = nearest<f32>(min<f32>(max<f32>(f, lo), hi));
       store<u8>(out + <usize>r * ldo + j, <u8>(<i32>f + zp));
     }
@@ -257,12 +343,21 @@ function scaleAdd(mr: i32, scales: usize, first: bool): void {
  * each group's exact int32 sum is scaled by its own multiplier into a float32 tile,
  * then biased, rounded and clamped to 8 bits. `params` is the grouped block above.
  */
-export function gemm_s4_grouped(a: usize, w: usize, M: i32, N: i32, kPairs: i32, out: usize, ldo: i32, params: usize): void {
+export function gemm_s4_grouped(
+  a: usize,
+  w: usize,
+  M: i32,
+  N: i32,
+  kPairs: i32,
+  out: usize,
+  ldo: i32,
+  params: usize,
+): void {
   const mults = load<usize>(params, 0);
   const groupPairs = load<i32>(params, 24);
   const groups = (kPairs + groupPairs - 1) / groupPairs;
   const panels = (N + NR - 1) / NR;
-  const panelBytes = <usize>(kPairs >> 1) << 4;
+  const panelBytes = (<usize>(kPairs >> 1)) << 4;
   const groupQuads = groupPairs >> 1;
   const kQuads = kPairs >> 1;
   for (let mc0 = 0; mc0 < M; mc0 += MC) {
@@ -279,7 +374,7 @@ export function gemm_s4_grouped(a: usize, w: usize, M: i32, N: i32, kPairs: i32,
         // V8 compiles the plain kernel's loop better than one with the group loop around it
         for (let g = 0; g < groups; g++) {
           const q0 = g * groupQuads;
-          tile_s4(mr, ap + <usize>q0 * <usize>mr * 8, wp + (<usize>q0 << 4), min(groupQuads, kQuads - q0), tileI);
+          tile_s4(mr, ap + <usize>q0 * <usize>mr * 8, wp + ((<usize>q0) << 4), min(groupQuads, kQuads - q0), tileI);
           scaleAdd(mr, mp + <usize>g * (NR * 4), g == 0);
         }
         epilogueGrouped(tileF, mr, nc, n0, out + <usize>m0 * ldo + n0, ldo, params);

@@ -13,11 +13,11 @@ export function pack_a_s16(a: usize, M: i32, K: i32, lda: i32, signed: bool, za:
   const kPairs = (K + 1) >> 1;
   for (let m0 = 0; m0 < M; m0 += MR) {
     const mr = min(MR, M - m0);
-    const block = dst + (<usize>m0) * (<usize>kPairs) * 4;
+    const block = dst + <usize>m0 * <usize>kPairs * 4;
     for (let r = 0; r < mr; r++) {
-      const row = a + (<usize>(m0 + r)) * lda;
-      let d = block + (<usize>r) * 4;
-      const stride = (<usize>mr) * 4;
+      const row = a + <usize>(m0 + r) * lda;
+      let d = block + <usize>r * 4;
+      const stride = <usize>mr * 4;
       let k = 0;
       if (ASC_FEATURE_SIMD) {
         // 8 bytes -> 4 int16 pairs per step, scattered to stride `mr * 4`
@@ -48,7 +48,17 @@ export function pack_a_s16(a: usize, M: i32, K: i32, lda: i32, signed: bool, za:
  * minus the column's zero point (zw[n] when zwPtr != 0, else zw). Panel p holds, per
  * k-pair, columns n0..n3 then n4..n7 as (w[k], w[k+1]) pairs; padding is 0.
  */
-export function pack_w_s16(w: usize, N: i32, K: i32, sn: i32, sk: i32, signed: bool, zw: i32, zwPtr: usize, dst: usize): void {
+export function pack_w_s16(
+  w: usize,
+  N: i32,
+  K: i32,
+  sn: i32,
+  sk: i32,
+  signed: bool,
+  zw: i32,
+  zwPtr: usize,
+  dst: usize,
+): void {
   const kPairs = (K + 1) >> 1;
   const panels = (N + NR - 1) / NR;
   let d = dst;
@@ -59,7 +69,7 @@ export function pack_w_s16(w: usize, N: i32, K: i32, sn: i32, sk: i32, signed: b
         let v0 = 0;
         let v1 = 0;
         if (n < N) {
-          const z = zwPtr != 0 ? load<i32>(zwPtr + (<usize>n << 2)) : zw;
+          const z = zwPtr != 0 ? load<i32>(zwPtr + ((<usize>n) << 2)) : zw;
           const base = w + <usize>(n * sn);
           const k = kp * 2;
           v0 = (signed ? <i32>load<i8>(base + k * sk) : <i32>load<u8>(base + k * sk)) - z;

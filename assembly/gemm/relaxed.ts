@@ -19,7 +19,7 @@ export function pack_w_s8c4(w: usize, N: i32, K: i32, sn: i32, sk: i32, dst: usi
   const panels = (N + NR - 1) / NR;
   let d = dst;
   for (let p = 0; p < panels; p++) {
-    for (let j = 0; j < NR; j++) store<i32>(colsum + (<usize>(p * NR + j) << 2), 0);
+    for (let j = 0; j < NR; j++) store<i32>(colsum + ((<usize>(p * NR + j)) << 2), 0);
     for (let q = 0; q < kq; q++) {
       for (let j = 0; j < NR; j++) {
         const n = p * NR + j;
@@ -29,7 +29,7 @@ export function pack_w_s8c4(w: usize, N: i32, K: i32, sn: i32, sk: i32, dst: usi
           if (n < N && k < K) v = <i32>load<i8>(w + <usize>(n * sn + k * sk));
           store<i8>(d, <i8>v);
           d += 1;
-          const cs = colsum + (<usize>n << 2);
+          const cs = colsum + ((<usize>n) << 2);
           store<i32>(cs, load<i32>(cs) + v);
         }
       }
@@ -75,8 +75,8 @@ export function split_a_u7(x: usize, M: i32, K: i32, lda: i32, signed: bool, lo:
     for (let q = 0; q < kq; q++) {
       const w0 = v128.load(w);
       const w1 = v128.load(w, 16);
-      const a = v128.load32_splat(lo + (<usize>q << 2));
-      const b = v128.load32_splat(hi + (<usize>q << 2));
+      const a = v128.load32_splat(lo + ((<usize>q) << 2));
+      const b = v128.load32_splat(hi + ((<usize>q) << 2));
       l0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, a, l0);
       l1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, a, l1);
       h0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, b, h0);
@@ -94,11 +94,11 @@ export function split_a_u7(x: usize, M: i32, K: i32, lda: i32, signed: bool, lo:
         const wq = w + <usize>(q * 32 + (j >> 2) * 16 + (j & 3) * 4);
         for (let i = 0; i < 4; i++) {
           const k = <usize>(q * 4 + i);
-          const u = <i32>load<u8>(lo + k) + (<i32>load<u8>(hi + k) << 7);
+          const u = <i32>load<u8>(lo + k) + ((<i32>load<u8>(hi + k)) << 7);
           acc += <i32>load<i8>(wq + i) * u;
         }
       }
-      store<i32>(t + (<usize>j << 2), acc - c * load<i32>(colsum + (<usize>j << 2)));
+      store<i32>(t + ((<usize>j) << 2), acc - c * load<i32>(colsum + ((<usize>j) << 2)));
     }
   }
 }
@@ -125,7 +125,7 @@ export function gemv_s8c4_panels(
   tile: usize,
 ): void {
   const panelBytes = <usize>kq * NR * 4;
-  const rowBytes = <usize>kq << 2;
+  const rowBytes = (<usize>kq) << 2;
   const es = outputBytes(kind);
   for (let m = 0; m < M; m++) {
     const l = lo + <usize>m * rowBytes;
@@ -133,7 +133,7 @@ export function gemv_s8c4_panels(
     for (let p = pBegin; p < pEnd; p++) {
       const n0 = p * NR;
       const nc = min(NR, N - n0);
-      dotRow(l, h, w + <usize>p * panelBytes, kq, c, colsum + (<usize>n0 << 2), tile);
+      dotRow(l, h, w + <usize>p * panelBytes, kq, c, colsum + ((<usize>n0) << 2), tile);
       epilogue(kind, tile, 1, nc, n0, out + (<usize>m * ldo + n0) * es, ldo, params);
     }
   }
@@ -160,7 +160,7 @@ export function pack_w_s8c4_from_s16(src: usize, N: i32, K: i32, dst: usize, col
         store<i8>(d + <usize>((k >> 2) * 32 + (j >> 2) * 16 + (j & 3) * 4 + (k & 3)), <i8>v);
         sum += v;
       }
-      store<i32>(colsum + (<usize>(p * NR + j) << 2), sum);
+      store<i32>(colsum + ((<usize>(p * NR + j)) << 2), sum);
     }
   }
 }
@@ -173,7 +173,7 @@ export function pack_w_s8c4_from_s16(src: usize, N: i32, K: i32, dst: usize, col
   let c2 = i32x4.splat(0);
   let c3 = i32x4.splat(0);
   for (let q = 0; q < kq; q++) {
-    const x = v128.load64_splat(a + (<usize>q << 3));
+    const x = v128.load64_splat(a + ((<usize>q) << 3));
     const w0 = v128.load(w);
     const w1 = v128.load(w, 16);
     c0 = i32x4.add(c0, i32x4.dot_i16x8_s(x, i16x8.extend_low_i8x16_s(w0)));
@@ -223,9 +223,10 @@ export function gemv_s8c4_dot16_panels(
           const wp = w + <usize>p * panelBytes;
           for (let q = 0; q < kq; q++) {
             const wq = wp + <usize>(q * 32 + (j >> 2) * 16 + (j & 3) * 4);
-            for (let i = 0; i < 4; i++) acc += <i32>load<i8>(wq + i) * <i32>load<i16>(row + (<usize>(q * 4 + i) << 1));
+            for (let i = 0; i < 4; i++)
+              acc += <i32>load<i8>(wq + i) * <i32>load<i16>(row + ((<usize>(q * 4 + i)) << 1));
           }
-          store<i32>(tile + (<usize>j << 2), acc);
+          store<i32>(tile + ((<usize>j) << 2), acc);
         }
       }
       epilogue(kind, tile, 1, nc, n0, out + (<usize>m * ldo + n0) * es, ldo, params);

@@ -42,7 +42,7 @@ export function pack_a_f32_s16(x: usize, M: i32, K: i32, lda: i32, MR_: i32, row
   for (let m0 = 0; m0 < M; m0 += MR_) {
     const mr = min(MR_, M - m0);
     const block = dst + <usize>m0 * <usize>kPairs * 4;
-    const stride = <usize>mr << 2;
+    const stride = (<usize>mr) << 2;
     for (let r = 0; r < mr; r++) {
       const row = x + ((<usize>(m0 + r) * lda) << 2);
       // absmax; f32 max propagates NaN, and |inf| is inf, so a bad row shows in the scale
@@ -50,14 +50,17 @@ export function pack_a_f32_s16(x: usize, M: i32, K: i32, lda: i32, MR_: i32, row
       let k = 0;
       if (ASC_FEATURE_SIMD) {
         let v = f32x4.splat(0);
-        for (; k + 4 <= K; k += 4) v = f32x4.max(v, f32x4.abs(v128.load(row + (<usize>k << 2))));
-        amax = max<f32>(max<f32>(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max<f32>(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+        for (; k + 4 <= K; k += 4) v = f32x4.max(v, f32x4.abs(v128.load(row + ((<usize>k) << 2))));
+        amax = max<f32>(
+          max<f32>(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)),
+          max<f32>(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)),
+        );
       }
-      for (; k < K; k++) amax = max<f32>(amax, abs<f32>(load<f32>(row + (<usize>k << 2))));
+      for (; k < K; k++) amax = max<f32>(amax, abs<f32>(load<f32>(row + ((<usize>k) << 2))));
       const finite = amax - amax == 0;
       const scale: f32 = finite ? amax / 32767 : NaN;
-      store<f32>(rowScales + (<usize>(m0 + r) << 2), scale);
-      let d = block + (<usize>r << 2);
+      store<f32>(rowScales + ((<usize>(m0 + r)) << 2), scale);
+      let d = block + ((<usize>r) << 2);
       if (!finite || amax == 0) {
         for (let p = 0; p < kPairs; p++) {
           store<i32>(d, 0);
@@ -71,9 +74,11 @@ export function pack_a_f32_s16(x: usize, M: i32, K: i32, lda: i32, MR_: i32, row
         const lo = f32x4.splat(-32767);
         const hi = f32x4.splat(32767);
         for (; k + 8 <= K; k += 8) {
-          const p = row + (<usize>k << 2);
+          const p = row + ((<usize>k) << 2);
           const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.min(f32x4.max(f32x4.div(v128.load(p), vs), lo), hi)));
-          const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.min(f32x4.max(f32x4.div(v128.load(p, 16), vs), lo), hi)));
+          const q1 = i32x4.trunc_sat_f32x4_s(
+            f32x4.nearest(f32x4.min(f32x4.max(f32x4.div(v128.load(p, 16), vs), lo), hi)),
+          );
           const v = i16x8.narrow_i32x4_s(q0, q1);
           v128.store32_lane(d, v, 0);
           v128.store32_lane(d + stride, v, 1);
@@ -83,9 +88,10 @@ export function pack_a_f32_s16(x: usize, M: i32, K: i32, lda: i32, MR_: i32, row
         }
       }
       for (; k < K; k += 2) {
-        const x0 = <i32>nearest<f32>(min<f32>(max<f32>(load<f32>(row + (<usize>k << 2)) / scale, -32767), 32767));
+        const x0 = <i32>nearest<f32>(min<f32>(max<f32>(load<f32>(row + ((<usize>k) << 2)) / scale, -32767), 32767));
         let x1 = 0;
-        if (k + 1 < K) x1 = <i32>nearest<f32>(min<f32>(max<f32>(load<f32>(row + (<usize>(k + 1) << 2)) / scale, -32767), 32767));
+        if (k + 1 < K)
+          x1 = <i32>nearest<f32>(min<f32>(max<f32>(load<f32>(row + ((<usize>(k + 1)) << 2)) / scale, -32767), 32767));
         store<i16>(d, <i16>x0);
         store<i16>(d, <i16>x1, 2);
         d += stride;
@@ -99,13 +105,13 @@ export function pack_a_f32_s16(x: usize, M: i32, K: i32, lda: i32, MR_: i32, row
   const n = mr * NR;
   if (ASC_FEATURE_SIMD) {
     for (let i = 0; i < n; i += 4) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       const f = f32x4.convert_i32x4_s(v128.load(tileI + o));
       v128.store(dst + o, first ? f : f32x4.add(v128.load(dst + o), f));
     }
   } else {
     for (let i = 0; i < n; i++) {
-      const o = <usize>i << 2;
+      const o = (<usize>i) << 2;
       const f = <f32>load<i32>(tileI + o);
       store<f32>(dst + o, first ? f : load<f32>(dst + o) + f);
     }
@@ -116,13 +122,13 @@ export function pack_a_f32_s16(x: usize, M: i32, K: i32, lda: i32, MR_: i32, row
 @inline function addStage(mr: i32, colScale: usize, first: bool): void {
   for (let r = 0; r < mr; r++) {
     for (let j = 0; j < NR; j += 4) {
-      const o = <usize>(r * NR + j) << 2;
+      const o = (<usize>(r * NR + j)) << 2;
       if (ASC_FEATURE_SIMD) {
-        const f = f32x4.mul(v128.load(stageF + o), v128.load(colScale + (<usize>j << 2)));
+        const f = f32x4.mul(v128.load(stageF + o), v128.load(colScale + ((<usize>j) << 2)));
         v128.store(totalF + o, first ? f : f32x4.add(v128.load(totalF + o), f));
       } else {
         for (let l: usize = 0; l < 4; l++) {
-          const f = load<f32>(stageF + o + (l << 2)) * load<f32>(colScale + (<usize>j << 2) + (l << 2));
+          const f = load<f32>(stageF + o + (l << 2)) * load<f32>(colScale + ((<usize>j) << 2) + (l << 2));
           store<f32>(totalF + o + (l << 2), first ? f : load<f32>(totalF + o + (l << 2)) + f);
         }
       }
@@ -136,8 +142,20 @@ export function pack_a_f32_s16(x: usize, M: i32, K: i32, lda: i32, MR_: i32, row
  * s1 / s2 float32[Np] column scales, sx float32[M] row scales, bias float32[Np] or 0.
  */
 export function gemm_s16_residual(
-  a: usize, w1: usize, w2: usize, M: i32, N: i32, kPairs: i32,
-  rowScales: usize, s1: usize, s2: usize, bias: usize, lo: f32, hi: f32, out: usize, ldo: i32,
+  a: usize,
+  w1: usize,
+  w2: usize,
+  M: i32,
+  N: i32,
+  kPairs: i32,
+  rowScales: usize,
+  s1: usize,
+  s2: usize,
+  bias: usize,
+  lo: f32,
+  hi: f32,
+  out: usize,
+  ldo: i32,
 ): void {
   const panels = (N + NR - 1) / NR;
   const panelBytes = <usize>kPairs * NR * 4;
@@ -159,16 +177,16 @@ export function gemm_s16_residual(
             else gemm_s16_mrx8c2__scalar(mr, ab, wb, np, tileI);
             addTile(stageF, mr, p0 == 0);
           }
-          addStage(mr, (s == 0 ? s1 : s2) + (<usize>n0 << 2), s == 0);
+          addStage(mr, (s == 0 ? s1 : s2) + ((<usize>n0) << 2), s == 0);
         }
-        const rowBytes = <usize>ldo << 2;
+        const rowBytes = (<usize>ldo) << 2;
         for (let r = 0; r < mr; r++) {
-          const sx = load<f32>(rowScales + (<usize>(m0 + r) << 2));
-          const dst = out + <usize>(m0 + r) * rowBytes + (<usize>n0 << 2);
+          const sx = load<f32>(rowScales + ((<usize>(m0 + r)) << 2));
+          const dst = out + <usize>(m0 + r) * rowBytes + ((<usize>n0) << 2);
           for (let j = 0; j < nc; j++) {
-            let y = load<f32>(totalF + (<usize>(r * NR + j) << 2)) * sx;
-            if (bias != 0) y += load<f32>(bias + (<usize>(n0 + j) << 2));
-            store<f32>(dst + (<usize>j << 2), min<f32>(max<f32>(y, lo), hi));
+            let y = load<f32>(totalF + ((<usize>(r * NR + j)) << 2)) * sx;
+            if (bias != 0) y += load<f32>(bias + ((<usize>(n0 + j)) << 2));
+            store<f32>(dst + ((<usize>j) << 2), min<f32>(max<f32>(y, lo), hi));
           }
         }
       }

@@ -3,7 +3,13 @@
 // kernel path is chosen, weights are packed for that path, and the parameter block the
 // kernels read (assembly/conv/params.ts, same offsets) is written to wasm memory.
 import type { KernelConfig } from '../config.js';
-import { CONV_BYTES, ConvField, EPILOGUE_BYTES, EpilogueArray8Fields, EpilogueArrayFields } from '../layouts.generated.js';
+import {
+  CONV_BYTES,
+  ConvField,
+  EPILOGUE_BYTES,
+  EpilogueArray8Fields,
+  EpilogueArrayFields,
+} from '../layouts.generated.js';
 import { describe } from '../args.js';
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
