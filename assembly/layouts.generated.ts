@@ -57,6 +57,12 @@ export const CP_CP: i32 = 100;
 export const CP_HP: i32 = 104;
 /** depthwise: padded columns per ring row (i32) */
 export const CP_WP: i32 = 108;
+/** float32 epilogue after the clamp: 0 none, 1 hard-swish, y = x * clamp(x + 3, 0, 6) * ACT_K + ACT_C (i32) */
+export const CP_ACT: i32 = 112;
+/** float32 hard-swish: the scale after it divided by 6 (f32) */
+export const CP_ACT_K: i32 = 116;
+/** float32 hard-swish: the shift after it (f32) */
+export const CP_ACT_C: i32 = 120;
 /** Size of the conv block in bytes. */
 export const CP_BYTES: i32 = 128;
 

@@ -58,6 +58,12 @@ export const ConvField = {
   HP: 26,
   /** depthwise: padded columns per ring row (i32) */
   WP: 27,
+  /** float32 epilogue after the clamp: 0 none, 1 hard-swish, y = x * clamp(x + 3, 0, 6) * ACT_K + ACT_C (i32) */
+  ACT: 28,
+  /** float32 hard-swish: the scale after it divided by 6 (f32) */
+  ACT_K: 29,
+  /** float32 hard-swish: the shift after it (f32) */
+  ACT_C: 30,
 } as const;
 /** Size of the conv block in bytes. */
 export const CONV_BYTES = 128;
