@@ -177,10 +177,10 @@ export function conv2d_f32_rows(
       const o = out + ((<usize>m0 * <usize>M + <usize>(g * Mg)) << 2);
       const wg = w + <usize>g * wBytes;
       if (path == ConvPath.Gemm1x1) {
-        conv_gemm_f32(x + ((<usize>m0 * <usize>C + <usize>(g * Cg)) << 2), C, wg, mc, Mg, Cg, b, lo, hi, o, M);
+        conv_gemm_f32(x + ((<usize>m0 * <usize>C + <usize>(g * Cg)) << 2), C, wg, mc, Mg, Cg, b, lo, hi, o, M, p);
       } else {
         conv_pack_im2col_f32(p, x, m0, mc, g, scratch);
-        conv_gemm_f32(scratch, K, wg, mc, Mg, K, b, lo, hi, o, M);
+        conv_gemm_f32(scratch, K, wg, mc, Mg, K, b, lo, hi, o, M, p);
       }
     }
   }

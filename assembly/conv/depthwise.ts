@@ -24,7 +24,7 @@
 import { NR } from '../gemm/ukernels.generated';
 import { outputBytes } from '../gemm/epilogue';
 import { fmadd } from '../gemm/fma';
-import { epilogue } from '../gemm/epilogue';
+import { epilogue, actHardSwish, hardSwishF32, hardSwishF32x4 } from '../gemm/epilogue';
 import {
   cp,
   CP_H,
@@ -47,7 +47,14 @@ import {
   CP_CP,
   CP_HP,
   CP_WP,
+  CP_ACT_K,
+  CP_ACT_C,
 } from './params';
+
+/** The depthwise float32 store's activation: hard-swish (scaled, shifted) when `hs`. */
+@inline function dwActF32x4(v: v128, hs: bool, k: v128, c: v128): v128 {
+  return hs ? hardSwishF32x4(v, k, c) : v;
+}
 
 /** Output pixels accumulated per epilogue call: its per-channel constants load once per chunk. */
 const CHUNK: i32 = 16;
@@ -421,7 +428,7 @@ function dwRow_f32(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
 
 /**
  * Depthwise float32 conv of image n with weights [Cp / 4][kH * kW][4], then + bias,
- * clamp to [lo, hi]. `ring` holds R x Wq pixels of Cp floats.
+ * clamp to [lo, hi], and the hard-swish the parameter block asks for (CP_ACT). `ring` holds R x Wq pixels of Cp floats.
  */
 export function conv_dw_f32(
   p: usize,
@@ -455,6 +462,9 @@ export function conv_dw_f32(
   const taps = kH * kW;
   const outPix = (<usize>M) << 2;
   const outImg = out + <usize>n * <usize>(OH * OW) * outPix;
+  const hs = actHardSwish(p);
+  const ak: f32 = hs ? load<f32>(p + <usize>CP_ACT_K) : 1;
+  const ac: f32 = hs ? load<f32>(p + <usize>CP_ACT_C) : 0;
   let next = 0;
   for (let oh = oh0; oh < oh1; oh++) {
     const top = oh * sH;
@@ -473,6 +483,8 @@ export function conv_dw_f32(
         const vb = bias != 0 ? v128.load(bias + co) : f32x4.splat(0);
         const vlo = f32x4.splat(lo);
         const vhi = f32x4.splat(hi);
+        const vk = f32x4.splat(ak);
+        const vc = f32x4.splat(ac);
         if (kH == 3 && kW == 3) {
           const w0 = v128.load(wb),
             w1 = v128.load(wb, 16),
@@ -496,7 +508,7 @@ export function conv_dw_f32(
             acc = fmadd(v128.load(s2), w6, acc);
             acc = fmadd(v128.load(s2 + cs), w7, acc);
             acc = fmadd(v128.load(s2 + 2 * cs), w8, acc);
-            storeF32x4(d, f32x4.pmin(f32x4.pmax(acc, vlo), vhi), nc);
+            storeF32x4(d, dwActF32x4(f32x4.pmin(f32x4.pmax(acc, vlo), vhi), hs, vk, vc), nc);
             s0 += step;
             s1 += step;
             s2 += step;
@@ -517,7 +529,7 @@ export function conv_dw_f32(
               acc = fmadd(v128.load(q + 4 * cs), v128.load(pw, 64), acc);
               pw += 80;
             }
-            storeF32x4(d, f32x4.pmin(f32x4.pmax(acc, vlo), vhi), nc);
+            storeF32x4(d, dwActF32x4(f32x4.pmin(f32x4.pmax(acc, vlo), vhi), hs, vk, vc), nc);
             d += outPix;
           }
         } else {
@@ -533,7 +545,7 @@ export function conv_dw_f32(
                 pw += 16;
               }
             }
-            storeF32x4(d, f32x4.pmin(f32x4.pmax(acc, vlo), vhi), nc);
+            storeF32x4(d, dwActF32x4(f32x4.pmin(f32x4.pmax(acc, vlo), vhi), hs, vk, vc), nc);
             d += outPix;
           }
         }
@@ -551,7 +563,9 @@ export function conv_dw_f32(
                 pw += 16;
               }
             }
-            store<f32>(d + ((<usize>c) << 2), min(max(acc, lo), hi));
+            acc = min(max(acc, lo), hi);
+            if (hs) acc = hardSwishF32(acc, ak, ac);
+            store<f32>(d + ((<usize>c) << 2), acc);
           }
           d += outPix;
         }

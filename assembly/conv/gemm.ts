@@ -58,7 +58,7 @@ export function conv_gemm_s16(
 
 /**
  * out[M, N] (row stride ldo floats) = clamp(x[M, K] (row stride lda floats) x W + bias,
- * lo, hi) for W packed by pack_w_f32.
+ * lo, hi) for W packed by pack_w_f32, then the hard-swish of conv parameter block `act` (or 0).
  */
 export function conv_gemm_f32(
   x: usize,
@@ -72,6 +72,7 @@ export function conv_gemm_f32(
   hi: f32,
   out: usize,
   ldo: i32,
+  act: usize,
 ): void {
   const panels = (N + NR - 1) / NR;
   const panelBytes = <usize>K * NR * 4;
@@ -88,7 +89,7 @@ export function conv_gemm_f32(
       } else {
         gemm_f32_mrx8__scalar(mr, xp, rowBytes, wp, K, tile);
       }
-      epilogueF32(tile, mr, nc, n0, out + ((<usize>m0 * <usize>ldo + <usize>n0) << 2), ldo, bias, lo, hi);
+      epilogueF32(tile, mr, nc, n0, out + ((<usize>m0 * <usize>ldo + <usize>n0) << 2), ldo, bias, lo, hi, act);
     }
   }
 }

@@ -406,7 +406,7 @@ export function conv_igemm_f32(
             igemm_f32_4x8__scalar(ti, taps, Cg, goff, wp, tile);
           }
           const o = out + ((<usize>(m0 + r0) * <usize>M + <usize>(g * Mg)) << 2);
-          epilogueF32(tile, mr, nc, n0, o + ((<usize>n0) << 2), M, b, lo, hi);
+          epilogueF32(tile, mr, nc, n0, o + ((<usize>n0) << 2), M, b, lo, hi, p);
           ti += tileInd;
         }
       }

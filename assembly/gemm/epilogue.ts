@@ -4,6 +4,9 @@
 // so an 8-wide load never leaves them.
 import { NR } from './ukernels.generated';
 import {
+  CP_ACT,
+  CP_ACT_K,
+  CP_ACT_C,
   EP_BIAS,
   EP_MULT,
   EP_LMUL,
@@ -476,10 +479,28 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
   return kind == Epilogue.I32 || kind == Epilogue.Dequant ? 4 : 1;
 }
 
+/** Hard-swish, scaled and shifted, on four lanes: x * clamp(x + 3, 0, 6) * k + c (k the scale / 6). */
+@inline export function hardSwishF32x4(v: v128, k: v128, c: v128): v128 {
+  const t = f32x4.pmin(f32x4.pmax(f32x4.add(v, f32x4.splat(3)), f32x4.splat(0)), f32x4.splat(6));
+  return f32x4.add(f32x4.mul(f32x4.mul(v, t), k), c);
+}
+
+/** hardSwishF32x4 on one float, the same operations in the same order. */
+@inline export function hardSwishF32(v: f32, k: f32, c: f32): f32 {
+  const t = min(max(v + 3, <f32>0), <f32>6);
+  return v * t * k + c;
+}
+
+/** True when a conv parameter block (or 0: none) asks the float32 epilogue for hard-swish. */
+@inline export function actHardSwish(act: usize): bool {
+  return act != 0 && load<i32>(act + <usize>CP_ACT) == 1;
+}
+
 /**
- * The float32 baseline's epilogue: + bias (float32[N] or 0), clamp to [lo, hi], store an
- * mr x nc tile of float32 sums (rows NR apart). pmin / pmax: a NaN sum stays NaN (it is
- * the first operand), as min / max would leave it.
+ * The float32 baseline's epilogue: + bias (float32[N] or 0), clamp to [lo, hi], then the
+ * hard-swish of a conv parameter block `act` (0: none; see actHardSwish), store an mr x nc
+ * tile of float32 sums (rows NR apart). pmin / pmax: a NaN sum stays NaN (it is the first
+ * operand), as min / max would leave it.
  */
 @inline export function epilogueF32(
   t: usize,
@@ -491,8 +512,12 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
   bias: usize,
   lo: f32,
   hi: f32,
+  act: usize,
 ): void {
   const rowBytes = (<usize>ldo) << 2;
+  const hs = actHardSwish(act);
+  const k: f32 = hs ? load<f32>(act + <usize>CP_ACT_K) : 1;
+  const c: f32 = hs ? load<f32>(act + <usize>CP_ACT_C) : 0;
   if (ASC_FEATURE_SIMD && nc == NR) {
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
@@ -501,6 +526,19 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
     if (bias != 0) {
       b0 = v128.load(bias + ((<usize>n0) << 2));
       b1 = v128.load(bias + ((<usize>n0) << 2), 16);
+    }
+    if (hs) {
+      const vk = f32x4.splat(k);
+      const vc = f32x4.splat(c);
+      for (let r = 0; r < mr; r++) {
+        const src = t + ((<usize>(r * NR)) << 2);
+        const o = out + <usize>r * rowBytes;
+        const y0 = f32x4.pmin(f32x4.pmax(f32x4.add(v128.load(src), b0), vlo), vhi);
+        const y1 = f32x4.pmin(f32x4.pmax(f32x4.add(v128.load(src, 16), b1), vlo), vhi);
+        v128.store(o, hardSwishF32x4(y0, vk, vc));
+        v128.store(o, hardSwishF32x4(y1, vk, vc), 16);
+      }
+      return;
     }
     for (let r = 0; r < mr; r++) {
       const src = t + ((<usize>(r * NR)) << 2);
@@ -514,7 +552,9 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
     for (let j = 0; j < nc; j++) {
       let v = load<f32>(t + ((<usize>(r * NR + j)) << 2));
       if (bias != 0) v += load<f32>(bias + ((<usize>(n0 + j)) << 2));
-      store<f32>(out + <usize>r * rowBytes + ((<usize>j) << 2), min(max(v, lo), hi));
+      v = min(max(v, lo), hi);
+      if (hs) v = hardSwishF32(v, k, c);
+      store<f32>(out + <usize>r * rowBytes + ((<usize>j) << 2), v);
     }
   }
 }

@@ -132,7 +132,7 @@ export function gemm_f32_panels(
         } else {
           gemm_f32_mrx8__scalar(mr, xp, rowBytes, wp, K, tile);
         }
-        epilogueF32(tile, mr, nc, n0, out + ((<usize>m0 * ldo + n0) << 2), ldo, bias, lo, hi);
+        epilogueF32(tile, mr, nc, n0, out + ((<usize>m0 * ldo + n0) << 2), ldo, bias, lo, hi, 0);
       }
     }
   }

@@ -144,9 +144,30 @@ export interface Conv2dF32Config extends Conv2dShapeConfig {
   weights: Tensor<Float32Array>;
   /** O values, added before the activation. */
   bias?: Float32Array;
-  /** 'none' (default), 'relu' (y >= 0) or 'relu6' (y in [0, 6]). */
-  activation?: Activation;
+  /**
+   * 'none' (default), 'relu' (y >= 0), 'relu6' (y in [0, 6]) or 'hardswish'
+   * (y = x * clamp(x + 3, 0, 6) / 6, ONNX HardSwish), computed in the conv's epilogue.
+   */
+  activation?: ActivationF32;
+  /**
+   * With 'hardswish' only: y = hardswish(x) * activationScale + activationShift (default 1
+   * and 0; the affine pair PaddleOCR's learnable blocks put after the activation).
+   */
+  activationScale?: number;
+  /** With 'hardswish' only: see activationScale (default 0). */
+  activationShift?: number;
 }
+
+/**
+ * The activations a float32 conv fuses: the clamps of {@link Activation} and hard-swish.
+ *
+ * @example
+ * ```ts
+ * const act: ActivationF32 = 'hardswish';
+ * const c = qw.conv2dF32({ weights: { data: wf, shape: [16, 1, 1, 8] }, activation: act });
+ * ```
+ */
+export type ActivationF32 = Activation | 'hardswish';
 
 /** Weight dims [O, kH, kW, Cg] of a layer config. */
 function weightDims<T extends Int8Array | Float32Array>(
@@ -464,6 +485,24 @@ function lookupTable(lookup: ConvLookup, q: LayerQuant): Uint8Array {
   );
 }
 
+/** Validates a float32 conv's clamp activation (hard-swish is handled by the caller). */
+function checkFloatActivation(a: unknown): Activation {
+  const act = (a ?? 'none') as Activation;
+  check(
+    act === 'none' || act === 'relu' || act === 'relu6',
+    'activation',
+    `must be 'none', 'relu', 'relu6' or 'hardswish', got ${describe(a)}`,
+  );
+  return act;
+}
+
+/** A finite number, or `dflt` when absent. */
+function readFinite(v: unknown, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  check(typeof v === 'number' && Number.isFinite(v), name, `must be a finite number, got ${describe(v)}`);
+  return v;
+}
+
 /**
  * The float32 baseline conv layer (see {@link Qwasm.conv2dF32}).
  *
@@ -479,6 +518,8 @@ export class Conv2dF32 extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Arr
   private readonly bias: number;
   private readonly lo: number;
   private readonly hi: number;
+  /** Hard-swish: its scale / 6 and shift (float32, as the epilogue reads them); null otherwise. */
+  private readonly hardSwish: { k: number; c: number } | null;
 
   /** @internal Made by the engine (`qw.conv2d(...)`, `qw.conv2dF32(...)`), not by `new`. */
   constructor(rt: Runtime, config: Conv2dF32Config) {
@@ -486,12 +527,24 @@ export class Conv2dF32 extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Arr
     const cfg = readObject(config, 'config', 'an object');
     const kernel = weightDims(cfg.weights, Float32Array);
     const geo = layerGeometry(cfg, kernel);
-    const { lo, hi } = activationBounds(checkActivation(cfg.activation, 'activation'));
+    const hs = cfg.activation === 'hardswish';
+    const { lo, hi } = activationBounds(hs ? 'none' : checkFloatActivation(cfg.activation));
+    const hardSwish = hs
+      ? {
+          k: Math.fround(readFinite(cfg.activationScale, 'activationScale', 1) / 6),
+          c: readFinite(cfg.activationShift, 'activationShift', 0),
+        }
+      : null;
+    if (!hs) {
+      check(cfg.activationScale === undefined, 'activationScale', "needs activation 'hardswish'");
+      check(cfg.activationShift === undefined, 'activationShift', "needs activation 'hardswish'");
+    }
     const M = kernel.M;
     const bias = readBias(cfg.bias, Float32Array, M);
     super(rt, cfg, kernel, geo);
     this.lo = lo;
     this.hi = hi;
+    this.hardSwish = hardSwish;
     try {
       this.weights = rt.heap.alloc(packedConvWeightBytes(rt, geo, this.convPath, true), 'weights');
       this.blocks.push(this.weights);
@@ -525,6 +578,13 @@ export class Conv2dF32 extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Arr
     const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
     const yp = this.yBuf.ensure(count * 4, 'x');
     this.rt.heap.f32.set(data, xp >> 2);
+    if (this.hardSwish !== null) {
+      // the plan rewrote the block: the epilogue's hard-swish fields after it
+      const h = this.params >> 2;
+      this.rt.heap.i32[h + ConvField.ACT] = 1;
+      this.rt.heap.f32[h + ConvField.ACT_K] = this.hardSwish.k;
+      this.rt.heap.f32[h + ConvField.ACT_C] = this.hardSwish.c;
+    }
     this.rt.kernels.conv2d_f32(this.params, xp, this.weights, this.bias, this.lo, this.hi, yp, sp);
     return y;
   }
