@@ -32,6 +32,7 @@ export {
   type Conv2dConfig,
   type ConvLookup,
   type Conv2dF32Config,
+  type ActivationF32,
   type Conv2dShapeConfig,
   type DynamicConv2dConfig,
 } from './layers/conv.js';
