@@ -282,8 +282,10 @@ const conv: Int8Lowering = (p, node, ins, out, c) => {
 
 const convTranspose: Int8Lowering = (p, node, ins, out, c) => {
   const n = node as PlannedNode;
-  const x = p.nhwc(ins[0]!);
   const wv = ins[1]!;
+  const nScales = c.ann.weights.get(n.inputs[1]!)?.length ?? 1;
+  if (nScales !== 1 && nScales !== wv.shape[1]) return null as unknown as Val; // not along axis 1: float
+  const x = p.nhwc(ins[0]!);
   const w = p.constData(wv, n, 'the weights') as Float32Array;
   const [C, Mg, kH, kW] = wv.shape as [number, number, number, number];
   const group = attrInt(n, 'group', 1);
@@ -292,17 +294,20 @@ const convTranspose: Int8Lowering = (p, node, ins, out, c) => {
   const xq = x.quant!;
   const M = Mg * group;
   const b = ins[2] ? (p.constData(ins[2], n, 'the bias') as Float32Array) : undefined;
-  const ws = c.ann.weights.get(n.inputs[1]!) ?? fitBias(channelScales(w, 1), b, xq.scale);
+  // a QDQ file's per-channel scales run along axis 1 (M/group of them, repeated per group)
+  const fileScales = c.ann.weights.get(n.inputs[1]!);
+  const ws = fileScales ?? fitBias(channelScales(w, 1), b, xq.scale);
+  const wsM = ws.length === 1 ? ws : Float32Array.from({ length: M }, (_, o) => ws[o % Mg]!);
   const y = p.val([N, M, g.out[0]!, g.out[1]!], 'int8', true, n.outputs[0]);
   y.quant = out;
   const layer = p.layer(`${n.name}:convTranspose2d`, () =>
     p.qw.convTranspose2d({
       weights: {
-        data: quantizeWeights(permute(w, wv.shape, [0, 2, 3, 1]) as Float32Array, ws),
+        data: quantizeAxis1(w, [C, Mg, kH * kW], ws),
         shape: [C, kH, kW, Mg],
       },
-      weightScale: ws[0]!,
-      bias: quantizeBias(b, xq.scale, ws, M),
+      weightScale: wsM,
+      bias: quantizeBias(b, xq.scale, wsM, M),
       input: { scale: xq.scale, zeroPoint: xq.zeroPoint },
       output: { scale: out.scale, zeroPoint: out.zeroPoint },
       strides: g.strides,
@@ -327,6 +332,23 @@ const convTranspose: Int8Lowering = (p, node, ins, out, c) => {
   });
   return y;
 };
+
+/**
+ * Quantizes ConvTranspose weights [C, Mg, taps] with one scale or one per axis-1 channel
+ * into the layer's [C, taps, Mg] layout.
+ */
+function quantizeAxis1(w: Float32Array, [C, Mg, T]: [number, number, number], scales: Float32Array): Int8Array {
+  const q = new Int8Array(w.length);
+  for (let ci = 0; ci < C; ci++)
+    for (let m = 0; m < Mg; m++) {
+      const s = scales[scales.length === 1 ? 0 : m]!;
+      for (let t = 0; t < T; t++) {
+        const v = roundHalfEven(Math.fround(w[(ci * Mg + m) * T + t]! / s));
+        q[(ci * T + t) * Mg + m] = Math.max(-128, Math.min(127, v));
+      }
+    }
+  return q;
+}
 
 /** Clamps int8 codes to [lo, hi] in place. */
 function clampCodes(q: Int8Array, lo: number, hi: number): void {
