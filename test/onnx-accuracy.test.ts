@@ -165,4 +165,15 @@ describe('quantization accuracy', () => {
     expect(result.true).toBeGreaterThan(25);
     m.dispose();
   });
+
+  it('reports equalized values against the equalized float model (their channels are rescaled)', async () => {
+    const m = OnnxModel.load(qw, bytes);
+    const q = await m.quantize({ calibration: calib });
+    const between = q.report!.nodes.filter((n) => n.output === 'tr' || n.output === 'tb');
+    expect(between.length).toBeGreaterThan(0);
+    // against the unequalized model these were below 0 dB: scaled by 4^-(c-4) per channel
+    for (const n of between) expect(n.sqnrDb, n.output).toBeGreaterThan(20);
+    q.dispose();
+    m.dispose();
+  });
 });

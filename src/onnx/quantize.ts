@@ -279,7 +279,8 @@ async function calibrate(
   const ann: QuantAnnotations = { values, weights, keepFloat, requant: options.requant ?? 'fp32' };
   const q = new OnnxModel(model.qw, graph, base.standard, ann, model.loadShapes);
   q.planKnownShapes();
-  q.report = { records, int8Values: values.size, nodes: sensitivity(model, q, first!) };
+  // against `base`: equalized values differ from the unequalized model's by their channel scales
+  q.report = { records, int8Values: values.size, nodes: sensitivity(base, q, first!) };
   return q;
 }
 
