@@ -7,6 +7,8 @@
 //   node scripts/onnx-accuracy.mjs [--models det,cls,rec] [--pages 3] [--lines 8]
 //        [--observer minmax|mse|percentile|entropy (default: examples/ocr/settings.mjs)]
 //        [--calib-pages 4] [--calib-lines 16] [--worst 8] [--backend simd] [--no-equalize]
+//        [--keep-float name,name,3:6 (node names, or start:end of the planned graph's node order,
+//         added to the settings' keepFloat)] [--trace (every node's report SQNR)]
 //
 // Uses dist/ (npm run build first), or the build in $QWASM_DIST.
 import * as ort from 'onnxruntime-node';
@@ -24,6 +26,17 @@ const opt = (name, dflt) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--$
 const models = opt('models', 'det,cls,rec').split(',');
 const observerArg = opt('observer', undefined);
 const worst = Number(opt('worst', 8));
+
+/** The node names of --keep-float: names as given, `a:b` as the planned graph's nodes a..b-1. */
+function keepFloatArg(model) {
+  const arg = opt('keep-float', '');
+  if (arg === '') return [];
+  return arg.split(',').flatMap((s) => {
+    if (!/^\d+:\d+$/.test(s)) return [s];
+    const [a, b] = s.split(':').map(Number);
+    return model.planGraph.nodes.slice(a, b).map((n) => n.name);
+  });
+}
 
 function sqnr(f, q) {
   let s = 0;
@@ -65,7 +78,7 @@ for (const k of models) {
   const q = await model.quantize({
     calibration: calib[k],
     observer,
-    keepFloat: CALIBRATION.options.keepFloat?.[k],
+    keepFloat: [...(CALIBRATION.options.keepFloat?.[k] ?? []), ...keepFloatArg(model)],
     equalize: !argv.includes('--no-equalize'),
   });
   const calibS = (performance.now() - t0) / 1000;
