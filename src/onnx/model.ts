@@ -100,8 +100,10 @@ export function makePlan(
   lowerings: ReadonlyMap<string, Lowering>,
   ann: QuantContext | null = null,
   layers: Map<string, Disposable> = new Map(),
+  fuseEpilogues = true,
 ): Plan {
   const p = new Planner(qw, graph, lowerings, layers);
+  p.fuseEpilogues = fuseEpilogues && ann === null;
   try {
     const values = new Map<string, Val>();
     for (const [name, t] of graph.initializers) values.set(name, p.constant(t, false, name));
@@ -306,17 +308,21 @@ export class OnnxModel {
   }
 
   /** Plans for the shapes of `feeds` (or the load options); keeps the plan while shapes repeat. */
-  protected planFor(feeds: Record<string, FeedTensor> | undefined): Plan | null {
+  protected planFor(feeds: Record<string, FeedTensor> | undefined, observed = false): Plan | null {
     const shapes = resolveShapes(this.graph.inputs, this.inputShapes, feeds);
     if (shapes === null) {
       if (feeds !== undefined) throw new QwasmError('inputs', 'must give every input the model reads');
       return null;
     }
-    const key = [...shapes.values()].map((s) => s.join('x')).join(',');
+    // an observed float run (calibration) sees every value the graph names: its own plan, nothing
+    // fused away (quantized plans fuse nothing of the kind)
+    const unfused = observed && this.context === null;
+    const key = [...shapes.values()].map((s) => s.join('x')).join(',') + (unfused ? ':observed' : '');
     if (this.plan !== null && this.plan.key === key) return this.plan;
     let plan = this.plans.get(key);
     if (plan === undefined) {
-      plan = this.buildPlan(shapes);
+      plan = this.buildPlan(shapes, !unfused);
+      plan.key = key;
       if (this.plans.size >= MAX_PLANS) this.plans.delete(this.plans.keys().next().value!);
     } else this.plans.delete(key);
     this.plans.set(key, plan);
@@ -330,8 +336,8 @@ export class OnnxModel {
   }
 
   /** Builds the plan for `shapes`. */
-  protected buildPlan(shapes: Map<string, readonly number[]>): Plan {
-    return makePlan(this.qw, this.graph, shapes, this.lowerings, this.context, this.layers);
+  protected buildPlan(shapes: Map<string, readonly number[]>, fuseEpilogues = true): Plan {
+    return makePlan(this.qw, this.graph, shapes, this.lowerings, this.context, this.layers, fuseEpilogues);
   }
 
   /**
@@ -431,7 +437,7 @@ export class OnnxModel {
    */
   runObserved(feeds: Record<string, FeedTensor>, visit: (v: Val) => void): void {
     this.live();
-    const plan = this.start(feeds);
+    const plan = this.start(feeds, true);
     // inputs first: the arena may reuse an input's memory once its last reader has run
     for (const v of plan.inputs.values()) visit(v);
     for (const s of plan.steps) {
@@ -472,10 +478,10 @@ export class OnnxModel {
     return exportQdq(this.standard, this.graph, this.annotations);
   }
 
-  private start(feeds: Record<string, FeedTensor>): Plan {
+  private start(feeds: Record<string, FeedTensor>, observed = false): Plan {
     if (typeof feeds !== 'object' || feeds === null)
       throw new QwasmError('inputs', 'must be a record of tensors by input name');
-    const plan = this.planFor(feeds)!;
+    const plan = this.planFor(feeds, observed)!;
     for (const [name, v] of plan.inputs) {
       const f = feeds[name]!;
       if (f.data.length !== numel(v.shape)) {

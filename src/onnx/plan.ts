@@ -74,6 +74,11 @@ export class Planner {
   readonly created: string[] = [];
   private folding: Step[] | null = null;
   private readonly layoutCache = new Map<Val, Val>();
+  /**
+   * Float convs may take the hard-swish after them into their epilogue. Off while calibrating
+   * and in quantized plans, which observe or quantize the conv's own output.
+   */
+  fuseEpilogues = true;
 
   constructor(
     readonly qw: Qwasm,
