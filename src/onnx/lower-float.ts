@@ -4,7 +4,8 @@
 import { QwasmError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { Activation } from '../ops/epilogue.js';
-import type { GraphNode } from './graph.js';
+import type { ActivationF32 } from '../layers/conv.js';
+import type { Graph, GraphNode } from './graph.js';
 import { attrFloat, attrInt, attrInts, attrString, attrTensor, refuse } from './attrs.js';
 import {
   broadcastBinary,
@@ -126,8 +127,12 @@ const lowerConv: Lowering = (p, node, ins) => {
   const g = convGeometry(n, H, W, kH, kW);
   const bias = ins[2] ? (p.constData(ins[2], n, 'the bias') as Float32Array) : undefined;
   refuse(n, bias === undefined || bias.length === M, `bias must have ${M} values`);
+  const hs = (n.activation ?? 'none') === 'none' && !x.isConst ? hardSwishAfter(p, n) : null;
+  const activation: ActivationF32 = hs !== null ? 'hardswish' : (n.activation ?? 'none');
+  const affine = hs !== null && (hs.m !== 1 || hs.c !== 0);
   // the pads join the key: with auto_pad they follow the input size
-  const layer = p.layer(`${n.name}:conv2dF32:${g.pads.join(',')}`, () =>
+  const key = `${n.name}:conv2dF32:${g.pads.join(',')}${hs !== null ? `:hardswish:${hs.m},${hs.c}` : ''}`;
+  const layer = p.layer(key, () =>
     p.qw.conv2dF32({
       weights: { data: weightsOhwi(w, wv.shape), shape: [M, kH, kW, Cg] },
       bias,
@@ -135,26 +140,60 @@ const lowerConv: Lowering = (p, node, ins) => {
       pads: g.pads,
       dilations: g.dilations,
       group,
-      activation: n.activation ?? 'none',
+      activation,
+      ...(affine ? { activationScale: hs.m, activationShift: hs.c } : {}),
     }),
   );
   const xin = p.nhwc(x);
   const y = p.val([N, M, g.out[0], g.out[1]], 'float32', true, n.outputs[0]);
+  // the hard-swish node after the conv passes this value on as its own
+  if (hs !== null) fusedHardSwish.add(y);
   const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, H, W, C] };
   const yt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, g.out[0], g.out[1], M] };
-  p.step(
-    n.name,
-    `Conv (conv2dF32${n.activation && n.activation !== 'none' ? ' + ' + n.activation : ''})`,
-    [xin],
-    [y],
-    () => {
-      xt.data = xin.data as Float32Array;
-      yt.data = y.data as Float32Array;
-      layer.run(xt, yt);
-    },
-  );
+  const label = activation === 'none' ? '' : ` + ${activation}${affine ? ' + affine' : ''}`;
+  p.step(n.name, `Conv (conv2dF32${label})`, [xin], [y], () => {
+    xt.data = xin.data as Float32Array;
+    yt.data = y.data as Float32Array;
+    layer.run(xt, yt);
+  });
   return [y];
 };
+
+/** Conv outputs that already hold the hard-swish of the node after the conv. */
+const fusedHardSwish = new WeakSet<Val>();
+
+/** Nodes reading each value, per graph (built once per graph). */
+const readersByGraph = new WeakMap<Graph, Map<string, GraphNode[]>>();
+
+/**
+ * The hard-swish (HardSwish, or a pointwise chain of hard-swish and `* m + c`) that is the only
+ * reader of a float conv's output, as its scale m and shift c; null when there is none or
+ * the plan keeps the conv's own output (calibration, quantized plans, a graph output).
+ */
+function hardSwishAfter(p: Planner, n: GraphNode): { m: number; c: number } | null {
+  if (!p.fuseEpilogues) return null;
+  const y = n.outputs[0]!;
+  if (p.graph.outputs.some((o) => o.name === y)) return null;
+  let readers = readersByGraph.get(p.graph);
+  if (readers === undefined) {
+    readers = new Map();
+    for (const m of p.graph.nodes) {
+      for (const i of new Set(m.inputs)) {
+        const list = readers.get(i);
+        if (list === undefined) readers.set(i, [m]);
+        else list.push(m);
+      }
+    }
+    readersByGraph.set(p.graph, readers);
+  }
+  const rs = readers.get(y) ?? [];
+  if (rs.length !== 1) return null;
+  const r = rs[0] as PlannedNode;
+  if (r.inputs.length !== 1) return null;
+  if (r.domain === '' && r.opType === 'HardSwish') return { m: 1, c: 0 };
+  if (r.domain === 'qwasm' && r.opType === 'Pointwise' && r.program !== undefined) return hardSwishAffine(r.program);
+  return null;
+}
 
 /** Output size and pads of a transposed convolution (ONNX, with output_shape and auto_pad). */
 export function convTransposeGeometry(
@@ -561,6 +600,7 @@ function pointwiseStep(p: Planner, n: GraphNode, x: Val, program: PointwiseProgr
 
 const lowerUnary: Lowering = (p, n, ins) => {
   const x = need(n, ins[0], 'X');
+  if (n.opType === 'HardSwish' && fusedHardSwish.has(x)) return [x];
   if (n.opType === 'Relu' && x.dtype !== 'float32') {
     const y = p.val(x.shape, x.dtype, x.nhwc, n.outputs[0]);
     p.step(n.name, 'Relu', [x], [y], () => {
@@ -589,6 +629,7 @@ const lowerPointwise: Lowering = (p, node, ins) => {
   const n = node as PlannedNode;
   const x = need(n, ins[0], 'X');
   const hs = x.dtype === 'float32' && !x.isConst ? hardSwishAffine(n.program!) : null;
+  if (hs !== null && fusedHardSwish.has(x)) return [x];
   if (hs !== null) {
     // hard-swish alone on the engine's SIMD kernel; with affine scalars after it, one JavaScript pass
     const y = p.val(x.shape, 'float32', x.nhwc, n.outputs[0]);
