@@ -58,12 +58,12 @@ function timed(label: string, ms: number): void {
   timings.push(`${label}: ${(ms / 1000).toFixed(1)} s`);
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   // a package that was not built cannot be checked: that is a failure, not a skip
   if (!built) throw new Error('dist/ is not built (dist/index.js, dist/inline/): run npm run build first');
   work = mkdtempSync(join(tmpdir(), 'qwasm-packaging-'));
   const t0 = performance.now();
-  const { files } = installPackedQwasm(work);
+  const { files } = await installPackedQwasm(work);
   timed('pack + install', performance.now() - t0);
   expect(files).toContain('dist/wasm/simd.wasm');
   expect(files).toContain('dist/inline/simd.js');
@@ -74,7 +74,7 @@ beforeAll(() => {
     'app.cjs': appSource('cjs'),
     'esm.mjs': `import { Qwasm } from 'qwasm';\nimport { runAll } from './app.mjs';\nconsole.log(JSON.stringify(await runAll(Qwasm, [1, 2])));\n`,
   });
-  const r = resultOf(ok(run(node, ['esm.mjs'], join(work, 'node')), 'node esm.mjs'), 'node esm.mjs');
+  const r = resultOf(ok(await run(node, ['esm.mjs'], join(work, 'node')), 'node esm.mjs'), 'node esm.mjs');
   expect(r.error).toBeUndefined();
   expected = r.runs[0]!.hash;
 }, 300_000);
@@ -92,26 +92,26 @@ describe('Node.js, Deno and Bun', () => {
     ...(existsSync(NODE24) ? [['node 24', NODE24] as [string, string]] : []),
   ];
 
-  it.each(nodes)('%s, ES module: import from qwasm, 1 and 2 threads', (label, bin) => {
-    const r = run(bin, ['esm.mjs'], join(work, 'node'));
+  it.each(nodes)('%s, ES module: import from qwasm, 1 and 2 threads', async (label, bin) => {
+    const r = await run(bin, ['esm.mjs'], join(work, 'node'));
     timed(`${label} esm`, r.ms);
     expectRuns(resultOf(ok(r, 'node esm.mjs'), 'node esm.mjs'), [1, 2]);
   });
 
-  it.each(nodes)('%s, CommonJS: require(qwasm), 1 and 2 threads', (label, bin) => {
+  it.each(nodes)('%s, CommonJS: require(qwasm), 1 and 2 threads', async (label, bin) => {
     writeTree(join(work, 'node'), {
       'main.cjs': `const { Qwasm } = require('qwasm');\nconst { runAll } = require('./app.cjs');\nrunAll(Qwasm, [1, 2]).then((r) => console.log(JSON.stringify(r)));\n`,
     });
-    const r = run(bin, ['main.cjs'], join(work, 'node'));
+    const r = await run(bin, ['main.cjs'], join(work, 'node'));
     timed(`${label} cjs`, r.ms);
     expectRuns(resultOf(ok(r, 'node main.cjs'), 'node main.cjs'), [1, 2]);
   });
 
-  it.each(nodes)('%s: qwasm/inline (no files read), 1 and 2 threads', (label, bin) => {
+  it.each(nodes)('%s: qwasm/inline (no files read), 1 and 2 threads', async (label, bin) => {
     writeTree(join(work, 'node'), {
       'inline.mjs': `import { Qwasm } from 'qwasm/inline';\nimport { runAll } from './app.mjs';\nconsole.log(JSON.stringify(await runAll(Qwasm, [1, 2])));\n`,
     });
-    const r = run(bin, ['inline.mjs'], join(work, 'node'));
+    const r = await run(bin, ['inline.mjs'], join(work, 'node'));
     timed(`${label} inline`, r.ms);
     expectRuns(resultOf(ok(r, 'node inline.mjs'), 'node inline.mjs'), [1, 2]);
   });
@@ -120,19 +120,22 @@ describe('Node.js, Deno and Bun', () => {
   const main = (specifier: string) =>
     `import { Qwasm } from '${specifier}';\nimport { runAll } from './app.mjs';\nconsole.log(JSON.stringify(await runAll(Qwasm, [1, 2])));\n`;
 
-  it.skipIf(!hasDeno).each(['npm:qwasm', 'npm:qwasm/inline'])('Deno: import from %s, 1 and 2 threads', (specifier) => {
-    writeTree(join(work, 'deno'), { 'app.mjs': appSource('esm'), 'main.mjs': main(specifier) });
-    const r = run(join(BIN, 'deno'), ['run', '-A', 'main.mjs'], join(work, 'deno'), {
-      DENO_DIR: join(work, '.deno'),
-      DENO_NO_UPDATE_CHECK: '1',
-    });
-    timed(`deno ${specifier}`, r.ms);
-    expectRuns(resultOf(ok(r, 'deno run'), 'deno run'), [1, 2]);
-  });
+  it.skipIf(!hasDeno).each(['npm:qwasm', 'npm:qwasm/inline'])(
+    'Deno: import from %s, 1 and 2 threads',
+    async (specifier) => {
+      writeTree(join(work, 'deno'), { 'app.mjs': appSource('esm'), 'main.mjs': main(specifier) });
+      const r = await run(join(BIN, 'deno'), ['run', '-A', 'main.mjs'], join(work, 'deno'), {
+        DENO_DIR: join(work, '.deno'),
+        DENO_NO_UPDATE_CHECK: '1',
+      });
+      timed(`deno ${specifier}`, r.ms);
+      expectRuns(resultOf(ok(r, 'deno run'), 'deno run'), [1, 2]);
+    },
+  );
 
-  it.skipIf(!hasBun).each(['qwasm', 'qwasm/inline'])('Bun: import from %s, 1 and 2 threads', (specifier) => {
+  it.skipIf(!hasBun).each(['qwasm', 'qwasm/inline'])('Bun: import from %s, 1 and 2 threads', async (specifier) => {
     writeTree(join(work, 'bun'), { 'app.mjs': appSource('esm'), 'main.mjs': main(specifier) });
-    const r = run(join(BIN, 'bun'), ['main.mjs'], join(work, 'bun'));
+    const r = await run(join(BIN, 'bun'), ['main.mjs'], join(work, 'bun'));
     timed(`bun ${specifier}`, r.ms);
     expectRuns(resultOf(ok(r, 'bun'), 'bun'), [1, 2]);
   });
@@ -175,7 +178,7 @@ const app :Workerd.Worker = (
 `,
     });
     const b = ok(
-      run(
+      await run(
         join(BIN, 'esbuild'),
         ['main.js', '--bundle', '--format=esm', '--external:qwasm/wasm/*', '--outfile=out/main.js'],
         dir,
@@ -246,18 +249,18 @@ describe('TypeScript (skipLibCheck off)', () => {
     ['esnext', 'bundler', false],
     ['esnext', 'node10', false],
     ['esnext', 'bundler', true],
-  ] as const)('module %s, moduleResolution %s, DOM lib %s', (module, resolution, dom) => {
+  ] as const)('module %s, moduleResolution %s, DOM lib %s', async (module, resolution, dom) => {
     const dir = join(work, `ts-${resolution}-${dom ? 'dom' : 'nodeonly'}`);
     writeTree(dir, tsProject(module, resolution, dom));
-    const r = run(node, [tsc, '-p', '.'], dir);
+    const r = await run(node, [tsc, '-p', '.'], dir);
     timed(`tsc ${resolution}${dom ? ' +dom' : ''}`, r.ms);
     ok(r, `tsc (${module} / ${resolution})`);
   });
 
-  it('a CommonJS package: module nodenext, its imports compiled to require()', () => {
+  it('a CommonJS package: module nodenext, its imports compiled to require()', async () => {
     const dir = join(work, 'ts-nodenext-cjs');
     writeTree(dir, tsProject('nodenext', 'nodenext', false, true));
-    const r = run(node, [tsc, '-p', '.'], dir);
+    const r = await run(node, [tsc, '-p', '.'], dir);
     timed('tsc nodenext (CommonJS)', r.ms);
     ok(r, 'tsc (nodenext, CommonJS)');
   });
@@ -315,7 +318,7 @@ describe.skipIf(!hasChromium)('bundlers, in headless Chromium', () => {
       'index.js': browserEntry('qwasm'),
       'app.js': appSource('esm'),
     });
-    const r = ok(run(node, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build'], dir), 'vite build');
+    const r = ok(await run(node, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build'], dir), 'vite build');
     timed('vite build', r.ms);
     await check('vite build', join(dir, 'dist'), true);
   });
@@ -351,7 +354,7 @@ describe.skipIf(!hasChromium)('bundlers, in headless Chromium', () => {
       'src/index.js': browserEntry('qwasm'),
       'src/app.js': appSource('esm'),
     });
-    const r = ok(run(node, [join(ROOT, 'node_modules/webpack-cli/bin/cli.js')], dir), 'webpack');
+    const r = ok(await run(node, [join(ROOT, 'node_modules/webpack-cli/bin/cli.js')], dir), 'webpack');
     timed('webpack', r.ms);
     await check(
       'webpack',
@@ -368,7 +371,10 @@ describe.skipIf(!hasChromium)('bundlers, in headless Chromium', () => {
       'src/index.js': browserEntry('qwasm/inline'),
       'src/app.js': appSource('esm'),
     });
-    const r = ok(run(join(BIN, 'esbuild'), ['src/index.js', '--bundle', '--outfile=out/main.js'], dir), 'esbuild');
+    const r = ok(
+      await run(join(BIN, 'esbuild'), ['src/index.js', '--bundle', '--outfile=out/main.js'], dir),
+      'esbuild',
+    );
     timed('esbuild', r.ms);
     await check(
       'esbuild',
@@ -395,7 +401,7 @@ describe.skipIf(!hasChromium)('bundlers, in headless Chromium', () => {
 `,
     });
     ok(
-      run(join(BIN, 'esbuild'), ['src/index.js', '--bundle', '--format=esm', '--outfile=out/main.js'], dir),
+      await run(join(BIN, 'esbuild'), ['src/index.js', '--bundle', '--format=esm', '--outfile=out/main.js'], dir),
       'esbuild',
     );
     cpSync(join(work, 'node_modules/qwasm/dist/wasm/simd-mt.wasm'), join(dir, 'out/simd-mt.wasm'));
@@ -403,7 +409,10 @@ describe.skipIf(!hasChromium)('bundlers, in headless Chromium', () => {
       'index.html': `<!doctype html><meta charset="utf-8"><script type="module" src="./main.js"></script>`,
     });
     // esbuild's default format: a script, where import.meta.url is empty
-    ok(run(join(BIN, 'esbuild'), ['src/index.js', '--bundle', '--outfile=out/iife/main.js'], dir), 'esbuild (iife)');
+    ok(
+      await run(join(BIN, 'esbuild'), ['src/index.js', '--bundle', '--outfile=out/iife/main.js'], dir),
+      'esbuild (iife)',
+    );
     writeTree(join(dir, 'out/iife'), {
       'index.html': `<!doctype html><meta charset="utf-8"><script src="./main.js"></script>`,
     });
@@ -438,7 +447,7 @@ describe.skipIf(!hasChromium)('bundlers, in headless Chromium', () => {
       'src/index.js': browserEntry('qwasm/inline'),
       'src/app.js': appSource('esm'),
     });
-    const r = ok(run(node, [join(ROOT, 'node_modules/rollup/dist/bin/rollup'), '-c'], dir), 'rollup');
+    const r = ok(await run(node, [join(ROOT, 'node_modules/rollup/dist/bin/rollup'), '-c'], dir), 'rollup');
     timed('rollup', r.ms);
     await check('rollup', join(dir, 'out'), false, MODULE_PAGE);
   });
@@ -454,7 +463,7 @@ describe.skipIf(!hasChromium)('bundlers, in headless Chromium', () => {
       'src/app.js': appSource('esm'),
     });
     const r = ok(
-      run(join(BIN, 'parcel'), ['build', 'src/index.html', '--dist-dir', 'out', '--no-autoinstall'], dir, {
+      await run(join(BIN, 'parcel'), ['build', 'src/index.html', '--dist-dir', 'out', '--no-autoinstall'], dir, {
         PARCEL_WORKERS: '1',
       }),
       'parcel build',
@@ -473,7 +482,7 @@ describe.skipIf(!hasChromium)('bundlers, in headless Chromium', () => {
       'worker.js': `import { Qwasm } from 'qwasm';\nimport { runAll } from './app.js';\nrunAll(Qwasm, [1, 2]).then((r) => postMessage(r));\n`,
       'app.js': appSource('esm'),
     });
-    const r = ok(run(node, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build'], dir), 'vite build (worker)');
+    const r = ok(await run(node, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build'], dir), 'vite build (worker)');
     timed('vite build (worker)', r.ms);
     await check('vite worker', join(dir, 'dist'), true);
   });

@@ -6,7 +6,7 @@
 // Nothing here reaches the network: the tarball's one dependency comes from npm's cache
 // (`npm ci` put it there), and the bundlers, TypeScript, Deno and Bun are the repo's own
 // devDependencies, linked into the scratch folder's node_modules.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -32,33 +32,50 @@ export interface Ran {
   ms: number;
 }
 
-/** Runs a command to completion; never throws (the caller judges the status). */
+/**
+ * Runs a command to completion; never throws (the caller judges the status). Asynchronous,
+ * so the test worker keeps answering the runner while a bundler or an install runs for
+ * minutes (a blocking spawn starves vitest's worker RPC on a loaded machine).
+ */
 export function run(
   cmd: string,
   args: string[],
   cwd: string,
   env: Record<string, string> = {},
   timeoutMs = 180_000,
-): Ran {
+): Promise<Ran> {
   const t0 = performance.now();
   // as a user's shell runs it: not with the NODE_ENV=test of this test runner, which
   // would make Vite and webpack build for development
   const base: Record<string, string | undefined> = { ...process.env };
   delete base.NODE_ENV;
   delete base.VITEST;
-  const r = spawnSync(cmd, args, {
-    cwd,
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    env: { ...base, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
-    maxBuffer: 64 * 1024 * 1024,
+  return new Promise((resolve) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let failure = '';
+    const child = spawn(cmd, args, {
+      cwd,
+      env: { ...base, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const timer = setTimeout(() => {
+      failure = `\ntimed out after ${timeoutMs} ms`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => (failure += `\n${String(e)}`));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({
+        status: code,
+        out: Buffer.concat(out).toString('utf8'),
+        err: `${Buffer.concat(err).toString('utf8')}${failure}`,
+        ms: performance.now() - t0,
+      });
+    });
   });
-  return {
-    status: r.status,
-    out: r.stdout ?? '',
-    err: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}`,
-    ms: performance.now() - t0,
-  };
 }
 
 /** Fails with the command's output when it did not exit 0. */
@@ -93,15 +110,18 @@ export function writeTree(dir: string, files: Record<string, string>): void {
  * consumer projects under `work` find their bundler the way they would in their own
  * node_modules.
  */
-export function installPackedQwasm(work: string): { tarball: string; files: string[] } {
-  const pack = ok(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT), 'npm pack');
+export async function installPackedQwasm(work: string): Promise<{ tarball: string; files: string[] }> {
+  const pack = ok(
+    await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT),
+    'npm pack',
+  );
   const info = JSON.parse(pack.out.slice(pack.out.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   const tarball = join(work, info[0]!.filename);
   writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'qwasm-consumers', private: true }, null, 2));
   const flags = ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'];
-  let r = run('npm', [...flags, '--offline', tarball], work);
+  let r = await run('npm', [...flags, '--offline', tarball], work);
   // an empty npm cache (a new machine): the registry has the one dependency
-  if (r.status !== 0) r = run('npm', [...flags, '--prefer-offline', tarball], work);
+  if (r.status !== 0) r = await run('npm', [...flags, '--prefer-offline', tarball], work);
   ok(r, 'npm install of the packed tarball');
   const nm = join(work, 'node_modules');
   for (const name of readdirSync(join(ROOT, 'node_modules'))) {
