@@ -43,7 +43,11 @@ export const layouts = {
       ['CP', 'i32', 'depthwise: channels rounded up to the SIMD block'],
       ['HP', 'i32', 'depthwise: rows of the row ring, (kH - 1) * dH + 1'],
       ['WP', 'i32', 'depthwise: padded columns per ring row'],
-      ['ACT', 'i32', 'float32 epilogue after the clamp: 0 none, 1 hard-swish, y = x * clamp(x + 3, 0, 6) * ACT_K + ACT_C'],
+      [
+        'ACT',
+        'i32',
+        'float32 epilogue after the clamp: 0 none, 1 hard-swish, y = x * clamp(x + 3, 0, 6) * ACT_K + ACT_C',
+      ],
       ['ACT_K', 'f32', 'float32 hard-swish: the scale after it divided by 6'],
       ['ACT_C', 'f32', 'float32 hard-swish: the shift after it'],
     ],
