@@ -560,7 +560,7 @@ export class Qwasm {
     const opForm =
       arguments.length > 1 ||
       (typeof configOrX === 'object' && configOrX !== null && 'bits' in configOrX && !('weights' in configOrX));
-    if (opForm) return binaryConv2d(this.live(), configOrX as BitTensor, w as BitTensor, attrs);
+    if (opForm) return this.binaryConv(configOrX as BitTensor, w as BitTensor, attrs);
     return new BinaryConv2d<O>(this.live(), configOrX as BinaryConv2dConfig<O>);
   }
 
@@ -570,7 +570,7 @@ export class Qwasm {
    * @deprecated After 0.1, the layer is {@link Qwasm.binaryConv2d} (as `conv2d` is for int8).
    */
   binaryConv2dLayer<O extends BinaryOutput = 'float32'>(config: BinaryConv2dConfig<O>): BinaryConv2d<O> {
-    return new BinaryConv2d<O>(this.live(), config);
+    return this.binaryConv2d<O>(config);
   }
 
   /**
