@@ -167,6 +167,11 @@ export class Qwasm {
     return new Qwasm(Runtime.single(b.kernels, b.memory, b.backend));
   }
 
+  /** @internal The engine's runtime (heap, kernels): qwasm/onnx lays its plans' arenas in its memory. */
+  get runtime(): Runtime {
+    return this.rt;
+  }
+
   /** The build actually loaded. */
   get backend(): Backend {
     return this.rt.backend;
