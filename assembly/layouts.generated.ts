@@ -105,8 +105,22 @@ export const EP_FMUL: i32 = 64;
 export const EP_FADD: i32 = 68;
 /** fixed: float64[Np], (1.5 * 2^52 + zero point) * 2^(31 + right shift) (array8) */
 export const EP_FMAGIC: i32 = 72;
+/** residual add after the requantization: 0 none, 1 y = (RF + c * RC) + r * RR (the residual r second), 2 y = (RF + r * RR) + c * RC (r first); c the requantized code (i32) */
+export const EP_RADD: i32 = 76;
+/** residual add: the residual address minus the output address, written per call (i32) */
+export const EP_RDELTA: i32 = 80;
+/** residual add: QLinearAdd's folded zero points, yZp - (RC * cZp + RR * rZp) (f32) */
+export const EP_RF: i32 = 84;
+/** residual add: the conv / linear output's scale / the sum's scale (f32) */
+export const EP_RC: i32 = 88;
+/** residual add: the residual's scale / the sum's scale (f32) */
+export const EP_RR: i32 = 92;
+/** residual add: lowest code of the sum (its zero point with a fused ReLU) (f32) */
+export const EP_RLO: i32 = 96;
+/** residual add: highest code of the sum (f32) */
+export const EP_RHI: i32 = 100;
 /** Size of the epilogue block in bytes. */
-export const EP_BYTES: i32 = 80;
+export const EP_BYTES: i32 = 112;
 
 // binaryEpilogue: The binary GEMM epilogue block (assembly/binary/bgemm.ts), written once per layer by src/layers/binary.ts; its two per-channel arrays follow it.
 /** float32: scales; int8: scale / output scale; bits: int32 lower thresholds (array) */

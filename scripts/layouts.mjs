@@ -56,7 +56,7 @@ export const layouts = {
     doc: 'The GEMM epilogue parameter block (assembly/gemm/epilogue.ts), written once per layer by src/ops/epilogue.ts; its arrays follow it, padded to whole NR panels so an 8-wide load never leaves them.',
     asPrefix: 'EP',
     tsName: 'EpilogueField',
-    bytes: 80,
+    bytes: 112,
     fields: [
       ['BIAS', 'array', 'int32[Np] bias, or 0 (Dequant: float32[Np] or 0)'],
       [
@@ -97,6 +97,17 @@ export const layouts = {
         'fixed: float64[Np], what the float64 path adds to the product: 2^30 + 1/2, plus bias * FMUL where folded',
       ],
       ['FMAGIC', 'array8', 'fixed: float64[Np], (1.5 * 2^52 + zero point) * 2^(31 + right shift)'],
+      [
+        'RADD',
+        'i32',
+        'residual add after the requantization: 0 none, 1 y = (RF + c * RC) + r * RR (the residual r second), 2 y = (RF + r * RR) + c * RC (r first); c the requantized code',
+      ],
+      ['RDELTA', 'i32', 'residual add: the residual address minus the output address, written per call'],
+      ['RF', 'f32', "residual add: QLinearAdd's folded zero points, yZp - (RC * cZp + RR * rZp)"],
+      ['RC', 'f32', "residual add: the conv / linear output's scale / the sum's scale"],
+      ['RR', 'f32', "residual add: the residual's scale / the sum's scale"],
+      ['RLO', 'f32', 'residual add: lowest code of the sum (its zero point with a fused ReLU)'],
+      ['RHI', 'f32', 'residual add: highest code of the sum'],
     ],
   },
   binaryEpilogue: {

@@ -108,9 +108,23 @@ export const EpilogueField = {
   FADD: 17,
   /** fixed: float64[Np], (1.5 * 2^52 + zero point) * 2^(31 + right shift) (array8) */
   FMAGIC: 18,
+  /** residual add after the requantization: 0 none, 1 y = (RF + c * RC) + r * RR (the residual r second), 2 y = (RF + r * RR) + c * RC (r first); c the requantized code (i32) */
+  RADD: 19,
+  /** residual add: the residual address minus the output address, written per call (i32) */
+  RDELTA: 20,
+  /** residual add: QLinearAdd's folded zero points, yZp - (RC * cZp + RR * rZp) (f32) */
+  RF: 21,
+  /** residual add: the conv / linear output's scale / the sum's scale (f32) */
+  RC: 22,
+  /** residual add: the residual's scale / the sum's scale (f32) */
+  RR: 23,
+  /** residual add: lowest code of the sum (its zero point with a fused ReLU) (f32) */
+  RLO: 24,
+  /** residual add: highest code of the sum (f32) */
+  RHI: 25,
 } as const;
 /** Size of the epilogue block in bytes. */
-export const EPILOGUE_BYTES = 80;
+export const EPILOGUE_BYTES = 112;
 /** The epilogue fields that point at per-output-channel arrays of 4-byte elements. */
 export const EpilogueArrayFields: readonly number[] = [0, 1, 2, 3, 4, 10, 11, 15];
 /** The epilogue fields that point at per-output-channel arrays of 8-byte elements. */
