@@ -22,7 +22,9 @@ export {
   type LinearF32Config,
   type DynamicLinearConfig,
   type QuantSpec,
+  type LinearInput,
 } from './layers/linear.js';
+export type { ResidualConfig } from './layers/residual.js';
 export type { ConvAttributes, AutoPad } from './ops/conv-plan.js';
 export type { ConvOpAttributes, QLinearConvAttributes } from './ops/conv.js';
 export {
@@ -31,6 +33,7 @@ export {
   DynamicConv2d,
   type Conv2dConfig,
   type ConvLookup,
+  type Conv2dInput,
   type Conv2dF32Config,
   type ActivationF32,
   type Conv2dShapeConfig,

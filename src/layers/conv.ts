@@ -24,7 +24,7 @@ import {
   type TypedArrayKind,
 } from '../tensor.js';
 import { readBias, resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
-import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
+import { EpilogueParams, setResidualDelta, type Activation, type Requant } from '../ops/epilogue.js';
 import { checkAccumulation, checkBiasRange, maxCentred } from '../ops/gemm.js';
 import {
   CONV_PARAMS_BYTES,
@@ -45,6 +45,7 @@ import {
 import type { QuantSpec } from './linear.js';
 import { activationBounds, checkActivation, layerRequantSpec, resolveLayerQuant, type LayerQuant } from './resolve.js';
 import { PAIRS_BYTES, tableFor, type LookupFunction } from '../ops/lookup.js';
+import { isResidualPair, resolveResidual, type ResidualConfig, type ResidualSpec } from './residual.js';
 
 /**
  * Shape attributes of a conv layer (NHWC; pads [top, left, bottom, right]).
@@ -106,10 +107,30 @@ export interface Conv2dConfig extends Conv2dShapeConfig {
    * on real values or a ready table, as {@link Qwasm.lookupLayer} takes) through a
    * 256-entry table from `output`'s quantization to `lookup.output`'s, applied to the codes
    * in wasm memory before they are copied out. The layer then returns fn's codes, exactly
-   * what a lookupLayer after it would; e.g. hard-swish after a MobileNetV3 conv.
+   * what a lookupLayer after it would; e.g. hard-swish after a MobileNetV3 conv. With a
+   * `residual`, the table applies to the sum (conv -> activation -> add -> lookup), from
+   * `residual.output`'s quantization.
    */
   lookup?: ConvLookup;
+  /**
+   * A residual add fused into the epilogue: the layer returns QLinearAdd(conv output,
+   * residual) (after `activation`, before `lookup`), the residual [N, OH, OW, O] given per
+   * call as `run([x, residual])`. `output` is then the quantization of the conv result
+   * before the add; `residual.output` is the layer's result.
+   */
+  residual?: ResidualConfig;
 }
+
+/**
+ * The input of a {@link Conv2d}: x, or [x, residual] for a layer with a fused residual add.
+ *
+ * @example
+ * ```ts
+ * const input: Conv2dInput = [{ data: x, shape: [1, 56, 56, 144] }, { data: skip, shape: [1, 56, 56, 24] }];
+ * ```
+ */
+export type Conv2dInput =
+  Tensor<Int8Array | Uint8Array> | readonly [Tensor<Int8Array | Uint8Array>, Tensor<Int8Array | Uint8Array>];
 
 /**
  * The activation table of {@link Conv2dConfig.lookup}.
@@ -195,6 +216,28 @@ function layerGeometry(cfg: Conv2dShapeConfig, w: { M: number; kH: number; kW: n
     C: w.Cg * group,
   };
   return resolveGeometry(probe, w, cfg, '', 'x', 'weights');
+}
+
+/** The data of a tensor of `kind` shaped as the plan's output, or a QwasmError naming it. */
+function outputShaped(t: unknown, plan: ConvPlan, kind: TypedArrayKind, name: string): TypedArray {
+  check(typeof t === 'object' && t !== null, name, `must be a tensor of ${kind}`);
+  const data = readField(t, 'data', name);
+  const o = readField(t, 'shape', name);
+  const len = lengthOfKind(data, kind);
+  check(len >= 0, name, `must be a tensor of ${kind}`);
+  const s = plan.outShape;
+  if (!(
+    Array.isArray(o) &&
+    o.length === 4 &&
+    o[0] === s[0] &&
+    o[1] === s[1] &&
+    o[2] === s[2] &&
+    o[3] === s[3] &&
+    len === s[0]! * s[1]! * s[2]! * s[3]!
+  )) {
+    throw new QwasmError(name, `has shape ${describe(o)} and ${len} elements, expected [${s.join(', ')}]`);
+  }
+  return data as TypedArray;
 }
 
 const PATH_NAMES = ['gemm1x1', 'im2col', 'depthwise', 'igemm'] as const;
@@ -284,6 +327,28 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
   }
 
   /**
+   * The plan for NHWC inputs of `shape`, validated here once (qwasm/onnx plans its steps with
+   * it and runs them on addresses in wasm memory).
+   */
+  protected planShape(shape: readonly number[], f32: boolean): ConvPlan {
+    this.live();
+    const dims = readShape(shape, 'x');
+    check(dims.length === 4, 'x', `must be 4-D [N, H, W, C], got shape [${dims.join(', ')}]`);
+    const [N, H, W, C] = dims as [number, number, number, number];
+    check(C === this.inChannels, 'x', `has ${C} channels, the layer expects ${this.inChannels}`);
+    const geo = resolveGeometry({ N, H, W, C }, this.kernel, this.cfg, '', 'x', 'weights');
+    return makePlan(geo, this.convPath, f32, this.rt.config);
+  }
+
+  /** Makes `plan` the one the parameter block holds; true when it was rewritten (a layer shared by plans of several shapes). */
+  protected usePlan(plan: ConvPlan, za: number, signed: boolean): boolean {
+    if (this.plan === plan) return false;
+    writeParams(this.rt, this.params, plan, za, signed);
+    this.plan = plan;
+    return true;
+  }
+
+  /**
    * The prelude of every run: the live check, the plan for x (of `kind`), and the output
    * (`out` checked, or a new tensor), kept in `result`. Sets `count`, the output
    * elements; 0 means there is nothing to compute.
@@ -317,24 +382,7 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
    * the result is copied into (messages built only on failure).
    */
   protected checkOut(out: unknown, plan: ConvPlan, kind: TypedArrayKind): void {
-    check(typeof out === 'object' && out !== null, 'out', `must be a tensor of ${kind}`);
-    const data = readField(out, 'data', 'out');
-    const o = readField(out, 'shape', 'out');
-    const len = lengthOfKind(data, kind);
-    check(len >= 0, 'out', `must be a tensor of ${kind}`);
-    const s = plan.outShape;
-    if (!(
-      Array.isArray(o) &&
-      o.length === 4 &&
-      o[0] === s[0] &&
-      o[1] === s[1] &&
-      o[2] === s[2] &&
-      o[3] === s[3] &&
-      len === s[0]! * s[1]! * s[2]! * s[3]!
-    )) {
-      throw new QwasmError('out', `has shape ${describe(o)} and ${len} elements, expected [${s.join(', ')}]`);
-    }
-    this.outData = data as TypedArray;
+    this.outData = outputShaped(out, plan, kind, 'out');
   }
 
   /** A view of the first n outputs in `yBuf` (float32; the int8 layer overrides it). */
@@ -364,7 +412,7 @@ abstract class ConvLayer<X, Y> extends Layer<X, Y> {
  * cv.dispose();
  * ```
  */
-export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int8Array | Uint8Array>> {
+export class Conv2d extends ConvLayer<Conv2dInput, Tensor<Int8Array | Uint8Array>> {
   /** The input and output dtype (`input.dtype`, int8 by default). */
   readonly dtype: QuantDtype;
   private readonly za: number;
@@ -373,6 +421,11 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
   private readonly epiKind: number;
   /** The pair table of `lookup` (lookup_u8_pairs), or 0. */
   private readonly lookupPairs: number = 0;
+  /** The fused residual add, or null. */
+  private readonly residual: ResidualSpec | null;
+  /** Epilogue headers the per-call residual offset goes into (one per group when copied). */
+  private readonly headerCopies: number;
+  private readonly rBuf: Workspace;
 
   /** @internal Made by the engine (`qw.conv2d(...)`, `qw.conv2dF32(...)`), not by `new`. */
   constructor(rt: Runtime, config: Conv2dConfig) {
@@ -386,7 +439,8 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
     const q = resolveLayerQuant(cfg);
     const dtype = q.dtype;
     const bias = readBias(cfg.bias, Int32Array, M);
-    const table = cfg.lookup === undefined || cfg.lookup === null ? null : lookupTable(cfg.lookup, q);
+    const residual = resolveResidual(cfg.residual, dtype, q.outputScale, q.outputZeroPoint);
+    const table = cfg.lookup === undefined || cfg.lookup === null ? null : lookupTable(cfg.lookup, q, residual);
     checkAccumulation(
       kernel.kH * kernel.kW * kernel.Cg,
       maxCentred(dtype, [q.inputZeroPoint]),
@@ -402,10 +456,14 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
     super(rt, cfg, kernel, geo);
     this.dtype = dtype;
     this.za = q.inputZeroPoint;
+    this.residual = residual;
+    this.rBuf = this.workspace();
     try {
       const epi = EpilogueParams.requant(rt, M, layerRequantSpec(q, ws, bias));
       this.blocks.push(epi.ptr);
       this.epiKind = epi.kind;
+      // before epilogueFor: grouped convs copy the header, residual fields included
+      if (residual !== null) epi.setResidual(residual);
       const headers = groupHeadersBytes(geo, this.convPath);
       let hp = 0;
       if (headers > 0) {
@@ -413,6 +471,7 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
         this.blocks.push(hp);
       }
       this.epiPtr = epilogueFor(rt, geo, this.convPath, epi, hp);
+      this.headerCopies = this.epiPtr === epi.ptr ? 1 : geo.group;
       this.weights = rt.heap.alloc(packedConvWeightBytes(rt, geo, this.convPath, false), 'weights');
       this.blocks.push(this.weights);
       rt.scoped((alloc) => {
@@ -436,12 +495,13 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
     return this.dtype === 'int8' ? this.yBuf.view(Int8Array, n) : this.yBuf.view(Uint8Array, n);
   }
 
-  protected start(
-    x: Tensor<Int8Array | Uint8Array>,
-    out?: Tensor<Int8Array | Uint8Array>,
-  ): Tensor<Int8Array | Uint8Array> {
+  protected start(input: Conv2dInput, out?: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
     const signed = this.dtype === 'int8';
-    const plan = this.begin(x, out, signed ? 'Int8Array' : 'Uint8Array', false, this.za, signed);
+    const kind = signed ? 'Int8Array' : 'Uint8Array';
+    const pair = isResidualPair(input, this.residual !== null);
+    const plan = this.begin(pair ? input[0] : input, out, kind, false, this.za, signed);
+    // checked before anything is copied in, even when the output is empty
+    const rData = pair ? outputShaped(input[1], plan, kind, 'residual') : null;
     const y = this.result as Tensor<Int8Array | Uint8Array>;
     const count = this.count;
     if (count === 0) return y;
@@ -452,6 +512,12 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
     const heap = this.rt.heap;
     if (signed) heap.i8.set(data, xp);
     else heap.u8.set(data, xp);
+    if (rData !== null) {
+      const rp = this.rBuf.ensure(count, 'residual');
+      if (signed) heap.i8.set(rData, rp);
+      else heap.u8.set(rData, rp);
+      setResidualDelta(this.rt, this.epiPtr, this.headerCopies, rp - yp);
+    }
     this.rt.kernels.conv2d_s16(this.params, xp, this.weights, yp, this.epiKind, this.epiPtr, sp);
     return y;
   }
@@ -467,8 +533,8 @@ export class Conv2d extends ConvLayer<Tensor<Int8Array | Uint8Array>, Tensor<Int
   }
 }
 
-/** The 256-entry table of a conv layer's fused lookup, from its output quantization. */
-function lookupTable(lookup: ConvLookup, q: LayerQuant): Uint8Array {
+/** The 256-entry table of a conv layer's fused lookup, from its output quantization (the residual sum's when it adds one). */
+function lookupTable(lookup: ConvLookup, q: LayerQuant, residual: ResidualSpec | null): Uint8Array {
   const l = readObject(lookup, 'lookup', 'an object { fn, output }');
   const o = readObject(l.output, 'lookup.output', 'an object { scale, zeroPoint? }');
   check(typeof o.scale === 'number', 'lookup.output.scale', () => `must be a number, got ${describe(o.scale)}`);
@@ -476,8 +542,8 @@ function lookupTable(lookup: ConvLookup, q: LayerQuant): Uint8Array {
     l.fn,
     {
       dtype: q.dtype,
-      sx: q.outputScale,
-      zx: q.outputZeroPoint,
+      sx: residual === null ? q.outputScale : residual.outputScale,
+      zx: residual === null ? q.outputZeroPoint : residual.outputZeroPoint,
       sy: resolveScale(o.scale, 'lookup.output.scale')[0]!,
       zy: resolveZeroPoint(o.zeroPoint, 'lookup.output.zeroPoint', q.dtype)[0]!,
     },
@@ -578,15 +644,37 @@ export class Conv2dF32 extends ConvLayer<Tensor<Float32Array>, Tensor<Float32Arr
     const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
     const yp = this.yBuf.ensure(count * 4, 'x');
     this.rt.heap.f32.set(data, xp >> 2);
-    if (this.hardSwish !== null) {
-      // the plan rewrote the block: the epilogue's hard-swish fields after it
-      const h = this.params >> 2;
-      this.rt.heap.i32[h + ConvField.ACT] = 1;
-      this.rt.heap.f32[h + ConvField.ACT_K] = this.hardSwish.k;
-      this.rt.heap.f32[h + ConvField.ACT_C] = this.hardSwish.c;
-    }
+    this.writeHardSwish();
     this.rt.kernels.conv2d_f32(this.params, xp, this.weights, this.bias, this.lo, this.hi, yp, sp);
     return y;
+  }
+
+  /** The epilogue's hard-swish fields, after the plan (re)wrote the parameter block. */
+  private writeHardSwish(): void {
+    if (this.hardSwish === null) return;
+    const h = this.params >> 2;
+    this.rt.heap.i32[h + ConvField.ACT] = 1;
+    this.rt.heap.f32[h + ConvField.ACT_K] = this.hardSwish.k;
+    this.rt.heap.f32[h + ConvField.ACT_C] = this.hardSwish.c;
+  }
+
+  /**
+   * @internal The plan for NHWC float32 inputs of `shape` [N, H, W, C], validated once:
+   * what {@link Conv2dF32.runAt} takes.
+   */
+  planInput(shape: readonly number[]): ConvPlan {
+    return this.planShape(shape, true);
+  }
+
+  /**
+   * @internal Runs the conv of `plan` (from planInput) on float32 data already in wasm
+   * memory: x at address xp into y at yp, no copy. Validates nothing; allocates nothing
+   * once the scratch has its size. For qwasm/onnx's plans, whose arena is in wasm memory.
+   */
+  runAt(plan: ConvPlan, xp: number, yp: number): void {
+    if (this.usePlan(plan, 0, false)) this.writeHardSwish();
+    const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
+    this.rt.kernels.conv2d_f32(this.params, xp, this.weights, this.bias, this.lo, this.hi, yp, sp);
   }
 }
 

@@ -16,7 +16,7 @@ import {
   type TypedArrayKind,
 } from '../tensor.js';
 import { readBias, resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
-import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
+import { EpilogueParams, setResidualDelta, type Activation, type Requant } from '../ops/epilogue.js';
 import {
   GemvWeights,
   checkAccumulation,
@@ -29,6 +29,7 @@ import {
 } from '../ops/gemm.js';
 import { dynamicParams } from '../ops/quantize.js';
 import { Layer } from './layer.js';
+import { isResidualPair, resolveResidual, type ResidualConfig, type ResidualSpec } from './residual.js';
 
 /**
  * Quantization of a layer's input or output: `real = scale * (q - zeroPoint)`.
@@ -81,7 +82,25 @@ export interface LinearConfig {
   activation?: Activation;
   /** 'fp32' (default: ONNX, bit-exact with onnxruntime) or 'fixedpoint' (TFLite). */
   requant?: Requant;
+  /**
+   * A residual add fused into the epilogue: the layer returns QLinearAdd(linear output,
+   * residual) (after `activation`), the residual (M x N, row-major) given per call as
+   * `run([x, residual])`. `output` is then the quantization of the product before the
+   * add; `residual.output` is the layer's result.
+   */
+  residual?: ResidualConfig;
 }
+
+/**
+ * The input of a {@link Linear}: x (M x K), or [x, residual] (residual M x N) for a layer
+ * with a fused residual add.
+ *
+ * @example
+ * ```ts
+ * const input: LinearInput = [x, skip]; // x: M * K codes, skip: M * N codes
+ * ```
+ */
+export type LinearInput = Int8Array | Uint8Array | readonly [Int8Array | Uint8Array, Int8Array | Uint8Array];
 
 /** Reads 2-D [N, K] layer weights once; returns the snapshot and its dims. */
 export function readLayerWeights<T extends Int8Array | Float32Array>(
@@ -235,7 +254,7 @@ abstract class Int8ProductLayer<X, Y extends Int8Array | Uint8Array | Float32Arr
  * fc.dispose();
  * ```
  */
-export class Linear extends Int8ProductLayer<Int8Array | Uint8Array, Int8Array | Uint8Array> {
+export class Linear extends Int8ProductLayer<LinearInput, Int8Array | Uint8Array> {
   /** K: the length of one input row. */
   readonly inFeatures: number;
   /** N: the length of one output row. */
@@ -244,6 +263,9 @@ export class Linear extends Int8ProductLayer<Int8Array | Uint8Array, Int8Array |
   readonly dtype: QuantDtype;
   private readonly za: number;
   private readonly xBuf = this.workspace();
+  /** The fused residual add, or null. */
+  private readonly residual: ResidualSpec | null;
+  private readonly rBuf = this.workspace();
 
   /** @internal Made by the engine (`qw.linear(...)` and its siblings), not by `new`. */
   constructor(rt: Runtime, config: LinearConfig) {
@@ -256,14 +278,17 @@ export class Linear extends Int8ProductLayer<Int8Array | Uint8Array, Int8Array |
     const q = resolveLayerQuant(cfg);
     const dtype = q.dtype;
     const bias = readBias(cfg.bias, Int32Array, N);
+    const residual = resolveResidual(cfg.residual, dtype, q.outputScale, q.outputZeroPoint);
     checkAccumulation(K, maxCentred(dtype, [q.inputZeroPoint]), maxCentred('int8', zw), 'weights');
     checkBiasRange(bias, K, maxCentred(dtype, [q.inputZeroPoint]), maxCentred('int8', zw));
     this.inFeatures = K;
     this.outFeatures = N;
     this.dtype = dtype;
     this.za = q.inputZeroPoint;
+    this.residual = residual;
     this.epi = EpilogueParams.requant(rt, N, layerRequantSpec(q, ws, bias));
     this.blocks.push(this.epi.ptr);
+    if (residual !== null) this.epi.setResidual(residual);
     this.packInt8Weights(wData, N, K, zw);
   }
 
@@ -276,18 +301,35 @@ export class Linear extends Int8ProductLayer<Int8Array | Uint8Array, Int8Array |
     return this.dtype;
   }
 
-  protected start(x: Int8Array | Uint8Array, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
+  protected start(input: LinearInput, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
+    const pair = isResidualPair(input, this.residual !== null);
+    const x = pair ? input[0] : input;
     const y = this.begin(x, out);
     const M = this.rows;
-    if (M === 0) return y;
-    const signed = this.dtype === 'int8';
-    const K = this.inFeatures;
     const N = this.outFeatures;
+    const signed = this.dtype === 'int8';
+    if (pair) {
+      const len = lengthOfKind(input[1], signed ? 'Int8Array' : 'Uint8Array');
+      check(
+        len === M * N,
+        'residual',
+        () =>
+          `must be ${this.dtype} codes of the output's M x N = ${M * N}, got ${len < 0 ? 'another type' : `${len} elements`}`,
+      );
+    }
+    if (M === 0) return y;
+    const K = this.inFeatures;
     const xp = this.xBuf.ensure(M * K, 'x');
     const yp = this.yBuf.ensure(M * N, 'x');
     const heap = this.rt.heap;
     if (signed) heap.i8.set(x, xp);
     else heap.u8.set(x, xp);
+    if (pair) {
+      const rp = this.rBuf.ensure(M * N, 'residual');
+      if (signed) heap.i8.set(input[1], rp);
+      else heap.u8.set(input[1], rp);
+      setResidualDelta(this.rt, this.epi!.ptr, 1, rp - yp);
+    }
     this.product(xp, M, signed, this.za, yp);
     return y;
   }

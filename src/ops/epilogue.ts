@@ -62,6 +62,30 @@ export function activationRange(
   return { qmin, qmax };
 }
 
+/** The constants of a residual add fused after the requantization (EpilogueParams.setResidual). */
+export interface EpilogueResidual {
+  /** 1: QLinearAdd(code, residual); 2: QLinearAdd(residual, code). */
+  mode: 1 | 2;
+  /** QLinearAdd's folded zero points. */
+  F: number;
+  /** The code's multiplier (its scale / the sum's). */
+  Rc: number;
+  /** The residual's multiplier. */
+  Rr: number;
+  /** The sum's lowest and highest code. */
+  lo: number;
+  hi: number;
+}
+
+/**
+ * Writes a residual add's per-call offset (residual address - output address) into an
+ * epilogue header and its `copies - 1` per-group copies that follow it.
+ */
+export function setResidualDelta(rt: Runtime, header: number, copies: number, delta: number): void {
+  const i32 = rt.heap.i32;
+  for (let g = 0; g < copies; g++) i32[(header >> 2) + g * (HEADER >> 2) + F.RDELTA] = delta;
+}
+
 /** A parameter block in wasm memory; free it with dispose(). */
 export class EpilogueParams {
   readonly kind: EpilogueKind;
@@ -200,6 +224,22 @@ export class EpilogueParams {
     f32[h + F.DQLO] = lo;
     f32[h + F.DQHI] = hi;
     return new EpilogueParams(rt, EpilogueKind.Dequant, ptr);
+  }
+
+  /**
+   * Fuses a residual add after the requantization (the block's R* fields): mode 1 sums
+   * (F + c * Rc) + r * Rr, mode 2 (F + r * Rr) + c * Rc, c the requantized code and r the
+   * residual code RDELTA bytes from it (see residualAddTile in assembly/gemm/epilogue.ts).
+   */
+  setResidual(r: EpilogueResidual): void {
+    const h = this.ptr >> 2;
+    const { i32, f32 } = this.rt.heap;
+    i32[h + F.RADD] = r.mode;
+    f32[h + F.RF] = r.F;
+    f32[h + F.RC] = r.Rc;
+    f32[h + F.RR] = r.Rr;
+    f32[h + F.RLO] = r.lo;
+    f32[h + F.RHI] = r.hi;
   }
 
   /** Sets the per-call input scale of a dequantizing epilogue. */
