@@ -91,14 +91,7 @@ abstract class MapLayer extends Layer<MapTensor, MapTensor> {
     this.live();
     checkTensor(x, 'x');
     const dtype = mapDtype(x);
-    if (!sameShape(this.seen, x.shape) || this.planned !== dtype) {
-      check(x.shape.length === 4, 'x', `must be 4-D NHWC, got shape [${x.shape.join(', ')}]`);
-      this.outShape = Object.freeze(this.plan(x, dtype));
-      this.seen = Object.freeze([...x.shape]);
-      this.planned = dtype;
-      this.outBytes = dtype === 'float32' ? 4 : 1;
-      this.outCount = this.outShape.reduce((a, b) => a * b, 1);
-    }
+    this.planShape(x, dtype);
     const y = outputFor(out, dtype, this.outShape);
     if (this.outCount === 0) return y;
     const es = this.outBytes;
@@ -108,6 +101,29 @@ abstract class MapLayer extends Layer<MapTensor, MapTensor> {
     else this.rt.heap.u8.set(new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.length), xp);
     this.compute(xp, yp, dtype);
     return y;
+  }
+
+  /** Plans for x's shape and dtype when they are not the ones planned last. */
+  private planShape(x: MapTensor, dtype: QuantDtype | 'float32'): void {
+    if (sameShape(this.seen, x.shape) && this.planned === dtype) return;
+    check(x.shape.length === 4, 'x', `must be 4-D NHWC, got shape [${x.shape.join(', ')}]`);
+    this.outShape = Object.freeze(this.plan(x, dtype));
+    this.seen = Object.freeze([...x.shape]);
+    this.planned = dtype;
+    this.outBytes = dtype === 'float32' ? 4 : 1;
+    this.outCount = this.outShape.reduce((a, b) => a * b, 1);
+  }
+
+  /**
+   * @internal Runs on a map already in wasm memory, no copies: x (a view of the map, for its
+   * shape and dtype) at address xp into yp, which holds the output's elements. Plans when the
+   * shape or dtype differs from the last call's (a layer shared by qwasm/onnx plans of
+   * several input shapes); otherwise validates and allocates nothing.
+   */
+  runAt(x: MapTensor, xp: number, yp: number): void {
+    const dtype = mapDtype(x);
+    this.planShape(x, dtype);
+    if (this.outCount > 0) this.compute(xp, yp, dtype);
   }
 
   protected collect(y: MapTensor): MapTensor {

@@ -4,7 +4,8 @@
 import { QwasmError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { Activation } from '../ops/epilogue.js';
-import type { ActivationF32 } from '../layers/conv.js';
+import type { ActivationF32, Conv2dF32 } from '../layers/conv.js';
+import type { MapTensor } from '../layers/network.js';
 import type { Graph, GraphNode } from './graph.js';
 import { attrFloat, attrInt, attrInts, attrString, attrTensor, refuse } from './attrs.js';
 import {
@@ -24,7 +25,8 @@ import {
   type PointwiseProgram,
 } from './kernels.js';
 import { at, permute, permuteInto, physShape, type Lowering, type Planner, type Val } from './plan.js';
-import { allocArray, dtypeOfCode, numel, stridesOf, type OnnxArray, type OnnxDtype } from './tensor.js';
+import { allocArray, dtypeOfCode, elementBytes, numel, stridesOf, type OnnxArray, type OnnxDtype } from './tensor.js';
+import { unaryCode } from '../ops/lookup.js';
 
 /** Fused information the rewrite passes attach to nodes (see fuse.ts). */
 export interface FusedConv {
@@ -56,6 +58,14 @@ function need(n: GraphNode, v: Val | null | undefined, what: string): Val {
 
 function float(n: GraphNode, v: Val, what: string): void {
   refuse(n, v.dtype === 'float32', `needs a float32 ${what}, got ${v.dtype}`);
+}
+
+/**
+ * Where a step finds a value in wasm memory: the value itself (its `ptr`, set when the arena
+ * is bound) or, for a constant, a block the plan copied it into.
+ */
+function addressOf(p: Planner, v: Val): { readonly ptr: number } {
+  return v.isConst ? { ptr: p.constPtr(v) } : v;
 }
 
 // ---------------------------------------------------------------- convolution
@@ -148,16 +158,27 @@ const lowerConv: Lowering = (p, node, ins) => {
   const y = p.val([N, M, g.out[0], g.out[1]], 'float32', true, n.outputs[0]);
   // the hard-swish node after the conv passes this value on as its own
   if (hs !== null) fusedHardSwish.add(y);
-  const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, H, W, C] };
-  const yt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, g.out[0], g.out[1], M] };
   const label = activation === 'none' ? '' : ` + ${activation}${affine ? ' + affine' : ''}`;
-  p.step(n.name, `Conv (conv2dF32${label})`, [xin], [y], () => {
-    xt.data = xin.data as Float32Array;
-    yt.data = y.data as Float32Array;
-    layer.run(xt, yt);
-  });
+  convStep(p, n.name, `Conv (conv2dF32${label})`, layer, xin, y);
   return [y];
 };
+
+/** A float32 conv step: on the arena's addresses, or (folding constants) on arrays. */
+function convStep(p: Planner, node: string, op: string, layer: Conv2dF32, x: Val, y: Val): void {
+  const xs = physShape(x);
+  if (p.isFolding || numel(y.shape) === 0) {
+    const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: xs };
+    const yt: Tensor<Float32Array> = { data: new Float32Array(0), shape: physShape(y) };
+    p.step(node, op, [x], [y], () => {
+      xt.data = x.data as Float32Array;
+      yt.data = y.data as Float32Array;
+      layer.run(xt, yt);
+    });
+    return;
+  }
+  const plan = layer.planInput(xs);
+  p.step(node, op, [x], [y], () => layer.runAt(plan, x.ptr, y.ptr));
+}
 
 /** Conv outputs that already hold the hard-swish of the node after the conv. */
 const fusedHardSwish = new WeakSet<Val>();
@@ -308,16 +329,23 @@ const lowerConvTranspose: Lowering = (p, node, ins) => {
       return p.qw.conv2dF32({ weights: { data: s.w, shape: [O, 1, 1, C] }, bias: s.bias, activation });
     });
     const mid = p.val([N, O, H, W], 'float32', true, `${n.outputs[0]}::1x1`);
-    const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, H, W, C] };
-    const mt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, H, W, O] };
     const act = activation !== 'none' ? ` + ${activation}` : '';
-    p.step(n.name, `ConvTranspose (conv2dF32 1x1${act})`, [xin], [mid], () => {
-      xt.data = xin.data as Float32Array;
-      mt.data = mid.data as Float32Array;
-      layer.run(xt, mt);
-    });
-    p.step(n.name, 'ConvTranspose (depth to space)', [mid], [y], () => {
-      depthToSpaceF32(mid.data as Float32Array, y.data as Float32Array, N * H, W, kH, kW, M);
+    convStep(p, n.name, `ConvTranspose (conv2dF32 1x1${act})`, layer, xin, mid);
+    if (p.isFolding) {
+      p.step(n.name, 'ConvTranspose (depth to space)', [mid], [y], () => {
+        depthToSpaceF32(mid.data as Float32Array, y.data as Float32Array, N * H, W, kH, kW, M);
+      });
+      return [y];
+    }
+    // each output row (one input row, one kernel row i) gathers W runs of kW * M channels
+    const blk = kW * M * 4;
+    const pix = kH * blk;
+    const k = p.rt.kernels;
+    p.step(n.name, 'ConvTranspose (depth to space, copy_rows)', [mid], [y], () => {
+      let d = y.ptr;
+      for (let r = 0, src = mid.ptr; r < N * H; r++, src += W * pix) {
+        for (let i = 0; i < kH; i++, d += W * blk) k.copy_rows(src + i * blk, pix, blk, W, d, blk);
+      }
     });
     return [y];
   }
@@ -363,12 +391,7 @@ function poolLowering(kind: 'MaxPool' | 'AveragePool'): Lowering {
       const { layout: _layout, ...poolAttrs } = { ...base, dilations: g.dilations };
       void _layout;
       const layer = p.layer(`${n.name}:maxPool2d:${JSON.stringify(poolAttrs)}`, () => p.qw.maxPool2d(poolAttrs));
-      const yt: Tensor<Float32Array> = { data: new Float32Array(0), shape: physShape(y) };
-      p.step(n.name, 'MaxPool (maxPool2d)', [xin], [y], () => {
-        xt.data = xin.data as Float32Array;
-        yt.data = y.data as Float32Array;
-        layer.run(xt, yt);
-      });
+      mapStep(p, n.name, 'MaxPool (maxPool2d)', layer, xin, y);
       return [y];
     }
     p.step(n.name, 'AveragePool (averagePoolF32)', [xin], [y], () => {
@@ -386,6 +409,13 @@ const lowerGlobalAveragePool: Lowering = (p, n, ins) => {
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const xin = p.nhwc(x);
   const y = p.val([N, C, 1, 1], 'float32', true, n.outputs[0]);
+  if (!p.isFolding && N * C > 0) {
+    const k = p.rt.kernels;
+    p.step(n.name, 'GlobalAveragePool (pool_global_avg_f32)', [xin], [y], () => {
+      k.pool_global_avg_f32(xin.ptr, N, H * W, C, y.ptr);
+    });
+    return [y];
+  }
   const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, H, W, C] };
   const attrs = { layout: 'NHWC' as const };
   p.step(n.name, 'GlobalAveragePool (globalAveragePoolF32)', [xin], [y], () => {
@@ -463,16 +493,37 @@ const lowerResize: Lowering = (p, n, ins) => {
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const xin = p.nhwc(x);
   const y = p.val([N, C, out[0], out[1]], 'float32', true, n.outputs[0]);
-  const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [N, H, W, C] };
-  const yt: Tensor<Float32Array> = { data: new Float32Array(0), shape: physShape(y) };
   const layer = p.layer(`${n.name}:resize2d:${JSON.stringify(attrs)}`, () => p.qw.resize2d(attrs));
-  p.step(n.name, `Resize (resize2d ${attrs.mode})`, [xin], [y], () => {
-    xt.data = xin.data as Float32Array;
-    yt.data = y.data as Float32Array;
-    layer.run(xt, yt);
-  });
+  mapStep(p, n.name, `Resize (resize2d ${attrs.mode})`, layer, xin, y);
   return [y];
 };
+
+/**
+ * A step of an NHWC map layer (pools, resize, transposed convolution): on the arena's
+ * addresses, or (folding constants) on arrays.
+ */
+export function mapStep(p: Planner, node: string, op: string, layer: MapLayerAt, x: Val, y: Val): void {
+  const xt: MapTensor = { data: new Float32Array(0), shape: physShape(x) };
+  if (p.isFolding) {
+    const yt: MapTensor = { data: new Float32Array(0), shape: physShape(y) };
+    p.step(node, op, [x], [y], () => {
+      xt.data = x.data as MapTensor['data'];
+      yt.data = y.data as MapTensor['data'];
+      layer.run(xt, yt);
+    });
+    return;
+  }
+  p.step(node, op, [x], [y], () => {
+    xt.data = x.data as MapTensor['data'];
+    layer.runAt(xt, x.ptr, y.ptr);
+  });
+}
+
+/** What mapStep needs of a map layer. */
+interface MapLayerAt {
+  run(x: MapTensor, out?: MapTensor): MapTensor;
+  runAt(x: MapTensor, xp: number, yp: number): void;
+}
 
 // ---------------------------------------------------------------- elementwise
 
@@ -513,7 +564,18 @@ function binaryLowering(op: BinaryOp): Lowering {
     const nb = numel(pb);
     const A = a;
     const B = b;
+    // add and mul on the engine's SIMD kernel (binary_f32), over the arena's addresses
+    const code = op === 'Add' ? 0 : op === 'Mul' ? 1 : -1;
+    const inWasm = fast && code >= 0 && !p.isFolding && count > 0;
     if (fast && na === count && nb === count) {
+      if (inWasm) {
+        const [ra, rb] = [addressOf(p, A), addressOf(p, B)];
+        const k = p.rt.kernels;
+        p.step(n.name, `${op} (binary_f32)`, [a, b], [y], () => {
+          k.binary_f32(code, ra.ptr, 0, rb.ptr, 0, count, 1, y.ptr, -Infinity, Infinity);
+        });
+        return [y];
+      }
       p.step(n.name, op, [a, b], [y], () => {
         sameShapeF32(op, A.data as Float32Array, B.data as Float32Array, y.data as Float32Array);
       });
@@ -525,6 +587,18 @@ function binaryLowering(op: BinaryOp): Lowering {
     if (fast && (na === count || nb === count) && (na === count ? isRow(pb, nb) : isRow(pa, na))) {
       const [x, v] = na === count ? [A, B] : [B, A];
       const vFirst = na !== count;
+      if (inWasm) {
+        // add and mul commute: which operand is the row does not change a bit of the result
+        const [rx, rv] = [addressOf(p, x), addressOf(p, v)];
+        const m = numel(v.shape);
+        const k = p.rt.kernels;
+        const label = m === 1 ? `${op} (binary_f32_s, scalar)` : `${op} (binary_f32, rows of ${m})`;
+        p.step(n.name, label, [a, b], [y], () => {
+          if (m === 1) k.binary_f32_s(code, rx.ptr, 0, rv.ptr, 0, count, 1, y.ptr, -Infinity, Infinity);
+          else k.binary_f32(code, rx.ptr, m, rv.ptr, 0, m, count / m, y.ptr, -Infinity, Infinity);
+        });
+        return [y];
+      }
       p.step(n.name, op, [a, b], [y], () => {
         rowsF32(op, x.data as Float32Array, v.data as Float32Array, y.data as Float32Array, vFirst);
       });
@@ -614,6 +688,13 @@ const lowerUnary: Lowering = (p, n, ins) => {
     // the engine's SIMD float32 kernels (onnxruntime's rational approximations)
     const kind = n.opType === 'Sigmoid' ? 'sigmoid' : 'tanh';
     const y = p.val(x.shape, 'float32', x.nhwc, n.outputs[0]);
+    if (!p.isFolding) {
+      const code = unaryCode(kind, 'kind');
+      const count = numel(x.shape);
+      const k = p.rt.kernels;
+      p.step(n.name, `${n.opType} (unary_f32)`, [x], [y], () => k.unary_f32(x.ptr, count, code, 0, y.ptr));
+      return [y];
+    }
     const xt: Tensor<Float32Array> = { data: new Float32Array(0), shape: [numel(x.shape)] };
     p.step(n.name, `${n.opType} (unaryF32)`, [x], [y], () => {
       xt.data = x.data as Float32Array;
@@ -640,6 +721,13 @@ const lowerPointwise: Lowering = (p, node, ins) => {
       p.step(n.name, 'pointwise (hardSwish + affine)', [x], [y], () => {
         hardSwishAffineF32(x.data as Float32Array, y.data as Float32Array, m, c);
       });
+      return [y];
+    }
+    if (!p.isFolding) {
+      const code = unaryCode('hardSwish', 'kind');
+      const count = numel(x.shape);
+      const k = p.rt.kernels;
+      p.step(n.name, 'pointwise (unary_f32 hardSwish)', [x], [y], () => k.unary_f32(x.ptr, count, code, 0, y.ptr));
       return [y];
     }
     p.step(n.name, 'pointwise (unaryF32 hardSwish)', [x], [y], () => {
@@ -1012,6 +1100,28 @@ const lowerConcat: Lowering = (p, n, ins) => {
   const outer = numel(physOut.slice(0, pAxis));
   const blocks = vals.map((v) => numel((v.nhwc ? physShape(v) : v.shape).slice(pAxis)));
   const rowOut = numel(physOut.slice(pAxis));
+  if (!p.isFolding && numel(shape) > 0 && (y.dtype === 'float32' || y.dtype === 'int8' || y.dtype === 'uint8')) {
+    // one concat_rows call over the arena: its address tables written once the arena is bound
+    const es = elementBytes(y.dtype);
+    const refs = vals.map((v) => addressOf(p, v));
+    const table = p.block(vals.length * 12);
+    const k = p.rt.kernels;
+    p.onBind(() => {
+      const i32 = p.rt.heap.i32;
+      const t = table >> 2;
+      refs.forEach((r, i) => {
+        i32[t + i] = r.ptr;
+        i32[t + vals.length + i] = blocks[i]! * es;
+        i32[t + 2 * vals.length + i] = 0;
+      });
+    });
+    const stride = rowOut * es;
+    const count = vals.length;
+    p.step(n.name, 'Concat (concat_rows)', vals, [y], () => {
+      k.concat_rows(table, table + 4 * count, table + 8 * count, count, outer, y.ptr, stride);
+    });
+    return [y];
+  }
   if (y.dtype === 'float32' && blocks.every((b) => b < 256)) {
     // short rows (channels-last concat): one loop that only sees Float32Array
     const srcs: Float32Array[] = vals.map(() => new Float32Array(0));

@@ -16,7 +16,7 @@ const MAX_PLANS = 8;
 
 /** Every lowering of a float (or QOperator) graph. */
 const ALL_LOWERINGS: ReadonlyMap<string, Lowering> = new Map([...FLOAT_LOWERINGS, ...qopLowerings()]);
-import { bindArena, planArena, Planner, type Disposable, type Lowering, type Step, type Val } from './plan.js';
+import { planArena, Planner, WasmArena, type Disposable, type Lowering, type Step, type Val } from './plan.js';
 import { dtypeOfArray, numel, type OnnxArray, type OnnxDtype, type OnnxTensor } from './tensor.js';
 
 /**
@@ -90,6 +90,16 @@ export interface Plan {
   inputs: Map<string, Val>;
   outputs: Val[];
   arenaBytes: number;
+  /** The intermediates' block in the engine's wasm memory. */
+  arena: WasmArena;
+  /** Other blocks the plan owns (constants read by address, address tables). */
+  blocks: number[];
+}
+
+/** Frees a plan's arena and blocks (its layers belong to the model). */
+export function releasePlan(qw: Qwasm, plan: Plan): void {
+  plan.arena.release();
+  for (const b of plan.blocks) qw.runtime.heap.release(b);
 }
 
 /** Makes a plan of `graph` for the given input shapes with `lowerings`. */
@@ -104,6 +114,7 @@ export function makePlan(
 ): Plan {
   const p = new Planner(qw, graph, lowerings, layers);
   p.fuseEpilogues = fuseEpilogues && ann === null;
+  let arena: WasmArena | null = null;
   try {
     const values = new Map<string, Val>();
     for (const [name, t] of graph.initializers) values.set(name, p.constant(t, false, name));
@@ -138,23 +149,49 @@ export function makePlan(
       if (v === undefined) throw new QwasmError('graph output', `'${d.name}' is not produced by any node`);
       return p.nchw(ann === null ? v : ann.dequantize(p, v));
     });
-    const arena = planArena(p.steps, [...inputs.values()], outputs);
-    bindArena(arena);
+    const layout = planArena(p.steps, [...inputs.values()], outputs);
+    arena = new WasmArena(qw.runtime.heap, layout);
+    for (const fn of p.binds) fn();
     const key = [...shapes.values()].map((s) => s.join('x')).join(',');
     return {
       key,
       steps: p.steps,
       inputs,
       outputs,
-      arenaBytes: arena.bytes,
+      arenaBytes: layout.bytes,
+      arena,
+      blocks: p.blocks,
     };
   } catch (e) {
+    arena?.release();
+    for (const b of p.blocks) qw.runtime.heap.release(b);
     // layers this failed plan made are not kept
     for (const key of p.created) {
       layers.get(key)?.dispose();
       layers.delete(key);
     }
     throw e;
+  }
+}
+
+/**
+ * Runs one step of a plan whose arena is in wasm memory. Growth of that memory detaches the
+ * arena's views: they are re-made before the step when it grew since the last one. A step
+ * that hands an engine layer or op arena views (rather than addresses) can itself grow
+ * memory on its first call (sizing its workspaces) after reading a view it then finds
+ * detached: when a step fails and memory grew during it, it runs once more on fresh views,
+ * its workspaces now sized (each step writes only its outputs, so running it twice is safe).
+ */
+function runStep(plan: Plan, s: Step): void {
+  const arena = plan.arena;
+  arena.refresh();
+  const before = arena.buffer;
+  try {
+    s.run();
+  } catch (e) {
+    arena.refresh();
+    if (arena.buffer === before) throw e;
+    s.run();
   }
 }
 
@@ -323,7 +360,11 @@ export class OnnxModel {
     if (plan === undefined) {
       plan = this.buildPlan(shapes, !unfused);
       plan.key = key;
-      if (this.plans.size >= MAX_PLANS) this.plans.delete(this.plans.keys().next().value!);
+      if (this.plans.size >= MAX_PLANS) {
+        const [oldest, old] = this.plans.entries().next().value!;
+        releasePlan(this.qw, old);
+        this.plans.delete(oldest);
+      }
     } else this.plans.delete(key);
     this.plans.set(key, plan);
     this.plan = plan;
@@ -407,7 +448,8 @@ export class OnnxModel {
   ): Record<string, OnnxTensor> {
     this.live();
     const plan = this.start(feeds);
-    for (const s of plan.steps) s.run();
+    for (const s of plan.steps) runStep(plan, s);
+    plan.arena.refresh();
     return this.collect(plan, outputs);
   }
 
@@ -425,7 +467,7 @@ export class OnnxModel {
     const out: StepProfile[] = [];
     for (const s of plan.steps) {
       const t0 = performance.now();
-      s.run();
+      runStep(plan, s);
       out.push({ node: s.node, op: s.op, ms: performance.now() - t0 });
     }
     return out;
@@ -439,10 +481,17 @@ export class OnnxModel {
     this.live();
     const plan = this.start(feeds, true);
     // inputs first: the arena may reuse an input's memory once its last reader has run
-    for (const v of plan.inputs.values()) visit(v);
+    for (const v of plan.inputs.values()) {
+      plan.arena.refresh();
+      visit(v);
+    }
     for (const s of plan.steps) {
-      s.run();
-      for (const v of s.outs) visit(v);
+      runStep(plan, s);
+      for (const v of s.outs) {
+        // an observer may itself grow wasm memory
+        plan.arena.refresh();
+        visit(v);
+      }
     }
   }
 
@@ -482,6 +531,8 @@ export class OnnxModel {
     if (typeof feeds !== 'object' || feeds === null)
       throw new QwasmError('inputs', 'must be a record of tensors by input name');
     const plan = this.planFor(feeds, observed)!;
+    this.qw.runtime.live();
+    plan.arena.refresh();
     for (const [name, v] of plan.inputs) {
       const f = feeds[name]!;
       if (f.data.length !== numel(v.shape)) {
@@ -524,6 +575,7 @@ export class OnnxModel {
   dispose(): void {
     for (const l of this.layers.values()) l.dispose();
     this.layers.clear();
+    for (const plan of this.plans.values()) releasePlan(this.qw, plan);
     this.plans.clear();
     this.plan = null;
     this.disposed = true;

@@ -4,6 +4,8 @@
 import { QwasmError } from '../errors.js';
 import { MAX_TENSOR_BYTES } from '../tensor.js';
 import type { Qwasm } from '../engine.js';
+import type { Heap } from '../memory.js';
+import type { Runtime } from '../runtime.js';
 import type { Graph, GraphNode } from './graph.js';
 import {
   allocArray,
@@ -35,6 +37,12 @@ export interface Val {
   quant: ValQuant | null;
   /** The ONNX value name, when it has one. */
   name: string;
+  /**
+   * Byte address of a runtime value in wasm memory once its plan's arena is bound (0 before,
+   * and for constants): the address steps hand the kernels. It never moves; `data` is
+   * re-made when memory grows.
+   */
+  ptr: number;
 }
 
 /** The stored shape of a value: NHWC for 4-D values kept channels-last. */
@@ -72,6 +80,13 @@ export class Planner {
   readonly steps: Step[] = [];
   /** Layers this plan created (the cache keeps them for the model's later plans). */
   readonly created: string[] = [];
+  /** Blocks of wasm memory the plan owns (constants steps read by address), freed with it. */
+  readonly blocks: number[] = [];
+  /** Work to do once the arena is bound (tables of addresses some steps hand their kernels). */
+  readonly binds: (() => void)[] = [];
+  /** The engine's runtime: its heap holds the arena, its kernels run the pointer steps. */
+  readonly rt: Runtime;
+  private readonly constBlocks = new Map<OnnxArray, number>();
   private folding: Step[] | null = null;
   private readonly layoutCache = new Map<Val, Val>();
   /**
@@ -86,7 +101,42 @@ export class Planner {
     private readonly lowerings: ReadonlyMap<string, Lowering>,
     /** Packed layers by node, shared by every plan of one model: weights are packed once, not per input shape. */
     readonly layers: Map<string, Disposable> = new Map(),
-  ) {}
+  ) {
+    this.rt = qw.runtime;
+  }
+
+  /**
+   * True while the planner folds constants: the steps made then run at once on JavaScript
+   * arrays, so lowerings give them their array form rather than their wasm-address form.
+   */
+  get isFolding(): boolean {
+    return this.folding !== null;
+  }
+
+  /** The wasm address of a constant's data, copied once into a block the plan owns. */
+  constPtr(v: Val): number {
+    const data = v.data!;
+    const hit = this.constBlocks.get(data);
+    if (hit !== undefined) return hit;
+    const bytes = data.byteLength;
+    const ptr = this.rt.heap.alloc(bytes, v.name || 'constant');
+    this.blocks.push(ptr);
+    this.rt.heap.u8.set(new Uint8Array(data.buffer, data.byteOffset, bytes), ptr);
+    this.constBlocks.set(data, ptr);
+    return ptr;
+  }
+
+  /** A block of `bytes` the plan owns (tables of addresses written at bind), freed with it. */
+  block(bytes: number): number {
+    const ptr = this.rt.heap.alloc(bytes, 'plan');
+    this.blocks.push(ptr);
+    return ptr;
+  }
+
+  /** Runs `fn` once the arena is bound and every runtime value has its address. */
+  onBind(fn: () => void): void {
+    this.binds.push(fn);
+  }
 
   /** A new runtime value. */
   val(shape: readonly number[], dtype: OnnxDtype, nhwc = false, name = ''): Val {
@@ -105,12 +155,13 @@ export class Planner {
       data: null,
       quant: null,
       name,
+      ptr: 0,
     };
   }
 
   /** A constant value (data in the given layout). */
   constant(t: OnnxTensor, nhwc = false, name = ''): Val {
-    return { shape: [...t.shape], dtype: t.dtype, nhwc, isConst: true, data: t.data, quant: null, name };
+    return { shape: [...t.shape], dtype: t.dtype, nhwc, isConst: true, data: t.data, quant: null, name, ptr: 0 };
   }
 
   /** Adds a step. While folding, steps run at once on fresh arrays instead. */
@@ -144,14 +195,14 @@ export class Planner {
   /** The value in NCHW order (a transpose step when it is stored NHWC). */
   nchw(v: Val): Val {
     if (!v.nhwc) return v;
-    if (v.isConst) return { ...v, nhwc: false, data: toNchwArray(v) };
+    if (v.isConst) return { ...v, nhwc: false, data: toNchwArray(v), ptr: 0 };
     return this.convert(v, false);
   }
 
   /** The value stored NHWC (4-D only; a transpose step when it is stored NCHW). */
   nhwc(v: Val): Val {
     if (v.nhwc || v.shape.length !== 4) return v;
-    if (v.isConst) return { ...v, nhwc: true, data: permute(v.data!, v.shape, [0, 2, 3, 1]) };
+    if (v.isConst) return { ...v, nhwc: true, data: permute(v.data!, v.shape, [0, 2, 3, 1]), ptr: 0 };
     return this.convert(v, true);
   }
 
@@ -202,7 +253,7 @@ export class Planner {
       for (const o of s.outs) if (o.data === null) o.data = allocArray(o.dtype, numel(o.shape));
       s.run();
     }
-    return outs.map((o) => (o === null ? null : { ...o, isConst: true }));
+    return outs.map((o) => (o === null ? null : { ...o, isConst: true, ptr: 0 }));
   }
 }
 
@@ -338,9 +389,47 @@ export function planArena(steps: readonly Step[], inputs: readonly Val[], output
   return { bytes, offsets };
 }
 
-/** Binds every runtime value to its view of a fresh arena buffer. */
-export function bindArena(plan: ArenaPlan): ArrayBuffer {
-  const buf = new ArrayBuffer(Math.max(plan.bytes, 8));
-  for (const [v, off] of plan.offsets) v.data = viewArray(v.dtype, buf, off, numel(v.shape));
-  return buf;
+/**
+ * A plan's arena in the engine's wasm memory: one heap block, every runtime value a view of
+ * its part (and `ptr`, its address, for the steps that hand kernels addresses). Growth of
+ * wasm memory (by any layer or user of the engine) detaches the views; `refresh`, called
+ * before each step, re-makes them, so a model survives it. Freed by `release`.
+ */
+export class WasmArena {
+  /** Address of the arena's first byte. */
+  readonly ptr: number;
+  private bound: ArrayBufferLike | null = null;
+
+  constructor(
+    private readonly heap: Heap,
+    private readonly layout: ArenaPlan,
+  ) {
+    this.ptr = heap.alloc(Math.max(layout.bytes, 8), 'arena');
+    for (const [v, off] of layout.offsets) v.ptr = this.ptr + off;
+    // zeroed once, as a fresh ArrayBuffer would be: a reused block holds old bytes
+    heap.u8.fill(0, this.ptr, this.ptr + layout.bytes);
+    this.bind();
+  }
+
+  /** The buffer the views are on (wasm memory's as of the last refresh). */
+  get buffer(): ArrayBufferLike | null {
+    return this.bound;
+  }
+
+  /** Re-makes the values' views when wasm memory has grown since they were made. */
+  refresh(): void {
+    if (this.heap.memory.buffer !== this.bound) this.bind();
+  }
+
+  private bind(): void {
+    const buf = this.heap.memory.buffer;
+    this.bound = buf;
+    for (const [v, off] of this.layout.offsets)
+      v.data = viewArray(v.dtype, buf as ArrayBuffer, this.ptr + off, numel(v.shape));
+  }
+
+  /** Returns the arena to the heap. */
+  release(): void {
+    this.heap.release(this.ptr);
+  }
 }
