@@ -490,7 +490,7 @@ const lowerResize: Lowering = (p, n, ins) => {
   const x = need(n, ins[0], 'X');
   float(n, x, 'input');
   const { attrs, out } = resizeAttributes(p, n, ins);
-  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const [N, C] = x.shape as [number, number, number, number];
   const xin = p.nhwc(x);
   const y = p.val([N, C, out[0], out[1]], 'float32', true, n.outputs[0]);
   const layer = p.layer(`${n.name}:resize2d:${JSON.stringify(attrs)}`, () => p.qw.resize2d(attrs));
