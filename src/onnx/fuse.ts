@@ -1,6 +1,7 @@
 // Graph rewrites done once at load, before planning: Constant nodes become initializers;
 // BatchNormalization and constant affine Mul / Add after a conv fold into its weights and
-// bias; Relu / Clip(0, 6) after a conv become its epilogue clamp; chains of pointwise ops on
+// bias; Relu / Clip(0, 6) after a conv become its epilogue clamp; a constant bias added to a
+// MatMul's product joins the MatMul; chains of pointwise ops on
 // one input (hard-swish written as x * clip(x + 3, 0, 6) / 6, hard-sigmoid, affine scalars)
 // become one pointwise program - one loop in float, one lookup table in int8.
 import type { Graph, GraphNode } from './graph.js';
@@ -108,6 +109,37 @@ function foldIntoConv(g: Graph, outputs: Set<string>): void {
       break;
     }
   }
+}
+
+/**
+ * MatMul by constant 2-D weights [K, N] whose only reader adds a constant bias of N values
+ * (shape [N] or [1, N]) becomes one MatMul with the bias as a third input: the linear
+ * layer adds it in its epilogue (int32 codes in int8, float32 in float), so the product is
+ * never written out, dequantized and re-read for the add.
+ */
+function fuseMatMulBias(g: Graph, outputs: Set<string>): void {
+  const users = consumers(g.nodes);
+  const removed = new Set<GraphNode>();
+  for (const mm of g.nodes) {
+    if (mm.opType !== 'MatMul' || mm.domain !== '' || mm.inputs.length !== 2) continue;
+    const w = g.initializers.get(mm.inputs[1]!);
+    if (w === undefined || w.dtype !== 'float32' || w.shape.length !== 2) continue;
+    const y = mm.outputs[0]!;
+    const us = users.get(y) ?? [];
+    if (us.length !== 1 || outputs.has(y)) continue;
+    const add = us[0]!;
+    if (add.opType !== 'Add' || add.domain !== '' || add.inputs.length !== 2 || add.inputs[0] === add.inputs[1])
+      continue;
+    const other = add.inputs[0] === y ? add.inputs[1]! : add.inputs[0]!;
+    const b = g.initializers.get(other);
+    const N = w.shape[1]!;
+    if (b === undefined || b.dtype !== 'float32' || numel(b.shape) !== N) continue;
+    if (!(b.shape.length === 1 || (b.shape.length === 2 && b.shape[0] === 1))) continue;
+    mm.inputs = [mm.inputs[0]!, mm.inputs[1]!, other];
+    mm.outputs = [add.outputs[0]!];
+    removed.add(add);
+  }
+  g.nodes = g.nodes.filter((n) => !removed.has(n));
 }
 
 /** A transposed conv that runs as a 1x1 conv and a shuffle (its epilogue can clamp). */
@@ -299,6 +331,7 @@ export function optimize(g: Graph, fuse: boolean): Graph {
   foldIntoConv(g, outputs);
   const standard = copyGraph(g);
   fuseActivations(g, outputs);
+  fuseMatMulBias(g, outputs);
   fusePointwise(g, outputs);
   return standard;
 }

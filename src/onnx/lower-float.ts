@@ -781,8 +781,10 @@ const lowerMatMul: Lowering = (p, n, ins) => {
   const M = a.shape[a.shape.length - 2]!;
   if (b.isConst && b.shape.length === 2) {
     const bd = b.data!;
+    // a third input is the bias fuse.ts moved in from an Add
+    const bias = ins[2] ? Float32Array.from(p.constData(ins[2], n, 'the bias')) : undefined;
     const layer = p.layer(`${n.name}:linearF32`, () =>
-      p.qw.linearF32({ weights: { data: permute(bd, b.shape, [1, 0]) as Float32Array, shape: [N, K] } }),
+      p.qw.linearF32({ weights: { data: permute(bd, b.shape, [1, 0]) as Float32Array, shape: [N, K] }, bias }),
     );
     const y = p.val([...a.shape.slice(0, -1), N], 'float32', false, n.outputs[0]);
     p.step(n.name, 'MatMul (linearF32)', [a], [y], () => {

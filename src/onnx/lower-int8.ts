@@ -364,12 +364,14 @@ const matmul: Int8Lowering = (p, n, ins, out, c) => {
   if (bv.shape.length !== 2 || a.shape[a.shape.length - 1] !== bv.shape[0]) return null as unknown as Val;
   const [K, N] = bv.shape as [number, number];
   const wt = permute(p.constData(bv, n, 'B'), bv.shape, [1, 0]) as Float32Array;
-  const ws = c.ann.weights.get(n.inputs[1]!) ?? channelScales(wt, N);
+  // a third input is the bias fuse.ts moved in from an Add: int32 codes in the epilogue
+  const bf = ins[2] ? Float32Array.from(p.constData(ins[2], n, 'the bias')) : undefined;
+  const ws = c.ann.weights.get(n.inputs[1]!) ?? fitBias(channelScales(wt, N), bf, a.quant!.scale);
   const layer = p.layer(`${n.name}:linear`, () =>
     p.qw.linear({
       weights: { data: quantizeWeights(wt, ws), shape: [N, K] },
       weightScale: ws,
-      bias: new Int32Array(N),
+      bias: quantizeBias(bf, a.quant!.scale, ws, N),
       input: { scale: a.quant!.scale, zeroPoint: a.quant!.zeroPoint },
       output: { scale: out.scale, zeroPoint: out.zeroPoint },
       requant: c.ann.requant,
@@ -625,7 +627,8 @@ function dynamicMatMul(p: Planner, n: GraphNode, ins: (Val | null)[]): Val | nul
   const b = p.constData(bv, n, 'B') as Float32Array;
   const w = (transB ? Float32Array.from(b) : (permute(b, bv.shape, [1, 0]) as Float32Array)).map((v) => v * alpha);
   let bias: Float32Array | undefined;
-  const cv = gemm ? ins[2] : null;
+  // Gemm's C, or the bias fuse.ts moved into a MatMul
+  const cv = ins[2];
   if (cv !== null && cv !== undefined) {
     const cd = p.constData(cv, n, 'C');
     if (cd.length !== N && cd.length !== 1) return null;
