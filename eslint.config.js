@@ -27,6 +27,8 @@ export default tseslint.config(
       '.node24/',
       'coverage/',
       'assembly/**/*.generated.ts',
+      'src/onnx/proto.generated.js',
+      'src/onnx/proto.generated.d.ts',
     ],
   },
   js.configs.recommended,

