@@ -11,6 +11,7 @@ import { roundHalfEven } from '../quant/multiplier.js';
 import type { GraphNode } from './graph.js';
 import { attrFloat, attrInt, attrInts } from './attrs.js';
 import { PointwiseRunner } from './kernels.js';
+import { LinearDequant } from '../layers/linear-dequant.js';
 import {
   convGeometry,
   convTransposeGeometry,
@@ -385,6 +386,45 @@ const matmul: Int8Lowering = (p, n, ins, out, c) => {
   return y;
 };
 
+/**
+ * An int8 MatMul whose product only float ops read (the quantizer leaves it unannotated):
+ * the int8 GEMM with a dequantizing epilogue writes float32 at once (a fused bias in float),
+ * no requantize to int8 and no dequantize pass after it.
+ */
+function matmulToFloat(p: Planner, n: GraphNode, ins: Val[], c: QuantContext): Val | null {
+  const a = p.nchw(ins[0]!);
+  const bv = ins[1]!;
+  const K = a.shape[a.shape.length - 1]!;
+  if (a.dtype !== 'int8' || bv.shape.length !== 2 || K !== bv.shape[0]) return null;
+  const N = bv.shape[1]!;
+  const wt = permute(p.constData(bv, n, 'B'), bv.shape, [1, 0]) as Float32Array;
+  const bias = ins[2] ? Float32Array.from(p.constData(ins[2], n, 'the bias')) : undefined;
+  const ws = c.ann.weights.get(n.inputs[1]!) ?? channelScales(wt, N);
+  const xq = a.quant!;
+  const layer = p.layer(
+    `${n.name}:linearDequant`,
+    () =>
+      new LinearDequant(p.rt, {
+        weights: quantizeWeights(wt, ws),
+        N,
+        K,
+        weightScale: ws,
+        inputScale: xq.scale,
+        inputZeroPoint: xq.zeroPoint,
+        bias,
+      }),
+  );
+  const y = p.val([...a.shape.slice(0, -1), N], 'float32', false, n.outputs[0]);
+  const M = numel(a.shape) / K;
+  const op = 'MatMul (linear int8, float32 out)';
+  if (p.isFolding || M === 0) {
+    p.step(n.name, op, [a], [y], () => {
+      layer.run(a.data as Int8Array, y.data as Float32Array);
+    });
+  } else p.step(n.name, op, [a], [y], () => layer.runAt(a.ptr, M, y.ptr));
+  return y;
+}
+
 function binary(kind: 'Add' | 'Mul'): Int8Lowering {
   return (p, n, ins, out) => {
     let [a, b] = ins as [Val, Val];
@@ -679,6 +719,15 @@ export function quantizedLowerings(
             n,
             ins.filter((v): v is Val => v !== null),
             annotatedOut ?? acts[0]!.quant!,
+            c,
+          );
+          if (y !== null) return [y];
+        }
+        if (key === 'MatMul' && annotatedOut === undefined && acts.length === 1 && acts[0]!.quant !== null) {
+          const y = matmulToFloat(
+            p,
+            n,
+            ins.filter((v): v is Val => v !== null),
             c,
           );
           if (y !== null) return [y];

@@ -244,11 +244,15 @@ async function calibrate(
     values.set(name, q);
     return q;
   };
+  const int8Readers = new Set<string>();
+  for (const n of capable) for (const i of n.inputs) int8Readers.add(i);
   for (const n of capable) {
     const acts = n.inputs.filter((i) => i !== '' && !isConst(i));
     const qs = acts.map(paramsOf);
     if (PASS_THROUGH.has(n.opType)) {
       if (qs[0] !== undefined) values.set(n.outputs[0]!, qs[0]);
+    } else if (n.opType === 'MatMul' && !int8Readers.has(n.outputs[0]!)) {
+      // only float ops read the product: the int8 GEMM writes it in float32 (no annotation)
     } else paramsOf(n.outputs[0]!);
   }
   clampToReaders(graph, capable, values, observers);
