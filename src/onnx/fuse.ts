@@ -1,7 +1,8 @@
 // Graph rewrites done once at load, before planning: Constant nodes become initializers;
 // BatchNormalization and constant affine Mul / Add after a conv fold into its weights and
 // bias; Relu / Clip(0, 6) after a conv become its epilogue clamp; a constant bias added to a
-// MatMul's product joins the MatMul; chains of pointwise ops on
+// MatMul's product joins the MatMul; layer normalization written op by op becomes one
+// LayerNormalization node; chains of pointwise ops on
 // one input (hard-swish written as x * clip(x + 3, 0, 6) / 6, hard-sigmoid, affine scalars)
 // become one pointwise program - one loop in float, one lookup table in int8.
 import type { Graph, GraphNode } from './graph.js';
@@ -140,6 +141,98 @@ function fuseMatMulBias(g: Graph, outputs: Set<string>): void {
     removed.add(add);
   }
   g.nodes = g.nodes.filter((n) => !removed.has(n));
+}
+
+/**
+ * Layer normalization written out op by op (PaddleOCR's and older PyTorch exports):
+ * m = ReduceMean(x), d = x - m, v = ReduceMean(d ^ 2), y = d / Sqrt(v + eps) [* gamma]
+ * [+ beta], all over the last axis, becomes one LayerNormalization node: one pass in float
+ * instead of nine steps (and, in int8, no lookup-table square root on a quantized variance).
+ */
+function fuseLayerNorm(g: Graph, outputs: Set<string>): void {
+  const users = consumers(g.nodes);
+  const producer = new Map<string, GraphNode>();
+  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
+  const scalarOf = (name: string | undefined): number | undefined => {
+    const t = name === undefined ? undefined : g.initializers.get(name);
+    return t !== undefined && t.dtype === 'float32' && numel(t.shape) === 1 ? t.data[0] : undefined;
+  };
+  // the only reader of `v` (which no graph output names), when it is `op` in the default domain
+  const only = (v: string, op: string): GraphNode | null => {
+    const us = users.get(v) ?? [];
+    return us.length === 1 && us[0]!.opType === op && us[0]!.domain === '' && !outputs.has(v) ? us[0]! : null;
+  };
+  const lastAxisMean = (n: GraphNode): boolean => {
+    if (n.opType !== 'ReduceMean' || n.domain !== '' || (scalarAttr(n, 'keepdims') ?? 1) !== 1) return false;
+    const a = n.attrs.get('axes');
+    if (Array.isArray(a)) return a.length === 1 && a[0] === -1 && n.inputs.length === 1;
+    const t = n.inputs[1] ? g.initializers.get(n.inputs[1]) : undefined;
+    return t !== undefined && numel(t.shape) === 1 && t.data[0] === -1;
+  };
+  const other = (n: GraphNode, v: string): string => (n.inputs[0] === v ? n.inputs[1]! : n.inputs[0]!);
+  const removed = new Set<GraphNode>();
+  const made = new Map<GraphNode, GraphNode>();
+  for (const mean of g.nodes) {
+    if (!lastAxisMean(mean) || removed.has(mean)) continue;
+    const x = mean.inputs[0]!;
+    const sub = only(mean.outputs[0]!, 'Sub');
+    if (sub === null || sub.inputs[0] !== x || sub.inputs[1] !== mean.outputs[0]) continue;
+    const d = sub.outputs[0]!;
+    const dUsers = users.get(d) ?? [];
+    if (dUsers.length !== 2 || outputs.has(d)) continue;
+    const pow = dUsers.find((u) => u.opType === 'Pow' && u.inputs[0] === d && scalarOf(u.inputs[1]) === 2);
+    const div = dUsers.find((u) => u.opType === 'Div' && u.inputs[0] === d);
+    if (pow === undefined || div === undefined) continue;
+    const varMean = only(pow.outputs[0]!, 'ReduceMean');
+    if (varMean === null || !lastAxisMean(varMean)) continue;
+    const addEps = only(varMean.outputs[0]!, 'Add');
+    const eps = addEps === null ? undefined : scalarOf(other(addEps, varMean.outputs[0]!));
+    if (addEps === null || eps === undefined) continue;
+    const sqrt = only(addEps.outputs[0]!, 'Sqrt');
+    if (sqrt === null || div.inputs[1] !== sqrt.outputs[0] || only(sqrt.outputs[0]!, 'Div') !== div) continue;
+    const chain = [mean, sub, pow, varMean, addEps, sqrt, div];
+    let y = div.outputs[0]!;
+    // gamma and beta: constants of one row's length (checked by the lowering against the shape)
+    const row = (t: string): boolean => {
+      const c = g.initializers.get(t);
+      return (
+        c !== undefined && c.dtype === 'float32' && c.shape.length >= 1 && c.shape.slice(0, -1).every((e) => e === 1)
+      );
+    };
+    let gamma: string | null = null;
+    let beta: string | null = null;
+    const mul = only(y, 'Mul');
+    if (mul !== null && mul.inputs[0] !== mul.inputs[1] && row(other(mul, y))) {
+      gamma = other(mul, y);
+      chain.push(mul);
+      y = mul.outputs[0]!;
+      const add = only(y, 'Add');
+      if (add !== null && add.inputs[0] !== add.inputs[1] && row(other(add, y))) {
+        beta = other(add, y);
+        chain.push(add);
+        y = add.outputs[0]!;
+      }
+    }
+    if (gamma === null) continue;
+    for (const n of chain) removed.add(n);
+    made.set(chain[chain.length - 1]!, {
+      name: `${div.name}::layer_norm`,
+      opType: 'LayerNormalization',
+      domain: '',
+      inputs: beta === null ? [x, gamma] : [x, gamma, beta],
+      outputs: [y],
+      attrs: new Map<string, number>([
+        ['axis', -1],
+        ['epsilon', eps],
+      ]),
+    } as GraphNode);
+  }
+  if (made.size === 0) return;
+  g.nodes = g.nodes.flatMap((n) => {
+    const m = made.get(n);
+    if (m !== undefined) return [m];
+    return removed.has(n) ? [] : [n];
+  });
 }
 
 /** A transposed conv that runs as a 1x1 conv and a shuffle (its epilogue can clamp). */
@@ -332,6 +425,7 @@ export function optimize(g: Graph, fuse: boolean): Graph {
   const standard = copyGraph(g);
   fuseActivations(g, outputs);
   fuseMatMulBias(g, outputs);
+  fuseLayerNorm(g, outputs);
   fusePointwise(g, outputs);
   return standard;
 }
