@@ -80,6 +80,39 @@ export function measureInterleaved(cases, { rounds = 15, chunkMs = 20 } = {}) {
   return { median: med, runs };
 }
 
+/**
+ * measureInterleaved for cases that may return a promise (onnxruntime-web's session.run):
+ * every call is awaited before the next, so its CPU time lands in its own chunk.
+ */
+export async function measureInterleavedAsync(cases, { rounds = 15, chunkMs = 20 } = {}) {
+  const names = Object.keys(cases);
+  const reps = {};
+  for (const n of names) {
+    for (let i = 0; i < 3; i++) await cases[n]();
+    const t0 = performance.now();
+    let k = 0;
+    while (performance.now() - t0 < chunkMs) {
+      await cases[n]();
+      k++;
+    }
+    reps[n] = Math.max(1, k);
+  }
+  const runs = [];
+  for (let r = 0; r < rounds; r++) {
+    const run = {};
+    for (const n of r % 2 ? [...names].reverse() : names) {
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < reps[n]; i++) await cases[n]();
+      const c = process.cpuUsage(c0);
+      run[n] = (c.user + c.system) / 1e6 / reps[n];
+    }
+    runs.push(run);
+  }
+  const med = {};
+  for (const n of names) med[n] = median(runs.map((x) => x[n]));
+  return { median: med, runs };
+}
+
 /** Median over runs of the per-run ratio a / b (time of b over time of a = speedup of a). */
 export function speedup(result, fast, slow) {
   return median(result.runs.map((r) => r[slow] / r[fast]));
