@@ -71,6 +71,31 @@ const CASES: Array<[number[][], number]> = [
     ],
     -1,
   ],
+  // long runs (NCHW along channels, the outermost axis): each run copied from its input's array
+  [
+    [
+      [1, 24, 16, 16],
+      [1, 8, 16, 16],
+      [1, 24, 16, 16],
+      [1, 3, 16, 16],
+    ],
+    1,
+  ],
+  [
+    [
+      [2, 40, 30, 30],
+      [2, 8, 30, 30],
+      [2, 0, 30, 30],
+    ],
+    1,
+  ],
+  [
+    [
+      [3, 500],
+      [2, 500],
+    ],
+    0,
+  ],
 ];
 
 function randomCase(r: () => number, dtype: Dtype, shapes: number[][]) {
@@ -136,6 +161,43 @@ describe('qlinearConcat', () => {
       }
     });
   }
+});
+
+describe('qlinearConcat into an out that overlaps an input', () => {
+  it('reads every input before writing, on the long-run path too', () => {
+    const r = rng(802);
+    for (const shapes of [
+      [
+        [1, 16, 16, 16],
+        [1, 8, 16, 16],
+      ],
+      [
+        [1, 16, 4, 4],
+        [1, 8, 4, 4],
+      ],
+    ]) {
+      const { inputs, sy, zy } = randomCase(r, 'int8', shapes);
+      const ref = refConcat(inputs, 1, sy, zy, 'int8');
+      for (const [backend, qw] of qws) {
+        // the second input sits where the result's first rows go
+        const out = new Int8Array(ref.data.length);
+        const second = out.subarray(0, inputs[1]!.data.length);
+        second.set(inputs[1]!.data);
+        const y = qw.qlinearConcat(
+          [
+            [{ data: inputs[0]!.data, shape: inputs[0]!.shape }, inputs[0]!.s, inputs[0]!.z],
+            [{ data: second, shape: inputs[1]!.shape }, inputs[1]!.s, inputs[1]!.z],
+          ],
+          sy,
+          zy,
+          { axis: 1 },
+          out,
+        );
+        expect(y.data).toBe(out);
+        expect(firstDiff(out, ref.data), `${backend} ${JSON.stringify(shapes)}`).toBe(-1);
+      }
+    }
+  });
 });
 
 describe('concatF32', () => {

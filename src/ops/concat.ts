@@ -1,7 +1,9 @@
 // QLinearConcat (onnxruntime's com.microsoft contrib operator) and its float32 twin:
 // validate -> per input, a requantizing table (lookup.ts) or a straight copy when its
 // quantization equals the output's -> one kernel call writing the output row by row
-// (concat_rows) -> view.
+// (concat_rows) -> view. Where the inputs' runs are long (NCHW along channels, any concat
+// along the outermost axes), the op instead copies each run straight from its input's
+// array into the result (copyRuns), staging only the inputs it requantizes.
 import { QwasmError, check } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkTensor, dtypeOf, normalizeAxis, type QuantDtype, type Tensor } from '../tensor.js';
@@ -133,6 +135,46 @@ export function requantTable(dtype: QuantDtype, s: number, z: number, sy: number
 
 const identity = (v: number) => v;
 
+/**
+ * Average bytes per run (one input's part of one output row) from which the op forms copy
+ * runs with TypedArray.set rather than through wasm memory: a set() call costs about what
+ * copying a kilobyte does, while each staged byte is copied three times (in, kernel, out).
+ * Short runs (NHWC along channels: 24 bytes per pixel and input) stay on the kernel, where a
+ * per-run set() is ten times slower than staging (bench/elementwise.bench.mjs, concat cases).
+ */
+const DIRECT_RUN_BYTES = 1024;
+
+/** True when runs of `bytes` output bytes in all, `segments` runs, are long enough to copy one by one. */
+function longRuns(bytes: number, segments: number): boolean {
+  return bytes >= segments * DIRECT_RUN_BYTES;
+}
+
+/** True when `out` shares memory with an input (the op then stages every input first). */
+function aliasesInput(out: OpOutput | undefined, tensors: readonly Tensor[]): boolean {
+  if (out === undefined || out === null) return false;
+  return tensors.some((t) => t.data.buffer === out.buffer);
+}
+
+/**
+ * Writes the result run by run: output row r is each input's run r in turn, taken from
+ * `sources[i]` (the input's own array, or its requantized codes in wasm memory).
+ */
+function copyRuns<T extends Int8Array | Uint8Array | Float32Array>(
+  data: T,
+  sources: readonly T[],
+  runs: readonly number[],
+  outer: number,
+): void {
+  let off = 0;
+  for (let r = 0; r < outer; r++) {
+    for (let i = 0; i < sources.length; i++) {
+      const run = runs[i]!;
+      if (run > 0) data.set(sources[i]!.subarray(r * run, (r + 1) * run), off);
+      off += run;
+    }
+  }
+}
+
 /** qlinearConcat: see the engine's TSDoc. */
 export function qlinearConcat(
   rt: Runtime,
@@ -170,6 +212,10 @@ export function qlinearConcat(
   const count = geo.outer * geo.total;
   const data = outputArray(out, dt, count);
   if (count === 0) return { data, shape: geo.shape };
+  if (longRuns(count, geo.outer * tensors.length) && !aliasesInput(out, tensors)) {
+    concatRunsQ8(rt, tensors, quants, dt, sy, zy, geo, data);
+    return { data, shape: geo.shape };
+  }
   rt.scoped((alloc) => {
     const k = tensors.length;
     const rec = alloc(12 * k);
@@ -200,6 +246,50 @@ export function qlinearConcat(
   return { data, shape: geo.shape };
 }
 
+/**
+ * qlinearConcat with long runs: inputs whose quantization is the output's are copied run by
+ * run straight from their arrays; the others are copied into wasm memory, requantized there
+ * in one pass (lookup_u8_pairs, or lookup_u8 under PAIRS_MIN_CODES codes), and their runs
+ * copied out of it.
+ */
+function concatRunsQ8(
+  rt: Runtime,
+  tensors: readonly Tensor[],
+  quants: readonly { s: number; z: number }[],
+  dt: QuantDtype,
+  sy: number,
+  zy: number,
+  geo: ConcatGeometry,
+  data: Int8Array | Uint8Array,
+): void {
+  rt.scoped((alloc) => {
+    const staged: number[] = [];
+    for (let i = 0; i < tensors.length; i++) {
+      const src = tensors[i]!.data as Int8Array | Uint8Array;
+      const q = quants[i]!;
+      if (src.length === 0 || (q.s === sy && q.z === zy)) {
+        staged.push(0);
+        continue;
+      }
+      const n = src.length;
+      const px = alloc(n, `inputs[${i}]`);
+      rt.heap.u8.set(new Uint8Array(src.buffer, src.byteOffset, n), px);
+      const t = alloc(256);
+      rt.heap.u8.set(requantTable(dt, q.s, q.z, sy, zy), t);
+      const table = concatTable(rt, alloc, t, n);
+      if (table & 1) rt.kernels.lookup_u8_pairs(px, n, n, 1, table - 1, px, n);
+      else rt.kernels.lookup_u8(px, n, n, 1, table, px, n);
+      staged.push(px);
+    }
+    // views made after every allocation: a memory.grow would detach earlier ones
+    const heap = dt === 'int8' ? rt.heap.i8 : rt.heap.u8;
+    const sources = tensors.map((t, i) =>
+      staged[i] === 0 ? (t.data as Int8Array | Uint8Array) : heap.subarray(staged[i]!, staged[i]! + t.data.length),
+    );
+    copyRuns(data, sources, geo.runs, geo.outer);
+  });
+}
+
 /** concatF32: float32 tensors joined along one axis. */
 export function concatF32(
   rt: Runtime,
@@ -220,6 +310,15 @@ export function concatF32(
   const count = geo.outer * geo.total;
   const data = outputArray(out, 'float32', count);
   if (count === 0) return { data, shape: geo.shape };
+  if (longRuns(count * 4, geo.outer * tensors.length) && !aliasesInput(out, tensors)) {
+    copyRuns(
+      data,
+      tensors.map((t) => t.data as Float32Array),
+      geo.runs,
+      geo.outer,
+    );
+    return { data, shape: geo.shape };
+  }
   rt.scoped((alloc) => {
     const k = tensors.length;
     const rec = alloc(12 * k);
