@@ -95,6 +95,10 @@ const cases: Case[] = [
   },
   { op: 'MatMul', inputs: [f('a', [2, 5, 12]), c('b', [12, 7])], out: [2, 5, 7] },
   { op: 'MatMul', inputs: [f('a', [2, 5, 12]), f('b', [2, 12, 7])], out: [2, 5, 7] },
+  // batched on the f32 GEMM: a shared B, a shared A, a constant 3-D B, tails of the 8-wide panels
+  { op: 'MatMul', inputs: [f('a', [3, 5, 12]), f('b', [1, 12, 9])], out: [3, 5, 9] },
+  { op: 'MatMul', inputs: [f('a', [1, 5, 12]), f('b', [3, 12, 9])], out: [3, 5, 9] },
+  { op: 'MatMul', inputs: [f('a', [2, 1, 3]), c('b', [2, 3, 17])], out: [2, 1, 17] },
   ...['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min'].map((op): Case => ({
     op,
     inputs: [f('a', X), f('b', [8, 1, 1], [0.5, 2])],

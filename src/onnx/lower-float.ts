@@ -801,6 +801,24 @@ const lowerMatMul: Lowering = (p, n, ins) => {
   const nb = numel(bb);
   refuse(n, (na === batch || na === 1) && (nb === batch || nb === 1), 'batch dims broadcast only as a whole');
   const y = p.val([...bp.shape, M, N], 'float32', false, n.outputs[0]);
+  if (!p.isFolding && batch * M * N * K > 0) {
+    // the engine's f32x4 GEMM per batch: B packed into panels (a plan-owned block), then the
+    // same kernel as linearF32 over A's rows in place
+    const k = p.rt.kernels;
+    const nr = p.rt.config.nr;
+    const panels = p.block(Math.ceil(N / nr) * nr * K * 4);
+    const sa = na === 1 ? 0 : M * K * 4;
+    const sb = nb === 1 ? 0 : K * N * 4;
+    const av = addressOf(p, a);
+    const bv = addressOf(p, b);
+    p.step(n.name, 'MatMul (batched, gemm_f32)', [a, b], [y], () => {
+      for (let t = 0; t < batch; t++) {
+        if (t === 0 || sb !== 0) k.pack_w_f32(bv.ptr + t * sb, N, K, 1, N, panels);
+        k.gemm_f32(av.ptr + t * sa, K, panels, M, N, K, 0, -Infinity, Infinity, y.ptr + t * M * N * 4, N);
+      }
+    });
+    return [y];
+  }
   p.step(n.name, 'MatMul (batched)', [a, b], [y], () => {
     matmulBatched(
       a.data as Float32Array,
