@@ -152,6 +152,28 @@ export class ConcatLayer extends Layer<readonly Tensor<Int8Array | Uint8Array>[]
     this.geo = geo;
   }
 
+  /**
+   * @internal The concat of inputs already in wasm memory, no copies: `xs` (views of them,
+   * for their shapes) at addresses `ptrs`, the result at po. Plans when a shape differs from
+   * the last call's (validating the inputs then); otherwise validates and allocates nothing.
+   * For qwasm/onnx's plans, whose arena is in wasm memory.
+   */
+  runAt(xs: readonly Tensor<Int8Array | Uint8Array>[], ptrs: readonly number[], po: number): void {
+    let changed = this.geo === null;
+    for (let i = 0; i < this.inputCount; i++) if (!sameShape(xs[i]!.shape, this.seen[i]!)) changed = true;
+    if (changed) {
+      check(Array.isArray(xs) && xs.length === this.inputCount, 'x', `expected an array of ${this.inputCount} tensors`);
+      for (let i = 0; i < xs.length; i++) {
+        checkTensor(xs[i]!, `x[${i}]`);
+        check(dtypeOf(xs[i]!.data, `x[${i}]`) === this.dtype, `x[${i}]`, `must be ${this.dtype}`);
+      }
+      this.plan(xs);
+    }
+    const geo = this.geo!;
+    if (geo.outer * geo.total === 0) return;
+    runConcatRows(this.rt, this.rec, ptrs, geo.runs, this.tablePtrs, geo.outer, po, geo.total);
+  }
+
   protected collect(y: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
     if (this.count === 0) return y;
     if (this.dtype === 'int8') (y.data as Int8Array).set(this.yBuf.view(Int8Array, this.count));

@@ -522,6 +522,32 @@ export class Conv2d extends ConvLayer<Conv2dInput, Tensor<Int8Array | Uint8Array
     return y;
   }
 
+  /**
+   * @internal The plan for NHWC inputs of `shape` [N, H, W, C], validated once: what
+   * {@link Conv2d.runAt} takes.
+   */
+  planInput(shape: readonly number[]): ConvPlan {
+    return this.planShape(shape, false);
+  }
+
+  /**
+   * @internal Runs the conv of `plan` (from planInput) on codes already in wasm memory: x at
+   * address xp into y at yp (and the fused table over y), no copy; a layer with a residual
+   * reads it at rp. Validates nothing; allocates nothing once the scratch has its size. For
+   * qwasm/onnx's plans, whose arena is in wasm memory.
+   */
+  runAt(plan: ConvPlan, xp: number, yp: number, rp = 0): void {
+    this.usePlan(plan, this.za, this.dtype === 'int8');
+    const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
+    if (this.residual !== null) setResidualDelta(this.rt, this.epiPtr, this.headerCopies, rp - yp);
+    this.rt.kernels.conv2d_s16(this.params, xp, this.weights, yp, this.epiKind, this.epiPtr, sp);
+    if (this.lookupPairs !== 0) {
+      const g = plan.geo;
+      const n = g.N * g.OH * g.OW * g.M;
+      this.rt.kernels.lookup_u8_pairs(yp, n, n, 1, this.lookupPairs, yp, n);
+    }
+  }
+
   /** Applies the fused table (once the conv, on worker threads too, is done), then copies out. */
   protected override collect(y: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
     const n = this.count;

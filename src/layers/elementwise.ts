@@ -144,6 +144,27 @@ export class QLinearBinaryLayer extends Layer<BinaryLayerInput, Tensor<Int8Array
     else (y.data as Uint8Array).set(this.yBuf.view(Uint8Array, this.count));
     return y;
   }
+
+  /**
+   * @internal The op on codes already in wasm memory, no copies: a of `aShape` at pa, b of
+   * `bShape` at pb (the layer's constant when it has one: pb is then ignored), the result at
+   * po. Broadcasting is planned when the shapes differ from the last call's; nothing else is
+   * validated or allocated. For qwasm/onnx's plans, whose arena is in wasm memory.
+   */
+  runAt(aShape: readonly number[], bShape: readonly number[], pa: number, pb: number, po: number): void {
+    const bs = this.constShape ?? bShape;
+    if (!sameShape(aShape, this.aShape) || !sameShape(bs, this.bShape)) {
+      this.plan = planBroadcast(aShape, bs);
+      this.aShape = [...aShape];
+      this.bShape = [...bs];
+    }
+    const plan = this.plan!;
+    if (plan.size === 0) return;
+    const b = this.constShape === null ? pb : this.constPtr;
+    const p = this.params;
+    if (plan.outer.length === 0) runQBinaryAt(this.rt, p, plan, pa, b, po);
+    else forEachOuter(plan, (oa, ob, oo) => runQBinaryAt(this.rt, p, plan, pa + oa, b + ob, po + oo));
+  }
 }
 
 /**
@@ -224,5 +245,13 @@ export class LookupLayer extends Layer<Tensor<Int8Array | Uint8Array>, Tensor<In
     if (this.dtype === 'int8') (y.data as Int8Array).set(this.yBuf.view(Int8Array, this.count));
     else (y.data as Uint8Array).set(this.yBuf.view(Uint8Array, this.count));
     return y;
+  }
+
+  /**
+   * @internal The table applied to `n` codes already in wasm memory (at px, into po; the two
+   * may be the same address), no copies, nothing validated. For qwasm/onnx's plans.
+   */
+  runAt(n: number, px: number, po: number): void {
+    if (n > 0) this.rt.kernels.lookup_u8_pairs(px, n, n, 1, this.tablePtr, po, n);
   }
 }

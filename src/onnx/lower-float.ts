@@ -500,9 +500,17 @@ const lowerResize: Lowering = (p, n, ins) => {
 
 /**
  * A step of an NHWC map layer (pools, resize, transposed convolution): on the arena's
- * addresses, or (folding constants) on arrays.
+ * addresses, or (folding constants) on arrays; `after` runs on the output once it is written.
  */
-export function mapStep(p: Planner, node: string, op: string, layer: MapLayerAt, x: Val, y: Val): void {
+export function mapStep(
+  p: Planner,
+  node: string,
+  op: string,
+  layer: MapLayerAt,
+  x: Val,
+  y: Val,
+  after?: () => void,
+): void {
   const xt: MapTensor = { data: new Float32Array(0), shape: physShape(x) };
   if (p.isFolding) {
     const yt: MapTensor = { data: new Float32Array(0), shape: physShape(y) };
@@ -510,12 +518,14 @@ export function mapStep(p: Planner, node: string, op: string, layer: MapLayerAt,
       xt.data = x.data as MapTensor['data'];
       yt.data = y.data as MapTensor['data'];
       layer.run(xt, yt);
+      after?.();
     });
     return;
   }
   p.step(node, op, [x], [y], () => {
     xt.data = x.data as MapTensor['data'];
     layer.runAt(xt, x.ptr, y.ptr);
+    after?.();
   });
 }
 

@@ -15,6 +15,7 @@ import { LinearDequant } from '../layers/linear-dequant.js';
 import {
   convGeometry,
   convTransposeGeometry,
+  mapStep,
   resizeAttributes,
   unaryInst,
   weightsOhwi,
@@ -183,6 +184,17 @@ export function quantizeNchwToNhwc(
   }
 }
 
+/** Int8 codes [N, C, HW] reordered to [N, HW, C]. */
+function shuffleToNhwc(src: Int8Array, dst: Int8Array, N: number, C: number, HW: number): void {
+  for (let n = 0; n < N; n++) {
+    const base = n * C * HW;
+    for (let c = 0; c < C; c++) {
+      const s = base + c * HW;
+      for (let i = 0, o = base + c; i < HW; i++, o += C) dst[o] = src[s + i]!;
+    }
+  }
+}
+
 /** ONNX DequantizeLinear of int8 data: (q - zp) * scale in float32. */
 export function dequantizeInto(q: Int8Array, x: Float32Array, scale: number, zp: number): void {
   for (let i = 0; i < q.length; i++) x[i] = (q[i]! - zp) * scale;
@@ -221,6 +233,20 @@ export class QuantContext {
       const y = p.val(v.shape, 'int8', true, v.name);
       y.quant = q;
       const [N, C, H, W] = v.shape as [number, number, number, number];
+      if (!p.isFolding) {
+        // the engine's SIMD quantize (the same rounding, bit for bit) into NCHW codes, then
+        // a byte shuffle to NHWC: cheaper than a division per element in JavaScript
+        const codes = p.val(v.shape, 'int8', false, `${v.name}::codes`);
+        const count = numel(v.shape);
+        const k = p.rt.kernels;
+        p.step(v.name, 'QuantizeLinear (quantize_f32)', [v], [codes], () =>
+          k.quantize_f32(v.ptr, count, Math.fround(q.scale), q.zeroPoint, -128, 127, codes.ptr),
+        );
+        p.step(v.name, 'QuantizeLinear (to NHWC)', [codes], [y], () =>
+          shuffleToNhwc(codes.data as Int8Array, y.data as Int8Array, N, C, H * W),
+        );
+        return y;
+      }
       p.step(v.name, 'QuantizeLinear (to NHWC)', [v], [y], () =>
         quantizeNchwToNhwc(v.data as Float32Array, y.data as Int8Array, N, C, H * W, q.scale, q.zeroPoint),
       );
@@ -228,6 +254,14 @@ export class QuantContext {
     }
     const y = p.val(v.shape, 'int8', v.nhwc, v.name);
     y.quant = q;
+    if (!p.isFolding && !v.isConst) {
+      const count = numel(v.shape);
+      const k = p.rt.kernels;
+      p.step(v.name, 'QuantizeLinear (quantize_f32)', [v], [y], () =>
+        k.quantize_f32(v.ptr, count, Math.fround(q.scale), q.zeroPoint, -128, 127, y.ptr),
+      );
+      return y;
+    }
     p.step(v.name, 'QuantizeLinear', [v], [y], () =>
       quantizeInto(v.data as Float32Array, y.data as Int8Array, q.scale, q.zeroPoint),
     );
@@ -271,9 +305,15 @@ const conv: Int8Lowering = (p, node, ins, out, c) => {
   void C;
   const y = p.val([N, M, g.out[0], g.out[1]], 'int8', true, n.outputs[0]);
   y.quant = out;
+  const op = `Conv (conv2d int8, ${layer.path})`;
+  if (!p.isFolding && numel(y.shape) > 0) {
+    const plan = layer.planInput(physShape(x));
+    p.step(n.name, op, [x], [y], () => layer.runAt(plan, x.ptr, y.ptr));
+    return y;
+  }
   const xt = tensorOf(x);
   const yt = tensorOf(y);
-  p.step(n.name, `Conv (conv2d int8, ${layer.path})`, [x], [y], () => {
+  p.step(n.name, op, [x], [y], () => {
     xt.data = x.data as Int8Array;
     yt.data = y.data as Int8Array;
     layer.run(xt, yt);
@@ -323,14 +363,9 @@ const convTranspose: Int8Lowering = (p, node, ins, out, c) => {
   const act = n.activation ?? 'none';
   const lo = act === 'none' ? -128 : out.zeroPoint;
   const hi = act === 'relu6' ? Math.min(127, roundHalfEven(6 / out.scale) + out.zeroPoint) : 127;
-  const xt = tensorOf(x);
-  const yt = tensorOf(y);
-  p.step(n.name, `ConvTranspose (convTranspose2d int8${act !== 'none' ? ` + ${act}` : ''})`, [x], [y], () => {
-    xt.data = x.data as Int8Array;
-    yt.data = y.data as Int8Array;
-    layer.run(xt, yt);
-    if (lo > -128 || hi < 127) clampCodes(yt.data, lo, hi);
-  });
+  const op = `ConvTranspose (convTranspose2d int8${act !== 'none' ? ` + ${act}` : ''})`;
+  const clamp = lo > -128 || hi < 127 ? (): void => clampCodes(y.data as Int8Array, lo, hi) : undefined;
+  mapStep(p, n.name, op, layer, x, y, clamp);
   return y;
 };
 
@@ -452,6 +487,11 @@ function binary(kind: 'Add' | 'Mul'): Int8Lowering {
       output: { scale: out.scale, zeroPoint: out.zeroPoint },
     };
     const layer = p.layer(`${n.name}:${kind}`, () => (kind === 'Add' ? p.qw.addLayer(config) : p.qw.mulLayer(config)));
+    if (!p.isFolding && !a.isConst && !b.isConst) {
+      const [sa, sb] = [physShape(a), physShape(b)];
+      p.step(n.name, `${kind} (qlinear${kind} layer)`, [a, b], [y], () => layer.runAt(sa, sb, a.ptr, b.ptr, y.ptr));
+      return y;
+    }
     const pair = [at, bt] as const;
     p.step(n.name, `${kind} (qlinear${kind} layer)`, [a, b], [y], () => {
       at.data = a.data as Int8Array;
@@ -481,6 +521,11 @@ const lookup: Int8Lowering = (p, node, ins, out) => {
       output: { scale: out.scale, zeroPoint: out.zeroPoint },
     }),
   );
+  if (!p.isFolding && !x.isConst) {
+    const count = numel(x.shape);
+    p.step(n.name, `${n.opType} (lookup table)`, [x], [y], () => layer.runAt(count, x.ptr, y.ptr));
+    return y;
+  }
   const xt: Tensor<Int8Array> = { data: new Int8Array(0), shape: [numel(x.shape)] };
   const yt: Tensor<Int8Array> = { data: new Int8Array(0), shape: [numel(x.shape)] };
   p.step(n.name, `${n.opType} (lookup table)`, [x], [y], () => {
@@ -496,8 +541,6 @@ const globalAveragePool: Int8Lowering = (p, n, ins, out) => {
   const [N, C] = x.shape as [number, number];
   const y = p.val([N, C, 1, 1], 'int8', true, n.outputs[0]);
   y.quant = out;
-  const xt = tensorOf(x);
-  const yt = tensorOf(y);
   const xq = x.quant!;
   const layer = p.layer(`${n.name}:globalAveragePool`, () =>
     p.qw.averagePool2d({
@@ -506,11 +549,7 @@ const globalAveragePool: Int8Lowering = (p, n, ins, out) => {
       output: { scale: out.scale, zeroPoint: out.zeroPoint },
     }),
   );
-  p.step(n.name, 'GlobalAveragePool (qlinearGlobalAveragePool layer)', [x], [y], () => {
-    xt.data = x.data as Int8Array;
-    yt.data = y.data as Int8Array;
-    layer.run(xt, yt);
-  });
+  mapStep(p, n.name, 'GlobalAveragePool (qlinearGlobalAveragePool layer)', layer, x, y);
   return y;
 };
 
@@ -522,7 +561,6 @@ const averagePool: Int8Lowering = (p, n, ins, out) => {
   const g = convGeometry(n, H, W, k[0]!, k[1]!, ceil);
   const y = p.val([N, C, g.out[0], g.out[1]], 'int8', true, n.outputs[0]);
   y.quant = out;
-  const xt = tensorOf(x);
   const xq = x.quant!;
   const attrs = {
     kernelShape: k,
@@ -541,12 +579,7 @@ const averagePool: Int8Lowering = (p, n, ins, out) => {
       output: { scale: out.scale, zeroPoint: out.zeroPoint },
     }),
   );
-  const yt = tensorOf(y);
-  p.step(n.name, 'AveragePool (qlinearAveragePool layer)', [x], [y], () => {
-    xt.data = x.data as Int8Array;
-    yt.data = y.data as Int8Array;
-    layer.run(xt, yt);
-  });
+  mapStep(p, n.name, 'AveragePool (qlinearAveragePool layer)', layer, x, y);
   return y;
 };
 
@@ -558,7 +591,6 @@ const maxPool: Int8Lowering = (p, n, ins) => {
   const g = convGeometry(n, H, W, k[0]!, k[1]!, ceil);
   const y = p.val([N, C, g.out[0], g.out[1]], 'int8', true, n.outputs[0]);
   y.quant = x.quant;
-  const xt = tensorOf(x);
   const attrs = {
     kernelShape: k,
     strides: g.strides,
@@ -570,12 +602,7 @@ const maxPool: Int8Lowering = (p, n, ins) => {
   const { layout: _layout, ...poolAttrs } = attrs;
   void _layout;
   const layer = p.layer(`${n.name}:maxPool2d:${JSON.stringify(attrs)}`, () => p.qw.maxPool2d(poolAttrs));
-  const yt = tensorOf(y);
-  p.step(n.name, 'MaxPool (maxPool2d int8)', [x], [y], () => {
-    xt.data = x.data as Int8Array;
-    yt.data = y.data as Int8Array;
-    layer.run(xt, yt);
-  });
+  mapStep(p, n.name, 'MaxPool (maxPool2d int8)', layer, x, y);
   return y;
 };
 
@@ -585,14 +612,8 @@ const resize: Int8Lowering = (p, n, ins) => {
   const [N, C] = x.shape as [number, number];
   const y = p.val([N, C, out[0], out[1]], 'int8', true, n.outputs[0]);
   y.quant = x.quant;
-  const xt = tensorOf(x);
-  const yt = tensorOf(y);
   const layer = p.layer(`${n.name}:resize2d:${JSON.stringify(attrs)}`, () => p.qw.resize2d(attrs));
-  p.step(n.name, `Resize (resize2d int8 ${attrs.mode})`, [x], [y], () => {
-    xt.data = x.data as Int8Array;
-    yt.data = y.data as Int8Array;
-    layer.run(xt, yt);
-  });
+  mapStep(p, n.name, `Resize (resize2d int8 ${attrs.mode})`, layer, x, y);
   return y;
 };
 
@@ -616,6 +637,17 @@ const concat: Int8Lowering = (p, n, ins, out) => {
       axis: pAxis,
     }),
   );
+  if (!p.isFolding && vals.every((v) => !v.isConst)) {
+    const ptrs = vals.map(() => 0);
+    p.step(n.name, 'Concat (qlinearConcat layer)', vals, [y], () => {
+      for (let i = 0; i < vals.length; i++) {
+        ts[i]!.data = vals[i]!.data as Int8Array;
+        ptrs[i] = vals[i]!.ptr;
+      }
+      layer.runAt(ts, ptrs, y.ptr);
+    });
+    return y;
+  }
   p.step(n.name, 'Concat (qlinearConcat layer)', vals, [y], () => {
     for (let i = 0; i < vals.length; i++) ts[i]!.data = vals[i]!.data as Int8Array;
     yt.data = y.data as Int8Array;
