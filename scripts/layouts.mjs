@@ -100,7 +100,7 @@ export const layouts = {
       [
         'RADD',
         'i32',
-        'residual add after the requantization: 0 none, 1 y = (RF + c * RC) + r * RR (the residual r second), 2 y = (RF + r * RR) + c * RC (r first); c the requantized code',
+        'residual add after the requantization (conv drivers, per block of whole output rows: residualAddSpan): 0 none, 1 y = (RF + c * RC) + r * RR (the residual r second), 2 y = (RF + r * RR) + c * RC (r first); c the requantized code',
       ],
       ['RDELTA', 'i32', 'residual add: the residual address minus the output address, written per call'],
       ['RF', 'f32', "residual add: QLinearAdd's folded zero points, yZp - (RC * cZp + RR * rZp)"],

@@ -108,7 +108,7 @@ export const EpilogueField = {
   FADD: 17,
   /** fixed: float64[Np], (1.5 * 2^52 + zero point) * 2^(31 + right shift) (array8) */
   FMAGIC: 18,
-  /** residual add after the requantization: 0 none, 1 y = (RF + c * RC) + r * RR (the residual r second), 2 y = (RF + r * RR) + c * RC (r first); c the requantized code (i32) */
+  /** residual add after the requantization (conv drivers, per block of whole output rows: residualAddSpan): 0 none, 1 y = (RF + c * RC) + r * RR (the residual r second), 2 y = (RF + r * RR) + c * RC (r first); c the requantized code (i32) */
   RADD: 19,
   /** residual add: the residual address minus the output address, written per call (i32) */
   RDELTA: 20,

@@ -75,7 +75,7 @@ function convSetup(r: () => number, dtype: Dtype, sh: (typeof SHAPES)[number], i
 function refAdd(
   y: ArrayLike<number>,
   res: ArrayLike<number>,
-  shape: number[],
+  shape: readonly number[],
   out: { scale: number; zeroPoint: number },
   rc: ResidualConfig,
   dtype: Dtype,

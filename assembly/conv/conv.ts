@@ -14,7 +14,7 @@
 import { MR, NR } from '../gemm/ukernels.generated';
 import { pack_a_s16 } from '../gemm/pack';
 import { conv_gemm_s16, conv_gemm_f32, useConvGemmTile } from './gemm';
-import { Epilogue, outputBytes } from '../gemm/epilogue';
+import { Epilogue, outputBytes, residualAddSpan } from '../gemm/epilogue';
 import { EP_BYTES } from '../layouts.generated';
 import { conv_pack_im2col_s16, conv_pack_im2col_f32 } from './im2col';
 import { conv_dw_s16, conv_dw_f32, useDepthwiseScratch, DW_SCRATCH } from './depthwise';
@@ -113,6 +113,7 @@ export function conv2d_s16_rows(
       const epi: usize = kind == Epilogue.I32 ? 0 : params + <usize>g * EPI_HEADER;
       conv_gemm_s16(scratch, w + <usize>g * wBytes, mc, Mg, kPairs, o, M, kind, epi);
     }
+    residualAddSpan(kind, params, out + <usize>m0 * <usize>M, mc * M);
   }
 }
 

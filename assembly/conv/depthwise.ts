@@ -22,7 +22,7 @@
 // channels per f32x4 (fmadd: fused on the relaxed build, as the float32 GEMM); bias and
 // clamp fused.
 import { NR } from '../gemm/ukernels.generated';
-import { outputBytes } from '../gemm/epilogue';
+import { outputBytes, residualAddSpan } from '../gemm/epilogue';
 import { fmadd } from '../gemm/fma';
 import { epilogue, actHardSwish, hardSwishF32, hardSwishF32x4 } from '../gemm/epilogue';
 import {
@@ -370,6 +370,7 @@ export function conv_dw_s16(
         epilogue(kind, tile, np, nc, c0, outRow + (<usize>ow0 * <usize>M + <usize>c0) * es, M, params);
       }
     }
+    residualAddSpan(kind, params, outRow, OW * M);
   }
 }
 

@@ -35,6 +35,7 @@ import {
   EP_RHI,
 } from '../layouts.generated';
 import { srdhmScalar, rdbpotScalar, srdhmVec, rdbpotVecPerLane } from '../requant';
+import { qadd_s8 } from '../elementwise';
 
 export enum Epilogue {
   I32 = 0,
@@ -451,65 +452,27 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
 }
 
 /**
- * The residual add fused after a requantizing epilogue (RADD != 0): the tile's freshly
- * stored codes c and the residual codes r at the same place RDELTA bytes away become
- * QLinearAdd(c, r) (RADD 1) or QLinearAdd(r, c) (RADD 2), in exactly qadd_s8's
- * arithmetic (assembly/elementwise.ts): y = (RF + first * R1) + second * R2 in float32,
- * no fused multiply-add, clamped to [RLO, RHI] and rounded half to even by the
- * 1.5 * 2^23 adder. The codes are read back from the 8-byte row just written (still in
- * L1), so one routine serves both requantizations, every kernel path and both builds.
+ * The residual add fused into a conv (RADD != 0 in its epilogue block `params`): `n`
+ * finished output codes c at `out` and the residual codes r RDELTA bytes from them become
+ * QLinearAdd(c, r) (RADD 1) or QLinearAdd(r, c) (RADD 2), written over c, by qadd_s8 itself
+ * (assembly/elementwise.ts), so the sum is the separate add's bit for bit. The conv drivers
+ * call it per block of whole output rows, once the block's last panel is written: the block
+ * is still in L2 and the pass is contiguous and 16 codes wide (adding in the per-tile
+ * epilogue, 8 strided codes per row, measured no faster than a separate addLayer).
  */
-@inline function residualAddTile(mr: i32, nc: i32, out: usize, ldo: i32, params: usize): void {
+export function residualAddSpan(kind: i32, params: usize, out: usize, n: i32): void {
+  if (kind != Epilogue.Fp32 && kind != Epilogue.Fixed) return;
   const mode = load<i32>(params, EP_RADD);
-  if (mode == 0) return;
-  const delta = <usize>load<i32>(params, EP_RDELTA);
-  // the first operand's offset from the output: 0 (the code) or delta (the residual)
-  const d1: usize = mode == 1 ? 0 : delta;
-  const d2: usize = mode == 1 ? delta : 0;
+  if (mode == 0 || n <= 0) return;
+  const r = out + <usize>load<i32>(params, EP_RDELTA);
+  const signed = load<i32>(params, EP_SIGNED) != 0;
   const F = load<f32>(params, EP_RF);
-  const R1 = mode == 1 ? load<f32>(params, EP_RC) : load<f32>(params, EP_RR);
-  const R2 = mode == 1 ? load<f32>(params, EP_RR) : load<f32>(params, EP_RC);
+  const Rc = load<f32>(params, EP_RC);
+  const Rr = load<f32>(params, EP_RR);
   const lo = load<f32>(params, EP_RLO);
   const hi = load<f32>(params, EP_RHI);
-  const signed = load<i32>(params, EP_SIGNED) != 0;
-  if (ASC_FEATURE_SIMD && nc == NR) {
-    const vf = f32x4.splat(F);
-    const v1 = f32x4.splat(R1);
-    const v2 = f32x4.splat(R2);
-    const vlo = f32x4.splat(lo);
-    const vhi = f32x4.splat(hi);
-    const magic = f32x4.splat(MAGIC);
-    const magicBits = i32x4.splat(MAGIC_BITS);
-    for (let r = 0; r < mr; r++) {
-      const o = out + <usize>r * ldo;
-      const a = v128.load64_zero(o + d1);
-      const b = v128.load64_zero(o + d2);
-      const ha = signed ? i16x8.extend_low_i8x16_s(a) : i16x8.extend_low_i8x16_u(a);
-      const hb = signed ? i16x8.extend_low_i8x16_s(b) : i16x8.extend_low_i8x16_u(b);
-      const a0 = f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(ha));
-      const a1 = f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(ha));
-      const b0 = f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hb));
-      const b1 = f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hb));
-      let y0 = f32x4.add(f32x4.add(vf, f32x4.mul(a0, v1)), f32x4.mul(b0, v2));
-      let y1 = f32x4.add(f32x4.add(vf, f32x4.mul(a1, v1)), f32x4.mul(b1, v2));
-      y0 = f32x4.pmax(f32x4.pmin(y0, vhi), vlo);
-      y1 = f32x4.pmax(f32x4.pmin(y1, vhi), vlo);
-      const i0 = i32x4.sub(f32x4.add(y0, magic), magicBits);
-      const i1 = i32x4.sub(f32x4.add(y1, magic), magicBits);
-      narrowStore8(o, i0, i1, signed);
-    }
-    return;
-  }
-  for (let r = 0; r < mr; r++) {
-    const o = out + <usize>r * ldo;
-    for (let j = 0; j < nc; j++) {
-      const p = o + <usize>j;
-      const a = signed ? <f32>load<i8>(p + d1) : <f32>load<u8>(p + d1);
-      const b = signed ? <f32>load<i8>(p + d2) : <f32>load<u8>(p + d2);
-      const y = F + a * R1 + b * R2;
-      storeByte(p, <i32>nearest<f32>(min<f32>(max<f32>(y, lo), hi)));
-    }
-  }
+  if (mode == 1) qadd_s8(out, 0, r, 0, n, 1, out, signed, F, Rc, Rr, lo, hi);
+  else qadd_s8(r, 0, out, 0, n, 1, out, signed, F, Rr, Rc, lo, hi);
 }
 
 /**
@@ -533,11 +496,9 @@ function epilogueFixedF64(t: usize, mr: i32, n0: i32, out: usize, ldo: i32, para
       break;
     case Epilogue.Fp32:
       epilogueFp32(t, mr, nc, n0, out, ldo, params);
-      residualAddTile(mr, nc, out, ldo, params);
       break;
     case Epilogue.Fixed:
       epilogueFixed(t, mr, nc, n0, out, ldo, params);
-      residualAddTile(mr, nc, out, ldo, params);
       break;
     case Epilogue.Dequant:
       epilogueDequant(t, mr, nc, n0, out, ldo, params);

@@ -16,7 +16,7 @@ import {
   type TypedArrayKind,
 } from '../tensor.js';
 import { readBias, resolveScale, resolveZeroPoint, type Scale } from '../quant/params.js';
-import { EpilogueParams, setResidualDelta, type Activation, type Requant } from '../ops/epilogue.js';
+import { EpilogueParams, type Activation, type Requant } from '../ops/epilogue.js';
 import {
   GemvWeights,
   checkAccumulation,
@@ -288,7 +288,6 @@ export class Linear extends Int8ProductLayer<LinearInput, Int8Array | Uint8Array
     this.residual = residual;
     this.epi = EpilogueParams.requant(rt, N, layerRequantSpec(q, ws, bias));
     this.blocks.push(this.epi.ptr);
-    if (residual !== null) this.epi.setResidual(residual);
     this.packInt8Weights(wData, N, K, zw);
   }
 
@@ -328,10 +327,28 @@ export class Linear extends Int8ProductLayer<LinearInput, Int8Array | Uint8Array
       const rp = this.rBuf.ensure(M * N, 'residual');
       if (signed) heap.i8.set(input[1], rp);
       else heap.u8.set(input[1], rp);
-      setResidualDelta(this.rt, this.epi!.ptr, 1, rp - yp);
     }
     this.product(xp, M, signed, this.za, yp);
     return y;
+  }
+
+  /**
+   * Adds the residual (once the product, on worker threads too, is done) with qadd_s8 over
+   * the output in wasm memory, then copies out: the separate qlinearAdd's arithmetic
+   * without its copies. (A GEMM finishes its rows panel by panel, so unlike the conv
+   * drivers it has no block of whole rows to add while they are in cache.)
+   */
+  protected override collect(y: Int8Array | Uint8Array): Int8Array | Uint8Array {
+    const r = this.residual;
+    const n = this.rows * this.outFeatures;
+    if (r !== null && n > 0) {
+      const yp = this.yBuf.ptr;
+      const rp = this.rBuf.ptr;
+      const s = this.dtype === 'int8' ? 1 : 0;
+      if (r.mode === 1) this.rt.kernels.qadd_s8(yp, 0, rp, 0, n, 1, yp, s, r.F, r.Rc, r.Rr, r.lo, r.hi);
+      else this.rt.kernels.qadd_s8(rp, 0, yp, 0, n, 1, yp, s, r.F, r.Rr, r.Rc, r.lo, r.hi);
+    }
+    return super.collect(y);
   }
 }
 
