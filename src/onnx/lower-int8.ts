@@ -203,6 +203,8 @@ export function dequantizeInto(q: Int8Array, x: Float32Array, scale: number, zp:
 /** A planner that knows the annotations: dequantizes / quantizes at float boundaries. */
 export class QuantContext {
   private readonly dq = new Map<Val, Val>();
+  /** Table nodes a conv before them applies in its own call (their lowering passes its output on). */
+  readonly tables = new Set<GraphNode>();
 
   constructor(readonly ann: QuantAnnotations) {}
 
@@ -286,8 +288,9 @@ const conv: Int8Lowering = (p, node, ins, out, c) => {
   const xq = x.quant!;
   const bf = ins[2] ? (p.constData(ins[2], n, 'the bias') as Float32Array) : undefined;
   const ws = c.ann.weights.get(n.inputs[1]!) ?? fitBias(channelScales(w, M), bf, xq.scale);
+  const after = tableAfter(p, n, out, c);
   // the pads join the key: with auto_pad they follow the input size
-  const layer = p.layer(`${n.name}:conv2d:${g.pads.join(',')}`, () =>
+  const layer = p.layer(`${n.name}:conv2d:${g.pads.join(',')}${after === null ? '' : ':lookup'}`, () =>
     p.qw.conv2d({
       weights: { data: quantizeWeights(weightsOhwi(w, wv.shape), ws), shape: [M, kH, kW, Cg] },
       weightScale: ws,
@@ -300,12 +303,15 @@ const conv: Int8Lowering = (p, node, ins, out, c) => {
       group: attrInt(n, 'group', 1),
       activation: n.activation ?? 'none',
       requant: c.ann.requant,
+      lookup: after === null ? undefined : { fn: after.table, output: after.quant },
     }),
   );
   void C;
-  const y = p.val([N, M, g.out[0], g.out[1]], 'int8', true, n.outputs[0]);
-  y.quant = out;
-  const op = `Conv (conv2d int8, ${layer.path})`;
+  // with the table fused the codes are the reader's: its name and quantization
+  const y = p.val([N, M, g.out[0], g.out[1]], 'int8', true, after === null ? n.outputs[0] : after.node.outputs[0]);
+  y.quant = after === null ? out : after.quant;
+  if (after !== null) c.tables.add(after.node);
+  const op = `Conv (conv2d int8, ${layer.path}${after === null ? '' : ` + ${after.node.opType} table`})`;
   if (!p.isFolding && numel(y.shape) > 0) {
     const plan = layer.planInput(physShape(x));
     p.step(n.name, op, [x], [y], () => layer.runAt(plan, x.ptr, y.ptr));
@@ -320,6 +326,40 @@ const conv: Int8Lowering = (p, node, ins, out, c) => {
   });
   return y;
 };
+
+/**
+ * The node after a conv whose table the conv can apply in its own call: the conv's only
+ * reader (its output no graph output), a pointwise or unary op the int8 plan runs as a
+ * lookup table, with its output annotated. Returns the reader, its table from the conv's
+ * output codes and its output quantization, or null.
+ */
+function tableAfter(
+  p: Planner,
+  n: GraphNode,
+  out: ValQuant,
+  c: QuantContext,
+): { node: GraphNode; table: Int8Array; quant: ValQuant } | null {
+  const y = n.outputs[0]!;
+  if (p.graph.outputs.some((o) => o.name === y)) return null;
+  let reader: GraphNode | null = null;
+  for (const m of p.graph.nodes) {
+    if (!m.inputs.includes(y)) continue;
+    if (reader !== null) return null;
+    reader = m;
+  }
+  if (reader === null || reader.inputs.length !== 1 || c.ann.keepFloat.has(reader.name)) return null;
+  const key = reader.domain === '' ? reader.opType : `${reader.domain}.${reader.opType}`;
+  if (key !== 'qwasm.Pointwise' && !UNARY.has(key)) return null;
+  const quant = c.ann.values.get(reader.outputs[0]!);
+  if (quant === undefined) return null;
+  const r = reader as PlannedNode;
+  const program = r.program ?? { insts: [unaryInst(p, r, [])], registers: 2, result: 1 };
+  const runner = new PointwiseRunner(program);
+  const table = new Int8Array(
+    buildLookupTable((v) => runner.scalar(v), 'int8', out.scale, out.zeroPoint, quant.scale, quant.zeroPoint).buffer,
+  );
+  return { node: reader, table, quant };
+}
 
 const convTranspose: Int8Lowering = (p, node, ins, out, c) => {
   const n = node as PlannedNode;
@@ -503,9 +543,11 @@ function binary(kind: 'Add' | 'Mul'): Int8Lowering {
   };
 }
 
-const lookup: Int8Lowering = (p, node, ins, out) => {
+const lookup: Int8Lowering = (p, node, ins, out, c) => {
   const n = node as PlannedNode;
   const x = ins[0]!;
+  // the conv before it applied the table already (tableAfter)
+  if (c.tables.has(node)) return x;
   const program = n.program ?? { insts: [unaryInst(p, n, ins)], registers: 2, result: 1 };
   const runner = new PointwiseRunner(program);
   const xq = x.quant!;
