@@ -2,16 +2,18 @@
 // thread: qwasm's int8 layer and op form, its float32 twin, the dequantize -> float32 op
 // -> quantize path on the same tensors, and onnxruntime-web's com.microsoft contrib op
 // where its wasm build has one. Also the table-lookup kernel with i8x16.swizzle against
-// scalar loads. Usage:
-//   node bench/elementwise.bench.mjs [--runs 3] [--cases add-56,se-28,...]
-// BENCH_MAX_TIME (seconds per case, default 0.6) keeps runs short on a shared machine.
+// scalar loads. Timing: interleaved rounds by CPU time (bench/lib.mjs measureInterleavedAsync;
+// onnxruntime-web runs on this thread too, numThreads 1), ratios the median of per-round
+// ratios; --wall times with benny instead (wall clock, --runs runs). Usage:
+//   node bench/elementwise.bench.mjs [--rounds 15] [--cases add-56,se-28,...] [--wall --runs 3]
+// BENCH_MAX_TIME (seconds per case with --wall, default 0.6) keeps runs short on a shared machine.
 import { Qwasm } from '../dist/index.js';
 import { loadBuild } from '../dist/loader.js';
-import { args, fmt, measure, repeat, save, speedup } from './lib.mjs';
+import { args, fmt, measure, measureInterleavedAsync, repeat, save, speedup } from './lib.mjs';
 import { loadOrt, versions } from './peers/engines.mjs';
 import { singleNodeModel } from '../test/onnx/model.mjs';
 
-const opts = args({ runs: 3 });
+const opts = args({ runs: 3, rounds: 15, wall: false });
 const only = opts.cases ? String(opts.cases).split(',') : null;
 const ort = await loadOrt();
 const qw = await Qwasm.create({ backend: 'simd', threads: 1 });
@@ -148,8 +150,14 @@ async function lookupCase(kind, shape) {
   return { name: `${kind}-112`, desc: `${kind} lookup 1x112x112x16`, elements: n, cases };
 }
 
-async function concatCase() {
-  const shape = [1, 160, 160, 24];
+/**
+ * Four 160 x 160 maps of 24 channels joined along channels: NHWC (axis 3, runs of 24 codes
+ * per pixel) or NCHW (axis 1, one run of 160 x 160 x 24 codes per input).
+ */
+async function concatCase(layout) {
+  const nhwc = layout === 'NHWC';
+  const shape = nhwc ? [1, 160, 160, 24] : [1, 24, 160, 160];
+  const axis = nhwc ? 3 : 1;
   const n = 160 * 160 * 24;
   const xs = [0, 1, 2, 3].map((i) => ({ data: codes(n, 10 + i), shape }));
   const scales = [0.05, 0.04, 0.06, 0.05];
@@ -161,17 +169,18 @@ async function concatCase() {
   const layer = qw.concatLayer({
     inputs: scales.map((scale, i) => ({ scale, zeroPoint: zps[i] })),
     output: { scale: sy, zeroPoint: zy },
+    axis,
   });
-  const out = { data: new Int8Array(4 * n), shape: [1, 160, 160, 96] };
+  const out = { data: new Int8Array(4 * n), shape: nhwc ? [1, 160, 160, 96] : [1, 96, 160, 160] };
   const cases = {
     'int8 layer': () => layer.run(xs, out),
-    'int8 op': () => qw.qlinearConcat(inputs, sy, zy, { axis: 3 }),
-    'f32 twin': () => qw.concatF32(fs, { axis: 3 }),
+    'int8 op': () => qw.qlinearConcat(inputs, sy, zy, { axis }),
+    'f32 twin': () => qw.concatF32(fs, { axis }),
     'dequant-f32-quant': () =>
       qw.quantizeLinear(
         qw.concatF32(
           xs.map((x, i) => qw.dequantizeLinear(x, scales[i], zps[i])),
-          { axis: 3 },
+          { axis },
         ),
         sy,
         Int8Array.of(zy),
@@ -183,11 +192,13 @@ async function concatCase() {
     nodeInputs.push({ name: `x${i}`, type: 'int8', dims: shape }, ...q8(`x${i}`, scales[i], zps[i])),
   );
   const feeds = Object.fromEntries(xs.map((x, i) => [`x${i}`, [x.data, shape]]));
-  const run = await ortCase('QLinearConcat', nodeInputs, feeds, { axis: 3 });
+  const run = await ortCase('QLinearConcat', nodeInputs, feeds, { axis });
   if (run) cases['ort-web int8'] = run;
   return {
-    name: 'concat-160',
-    desc: 'concat 4 x 1x160x160x24 (axis C; 2 requantized, 2 copied)',
+    name: nhwc ? 'concat-160' : 'concat-160-nchw',
+    desc: nhwc
+      ? 'concat 4 x 1x160x160x24 (NHWC, axis 3; 2 requantized, 2 copied)'
+      : 'concat 4 x 1x24x160x160 (NCHW, axis 1; 2 requantized, 2 copied)',
     elements: 4 * n,
     cases,
   };
@@ -250,7 +261,8 @@ const builders = [
   () => binaryCase('add', 'add-14', 'residual add 1x14x14x96', [1, 14, 14, 96], [1, 14, 14, 96]),
   () => binaryCase('mul', 'se-28', 'SE multiply 1x28x28x40 by 1x1x1x40', [1, 28, 28, 40], [1, 1, 1, 40]),
   ...['hardSwish', 'sigmoid', 'tanh', 'gelu', 'silu', 'leakyRelu'].map((k) => () => lookupCase(k, [1, 112, 112, 16])),
-  concatCase,
+  () => concatCase('NHWC'),
+  () => concatCase('NCHW'),
   softmaxCase,
   lookupKernelCase,
 ];
@@ -259,7 +271,9 @@ const results = [];
 for (const build of builders) {
   const c = await build();
   if (only && !only.includes(c.name)) continue;
-  const r = await repeat(Number(opts.runs), () => measure(c.name, c.cases));
+  const r = opts.wall
+    ? await repeat(Number(opts.runs), () => measure(c.name, c.cases))
+    : await measureInterleavedAsync(c.cases, { rounds: Number(opts.rounds) });
   results.push({ ...c, r });
   const us = Object.entries(r.median)
     .map(([k, v]) => `${k} ${fmt(v * 1e6)} us`)
@@ -274,7 +288,8 @@ const data = {
   versions: { ...versions(), 'onnxruntime-web': ortVersion },
   build: qw.backend,
   threads: 1,
-  runs: Number(opts.runs),
+  clock: opts.wall ? 'wall' : 'cpu',
+  runs: opts.wall ? Number(opts.runs) : Number(opts.rounds),
   cases: [],
 };
 for (const { name, desc, elements, r } of results) {
@@ -294,6 +309,7 @@ for (const { name, desc, elements, r } of results) {
       `speed vs scalar loads: pair table ${ratio(pr, sc)}, swizzle ${ratio(sw, sc)}`,
       '-',
       '-',
+      '-',
     ]);
   } else {
     const best = 'int8 layer' in r.median ? 'int8 layer' : 'int8 op';
@@ -307,6 +323,7 @@ for (const { name, desc, elements, r } of results) {
       ratio(best, 'f32 twin'),
       ratio(best, 'dequant-f32-quant'),
       ratio(best, 'ort-web int8'),
+      'int8 layer' in r.median ? ratio('int8 op', 'ort-web int8') : '-',
     ]);
   }
   data.cases.push({ name, desc, elements, medianSeconds: r.median, runs: r.runs });
@@ -324,11 +341,15 @@ save(
     'int8 vs f32',
     'int8 vs dequant path',
     'int8 vs ort-web',
+    'int8 op vs ort-web',
   ],
   rows,
   [
     `qwasm ${qw.backend} build, 1 thread; onnxruntime-web ${data.versions['onnxruntime-web']} (wasm, 1 thread).`,
-    'Ratios: the int8 layer (the int8 op where there is no layer form) against each column, median of per-run ratios.',
+    opts.wall
+      ? 'Times: wall clock (benny), medians of runs.'
+      : 'Times: CPU time of the process in interleaved rounds (what a loaded machine does not inflate), medians of rounds.',
+    'Ratios: the int8 layer (the int8 op where there is no layer form) against each column, and the op form against onnxruntime-web (both allocate their result), median of per-run ratios.',
     'Op forms copy their inputs into wasm memory and allocate the result; layers reuse workspaces and write into `out`.',
     'onnxruntime-web has no int8 operator for hard-swish, tanh, GELU or SiLU (no contrib op).',
   ],
