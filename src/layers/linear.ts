@@ -331,6 +331,22 @@ export class Linear extends Int8ProductLayer<LinearInput, Int8Array | Uint8Array
     this.product(xp, M, signed, this.za, yp);
     return y;
   }
+  /**
+   * @internal M rows of codes already in wasm memory at xp into M x N codes at yp, no
+   * copies (a layer with a residual adds the one at rp). Validates nothing; allocates
+   * nothing once the workspaces have their sizes. For qwasm/onnx's plans.
+   */
+  runAt(xp: number, M: number, yp: number, rp = 0): void {
+    if (M === 0) return;
+    this.product(xp, M, this.dtype === 'int8', this.za, yp);
+    const r = this.residual;
+    if (r !== null) {
+      const n = M * this.outFeatures;
+      const s = this.dtype === 'int8' ? 1 : 0;
+      if (r.mode === 1) this.rt.kernels.qadd_s8(yp, 0, rp, 0, n, 1, yp, s, r.F, r.Rc, r.Rr, r.lo, r.hi);
+      else this.rt.kernels.qadd_s8(rp, 0, yp, 0, n, 1, yp, s, r.F, r.Rr, r.Rc, r.lo, r.hi);
+    }
+  }
 
   /**
    * Adds the residual (once the product, on worker threads too, is done) with qadd_s8 over
@@ -432,6 +448,28 @@ export class LinearF32 extends PackedLayer<Float32Array, Float32Array> {
     this.rt.heap.f32.set(x, xp >> 2);
     this.rt.kernels.gemm_f32(xp, K, this.weights, M, N, K, this.bias, this.lo, this.hi, yp, N);
     return y;
+  }
+
+  /**
+   * @internal M rows of float32 already in wasm memory at xp into M x N at yp, no copies;
+   * validates and allocates nothing. For qwasm/onnx's plans, whose arena is in wasm memory.
+   */
+  runAt(xp: number, M: number, yp: number): void {
+    if (M === 0) return;
+    const K = this.inFeatures;
+    this.rt.kernels.gemm_f32(
+      xp,
+      K,
+      this.weights,
+      M,
+      this.outFeatures,
+      K,
+      this.bias,
+      this.lo,
+      this.hi,
+      yp,
+      this.outFeatures,
+    );
   }
 }
 

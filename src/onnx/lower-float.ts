@@ -797,6 +797,11 @@ const lowerMatMul: Lowering = (p, n, ins) => {
       p.qw.linearF32({ weights: { data: permute(bd, b.shape, [1, 0]) as Float32Array, shape: [N, K] }, bias }),
     );
     const y = p.val([...a.shape.slice(0, -1), N], 'float32', false, n.outputs[0]);
+    const M = numel(a.shape) / K;
+    if (!p.isFolding && !a.isConst && M > 0) {
+      p.step(n.name, 'MatMul (linearF32)', [a], [y], () => layer.runAt(a.ptr, M, y.ptr));
+      return [y];
+    }
     p.step(n.name, 'MatMul (linearF32)', [a], [y], () => {
       layer.run(a.data as Float32Array, y.data as Float32Array);
     });
@@ -879,9 +884,11 @@ const lowerGemm: Lowering = (p, n, ins) => {
   }
   const layer = p.layer(`${n.name}:linearF32`, () => p.qw.linearF32({ weights: { data: w, shape: [N, K] }, bias }));
   const y = p.val([M, N], 'float32', false, n.outputs[0]);
+  const inWasm = !p.isFolding && !a.isConst && M > 0;
   p.step(n.name, 'Gemm (linearF32)', [a], [y], () => {
     const o = y.data as Float32Array;
-    layer.run(a.data as Float32Array, o);
+    if (inWasm) layer.runAt(a.ptr, M, y.ptr);
+    else layer.run(a.data as Float32Array, o);
     if (full !== null) for (let i = 0; i < o.length; i++) o[i]! += full[i]!;
   });
   return [y];
@@ -908,6 +915,14 @@ function softmaxLowering(kind: 'Softmax' | 'LogSoftmax'): Lowering {
         shape: opset < 13 ? [numel(x.shape.slice(0, axis)), d] : [...x.shape],
       };
       const sa = { axis: opset < 13 ? 1 : axis };
+      const count = numel(x.shape);
+      if (!p.isFolding && count > 0) {
+        // the kernel over [outer, d, inner] on the arena's addresses
+        const outer = count / (d * inner);
+        const k = p.rt.kernels;
+        p.step(n.name, 'Softmax (softmax_f32)', [x], [y], () => k.softmax_f32(x.ptr, outer, d, inner, y.ptr));
+        return [y];
+      }
       p.step(n.name, 'Softmax (softmaxF32)', [x], [y], () => {
         xt.data = x.data as Float32Array;
         p.qw.softmaxF32(xt, sa, y.data as Float32Array);

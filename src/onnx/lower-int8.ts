@@ -455,6 +455,11 @@ const matmul: Int8Lowering = (p, n, ins, out, c) => {
   );
   const y = p.val([...a.shape.slice(0, -1), N], 'int8', false, n.outputs[0]);
   y.quant = out;
+  const M = numel(a.shape) / K;
+  if (!p.isFolding && !a.isConst && M > 0) {
+    p.step(n.name, 'MatMul (linear int8)', [a], [y], () => layer.runAt(a.ptr, M, y.ptr));
+    return y;
+  }
   p.step(n.name, 'MatMul (linear int8)', [a], [y], () => {
     layer.run(a.data as Int8Array, y.data as Int8Array);
   });
