@@ -291,6 +291,31 @@ describe('linear with a fused residual add', () => {
     });
   }
 
+  it('gives the same codes on 1, 2 and 3 threads, with run and runAsync', async () => {
+    const r = rng(1611);
+    // 4 * M * N * K / 2 = 6.1 M ops: split over the pool (src/threads/partition.ts)
+    const [M, K, N] = [256, 300, 40];
+    const cfg: LinearConfig = {
+      weights: { data: randomInt8(r, N * K, -60, 60), shape: [N, K] },
+      weightScale: 0.01,
+      input: { scale: 0.05, zeroPoint: 3 },
+      output: { scale: 0.2, zeroPoint: -4 },
+      residual: { scale: 0.1, zeroPoint: 7, output: { scale: 0.25, zeroPoint: 1 }, operand: 'first' },
+    };
+    const x = randomInt8(r, M * K);
+    const res = randomInt8(r, M * N);
+    const base = qws.get('simd') ?? [...qws.values()][0]!;
+    const single = base.linear(cfg);
+    const want = single.run([x, res]);
+    for (const pool of pools) {
+      const mt = pool.linear(cfg);
+      expect(firstDiff(mt.run([x, res]), want), `${pool.threads} threads`).toBe(-1);
+      expect(firstDiff(await mt.runAsync([x, res]), want)).toBe(-1);
+      mt.dispose();
+    }
+    single.dispose();
+  });
+
   it('names a bad residual input', () => {
     const qw = [...qws.values()][0]!;
     const fused = qw.linear({
