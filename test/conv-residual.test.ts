@@ -172,9 +172,10 @@ describe('conv2d with a fused residual add', () => {
     const r = rng(1602);
     const base = qws.get('simd') ?? [...qws.values()][0]!;
     for (const sh of [
-      { x: [1, 40, 40, 24], O: 32, k: 1, s: 1, group: 1 },
+      // each large enough to split (src/threads/kernels.ts planConv: >= 2 x 2 M ops)
+      { x: [1, 56, 56, 48], O: 64, k: 1, s: 1, group: 1 },
       { x: [1, 30, 30, 16], O: 24, k: 3, s: 1, group: 1 },
-      { x: [1, 33, 31, 24], O: 24, k: 3, s: 2, group: 24 },
+      { x: [1, 96, 95, 64], O: 64, k: 3, s: 2, group: 64 },
     ]) {
       const { cfg, x, residual } = convSetup(r, 'int8', sh, 0);
       const single = base.conv2d({ ...cfg, residual });
