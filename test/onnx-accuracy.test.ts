@@ -7,7 +7,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { Qwasm } from '../src/index.js';
 import { OnnxModel } from '../src/onnx/index.js';
-import { encodeModel } from '../src/onnx/proto.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ModelProto, encodeModel } from '../src/onnx/proto.js';
 import { applyEqualization, equalizationPairs, equalizationScales } from '../src/onnx/equalize.js';
 import { rng } from './helpers.js';
 
@@ -173,6 +176,73 @@ describe('quantization accuracy', () => {
     expect(between.length).toBeGreaterThan(0);
     // against the unequalized model these were below 0 dB: scaled by 4^-(c-4) per channel
     for (const n of between) expect(n.sqnrDb, n.output).toBeGreaterThan(20);
+    q.dispose();
+    m.dispose();
+  });
+});
+
+// x -> conv a (3x3) -> t, read by two convs (b 3x3, c 1x1) -> Add -> y: t's DequantizeLinear
+// fans out to two readers
+function fanOutModel(): Uint8Array {
+  const pads = ints('pads', [1, 1, 1, 1]);
+  return encodeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'fan-out',
+      node: [
+        { name: 'a', opType: 'Conv', input: ['x', 'wa', 'ba'], output: ['t'], attribute: [pads] },
+        { name: 'b', opType: 'Conv', input: ['t', 'wb', 'bb'], output: ['tb'], attribute: [pads] },
+        { name: 'c', opType: 'Conv', input: ['t', 'wc'], output: ['tc'] },
+        { name: 'add', opType: 'Add', input: ['tb', 'tc'], output: ['y'] },
+      ],
+      initializer: [
+        tensor('wa', [8, 4, 3, 3], uniform(8 * 4 * 9, -1, 1)),
+        tensor('ba', [8], uniform(8, -0.5, 0.5)),
+        tensor('wb', [6, 8, 3, 3], uniform(6 * 8 * 9, -1, 1)),
+        tensor('bb', [6], uniform(6, -0.5, 0.5)),
+        tensor('wc', [6, 8, 1, 1], uniform(6 * 8, -1, 1)),
+      ],
+      input: [decl('x', [1, 4, SIZE, SIZE])],
+      output: [decl('y', [1, 6, SIZE, SIZE])],
+    },
+  });
+}
+
+describe('QDQ export and onnxruntime', () => {
+  it("writes uint8 activations, so onnxruntime runs every conv as its integer QLinearConv, even one whose input or output has two readers, and gives qwasm's codes", async () => {
+    const m = OnnxModel.load(qw, fanOutModel());
+    const q = await m.quantize({ calibration: feeds(4) });
+    const file = q.toOnnx();
+    const model = ModelProto.decode(file) as unknown as {
+      graph: { node: { opType: string; input: string[] }[]; initializer: { name: string; dataType: number }[] };
+    };
+    const types = new Map(model.graph.initializer.map((t) => [t.name, t.dataType]));
+    const actZeroPoints = model.graph.node
+      .filter((n) => n.opType === 'QuantizeLinear')
+      .map((n) => types.get(n.input[2]!));
+    expect(actZeroPoints.length).toBeGreaterThan(0);
+    expect(new Set(actZeroPoints)).toEqual(new Set([2])); // uint8
+    const dir = mkdtempSync(path.join(tmpdir(), 'qwasm-qdq-'));
+    try {
+      const optimized = path.join(dir, 'opt.onnx');
+      const session = await ort.InferenceSession.create(file, {
+        optimizedModelFilePath: optimized,
+        graphOptimizationLevel: 'extended',
+      });
+      const ops = (
+        ModelProto.decode(readFileSync(optimized)) as unknown as { graph: { node: { opType: string }[] } }
+      ).graph.node.map((n) => n.opType);
+      expect(ops.filter((o) => o === 'QLinearConv')).toHaveLength(3);
+      expect(ops).not.toContain('Conv');
+      for (const f of feeds(3)) {
+        const got = q.run(f).y!.data;
+        const o = (await session.run({ x: new ort.Tensor('float32', f.x.data, f.x.shape) })).y!.data as Float32Array;
+        expect(sqnr(o, got)).toBeGreaterThan(60);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     q.dispose();
     m.dispose();
   });

@@ -136,7 +136,11 @@ export function exportQdq(standard: Graph, fused: Graph, annotations: QuantAnnot
   // quantized activations: T -> Q -> DQ -> T__dq (graph outputs keep their name: the producer writes T__f)
   const qdqAfter = (t: string, src: string, dst: string): void => {
     const q = ann!.values.get(t)!;
-    const zp = addConst({ data: Int8Array.of(q.zeroPoint), shape: [], dtype: 'int8' }, 'zero_point');
+    // uint8 codes (the int8 code + 128, the same values): onnxruntime on x86 fuses DQ -> Conv -> Q
+    // into its integer QLinearConv only for uint8 activations, and converts int8 Q -> DQ pairs
+    // to uint8 only where the DQ has one reader, so with int8 a conv whose input or output
+    // fans out ran in float32 there and rounded differently
+    const zp = addConst({ data: Uint8Array.of(q.zeroPoint + 128), shape: [], dtype: 'uint8' }, 'zero_point');
     const s = scalar(q.scale);
     nodes.push({
       name: `${t}::quantize`,
