@@ -82,7 +82,10 @@ export function measureInterleaved(cases, { rounds = 15, chunkMs = 20 } = {}) {
 
 /**
  * measureInterleaved for cases that may return a promise (onnxruntime-web's session.run):
- * every call is awaited before the next, so its CPU time lands in its own chunk.
+ * every call is awaited before the next, so its CPU time lands in its own chunk. Under
+ * `node --expose-gc` the heap is collected before each chunk, outside the timing, so the
+ * garbage one case leaves (a float32 path's big arrays) is not collected on the next case's
+ * time; each case still pays for the collections its own allocations set off.
  */
 export async function measureInterleavedAsync(cases, { rounds = 15, chunkMs = 20 } = {}) {
   const names = Object.keys(cases);
@@ -101,6 +104,7 @@ export async function measureInterleavedAsync(cases, { rounds = 15, chunkMs = 20
   for (let r = 0; r < rounds; r++) {
     const run = {};
     for (const n of r % 2 ? [...names].reverse() : names) {
+      globalThis.gc?.();
       const c0 = process.cpuUsage();
       for (let i = 0; i < reps[n]; i++) await cases[n]();
       const c = process.cpuUsage(c0);
