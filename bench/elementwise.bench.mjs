@@ -4,8 +4,10 @@
 // where its wasm build has one. Also the table-lookup kernel with i8x16.swizzle against
 // scalar loads. Timing: interleaved rounds by CPU time (bench/lib.mjs measureInterleavedAsync;
 // onnxruntime-web runs on this thread too, numThreads 1), ratios the median of per-round
-// ratios; --wall times with benny instead (wall clock, --runs runs). Usage:
-//   node bench/elementwise.bench.mjs [--rounds 15] [--cases add-56,se-28,...] [--wall --runs 3]
+// ratios; under --expose-gc the heap is collected before each chunk, outside the timing, so
+// the float32 paths' garbage is not collected on the next case's time. --wall times with
+// benny instead (wall clock, --runs runs). Usage:
+//   node --expose-gc bench/elementwise.bench.mjs [--rounds 15] [--cases add-56,...] [--wall --runs 3]
 // BENCH_MAX_TIME (seconds per case with --wall, default 0.6) keeps runs short on a shared machine.
 import { Qwasm } from '../dist/index.js';
 import { loadBuild } from '../dist/loader.js';
@@ -348,7 +350,7 @@ save(
     `qwasm ${qw.backend} build, 1 thread; onnxruntime-web ${data.versions['onnxruntime-web']} (wasm, 1 thread).`,
     opts.wall
       ? 'Times: wall clock (benny), medians of runs.'
-      : 'Times: CPU time of the process in interleaved rounds (what a loaded machine does not inflate), medians of rounds.',
+      : `Times: CPU time of the process in interleaved rounds (what a loaded machine does not inflate), medians of rounds${globalThis.gc ? '; the heap collected before each chunk (--expose-gc)' : ''}.`,
     'Ratios: the int8 layer (the int8 op where there is no layer form) against each column, and the op form against onnxruntime-web (both allocate their result), median of per-run ratios.',
     'Op forms copy their inputs into wasm memory and allocate the result; layers reuse workspaces and write into `out`.',
     'onnxruntime-web has no int8 operator for hard-swish, tanh, GELU or SiLU (no contrib op).',
