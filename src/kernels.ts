@@ -531,6 +531,10 @@ export interface Kernels {
     out: number,
     outStride: number,
   ): void;
+  /** Transposes `batch` matrices [R, K] of 4-byte elements into [K, R] (layout changes at a model's edges). */
+  transpose_x32(x: number, batch: number, R: number, K: number, out: number): void;
+  /** transpose_x32 for 1-byte elements. */
+  transpose_x8(x: number, batch: number, R: number, K: number, out: number): void;
   /** Copies runs of bytes between strided rows. */
   copy_rows(x: number, xStride: number, bytes: number, rows: number, out: number, outStride: number): void;
   /** Concatenation row by row: each input's run copied or requantized through its table. */
