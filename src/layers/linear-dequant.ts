@@ -12,7 +12,9 @@ import { LayerMemory } from './layer.js';
 export interface LinearDequantConfig {
   /** Weights [N, K] row-major, symmetric int8. */
   weights: Int8Array;
+  /** Output features: rows of `weights`. */
   N: number;
+  /** Input features: the length of one row. */
   K: number;
   /** N per-output-channel weight scales (or one). */
   weightScale: Float32Array;
