@@ -1,6 +1,6 @@
 // What fusing a residual add into a conv layer saves: a 1x1 conv layer followed by addLayer
-// (the skip connection), against conv2d with `residual` (the add done in the requantizing
-// epilogue, on the tile just written), and against the conv alone (the floor: an add that
+// (the skip connection), against conv2d with `residual` (the add done by the conv driver
+// after each block of finished output rows, while the block is in cache), and against the conv alone (the floor: an add that
 // cost nothing). One thread, simd build, every case in the same run. Timing: interleaved
 // rounds by CPU time (bench/lib.mjs measureInterleaved), ratios the median of per-round
 // ratios; --wall times with benny instead (wall clock, --runs runs), as --threads 2 does (CPU
@@ -119,7 +119,7 @@ save(
   rows,
   [
     `qwasm ${qw.backend} build, ${threads} thread${threads > 1 ? 's' : ''}; layers run with \`out\`. Times (${wall ? 'wall clock, benny' : 'CPU time of the process, interleaved rounds'}): medians; ratios: medians of per-round ratios.`,
-    'conv2d with residual adds the residual in the requantizing epilogue (QLinearAdd on the tile just written); the same codes as conv + addLayer.',
+    'conv2d with residual adds the residual per block of finished output rows, while the block is in cache (QLinearAdd); the same codes as conv + addLayer.',
     '"conv alone" is the floor: an add that cost nothing.',
   ],
 );
