@@ -54,7 +54,15 @@ export function build_id(): i32 {
   return 0;
 }
 export { qadd_s8, qadd_s8_s, qmul_s8, qmul_s8_s, binary_f32, binary_f32_s } from './elementwise';
-export { lookup_u8, lookup_u8_swizzle, lookup_pairs_build, lookup_u8_pairs, copy_rows, concat_rows } from './lookup';
+export {
+  lookup_u8,
+  lookup_u8_swizzle,
+  lookup_pairs_build,
+  lookup_u8_pairs,
+  lookup_u8_channels,
+  copy_rows,
+  concat_rows,
+} from './lookup';
 export { qsoftmax, softmax_f32 } from './softmax';
 export { unary_f32 } from './unary';
 export { pool_max_q8, pool_max_f32, pool_avg_q8, pool_avg_f32, pool_global_avg_q8, pool_global_avg_f32 } from './pool';

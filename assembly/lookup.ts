@@ -34,6 +34,39 @@ export function lookup_u8(x: usize, xStride: i32, n: i32, rows: i32, table: usiz
 }
 
 /**
+ * One 256-entry table per channel over `pixels` runs of C codes (channels last): code i of a
+ * run goes through the table at tables + (i % C) * 256, indexed by the code's byte. Scalar
+ * loads, four codes per 32-bit load and store when C is a multiple of 4 (qwasm/onnx's table
+ * ops equalized per channel).
+ */
+export function lookup_u8_channels(x: usize, pixels: i32, C: i32, tables: usize, out: usize): void {
+  const run = <usize>C;
+  if ((C & 3) == 0) {
+    for (let p = 0; p < pixels; p++) {
+      const px = x + <usize>p * run;
+      const po = out + <usize>p * run;
+      for (let c = 0; c < C; c += 4) {
+        const w = load<u32>(px + c);
+        const t = tables + ((<usize>c) << 8);
+        store<u32>(
+          po + c,
+          (<u32>load<u8>(t + (w & 0xff))) |
+            ((<u32>load<u8>(t + 256 + ((w >> 8) & 0xff))) << 8) |
+            ((<u32>load<u8>(t + 512 + ((w >> 16) & 0xff))) << 16) |
+            ((<u32>load<u8>(t + 768 + (w >> 24))) << 24),
+        );
+      }
+    }
+    return;
+  }
+  for (let p = 0; p < pixels; p++) {
+    const px = x + <usize>p * run;
+    const po = out + <usize>p * run;
+    for (let c = 0; c < C; c++) store<u8>(po + c, load<u8>(tables + ((<usize>c) << 8) + load<u8>(px + c)));
+  }
+}
+
+/**
  * Expands a 256-entry table into the 65536-entry table of code pairs: entry (hi << 8) | lo
  * holds table[lo] | table[hi] << 8, so one 16-bit read maps two codes (little-endian: the
  * first code is the low byte). 128 KiB at `dst`, written in 512-byte rows.

@@ -531,6 +531,8 @@ export interface Kernels {
     out: number,
     outStride: number,
   ): void;
+  /** One 256-entry table per channel over `pixels` runs of C codes, channels last (assembly/lookup.ts). */
+  lookup_u8_channels(x: number, pixels: number, C: number, tables: number, out: number): void;
   /** Transposes `batch` matrices [R, K] of 4-byte elements into [K, R] (layout changes at a model's edges). */
   transpose_x32(x: number, batch: number, R: number, K: number, out: number): void;
   /** transpose_x32 for 1-byte elements. */
