@@ -384,6 +384,17 @@ export class PointwiseRunner {
     return Math.fround(r[this.program.result]!);
   }
 
+  /**
+   * The same function with every instruction's result rounded to float32, as a graph of one
+   * ONNX op per instruction computes it (onnxruntime running a QDQ file's float ops).
+   */
+  scalar32(x: number): number {
+    const r = new Float32Array(this.program.registers);
+    r[0] = x;
+    for (const s of this.program.insts) r[s.dst] = evalInst(s, r[s.a]!, s.b >= 0 ? r[s.b]! : s.c);
+    return r[this.program.result]!;
+  }
+
   run(x: Float32Array, out: Float32Array): void {
     const r0 = this.regs[0]!;
     const res = this.regs[this.program.result]!;
