@@ -30,6 +30,10 @@ const SHAPES: Array<[string, RefConvShape]> = [
     { N: 1, H: 12, W: 10, C: 11, M: 11, kH: 3, kW: 3, strides: [2, 2], pads: [0, 0, 1, 1], group: 11 },
   ],
   ['depthwise 5x5, multiplier 2', { N: 1, H: 9, W: 8, C: 5, M: 10, kH: 5, kW: 5, pads: [2, 2, 2, 2], group: 5 }],
+  [
+    'depthwise 5x5 stride (2, 1) over 3 rows (kernel rows of padding skipped)',
+    { N: 2, H: 3, W: 10, C: 20, M: 20, kH: 5, kW: 5, strides: [2, 1], pads: [2, 2, 2, 2], group: 20 },
+  ],
 ];
 
 function layerShape(s: RefConvShape) {

@@ -83,6 +83,18 @@ const CORNERS: Array<[string, RefConvShape]> = [
     'depthwise 5x3 dilated',
     { N: 1, H: 12, W: 12, C: 9, M: 9, kH: 5, kW: 3, dilations: [2, 3], pads: [2, 1, 3, 2], group: 9 },
   ],
+  [
+    'depthwise 5x5 over 2 rows (most kernel rows read padding), batch 2',
+    { N: 2, H: 2, W: 11, C: 19, M: 19, kH: 5, kW: 5, pads: [2, 2, 2, 2], group: 19 },
+  ],
+  [
+    'depthwise 5x5 stride (2, 1) over 3 rows, asymmetric pads',
+    { N: 1, H: 3, W: 9, C: 12, M: 12, kH: 5, kW: 5, strides: [2, 1], pads: [2, 2, 1, 2], group: 12 },
+  ],
+  [
+    'depthwise 5x3 dilated over 1 row, multiplier 2',
+    { N: 1, H: 1, W: 8, C: 4, M: 8, kH: 5, kW: 3, dilations: [2, 1], pads: [4, 1, 4, 1], group: 4 },
+  ],
   ['depthwise 7x7, multiplier 3', { N: 1, H: 8, W: 9, C: 5, M: 15, kH: 7, kW: 7, pads: [3, 3, 3, 3], group: 5 }],
   [
     'depthwise kernel of 17 rows (past the depthwise kernels: grouped im2col)',

@@ -188,7 +188,11 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
   }
 }
 
-/** Builds the ring rows output row oh needs that are not there yet; returns the next row to build. */
+/**
+ * Builds the ring rows output row oh needs that are not there yet; returns the next row to
+ * build. With `skipPad` the rows of padding (outside [pT, pT + H)) are left unwritten: the
+ * caller's tap loops skip their kernel rows (kernelRowsFrom / kernelRowsTo).
+ */
 @inline function fillRing_s16(
   p: usize,
   x: usize,
@@ -199,9 +203,31 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
   top: i32,
   bottom: i32,
   next: i32,
+  skipPad: bool,
 ): i32 {
-  for (let hp = max(next, top); hp <= bottom; hp++) dwRowPairs_s16(p, x, n, hp, ring + <usize>(hp % R) * rowBytes);
+  const pT = cp(p, CP_PT);
+  const H = cp(p, CP_H);
+  for (let hp = max(next, top); hp <= bottom; hp++) {
+    if (skipPad && (hp < pT || hp >= pT + H)) continue;
+    dwRowPairs_s16(p, x, n, hp, ring + <usize>(hp % R) * rowBytes);
+  }
   return bottom + 1;
+}
+
+/**
+ * The first kernel row of an output row starting at padded row `top` that reads the
+ * image (rows above are padding: zeros, whose products need not be computed). On maps of
+ * a few rows (the PaddleOCR classifier's 2 x 96 and 3 x 96 under 5 x 5 kernels) most kernel
+ * rows read padding.
+ */
+@inline function kernelRowsFrom(top: i32, pT: i32, dH: i32, kH: i32): i32 {
+  return top >= pT ? 0 : min(kH, (pT - top + dH - 1) / dH);
+}
+
+/** One past the last kernel row of an output row at `top` that reads the image (rows H + pT on are padding). */
+@inline function kernelRowsTo(top: i32, pT: i32, H: i32, dH: i32, kH: i32): i32 {
+  const last = pT + H - 1 - top; // the last image row, relative to top
+  return last < 0 ? 0 : min(kH, last / dH + 1);
 }
 
 /**
@@ -232,9 +258,9 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
  * One output pixel x 4 channels of a 5xN conv (5 columns: pairs (0, 1), (2, 3), (4, x 0)),
  * a kernel row per step with its three pairs unrolled; weights read from L1 per tap pair.
  */
-@inline function dw5x5q_s16(s: usize, rowsAt: usize, pairStep: usize, kH: i32, w: usize): v128 {
+@inline function dw5x5q_s16(s: usize, rowsAt: usize, pairStep: usize, kh0: i32, kh1: i32, w: usize): v128 {
   let acc = i32x4.splat(0);
-  for (let kh = 0; kh < kH; kh++) {
+  for (let kh = kh0; kh < kh1; kh++) {
     const r = load<usize>(rowsAt + ((<usize>kh) << 2)) + s;
     acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(r), v128.load(w)));
     acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(r + pairStep), v128.load(w, 32)));
@@ -291,11 +317,19 @@ export function conv_dw_s16(
   const blockWeights = (<usize>(kH * J)) << 5;
   const outPix = <usize>M * es;
   const is3x3 = kH == 3 && kW == 3;
+  // the 3x3 kernel keeps all nine weights in registers and reads every kernel row; the
+  // other loops run over the kernel rows that read the image only
+  const skipPad = !(ASC_FEATURE_SIMD && is3x3);
+  const H = cp(p, CP_H),
+    pT = cp(p, CP_PT);
   const outImg = out + <usize>n * <usize>(OH * OW) * outPix;
   let next = 0;
   for (let oh = oh0; oh < oh1; oh++) {
     const top = oh * sH;
-    next = fillRing_s16(p, x, n, ring, rowBytes, R, top, top + (kH - 1) * dH, next);
+    next = fillRing_s16(p, x, n, ring, rowBytes, R, top, top + (kH - 1) * dH, next, skipPad);
+    const kh0 = skipPad ? kernelRowsFrom(top, pT, dH, kH) : 0;
+    const kh1 = skipPad ? max(kh0, kernelRowsTo(top, pT, H, dH, kH)) : kH;
+    const rowWeights = (<usize>(kh0 * J)) << 5;
     for (let kh = 0; kh < kH; kh++)
       store<usize>(rows + ((<usize>kh) << 2), ring + <usize>((top + kh * dH) % R) * rowBytes);
     const outRow = outImg + <usize>(oh * OW) * outPix;
@@ -329,15 +363,15 @@ export function conv_dw_s16(
               for (let j = 0; j < np; j++) {
                 v128.store(
                   t0 + ((<usize>j) << 5),
-                  dw5x5q_s16(first + qo + <usize>j * step, rows, pairStep, kH, wb + qo),
+                  dw5x5q_s16(first + qo + <usize>j * step, rows, pairStep, kh0, kh1, wb + rowWeights + qo),
                 );
               }
             } else {
               for (let j = 0; j < np; j++) {
                 const px = first + qo + <usize>j * step;
                 let acc = i32x4.splat(0);
-                let pw = wb + qo;
-                for (let kh = 0; kh < kH; kh++) {
+                let pw = wb + rowWeights + qo;
+                for (let kh = kh0; kh < kh1; kh++) {
                   let s = load<usize>(rows + ((<usize>kh) << 2)) + px;
                   for (let jj = 0; jj < J; jj++) {
                     acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(s), v128.load(pw)));
@@ -353,8 +387,8 @@ export function conv_dw_s16(
               const px = first + qo + <usize>j * step;
               for (let l = 0; l < 4; l++) {
                 let acc = 0;
-                let pw = wb + qo + ((<usize>l) << 2);
-                for (let kh = 0; kh < kH; kh++) {
+                let pw = wb + rowWeights + qo + ((<usize>l) << 2);
+                for (let kh = kh0; kh < kh1; kh++) {
                   let s = load<usize>(rows + ((<usize>kh) << 2)) + px + ((<usize>l) << 2);
                   for (let jj = 0; jj < J; jj++) {
                     acc += <i32>load<i16>(s) * <i32>load<i16>(pw) + <i32>load<i16>(s, 2) * <i32>load<i16>(pw, 2);
@@ -466,12 +500,22 @@ export function conv_dw_f32(
   const hs = actHardSwish(p);
   const ak: f32 = hs ? load<f32>(p + <usize>CP_ACT_K) : 1;
   const ac: f32 = hs ? load<f32>(p + <usize>CP_ACT_C) : 0;
+  // as in conv_dw_s16: every loop but the 3x3 one skips the kernel rows of padding
+  const skipPad = !(ASC_FEATURE_SIMD && kH == 3 && kW == 3);
+  const H = cp(p, CP_H),
+    pT = cp(p, CP_PT);
   let next = 0;
   for (let oh = oh0; oh < oh1; oh++) {
     const top = oh * sH;
     const bottom = top + (kH - 1) * dH;
-    for (let hp = max(next, top); hp <= bottom; hp++) dwRow_f32(p, x, n, hp, ring + <usize>(hp % R) * rowBytes);
+    for (let hp = max(next, top); hp <= bottom; hp++) {
+      if (skipPad && (hp < pT || hp >= pT + H)) continue;
+      dwRow_f32(p, x, n, hp, ring + <usize>(hp % R) * rowBytes);
+    }
     next = bottom + 1;
+    const kh0 = skipPad ? kernelRowsFrom(top, pT, dH, kH) : 0;
+    const kh1 = skipPad ? max(kh0, kernelRowsTo(top, pT, H, dH, kH)) : kH;
+    const rowWeights = (<usize>(kh0 * kW)) << 4;
     for (let kh = 0; kh < kH; kh++)
       store<usize>(rows + ((<usize>kh) << 2), ring + <usize>((top + kh * dH) % R) * rowBytes);
     const outRow = outImg + <usize>(oh * OW) * outPix;
@@ -519,9 +563,9 @@ export function conv_dw_f32(
           // a kernel row per step, its five taps unrolled, weights read from L1
           for (let ow = 0; ow < OW; ow++) {
             let acc = vb;
-            let pw = wb;
+            let pw = wb + rowWeights;
             const px = <usize>ow * step + co;
-            for (let kh = 0; kh < kH; kh++) {
+            for (let kh = kh0; kh < kh1; kh++) {
               const q = load<usize>(rows + ((<usize>kh) << 2)) + px;
               acc = fmadd(v128.load(q), v128.load(pw), acc);
               acc = fmadd(v128.load(q + cs), v128.load(pw, 16), acc);
@@ -536,9 +580,9 @@ export function conv_dw_f32(
         } else {
           for (let ow = 0; ow < OW; ow++) {
             let acc = vb;
-            let pw = wb;
+            let pw = wb + rowWeights;
             const px = <usize>ow * step + co;
-            for (let kh = 0; kh < kH; kh++) {
+            for (let kh = kh0; kh < kh1; kh++) {
               let q = load<usize>(rows + ((<usize>kh) << 2)) + px;
               for (let kw = 0; kw < kW; kw++) {
                 acc = fmadd(v128.load(q), v128.load(pw), acc);
@@ -555,8 +599,8 @@ export function conv_dw_f32(
           const px = <usize>ow * step + co;
           for (let c = 0; c < nc; c++) {
             let acc: f32 = bias != 0 ? load<f32>(bias + co + ((<usize>c) << 2)) : 0;
-            let pw = wb + ((<usize>c) << 2);
-            for (let kh = 0; kh < kH; kh++) {
+            let pw = wb + rowWeights + ((<usize>c) << 2);
+            for (let kh = kh0; kh < kh1; kh++) {
               let q = load<usize>(rows + ((<usize>kh) << 2)) + px + ((<usize>c) << 2);
               for (let kw = 0; kw < kW; kw++) {
                 acc += load<f32>(q) * load<f32>(pw);
