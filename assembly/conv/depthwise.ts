@@ -270,6 +270,82 @@ function dwRowPairs_s16(p: usize, x: usize, n: i32, hp: i32, dst: usize): void {
   return acc;
 }
 
+/**
+ * Four output pixels x 4 channels of a 5xN conv when the pair step is two pixel steps
+ * (dW == sW, e.g. stride 1 undilated): pixel t reads the pairs at columns t, t + 2, t + 4
+ * (in steps), so the four read eight columns, not twelve, and each weight pair loads once
+ * for four dots. Accumulators go to the tile at t, t + 32, t + 64, t + 96.
+ */
+@inline function dw5x5x4q_s16(s: usize, rowsAt: usize, step: usize, kh0: i32, kh1: i32, w: usize, t: usize): void {
+  let a0 = i32x4.splat(0);
+  let a1 = a0;
+  let a2 = a0;
+  let a3 = a0;
+  for (let kh = kh0; kh < kh1; kh++) {
+    const r = load<usize>(rowsAt + ((<usize>kh) << 2)) + s;
+    const wa = v128.load(w);
+    const p0 = v128.load(r);
+    const p1 = v128.load(r + step);
+    const p2 = v128.load(r + 2 * step);
+    const p3 = v128.load(r + 3 * step);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p0, wa));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p1, wa));
+    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(p2, wa));
+    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(p3, wa));
+    const wb = v128.load(w, 32);
+    const p4 = v128.load(r + 4 * step);
+    const p5 = v128.load(r + 5 * step);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p2, wb));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p3, wb));
+    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(p4, wb));
+    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(p5, wb));
+    const wc = v128.load(w, 64);
+    const p6 = v128.load(r + 6 * step);
+    const p7 = v128.load(r + 7 * step);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p4, wc));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p5, wc));
+    a2 = i32x4.add(a2, i32x4.dot_i16x8_s(p6, wc));
+    a3 = i32x4.add(a3, i32x4.dot_i16x8_s(p7, wc));
+    w += 96;
+  }
+  v128.store(t, a0);
+  v128.store(t, a1, 32);
+  v128.store(t, a2, 64);
+  v128.store(t, a3, 96);
+}
+
+/**
+ * Output pixels ow and ow + 2 x 4 channels of a 3x3 conv when dW == sW (see
+ * dw5x5x4q_s16): the pair (kw 2, x 0) of ow is the pair (kw 0, kw 1) of ow + 2, so per
+ * kernel row three pair loads serve four dots (one pixel at a time: four loads). Two
+ * pixels, not four, keep the six weights and the accumulators in registers.
+ */
+@inline function dw3x3x2q_s16(
+  s0: usize,
+  s1: usize,
+  s2: usize,
+  pairStep: usize,
+  w0: v128,
+  w1: v128,
+  w2: v128,
+  w3: v128,
+  w4: v128,
+  w5: v128,
+  t: usize,
+): void {
+  let p = v128.load(s0 + pairStep);
+  let a0 = i32x4.add(i32x4.dot_i16x8_s(v128.load(s0), w0), i32x4.dot_i16x8_s(p, w1));
+  let a1 = i32x4.add(i32x4.dot_i16x8_s(p, w0), i32x4.dot_i16x8_s(v128.load(s0 + 2 * pairStep), w1));
+  p = v128.load(s1 + pairStep);
+  a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(v128.load(s1), w2), i32x4.dot_i16x8_s(p, w3)));
+  a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(p, w2), i32x4.dot_i16x8_s(v128.load(s1 + 2 * pairStep), w3)));
+  p = v128.load(s2 + pairStep);
+  a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(v128.load(s2), w4), i32x4.dot_i16x8_s(p, w5)));
+  a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(p, w4), i32x4.dot_i16x8_s(v128.load(s2 + 2 * pairStep), w5)));
+  v128.store(t, a0);
+  v128.store(t, a1, 64);
+}
+
 /** Ring row pointers of output row `top` (kH <= 16), refreshed per output row. */
 let rows: usize = memory.data(16 * 4, 16);
 
@@ -314,6 +390,10 @@ export function conv_dw_s16(
   const J = (kW + 1) >> 1;
   const pairStep = <usize>(2 * dW) * pixBytes;
   const step = <usize>sW * pixBytes;
+  const step4 = step << 2;
+  // the pair of taps (kw, kw + 1) of output pixel ow + 2 is the pair (kw + 2, kw + 3) of ow:
+  // four pixels at a time share their loads
+  const shared = dW == sW;
   const blockWeights = (<usize>(kH * J)) << 5;
   const outPix = <usize>M * es;
   const is3x3 = kH == 3 && kW == 3;
@@ -353,14 +433,32 @@ export function conv_dw_s16(
               let s0 = load<usize>(rows) + first + qo;
               let s1 = load<usize>(rows, 4) + first + qo;
               let s2 = load<usize>(rows, 8) + first + qo;
-              for (let j = 0; j < np; j++) {
+              let j = 0;
+              if (shared) {
+                for (; j + 4 <= np; j += 4) {
+                  const t = t0 + ((<usize>j) << 5);
+                  dw3x3x2q_s16(s0, s1, s2, pairStep, w0, w1, w2, w3, w4, w5, t);
+                  dw3x3x2q_s16(s0 + step, s1 + step, s2 + step, pairStep, w0, w1, w2, w3, w4, w5, t + 32);
+                  s0 += step4;
+                  s1 += step4;
+                  s2 += step4;
+                }
+              }
+              for (; j < np; j++) {
                 v128.store(t0 + ((<usize>j) << 5), dw3x3q_s16(s0, s1, s2, pairStep, w0, w1, w2, w3, w4, w5));
                 s0 += step;
                 s1 += step;
                 s2 += step;
               }
             } else if (kW == 5) {
-              for (let j = 0; j < np; j++) {
+              let j = 0;
+              if (shared) {
+                for (; j + 4 <= np; j += 4) {
+                  const px = first + qo + <usize>j * step;
+                  dw5x5x4q_s16(px, rows, step, kh0, kh1, wb + rowWeights + qo, t0 + ((<usize>j) << 5));
+                }
+              }
+              for (; j < np; j++) {
                 v128.store(
                   t0 + ((<usize>j) << 5),
                   dw5x5q_s16(first + qo + <usize>j * step, rows, pairStep, kh0, kh1, wb + rowWeights + qo),
