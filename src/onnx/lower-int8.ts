@@ -23,6 +23,7 @@ import {
 } from './lower-float.js';
 import { permute, physShape, type Lowering, type Planner, type Val, type ValQuant } from './plan.js';
 import { numel } from './tensor.js';
+import { channelTableLowering } from './lower-channel-table.js';
 
 /** What a quantized graph adds to the float graph. */
 export interface QuantAnnotations {
@@ -822,5 +823,6 @@ export function quantizedLowerings(
       });
     });
   }
+  out.set('qwasm.ChannelTable', channelTableLowering(c));
   return out;
 }
