@@ -185,17 +185,6 @@ export function quantizeNchwToNhwc(
   }
 }
 
-/** Int8 codes [N, C, HW] reordered to [N, HW, C]. */
-function shuffleToNhwc(src: Int8Array, dst: Int8Array, N: number, C: number, HW: number): void {
-  for (let n = 0; n < N; n++) {
-    const base = n * C * HW;
-    for (let c = 0; c < C; c++) {
-      const s = base + c * HW;
-      for (let i = 0, o = base + c; i < HW; i++, o += C) dst[o] = src[s + i]!;
-    }
-  }
-}
-
 /** ONNX DequantizeLinear of int8 data: (q - zp) * scale in float32. */
 export function dequantizeInto(q: Int8Array, x: Float32Array, scale: number, zp: number): void {
   for (let i = 0; i < q.length; i++) x[i] = (q[i]! - zp) * scale;
@@ -238,15 +227,15 @@ export class QuantContext {
       const [N, C, H, W] = v.shape as [number, number, number, number];
       if (!p.isFolding) {
         // the engine's SIMD quantize (the same rounding, bit for bit) into NCHW codes, then
-        // a byte shuffle to NHWC: cheaper than a division per element in JavaScript
+        // its transpose to NHWC: cheaper than a division per element in JavaScript
         const codes = p.val(v.shape, 'int8', false, `${v.name}::codes`);
         const count = numel(v.shape);
         const k = p.rt.kernels;
         p.step(v.name, 'QuantizeLinear (quantize_f32)', [v], [codes], () =>
           k.quantize_f32(v.ptr, count, Math.fround(q.scale), q.zeroPoint, -128, 127, codes.ptr),
         );
-        p.step(v.name, 'QuantizeLinear (to NHWC)', [codes], [y], () =>
-          shuffleToNhwc(codes.data as Int8Array, y.data as Int8Array, N, C, H * W),
+        p.step(v.name, 'QuantizeLinear (to NHWC, transpose_x8)', [codes], [y], () =>
+          k.transpose_x8(codes.ptr, N, C, H * W, y.ptr),
         );
         return y;
       }

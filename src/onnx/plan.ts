@@ -215,9 +215,18 @@ export class Planner {
     const src = physShape(v);
     const [N, C, H, W] = v.shape as [number, number, number, number];
     const label = toNhwc ? 'to NHWC' : 'to NCHW';
+    const es = v.dtype === 'float32' ? 4 : v.dtype === 'int8' || v.dtype === 'uint8' ? 1 : 0;
     if (C === 1 || H * W === 1) {
       // one channel or one pixel: both orders are the same bytes
       this.step(v.name, `${label} (copy)`, [v], [out], () => out.data!.set(v.data as never));
+    } else if (es > 0 && !this.isFolding) {
+      // the engine's transpose over the arena's addresses
+      const [R, K] = toNhwc ? [C, H * W] : [H * W, C];
+      const k = this.rt.kernels;
+      this.step(v.name, `${label} (transpose_x${es * 8})`, [v], [out], () => {
+        if (es === 4) k.transpose_x32(v.ptr, N, R, K, out.ptr);
+        else k.transpose_x8(v.ptr, N, R, K, out.ptr);
+      });
     } else if (v.dtype === 'float32') {
       const rows = toNhwc ? [N, C, H * W] : [N, H * W, C];
       this.step(v.name, label, [v], [out], () => {
