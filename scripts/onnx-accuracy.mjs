@@ -7,6 +7,7 @@
 //   node scripts/onnx-accuracy.mjs [--models det,cls,rec] [--pages 3] [--lines 8]
 //        [--observer minmax|mse|percentile|entropy (default: examples/ocr/settings.mjs)]
 //        [--calib-pages 4] [--calib-lines 16] [--worst 8] [--backend simd] [--no-equalize]
+//        [--tables on|off (equalization through table ops; default: examples/ocr/settings.mjs)]
 //        [--keep-float name,name,3:6 (node names, or start:end of the planned graph's node order,
 //         added to the settings' keepFloat)] [--trace (every node's report SQNR)]
 //
@@ -74,12 +75,16 @@ for (const k of models) {
     observerArg ??
     (typeof CALIBRATION.options.observer === 'object' ? CALIBRATION.options.observer[k] : CALIBRATION.options.observer);
   const model = OnnxModel.load(qw, bytes[k]);
+  const tablesArg = opt('tables', undefined);
+  const equalizeTables =
+    tablesArg === undefined ? CALIBRATION.options.equalizeTables?.[k] === true : tablesArg === 'on';
   const t0 = performance.now();
   const q = await model.quantize({
     calibration: calib[k],
     observer,
     keepFloat: [...(CALIBRATION.options.keepFloat?.[k] ?? []), ...keepFloatArg(model)],
     equalize: !argv.includes('--no-equalize'),
+    equalizeTables,
   });
   const calibS = (performance.now() - t0) / 1000;
   const session = await ort.InferenceSession.create(q.toOnnx());
@@ -94,7 +99,7 @@ for (const k of models) {
   const mean = (j) => rows.reduce((s, r) => s + r[j], 0) / rows.length;
   const min = (j) => Math.min(...rows.map((r) => r[j]));
   console.log(
-    `${k} (${observer}, calibrated on ${calib[k].length} in ${calibS.toFixed(0)} s; ${rows.length} eval inputs): ` +
+    `${k} (${observer}${equalizeTables ? ', tables equalized' : ''}, calibrated on ${calib[k].length} in ${calibS.toFixed(0)} s; ${rows.length} eval inputs): ` +
       `SQNR dB mean/min  int8 vs float ${fmt(mean(0))}/${fmt(min(0))}  ` +
       `int8 vs ort-QDQ ${fmt(mean(1))}/${fmt(min(1))}  ort-QDQ vs float ${fmt(mean(2))}/${fmt(min(2))}`,
   );

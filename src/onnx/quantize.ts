@@ -11,8 +11,18 @@ import { unaryInst, type PlannedNode } from './lower-float.js';
 import { OnnxModel, type FeedTensor } from './model.js';
 import { permute, physShape, type Val, type ValQuant } from './plan.js';
 import { numel } from './tensor.js';
-import { applyEqualization, equalizationPairs, equalizationScales } from './equalize.js';
-import type { GraphNode } from './graph.js';
+import {
+  applyEqualization,
+  applyTableEqualization,
+  equalizationPairs,
+  equalizationScales,
+  hasBias,
+  insertTableScales,
+  tableEqualizations,
+  type TableEqualization,
+} from './equalize.js';
+import type { Graph, GraphNode } from './graph.js';
+import type { ChannelTableNode } from './lower-channel-table.js';
 
 /**
  * Options of {@link OnnxModel.quantize}.
@@ -46,6 +56,17 @@ export interface QuantizeOptions {
    * first records once more, so a calibration that is not an Array is held in memory.
    */
   equalize?: boolean;
+  /**
+   * Equalization through table ops (default false): where a convolution A feeds only a
+   * one-input table op P (hard-swish, a fused pointwise chain, a sigmoid) that feeds only a
+   * convolution B, A's output channels are mapped affinely (weights and bias) so that each
+   * channel's useful range (where P moves) lands on the widest one's, and B's input channels
+   * are scaled as cross-layer equalization does; P becomes one 256-entry table per channel
+   * (a Mul, an Add and a Mul around P in the QDQ export, which onnxruntime runs in float32 to
+   * the same codes). It lifts PP-OCRv4 detection and the direction classifier and lowers
+   * PP-OCRv4 recognition: measure before turning it on (docs/onnx.md). Needs `equalize`.
+   */
+  equalizeTables?: boolean;
   /** Called after each calibration record with the number run so far. */
   onProgress?: (done: number) => void;
 }
@@ -136,38 +157,64 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
     throw new QwasmError('options.calibration', 'must be an Iterable or AsyncIterable of input records');
   }
   const keepFloat = new Set(options.keepFloat ?? []);
-  const isConst = (name: string): boolean => graph.initializers.has(name);
-  // which values an int8 kernel reads or writes
-  const observed = new Set<string>();
-  const capable = graph.nodes.filter((n) => !keepFloat.has(n.name) && int8Capable(n, isConst));
-  for (const n of capable) {
-    for (const i of n.inputs) if (i !== '' && !isConst(i)) observed.add(i);
-    if (!PASS_THROUGH.has(n.opType)) observed.add(n.outputs[0]!);
-  }
   let calibration = options.calibration;
   let base = model;
   let baseGraph = graph;
   let baseStandard = model.standard;
   const pairs = options.equalize === false ? [] : equalizationPairs(graph, keepFloat);
-  if (pairs.length > 0) {
+  const chains =
+    options.equalize === false || options.equalizeTables !== true ? [] : tableEqualizations(graph, keepFloat);
+  const applied: AppliedTable[] = [];
+  if (pairs.length + chains.length > 0) {
     const held: Record<string, FeedTensor>[] = [];
     for await (const feeds of calibration as AsyncIterable<Record<string, FeedTensor>>) held.push(feeds);
     calibration = held;
-    const ranges = channelRanges(model, held.slice(0, EQUALIZE_RECORDS), new Set(pairs.map((p) => p.tensor)));
-    baseGraph = { ...graph, initializers: new Map(graph.initializers) };
-    baseStandard = { ...model.standard, initializers: new Map(model.standard.initializers) };
+    const names = new Set([...pairs.map((p) => p.tensor), ...chains.flatMap((e) => [e.x, e.y])]);
+    const ranges = channelRanges(model, held.slice(0, EQUALIZE_RECORDS), names);
+    // copies of the nodes too: the chains' rewiring must not reach the float model
+    baseGraph = { ...graph, nodes: graph.nodes.map((n) => ({ ...n })), initializers: new Map(graph.initializers) };
+    baseStandard = {
+      ...model.standard,
+      nodes: model.standard.nodes.map((n) => ({ ...n })),
+      initializers: new Map(model.standard.initializers),
+    };
     for (const pair of pairs) {
       const r = ranges.get(pair.tensor);
       if (r === undefined) continue;
-      applyEqualization(baseGraph.initializers, pair, equalizationScales(baseGraph, pair, r));
+      applyEqualization(baseGraph.initializers, pair, equalizationScales(baseGraph, pair, maxAbs(r)));
+    }
+    for (const e of chains) {
+      const rx = ranges.get(e.x);
+      const ry = ranges.get(e.y);
+      const fn = elementwise(e.p, true);
+      if (rx === undefined || ry === undefined || fn === null) continue;
+      const { t, o, useful } = tableInputMap(fn, rx, hasBias(e));
+      const s = equalizationScales(baseGraph, { a: e.a, b: e.b, tensor: e.y }, maxAbs(ry));
+      applyTableEqualization(baseGraph.initializers, e, t, o, s);
+      insertTableScales(baseGraph, e, t, o, s);
+      insertTableScales(baseStandard, e, t, o, s);
+      applied.push({ ...e, fn, useful });
     }
     for (const [name, t] of baseGraph.initializers)
       if (baseStandard.initializers.has(name) && graph.initializers.get(name) !== t)
         baseStandard.initializers.set(name, t);
     base = new OnnxModel(model.qw, baseGraph, baseStandard, null, model.loadShapes);
   }
+  const isConst = (name: string): boolean => baseGraph.initializers.has(name);
+  // which values an int8 kernel reads or writes
+  const observed = new Set<string>();
+  // an equalized table op and its two Muls run as one per-channel table of x's codes: x and
+  // `${y}::eq` are quantized, the values between them are not
+  const tables = new Set(applied.map((e) => e.p.name));
+  const capable = baseGraph.nodes.filter(
+    (n) => !keepFloat.has(n.name) && !tables.has(n.name) && int8Capable(n, isConst),
+  );
+  for (const n of capable) {
+    for (const i of n.inputs) if (i !== '' && !isConst(i)) observed.add(i);
+    if (!PASS_THROUGH.has(n.opType)) observed.add(n.outputs[0]!);
+  }
   try {
-    return await calibrate(model, base, { ...options, calibration }, capable, observed, keepFloat);
+    return await calibrate(model, base, { ...options, calibration }, capable, observed, keepFloat, applied);
   } finally {
     if (base !== model) base.dispose();
   }
@@ -176,13 +223,13 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
 /** How many calibration records equalization measures channel ranges on. */
 const EQUALIZE_RECORDS = 8;
 
-/** Per-channel max |x| of the named values over `records` (logical channel: dim 1). */
+/** Per-channel min and max of the named values over `records` (logical channel: dim 1). */
 function channelRanges(
   model: OnnxModel,
   records: Record<string, FeedTensor>[],
   names: Set<string>,
-): Map<string, Float64Array> {
-  const out = new Map<string, Float64Array>();
+): Map<string, { lo: Float64Array; hi: Float64Array }> {
+  const out = new Map<string, { lo: Float64Array; hi: Float64Array }>();
   for (const feeds of records) {
     const seen = new Set<string>();
     model.runObserved(feeds, (v) => {
@@ -191,16 +238,82 @@ function channelRanges(
       const C = v.shape[1]!;
       const inner = numel(v.shape.slice(2));
       let r = out.get(v.name);
-      if (r === undefined) out.set(v.name, (r = new Float64Array(C)));
+      if (r === undefined)
+        out.set(v.name, (r = { lo: new Float64Array(C).fill(Infinity), hi: new Float64Array(C).fill(-Infinity) }));
       const d = v.data as Float32Array;
       for (let i = 0; i < d.length; i++) {
         const c = v.nhwc ? i % C : Math.floor(i / inner) % C;
-        const a = Math.abs(d[i]!);
-        if (a > r[c]!) r[c] = a;
+        const x = d[i]!;
+        if (x < r.lo[c]!) r.lo[c] = x;
+        if (x > r.hi[c]!) r.hi[c] = x;
       }
     });
   }
   return out;
+}
+
+/** Per-channel max |x| of a range. */
+function maxAbs(r: { lo: Float64Array; hi: Float64Array }): Float64Array {
+  return Float64Array.from(r.lo, (lo, c) => Math.max(Math.abs(lo), Math.abs(r.hi[c]!), 0) || 0);
+}
+
+/**
+ * Where `fn` moves over [lo, hi]: the part outside which it stays within half a step of a
+ * 256-level grid over its range there (hard-swish below -3, a sigmoid's flat tails).
+ */
+function usefulRange(fn: (x: number) => number, lo: number, hi: number): [number, number] {
+  const STEPS = 1024;
+  const x = (i: number): number => lo + ((hi - lo) * i) / STEPS;
+  let fmin = Infinity;
+  let fmax = -Infinity;
+  for (let i = 0; i <= STEPS; i++) {
+    const f = fn(x(i));
+    fmin = Math.min(fmin, f);
+    fmax = Math.max(fmax, f);
+  }
+  const tol = (fmax - fmin) / 512;
+  const fLo = fn(lo);
+  const fHi = fn(hi);
+  let a = 0;
+  while (a < STEPS && Math.abs(fn(x(a + 1)) - fLo) <= tol) a++;
+  let b = STEPS;
+  while (b > a && Math.abs(fn(x(b - 1)) - fHi) <= tol) b--;
+  return [x(a), x(b)];
+}
+
+/**
+ * The per-channel affine map x_c = t[c] * x'_c + o[c] of a table op's input that puts every
+ * channel's useful range (where the table op moves, within what calibration saw) onto the
+ * widest one's, so one per-tensor scale serves them all; o stays 0 when A has no bias.
+ */
+function tableInputMap(
+  fn: (x: number) => number,
+  r: { lo: Float64Array; hi: Float64Array },
+  offsets: boolean,
+): { t: Float64Array; o: Float64Array; useful: [number, number] } {
+  const C = r.lo.length;
+  const t = new Float64Array(C).fill(1);
+  const o = new Float64Array(C);
+  const useful = Array.from({ length: C }, (_, c) =>
+    r.hi[c]! > r.lo[c]! ? usefulRange(fn, Math.min(r.lo[c]!, 0), Math.max(r.hi[c]!, 0)) : null,
+  );
+  let widest: [number, number] | null = null;
+  for (const u of useful) if (u !== null && (widest === null || u[1] - u[0] > widest[1] - widest[0])) widest = u;
+  if (widest === null || !(widest[1] > widest[0])) return { t, o, useful: [-Infinity, Infinity] };
+  const [A, B] = widest;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let c = 0; c < C; c++) {
+    const u = useful[c];
+    if (u === null || u === undefined || !(u[1] > u[0])) continue;
+    if (offsets) {
+      t[c] = Math.max(1 / 1024, (u[1] - u[0]) / (B - A));
+      o[c] = u[0] - t[c]! * A;
+    } else t[c] = Math.max(1 / 1024, Math.max(Math.abs(u[0]), Math.abs(u[1])) / Math.max(Math.abs(A), Math.abs(B)));
+    lo = Math.min(lo, (u[0] - o[c]!) / t[c]!);
+    hi = Math.max(hi, (u[1] - o[c]!) / t[c]!);
+  }
+  return { t, o, useful: lo < hi ? [lo, hi] : [-Infinity, Infinity] };
 }
 
 /** Observes `base` (the model, equalized or not) and builds the quantized model on its graph. */
@@ -211,6 +324,7 @@ async function calibrate(
   capable: GraphNode[],
   observed: Set<string>,
   keepFloat: Set<string>,
+  applied: AppliedTable[],
 ): Promise<OnnxModel> {
   const graph = base.planGraph;
   const isConst = (name: string): boolean => graph.initializers.has(name);
@@ -256,6 +370,15 @@ async function calibrate(
     } else paramsOf(n.outputs[0]!);
   }
   clampToReaders(graph, capable, values, observers);
+  for (const e of applied) {
+    // as clampToReaders does for a table's input: the codes beyond where it moves are wasted
+    const q = values.get(e.x);
+    if (q === undefined) continue;
+    const lo = Math.max((-128 - q.zeroPoint) * q.scale, e.useful[0]);
+    const hi = Math.min((127 - q.zeroPoint) * q.scale, e.useful[1]);
+    const c = activationParams(lo, hi);
+    if (hi > lo && c.scale < q.scale) values.set(e.x, c);
+  }
   const weights = new Map<string, Float32Array>();
   for (const n of capable) {
     if (!['Conv', 'ConvTranspose', 'MatMul'].includes(n.opType)) continue;
@@ -281,15 +404,56 @@ async function calibrate(
     weights.set(n.inputs[1]!, scales);
   }
   const ann: QuantAnnotations = { values, weights, keepFloat, requant: options.requant ?? 'fp32' };
-  const q = new OnnxModel(model.qw, graph, base.standard, ann, model.loadShapes);
+  const q = new OnnxModel(model.qw, withChannelTables(graph, applied, values), base.standard, ann, model.loadShapes);
   q.planKnownShapes();
   // against `base`: equalized values differ from the unequalized model's by their channel scales
   q.report = { records, int8Values: values.size, nodes: sensitivity(base, q, first!) };
   return q;
 }
 
-/** The float function of a one-input elementwise node run by a lookup table, or null. */
-function elementwise(n: GraphNode): ((x: number) => number) | null {
+/** A table equalization applied, with its table op's function. */
+interface AppliedTable extends TableEqualization {
+  fn: (x: number) => number;
+  /** Where the table op moves, in x's rescaled units: x's range is narrowed to it. */
+  useful: [number, number];
+}
+
+/**
+ * The int8 graph: each applied chain's Mul -> Add -> table op -> Mul as one ChannelTable node (x's
+ * codes through a table per channel into `${y}::eq`'s), where both ends are quantized.
+ */
+function withChannelTables(g: Graph, applied: AppliedTable[], values: Map<string, ValQuant>): Graph {
+  if (applied.length === 0) return g;
+  const drop = new Set<string>();
+  const nodes: GraphNode[] = [];
+  const at = new Map<string, ChannelTableNode>();
+  for (const e of applied) {
+    const ys = `${e.y}::eq`;
+    if (!values.has(e.x) || !values.has(ys)) continue;
+    drop.add(`${e.x}::eq_scaled`).add(`${e.x}::eq`).add(e.p.name).add(ys);
+    at.set(ys, {
+      name: e.p.name,
+      opType: 'ChannelTable',
+      domain: 'qwasm',
+      inputs: [e.x, `${e.x}::eq_scale`, `${e.x}::eq_offset`, `${e.y}::eq_scale`],
+      outputs: [ys],
+      attrs: new Map(),
+      fn: e.fn,
+    });
+  }
+  for (const n of g.nodes) {
+    const ct = at.get(n.outputs[0]!);
+    if (ct !== undefined) nodes.push(ct);
+    else if (!drop.has(n.name)) nodes.push(n);
+  }
+  return { ...g, nodes };
+}
+
+/**
+ * The float function of a one-input elementwise node run by a lookup table, or null; with
+ * `float32`, each of its ops rounded to float32 as onnxruntime runs them on the QDQ export.
+ */
+function elementwise(n: GraphNode, float32 = false): ((x: number) => number) | null {
   const program =
     n.opType === 'Pointwise' && n.domain === 'qwasm'
       ? (n as PlannedNode).program
@@ -298,7 +462,7 @@ function elementwise(n: GraphNode): ((x: number) => number) | null {
         : undefined;
   if (program === undefined) return null;
   const runner = new PointwiseRunner(program);
-  return (x) => runner.scalar(x);
+  return float32 ? (x) => runner.scalar32(x) : (x) => runner.scalar(x);
 }
 
 /**
