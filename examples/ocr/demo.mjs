@@ -58,6 +58,7 @@ const calBar = new Progress(`calibrate + quantize (${observerName})`, records);
 const int8 = await quantizeAll(float32, feeds, {
   observer,
   keepFloat: CALIBRATION.options.keepFloat,
+  equalizeTables: CALIBRATION.options.equalizeTables,
   onProgress: (n) => calBar.tick(n - calBar.done),
 });
 calBar.finish();
