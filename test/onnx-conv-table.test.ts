@@ -5,38 +5,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Qwasm } from '../src/index.js';
 import { OnnxModel } from '../src/onnx/index.js';
 import { decodeModel, encodeModel } from '../src/onnx/proto.js';
+import { f32, init, node, scalar, seededFloats } from './onnx/graph.js';
 
 let qw: Qwasm;
 beforeAll(async () => {
   qw = await Qwasm.create({ backend: 'simd' });
 });
 
-let seed = 17;
-function rand(n: number, lo = -1, hi = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return lo + ((hi - lo) * seed) / 2147483648;
-  });
-}
-
-const f32 = (name: string, dims: number[]) => ({
-  name,
-  type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
-});
-const init = (name: string, dims: number[], data: Float32Array) => ({
-  name,
-  dims,
-  dataType: 1,
-  rawData: new Uint8Array(data.slice().buffer),
-});
-const scalar = (name: string, v: number) => init(name, [], Float32Array.of(v));
-const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({
-  name: `${opType}_${output[0]}`,
-  opType,
-  input,
-  output,
-  attribute,
-});
+const rand = seededFloats(17);
 
 const C = 6;
 const M = 13;
@@ -46,7 +22,7 @@ const numelX = X.reduce((a, b) => a * b, 1);
 
 /** x -> Conv 3x3 pad 1 -> t -> `tail` -> y. */
 function model(tail: object[]): Uint8Array {
-  seed = 17;
+  rand.reset();
   return encodeModel({
     irVersion: 8,
     opsetImport: [{ domain: '', version: 14 }],

@@ -7,38 +7,14 @@ import { Qwasm } from '../src/index.js';
 import { OnnxModel } from '../src/onnx/index.js';
 import { encodeModel } from '../src/onnx/proto.js';
 import type { Val } from '../src/onnx/plan.js';
+import { f32, init, node, scalar, seededFloats } from './onnx/graph.js';
 
 let qw: Qwasm;
 beforeAll(async () => {
   qw = await Qwasm.create({ backend: 'simd' });
 });
 
-let seed = 11;
-function rand(n: number, lo = -1, hi = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return lo + ((hi - lo) * seed) / 2147483648;
-  });
-}
-
-const f32 = (name: string, dims: number[]) => ({
-  name,
-  type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
-});
-const init = (name: string, dims: number[], data: Float32Array) => ({
-  name,
-  dims,
-  dataType: 1,
-  rawData: new Uint8Array(data.slice().buffer),
-});
-const scalar = (name: string, v: number) => init(name, [], Float32Array.of(v));
-const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({
-  name: `${opType}_${output[0]}`,
-  opType,
-  input,
-  output,
-  attribute,
-});
+const rand = seededFloats(11);
 
 const C = 5;
 const M = 11;

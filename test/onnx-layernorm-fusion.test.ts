@@ -8,38 +8,15 @@ import { Qwasm } from '../src/index.js';
 import { OnnxModel } from '../src/onnx/index.js';
 import { encodeModel } from '../src/onnx/proto.js';
 import { sqnrDb } from './onnx/images.mjs';
+import { f32, init, node, seededFloats } from './onnx/graph.js';
 
 let qw: Qwasm;
 beforeAll(async () => {
   qw = await Qwasm.create({ backend: 'simd' });
 });
 
-let seed = 3;
-function rand(n: number, lo = -1, hi = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return lo + ((hi - lo) * seed) / 2147483648;
-  });
-}
-
-const f32 = (name: string, dims: number[]) => ({
-  name,
-  type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
-});
-const init = (name: string, dims: number[], data: Float32Array) => ({
-  name,
-  dims,
-  dataType: 1,
-  rawData: new Uint8Array(data.slice().buffer),
-});
+const rand = seededFloats(3);
 const ints = (name: string, v: number[]) => ({ name, type: 7, ints: v });
-const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({
-  name: `${opType}_${output[0]}`,
-  opType,
-  input,
-  output,
-  attribute,
-});
 
 const X = [1, 6, 16];
 const D = 16;
@@ -96,7 +73,7 @@ const CASES = [
 
 describe('layer normalization written op by op', () => {
   it.each(CASES)('$name: float32 agrees with onnxruntime-node', async ({ ln, fused }) => {
-    seed = 3;
+    rand.reset();
     const bytes = model(ln);
     const x = rand(numelX, -2, 2);
     const sess = await ort.InferenceSession.create(bytes);
@@ -116,7 +93,7 @@ describe('layer normalization written op by op', () => {
   });
 
   it.each(CASES.slice(0, 2))('$name: int8 tracks float32 and its QDQ export', async ({ ln }) => {
-    seed = 3;
+    rand.reset();
     const bytes = model(ln);
     const m = OnnxModel.load(qw, bytes);
     const q = await m.quantize({

@@ -8,37 +8,14 @@ import { Qwasm } from '../src/index.js';
 import { OnnxModel } from '../src/onnx/index.js';
 import { encodeModel } from '../src/onnx/proto.js';
 import { sqnrDb } from './onnx/images.mjs';
+import { f32, init, node, seededFloats } from './onnx/graph.js';
 
 let qw: Qwasm;
 beforeAll(async () => {
   qw = await Qwasm.create({ backend: 'simd' });
 });
 
-let seed = 5;
-function rand(n: number, lo = -1, hi = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return lo + ((hi - lo) * seed) / 2147483648;
-  });
-}
-
-const f32 = (name: string, dims: number[]) => ({
-  name,
-  type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
-});
-const init = (name: string, dims: number[], data: Float32Array) => ({
-  name,
-  dims,
-  dataType: 1,
-  rawData: new Uint8Array(data.slice().buffer),
-});
-const node = (opType: string, input: string[], output: string[]) => ({
-  name: `${opType}_${output[0]}`,
-  opType,
-  input,
-  output,
-  attribute: [],
-});
+const rand = seededFloats(5);
 
 const X = [2, 5, 12];
 const K = 12;
@@ -133,7 +110,7 @@ const numelX = X.reduce((a, b) => a * b, 1);
 
 describe('MatMul + bias Add', () => {
   it.each(CASES)('$name: float32 agrees with onnxruntime-node', async (c) => {
-    seed = 5;
+    rand.reset();
     const bytes = modelOf(c);
     const x = rand(numelX, -2, 2);
     const sess = await ort.InferenceSession.create(bytes);
@@ -152,7 +129,7 @@ describe('MatMul + bias Add', () => {
   });
 
   it.each(CASES)('$name: int8 matches its QDQ export on onnxruntime-node and loads back bit for bit', async (c) => {
-    seed = 5;
+    rand.reset();
     const bytes = modelOf(c);
     const model = OnnxModel.load(qw, bytes);
     const q = await model.quantize({
