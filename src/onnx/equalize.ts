@@ -30,8 +30,8 @@ function constFloat(g: Graph, name: string | undefined): OnnxTensor | undefined 
   return t !== undefined && t.dtype === 'float32' ? t : undefined;
 }
 
-/** The pairs of the fused graph that can be equalized; `skip` names nodes left alone. */
-export function equalizationPairs(g: Graph, skip: ReadonlySet<string>): EqualizationPair[] {
+/** Each value's reading nodes, and how many inputs read it (a node reading it twice counts twice). */
+function readersOf(g: Graph): { readers: Map<string, GraphNode[]>; uses: Map<string, number> } {
   const readers = new Map<string, GraphNode[]>();
   const uses = new Map<string, number>();
   for (const n of g.nodes)
@@ -39,6 +39,12 @@ export function equalizationPairs(g: Graph, skip: ReadonlySet<string>): Equaliza
       readers.set(i, [...(readers.get(i) ?? []), n]);
       uses.set(i, (uses.get(i) ?? 0) + 1);
     }
+  return { readers, uses };
+}
+
+/** The pairs of the fused graph that can be equalized; `skip` names nodes left alone. */
+export function equalizationPairs(g: Graph, skip: ReadonlySet<string>): EqualizationPair[] {
+  const { readers, uses } = readersOf(g);
   const outputs = new Set(g.outputs.map((o) => o.name));
   const conv = (n: GraphNode): boolean =>
     n.opType === 'Conv' &&
@@ -165,13 +171,7 @@ const TABLE_OPS = new Set(['HardSwish', 'HardSigmoid', 'Sigmoid', 'Tanh', 'Leaky
 
 /** The A -> table -> B chains of the fused graph; `skip` names nodes left alone. */
 export function tableEqualizations(g: Graph, skip: ReadonlySet<string>): TableEqualization[] {
-  const readers = new Map<string, GraphNode[]>();
-  const uses = new Map<string, number>();
-  for (const n of g.nodes)
-    for (const i of n.inputs) {
-      readers.set(i, [...(readers.get(i) ?? []), n]);
-      uses.set(i, (uses.get(i) ?? 0) + 1);
-    }
+  const { readers, uses } = readersOf(g);
   const outputs = new Set(g.outputs.map((o) => o.name));
   const conv = (n: GraphNode): boolean =>
     n.opType === 'Conv' &&
