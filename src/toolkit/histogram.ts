@@ -200,10 +200,29 @@ class Moments {
 
   /** [mass, first moment, second moment] of the density below t (absolute units; moments about c). */
   below(t: number): [number, number, number] {
+    this.accumulate(t);
+    return [this.s0, this.s1, this.s2];
+  }
+
+  // the result of accumulate(), in fields so the error search allocates nothing per cell
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+
+  /** below(t) into s0, s1, s2. */
+  private accumulate(t: number): void {
     const h = this.h;
     const B = h.counts.length;
-    if (t <= h.min) return [0, 0, 0];
-    if (t > h.max) return [this.m0[B]!, this.m1[B]!, this.m2[B]!];
+    if (t <= h.min) {
+      this.s0 = this.s1 = this.s2 = 0;
+      return;
+    }
+    if (t > h.max) {
+      this.s0 = this.m0[B]!;
+      this.s1 = this.m1[B]!;
+      this.s2 = this.m2[B]!;
+      return;
+    }
     let j = Math.floor(t / h.width) - h.origin;
     if (j < 0) j = 0;
     if (j >= B) j = B - 1;
@@ -212,7 +231,8 @@ class Moments {
     let s2 = this.m2[j]!;
     const m = h.counts[j]!;
     if (m > 0) {
-      const [a0, b0] = binInterval(h, j);
+      const a0 = Math.max((h.origin + j) * h.width, h.min);
+      const b0 = Math.min((h.origin + j) * h.width + h.width, h.max);
       if (b0 > a0) {
         const tt = Math.min(Math.max(t, a0), b0);
         const a = a0 - this.c;
@@ -229,7 +249,9 @@ class Moments {
         s2 += m * a * a;
       }
     }
-    return [s0, s1, s2];
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
   }
 
   /**
@@ -241,16 +263,20 @@ class Moments {
     // only the cells the data can reach
     const qa = Math.max(qmin, Math.min(qmax, Math.round(h.min / s) + zp));
     const qb = Math.max(qmin, Math.min(qmax, Math.round(h.max / s) + zp));
-    let prev: [number, number, number] = [0, 0, 0];
+    let p0 = 0;
+    let p1 = 0;
+    let p2 = 0;
     let err = 0;
     for (let q = qa; q <= qb; q++) {
-      const next: [number, number, number] = q === qb ? this.below(Infinity) : this.below((q - zp + 0.5) * s);
+      this.accumulate(q === qb ? Infinity : (q - zp + 0.5) * s);
       const v = (q - zp) * s - this.c;
-      const d0 = next[0] - prev[0];
-      const d1 = next[1] - prev[1];
-      const d2 = next[2] - prev[2];
+      const d0 = this.s0 - p0;
+      const d1 = this.s1 - p1;
+      const d2 = this.s2 - p2;
       err += d2 - 2 * v * d1 + v * v * d0;
-      prev = next;
+      p0 = this.s0;
+      p1 = this.s1;
+      p2 = this.s2;
     }
     return Math.max(err, 0);
   }

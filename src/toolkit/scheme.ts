@@ -212,7 +212,7 @@ export function nudgeZeroPoint(
   check(
     Number.isInteger(qmin) && Number.isInteger(qmax) && qmin < qmax,
     'qmin',
-    `[${describe(qmin)}, ${describe(qmax)}] is not an integer range`,
+    () => `[${describe(qmin)}, ${describe(qmax)}] is not an integer range`,
   );
   const lo = Math.min(min, 0);
   const hi = Math.max(max, 0);
@@ -268,9 +268,9 @@ function checkRange(min: number, max: number): void {
   check(
     typeof min === 'number' && typeof max === 'number' && Number.isFinite(min) && Number.isFinite(max),
     'range',
-    `must be finite numbers, got [${describe(min)}, ${describe(max)}]`,
+    () => `must be finite numbers, got [${describe(min)}, ${describe(max)}]`,
   );
-  check(min <= max, 'range', `min ${min} is above max ${max}`);
+  check(min <= max, 'range', () => `min ${min} is above max ${max}`);
 }
 
 /** An axis option: an integer, normalised against the rank (negative counts from the end). */
