@@ -348,9 +348,14 @@ async function calibrate(
   }
   if (records === 0) throw new QwasmError('options.calibration', 'gave no input records');
   const values = new Map<string, ValQuant>();
+  // a node kept in float32 writes float32 (the plan does not quantize its output), so its
+  // readers read float32 and run in float32 too: none of those values is annotated, or the
+  // QDQ export would quantize what qwasm runs in float
+  const keptOutputs = new Set(graph.nodes.filter((n) => keepFloat.has(n.name)).flatMap((n) => n.outputs));
   const paramsOf = (name: string): ValQuant | undefined => {
     const hit = values.get(name);
     if (hit !== undefined) return hit;
+    if (keptOutputs.has(name)) return undefined;
     const o = observers.get(name);
     if (o === undefined || o.count === 0) return undefined;
     const r = o.range(SCHEME);
@@ -393,8 +398,10 @@ async function calibrate(
     } else if (n.opType === 'ConvTranspose') scales = channelScales(data, 1);
     else scales = channelScales(data, w.shape[0]!);
     const xq = values.get(n.inputs[0]!);
+    // a float32 input (a kept node's output): the node runs in float32 with float32 weights
+    if (xq === undefined) continue;
     const bias = n.inputs[2] ? graph.initializers.get(n.inputs[2]) : undefined;
-    if (xq !== undefined && bias !== undefined) scales = fitBias(scales, bias.data, xq.scale);
+    if (bias !== undefined) scales = fitBias(scales, bias.data, xq.scale);
     if (options.weights === 'per-tensor' || n.opType === 'ConvTranspose') {
       let m = 0;
       for (const s of scales) m = Math.max(m, s);
