@@ -209,3 +209,81 @@ describe('the PP-OCR direction classifier quantized with equalizeTables, loaded 
     }
   });
 });
+
+// Hand-written QDQ files: x -> Q -> DQ -> float ops -> Q -> DQ -> y, as onnxruntime's own
+// quantizer or another tool may leave per-channel ops between quantized values.
+const u8 = (name: string, v: number) => ({ name, dims: [], dataType: 2, rawData: Uint8Array.of(v) });
+function qdqModel(ops: ReturnType<typeof node>[], consts: ReturnType<typeof init>[], outs: string[]): Uint8Array {
+  const qdq = (v: string, s: string, z: string, out: string) => [
+    node('QuantizeLinear', [v, s, z], [`${v}__q`]),
+    node('DequantizeLinear', [`${v}__q`, s, z], [out]),
+  ];
+  return encodeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'qdq-chain',
+      node: [...qdq('x', 'sx', 'zx', 'xd'), ...ops, ...outs.flatMap((o, i) => qdq(`${o}_f`, `s${i}`, `z${i}`, o))],
+      initializer: [
+        scalar('sx', 0.02),
+        u8('zx', 100),
+        ...outs.flatMap((_, i) => [scalar(`s${i}`, 0.013 + 0.004 * i), u8(`z${i}`, 90 + 20 * i)]),
+        ...consts,
+      ],
+      input: [f32('x', [1, 4, 6, 6])],
+      output: outs.map((o) => f32(o, [1, 4, 6, 6])),
+    },
+  });
+}
+
+describe('per-channel float chains of other QDQ files', () => {
+  const perChannel = init('k', [1, 4, 1, 1], Float32Array.of(0.5, -1.25, 3, 0.01));
+  const offsets = init('b', [4, 1, 1], Float32Array.of(-0.3, 0.7, 0, 1.1));
+  const lastAxis = init('w', [6], Float32Array.of(1, -2, 0.25, 4, -0.5, 1.5));
+  const x = { data: seededFloats(41)(4 * 36, -2, 3), shape: [1, 4, 6, 6] };
+  const cases = [
+    {
+      name: 'Mul and Add by [1, C, 1, 1] / [C, 1, 1] constants and a Relu: one table per channel',
+      ops: [node('Mul', ['xd', 'k'], ['m']), node('Add', ['m', 'b'], ['a']), node('Relu', ['a'], ['y_f'])],
+      tables: 1,
+    },
+    {
+      name: 'a constant along the last axis ([W]): one table per column',
+      ops: [node('Mul', ['w', 'xd'], ['m']), node('Sub', ['half', 'm'], ['y_f'])],
+      tables: 1,
+    },
+    {
+      name: 'constants along two different axes: float ops',
+      ops: [node('Mul', ['xd', 'w'], ['m']), node('Div', ['m', 'b'], ['y_f'])],
+      tables: 0,
+    },
+    {
+      name: 'a value inside the chain read by another chain: float ops, as the file has them',
+      ops: [node('Mul', ['xd', 'k'], ['m']), node('Add', ['m', 'b'], ['y_f']), node('Relu', ['m'], ['y2_f'])],
+      tables: 0,
+      outs: ['y', 'y2'],
+    },
+    {
+      name: 'scalar constants only: the pointwise fusion tables it per tensor',
+      ops: [node('Mul', ['xd', 'half'], ['m']), node('Add', ['m', 'half'], ['y_f'])],
+      tables: 0,
+    },
+  ];
+  it.each(cases)('$name, the codes onnxruntime-node computes', async ({ ops, tables, outs }) => {
+    const names = outs ?? ['y'];
+    const file = qdqModel(ops, [perChannel, offsets, lastAxis, scalar('half', 0.5)], names);
+    const session = await ort.InferenceSession.create(file);
+    const want = await session.run({ x: new ort.Tensor('float32', x.data, x.shape) });
+    const runs: Buffer[][] = [];
+    for (const b of backends) {
+      const m = OnnxModel.load(engines.get(b)!, file);
+      expect(m.steps.filter((s) => s.op.includes('lookup_u8_channels')).length).toBe(tables);
+      if (ops[0]!.input[1] === 'half') expect(m.steps.some((s) => s.op.includes('lookup table'))).toBe(true);
+      const got = m.run({ x });
+      for (const o of names) expect(Array.from(got[o]!.data), o).toEqual(Array.from(want[o]!.data as Float32Array));
+      runs.push(names.map((o) => bits(got[o]!.data)));
+      m.dispose();
+    }
+    for (const r of runs) r.forEach((v, i) => expect(v.equals(runs[0]![i]!)).toBe(true));
+  });
+});
