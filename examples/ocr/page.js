@@ -91,12 +91,8 @@ async function main() {
   const float32 = loadFloat32(qw, OnnxModel, bytes);
   const feeds = calibrationFeeds(calib);
   const total = feeds.det.length + feeds.cls.length + feeds.rec.length;
-  // equalizeTables off here: the page checks every wasm build on the exported QDQ file, and a
-  // QDQ file loaded back runs equalized table chains in float32, which the relaxed build
-  // computes with fused multiply-adds (different bits); the Node demo keeps them on
   const int8 = await quantizeAll(float32, feeds, {
     ...CALIBRATION.options,
-    equalizeTables: {},
     onProgress: (n) => status(`calibrating int8 (${CALIBRATION.options.observer}): ${n} / ${total} images`),
   });
   result.threads = qw.threads;
