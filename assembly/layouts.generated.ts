@@ -119,6 +119,8 @@ export const EP_RR: i32 = 92;
 export const EP_RLO: i32 = 96;
 /** residual add: highest code of the sum (f32) */
 export const EP_RHI: i32 = 100;
+/** a table after the requantization (and the residual add): the pair table of lookup_pairs_build the conv drivers apply per block of whole output rows (lookupSpan), or 0 (i32) */
+export const EP_LOOKUP: i32 = 104;
 /** Size of the epilogue block in bytes. */
 export const EP_BYTES: i32 = 112;
 

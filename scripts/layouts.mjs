@@ -108,6 +108,11 @@ export const layouts = {
       ['RR', 'f32', "residual add: the residual's scale / the sum's scale"],
       ['RLO', 'f32', 'residual add: lowest code of the sum (its zero point with a fused ReLU)'],
       ['RHI', 'f32', 'residual add: highest code of the sum'],
+      [
+        'LOOKUP',
+        'i32',
+        'a table after the requantization (and the residual add): the pair table of lookup_pairs_build the conv drivers apply per block of whole output rows (lookupSpan), or 0',
+      ],
     ],
   },
   binaryEpilogue: {

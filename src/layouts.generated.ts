@@ -122,6 +122,8 @@ export const EpilogueField = {
   RLO: 24,
   /** residual add: highest code of the sum (f32) */
   RHI: 25,
+  /** a table after the requantization (and the residual add): the pair table of lookup_pairs_build the conv drivers apply per block of whole output rows (lookupSpan), or 0 (i32) */
+  LOOKUP: 26,
 } as const;
 /** Size of the epilogue block in bytes. */
 export const EPILOGUE_BYTES = 112;

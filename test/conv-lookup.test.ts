@@ -16,10 +16,18 @@ afterAll(() => {
 const hardSwish = (v: number) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6;
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
-/** [N, H, W, C], O, kernel, stride, group: a 1x1 GEMM, an implicit GEMM, a depthwise conv. */
+/**
+ * [N, H, W, C], O, kernel, stride, group: 1x1 GEMMs (one over two row blocks, one grouped),
+ * im2col, implicit GEMMs (over three 64-pixel blocks with a tail, and grouped), a depthwise
+ * conv. The drivers apply the table per block of output rows, after every group's columns.
+ */
 const SHAPES: Array<{ x: number[]; O: number; k: number; s: number; group: number }> = [
   { x: [1, 9, 7, 5], O: 13, k: 1, s: 1, group: 1 },
+  { x: [1, 30, 30, 64], O: 9, k: 1, s: 1, group: 1 },
+  { x: [1, 5, 5, 6], O: 4, k: 1, s: 1, group: 2 },
   { x: [2, 11, 10, 3], O: 16, k: 3, s: 2, group: 1 },
+  { x: [1, 13, 11, 8], O: 20, k: 3, s: 1, group: 1 },
+  { x: [1, 6, 7, 8], O: 12, k: 3, s: 1, group: 2 },
   { x: [1, 8, 9, 12], O: 12, k: 3, s: 1, group: 12 },
   { x: [1, 1, 1, 1], O: 1, k: 1, s: 1, group: 1 },
 ];
@@ -50,6 +58,7 @@ describe('conv2d with a fused lookup', () => {
   for (const dtype of ['int8', 'uint8'] as const) {
     it(`${dtype}: equals conv2d then lookupLayer on every build and conv path, into a reused out`, () => {
       const r = rng(1500);
+      const paths = new Set<string>();
       for (const sh of SHAPES) {
         for (const fn of [hardSwish, sigmoid]) {
           const { cfg, x, lookupOut } = setup(r, dtype, sh);
@@ -65,31 +74,44 @@ describe('conv2d with a fused lookup', () => {
             }
             // a table that is not the identity: the fused layer does apply it
             expect(firstDiff(plain.run(x).data, want.data)).not.toBe(-1);
+            paths.add(fused.path);
             plain.dispose();
             act.dispose();
             fused.dispose();
           }
         }
       }
+      expect([...paths].sort()).toEqual(['depthwise', 'gemm1x1', 'igemm', 'im2col']);
     });
   }
 
   it('gives the same codes on two threads, with run and runAsync, and allocates nothing in steady state', async () => {
     const r = rng(1501);
     const base = [...qws.values()][0]!;
-    const { cfg, lookupOut } = setup(r, 'int8', { x: [1, 40, 40, 16], O: 32, k: 3, s: 1, group: 1 });
-    const x = { data: randomInt8(r, 40 * 40 * 16), shape: [1, 40, 40, 16] };
-    const want = base.conv2d({ ...cfg, lookup: { fn: hardSwish, output: lookupOut } }).run(x);
-    const mt = threaded.conv2d({ ...cfg, lookup: { fn: hardSwish, output: lookupOut } });
-    expect(firstDiff(mt.run(x).data, want.data)).toBe(-1);
-    expect(firstDiff((await mt.runAsync(x)).data, want.data)).toBe(-1);
-    const out = { data: new Int8Array(want.data.length), shape: want.shape };
-    mt.run(x, out);
-    const before = threaded.memoryBytes;
-    for (let i = 0; i < 20; i++) mt.run(x, out);
-    expect(threaded.memoryBytes).toBe(before);
-    expect(firstDiff(out.data, want.data)).toBe(-1);
-    mt.dispose();
+    // an implicit GEMM, a 1x1 GEMM and a depthwise conv, each split over the threads
+    for (const [O, k, group] of [
+      [32, 3, 1],
+      [24, 1, 1],
+      [16, 3, 16],
+    ] as const) {
+      const { cfg, lookupOut } = setup(r, 'int8', { x: [1, 40, 40, 16], O, k, s: 1, group });
+      const x = { data: randomInt8(r, 40 * 40 * 16), shape: [1, 40, 40, 16] };
+      const plain = base.conv2d(cfg);
+      const act = base.lookupLayer({ fn: hardSwish, input: { ...cfg.output, dtype: 'int8' }, output: lookupOut });
+      const want = act.run(plain.run(x));
+      const mt = threaded.conv2d({ ...cfg, lookup: { fn: hardSwish, output: lookupOut } });
+      expect(firstDiff(mt.run(x).data, want.data), mt.path).toBe(-1);
+      expect(firstDiff((await mt.runAsync(x)).data, want.data), mt.path).toBe(-1);
+      const out = { data: new Int8Array(want.data.length), shape: want.shape };
+      mt.run(x, out);
+      const before = threaded.memoryBytes;
+      for (let i = 0; i < 20; i++) mt.run(x, out);
+      expect(threaded.memoryBytes).toBe(before);
+      expect(firstDiff(out.data, want.data), mt.path).toBe(-1);
+      mt.dispose();
+      plain.dispose();
+      act.dispose();
+    }
   });
 
   it('takes a ready table, and names a bad lookup', () => {

@@ -14,7 +14,7 @@
 import { MR, NR } from '../gemm/ukernels.generated';
 import { pack_a_s16 } from '../gemm/pack';
 import { conv_gemm_s16, conv_gemm_f32, useConvGemmTile } from './gemm';
-import { Epilogue, outputBytes, residualAddSpan } from '../gemm/epilogue';
+import { Epilogue, outputBytes, residualAddSpan, lookupSpan } from '../gemm/epilogue';
 import { EP_BYTES } from '../layouts.generated';
 import { conv_pack_im2col_s16, conv_pack_im2col_f32 } from './im2col';
 import { conv_dw_s16, conv_dw_f32, useDepthwiseScratch, DW_SCRATCH } from './depthwise';
@@ -82,6 +82,8 @@ export function conv2d_s16_rows(
       const n = r / OH;
       const end = min(r1, (n + 1) * OH);
       conv_dw_s16(p, x, n, w, out, kind, params, scratch, r - n * OH, end - n * OH);
+      const rowCodes = cp(p, CP_OW) * cp(p, CP_M);
+      lookupSpan(kind, params, out + <usize>r * <usize>rowCodes, (end - r) * rowCodes);
       r = end;
     }
     return;
@@ -114,6 +116,7 @@ export function conv2d_s16_rows(
       conv_gemm_s16(scratch, w + <usize>g * wBytes, mc, Mg, kPairs, o, M, kind, epi);
     }
     residualAddSpan(kind, params, out + <usize>m0 * <usize>M, mc * M);
+    lookupSpan(kind, params, out + <usize>m0 * <usize>M, mc * M);
   }
 }
 

@@ -16,7 +16,7 @@
 // float32 (the baseline): the same indirection over the input rows in place, an MR x 8
 // f32x4 tile per panel.
 import { NR } from '../gemm/ukernels.generated';
-import { Epilogue, outputBytes, residualAddSpan } from '../gemm/epilogue';
+import { Epilogue, outputBytes, residualAddSpan, lookupSpan } from '../gemm/epilogue';
 import { EP_BYTES } from '../layouts.generated';
 import { fmadd } from '../gemm/fma';
 import { epilogue, epilogueF32 } from '../gemm/epilogue';
@@ -286,6 +286,7 @@ export function conv_igemm_s16(
       }
     }
     residualAddSpan(kind, params, out + <usize>m0 * <usize>M, mc * M);
+    lookupSpan(kind, params, out + <usize>m0 * <usize>M, mc * M);
   }
 }
 

@@ -33,9 +33,11 @@ import {
   EP_RR,
   EP_RLO,
   EP_RHI,
+  EP_LOOKUP,
 } from '../layouts.generated';
 import { srdhmScalar, rdbpotScalar, srdhmVec, rdbpotVecPerLane } from '../requant';
 import { qadd_s8 } from '../elementwise';
+import { lookup_u8_pairs } from '../lookup';
 
 export enum Epilogue {
   I32 = 0,
@@ -473,6 +475,19 @@ export function residualAddSpan(kind: i32, params: usize, out: usize, n: i32): v
   const hi = load<f32>(params, EP_RHI);
   if (mode == 1) qadd_s8(out, 0, r, 0, n, 1, out, signed, F, Rc, Rr, lo, hi);
   else qadd_s8(r, 0, out, 0, n, 1, out, signed, F, Rr, Rc, lo, hi);
+}
+
+/**
+ * The table fused after a requantizing conv (LOOKUP != 0 in its epilogue block `params`, a
+ * pair table of lookup_pairs_build): `n` finished output codes at `out` go through it in
+ * place. The conv drivers call it per block of whole output rows, after residualAddSpan,
+ * while the block is still in cache, instead of one pass over the whole output afterwards.
+ */
+export function lookupSpan(kind: i32, params: usize, out: usize, n: i32): void {
+  if (kind != Epilogue.Fp32 && kind != Epilogue.Fixed) return;
+  const pairs = <usize>load<u32>(params, EP_LOOKUP);
+  if (pairs == 0 || n <= 0) return;
+  lookup_u8_pairs(out, n, n, 1, pairs, out, n);
 }
 
 /**

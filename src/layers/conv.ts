@@ -419,7 +419,7 @@ export class Conv2d extends ConvLayer<Conv2dInput, Tensor<Int8Array | Uint8Array
   private readonly weights: number;
   private readonly epiPtr: number;
   private readonly epiKind: number;
-  /** The pair table of `lookup` (lookup_u8_pairs), or 0. */
+  /** The pair table of `lookup` (lookup_pairs_build; the conv drivers apply it), or 0. */
   private readonly lookupPairs: number = 0;
   /** The fused residual add, or null. */
   private readonly residual: ResidualSpec | null;
@@ -462,8 +462,16 @@ export class Conv2d extends ConvLayer<Conv2dInput, Tensor<Int8Array | Uint8Array
       const epi = EpilogueParams.requant(rt, M, layerRequantSpec(q, ws, bias));
       this.blocks.push(epi.ptr);
       this.epiKind = epi.kind;
-      // before epilogueFor: grouped convs copy the header, residual fields included
+      // before epilogueFor: grouped convs copy the header, residual and table fields included
       if (residual !== null) epi.setResidual(residual);
+      if (table !== null) {
+        // the conv drivers apply it per block of output rows, while the block is in cache
+        this.lookupPairs = rt.heap.alloc(PAIRS_BYTES + 256, 'lookup');
+        this.blocks.push(this.lookupPairs);
+        rt.heap.u8.set(table, this.lookupPairs + PAIRS_BYTES);
+        rt.kernels.lookup_pairs_build(this.lookupPairs + PAIRS_BYTES, this.lookupPairs);
+        rt.heap.i32[(epi.ptr >> 2) + EpilogueField.LOOKUP] = this.lookupPairs;
+      }
       const headers = groupHeadersBytes(geo, this.convPath);
       let hp = 0;
       if (headers > 0) {
@@ -479,12 +487,6 @@ export class Conv2d extends ConvLayer<Conv2dInput, Tensor<Int8Array | Uint8Array
         rt.heap.i8.set(kernel.data, src);
         packConvWeightsS16(rt, geo, this.convPath, src, true, zw, this.weights);
       });
-      if (table !== null) {
-        this.lookupPairs = rt.heap.alloc(PAIRS_BYTES + 256, 'lookup');
-        this.blocks.push(this.lookupPairs);
-        rt.heap.u8.set(table, this.lookupPairs + PAIRS_BYTES);
-        rt.kernels.lookup_pairs_build(this.lookupPairs + PAIRS_BYTES, this.lookupPairs);
-      }
     } catch (e) {
       this.dispose();
       throw e;
@@ -541,21 +543,6 @@ export class Conv2d extends ConvLayer<Conv2dInput, Tensor<Int8Array | Uint8Array
     const sp = this.sBuf.ensure(plan.scratchBytes, 'x');
     if (this.residual !== null) setResidualDelta(this.rt, this.epiPtr, this.headerCopies, rp - yp);
     this.rt.kernels.conv2d_s16(this.params, xp, this.weights, yp, this.epiKind, this.epiPtr, sp);
-    if (this.lookupPairs !== 0) {
-      const g = plan.geo;
-      const n = g.N * g.OH * g.OW * g.M;
-      this.rt.kernels.lookup_u8_pairs(yp, n, n, 1, this.lookupPairs, yp, n);
-    }
-  }
-
-  /** Applies the fused table (once the conv, on worker threads too, is done), then copies out. */
-  protected override collect(y: Tensor<Int8Array | Uint8Array>): Tensor<Int8Array | Uint8Array> {
-    const n = this.count;
-    if (this.lookupPairs !== 0 && n > 0) {
-      const yp = this.yBuf.ptr;
-      this.rt.kernels.lookup_u8_pairs(yp, n, n, 1, this.lookupPairs, yp, n);
-    }
-    return super.collect(y);
   }
 }
 
