@@ -2,7 +2,9 @@
 // microkernel into a small int32 tile, then apply the named epilogue to the tile.
 // The tile round trip costs MR*NR stores and loads against K/2 inner iterations.
 import { MR, NR, gemm_s16_mr, gemm_f32_mr, gemm_s16_mrx8c2__scalar, gemm_f32_mrx8__scalar } from './ukernels.generated';
-import { epilogue, epilogueF32, outputBytes } from './epilogue';
+import { Epilogue, epilogue, epilogueF32, outputBytes } from './epilogue';
+import { tile4x8Fp32 } from './fused';
+import { EP_BIAS, EP_MULT } from '../layouts.generated';
 
 /**
  * Rows per outer block: the widened activations of one block (rows * kPairs * 4 bytes) stay
@@ -57,13 +59,26 @@ export function gemm_s16_panels(
   const panelBytes = <usize>kPairs * NR * 4;
   const es = outputBytes(kind);
   const MC = rowsPerBlock(kPairs);
+  // fp32 requantization on the simd builds: full 4 x 8 tiles fused (fused.ts)
+  const fuse = ASC_FEATURE_SIMD && MR == 4 && kind == Epilogue.Fp32;
+  const bias: usize = fuse ? load<usize>(params, EP_BIAS) : 0;
+  const mult: usize = fuse ? load<usize>(params, EP_MULT) : 0;
   for (let mc0 = 0; mc0 < M; mc0 += MC) {
     const mcEnd = min(M, mc0 + MC);
     for (let p = pBegin; p < pEnd; p++) {
       const n0 = p * NR;
       const nc = min(NR, N - n0);
       const wp = w + <usize>p * panelBytes;
-      for (let m0 = mc0; m0 < mcEnd; m0 += MR) {
+      let m0 = mc0;
+      if (fuse && nc == NR) {
+        const b: usize = bias != 0 ? bias + ((<usize>n0) << 2) : 0;
+        const mu = mult + ((<usize>n0) << 2);
+        const m4 = mc0 + ((mcEnd - mc0) & ~3);
+        for (; m0 < m4; m0 += 4) {
+          tile4x8Fp32(a + <usize>m0 * <usize>kPairs * 4, wp, kPairs, out + <usize>m0 * ldo + n0, ldo, b, mu, params);
+        }
+      }
+      for (; m0 < mcEnd; m0 += MR) {
         const mr = min(MR, M - m0);
         const ap = a + <usize>m0 * <usize>kPairs * 4;
         if (ASC_FEATURE_SIMD) {
