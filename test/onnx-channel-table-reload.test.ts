@@ -184,6 +184,7 @@ describe('the PP-OCR direction classifier quantized with equalizeTables, loaded 
     const shape = [1, 3, 48, 192];
     const calibration = [1, 2, 3, 4].map((s) => ({ x: { data: textImage(shape, s), shape } }));
     const test = [11, 12].map((s) => ({ x: { data: textImage(shape, s), shape } }));
+    const twoThreads = await Qwasm.create({ backend: 'simd', threads: 2 });
     for (const b of backends.filter((k) => k !== 'scalar')) {
       const qw = engines.get(b)!;
       const m = OnnxModel.load(qw, bytes, { inputShapes: { x: shape } });
@@ -203,10 +204,15 @@ describe('the PP-OCR direction classifier quantized with equalizeTables, loaded 
         const o = (await session.run({ x: new ort.Tensor('float32', f.x.data, shape) }))[out]!.data as Float32Array;
         expect(sqnrDb(o, got)).toBeGreaterThan(30);
       }
+      // and on two threads
+      const threaded = OnnxModel.load(twoThreads, file, { inputShapes: { x: shape } });
+      for (const f of test) expect(bits(threaded.run(f)[out]!.data).equals(bits(back.run(f)[out]!.data))).toBe(true);
+      threaded.dispose();
       back.dispose();
       q.dispose();
       m.dispose();
     }
+    twoThreads.dispose();
   });
 });
 
