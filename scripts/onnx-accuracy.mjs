@@ -8,6 +8,7 @@
 //        [--observer minmax|mse|percentile|entropy (default: examples/ocr/settings.mjs)]
 //        [--calib-pages 4] [--calib-lines 16] [--worst 8] [--backend simd] [--no-equalize]
 //        [--tables on|off (equalization through table ops; default: examples/ocr/settings.mjs)]
+//        [--bias-correction on|off (default: examples/ocr/settings.mjs)]
 //        [--keep-float name,name,3:6 (node names, or start:end of the planned graph's node order,
 //         added to the settings' keepFloat)] [--trace (every node's report SQNR)]
 //
@@ -78,6 +79,8 @@ for (const k of models) {
   const tablesArg = opt('tables', undefined);
   const equalizeTables =
     tablesArg === undefined ? CALIBRATION.options.equalizeTables?.[k] === true : tablesArg === 'on';
+  const bcArg = opt('bias-correction', undefined);
+  const biasCorrection = bcArg === undefined ? CALIBRATION.options.biasCorrection?.[k] === true : bcArg === 'on';
   const t0 = performance.now();
   const q = await model.quantize({
     calibration: calib[k],
@@ -85,6 +88,7 @@ for (const k of models) {
     keepFloat: [...(CALIBRATION.options.keepFloat?.[k] ?? []), ...keepFloatArg(model)],
     equalize: !argv.includes('--no-equalize'),
     equalizeTables,
+    biasCorrection,
   });
   const calibS = (performance.now() - t0) / 1000;
   const session = await ort.InferenceSession.create(q.toOnnx());
@@ -99,7 +103,7 @@ for (const k of models) {
   const mean = (j) => rows.reduce((s, r) => s + r[j], 0) / rows.length;
   const min = (j) => Math.min(...rows.map((r) => r[j]));
   console.log(
-    `${k} (${observer}${equalizeTables ? ', tables equalized' : ''}, calibrated on ${calib[k].length} in ${calibS.toFixed(0)} s; ${rows.length} eval inputs): ` +
+    `${k} (${observer}${equalizeTables ? ', tables equalized' : ''}${biasCorrection ? ', bias corrected' : ''}, calibrated on ${calib[k].length} in ${calibS.toFixed(0)} s; ${rows.length} eval inputs): ` +
       `SQNR dB mean/min  int8 vs float ${fmt(mean(0))}/${fmt(min(0))}  ` +
       `int8 vs ort-QDQ ${fmt(mean(1))}/${fmt(min(1))}  ort-QDQ vs float ${fmt(mean(2))}/${fmt(min(2))}`,
   );
