@@ -27,19 +27,23 @@ const MAGIC_BITS: i32 = 0x4b400000;
 // ---- SIMD helpers ----------------------------------------------------------------------
 
 /** The 16 codes of a vector as four float32 vectors (raw values, sign-extended when signed). */
-@inline function widenLoLo(v: v128, signed: bool): v128 {
+@inline function widenLoLo<T>(v: v128): v128 {
+  const signed = isSigned<T>();
   const h = signed ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_low_i8x16_u(v);
   return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h));
 }
-@inline function widenLoHi(v: v128, signed: bool): v128 {
+@inline function widenLoHi<T>(v: v128): v128 {
+  const signed = isSigned<T>();
   const h = signed ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_low_i8x16_u(v);
   return f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h));
 }
-@inline function widenHiLo(v: v128, signed: bool): v128 {
+@inline function widenHiLo<T>(v: v128): v128 {
+  const signed = isSigned<T>();
   const h = signed ? i16x8.extend_high_i8x16_s(v) : i16x8.extend_high_i8x16_u(v);
   return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h));
 }
-@inline function widenHiHi(v: v128, signed: bool): v128 {
+@inline function widenHiHi<T>(v: v128): v128 {
+  const signed = isSigned<T>();
   const h = signed ? i16x8.extend_high_i8x16_s(v) : i16x8.extend_high_i8x16_u(v);
   return f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h));
 }
@@ -55,7 +59,8 @@ const MAGIC_BITS: i32 = 0x4b400000;
 }
 
 /** The lower bound (a fused ReLU's zero point) on 16 saturated codes. */
-@inline function codeFloor(v: v128, signed: bool, floor: v128): v128 {
+@inline function codeFloor<T>(v: v128, floor: v128): v128 {
+  const signed = isSigned<T>();
   return signed ? i8x16.max_s(v, floor) : i8x16.max_u(v, floor);
 }
 
@@ -69,13 +74,15 @@ const MAGIC_BITS: i32 = 0x4b400000;
 }
 
 /** Four int32 vectors (already inside the output range) narrowed to 16 codes. */
-@inline function packCodes(q0: v128, q1: v128, q2: v128, q3: v128, signed: bool): v128 {
+@inline function packCodes<T>(q0: v128, q1: v128, q2: v128, q3: v128): v128 {
+  const signed = isSigned<T>();
   const h0 = i16x8.narrow_i32x4_s(q0, q1);
   const h1 = i16x8.narrow_i32x4_s(q2, q3);
   return signed ? i8x16.narrow_i16x8_s(h0, h1) : i8x16.narrow_i16x8_u(h0, h1);
 }
 
-@inline function loadCode(p: usize, signed: bool): i32 {
+@inline function loadCode<T>(p: usize): i32 {
+  const signed = isSigned<T>();
   return signed ? <i32>load<i8>(p) : <i32>load<u8>(p);
 }
 
@@ -85,10 +92,9 @@ const MAGIC_BITS: i32 = 0x4b400000;
 
 // ---- add -------------------------------------------------------------------------------
 
-@inline function addVec(
+@inline function addVec<T>(
   va: v128,
   vb: v128,
-  signed: bool,
   vf: v128,
   vra: v128,
   vrb: v128,
@@ -97,26 +103,24 @@ const MAGIC_BITS: i32 = 0x4b400000;
   magic: v128,
   clamp: bool,
 ): v128 {
-  const y0 = f32x4.add(f32x4.add(vf, f32x4.mul(widenLoLo(va, signed), vra)), f32x4.mul(widenLoLo(vb, signed), vrb));
-  const y1 = f32x4.add(f32x4.add(vf, f32x4.mul(widenLoHi(va, signed), vra)), f32x4.mul(widenLoHi(vb, signed), vrb));
-  const y2 = f32x4.add(f32x4.add(vf, f32x4.mul(widenHiLo(va, signed), vra)), f32x4.mul(widenHiLo(vb, signed), vrb));
-  const y3 = f32x4.add(f32x4.add(vf, f32x4.mul(widenHiHi(va, signed), vra)), f32x4.mul(widenHiHi(vb, signed), vrb));
-  return packCodes(
+  const y0 = f32x4.add(f32x4.add(vf, f32x4.mul(widenLoLo<T>(va), vra)), f32x4.mul(widenLoLo<T>(vb), vrb));
+  const y1 = f32x4.add(f32x4.add(vf, f32x4.mul(widenLoHi<T>(va), vra)), f32x4.mul(widenLoHi<T>(vb), vrb));
+  const y2 = f32x4.add(f32x4.add(vf, f32x4.mul(widenHiLo<T>(va), vra)), f32x4.mul(widenHiLo<T>(vb), vrb));
+  const y3 = f32x4.add(f32x4.add(vf, f32x4.mul(widenHiHi<T>(va), vra)), f32x4.mul(widenHiHi<T>(vb), vrb));
+  return packCodes<T>(
     roundClamped(y0, lo, hi, magic, clamp),
     roundClamped(y1, lo, hi, magic, clamp),
     roundClamped(y2, lo, hi, magic, clamp),
     roundClamped(y3, lo, hi, magic, clamp),
-    signed,
   );
 }
 
-@inline function addScalarTail(
+@inline function addScalarTail<T>(
   pa: usize,
   pb: usize,
   po: usize,
   i: i32,
   n: i32,
-  signed: bool,
   F: f32,
   Ra: f32,
   Rb: f32,
@@ -124,13 +128,13 @@ const MAGIC_BITS: i32 = 0x4b400000;
   hi: f32,
 ): void {
   for (; i < n; i++) {
-    const y = F + <f32>loadCode(pa + i, signed) * Ra + <f32>loadCode(pb + i, signed) * Rb;
+    const y = F + <f32>loadCode<T>(pa + i) * Ra + <f32>loadCode<T>(pb + i) * Rb;
     store<u8>(po + i, <u8>roundScalar(y, lo, hi));
   }
 }
 
-/** y = (F + a * Ra) + b * Rb over `rows` runs of n codes (see the file comment). */
-export function qadd_s8(
+/** qadd_s8 for codes T (i8 or u8): `signed` is a constant there, so its loops carry no select between the two. */
+function qadd_s8Of<T>(
   a: usize,
   aStride: i32,
   b: usize,
@@ -138,7 +142,6 @@ export function qadd_s8(
   n: i32,
   rows: i32,
   out: usize,
-  signed: bool,
   F: f32,
   Ra: f32,
   Rb: f32,
@@ -163,30 +166,15 @@ export function qadd_s8(
         for (; i + 16 <= n; i += 16) {
           v128.store(
             po + i,
-            codeFloor(
-              addVec(v128.load(pa + i), v128.load(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, false),
-              signed,
-              floor,
-            ),
+            codeFloor<T>(addVec<T>(v128.load(pa + i), v128.load(pb + i), vf, vra, vrb, vlo, vhi, magic, false), floor),
           );
         }
         if (i + 8 <= n) {
-          const y = addVec(
-            v128.load64_zero(pa + i),
-            v128.load64_zero(pb + i),
-            signed,
-            vf,
-            vra,
-            vrb,
-            vlo,
-            vhi,
-            magic,
-            false,
-          );
-          v128.store64_lane(po + i, codeFloor(y, signed, floor), 0);
+          const y = addVec<T>(v128.load64_zero(pa + i), v128.load64_zero(pb + i), vf, vra, vrb, vlo, vhi, magic, false);
+          v128.store64_lane(po + i, codeFloor<T>(y, floor), 0);
           i += 8;
         }
-        addScalarTail(pa, pb, po, i, n, signed, F, Ra, Rb, lo, hi);
+        addScalarTail<T>(pa, pb, po, i, n, F, Ra, Rb, lo, hi);
       }
       return;
     }
@@ -196,36 +184,24 @@ export function qadd_s8(
       const po = out + <usize>r * <usize>n;
       let i = 0;
       for (; i + 16 <= n; i += 16) {
-        v128.store(po + i, addVec(v128.load(pa + i), v128.load(pb + i), signed, vf, vra, vrb, vlo, vhi, magic, true));
+        v128.store(po + i, addVec<T>(v128.load(pa + i), v128.load(pb + i), vf, vra, vrb, vlo, vhi, magic, true));
       }
       if (i + 8 <= n) {
-        const y = addVec(
-          v128.load64_zero(pa + i),
-          v128.load64_zero(pb + i),
-          signed,
-          vf,
-          vra,
-          vrb,
-          vlo,
-          vhi,
-          magic,
-          true,
-        );
+        const y = addVec<T>(v128.load64_zero(pa + i), v128.load64_zero(pb + i), vf, vra, vrb, vlo, vhi, magic, true);
         v128.store64_lane(po + i, y, 0);
         i += 8;
       }
-      addScalarTail(pa, pb, po, i, n, signed, F, Ra, Rb, lo, hi);
+      addScalarTail<T>(pa, pb, po, i, n, F, Ra, Rb, lo, hi);
     }
     return;
   }
   for (let r = 0; r < rows; r++) {
-    addScalarTail(
+    addScalarTail<T>(
       a + <usize>r * <usize>aStride,
       b + <usize>r * <usize>bStride,
       out + <usize>r * <usize>n,
       0,
       n,
-      signed,
       F,
       Ra,
       Rb,
@@ -235,9 +211,28 @@ export function qadd_s8(
   }
 }
 
-@inline function addScalarVec(
-  vv: v128,
+/** y = (F + a * Ra) + b * Rb over `rows` runs of n codes (see the file comment). */
+export function qadd_s8(
+  a: usize,
+  aStride: i32,
+  b: usize,
+  bStride: i32,
+  n: i32,
+  rows: i32,
+  out: usize,
   signed: bool,
+  F: f32,
+  Ra: f32,
+  Rb: f32,
+  lo: f32,
+  hi: f32,
+): void {
+  if (signed) qadd_s8Of<i8>(a, aStride, b, bStride, n, rows, out, F, Ra, Rb, lo, hi);
+  else qadd_s8Of<u8>(a, aStride, b, bStride, n, rows, out, F, Ra, Rb, lo, hi);
+}
+
+@inline function addScalarVec<T>(
+  vv: v128,
   vp: v128,
   vr: v128,
   lo: v128,
@@ -245,17 +240,74 @@ export function qadd_s8(
   magic: v128,
   clamp: bool = true,
 ): v128 {
-  const y0 = f32x4.add(vp, f32x4.mul(widenLoLo(vv, signed), vr));
-  const y1 = f32x4.add(vp, f32x4.mul(widenLoHi(vv, signed), vr));
-  const y2 = f32x4.add(vp, f32x4.mul(widenHiLo(vv, signed), vr));
-  const y3 = f32x4.add(vp, f32x4.mul(widenHiHi(vv, signed), vr));
-  return packCodes(
+  const y0 = f32x4.add(vp, f32x4.mul(widenLoLo<T>(vv), vr));
+  const y1 = f32x4.add(vp, f32x4.mul(widenLoHi<T>(vv), vr));
+  const y2 = f32x4.add(vp, f32x4.mul(widenHiLo<T>(vv), vr));
+  const y3 = f32x4.add(vp, f32x4.mul(widenHiHi<T>(vv), vr));
+  return packCodes<T>(
     roundClamped(y0, lo, hi, magic, clamp),
     roundClamped(y1, lo, hi, magic, clamp),
     roundClamped(y2, lo, hi, magic, clamp),
     roundClamped(y3, lo, hi, magic, clamp),
-    signed,
   );
+}
+
+/** qadd_s8_s for codes T (i8 or u8): `signed` is a constant there, so its loops carry no select between the two. */
+function qadd_s8_sOf<T>(
+  v: usize,
+  vStride: i32,
+  u: usize,
+  uStride: i32,
+  n: i32,
+  rows: i32,
+  out: usize,
+  F: f32,
+  Rv: f32,
+  Ru: f32,
+  lo: f32,
+  hi: f32,
+): void {
+  if (ASC_FEATURE_SIMD) {
+    const vr = f32x4.splat(Rv);
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    const magic = f32x4.splat(MAGIC);
+    const floor = i8x16.splat(<i8>(<i32>lo));
+    const fast = addInRange(F, Ru, Rv);
+    for (let r = 0; r < rows; r++) {
+      const pv = v + <usize>r * <usize>vStride;
+      const po = out + <usize>r * <usize>n;
+      const P: f32 = F + <f32>loadCode<T>(u + <usize>r * <usize>uStride) * Ru;
+      const vp = f32x4.splat(P);
+      let i = 0;
+      if (fast) {
+        for (; i + 16 <= n; i += 16) {
+          v128.store(po + i, codeFloor<T>(addScalarVec<T>(v128.load(pv + i), vp, vr, vlo, vhi, magic, false), floor));
+        }
+      }
+      for (; i + 16 <= n; i += 16) {
+        v128.store(po + i, addScalarVec<T>(v128.load(pv + i), vp, vr, vlo, vhi, magic));
+      }
+      if (i + 8 <= n) {
+        v128.store64_lane(po + i, addScalarVec<T>(v128.load64_zero(pv + i), vp, vr, vlo, vhi, magic), 0);
+        i += 8;
+      }
+      for (; i < n; i++) {
+        const y = P + <f32>loadCode<T>(pv + i) * Rv;
+        store<u8>(po + i, <u8>roundScalar(y, lo, hi));
+      }
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const pv = v + <usize>r * <usize>vStride;
+    const po = out + <usize>r * <usize>n;
+    const P: f32 = F + <f32>loadCode<T>(u + <usize>r * <usize>uStride) * Ru;
+    for (let i = 0; i < n; i++) {
+      const y = P + <f32>loadCode<T>(pv + i) * Rv;
+      store<u8>(po + i, <u8>roundScalar(y, lo, hi));
+    }
+  }
 }
 
 /** y = (F + u * Ru) + v * Rv with one code u per run (u + r * uStride). */
@@ -274,59 +326,19 @@ export function qadd_s8_s(
   lo: f32,
   hi: f32,
 ): void {
-  if (ASC_FEATURE_SIMD) {
-    const vr = f32x4.splat(Rv);
-    const vlo = f32x4.splat(lo);
-    const vhi = f32x4.splat(hi);
-    const magic = f32x4.splat(MAGIC);
-    const floor = i8x16.splat(<i8>(<i32>lo));
-    const fast = addInRange(F, Ru, Rv);
-    for (let r = 0; r < rows; r++) {
-      const pv = v + <usize>r * <usize>vStride;
-      const po = out + <usize>r * <usize>n;
-      const P: f32 = F + <f32>loadCode(u + <usize>r * <usize>uStride, signed) * Ru;
-      const vp = f32x4.splat(P);
-      let i = 0;
-      if (fast) {
-        for (; i + 16 <= n; i += 16) {
-          v128.store(
-            po + i,
-            codeFloor(addScalarVec(v128.load(pv + i), signed, vp, vr, vlo, vhi, magic, false), signed, floor),
-          );
-        }
-      }
-      for (; i + 16 <= n; i += 16) {
-        v128.store(po + i, addScalarVec(v128.load(pv + i), signed, vp, vr, vlo, vhi, magic));
-      }
-      if (i + 8 <= n) {
-        v128.store64_lane(po + i, addScalarVec(v128.load64_zero(pv + i), signed, vp, vr, vlo, vhi, magic), 0);
-        i += 8;
-      }
-      for (; i < n; i++) {
-        const y = P + <f32>loadCode(pv + i, signed) * Rv;
-        store<u8>(po + i, <u8>roundScalar(y, lo, hi));
-      }
-    }
-    return;
-  }
-  for (let r = 0; r < rows; r++) {
-    const pv = v + <usize>r * <usize>vStride;
-    const po = out + <usize>r * <usize>n;
-    const P: f32 = F + <f32>loadCode(u + <usize>r * <usize>uStride, signed) * Ru;
-    for (let i = 0; i < n; i++) {
-      const y = P + <f32>loadCode(pv + i, signed) * Rv;
-      store<u8>(po + i, <u8>roundScalar(y, lo, hi));
-    }
-  }
+  if (signed) qadd_s8_sOf<i8>(v, vStride, u, uStride, n, rows, out, F, Rv, Ru, lo, hi);
+  else qadd_s8_sOf<u8>(v, vStride, u, uStride, n, rows, out, F, Rv, Ru, lo, hi);
 }
 
 // ---- mul -------------------------------------------------------------------------------
 
 /** The 16 codes of a vector minus the zero point, as two int16 vectors (exact: |d| <= 255). */
-@inline function centredLo(v: v128, signed: bool, z: v128): v128 {
+@inline function centredLo<T>(v: v128, z: v128): v128 {
+  const signed = isSigned<T>();
   return i16x8.sub(signed ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_low_i8x16_u(v), z);
 }
-@inline function centredHi(v: v128, signed: bool, z: v128): v128 {
+@inline function centredHi<T>(v: v128, z: v128): v128 {
+  const signed = isSigned<T>();
   return i16x8.sub(signed ? i16x8.extend_high_i8x16_s(v) : i16x8.extend_high_i8x16_u(v), z);
 }
 
@@ -334,12 +346,11 @@ export function qadd_s8_s(
   return roundClamped(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(p), vm), vz), lo, hi, magic, clamp);
 }
 
-@inline function mulCentred(
+@inline function mulCentred<T>(
   al: v128,
   ah: v128,
   bl: v128,
   bh: v128,
-  signed: bool,
   vm: v128,
   vz: v128,
   lo: v128,
@@ -351,16 +362,15 @@ export function qadd_s8_s(
   const q1 = mulScale(i32x4.extmul_high_i16x8_s(al, bl), vm, vz, lo, hi, magic, clamp);
   const q2 = mulScale(i32x4.extmul_low_i16x8_s(ah, bh), vm, vz, lo, hi, magic, clamp);
   const q3 = mulScale(i32x4.extmul_high_i16x8_s(ah, bh), vm, vz, lo, hi, magic, clamp);
-  return packCodes(q0, q1, q2, q3, signed);
+  return packCodes<T>(q0, q1, q2, q3);
 }
 
-@inline function mulScalarTail(
+@inline function mulScalarTail<T>(
   pa: usize,
   pb: usize,
   po: usize,
   i: i32,
   n: i32,
-  signed: bool,
   za: i32,
   zb: i32,
   M: f32,
@@ -369,13 +379,13 @@ export function qadd_s8_s(
   hi: f32,
 ): void {
   for (; i < n; i++) {
-    const p = (loadCode(pa + i, signed) - za) * (loadCode(pb + i, signed) - zb);
+    const p = (loadCode<T>(pa + i) - za) * (loadCode<T>(pb + i) - zb);
     store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
   }
 }
 
-/** y = f32(f32((a - za) * (b - zb)) * M) + zy over `rows` runs of n codes. */
-export function qmul_s8(
+/** qmul_s8 for codes T (i8 or u8): `signed` is a constant there, so its loops carry no select between the two. */
+function qmul_s8Of<T>(
   a: usize,
   aStride: i32,
   b: usize,
@@ -383,7 +393,6 @@ export function qmul_s8(
   n: i32,
   rows: i32,
   out: usize,
-  signed: bool,
   za: i32,
   zb: i32,
   M: f32,
@@ -410,12 +419,11 @@ export function qmul_s8(
         for (; i + 16 <= n; i += 16) {
           const va = v128.load(pa + i);
           const vb = v128.load(pb + i);
-          const y = mulCentred(
-            centredLo(va, signed, vza),
-            centredHi(va, signed, vza),
-            centredLo(vb, signed, vzb),
-            centredHi(vb, signed, vzb),
-            signed,
+          const y = mulCentred<T>(
+            centredLo<T>(va, vza),
+            centredHi<T>(va, vza),
+            centredLo<T>(vb, vzb),
+            centredHi<T>(vb, vzb),
             vm,
             vz,
             vlo,
@@ -423,18 +431,17 @@ export function qmul_s8(
             magic,
             false,
           );
-          v128.store(po + i, codeFloor(y, signed, floor));
+          v128.store(po + i, codeFloor<T>(y, floor));
         }
       }
       for (; i + 16 <= n; i += 16) {
         const va = v128.load(pa + i);
         const vb = v128.load(pb + i);
-        const y = mulCentred(
-          centredLo(va, signed, vza),
-          centredHi(va, signed, vza),
-          centredLo(vb, signed, vzb),
-          centredHi(vb, signed, vzb),
-          signed,
+        const y = mulCentred<T>(
+          centredLo<T>(va, vza),
+          centredHi<T>(va, vza),
+          centredLo<T>(vb, vzb),
+          centredHi<T>(vb, vzb),
           vm,
           vz,
           vlo,
@@ -446,12 +453,11 @@ export function qmul_s8(
       if (i + 8 <= n) {
         const va = v128.load64_zero(pa + i);
         const vb = v128.load64_zero(pb + i);
-        const y = mulCentred(
-          centredLo(va, signed, vza),
-          centredHi(va, signed, vza),
-          centredLo(vb, signed, vzb),
-          centredHi(vb, signed, vzb),
-          signed,
+        const y = mulCentred<T>(
+          centredLo<T>(va, vza),
+          centredHi<T>(va, vza),
+          centredLo<T>(vb, vzb),
+          centredHi<T>(vb, vzb),
           vm,
           vz,
           vlo,
@@ -461,18 +467,17 @@ export function qmul_s8(
         v128.store64_lane(po + i, y, 0);
         i += 8;
       }
-      mulScalarTail(pa, pb, po, i, n, signed, za, zb, M, zy, lo, hi);
+      mulScalarTail<T>(pa, pb, po, i, n, za, zb, M, zy, lo, hi);
     }
     return;
   }
   for (let r = 0; r < rows; r++) {
-    mulScalarTail(
+    mulScalarTail<T>(
       a + <usize>r * <usize>aStride,
       b + <usize>r * <usize>bStride,
       out + <usize>r * <usize>n,
       0,
       n,
-      signed,
       za,
       zb,
       M,
@@ -480,6 +485,110 @@ export function qmul_s8(
       lo,
       hi,
     );
+  }
+}
+
+/** y = f32(f32((a - za) * (b - zb)) * M) + zy over `rows` runs of n codes. */
+export function qmul_s8(
+  a: usize,
+  aStride: i32,
+  b: usize,
+  bStride: i32,
+  n: i32,
+  rows: i32,
+  out: usize,
+  signed: bool,
+  za: i32,
+  zb: i32,
+  M: f32,
+  zy: f32,
+  lo: f32,
+  hi: f32,
+): void {
+  if (signed) qmul_s8Of<i8>(a, aStride, b, bStride, n, rows, out, za, zb, M, zy, lo, hi);
+  else qmul_s8Of<u8>(a, aStride, b, bStride, n, rows, out, za, zb, M, zy, lo, hi);
+}
+
+/** qmul_s8_s for codes T (i8 or u8): `signed` is a constant there, so its loops carry no select between the two. */
+function qmul_s8_sOf<T>(
+  v: usize,
+  vStride: i32,
+  u: usize,
+  uStride: i32,
+  n: i32,
+  rows: i32,
+  out: usize,
+  zv: i32,
+  zu: i32,
+  M: f32,
+  zy: f32,
+  lo: f32,
+  hi: f32,
+): void {
+  if (ASC_FEATURE_SIMD) {
+    const vzv = i16x8.splat(<i16>zv);
+    const vm = f32x4.splat(M);
+    const vz = f32x4.splat(zy);
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    const magic = f32x4.splat(MAGIC);
+    const floor = i8x16.splat(<i8>(<i32>lo));
+    const fast = mulInRange(M, zy);
+    for (let r = 0; r < rows; r++) {
+      const pv = v + <usize>r * <usize>vStride;
+      const po = out + <usize>r * <usize>n;
+      const du = loadCode<T>(u + <usize>r * <usize>uStride) - zu;
+      const vdu = i16x8.splat(<i16>du);
+      let i = 0;
+      if (fast) {
+        for (; i + 16 <= n; i += 16) {
+          const vv = v128.load(pv + i);
+          const y = mulCentred<T>(
+            centredLo<T>(vv, vzv),
+            centredHi<T>(vv, vzv),
+            vdu,
+            vdu,
+            vm,
+            vz,
+            vlo,
+            vhi,
+            magic,
+            false,
+          );
+          v128.store(po + i, codeFloor<T>(y, floor));
+        }
+      }
+      for (; i + 16 <= n; i += 16) {
+        const vv = v128.load(pv + i);
+        v128.store(
+          po + i,
+          mulCentred<T>(centredLo<T>(vv, vzv), centredHi<T>(vv, vzv), vdu, vdu, vm, vz, vlo, vhi, magic),
+        );
+      }
+      if (i + 8 <= n) {
+        const vv = v128.load64_zero(pv + i);
+        v128.store64_lane(
+          po + i,
+          mulCentred<T>(centredLo<T>(vv, vzv), centredHi<T>(vv, vzv), vdu, vdu, vm, vz, vlo, vhi, magic),
+          0,
+        );
+        i += 8;
+      }
+      for (; i < n; i++) {
+        const p = (loadCode<T>(pv + i) - zv) * du;
+        store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
+      }
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const pv = v + <usize>r * <usize>vStride;
+    const po = out + <usize>r * <usize>n;
+    const du = loadCode<T>(u + <usize>r * <usize>uStride) - zu;
+    for (let i = 0; i < n; i++) {
+      const p = (loadCode<T>(pv + i) - zv) * du;
+      store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
+    }
   }
 }
 
@@ -500,72 +609,8 @@ export function qmul_s8_s(
   lo: f32,
   hi: f32,
 ): void {
-  if (ASC_FEATURE_SIMD) {
-    const vzv = i16x8.splat(<i16>zv);
-    const vm = f32x4.splat(M);
-    const vz = f32x4.splat(zy);
-    const vlo = f32x4.splat(lo);
-    const vhi = f32x4.splat(hi);
-    const magic = f32x4.splat(MAGIC);
-    const floor = i8x16.splat(<i8>(<i32>lo));
-    const fast = mulInRange(M, zy);
-    for (let r = 0; r < rows; r++) {
-      const pv = v + <usize>r * <usize>vStride;
-      const po = out + <usize>r * <usize>n;
-      const du = loadCode(u + <usize>r * <usize>uStride, signed) - zu;
-      const vdu = i16x8.splat(<i16>du);
-      let i = 0;
-      if (fast) {
-        for (; i + 16 <= n; i += 16) {
-          const vv = v128.load(pv + i);
-          const y = mulCentred(
-            centredLo(vv, signed, vzv),
-            centredHi(vv, signed, vzv),
-            vdu,
-            vdu,
-            signed,
-            vm,
-            vz,
-            vlo,
-            vhi,
-            magic,
-            false,
-          );
-          v128.store(po + i, codeFloor(y, signed, floor));
-        }
-      }
-      for (; i + 16 <= n; i += 16) {
-        const vv = v128.load(pv + i);
-        v128.store(
-          po + i,
-          mulCentred(centredLo(vv, signed, vzv), centredHi(vv, signed, vzv), vdu, vdu, signed, vm, vz, vlo, vhi, magic),
-        );
-      }
-      if (i + 8 <= n) {
-        const vv = v128.load64_zero(pv + i);
-        v128.store64_lane(
-          po + i,
-          mulCentred(centredLo(vv, signed, vzv), centredHi(vv, signed, vzv), vdu, vdu, signed, vm, vz, vlo, vhi, magic),
-          0,
-        );
-        i += 8;
-      }
-      for (; i < n; i++) {
-        const p = (loadCode(pv + i, signed) - zv) * du;
-        store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
-      }
-    }
-    return;
-  }
-  for (let r = 0; r < rows; r++) {
-    const pv = v + <usize>r * <usize>vStride;
-    const po = out + <usize>r * <usize>n;
-    const du = loadCode(u + <usize>r * <usize>uStride, signed) - zu;
-    for (let i = 0; i < n; i++) {
-      const p = (loadCode(pv + i, signed) - zv) * du;
-      store<u8>(po + i, <u8>roundScalar(<f32>p * M + zy, lo, hi));
-    }
-  }
+  if (signed) qmul_s8_sOf<i8>(v, vStride, u, uStride, n, rows, out, zv, zu, M, zy, lo, hi);
+  else qmul_s8_sOf<u8>(v, vStride, u, uStride, n, rows, out, zv, zu, M, zy, lo, hi);
 }
 
 // ---- float32 twins ---------------------------------------------------------------------

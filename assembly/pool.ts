@@ -32,15 +32,13 @@
   return C >= lanes ? C - lanes : -1;
 }
 
-@inline function maxLanes(a: v128, b: v128, signed: bool): v128 {
+@inline function maxLanes<T>(a: v128, b: v128): v128 {
+  const signed = isSigned<T>();
   return signed ? i8x16.max_s(a, b) : i8x16.max_u(a, b);
 }
 
-/**
- * Max pool of int8 (signed) or uint8 NHWC x [N, H, W, C] into out [N, OH, OW, C] with the
- * window tables `rows` / `cols` (3 int32 per entry) and dilations dH, dW.
- */
-export function pool_max_q8(
+/** pool_max_q8 for codes T (i8 or u8): `signed` is a constant there, so its loops carry no select between the two. */
+function pool_max_q8Of<T>(
   x: usize,
   N: i32,
   H: i32,
@@ -52,9 +50,9 @@ export function pool_max_q8(
   cols: usize,
   dH: i32,
   dW: i32,
-  signed: bool,
   out: usize,
 ): void {
+  const signed = isSigned<T>();
   const rowStep = <usize>dH * <usize>W * <usize>C;
   const colStep = <usize>dW * <usize>C;
   const init: i32 = signed ? -128 : 0;
@@ -76,7 +74,7 @@ export function pool_max_q8(
             for (let i = 0; i < nh; i++) {
               let p = r;
               for (let j = 0; j < nw; j++) {
-                acc = maxLanes(acc, v128.load(p), signed);
+                acc = maxLanes<T>(acc, v128.load(p));
                 p += colStep;
               }
               r += rowStep;
@@ -103,6 +101,29 @@ export function pool_max_q8(
       }
     }
   }
+}
+
+/**
+ * Max pool of int8 (signed) or uint8 NHWC x [N, H, W, C] into out [N, OH, OW, C] with the
+ * window tables `rows` / `cols` (3 int32 per entry) and dilations dH, dW.
+ */
+export function pool_max_q8(
+  x: usize,
+  N: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  rows: usize,
+  cols: usize,
+  dH: i32,
+  dW: i32,
+  signed: bool,
+  out: usize,
+): void {
+  if (signed) pool_max_q8Of<i8>(x, N, H, W, C, OH, OW, rows, cols, dH, dW, out);
+  else pool_max_q8Of<u8>(x, N, H, W, C, OH, OW, rows, cols, dH, dW, out);
 }
 
 /** The float32 max pool: windows as pool_max_q8; a window's maximum starts at -Infinity. */
@@ -171,7 +192,8 @@ export function pool_max_f32(
 }
 
 /** Four lanes of x * f32(q - zp) for 16 bytes at `p`, group g (0..3) of the vector. */
-@inline function dequant4(v: v128, g: i32, signed: bool, zp: v128, scale: v128): v128 {
+@inline function dequant4<T>(v: v128, g: i32, zp: v128, scale: v128): v128 {
+  const signed = isSigned<T>();
   let h: v128;
   if (signed) h = g < 2 ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_high_i8x16_s(v);
   else h = g < 2 ? i16x8.extend_low_i8x16_u(v) : i16x8.extend_high_i8x16_u(v);
@@ -185,11 +207,8 @@ export function pool_max_f32(
   return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.pmin(f32x4.pmax(q, lo), hi)));
 }
 
-/**
- * QLinearAveragePool of int8 (signed) or uint8 NHWC x into out with the window tables
- * (counts included) and the float32 rule above.
- */
-export function pool_avg_q8(
+/** pool_avg_q8 for codes T (i8 or u8): `signed` is a constant there, so its loops carry no select between the two. */
+function pool_avg_q8Of<T>(
   x: usize,
   N: i32,
   H: i32,
@@ -199,7 +218,6 @@ export function pool_avg_q8(
   OW: i32,
   rows: usize,
   cols: usize,
-  signed: bool,
   xScale: f32,
   xZp: i32,
   yScale: f32,
@@ -208,6 +226,7 @@ export function pool_avg_q8(
   qmax: i32,
   out: usize,
 ): void {
+  const signed = isSigned<T>();
   const rowStep = <usize>W * <usize>C;
   const last = lastBlock(C, 16);
   const fzp = <f32>yZp;
@@ -243,10 +262,10 @@ export function pool_avg_q8(
               let p = r;
               for (let j = 0; j < nw; j++) {
                 const v = v128.load(p);
-                s0 = f32x4.add(s0, dequant4(v, 0, signed, vzx, vxs));
-                s1 = f32x4.add(s1, dequant4(v, 1, signed, vzx, vxs));
-                s2 = f32x4.add(s2, dequant4(v, 2, signed, vzx, vxs));
-                s3 = f32x4.add(s3, dequant4(v, 3, signed, vzx, vxs));
+                s0 = f32x4.add(s0, dequant4<T>(v, 0, vzx, vxs));
+                s1 = f32x4.add(s1, dequant4<T>(v, 1, vzx, vxs));
+                s2 = f32x4.add(s2, dequant4<T>(v, 2, vzx, vxs));
+                s3 = f32x4.add(s3, dequant4<T>(v, 3, vzx, vxs));
                 p += <usize>C;
               }
               r += rowStep;
@@ -281,6 +300,33 @@ export function pool_avg_q8(
       }
     }
   }
+}
+
+/**
+ * QLinearAveragePool of int8 (signed) or uint8 NHWC x into out with the window tables
+ * (counts included) and the float32 rule above.
+ */
+export function pool_avg_q8(
+  x: usize,
+  N: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  rows: usize,
+  cols: usize,
+  signed: bool,
+  xScale: f32,
+  xZp: i32,
+  yScale: f32,
+  yZp: i32,
+  qmin: i32,
+  qmax: i32,
+  out: usize,
+): void {
+  if (signed) pool_avg_q8Of<i8>(x, N, H, W, C, OH, OW, rows, cols, xScale, xZp, yScale, yZp, qmin, qmax, out);
+  else pool_avg_q8Of<u8>(x, N, H, W, C, OH, OW, rows, cols, xScale, xZp, yScale, yZp, qmin, qmax, out);
 }
 
 /** The float32 average pool: the float sum in the same order, divided by the count. */
@@ -353,18 +399,12 @@ export function pool_avg_f32(
  */
 const GAP_RUN: i32 = 128;
 
-/**
- * QLinearGlobalAveragePool of int8 (signed) or uint8 NHWC x [N, HW, C] into out [N, C]:
- * y = saturate(roundHalfEven(f32(sum - xZp * HW) * m) + yZp), m = xScale / (yScale * HW)
- * in float32 (src/ computes it), clamped to [qmin, qmax] before rounding (integers, so
- * the same). `bias` is -xZp * HW.
- */
-export function pool_global_avg_q8(
+/** pool_global_avg_q8 for codes T (i8 or u8): `signed` is a constant there, so its loops carry no select between the two. */
+function pool_global_avg_q8Of<T>(
   x: usize,
   N: i32,
   HW: i32,
   C: i32,
-  signed: bool,
   m: f32,
   bias: i32,
   yZp: i32,
@@ -372,6 +412,7 @@ export function pool_global_avg_q8(
   qmax: i32,
   out: usize,
 ): void {
+  const signed = isSigned<T>();
   const last = lastBlock(C, 16);
   const lo = <f32>(qmin - yZp);
   const hi = <f32>(qmax - yZp);
@@ -426,6 +467,29 @@ export function pool_global_avg_q8(
       }
     }
   }
+}
+
+/**
+ * QLinearGlobalAveragePool of int8 (signed) or uint8 NHWC x [N, HW, C] into out [N, C]:
+ * y = saturate(roundHalfEven(f32(sum - xZp * HW) * m) + yZp), m = xScale / (yScale * HW)
+ * in float32 (src/ computes it), clamped to [qmin, qmax] before rounding (integers, so
+ * the same). `bias` is -xZp * HW.
+ */
+export function pool_global_avg_q8(
+  x: usize,
+  N: i32,
+  HW: i32,
+  C: i32,
+  signed: bool,
+  m: f32,
+  bias: i32,
+  yZp: i32,
+  qmin: i32,
+  qmax: i32,
+  out: usize,
+): void {
+  if (signed) pool_global_avg_q8Of<i8>(x, N, HW, C, m, bias, yZp, qmin, qmax, out);
+  else pool_global_avg_q8Of<u8>(x, N, HW, C, m, bias, yZp, qmin, qmax, out);
 }
 
 /** Four lanes of the fp32 requantization (requant.ts): clamp, round half to even, + zp. */

@@ -82,8 +82,9 @@ export function quantize_axis_f32(
   }
 }
 
-/** y = f32(q - zp) * scale for n values of int8 (signed) or uint8. */
-export function dequantize(q: usize, n: i32, signed: bool, scale: f32, zp: i32, out: usize): void {
+/** dequantize for codes T (i8 or u8): `signed` is a constant there, so its loops carry no select between the two. */
+function dequantizeOf<T>(q: usize, n: i32, scale: f32, zp: i32, out: usize): void {
+  const signed = isSigned<T>();
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const vs = f32x4.splat(scale);
@@ -102,6 +103,29 @@ export function dequantize(q: usize, n: i32, signed: bool, scale: f32, zp: i32, 
   }
 }
 
+/** y = f32(q - zp) * scale for n values of int8 (signed) or uint8. */
+export function dequantize(q: usize, n: i32, signed: bool, scale: f32, zp: i32, out: usize): void {
+  if (signed) dequantizeOf<i8>(q, n, scale, zp, out);
+  else dequantizeOf<u8>(q, n, scale, zp, out);
+}
+
+/** dequantize_axis for codes T (i8 or u8): `signed` is a constant there, so its loops carry no select between the two. */
+function dequantize_axisOf<T>(q: usize, outer: i32, C: i32, inner: i32, scales: usize, zps: usize, out: usize): void {
+  let off: usize = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < C; c++) {
+      dequantizeOf<T>(
+        q + off,
+        inner,
+        load<f32>(scales + ((<usize>c) << 2)),
+        load<i32>(zps + ((<usize>c) << 2)),
+        out + (off << 2),
+      );
+      off += <usize>inner;
+    }
+  }
+}
+
 /** Per-axis dequantization of q viewed as [outer, C, inner]. */
 export function dequantize_axis(
   q: usize,
@@ -113,20 +137,8 @@ export function dequantize_axis(
   zps: usize,
   out: usize,
 ): void {
-  let off: usize = 0;
-  for (let o = 0; o < outer; o++) {
-    for (let c = 0; c < C; c++) {
-      dequantize(
-        q + off,
-        inner,
-        signed,
-        load<f32>(scales + ((<usize>c) << 2)),
-        load<i32>(zps + ((<usize>c) << 2)),
-        out + (off << 2),
-      );
-      off += <usize>inner;
-    }
-  }
+  if (signed) dequantize_axisOf<i8>(q, outer, C, inner, scales, zps, out);
+  else dequantize_axisOf<u8>(q, outer, C, inner, scales, zps, out);
 }
 
 /** Writes min(x) and max(x) over n > 0 floats to out[0], out[1]; NaN values are skipped. */

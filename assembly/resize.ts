@@ -68,33 +68,33 @@ export function resize_nearest(
   }
 }
 
-@inline function widen4(v: v128, g: i32, signed: bool): v128 {
+@inline function widen4<T>(v: v128, g: i32): v128 {
+  const signed = isSigned<T>();
   let h: v128;
   if (signed) h = g < 2 ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_high_i8x16_s(v);
   else h = g < 2 ? i16x8.extend_low_i8x16_u(v) : i16x8.extend_high_i8x16_u(v);
   return f32x4.convert_i32x4_s((g & 1) == 0 ? i32x4.extend_low_i16x8_s(h) : i32x4.extend_high_i16x8_s(h));
 }
 
-@inline function lerp4(
+@inline function lerp4<T>(
   a: v128,
   b: v128,
   c: v128,
   d: v128,
   g: i32,
-  signed: bool,
   c11: v128,
   c21: v128,
   c12: v128,
   c22: v128,
 ): v128 {
-  let y = f32x4.add(f32x4.mul(c11, widen4(a, g, signed)), f32x4.mul(c21, widen4(b, g, signed)));
-  y = f32x4.add(y, f32x4.mul(c12, widen4(c, g, signed)));
-  y = f32x4.add(y, f32x4.mul(c22, widen4(d, g, signed)));
+  let y = f32x4.add(f32x4.mul(c11, widen4<T>(a, g)), f32x4.mul(c21, widen4<T>(b, g)));
+  y = f32x4.add(y, f32x4.mul(c12, widen4<T>(c, g)));
+  y = f32x4.add(y, f32x4.mul(c22, widen4<T>(d, g)));
   return i32x4.trunc_sat_f32x4_s(y);
 }
 
-/** Bilinear resize of int8 (signed) or uint8 NHWC x [N, H, W, C] with the linear tables. */
-export function resize_linear_q8(
+/** resize_linear_q8 for codes T (i8 or u8): `signed` is a constant there, so its loops carry no select between the two. */
+function resize_linear_q8Of<T>(
   x: usize,
   N: i32,
   H: i32,
@@ -104,9 +104,9 @@ export function resize_linear_q8(
   OW: i32,
   rows: usize,
   cols: usize,
-  signed: bool,
   out: usize,
 ): void {
+  const signed = isSigned<T>();
   const pix = <usize>C;
   const inRow = <usize>W * pix;
   const last = C >= 16 ? C - 16 : -1;
@@ -143,10 +143,10 @@ export function resize_linear_q8(
             const b = v128.load(p21 + <usize>c);
             const e = v128.load(p12 + <usize>c);
             const f = v128.load(p22 + <usize>c);
-            const q0 = lerp4(a, b, e, f, 0, signed, c11, c21, c12, c22);
-            const q1 = lerp4(a, b, e, f, 1, signed, c11, c21, c12, c22);
-            const q2 = lerp4(a, b, e, f, 2, signed, c11, c21, c12, c22);
-            const q3 = lerp4(a, b, e, f, 3, signed, c11, c21, c12, c22);
+            const q0 = lerp4<T>(a, b, e, f, 0, c11, c21, c12, c22);
+            const q1 = lerp4<T>(a, b, e, f, 1, c11, c21, c12, c22);
+            const q2 = lerp4<T>(a, b, e, f, 2, c11, c21, c12, c22);
+            const q3 = lerp4<T>(a, b, e, f, 3, c11, c21, c12, c22);
             const h0 = i16x8.narrow_i32x4_s(q0, q1);
             const h1 = i16x8.narrow_i32x4_s(q2, q3);
             v128.store(dst + <usize>c, signed ? i8x16.narrow_i16x8_s(h0, h1) : i8x16.narrow_i16x8_u(h0, h1));
@@ -166,6 +166,24 @@ export function resize_linear_q8(
       }
     }
   }
+}
+
+/** Bilinear resize of int8 (signed) or uint8 NHWC x [N, H, W, C] with the linear tables. */
+export function resize_linear_q8(
+  x: usize,
+  N: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  rows: usize,
+  cols: usize,
+  signed: bool,
+  out: usize,
+): void {
+  if (signed) resize_linear_q8Of<i8>(x, N, H, W, C, OH, OW, rows, cols, out);
+  else resize_linear_q8Of<u8>(x, N, H, W, C, OH, OW, rows, cols, out);
 }
 
 /** Bilinear resize of float32 NHWC x [N, H, W, C]: the same weights and order, no rounding. */

@@ -12,12 +12,14 @@ import { expScalar, expVec } from './unary';
 // with Y = floor(1 / yScale) (a float32 integer), as onnxruntime rounds. The sum is
 // sequential: float addition is not associative, so reordering it would change the codes.
 
-@inline function code(p: usize, signed: bool): i32 {
+@inline function code<T>(p: usize): i32 {
+  const signed = isSigned<T>();
   return signed ? <i32>load<i8>(p) : <i32>load<u8>(p);
 }
 
 /** The largest code of a row of D codes spaced `step` apart. */
-@inline function rowMax(x: usize, base: usize, D: i32, step: usize, signed: bool): i32 {
+@inline function rowMax<T>(x: usize, base: usize, D: i32, step: usize): i32 {
+  const signed = isSigned<T>();
   let mx = -128;
   let k0 = 0;
   if (ASC_FEATURE_SIMD) {
@@ -41,23 +43,22 @@ import { expScalar, expVec } from './unary';
     }
   }
   for (let k = k0; k < D; k++) {
-    const v = code(x + base + <usize>k * step, signed);
+    const v = code<T>(x + base + <usize>k * step);
     if (v > mx) mx = v;
   }
   return mx;
 }
 
-@inline function expAt(x: usize, p: usize, mx: i32, signed: bool, table: usize): f32 {
-  return load<f32>(table + ((<usize>(mx - code(x + p, signed))) << 2));
+@inline function expAt<T>(x: usize, p: usize, mx: i32, table: usize): f32 {
+  return load<f32>(table + ((<usize>(mx - code<T>(x + p))) << 2));
 }
 
 /** The output codes of one row, given its maximum and float32 sum. */
-@inline function rowOut(
+@inline function rowOut<T>(
   x: usize,
   base: usize,
   D: i32,
   step: usize,
-  signed: bool,
   table: usize,
   Y: f32,
   zy: i32,
@@ -77,10 +78,10 @@ import { expScalar, expVec } from './unary';
       const vz = i32x4.splat(zy);
       for (; k + 4 <= D; k += 4) {
         const p = base + <usize>k;
-        let e = f32x4.splat(expAt(x, p, mx, signed, table));
-        e = f32x4.replace_lane(e, 1, expAt(x, p + 1, mx, signed, table));
-        e = f32x4.replace_lane(e, 2, expAt(x, p + 2, mx, signed, table));
-        e = f32x4.replace_lane(e, 3, expAt(x, p + 3, mx, signed, table));
+        let e = f32x4.splat(expAt<T>(x, p, mx, table));
+        e = f32x4.replace_lane(e, 1, expAt<T>(x, p + 1, mx, table));
+        e = f32x4.replace_lane(e, 2, expAt<T>(x, p + 2, mx, table));
+        e = f32x4.replace_lane(e, 3, expAt<T>(x, p + 3, mx, table));
         const v = f32x4.pmin(f32x4.nearest(f32x4.div(f32x4.mul(e, vY), vsum)), vhi);
         const q = i32x4.add(i32x4.trunc_sat_f32x4_s(v), vz);
         store<i32>(
@@ -94,7 +95,7 @@ import { expScalar, expVec } from './unary';
     const p = base + <usize>k * step;
     // compared before the zero point is added: f32(e * Y) overflows to infinity for
     // D < Y / e^5, and an infinity must saturate, not wrap
-    const v = nearest<f32>((expAt(x, p, mx, signed, table) * Y) / sum);
+    const v = nearest<f32>((expAt<T>(x, p, mx, table) * Y) / sum);
     store<u8>(out + p, <u8>(v > <f32>(qmax - zy) ? qmax : <i32>v + zy));
   }
 }
@@ -103,6 +104,55 @@ import { expScalar, expVec } from './unary';
 @inline function rowBase(r: i32, D: i32, inner: i32): usize {
   const o = r / inner;
   return <usize>o * <usize>D * <usize>inner + <usize>(r - o * inner);
+}
+
+/** qsoftmax for codes T (i8 or u8): `signed` is a constant there, so its loops carry no select between the two. */
+function qsoftmaxOf<T>(
+  x: usize,
+  outer: i32,
+  D: i32,
+  inner: i32,
+  table: usize,
+  Y: f32,
+  zy: i32,
+  qmax: i32,
+  out: usize,
+): void {
+  const step = <usize>inner;
+  const R = outer * inner;
+  let r = 0;
+  for (; r + 4 <= R; r += 4) {
+    const b0 = rowBase(r, D, inner);
+    const b1 = rowBase(r + 1, D, inner);
+    const b2 = rowBase(r + 2, D, inner);
+    const b3 = rowBase(r + 3, D, inner);
+    const m0 = rowMax<T>(x, b0, D, step);
+    const m1 = rowMax<T>(x, b1, D, step);
+    const m2 = rowMax<T>(x, b2, D, step);
+    const m3 = rowMax<T>(x, b3, D, step);
+    let s0: f32 = 0;
+    let s1: f32 = 0;
+    let s2: f32 = 0;
+    let s3: f32 = 0;
+    for (let k = 0; k < D; k++) {
+      const o = <usize>k * step;
+      s0 += expAt<T>(x, b0 + o, m0, table);
+      s1 += expAt<T>(x, b1 + o, m1, table);
+      s2 += expAt<T>(x, b2 + o, m2, table);
+      s3 += expAt<T>(x, b3 + o, m3, table);
+    }
+    rowOut<T>(x, b0, D, step, table, Y, zy, qmax, m0, s0, out);
+    rowOut<T>(x, b1, D, step, table, Y, zy, qmax, m1, s1, out);
+    rowOut<T>(x, b2, D, step, table, Y, zy, qmax, m2, s2, out);
+    rowOut<T>(x, b3, D, step, table, Y, zy, qmax, m3, s3, out);
+  }
+  for (; r < R; r++) {
+    const b = rowBase(r, D, inner);
+    const m = rowMax<T>(x, b, D, step);
+    let sum: f32 = 0;
+    for (let k = 0; k < D; k++) sum += expAt<T>(x, b + <usize>k * step, m, table);
+    rowOut<T>(x, b, D, step, table, Y, zy, qmax, m, sum, out);
+  }
 }
 
 /**
@@ -122,41 +172,8 @@ export function qsoftmax(
   qmax: i32,
   out: usize,
 ): void {
-  const step = <usize>inner;
-  const R = outer * inner;
-  let r = 0;
-  for (; r + 4 <= R; r += 4) {
-    const b0 = rowBase(r, D, inner);
-    const b1 = rowBase(r + 1, D, inner);
-    const b2 = rowBase(r + 2, D, inner);
-    const b3 = rowBase(r + 3, D, inner);
-    const m0 = rowMax(x, b0, D, step, signed);
-    const m1 = rowMax(x, b1, D, step, signed);
-    const m2 = rowMax(x, b2, D, step, signed);
-    const m3 = rowMax(x, b3, D, step, signed);
-    let s0: f32 = 0;
-    let s1: f32 = 0;
-    let s2: f32 = 0;
-    let s3: f32 = 0;
-    for (let k = 0; k < D; k++) {
-      const o = <usize>k * step;
-      s0 += expAt(x, b0 + o, m0, signed, table);
-      s1 += expAt(x, b1 + o, m1, signed, table);
-      s2 += expAt(x, b2 + o, m2, signed, table);
-      s3 += expAt(x, b3 + o, m3, signed, table);
-    }
-    rowOut(x, b0, D, step, signed, table, Y, zy, qmax, m0, s0, out);
-    rowOut(x, b1, D, step, signed, table, Y, zy, qmax, m1, s1, out);
-    rowOut(x, b2, D, step, signed, table, Y, zy, qmax, m2, s2, out);
-    rowOut(x, b3, D, step, signed, table, Y, zy, qmax, m3, s3, out);
-  }
-  for (; r < R; r++) {
-    const b = rowBase(r, D, inner);
-    const m = rowMax(x, b, D, step, signed);
-    let sum: f32 = 0;
-    for (let k = 0; k < D; k++) sum += expAt(x, b + <usize>k * step, m, signed, table);
-    rowOut(x, b, D, step, signed, table, Y, zy, qmax, m, sum, out);
-  }
+  if (signed) qsoftmaxOf<i8>(x, outer, D, inner, table, Y, zy, qmax, out);
+  else qsoftmaxOf<u8>(x, outer, D, inner, table, Y, zy, qmax, out);
 }
 
 /**
