@@ -10,7 +10,7 @@ import { QwasmError } from '../errors.js';
 import type { GraphNode } from './graph.js';
 import { binaryScalar, type BinaryOp } from './kernels.js';
 import type { QuantContext } from './lower-int8.js';
-import { at, type Lowering, type Val } from './plan.js';
+import { at, type Lowering, type Planner, type Val, type ValQuant } from './plan.js';
 import { numel } from './tensor.js';
 import { roundHalfEven } from '../quant/multiplier.js';
 
@@ -122,6 +122,37 @@ export function channelTables(
   return programTables(program, x, y);
 }
 
+/**
+ * A ChannelTable whose input has one channel where its constants have C: the output repeats
+ * the input along that axis, channel c through table c (numpy broadcasting), in JavaScript.
+ */
+function broadcastChannels(
+  p: Planner,
+  n: GraphNode,
+  x: Val,
+  axis: number,
+  C: number,
+  tables: Uint8Array,
+  yq: ValQuant,
+): Val {
+  const lead = Math.max(0, (n as ChannelTableNode).program!.rank - x.shape.length);
+  const xs = p.nchw(x);
+  const shape = [...new Array<number>(lead).fill(1), ...xs.shape];
+  shape[lead + axis] = C;
+  const y = p.val(shape, 'int8', false, n.outputs[0]);
+  y.quant = yq;
+  const inner = numel(xs.shape.slice(axis + 1));
+  const outer = numel(xs.shape.slice(0, axis));
+  p.step(n.name, `${n.opType} (per-channel tables, broadcast)`, [xs], [y], () => {
+    const xd = new Uint8Array(xs.data!.buffer, xs.data!.byteOffset, outer * inner);
+    const yd = new Uint8Array(y.data!.buffer, y.data!.byteOffset, outer * C * inner);
+    for (let o = 0; o < outer; o++)
+      for (let c = 0; c < C; c++)
+        for (let i = 0; i < inner; i++) yd[(o * C + c) * inner + i] = tables[(c << 8) | xd[o * inner + i]!]!;
+  });
+  return y;
+}
+
 /** The lowering of ChannelTable nodes in an int8 plan (x and y annotated; else the codes are made first). */
 export function channelTableLowering(c: QuantContext): Lowering {
   return (p, node, ins) => {
@@ -138,9 +169,10 @@ export function channelTableLowering(c: QuantContext): Lowering {
     if (n.program !== undefined) {
       C = n.program.channels;
       axis = x.shape.length - n.program.axisFromEnd;
-      if (axis < 0 || (C > 1 && x.shape[axis] !== C))
+      if (axis < 0 || (C > 1 && x.shape[axis] !== C && x.shape[axis] !== 1))
         throw new QwasmError(at(n), `has ${C} per-channel constants, its input has shape [${x.shape.join(', ')}]`);
       tables = programTables(n.program, x.quant!, yq);
+      if (x.shape[axis] === 1 && C > 1) return [broadcastChannels(p, n, x, axis, C, tables, yq)];
     } else {
       const t = p.constData(ins[1]!, n, 'the input scales');
       const o = p.constData(ins[2]!, n, 'the input offsets');
