@@ -9,6 +9,8 @@ import type { QuantAnnotations } from './lower-int8.js';
 import type { ValQuant } from './plan.js';
 import { numel, type OnnxTensor } from './tensor.js';
 
+const QDQ = new Set(['QuantizeLinear', 'DequantizeLinear']);
+
 function where(n: GraphNode): string {
   return `node '${n.name}' (${n.opType})`;
 }
@@ -41,7 +43,8 @@ export function stripQdq(g: Graph): QuantAnnotations | null {
   const rename = new Map<string, string>();
   const added: GraphNode[] = [];
   const outputs = new Set(g.outputs.map((o) => o.name));
-  const producers = new Set(g.nodes.flatMap((n) => n.outputs));
+  const producers = new Map<string, GraphNode>();
+  for (const n of g.nodes) for (const o of n.outputs) producers.set(o, n);
   const renamedOutputs = new Map<string, string>();
   const consumers = new Map<string, GraphNode[]>();
   for (const n of g.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
@@ -86,7 +89,14 @@ export function stripQdq(g: Graph): QuantAnnotations | null {
     // name (an Identity would leave two names for one value, and an export of the model
     // would quantize both)
     const toOutput = dqs.find((d) => outputs.has(d.outputs[0]!));
-    if (toOutput !== undefined && producers.has(src) && !outputs.has(src)) {
+    const from = producers.get(src);
+    if (
+      toOutput !== undefined &&
+      from !== undefined &&
+      !QDQ.has(from.opType) &&
+      !outputs.has(src) &&
+      !renamedOutputs.has(src)
+    ) {
       const out = toOutput.outputs[0]!;
       renamedOutputs.set(src, out);
       rename.set(src, out);
