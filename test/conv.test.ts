@@ -73,6 +73,19 @@ const CORNERS: Array<[string, RefConvShape]> = [
     '7x7 stride 2 pad 3, 3 channels (a stem)',
     { N: 1, H: 20, W: 18, C: 3, M: 8, kH: 7, kW: 7, strides: [2, 2], pads: [3, 3, 3, 3] },
   ],
+  [
+    '3x3 stride 2 pad 1 over 3 channels, batch 2 (the RGB stem: interior pixels packed whole)',
+    { N: 2, H: 17, W: 19, C: 3, M: 16, kH: 3, kW: 3, strides: [2, 2], pads: [1, 1, 1, 1] },
+  ],
+  ['3x3 over 3 channels, no pads, a tail panel', { N: 1, H: 30, W: 31, C: 3, M: 5, kH: 3, kW: 3 }],
+  [
+    '3x3 over 3 channels, row dilation 2',
+    { N: 1, H: 13, W: 14, C: 3, M: 8, kH: 3, kW: 3, dilations: [2, 1], pads: [2, 1, 2, 1] },
+  ],
+  [
+    '3x3 over 3 channels, column dilation 2',
+    { N: 1, H: 11, W: 12, C: 3, M: 9, kH: 3, kW: 3, dilations: [1, 2], pads: [1, 2, 1, 2] },
+  ],
   ['depthwise 3x3', { N: 2, H: 9, W: 10, C: 16, M: 16, kH: 3, kW: 3, pads: [1, 1, 1, 1], group: 16 }],
   [
     'depthwise 3x3 stride 2, 13 channels',
