@@ -279,6 +279,11 @@ describe('per-channel float chains of other QDQ files', () => {
       xDims: [1, 1, 6, 6],
     },
     {
+      name: 'one op by a scalar constant: one per-tensor table',
+      ops: [node('Div', ['xd', 'half'], ['y_f'])],
+      tables: 1,
+    },
+    {
       name: 'scalar constants only: the pointwise fusion tables it per tensor',
       ops: [node('Mul', ['xd', 'half'], ['m']), node('Add', ['m', 'half'], ['y_f'])],
       tables: 0,

@@ -10,7 +10,8 @@
 // they would cost a dequantize and a quantize, and their bits would follow the build (the
 // relaxed build fuses multiply-adds). It runs before the rewrites because they would fold the
 // per-channel Mul and Add into the convolution that makes x, which x's quantization forbids.
-// Chains of scalar constants only are left to the pointwise fusion, which tables them too.
+// Of chains with scalar constants only, one binary op becomes a per-tensor table; longer ones
+// are left to the pointwise fusion, which tables them too.
 import type { Graph, GraphNode } from './graph.js';
 import { PointwiseRunner, type BinaryOp, type PointwiseInst } from './kernels.js';
 import type { QuantAnnotations } from './lower-int8.js';
@@ -150,8 +151,8 @@ function chainTo(
 }
 
 /**
- * The chain as a program (nodes in graph order, x in register 0), or null when it has no
- * per-channel constant (a per-tensor chain) or constants of different channel layouts.
+ * The chain as a program (nodes in graph order, x in register 0), or null for constants of
+ * different channel layouts, or a chain of scalar constants the pointwise fusion tables.
  */
 function compile(g: Graph, x: string, nodes: GraphNode[], constants: Map<string, OnnxTensor>): ChannelProgram | null {
   const reg = new Map<string, number>([[x, 0]]);
@@ -220,7 +221,13 @@ function compile(g: Graph, x: string, nodes: GraphNode[], constants: Map<string,
     }
     reg.set(n.outputs[0]!, insts.length);
   }
-  if (layout === null) return null;
+  // scalars only: one binary op (which the int8 planner would run in float32 between a
+  // dequantize and a quantize) becomes a per-tensor table; longer chains the pointwise fusion
+  // makes one program, which the planner tables
+  if (layout === null)
+    return nodes.length === 1 && insts[0]!.b < 0 && typeof insts[0]!.op === 'string'
+      ? { insts, channels: 1, axisFromEnd: 0, rank }
+      : null;
   return { insts, channels: layout.channels, axisFromEnd: layout.axisFromEnd, rank };
 }
 

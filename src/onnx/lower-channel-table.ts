@@ -153,6 +153,33 @@ function broadcastChannels(
   return y;
 }
 
+/** A program of scalar constants: one table on the engine's lookup layer, x's layout kept. */
+function perTensor(p: Planner, n: GraphNode, x: Val, table: Uint8Array, yq: ValQuant): Val {
+  const lead = Math.max(0, (n as ChannelTableNode).program!.rank - x.shape.length);
+  const xs = lead > 0 ? p.nchw(x) : x;
+  const y = p.val([...new Array<number>(lead).fill(1), ...xs.shape], 'int8', xs.nhwc, n.outputs[0]);
+  y.quant = yq;
+  const xq = xs.quant!;
+  const layer = p.layer(`${n.name}:lookup`, () =>
+    p.qw.lookupLayer({
+      fn: table,
+      input: { scale: xq.scale, zeroPoint: xq.zeroPoint },
+      output: { scale: yq.scale, zeroPoint: yq.zeroPoint },
+    }),
+  );
+  const count = numel(xs.shape);
+  if (!p.isFolding && !xs.isConst) {
+    p.step(n.name, `${n.opType} (lookup table)`, [xs], [y], () => layer.runAt(count, xs.ptr, y.ptr));
+    return y;
+  }
+  p.step(n.name, `${n.opType} (lookup table)`, [xs], [y], () => {
+    const xd = new Uint8Array(xs.data!.buffer, xs.data!.byteOffset, count);
+    const yd = new Uint8Array(y.data!.buffer, y.data!.byteOffset, count);
+    for (let i = 0; i < count; i++) yd[i] = table[xd[i]!]!;
+  });
+  return y;
+}
+
 /** The lowering of ChannelTable nodes in an int8 plan (x and y annotated; else the codes are made first). */
 export function channelTableLowering(c: QuantContext): Lowering {
   return (p, node, ins) => {
@@ -166,6 +193,8 @@ export function channelTableLowering(c: QuantContext): Lowering {
     let tables: Uint8Array;
     let C: number;
     let axis = 1;
+    if (n.program !== undefined && n.program.channels === 1)
+      return [perTensor(p, n, x, programTables(n.program, x.quant!, yq), yq)];
     if (n.program !== undefined) {
       C = n.program.channels;
       axis = x.shape.length - n.program.axisFromEnd;
