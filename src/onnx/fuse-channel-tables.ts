@@ -45,7 +45,7 @@ function channelShape(t: OnnxTensor): ChannelShape | null | undefined {
   if (t.dtype !== 'float32') return undefined;
   if (numel(t.shape) === 1) return null;
   const wide = t.shape.flatMap((d, i) => (d === 1 ? [] : [i]));
-  if (wide.length !== 1) return undefined;
+  if (wide.length !== 1 || t.shape[wide[0]!]! < 2) return undefined;
   return { channels: t.shape[wide[0]!]!, axisFromEnd: t.shape.length - wide[0]! };
 }
 
