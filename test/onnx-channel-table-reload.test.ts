@@ -162,7 +162,7 @@ describe('a QDQ file with equalized table chains, loaded back', () => {
       const x = { x: new ort.Tensor('float32', f.x.data, f.x.shape) };
       const o = (await session.run(x)).y!.data as Float32Array;
       const o2 = (await resession.run(x)).y!.data as Float32Array;
-      // bit-identical on hosts with VNNI (measured on a Sapphire Rapids Xeon); the bound leaves
+      // bit-identical on hosts with VNNI (measured on an AMD EPYC with AVX-512 VNNI); the bound leaves
       // room for onnxruntime's saturating u8 x s8 kernels on x86 without it
       expect(sqnrDb(o, got)).toBeGreaterThan(35);
       expect(bits(o2).equals(bits(o))).toBe(true);
