@@ -68,4 +68,5 @@ export { unary_f32 } from './unary';
 export { pool_max_q8, pool_max_f32, pool_avg_q8, pool_avg_f32, pool_global_avg_q8, pool_global_avg_f32 } from './pool';
 export { resize_nearest, resize_linear_q8, resize_linear_f32 } from './resize';
 export { convt_col2im_s32, convt_col2im_f32, convt_requant, convt_fill_bias_f32 } from './conv-transpose';
+export { convt_direct_narrow_s16 } from './conv/convt-narrow';
 export { transpose_x32, transpose_x8 } from './transpose';

@@ -423,6 +423,22 @@ export interface Kernels {
   ): void;
   convt_requant(acc: number, pixels: number, M: number, kind: number, params: number, out: number): void;
   convt_fill_bias_f32(out: number, pixels: number, M: number, bias: number): void;
+  /** Transposed conv, taps not overlapping, kH * kW * M <= 4 columns (assembly/conv/convt-narrow.ts; SIMD builds). */
+  convt_direct_narrow_s16(
+    x: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    za: number,
+    w: number,
+    kH: number,
+    kW: number,
+    M: number,
+    params: number,
+    per: number,
+    out: number,
+  ): void;
   /** Quantized add (assembly/elementwise.ts): y = (F + a * Ra) + b * Rb over `rows` runs of n codes. */
   qadd_s8(
     a: number,

@@ -69,6 +69,12 @@ const FIXED: Case[] = [
   { N: 1, C: 16, H: 5, W: 6, Mg: 16, kH: 2, kW: 2, strides: [2, 2] },
   { N: 2, C: 7, H: 3, W: 4, Mg: 13, kH: 3, kW: 2, strides: [3, 2] },
   { N: 1, C: 1, H: 1, W: 1, Mg: 1, kH: 2, kW: 2, strides: [2, 2] },
+  // taps never overlap and at most 4 outputs per pixel over channels in 8s (convt_direct_narrow_s16):
+  // a detection head's last upsampling to one channel, 2 and 3 channels, 2 and 3 columns
+  { N: 2, C: 24, H: 5, W: 7, Mg: 1, kH: 2, kW: 2, strides: [2, 2] },
+  { N: 1, C: 16, H: 3, W: 4, Mg: 2, kH: 1, kW: 2, strides: [1, 2] },
+  { N: 1, C: 8, H: 4, W: 3, Mg: 3, kH: 1, kW: 1 },
+  { N: 1, C: 32, H: 2, W: 3, Mg: 1, kH: 2, kW: 1, strides: [2, 1] },
   // overlapping taps, padding cropped, output padding
   { N: 1, C: 8, H: 4, W: 4, Mg: 9, kH: 3, kW: 3, strides: [2, 2], pads: [1, 1, 1, 1], outputPadding: [1, 1] },
   { N: 1, C: 6, H: 5, W: 3, Mg: 4, kH: 4, kW: 4, strides: [2, 2], pads: [1, 1, 1, 1], group: 2 },

@@ -186,6 +186,26 @@ function copyWeightColumns(rt: Runtime, w: Tensor, g: ConvTransposeGeometry, dst
   }
 }
 
+/**
+ * The weights of convt_direct_narrow_s16: int16 [4][C], column j = (kh, kw, m) holding
+ * w - zw[m] over the input channels, columns from kH * kW * M on zero.
+ */
+function narrowWeights(rt: Runtime, w: Tensor, g: ConvTransposeGeometry, q: QuantOperands, dst: number): void {
+  const { kH, kW, M, Cg } = g;
+  rt.scoped((alloc) => {
+    const wr = alloc(w.data.length, 'w');
+    copyWeightColumns(rt, w, g, wr, 1);
+    const src = q.wType === 'int8' ? rt.heap.i8 : rt.heap.u8;
+    const i16 = rt.heap.i16;
+    const d = dst >> 1;
+    i16.fill(0, d, d + 4 * Cg);
+    for (let j = 0; j < kH * kW * M; j++) {
+      const z = q.zw[q.zw.length === 1 ? 0 : j % M]!;
+      for (let c = 0; c < Cg; c++) i16[d + j * Cg + c] = src[wr + j * Cg + c]! - z;
+    }
+  });
+}
+
 /** Input pixels per GEMM block of the col2im path: its int32 columns stay within 256 KiB (L2). */
 function blockRows(columns: number, mr: number): number {
   return Math.max(mr, Math.floor(65536 / columns / mr) * mr);
@@ -220,6 +240,8 @@ export class ConvTransposePlan {
   private readonly weightBytes: number;
   private readonly bias: number = 0;
   private readonly mc: number;
+  /** int16 [4][C] weights of convt_direct_narrow_s16, or 0 (see narrowWeights). */
+  private readonly narrow: number = 0;
 
   constructor(
     private readonly rt: Runtime,
@@ -268,6 +290,19 @@ export class ConvTransposePlan {
             })
           : EpilogueParams.requant(rt, M, spec);
       }
+      if (
+        q !== null &&
+        g.direct &&
+        rt.backend !== 'scalar' &&
+        kH * kW * M <= 4 &&
+        Cg % 8 === 0 &&
+        this.epi !== null &&
+        this.epi.kind === EpilogueKind.Fp32
+      ) {
+        // taps never overlap and at most 4 columns per pixel: one pass, a pixel at a time
+        this.narrow = this.alloc(4 * Cg * 2, 'w');
+        narrowWeights(rt, w, g, q, this.narrow);
+      }
       if (biasF32 !== undefined) {
         const n = g.direct ? cols : M;
         this.bias = this.alloc(Math.ceil(n / nr) * nr * 4, 'bias');
@@ -308,6 +343,10 @@ export class ConvTransposePlan {
     const cols = g.direct ? kW * M : kH * kW * Mg;
     const kPairs = Math.ceil(Cg / 2);
     const signed = q !== null && q.xType === 'int8' ? 1 : 0;
+    if (this.narrow !== 0) {
+      k.convt_direct_narrow_s16(xp, N, H, W, C, q!.zx, this.narrow, kH, kW, M, this.epi!.ptr, kW * M, op);
+      return;
+    }
     if (g.direct) {
       for (let n = 0; n < N; n++) {
         for (let h = 0; h < H; h++) {
