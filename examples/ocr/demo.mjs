@@ -59,6 +59,7 @@ const int8 = await quantizeAll(float32, feeds, {
   observer,
   keepFloat: CALIBRATION.options.keepFloat,
   equalizeTables: CALIBRATION.options.equalizeTables,
+  biasCorrection: CALIBRATION.options.biasCorrection,
   onProgress: (n) => calBar.tick(n - calBar.done),
 });
 calBar.finish();

@@ -22,13 +22,18 @@ export function loadFloat32(qw, OnnxModel, bytes) {
 
 /**
  * Quantizes each model with its calibration feeds; `options` go to model.quantize (observer,
- * one for all or { det, cls, rec }; keepFloat as { det: [...], ... }; equalizeTables as { det: true, ... });
+ * one for all or { det, cls, rec }; keepFloat as { det: [...], ... }; equalizeTables and biasCorrection as
+ * { det: true, ... });
  * `onProgress(done)` counts calibration records overall.
  * @param {Record<string, any>} float32
  * @param {Record<string, any>} feeds
- * @param {{ observer?: any, keepFloat?: Record<string, string[]>, equalizeTables?: Record<string, boolean>, onProgress?: (done: number) => void }} [options]
+ * @param {{ observer?: any, keepFloat?: Record<string, string[]>, equalizeTables?: Record<string, boolean>, biasCorrection?: Record<string, boolean>, onProgress?: (done: number) => void }} [options]
  */
-export async function quantizeAll(float32, feeds, { observer, keepFloat = {}, equalizeTables = {}, onProgress } = {}) {
+export async function quantizeAll(
+  float32,
+  feeds,
+  { observer, keepFloat = {}, equalizeTables = {}, biasCorrection = {}, onProgress } = {},
+) {
   const int8 = {};
   let before = 0;
   for (const k of ['det', 'cls', 'rec']) {
@@ -38,6 +43,7 @@ export async function quantizeAll(float32, feeds, { observer, keepFloat = {}, eq
       observer: typeof observer === 'object' ? observer[k] : observer,
       keepFloat: keepFloat[k],
       equalizeTables: equalizeTables[k] === true,
+      biasCorrection: biasCorrection[k] === true,
       onProgress: onProgress && ((done) => onProgress(base + done)),
     });
     before += feeds[k].length;
