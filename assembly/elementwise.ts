@@ -384,6 +384,87 @@ export function qadd_s8_s(
   }
 }
 
+/** Quarter k (0-3) of the 16 codes of v minus the zero point, as float32 (exact: |d| <= 255). */
+@inline function centredF32<T>(v: v128, z: v128, k: i32): v128 {
+  const h = k < 2 ? centredLo<T>(v, z) : centredHi<T>(v, z);
+  return f32x4.convert_i32x4_s((k & 1) == 0 ? i32x4.extend_low_i16x8_s(h) : i32x4.extend_high_i16x8_s(h));
+}
+
+/**
+ * One column block of 16 codes (or 8 when `half`) over `rows` runs of a against b's codes,
+ * constant across runs (bStride 0: a squeeze-excite gate [1, 1, 1, C] over NHWC rows). b's
+ * centred codes become float32 once per block; per run f32(a - za) * f32(b - zb) is the exact
+ * integer product (|p| <= 65025 < 2^24), so the result is qmul_s8's bit for bit, without b's
+ * load, widening and the integer multiply in every run.
+ */
+@inline function mulColumn<T>(
+  pa: usize,
+  aStride: usize,
+  pb: usize,
+  po: usize,
+  n: usize,
+  rows: i32,
+  half: bool,
+  vza: v128,
+  vzb: v128,
+  vm: v128,
+  vz: v128,
+  vlo: v128,
+  vhi: v128,
+  magic: v128,
+  floor: v128,
+  fast: bool,
+): void {
+  const vb = half ? v128.load64_zero(pb) : v128.load(pb);
+  const b0 = centredF32<T>(vb, vzb, 0);
+  const b1 = centredF32<T>(vb, vzb, 1);
+  const b2 = centredF32<T>(vb, vzb, 2);
+  const b3 = centredF32<T>(vb, vzb, 3);
+  for (let r = 0; r < rows; r++) {
+    const va = half ? v128.load64_zero(pa) : v128.load(pa);
+    const q0 = roundClamped(
+      f32x4.add(f32x4.mul(f32x4.mul(centredF32<T>(va, vza, 0), b0), vm), vz),
+      vlo,
+      vhi,
+      magic,
+      !fast,
+    );
+    const q1 = roundClamped(
+      f32x4.add(f32x4.mul(f32x4.mul(centredF32<T>(va, vza, 1), b1), vm), vz),
+      vlo,
+      vhi,
+      magic,
+      !fast,
+    );
+    let y: v128;
+    if (half) {
+      const h = i16x8.narrow_i32x4_s(q0, q1);
+      y = isSigned<T>() ? i8x16.narrow_i16x8_s(h, h) : i8x16.narrow_i16x8_u(h, h);
+    } else {
+      const q2 = roundClamped(
+        f32x4.add(f32x4.mul(f32x4.mul(centredF32<T>(va, vza, 2), b2), vm), vz),
+        vlo,
+        vhi,
+        magic,
+        !fast,
+      );
+      const q3 = roundClamped(
+        f32x4.add(f32x4.mul(f32x4.mul(centredF32<T>(va, vza, 3), b3), vm), vz),
+        vlo,
+        vhi,
+        magic,
+        !fast,
+      );
+      y = packCodes<T>(q0, q1, q2, q3);
+    }
+    if (fast) y = codeFloor<T>(y, floor);
+    if (half) v128.store64_lane(po, y, 0);
+    else v128.store(po, y);
+    pa += aStride;
+    po += n;
+  }
+}
+
 /** qmul_s8 for codes T (i8 or u8): `signed` is a constant there, so its loops carry no select between the two. */
 function qmul_s8Of<T>(
   a: usize,
@@ -410,6 +491,31 @@ function qmul_s8Of<T>(
     const magic = f32x4.splat(MAGIC);
     const floor = i8x16.splat(<i8>(<i32>lo));
     const fast = mulInRange(M, zy);
+    if (bStride == 0 && rows > 1) {
+      // b repeats in every run: column blocks outside, runs inside (see mulColumn)
+      const on = <usize>n;
+      const as = <usize>aStride;
+      let i = 0;
+      for (; i + 16 <= n; i += 16) {
+        const pa = a + <usize>i,
+          pb = b + <usize>i,
+          po = out + <usize>i;
+        if (fast) mulColumn<T>(pa, as, pb, po, on, rows, false, vza, vzb, vm, vz, vlo, vhi, magic, floor, true);
+        else mulColumn<T>(pa, as, pb, po, on, rows, false, vza, vzb, vm, vz, vlo, vhi, magic, floor, false);
+      }
+      if (i + 8 <= n) {
+        const pa = a + <usize>i,
+          pb = b + <usize>i,
+          po = out + <usize>i;
+        if (fast) mulColumn<T>(pa, as, pb, po, on, rows, true, vza, vzb, vm, vz, vlo, vhi, magic, floor, true);
+        else mulColumn<T>(pa, as, pb, po, on, rows, true, vza, vzb, vm, vz, vlo, vhi, magic, floor, false);
+        i += 8;
+      }
+      if (i < n)
+        for (let r = 0; r < rows; r++)
+          mulScalarTail<T>(a + <usize>r * as, b, out + <usize>r * on, i, n, za, zb, M, zy, lo, hi);
+      return;
+    }
     for (let r = 0; r < rows; r++) {
       const pa = a + <usize>r * <usize>aStride;
       const pb = b + <usize>r * <usize>bStride;
@@ -505,6 +611,12 @@ export function qmul_s8(
   lo: f32,
   hi: f32,
 ): void {
+  // the product is symmetric: the operand that repeats across runs goes second
+  if (aStride == 0 && bStride != 0) {
+    if (signed) qmul_s8Of<i8>(b, bStride, a, aStride, n, rows, out, zb, za, M, zy, lo, hi);
+    else qmul_s8Of<u8>(b, bStride, a, aStride, n, rows, out, zb, za, M, zy, lo, hi);
+    return;
+  }
   if (signed) qmul_s8Of<i8>(a, aStride, b, bStride, n, rows, out, za, zb, M, zy, lo, hi);
   else qmul_s8Of<u8>(a, aStride, b, bStride, n, rows, out, za, zb, M, zy, lo, hi);
 }

@@ -115,6 +115,48 @@ describe('qlinearAdd / qlinearMul against the scalar reference', () => {
     }
   }
 
+  it('mul by a per-channel gate (NHWC rows x [1, 1, 1, C], either operand): channel widths around 8 and 16, small and saturating scales, bit-identical on every build', () => {
+    const r = rng(502);
+    for (const dtype of ['int8', 'uint8'] as const) {
+      for (const C of [1, 5, 8, 13, 16, 24, 29, 88, 200]) {
+        for (const big of [false, true]) {
+          for (const relu of [false, true]) {
+            const q = quant(r, dtype, relu);
+            // a large output scale ratio (M >= 32) takes the clamping path before rounding
+            if (big) q.sy = (q.sa * q.sb) / (40 + r() * 200);
+            const xs = [1, 3, 7, C];
+            const gs = [1, 1, 1, C];
+            const x = codes(r, dtype, size(xs));
+            const g = codes(r, dtype, C);
+            for (const [as, bs, a, b] of [
+              [xs, gs, x, g],
+              [gs, xs, g, x],
+            ] as const) {
+              const ref = refQMul(a, as, b, bs, q);
+              for (const [backend, qw] of qws) {
+                const y = qw.qlinearMul(
+                  { data: a, shape: as },
+                  q.sa,
+                  q.za,
+                  { data: b, shape: bs },
+                  q.sb,
+                  q.zb,
+                  q.sy,
+                  q.zy,
+                  {
+                    activation: relu ? 'relu' : 'none',
+                  },
+                );
+                const label = `${backend} ${dtype} [${as}] x [${bs}] big=${big} relu=${relu}`;
+                expect(firstDiff(y.data, ref.data), label).toBe(-1);
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+
   it('saturates at both ends and rounds exact ties half to even', () => {
     for (const qw of qws.values()) {
       // ratios 0.5: a + b lands on .5 ties; zero points 0
