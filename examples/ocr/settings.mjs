@@ -20,15 +20,16 @@
 // `--bias-correction on|off` and `--calib-pages n` (`--pages 10` for ten evaluation pages):
 // detection 4 pages 18.7 / 15.6 dB, 6 pages 19.3 / 16.2 (10 eval pages: 17.0 / 9.4 -> 18.2 /
 // 11.8), 6 pages with bias correction 18.8 / 15.1 (10 eval pages: 18.5 / 14.8, the worst page
-// 3 dB up); calibration 29 to 37 s either way on the shared 2-vCPU Sapphire Rapids machine
-// (run-to-run noise larger than the difference). Classifier with bias correction 79.7 / 10.7
-// -> 93.2 / 17.6; recognition 23.4 / 10.1 -> 22.7 / 9.7: off there. With these settings int8
-// against onnxruntime on the exported QDQ file is 74 dB or more on every input (det, cls;
-// identical on some) and 31 dB or more (rec). Keeping detection's stem in float32 (keepFloat,
-// the planned nodes 0:3) reaches 20.6 / 15.8 on 10 evaluation pages (6 calibration pages) at
-// 1.14x the int8 CPU time (480x640 page, median of 9 interleaved runs), but the QDQ file then
-// agrees with int8 to only 28-30 dB (float32 sums rounding to other codes at the stem's first
-// quantize, spread by the network): not set.
+// 3 dB up). Detection's calibration CPU time (two interleaved rounds, the shared 2-vCPU
+// Sapphire Rapids machine): 4 pages 23-27 s, 6 pages 29-33 s, 6 pages with bias correction
+// 26-30 s (its one int8 run per record is within the noise). Classifier with bias correction
+// 79.7 / 10.7 -> 93.2 / 17.6; recognition 23.4 / 10.1 -> 22.7 / 9.7: off there. With these
+// settings int8 against onnxruntime on the exported QDQ file is 74 dB or more on every input
+// (det, cls; identical on some) and 31 dB or more (rec). Keeping detection's stem in float32
+// (keepFloat, the planned nodes 0:3) reaches 20.6 / 15.8 on 10 evaluation pages (6
+// calibration pages) at 1.14x the int8 CPU time (480x640 page, median of 9 interleaved runs),
+// but the QDQ file then agrees with int8 to only 28-30 dB (float32 sums rounding to other
+// codes at the stem's first quantize, spread by the network): not set.
 export const CALIBRATION = {
   /** Calibration images the Node demo uses (of the 6 pages and 40 lines in data/calib). */
   pages: 6,
