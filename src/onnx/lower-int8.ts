@@ -211,9 +211,18 @@ export class QuantContext {
       this.dq.set(v, c);
       return c;
     }
-    p.step(v.name, 'DequantizeLinear', [v], [y], () =>
-      dequantizeInto(v.data as Int8Array, y.data as Float32Array, scale, zeroPoint),
-    );
+    if (!p.isFolding && scale === Math.fround(scale)) {
+      // the engine's SIMD dequantize: f32(q - zp) * scale, the same float32 product
+      const k = p.rt.kernels;
+      const count = numel(v.shape);
+      p.step(v.name, 'DequantizeLinear (dequantize)', [v], [y], () =>
+        k.dequantize(v.ptr, count, 1, scale, zeroPoint, y.ptr),
+      );
+    } else {
+      p.step(v.name, 'DequantizeLinear', [v], [y], () =>
+        dequantizeInto(v.data as Int8Array, y.data as Float32Array, scale, zeroPoint),
+      );
+    }
     this.dq.set(v, y);
     return y;
   }
