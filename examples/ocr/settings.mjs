@@ -20,8 +20,8 @@
 // `--bias-correction on|off` and `--calib-pages n` (`--pages 10` for ten evaluation pages):
 // detection 4 pages 18.7 / 15.6 dB, 6 pages 19.3 / 16.2 (10 eval pages: 17.0 / 9.4 -> 18.2 /
 // 11.8), 6 pages with bias correction 18.8 / 15.1 (10 eval pages: 18.5 / 14.8, the worst page
-// 3 dB up). Detection's calibration CPU time (two interleaved rounds, the shared 2-vCPU
-// Sapphire Rapids machine): 4 pages 23-27 s, 6 pages 29-33 s, 6 pages with bias correction
+// 3 dB up). Detection's calibration CPU time (two interleaved rounds, AMD EPYC, 2
+// vCPUs shared): 4 pages 23-27 s, 6 pages 29-33 s, 6 pages with bias correction
 // 26-30 s (its one int8 run per record is within the noise). Classifier with bias correction
 // 79.7 / 10.7 -> 93.2 / 17.6; recognition 23.4 / 10.1 -> 22.7 / 9.7: off there. With these
 // settings int8 against onnxruntime on the exported QDQ file is 74 dB or more on every input
