@@ -13,6 +13,7 @@ import path from 'node:path';
 import { ModelProto, encodeModel } from '../src/onnx/proto.js';
 import { applyEqualization, equalizationPairs, equalizationScales } from '../src/onnx/equalize.js';
 import { rng } from './helpers.js';
+import { sqnr } from './onnx/graph.js';
 
 let qw: Qwasm;
 beforeAll(async () => {
@@ -75,16 +76,6 @@ function model(): Uint8Array {
 
 const feeds = (n: number) =>
   Array.from({ length: n }, () => ({ x: { data: uniform(4 * SIZE * SIZE, 0, 1), shape: [1, 4, SIZE, SIZE] } }));
-
-function sqnr(f: ArrayLike<number>, g: ArrayLike<number>): number {
-  let s = 0;
-  let e = 0;
-  for (let i = 0; i < f.length; i++) {
-    s += f[i]! ** 2;
-    e += (f[i]! - g[i]!) ** 2;
-  }
-  return e === 0 ? Infinity : 10 * Math.log10(s / e);
-}
 
 describe('quantization accuracy', () => {
   const bytes = model();

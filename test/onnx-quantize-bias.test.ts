@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { Qwasm } from '../src/index.js';
 import { OnnxModel } from '../src/onnx/index.js';
 import { encodeModel } from '../src/onnx/proto.js';
-import { f32, init, node, seededFloats } from './onnx/graph.js';
+import { f32, init, node, seededFloats, sqnr } from './onnx/graph.js';
 
 let qw: Qwasm;
 beforeAll(async () => {
@@ -38,16 +38,6 @@ function model(): Uint8Array {
 
 const feeds = (n: number) =>
   Array.from({ length: n }, () => ({ x: { data: rand(4 * SIZE * SIZE, 0, 1), shape: [1, 4, SIZE, SIZE] } }));
-
-function sqnr(f: ArrayLike<number>, g: ArrayLike<number>): number {
-  let s = 0;
-  let e = 0;
-  for (let i = 0; i < f.length; i++) {
-    s += f[i]! ** 2;
-    e += (f[i]! - g[i]!) ** 2;
-  }
-  return e === 0 ? Infinity : 10 * Math.log10(s / e);
-}
 
 /** Mean over positions of (got - want) per channel of NCHW [1, C, H, W] outputs. */
 function channelMeans(want: ArrayLike<number>, got: ArrayLike<number>, C: number): number[] {

@@ -39,3 +39,14 @@ export const node = (opType: string, input: string[], output: string[], attribut
   output,
   attribute,
 });
+
+/** 10 log10(sum f^2 / sum (f - g)^2) in dB; Infinity when equal. */
+export function sqnr(f: ArrayLike<number>, g: ArrayLike<number>): number {
+  let s = 0;
+  let e = 0;
+  for (let i = 0; i < f.length; i++) {
+    s += f[i]! ** 2;
+    e += (f[i]! - g[i]!) ** 2;
+  }
+  return e === 0 ? Infinity : 10 * Math.log10(s / e);
+}
