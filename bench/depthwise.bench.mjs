@@ -9,21 +9,10 @@
 //   node bench/depthwise.bench.mjs [--rounds 15] [--builds simd] [--only cls|det]
 // Needs `npm run build` (reads dist/).
 import { Qwasm } from '../dist/index.js';
-import { args, buildsToRun, fmt, measureInterleaved, save, speedup } from './lib.mjs';
+import { args, buildsToRun, fmt, ints, measureInterleaved, save, speedup } from './lib.mjs';
 
 const opts = args({ rounds: 15, builds: 'simd' });
 const hardSwish = (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6;
-
-/** Deterministic values in [lo, hi] (integers), from a small LCG. */
-function ints(n, seed, lo, hi) {
-  const a = new Int32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = lo + ((s >>> 8) % (hi - lo + 1));
-  }
-  return a;
-}
 
 // NHWC shapes: C channels over an H x W map, a k x k kernel, strides [sH, sW], padding k >> 1
 const SHAPES = [

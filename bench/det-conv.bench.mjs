@@ -6,23 +6,12 @@
 //   node bench/det-conv.bench.mjs [--rounds 15] [--backend simd] [--only name,name]
 // Needs `npm run build` (reads dist/).
 import { Qwasm } from '../dist/index.js';
-import { args, fmt, measureInterleaved, save, speedup } from './lib.mjs';
+import { args, codes, fmt, measureInterleaved, save, speedup } from './lib.mjs';
 
 const opts = args({ rounds: 15, backend: 'simd', only: '' });
 const qw = await Qwasm.create({ backend: opts.backend, threads: 1 });
 const rt = qw.runtime;
 const hardSwish = (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6;
-
-/** Deterministic int8 codes in [lo, hi]. */
-function codes(n, seed, lo = -128, hi = 127) {
-  const a = new Int8Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = lo + ((s >>> 8) % (hi - lo + 1));
-  }
-  return a;
-}
 
 /** @type {Array<{ name: string; desc: string; H: number; C: number; O: number; k: number; s: number; act?: 'relu'; table?: boolean }>} */
 const SHAPES = [

@@ -186,3 +186,17 @@ export function args(defaults = {}) {
 }
 
 export const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+/** Deterministic integers in [lo, hi] from a small LCG (the same sequence for the same seed), in a `Type` array. */
+export function ints(n, seed, lo, hi, Type = Int32Array) {
+  const a = new Type(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    a[i] = lo + ((s >>> 8) % (hi - lo + 1));
+  }
+  return a;
+}
+
+/** Deterministic int8 codes in [lo, hi]: ints() in an Int8Array. */
+export const codes = (n, seed, lo = -128, hi = 127) => ints(n, seed, lo, hi, Int8Array);

@@ -7,22 +7,11 @@
 //   node bench/lookup-fusion.bench.mjs [--runs 5] [--rounds 15]   (runs x rounds rounds in all)
 // Needs `npm run build` (reads dist/).
 import { Qwasm } from '../dist/index.js';
-import { args, fmt, median, save } from './lib.mjs';
+import { args, codes, fmt, median, save } from './lib.mjs';
 
 const opts = args({ runs: 5, rounds: 15 });
 const qw = await Qwasm.create({ backend: 'simd', threads: 1 });
 const hardSwish = (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6;
-
-/** Deterministic int8 codes in [lo, hi]. */
-function codes(n, seed, lo = -128, hi = 127) {
-  const a = new Int8Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = lo + ((s >>> 8) % (hi - lo + 1));
-  }
-  return a;
-}
 
 /**
  * Seconds per call of each case in each of `rounds` rounds, every case running 4 calls in

@@ -9,24 +9,13 @@
 //   node bench/residual-fusion.bench.mjs [--rounds 25] [--wall --runs 3] [--threads 2]
 // Needs `npm run build` (reads dist/).
 import { Qwasm } from '../dist/index.js';
-import { args, fmt, measure, measureInterleaved, repeat, save, speedup } from './lib.mjs';
+import { args, codes, fmt, measure, measureInterleaved, repeat, save, speedup } from './lib.mjs';
 
 const opts = args({ runs: 3, rounds: 25, wall: false, threads: 1 });
 const threads = Number(opts.threads);
 // CPU time sums every thread's: with a pool, only the wall clock says what a call takes
 const wall = Boolean(opts.wall) || threads > 1;
 const qw = await Qwasm.create({ backend: 'simd', threads });
-
-/** Deterministic int8 codes in [lo, hi]. */
-function codes(n, seed, lo = -128, hi = 127) {
-  const a = new Int8Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = lo + ((s >>> 8) % (hi - lo + 1));
-  }
-  return a;
-}
 
 /** Median over rounds of the per-round ratio slow / fast (cases next to each other in time). */
 const roundRatio = (r, fast, slow) => speedup(r, fast, slow);
