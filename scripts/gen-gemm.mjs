@@ -8,14 +8,9 @@ import { writeGenerated } from './generated.mjs';
 export const MR_MAX = Number(process.env.QWASM_MR ?? 4);
 const NR = 8;
 
-function s16Simd(mr) {
-  const acc = [];
-  for (let m = 0; m < mr; m++) acc.push(`c${m}0`, `c${m}1`);
+/** The k-pair loop of the int16 tile: mr rows x 8 columns into accumulators c{m}0, c{m}1. */
+function s16Loop(mr) {
   const lines = [];
-  lines.push(
-    `@inline function gemm_s16_${mr}x${NR}c2__simd_dot16(a: usize, w: usize, kPairs: i32, tile: usize): void {`,
-  );
-  lines.push(`  let ${acc.map((c) => `${c} = i32x4.splat(0)`).join(', ')};`);
   lines.push(`  for (let k = 0; k < kPairs; k++) {`);
   lines.push(`    const w0 = v128.load(w);`);
   lines.push(`    const w1 = v128.load(w, 16);`);
@@ -27,10 +22,44 @@ function s16Simd(mr) {
   lines.push(`    a += ${mr * 4};`);
   lines.push(`    w += 32;`);
   lines.push(`  }`);
+  return lines;
+}
+
+function s16Simd(mr) {
+  const acc = [];
+  for (let m = 0; m < mr; m++) acc.push(`c${m}0`, `c${m}1`);
+  const lines = [];
+  lines.push(
+    `@inline function gemm_s16_${mr}x${NR}c2__simd_dot16(a: usize, w: usize, kPairs: i32, tile: usize): void {`,
+  );
+  lines.push(`  let ${acc.map((c) => `${c} = i32x4.splat(0)`).join(', ')};`);
+  lines.push(...s16Loop(mr));
   for (let m = 0; m < mr; m++) {
     lines.push(`  v128.store(tile, c${m}0, ${m * 32});`);
     lines.push(`  v128.store(tile, c${m}1, ${m * 32 + 16});`);
   }
+  lines.push(`}`);
+  return lines.join('\n');
+}
+
+/**
+ * The 4 x 8 int16 tile with the fp32 requantization fused (fused.ts): the same loop, the
+ * accumulators starting at the bias, the rows requantized from registers (requantTile4x8).
+ */
+function s16Fused() {
+  const lines = [];
+  lines.push(`/** The 4 x 8 tile with the fp32 requantization fused (see fused.ts). */`);
+  lines.push(
+    `@inline export function tile4x8Fp32(a: usize, w: usize, kPairs: i32, out: usize, ldo: i32, bias: usize, mult: usize, params: usize): void {`,
+  );
+  lines.push(`  let c00 = i32x4.splat(0), c01 = i32x4.splat(0);`);
+  lines.push(`  if (bias != 0) {`);
+  lines.push(`    c00 = v128.load(bias);`);
+  lines.push(`    c01 = v128.load(bias, 16);`);
+  lines.push(`  }`);
+  lines.push(`  let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;`);
+  lines.push(...s16Loop(4));
+  lines.push(`  requantTile4x8(c00, c01, c10, c11, c20, c21, c30, c31, out, ldo, mult, params);`);
   lines.push(`}`);
   return lines.join('\n');
 }
@@ -121,12 +150,14 @@ out.push('// int16 GEMM: a = MR rows of (k, k+1) int16 pairs, w = NR=8 columns x
 out.push('// k-pair; i32x4.dot_i16x8_s multiplies a splatted pair against four columns at once.');
 out.push('// float32 GEMM: the same MR x 8 register tile in f32x4, activations read in place.');
 out.push(`import { fmadd } from './fma';`);
+out.push(`import { requantTile4x8 } from './fused';`);
 out.push('');
 out.push(`export const MR: i32 = ${MR_MAX};`);
 out.push(`export const NR: i32 = ${NR};`);
 out.push('');
 out.push(SCALAR_KERNELS, '');
 for (let mr = 1; mr <= MR_MAX; mr++) out.push(s16Simd(mr), '');
+out.push(s16Fused(), '');
 for (let mr = 1; mr <= MR_MAX; mr++) out.push(f32Simd(mr), '');
 out.push(dispatch('gemm_s16_mr', 'a: usize, w: usize, kPairs: i32, tile: usize', 'a, w, kPairs, tile'), '');
 out.push(dispatch('gemm_f32_mr', 'a: usize, lda: usize, w: usize, k: i32, tile: usize', 'a, lda, w, k, tile'), '');

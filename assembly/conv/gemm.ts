@@ -10,9 +10,9 @@ import {
   gemm_f32_mr,
   gemm_s16_mrx8c2__scalar,
   gemm_f32_mrx8__scalar,
+  tile4x8Fp32,
 } from '../gemm/ukernels.generated';
 import { Epilogue, epilogue, epilogueF32, outputBytes } from '../gemm/epilogue';
-import { tile4x8Fp32 } from '../gemm/fused';
 import { EP_BIAS, EP_MULT } from '../layouts.generated';
 
 // Per instance: a thread pool's worker points it at its own block (useConvGemmTile).

@@ -1,4 +1,5 @@
-// The int16 GEMM's 4 x 8 tile with the fp32 requantization fused (simd builds): the
+// The int16 GEMM's 4 x 8 tile with the fp32 requantization fused (simd builds; the tile,
+// tile4x8Fp32, is generated with the GEMM's k loop by scripts/gen-gemm.mjs): the
 // accumulators start at the bias and the four rows are requantized from registers, so the
 // int32 tile never goes through memory and the epilogue's parameters are read once per
 // tile. For small K (1x1 convs over 12-96 channels, transposed convs) the separate
@@ -9,49 +10,24 @@ const MAGIC: f32 = 12582912.0; // 1.5 * 2^23
 const MAGIC_BITS: i32 = 0x4b400000;
 
 /**
- * The 4 x 8 tile with the fp32 requantization fused: accumulators start at the bias, and
- * the four rows are requantized from registers (rowFp32).
+ * The four rows of a 4 x 8 int32 tile (bias already in the accumulators) requantized in
+ * fp32 from registers to codes at out, ldo bytes apart: the tail of the generated
+ * tile4x8Fp32 (ukernels.generated.ts), whose k loop is the int16 GEMM's own.
  */
-@inline export function tile4x8Fp32(
-  a: usize,
-  w: usize,
-  kPairs: i32,
+@inline export function requantTile4x8(
+  c00: v128,
+  c01: v128,
+  c10: v128,
+  c11: v128,
+  c20: v128,
+  c21: v128,
+  c30: v128,
+  c31: v128,
   out: usize,
   ldo: i32,
-  bias: usize,
   mult: usize,
   params: usize,
 ): void {
-  let c00 = i32x4.splat(0),
-    c01 = i32x4.splat(0);
-  if (bias != 0) {
-    c00 = v128.load(bias);
-    c01 = v128.load(bias, 16);
-  }
-  let c10 = c00,
-    c11 = c01,
-    c20 = c00,
-    c21 = c01,
-    c30 = c00,
-    c31 = c01;
-  for (let k = 0; k < kPairs; k++) {
-    const w0 = v128.load(w);
-    const w1 = v128.load(w, 16);
-    const a0 = v128.load32_splat(a);
-    c00 = i32x4.add(c00, i32x4.dot_i16x8_s(a0, w0));
-    c01 = i32x4.add(c01, i32x4.dot_i16x8_s(a0, w1));
-    const a1 = v128.load32_splat(a, 4);
-    c10 = i32x4.add(c10, i32x4.dot_i16x8_s(a1, w0));
-    c11 = i32x4.add(c11, i32x4.dot_i16x8_s(a1, w1));
-    const a2 = v128.load32_splat(a, 8);
-    c20 = i32x4.add(c20, i32x4.dot_i16x8_s(a2, w0));
-    c21 = i32x4.add(c21, i32x4.dot_i16x8_s(a2, w1));
-    const a3 = v128.load32_splat(a, 12);
-    c30 = i32x4.add(c30, i32x4.dot_i16x8_s(a3, w0));
-    c31 = i32x4.add(c31, i32x4.dot_i16x8_s(a3, w1));
-    a += 16;
-    w += 32;
-  }
   const zp = load<i32>(params, EP_ZP);
   const qmax = load<i32>(params, EP_QMAX);
   const signed = load<i32>(params, EP_SIGNED) != 0;

@@ -1,9 +1,16 @@
 // GEMM drivers: block over rows (MC) and NR-wide weight panels, run the MR x NR
 // microkernel into a small int32 tile, then apply the named epilogue to the tile.
 // The tile round trip costs MR*NR stores and loads against K/2 inner iterations.
-import { MR, NR, gemm_s16_mr, gemm_f32_mr, gemm_s16_mrx8c2__scalar, gemm_f32_mrx8__scalar } from './ukernels.generated';
+import {
+  MR,
+  NR,
+  gemm_s16_mr,
+  gemm_f32_mr,
+  gemm_s16_mrx8c2__scalar,
+  gemm_f32_mrx8__scalar,
+  tile4x8Fp32,
+} from './ukernels.generated';
 import { Epilogue, epilogue, epilogueF32, outputBytes } from './epilogue';
-import { tile4x8Fp32 } from './fused';
 import { EP_BIAS, EP_MULT } from '../layouts.generated';
 
 /**

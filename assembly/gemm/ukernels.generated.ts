@@ -3,6 +3,7 @@
 // k-pair; i32x4.dot_i16x8_s multiplies a splatted pair against four columns at once.
 // float32 GEMM: the same MR x 8 register tile in f32x4, activations read in place.
 import { fmadd } from './fma';
+import { requantTile4x8 } from './fused';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -126,6 +127,35 @@ export function gemm_f32_mrx8__scalar(mr: i32, a: usize, lda: usize, w: usize, K
   v128.store(tile, c21, 80);
   v128.store(tile, c30, 96);
   v128.store(tile, c31, 112);
+}
+
+/** The 4 x 8 tile with the fp32 requantization fused (see fused.ts). */
+@inline export function tile4x8Fp32(a: usize, w: usize, kPairs: i32, out: usize, ldo: i32, bias: usize, mult: usize, params: usize): void {
+  let c00 = i32x4.splat(0), c01 = i32x4.splat(0);
+  if (bias != 0) {
+    c00 = v128.load(bias);
+    c01 = v128.load(bias, 16);
+  }
+  let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+  for (let k = 0; k < kPairs; k++) {
+    const w0 = v128.load(w);
+    const w1 = v128.load(w, 16);
+    const a0 = v128.load32_splat(a, 0);
+    c00 = i32x4.add(c00, i32x4.dot_i16x8_s(a0, w0));
+    c01 = i32x4.add(c01, i32x4.dot_i16x8_s(a0, w1));
+    const a1 = v128.load32_splat(a, 4);
+    c10 = i32x4.add(c10, i32x4.dot_i16x8_s(a1, w0));
+    c11 = i32x4.add(c11, i32x4.dot_i16x8_s(a1, w1));
+    const a2 = v128.load32_splat(a, 8);
+    c20 = i32x4.add(c20, i32x4.dot_i16x8_s(a2, w0));
+    c21 = i32x4.add(c21, i32x4.dot_i16x8_s(a2, w1));
+    const a3 = v128.load32_splat(a, 12);
+    c30 = i32x4.add(c30, i32x4.dot_i16x8_s(a3, w0));
+    c31 = i32x4.add(c31, i32x4.dot_i16x8_s(a3, w1));
+    a += 16;
+    w += 32;
+  }
+  requantTile4x8(c00, c01, c10, c11, c20, c21, c30, c31, out, ldo, mult, params);
 }
 
 @inline function gemm_f32_1x8__simd(a: usize, lda: usize, w: usize, k: i32, tile: usize): void {
