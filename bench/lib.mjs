@@ -187,16 +187,27 @@ export function args(defaults = {}) {
 
 export const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
-/** Deterministic integers in [lo, hi] from a small LCG (the same sequence for the same seed), in a `Type` array. */
-export function ints(n, seed, lo, hi, Type = Int32Array) {
-  const a = new Type(n);
+/**
+ * Fills `out` with deterministic integers in [lo, hi] from a small LCG (the same sequence
+ * for the same seed) and returns it.
+ * @template {Int8Array | Int32Array} T
+ * @param {T} out
+ * @param {number} seed
+ * @param {number} lo
+ * @param {number} hi
+ * @returns {T}
+ */
+function seeded(out, seed, lo, hi) {
   let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < out.length; i++) {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = lo + ((s >>> 8) % (hi - lo + 1));
+    out[i] = lo + ((s >>> 8) % (hi - lo + 1));
   }
-  return a;
+  return out;
 }
 
-/** Deterministic int8 codes in [lo, hi]: ints() in an Int8Array. */
-export const codes = (n, seed, lo = -128, hi = 127) => ints(n, seed, lo, hi, Int8Array);
+/** Deterministic integers in [lo, hi] (an Int32Array of n). */
+export const ints = (n, seed, lo, hi) => seeded(new Int32Array(n), seed, lo, hi);
+
+/** Deterministic int8 codes in [lo, hi] (an Int8Array of n). */
+export const codes = (n, seed, lo = -128, hi = 127) => seeded(new Int8Array(n), seed, lo, hi);
