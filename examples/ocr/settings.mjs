@@ -14,7 +14,10 @@
 // --worst 0 [--observer o] [--tables on|off]`; det: 4 calibration pages, 3 evaluation pages,
 // mean / min): detection percentile 13.7 / 10.9 dB -> 17.3 / 13.1, mse 15.4 / 12.7 -> 18.7 /
 // 15.6 (calibration about 4x longer than percentile); classifier (minmax, 16 lines, 8 lines)
-// 64.3 / 3.6 -> 79.7 / 10.7; recognition (mse) 23.4 / 10.1 -> about 13: off there.
+// 64.3 / 3.6 -> 79.7 / 10.7; recognition (mse) 23.4 / 10.1 -> about 13: off there (the table
+// form rounds each conv's pre-activation to int8 before its table, a step the fused conv +
+// hard-swish does not take; recognition's report follows the fused form within 1-2 dB through
+// p2o.Conv.21 and falls behind from p2o.Conv.24 on: docs/onnx.md).
 //
 // Six calibration pages and bias correction (biasCorrection, docs/onnx.md), same command with
 // `--bias-correction on|off` and `--calib-pages n` (`--pages 10` for ten evaluation pages):
@@ -46,8 +49,9 @@
 // p2o.MatMul.18 in float32 3.31%, the swish products p2o.Mul.186 and p2o.Mul.200 3.45%:
 // within the swing, not kept. The exported QDQ file agrees with int8 to 43.0 / 31.4 dB on 40
 // lines (`node scripts/onnx-accuracy.mjs --models rec --lines 40 --worst 0`). In the demo's
-// line reading (classifier then recognition, first 40 lines) the int8 CER falls from 6.93% to
-// 5.45% (float32 3.22%); what is left is one line (eval line 25) the int8 classifier turns
+// line reading (classifier then recognition, `node examples/ocr/demo.mjs --lines 40 --pages
+// 1`) the int8 CER falls from 6.93% to 5.45% (float32 3.22%; onnxruntime-web on the QDQ file
+// 5.45%); what is left is one line (eval line 25) the int8 classifier turns
 // upside down: its 200-line verdicts differ from float32's on two lines (25 and 126, the same
 // number wrong); with percentile it gives float32's verdicts on all 200.
 export const CALIBRATION = {
