@@ -39,7 +39,8 @@
 // 200 --config 'bc=off' --config 'bc=on' [--config 'bc=on;calib=24' ...]`: recognition alone on
 // the 200 evaluation lines turned upright by their known rotation, float32 CER 2.92%; CER, then
 // the logits' SQNR against float32 mean / min): mse, 16 lines 4.07% 23.4 / 6.9 dB -> with bias
-// correction 3.40% 25.6 / 4.2 (on the first 40 lines 4.46% -> 2.97%, float32 3.22%); 12 lines
+// correction 3.40% 25.6 / 4.2 (on the first 40 lines 4.46% -> 2.97%, float32 3.22%); 8 lines
+// (the browser page's) 4.46% 17.9 / 5.6 -> 3.31% 18.0 / 5.6; 12 lines
 // 4.84% 15.8 / 3.9 -> 4.50% 16.8 / 3.8; 24 lines 4.50% 17.2 / 5.0 -> 3.11% 24.0 / 6.9; 40
 // lines 4.94% 16.7 / 4.3 -> 4.55% 17.0 / 4.9. Bias correction helps at every count, but the
 // result swings with the calibration set, with it or not: on the first calibration line the report's SQNR splits at p2o.Add.70, whose
