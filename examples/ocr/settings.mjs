@@ -48,7 +48,9 @@
 // vs 1.9 dB); keeping that node in float32 does not remove it. On 200 lines bias correction
 // with percentile gives 3.26% (22.0 / 5.9); keeping the attention's p2o.MatMul.10 and
 // p2o.MatMul.18 in float32 3.31%, the swish products p2o.Mul.186 and p2o.Mul.200 3.45%:
-// within the swing, not kept. The exported QDQ file agrees with int8 to 43.0 / 31.4 dB on 40
+// within the swing, not kept. Recognition's calibration CPU time (16 lines, two interleaved
+// rounds, AMD EPYC, 2 vCPUs shared; the first round warms up): 27.5 / 17.0 s without bias
+// correction, 20.5 / 19.8 s with it. The exported QDQ file agrees with int8 to 43.0 / 31.4 dB on 40
 // lines (`node scripts/onnx-accuracy.mjs --models rec --lines 40 --worst 0`). In the demo's
 // line reading (classifier then recognition, `node examples/ocr/demo.mjs --lines 40 --pages
 // 1`) the int8 CER falls from 6.93% to 5.45% (float32 3.22%; onnxruntime-web on the QDQ file
