@@ -128,7 +128,7 @@ describe('a QDQ file with equalized table chains, loaded back', () => {
       const back = OnnxModel.load(qw, bytes);
       // the chains are tables again: no float op, no dequantize between the input and the output
       expect(back.steps.filter((s) => s.op.includes('lookup_u8_channels')).length, b).toBe(tables);
-      expect(back.steps.filter((s) => s.op === 'DequantizeLinear').map((s) => s.node)).toEqual(['y']);
+      expect(back.steps.filter((s) => s.op.startsWith('DequantizeLinear')).map((s) => s.node)).toEqual(['y']);
       expect(back.steps.some((s) => /f32|float32/.test(s.op) && s.op.startsWith('Conv'))).toBe(false);
       expect(expectSameTables(q, back)).toBe(3);
       for (const f of test) expect(bits(back.run(f).y!.data).equals(bits(q.run(f).y!.data)), b).toBe(true);
