@@ -21,7 +21,14 @@ export {
   gemv_s8c4_panels,
   gemv_s8c4_dot16_panels,
 } from './gemm/relaxed';
-export { quantize_f32, quantize_axis_f32, dequantize, dequantize_axis, minmax_f32 } from './quantize';
+export {
+  quantize_f32,
+  quantize_axis_f32,
+  quantize_dequantize_f32,
+  dequantize,
+  dequantize_axis,
+  minmax_f32,
+} from './quantize';
 export { gemm_s4, gemm_s4_grouped, gemm_s4_mr } from './gemm/int4';
 export { pack_a_f32_s16, gemm_s16_residual } from './gemm/residual';
 export { quant_error_f32 } from './metrics';
@@ -64,7 +71,7 @@ export {
   concat_rows,
 } from './lookup';
 export { qsoftmax, softmax_f32 } from './softmax';
-export { unary_f32 } from './unary';
+export { unary_f32, hard_swish_exact_f32 } from './unary';
 export { pool_max_q8, pool_max_f32, pool_avg_q8, pool_avg_f32, pool_global_avg_q8, pool_global_avg_f32 } from './pool';
 export { resize_nearest, resize_linear_q8, resize_linear_f32 } from './resize';
 export { convt_col2im_s32, convt_col2im_f32, convt_requant, convt_fill_bias_f32 } from './conv-transpose';

@@ -51,6 +51,34 @@ export function quantize_f32(x: usize, n: i32, scale: f32, zp: i32, qmin: i32, q
 }
 
 /**
+ * Rounds n floats to the grid of `scale` (QuantizeLinear then DequantizeLinear, zero point 0):
+ * out = clamp(roundHalfEven(x / scale), lo, hi) * scale with lo and hi integers, NaN to 0.
+ * Clamping before the rounding is the same as after it, the bounds being integers.
+ */
+export function quantize_dequantize_f32(x: usize, n: i32, scale: f32, lo: f32, hi: f32, out: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vs = f32x4.splat(scale);
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    for (; i + 4 <= n; i += 4) {
+      const p = (<usize>i) << 2;
+      let f = f32x4.div(v128.load(x + p), vs);
+      f = v128.and(f, f32x4.eq(f, f));
+      f = f32x4.pmin(f32x4.pmax(f, vlo), vhi);
+      v128.store(out + p, f32x4.mul(f32x4.nearest(f), vs));
+    }
+  }
+  for (; i < n; i++) {
+    const p = (<usize>i) << 2;
+    let f = load<f32>(x + p) / scale;
+    if (f != f) f = 0;
+    f = min<f32>(max<f32>(f, lo), hi);
+    store<f32>(out + p, nearest<f32>(f) * scale);
+  }
+}
+
+/**
  * Per-axis quantization of x viewed as [outer, C, inner]: channel c uses scales[c] and
  * zps[c] (int32 array).
  */

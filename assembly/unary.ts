@@ -110,3 +110,36 @@ export function unary_f32(x: usize, n: i32, kind: i32, alpha: f32, out: usize): 
     store<f32>(out + o, unaryScalar(kind, load<f32>(x + o), alpha));
   }
 }
+
+/**
+ * Hard-swish as an ONNX graph writes it, each operation rounded to float32 in graph order:
+ * t = min(max(x + 3, 0), 6), h = (x * t) / 6, then with `affine` h * m + c (a Mul and an Add):
+ * the bits onnxruntime's float32 gives on that graph (the float region of a quantized model's
+ * 16-bit convs). A true division by 6, no fused multiply-add.
+ */
+export function hard_swish_exact_f32(x: usize, n: i32, m: f32, c: f32, affine: i32, out: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const three = f32x4.splat(3);
+    const zero = f32x4.splat(0);
+    const six = f32x4.splat(6);
+    const vm = f32x4.splat(m);
+    const vc = f32x4.splat(c);
+    for (; i + 4 <= n; i += 4) {
+      const p = (<usize>i) << 2;
+      const v = v128.load(x + p);
+      const t = f32x4.pmin(f32x4.pmax(f32x4.add(v, three), zero), six);
+      let h = f32x4.div(f32x4.mul(v, t), six);
+      if (affine) h = f32x4.add(f32x4.mul(h, vm), vc);
+      v128.store(out + p, h);
+    }
+  }
+  for (; i < n; i++) {
+    const p = (<usize>i) << 2;
+    const v = load<f32>(x + p);
+    const t = min<f32>(max<f32>(v + 3, 0), 6);
+    let h = (v * t) / 6;
+    if (affine) h = h * m + c;
+    store<f32>(out + p, h);
+  }
+}

@@ -10,7 +10,8 @@
 //        [--tables on|off (equalization through table ops; default: examples/ocr/settings.mjs)]
 //        [--bias-correction on|off (default: examples/ocr/settings.mjs)]
 //        [--keep-float name,name,3:6 (node names, or start:end of the planned graph's node order,
-//         added to the settings' keepFloat)] [--trace (every node's report SQNR)]
+//         added to the settings' keepFloat)] [--int16 name,0:2|none (convolutions on 16-bit
+//         inputs, in place of the settings' int16)] [--trace (every node's report SQNR)]
 //
 // Uses dist/ (npm run build first), or the build in $QWASM_DIST.
 import * as ort from 'onnxruntime-node';
@@ -29,9 +30,9 @@ const models = opt('models', 'det,cls,rec').split(',');
 const observerArg = opt('observer', undefined);
 const worst = Number(opt('worst', 8));
 
-/** The node names of --keep-float: names as given, `a:b` as the planned graph's nodes a..b-1. */
-function keepFloatArg(model) {
-  const arg = opt('keep-float', '');
+/** The node names of --keep-float (or `flag`): names as given, `a:b` as the planned graph's nodes a..b-1. */
+function keepFloatArg(model, flag = 'keep-float') {
+  const arg = opt(flag, '');
   if (arg === '') return [];
   return arg.split(',').flatMap((s) => {
     if (!/^\d+:\d+$/.test(s)) return [s];
@@ -86,6 +87,9 @@ for (const k of models) {
     calibration: calib[k],
     observer,
     keepFloat: [...(CALIBRATION.options.keepFloat?.[k] ?? []), ...keepFloatArg(model)],
+    int16: argv.includes('--int16')
+      ? keepFloatArg(model, 'int16').filter((n) => n !== 'none')
+      : (CALIBRATION.options.int16?.[k] ?? []),
     equalize: !argv.includes('--no-equalize'),
     equalizeTables,
     biasCorrection,

@@ -193,6 +193,7 @@ export interface Kernels {
     ldo: number,
   ): void;
   quantize_f32(x: number, n: number, scale: number, zp: number, qmin: number, qmax: number, out: number): void;
+  quantize_dequantize_f32(x: number, n: number, scale: number, lo: number, hi: number, out: number): void;
   quantize_axis_f32(
     x: number,
     outer: number,
@@ -582,6 +583,7 @@ export interface Kernels {
   softmax_f32(x: number, outer: number, D: number, inner: number, out: number): void;
   /** float32 activations (assembly/unary.ts): 0 sigmoid, 1 tanh, 2 SiLU, 3 GELU (tanh), 4 hard-swish, 5 leaky ReLU. */
   unary_f32(x: number, n: number, kind: number, alpha: number, out: number): void;
+  hard_swish_exact_f32(x: number, n: number, m: number, c: number, affine: number, out: number): void;
 }
 
 /** Epilogue kinds understood by gemm_s16 (assembly/gemm/epilogue.ts). */

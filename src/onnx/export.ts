@@ -255,7 +255,12 @@ export function exportQdq(standard: Graph, fused: Graph, annotations: QuantAnnot
   const model = {
     irVersion: 8,
     producerName: 'qwasm',
-    opsetImport: [{ domain: '', version: opset }],
+    opsetImport: [
+      { domain: '', version: opset },
+      ...[...new Set(nodes.map((n) => n.domain))]
+        .filter((d) => d !== '' && d !== 'ai.onnx')
+        .map((domain) => ({ domain, version: 1 })),
+    ],
     graph: {
       name: 'qwasm',
       node: nodes,

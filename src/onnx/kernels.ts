@@ -343,11 +343,23 @@ export class PointwiseRunner {
   private readonly regs: Float32Array[];
   private readonly bound: BoundInst[];
 
-  constructor(readonly program: PointwiseProgram) {
+  /**
+   * @param exact each instruction rounds to float32 on its own, as one ONNX op per instruction
+   *   does (no fused hard-swish or multiply-add passes): Add, Sub, Mul, Div, Clip, Relu, Max and
+   *   Min then give onnxruntime's float32 results bit for bit
+   */
+  constructor(
+    readonly program: PointwiseProgram,
+    exact = false,
+  ) {
     this.regs = Array.from({ length: program.registers }, () => new Float32Array(CHUNK));
     this.bound = [];
     const insts = program.insts;
     for (let k = 0; k < insts.length; k++) {
+      if (exact) {
+        this.bound.push(bind(insts[k]!, this.regs));
+        continue;
+      }
       const hs = hardSwishAt(insts, k);
       if (hs !== null) {
         this.bound.push(bindHardSwish(this.regs[insts[k]!.a]!, this.regs[insts[k + 3]!.dst]!));
@@ -588,5 +600,37 @@ export function hardSwishAffineF32(x: Float32Array, y: Float32Array, m: number, 
     const v = x[i]!;
     const t = v + 3;
     y[i] = v * (t < 0 ? 0 : t > 6 ? 6 : t) * k + c;
+  }
+}
+
+/**
+ * Rounds x to the grid of `scale` (ONNX QuantizeLinear then DequantizeLinear, zero point 0):
+ * y = clamp(roundHalfEven(float32(x / scale)), lo, hi) * scale, NaN to 0, with lo and hi
+ * integers (the codes' range).
+ */
+export function quantizeDequantizeF32(x: Float32Array, y: Float32Array, scale: number, lo: number, hi: number): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = Math.fround(x[i]! / scale);
+    let r = Math.round(v);
+    if (r - v === 0.5 && r % 2 !== 0) r -= 1;
+    y[i] = (r < lo ? lo : r > hi ? hi : r === r ? r : 0) * scale;
+  }
+}
+
+/**
+ * hardSwishAffineF32 as the ONNX graph computes it, each op rounded to float32: t = clip(x + 3,
+ * 0, 6), h = (x * t) / 6, then (with `affine`) h * m + c as a Mul and an Add. onnxruntime's
+ * float32 on the same graph gives these bits.
+ */
+export function hardSwishAffineExactF32(x: Float32Array, y: Float32Array, m: number, c: number, affine: boolean): void {
+  const fr = Math.fround;
+  const mf = fr(m);
+  const cf = fr(c);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    let t = fr(v + 3);
+    t = t < 0 ? 0 : t > 6 ? 6 : t;
+    const h = fr(fr(v * t) / 6);
+    y[i] = affine ? fr(h * mf) + cf : h;
   }
 }

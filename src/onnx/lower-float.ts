@@ -14,7 +14,9 @@ import {
   concatRowsF32,
   depthToSpaceF32,
   hardSwishAffine,
+  hardSwishAffineExactF32,
   hardSwishAffineF32,
+  quantizeDequantizeF32,
   matmulBatched,
   PointwiseRunner,
   rowsF32,
@@ -676,7 +678,7 @@ export function unaryInst(p: Planner, n: GraphNode, ins: (Val | null)[]): Pointw
 
 function pointwiseStep(p: Planner, n: GraphNode, x: Val, program: PointwiseProgram, label: string): Val {
   float(n, x, 'input');
-  const runner = new PointwiseRunner(program);
+  const runner = new PointwiseRunner(program, p.exactFloat);
   const y = p.val(x.shape, 'float32', x.nhwc, n.outputs[0]);
   p.step(n.name, label, [x], [y], () => runner.run(x.data as Float32Array, y.data as Float32Array));
   return y;
@@ -716,11 +718,50 @@ const lowerUnary: Lowering = (p, n, ins) => {
   return [pointwiseStep(p, n, x, { insts: [inst], registers: 2, result: 1 }, n.opType)];
 };
 
+/** qwasm.QuantizeDequantize: x rounded to a grid (the 16-bit inputs of quantize's `int16` convolutions). */
+const lowerQuantizeDequantize: Lowering = (p, n, ins) => {
+  const x = need(n, ins[0], 'X');
+  float(n, x, 'input');
+  const scale = Math.fround(attrFloat(n, 'scale', 1));
+  const lo = attrFloat(n, 'lo', -32768);
+  const hi = attrFloat(n, 'hi', 32767);
+  const y = p.val(x.shape, 'float32', x.nhwc, n.outputs[0]);
+  if (!p.isFolding) {
+    const count = numel(x.shape);
+    const k = p.rt.kernels;
+    p.step(n.name, 'QuantizeDequantize (quantize_dequantize_f32)', [x], [y], () =>
+      k.quantize_dequantize_f32(x.ptr, count, scale, lo, hi, y.ptr),
+    );
+    return [y];
+  }
+  p.step(n.name, 'QuantizeDequantize (16-bit grid)', [x], [y], () =>
+    quantizeDequantizeF32(x.data as Float32Array, y.data as Float32Array, scale, lo, hi),
+  );
+  return [y];
+};
+
 const lowerPointwise: Lowering = (p, node, ins) => {
   const n = node as PlannedNode;
   const x = need(n, ins[0], 'X');
   const hs = x.dtype === 'float32' && !x.isConst ? hardSwishAffine(n.program!) : null;
   if (hs !== null && fusedHardSwish.has(x)) return [x];
+  if (hs !== null && p.exactFloat) {
+    const y = p.val(x.shape, 'float32', x.nhwc, n.outputs[0]);
+    const affine = n.program!.insts.length > 4;
+    if (!p.isFolding) {
+      const count = numel(x.shape);
+      const k = p.rt.kernels;
+      const [m, c] = [Math.fround(hs.m), Math.fround(hs.c)];
+      p.step(n.name, 'pointwise (hard_swish_exact_f32)', [x], [y], () =>
+        k.hard_swish_exact_f32(x.ptr, count, m, c, affine ? 1 : 0, y.ptr),
+      );
+      return [y];
+    }
+    p.step(n.name, 'pointwise (hardSwish + affine, op by op)', [x], [y], () => {
+      hardSwishAffineExactF32(x.data as Float32Array, y.data as Float32Array, hs.m, hs.c, affine);
+    });
+    return [y];
+  }
   if (hs !== null) {
     // hard-swish alone on the engine's SIMD kernel; with affine scalars after it, one JavaScript pass
     const y = p.val(x.shape, 'float32', x.nhwc, n.outputs[0]);
@@ -1373,6 +1414,7 @@ export const FLOAT_LOWERINGS: ReadonlyMap<string, Lowering> = new Map<string, Lo
   ['Exp', lowerUnary],
   ['Abs', lowerUnary],
   ['qwasm.Pointwise', lowerPointwise],
+  ['qwasm.QuantizeDequantize', lowerQuantizeDequantize],
   ['BatchNormalization', lowerBatchNorm],
   ['MatMul', lowerMatMul],
   ['Gemm', lowerGemm],

@@ -115,6 +115,7 @@ export function makePlan(
 ): Plan {
   const p = new Planner(qw, graph, lowerings, layers);
   p.fuseEpilogues = fuseEpilogues && ann === null;
+  p.exactFloat = ann !== null;
   let arena: WasmArena | null = null;
   try {
     const values = new Map<string, Val>();

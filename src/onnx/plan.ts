@@ -94,6 +94,13 @@ export class Planner {
    * and in quantized plans, which observe or quantize the conv's own output.
    */
   fuseEpilogues = true;
+  /**
+   * Float pointwise programs round every instruction to float32 (one ONNX op each, as
+   * onnxruntime runs the exported file) instead of taking fused passes. On in quantized plans:
+   * a float region there sits between quantized values, where a last-bit difference can move a
+   * code.
+   */
+  exactFloat = false;
 
   constructor(
     readonly qw: Qwasm,

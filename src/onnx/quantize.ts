@@ -24,6 +24,7 @@ import {
 import type { Graph, GraphNode } from './graph.js';
 import type { ChannelTableNode } from './lower-channel-table.js';
 import { biasErrors, type CorrectedConv } from './bias-correction.js';
+import { applyInt16, int16Convs, int16Grid } from './int16.js';
 
 /**
  * Options of {@link OnnxModel.quantize}.
@@ -50,6 +51,17 @@ export interface QuantizeOptions {
   requant?: Requant;
   /** Node names left in float32. */
   keepFloat?: string[];
+  /**
+   * Convolutions (node names of `planGraph`) that read a 16-bit input instead of int8: the
+   * input is rounded to an int16 grid with a power-of-two step, the weights to int8 with
+   * power-of-two scales per output channel, so float32 computes the conv exactly (every sum
+   * bounded below 2^24 units, see int16.ts) and runs it; the output stays float32 (as a
+   * `keepFloat` node's does) up to the next int8 value. For a network's first layers, where
+   * int8's rounding costs the most: the QDQ export writes com.microsoft QuantizeLinear /
+   * DequantizeLinear with int16 zero points there, and onnxruntime's float32 gives the same bits.
+   * Costs float32 time on those convs.
+   */
+  int16?: string[];
   /**
    * Cross-layer equalization (default true): where a convolution feeds only another (directly
    * or through a ReLU), their channels are rescaled, the function unchanged, so the tensor
@@ -168,13 +180,24 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
     throw new QwasmError('options.calibration', 'must be an Iterable or AsyncIterable of input records');
   }
   const keepFloat = new Set(options.keepFloat ?? []);
+  if (options.int16 !== undefined && !Array.isArray(options.int16))
+    throw new QwasmError('options.int16', 'must be an array of node names');
+  const int16 = new Set(int16Convs(graph, options.int16 ?? []).map((n) => n.name));
+  const skip = new Set([...keepFloat, ...int16]);
   let calibration = options.calibration;
   let base = model;
   let baseGraph = graph;
   let baseStandard = model.standard;
-  const pairs = options.equalize === false ? [] : equalizationPairs(graph, keepFloat);
+  // 16-bit convs take part in equalization (their weights are rescaled before their grid is
+  // chosen) unless both ends are 16-bit: the tensor between them is then never int8
+  const pairs =
+    options.equalize === false
+      ? []
+      : equalizationPairs(graph, keepFloat).filter((e) => !(int16.has(e.a.name) && int16.has(e.b.name)));
   const chains =
-    options.equalize === false || options.equalizeTables !== true ? [] : tableEqualizations(graph, keepFloat);
+    options.equalize === false || options.equalizeTables !== true
+      ? []
+      : tableEqualizations(graph, keepFloat).filter((e) => !(int16.has(e.a.name) && int16.has(e.b.name)));
   const applied: AppliedTable[] = [];
   if (pairs.length + chains.length > 0 || options.biasCorrection === true) {
     const held: Record<string, FeedTensor>[] = [];
@@ -220,15 +243,15 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
   // an equalized table op and its two Muls run as one per-channel table of x's codes: x and
   // `${y}::eq` are quantized, the values between them are not
   const tables = new Set(applied.map((e) => e.p.name));
-  const capable = baseGraph.nodes.filter(
-    (n) => !keepFloat.has(n.name) && !tables.has(n.name) && int8Capable(n, isConst),
-  );
+  const capable = baseGraph.nodes.filter((n) => !skip.has(n.name) && !tables.has(n.name) && int8Capable(n, isConst));
   for (const n of capable) {
     for (const i of n.inputs) if (i !== '' && !isConst(i)) observed.add(i);
     if (!PASS_THROUGH.has(n.opType)) observed.add(n.outputs[0]!);
   }
+  // a table's input is int8 even when a 16-bit conv (no int8 kernel) writes it
+  for (const e of applied) observed.add(e.x);
   try {
-    return await calibrate(model, base, { ...options, calibration }, capable, observed, keepFloat, applied);
+    return await calibrate(model, base, { ...options, calibration }, capable, observed, keepFloat, int16, applied);
   } finally {
     if (base !== model) base.dispose();
   }
@@ -338,6 +361,7 @@ async function calibrate(
   capable: GraphNode[],
   observed: Set<string>,
   keepFloat: Set<string>,
+  int16: Set<string>,
   applied: AppliedTable[],
 ): Promise<OnnxModel> {
   const graph = base.planGraph;
@@ -345,7 +369,15 @@ async function calibrate(
   const observers = new Map<string, Observer>();
   let records = 0;
   let first: Record<string, FeedTensor> | null = null;
+  // the largest |x| each 16-bit input reaches
+  const int16Nodes = graph.nodes.filter((n) => int16.has(n.name));
+  const peaks = new Map<string, number>(int16Nodes.map((n) => [n.inputs[0]!, 0]));
   const visit = (v: Val): void => {
+    if (v.dtype === 'float32' && peaks.has(v.name)) {
+      let m = peaks.get(v.name)!;
+      for (const x of v.data as Float32Array) m = Math.max(m, Math.abs(x));
+      peaks.set(v.name, m);
+    }
     if (v.dtype !== 'float32' || !observed.has(v.name)) return;
     let o = observers.get(v.name);
     if (o === undefined) {
@@ -365,7 +397,17 @@ async function calibrate(
   // a node kept in float32 writes float32 (the plan does not quantize its output), so its
   // readers read float32 and run in float32 too: none of those values is annotated, or the
   // QDQ export would quantize what qwasm runs in float
-  const keptOutputs = new Set(graph.nodes.filter((n) => keepFloat.has(n.name)).flatMap((n) => n.outputs));
+  // a 16-bit conv's output stays float32 into pointwise readers (they run in float32 on its
+  // exact values, and the first int8 value is theirs); any other reader gets it in int8
+  const readers = new Map<string, GraphNode[]>();
+  for (const n of graph.nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const intoPointwise = (n: GraphNode): boolean =>
+    n.outputs.every((o) => (readers.get(o) ?? []).every((r) => r.domain === 'qwasm' && r.opType === 'Pointwise'));
+  const keptOutputs = new Set(
+    graph.nodes
+      .filter((n) => keepFloat.has(n.name) || (int16.has(n.name) && intoPointwise(n)))
+      .flatMap((n) => n.outputs),
+  );
   const paramsOf = (name: string): ValQuant | undefined => {
     const hit = values.get(name);
     if (hit !== undefined) return hit;
@@ -377,6 +419,10 @@ async function calibrate(
     values.set(name, q);
     return q;
   };
+  const onlyInt16 = (v: string): boolean => {
+    const r = readers.get(v) ?? [];
+    return r.length > 0 && r.every((m) => int16.has(m.name));
+  };
   const int8Readers = new Set<string>();
   for (const n of capable) for (const i of n.inputs) int8Readers.add(i);
   for (const n of capable) {
@@ -386,8 +432,12 @@ async function calibrate(
       if (qs[0] !== undefined) values.set(n.outputs[0]!, qs[0]);
     } else if (n.opType === 'MatMul' && !int8Readers.has(n.outputs[0]!)) {
       // only float ops read the product: the int8 GEMM writes it in float32 (no annotation)
+    } else if (onlyInt16(n.outputs[0]!) && qs.every((q) => q === undefined)) {
+      // a float32 node (its inputs float32) read only by 16-bit convs: its output reaches
+      // their grid in float32, not through int8
     } else paramsOf(n.outputs[0]!);
   }
+  for (const e of applied) paramsOf(e.x);
   clampToReaders(graph, capable, values, observers);
   for (const e of applied) {
     // as clampToReaders does for a table's input: the codes beyond where it moves are wasted
@@ -427,10 +477,19 @@ async function calibrate(
   const ann: QuantAnnotations = { values, weights, keepFloat, requant: options.requant ?? 'fp32' };
   let standard = base.standard;
   let qGraph = graph;
+  for (const n of int16Nodes) {
+    const w = qGraph.initializers.get(n.inputs[1]!)!;
+    const b = n.inputs[2] ? qGraph.initializers.get(n.inputs[2]) : undefined;
+    const grid = int16Grid(w, b, peaks.get(n.inputs[0]!) ?? 0);
+    if (grid === null) {
+      throw new QwasmError('options.int16', `names '${n.name}', whose sums cannot be kept exact on 16-bit inputs`);
+    }
+    ({ fused: qGraph, standard } = applyInt16(qGraph, standard, n.name, grid));
+  }
   if (options.biasCorrection === true) {
     ({ graph: qGraph, standard } = correctBiases(
       model,
-      base,
+      { planGraph: qGraph, standard },
       ann,
       capable,
       applied,
@@ -451,7 +510,7 @@ async function calibrate(
  */
 function correctBiases(
   model: OnnxModel,
-  base: OnnxModel,
+  base: Pick<OnnxModel, 'planGraph' | 'standard'>,
   ann: QuantAnnotations,
   capable: GraphNode[],
   applied: AppliedTable[],

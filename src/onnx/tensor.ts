@@ -14,18 +14,19 @@ import { int64 } from './proto.js';
  * const dtype: OnnxDtype = 'float32';
  * ```
  */
-export type OnnxDtype = 'float32' | 'int8' | 'uint8' | 'int32' | 'int64' | 'bool' | 'float64';
+export type OnnxDtype = 'float32' | 'int8' | 'uint8' | 'int16' | 'int32' | 'int64' | 'bool' | 'float64';
 
 /**
  * The arrays of {@link OnnxDtype}: float32 -> Float32Array, int8 -> Int8Array, uint8 and bool ->
- * Uint8Array, int32 -> Int32Array, int64 and float64 -> Float64Array (int64 as exact doubles).
+ * Uint8Array, int16 -> Int16Array, int32 -> Int32Array, int64 and float64 -> Float64Array (int64
+ * as exact doubles). int16 holds the zero points of 16-bit QuantizeLinear / DequantizeLinear.
  *
  * @example
  * ```ts
  * const data: OnnxArray = new Float32Array(4);
  * ```
  */
-export type OnnxArray = Float32Array | Int8Array | Uint8Array | Int32Array | Float64Array;
+export type OnnxArray = Float32Array | Int8Array | Uint8Array | Int16Array | Int32Array | Float64Array;
 
 /**
  * A tensor of the graph layer: row-major data, shape and element type.
@@ -49,6 +50,7 @@ export const DTYPE_CODES: Readonly<Record<OnnxDtype, number>> = {
   float32: 1,
   uint8: 2,
   int8: 3,
+  int16: 5,
   int32: 6,
   int64: 7,
   bool: 9,
@@ -70,6 +72,8 @@ export function elementBytes(dtype: OnnxDtype): number {
     case 'float32':
     case 'int32':
       return 4;
+    case 'int16':
+      return 2;
     case 'int8':
     case 'uint8':
     case 'bool':
@@ -93,6 +97,8 @@ export function viewArray(dtype: OnnxDtype, buffer: ArrayBuffer, byteOffset: num
       return new Int32Array(buffer, byteOffset, n);
     case 'int8':
       return new Int8Array(buffer, byteOffset, n);
+    case 'int16':
+      return new Int16Array(buffer, byteOffset, n);
     case 'uint8':
     case 'bool':
       return new Uint8Array(buffer, byteOffset, n);
@@ -124,6 +130,7 @@ export function dtypeOfArray(a: unknown): OnnxDtype | undefined {
   if (a instanceof Float32Array) return 'float32';
   if (a instanceof Int8Array) return 'int8';
   if (a instanceof Uint8Array) return 'uint8';
+  if (a instanceof Int16Array) return 'int16';
   if (a instanceof Int32Array) return 'int32';
   if (a instanceof Float64Array) return 'float64';
   if (a instanceof BigInt64Array) return 'int64';
@@ -163,6 +170,9 @@ export function tensorFromMessage(t: TensorMessage, where: string): OnnxTensor {
           break;
         case 'int8':
           out[i] = dv.getInt8(i);
+          break;
+        case 'int16':
+          out[i] = dv.getInt16(i * 2, true);
           break;
         case 'uint8':
         case 'bool':
