@@ -16,6 +16,7 @@
 import { QwasmError } from '../errors.js';
 import type { AttributeMessage } from './proto.js';
 import type { Graph, GraphNode } from './graph.js';
+import type { PlannedNode } from './lower-float.js';
 import type { OnnxTensor } from './tensor.js';
 
 /** Largest magnitude float32 holds every integer up to: the bound on any partial sum, in units. */
@@ -164,6 +165,7 @@ export function applyInt16(
   f.initializers.set(w16, { data: grid.w, shape: w.shape, dtype: 'float32' });
   if (b16 !== undefined && grid.b !== null) f.initializers.set(b16, { data: grid.b, shape: [M], dtype: 'float32' });
   fn.inputs = [xs, w16, ...(b16 !== undefined ? [b16] : [])];
+  (fn as PlannedNode).int16 = { a: grid.a, wq: grid.wq, wScales: grid.wScales, bq: grid.bq };
   f.nodes.splice(fi, 0, {
     name: `${name}::quantize16`,
     opType: 'QuantizeDequantize',

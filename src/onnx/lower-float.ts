@@ -41,6 +41,12 @@ export interface PlannedNode extends GraphNode {
   activation?: Activation;
   /** qwasm.Pointwise: the fused program. */
   program?: PointwiseProgram;
+  /**
+   * Conv on a 16-bit grid (quantize's `int16`, int16.ts): input step 2^a, weight codes (the
+   * weight tensor's OIHW shape) with their step per output channel, bias codes at
+   * 2^(a + e_c). The node's weight and bias initializers hold the same values as floats.
+   */
+  int16?: { a: number; wq: Int16Array; wScales: Float32Array; bq: Int32Array | null };
 }
 
 const Q_NHWC = [0, 2, 3, 1];
