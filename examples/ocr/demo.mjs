@@ -58,6 +58,7 @@ const calBar = new Progress(`calibrate + quantize (${observerName})`, records);
 const int8 = await quantizeAll(float32, feeds, {
   observer,
   keepFloat: CALIBRATION.options.keepFloat,
+  int16: CALIBRATION.options.int16,
   equalizeTables: CALIBRATION.options.equalizeTables,
   biasCorrection: CALIBRATION.options.biasCorrection,
   onProgress: (n) => calBar.tick(n - calBar.done),

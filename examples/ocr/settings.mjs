@@ -70,6 +70,7 @@ export const CALIBRATION = {
   options: {
     observer: { det: 'mse', cls: 'percentile', rec: 'mse' },
     keepFloat: {},
+    int16: { det: ['p2o.Conv.0', 'p2o.Conv.1', 'p2o.Conv.2'] },
     equalizeTables: { det: true, cls: true, rec: false },
     biasCorrection: { det: true, cls: true, rec: true },
   },

@@ -33,8 +33,73 @@ function dequantizeConst(x: OnnxTensor, scale: OnnxTensor, zp: OnnxTensor | unde
   return out;
 }
 
+/** A QuantizeLinear or DequantizeLinear of the standard or the contrib domain. */
+function isQdq(n: GraphNode, op: 'QuantizeLinear' | 'DequantizeLinear'): boolean {
+  return n.opType === op && (n.domain === '' || n.domain === 'com.microsoft');
+}
+
+/**
+ * 16-bit Q / DQ (an int16 zero point, the form quantize's `int16` option writes): a
+ * DequantizeLinear of int16 constants becomes the float constants, a QuantizeLinear read only
+ * by DequantizeLinear becomes one qwasm.QuantizeDequantize node (the values rounded to the
+ * grid, float32 in and out), the arithmetic of the pair.
+ */
+function stripInt16(g: Graph): void {
+  const init = (name: string | undefined): OnnxTensor | undefined => (name ? g.initializers.get(name) : undefined);
+  const removed = new Set<GraphNode>();
+  const consumers = new Map<string, GraphNode[]>();
+  for (const n of g.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  const replaced = new Map<GraphNode, GraphNode>();
+  for (const n of g.nodes) {
+    const x = init(n.inputs[0]);
+    if (isQdq(n, 'DequantizeLinear') && x?.dtype === 'int16') {
+      const scale = init(n.inputs[1]);
+      if (scale === undefined) throw new QwasmError(where(n), 'needs a constant scale');
+      const data = dequantizeConst(x, scale, init(n.inputs[2]), axisOf(n));
+      g.initializers.set(n.outputs[0]!, { data, shape: x.shape, dtype: 'float32' });
+      removed.add(n);
+      continue;
+    }
+    if (!isQdq(n, 'QuantizeLinear') || init(n.inputs[2])?.dtype !== 'int16') continue;
+    const scale = init(n.inputs[1]);
+    const zp = init(n.inputs[2])!;
+    if (scale === undefined || numel(scale.shape) !== 1 || numel(zp.shape) !== 1)
+      throw new QwasmError(where(n), 'needs a constant per-tensor scale and zero point for 16 bits');
+    const dqs = consumers.get(n.outputs[0]!) ?? [];
+    if (dqs.length === 0 || outputs.has(n.outputs[0]!) || !dqs.every((d) => isQdq(d, 'DequantizeLinear')))
+      throw new QwasmError(
+        where(n),
+        'quantizes to int16; qwasm runs 16 bits only as a QuantizeLinear -> DequantizeLinear pair',
+      );
+    for (const d of dqs) {
+      if (init(d.inputs[1])?.data[0] !== scale.data[0] || init(d.inputs[2])?.data[0] !== zp.data[0])
+        throw new QwasmError(
+          where(d),
+          'dequantizes 16-bit codes with another scale or zero point than they were made with',
+        );
+      const z = zp.data[0]!;
+      replaced.set(d, {
+        name: d.name,
+        opType: 'QuantizeDequantize',
+        domain: 'qwasm',
+        inputs: [n.inputs[0]!],
+        outputs: [d.outputs[0]!],
+        attrs: new Map<string, number>([
+          ['scale', scale.data[0]!],
+          ['lo', -32768 - z],
+          ['hi', 32767 - z],
+        ]),
+      });
+    }
+    removed.add(n);
+  }
+  g.nodes = g.nodes.filter((n) => !removed.has(n)).map((n) => replaced.get(n) ?? n);
+}
+
 /** Strips Q / DQ nodes into annotations; null when the graph has none. */
 export function stripQdq(g: Graph): QuantAnnotations | null {
+  stripInt16(g);
   if (!g.nodes.some((n) => (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') && n.domain === ''))
     return null;
   const values = new Map<string, ValQuant>();

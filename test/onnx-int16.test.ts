@@ -1,0 +1,222 @@
+// quantize's `int16` option: convolutions on 16-bit input grids with power-of-two steps, so
+// float32 sums them exactly. The grid keeps every channel's sum bound below 2^24; qwasm's
+// int8 output equals onnxruntime-node's on the exported file bit for bit (its float32 convs
+// are exact there too), and the file loads back into qwasm and runs the same bits; every wasm
+// build gives the same bits; bad names are refused.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { Qwasm, QwasmError, supportedBackends, type Backend } from '../src/index.js';
+import { OnnxModel } from '../src/onnx/index.js';
+import { EXACT_SUM, WEIGHT_CODES, int16Grid } from '../src/onnx/int16.js';
+import { ModelProto, encodeModel } from '../src/onnx/proto.js';
+import { f32, init, node, scalar, seededFloats, sqnr } from './onnx/graph.js';
+
+let qw: Qwasm;
+let backends: Backend[];
+const engines = new Map<Backend, Qwasm>();
+beforeAll(async () => {
+  qw = await Qwasm.create({ backend: 'simd' });
+  backends = await supportedBackends();
+  for (const b of backends) engines.set(b, await Qwasm.create({ backend: b }));
+});
+
+const SIZE = 24;
+const rand = seededFloats(41);
+const pads = { name: 'pads', type: 7, ints: [1, 1, 1, 1] };
+const stride2 = { name: 'strides', type: 7, ints: [2, 2] };
+const group8 = { name: 'group', type: 2, i: 8 };
+
+// a detection-style stem: x -> conv0 (3x3 stride 2, 3 -> 8) -> depthwise conv1 (3x3) ->
+// hard-swish written out (Add, Clip, Mul, Div) and an affine Mul / Add -> conv2 (1x1, 8 -> 8)
+// -> hard-swish -> conv3 (3x3, 8 -> 6) -> y
+function model(): Uint8Array {
+  const hardSwish = (x: string, y: string) => [
+    node('Add', [x, 'three'], [`${y}_a`]),
+    node('Clip', [`${y}_a`, 'zero', 'six'], [`${y}_c`]),
+    node('Mul', [x, `${y}_c`], [`${y}_m`]),
+    node('Div', [`${y}_m`, 'six'], [y]),
+  ];
+  return encodeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'stem',
+      node: [
+        { ...node('Conv', ['x', 'w0', 'b0'], ['t0'], [pads, stride2]), name: 'conv0' },
+        { ...node('Conv', ['t0', 'w1', 'b1'], ['t1'], [pads, group8]), name: 'conv1' },
+        ...hardSwish('t1', 'h1'),
+        node('Mul', ['h1', 'k'], ['h1k']),
+        node('Add', ['h1k', 'kc'], ['h1a']),
+        { ...node('Conv', ['h1a', 'w2', 'b2'], ['t2']), name: 'conv2' },
+        ...hardSwish('t2', 'h2'),
+        { ...node('Conv', ['h2', 'w3', 'b3'], ['y'], [pads]), name: 'conv3' },
+      ],
+      initializer: [
+        init('w0', [8, 3, 3, 3], rand(8 * 27)),
+        init('b0', [8], rand(8, -0.3, 0.3)),
+        init('w1', [8, 1, 3, 3], rand(8 * 9, -2, 2)),
+        init('b1', [8], rand(8, -0.3, 0.3)),
+        scalar('three', 3),
+        scalar('zero', 0),
+        scalar('six', 6),
+        scalar('k', 0.47632309794425964),
+        scalar('kc', -0.007573243696242571),
+        init('w2', [8, 8, 1, 1], rand(64)),
+        init('b2', [8], rand(8, -0.3, 0.3)),
+        init('w3', [6, 8, 3, 3], rand(6 * 72)),
+        init('b3', [6], rand(6, -0.3, 0.3)),
+      ],
+      input: [f32('x', [1, 3, SIZE, SIZE])],
+      output: [f32('y', [1, 6, SIZE / 2, SIZE / 2])],
+    },
+  });
+}
+
+const feeds = (n: number, lo = -2.1, hi = 2.6) =>
+  Array.from({ length: n }, () => ({ x: { data: rand(3 * SIZE * SIZE, lo, hi), shape: [1, 3, SIZE, SIZE] } }));
+
+describe('int16Grid', () => {
+  it('keeps every channel sum below 2^24 units, with power-of-two steps and at least 255 codes on each largest weight', () => {
+    const r = seededFloats(5);
+    for (const [M, per, maxAbs, wScale, bScale] of [
+      [16, 27, 2.64, 1, 0.3],
+      [8, 9, 17, 3, 4],
+      [32, 16, 38.8, 0.5, 20],
+      [5, 75, 1e-3, 1e-2, 1e-4],
+      [4, 1, 1000, 10, 100],
+    ] as const) {
+      const w = { data: r(M * per, -wScale, wScale), shape: [M, per, 1, 1], dtype: 'float32' as const };
+      const b = { data: r(M, -bScale, bScale), shape: [M], dtype: 'float32' as const };
+      const g = int16Grid(w, b, maxAbs)!;
+      expect(g, `M ${M} per ${per}`).not.toBeNull();
+      expect(g.q).toBeLessThanOrEqual(32767);
+      expect(Math.ceil(maxAbs / 2 ** g.a)).toBeLessThanOrEqual(g.q);
+      for (let c = 0; c < M; c++) {
+        const e = Math.log2(g.wScales[c]!);
+        expect(Number.isInteger(e)).toBe(true);
+        let sum = 0;
+        let top = 0;
+        for (let k = 0; k < per; k++) {
+          const code = g.wq[c * per + k]!;
+          sum += Math.abs(code);
+          top = Math.max(top, Math.abs(code));
+          expect(g.w[c * per + k]! === code * g.wScales[c]!).toBe(true);
+          // the grid's weight is the nearest step to the weight
+          expect(Math.abs(g.w[c * per + k]! - w.data[c * per + k]!)).toBeLessThanOrEqual(g.wScales[c]! / 2);
+        }
+        expect(top).toBeGreaterThanOrEqual(WEIGHT_CODES);
+        expect(sum * g.q + Math.abs(g.bq![c]!)).toBeLessThanOrEqual(EXACT_SUM);
+        expect(g.b![c]! === g.bq![c]! * 2 ** g.a * g.wScales[c]!).toBe(true);
+      }
+    }
+  });
+});
+
+describe('quantize with int16 convolutions', () => {
+  const STEM = ['conv0', 'conv1', 'conv2'];
+
+  it("onnxruntime-node on the exported file gives qwasm's output bit for bit, inside and beyond the calibrated range", async () => {
+    const m = OnnxModel.load(qw, model());
+    for (const equalizeTables of [false, true]) {
+      for (const int16 of [['conv0'], ['conv0', 'conv1'], STEM]) {
+        const q = await m.quantize({ calibration: feeds(3), observer: 'mse', equalizeTables, int16 });
+        const file = q.toOnnx();
+        const session = await ort.InferenceSession.create(file);
+        for (const f of [...feeds(2), ...feeds(1, -6, 7)]) {
+          const got = q.run(f).y!.data;
+          const o = (await session.run({ x: new ort.Tensor('float32', f.x.data, f.x.shape) })).y!.data as Float32Array;
+          expect(Array.from(o), `tables ${equalizeTables}, int16 ${int16.join(',')}`).toEqual(Array.from(got));
+        }
+        q.dispose();
+      }
+    }
+    m.dispose();
+  });
+
+  it('writes 16-bit QuantizeLinear / DequantizeLinear pairs and the weights as int16 codes', async () => {
+    const m = OnnxModel.load(qw, model());
+    const q = await m.quantize({ calibration: feeds(3), int16: STEM });
+    const file = ModelProto.decode(q.toOnnx()) as unknown as {
+      opsetImport: { domain: string }[];
+      graph: {
+        node: { name: string; opType: string; domain: string; input: string[]; output: string[] }[];
+        initializer: { name: string; dataType: number }[];
+      };
+    };
+    expect(file.opsetImport.map((o) => o.domain)).toContain('com.microsoft');
+    const dtype = (name: string) => file.graph.initializer.find((t) => t.name === name)?.dataType;
+    const q16 = file.graph.node.filter((n) => n.opType === 'QuantizeLinear' && n.domain === 'com.microsoft');
+    expect(q16).toHaveLength(3);
+    for (const n of q16) expect(dtype(n.input[2]!)).toBe(5); // int16 zero point
+    for (const name of STEM) {
+      const conv = file.graph.node.find((n) => n.opType === 'Conv' && n.name === name)!;
+      const w = file.graph.node.find((n) => n.output[0] === conv.input[1])!;
+      expect(w.opType).toBe('DequantizeLinear');
+      expect(dtype(w.input[0]!)).toBe(5);
+    }
+    q.dispose();
+    m.dispose();
+  });
+
+  it('the exported file loads back and runs the same bits on every wasm build', async () => {
+    const m = OnnxModel.load(qw, model());
+    const q = await m.quantize({ calibration: feeds(3), observer: 'mse', equalizeTables: true, int16: STEM });
+    const ref = feeds(3).map((f) => ({ f, y: Float32Array.from(q.run(f).y!.data as Float32Array) }));
+    const file = q.toOnnx();
+    for (const b of backends) {
+      const back = OnnxModel.load(engines.get(b)!, file);
+      expect(back.planGraph.nodes.filter((n) => n.opType === 'QuantizeDequantize')).toHaveLength(3);
+      for (const { f, y } of ref) expect(Array.from(back.run(f).y!.data), `reload on ${b}`).toEqual(Array.from(y));
+      back.dispose();
+    }
+    q.dispose();
+    m.dispose();
+  });
+
+  it('on every wasm build the same calibration gives the same bits', async () => {
+    const bytes = model();
+    const calib = feeds(3);
+    const probe = feeds(2);
+    const outs: number[][] = [];
+    for (const b of backends) {
+      const mb = OnnxModel.load(engines.get(b)!, bytes);
+      const qb = await mb.quantize({ calibration: calib, observer: 'mse', equalizeTables: true, int16: STEM });
+      outs.push(probe.flatMap((f) => Array.from(qb.run(f).y!.data)));
+      qb.dispose();
+      mb.dispose();
+    }
+    for (const o of outs.slice(1)) expect(o).toEqual(outs[0]);
+  });
+
+  it('is closer to float32 than int8 throughout on this stem', async () => {
+    const m = OnnxModel.load(qw, model());
+    const calib = feeds(4);
+    const probe = feeds(3);
+    const a = await m.quantize({ calibration: calib, observer: 'mse' });
+    const b = await m.quantize({ calibration: calib, observer: 'mse', int16: STEM });
+    let sa = 0;
+    let sb = 0;
+    for (const f of probe) {
+      const ref = m.run(f).y!.data;
+      sa += sqnr(ref, a.run(f).y!.data);
+      sb += sqnr(ref, b.run(f).y!.data);
+    }
+    expect(sb / probe.length).toBeGreaterThan(sa / probe.length + 3);
+    a.dispose();
+    b.dispose();
+    m.dispose();
+  });
+
+  it('refuses names that are not convolutions of the model', async () => {
+    const m = OnnxModel.load(qw, model());
+    const pointwise = m.planGraph.nodes.find((n) => n.opType === 'Pointwise')!.name;
+    for (const int16 of [['nope'], [pointwise]]) {
+      const err = await m.quantize({ calibration: feeds(1), int16 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(QwasmError);
+      expect((err as Error).message).toContain('options.int16');
+    }
+    const err = await m.quantize({ calibration: feeds(1), int16: 'conv0' as unknown as string[] }).catch((e) => e);
+    expect(err).toBeInstanceOf(QwasmError);
+    m.dispose();
+  });
+});
