@@ -440,6 +440,47 @@ export interface Kernels {
     per: number,
     out: number,
   ): void;
+  /**
+   * Convolution on a 16-bit grid (assembly/conv/int16.ts): NHWC float32 codes * 2^a -> the
+   * zero-padded int16 codes [N, H + pT + pB, W + pL + pR, C] (inv = 2^-a).
+   */
+  conv_i16_pad(
+    x: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    pT: number,
+    pL: number,
+    pB: number,
+    pR: number,
+    inv: number,
+    dst: number,
+  ): void;
+  /** The dense conv on conv_i16_pad's codes: int32 sums from the bias codes, float32 acc * scale[c], clamped. */
+  conv_i16_f32(
+    xc: number,
+    N: number,
+    Hp: number,
+    Wp: number,
+    C: number,
+    kH: number,
+    kW: number,
+    sH: number,
+    sW: number,
+    dH: number,
+    dW: number,
+    OH: number,
+    OW: number,
+    M: number,
+    w: number,
+    bias: number,
+    scale: number,
+    lo: number,
+    hi: number,
+    y: number,
+    col: number,
+  ): void;
   /** Quantized add (assembly/elementwise.ts): y = (F + a * Ra) + b * Rb over `rows` runs of n codes. */
   qadd_s8(
     a: number,

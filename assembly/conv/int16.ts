@@ -1,0 +1,301 @@
+// Dense 2-D convolution of float32 inputs on a 16-bit grid (qwasm/onnx quantize's `int16`
+// convolutions), with float32 outputs equal bit for bit to the float32 conv of the same values.
+//
+// The input x holds code * 2^a with |code| <= 32767; weights are int16 codes per output channel
+// (step 2^e_c), the bias int32 codes at 2^(a + e_c). The caller guarantees that every output
+// channel's sum_k |w| * max|code| + |bias| stays below 2^24, so the int32 accumulator converts
+// to float32 exactly, and f32(acc) * 2^(a + e_c) is the exact value the float32 conv computes
+// (its partial sums are exact too).
+//
+// conv_i16_pad converts the NHWC input to codes (x * 2^-a is exact; truncation gives the code)
+// into a zero-padded image [N, H + pT + pB, W + pL + pR, C] of int16, so the tap loops have no
+// bounds checks. conv_i16_f32 gathers, per output row, each pixel's kH * kW * C codes (order
+// kh, kw, c) into a row of Kp = K rounded up to even codes (im2col; a 1x1 stride-1 conv with
+// even C and no pads reads the padded image itself), then runs a tile of 4 pixels x 8 output
+// channels: one i32x4.splat of a pixel's code pair against two weight vectors, each holding
+// 4 channels x the same 2 taps, and i32x4.dot_i16x8_s (pairs of int16 products, exact in
+// int32). Accumulators start from the bias codes; the epilogue converts, multiplies by the
+// channel's scale 2^(a + e_c), clamps to [lo, hi] and stores float32 NHWC.
+//
+// Packed weights (see src/layers/conv-i16.ts): blocks of 8 output channels (M rounded up to
+// Mp, a multiple of 8, with zero codes), each Kp / 2 pairs x 16 int16:
+// [c0 k, c0 k+1, c1 k, c1 k+1, c2 k, c2 k+1, c3 k, c3 k+1, c4 k, ..., c7 k+1]. Bias (int32)
+// and scale (float32) hold Mp values, zero past M.
+//
+// The scalar build runs the same loops with scalar int32 sums: the same integers, the same
+// conversion and product, so the same bits.
+
+/** x (NHWC float32 codes * step) -> zero-padded int16 codes [N, Hp, Wp, C]; inv = 2^-a. */
+export function conv_i16_pad(
+  x: usize,
+  N: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  pT: i32,
+  pL: i32,
+  pB: i32,
+  pR: i32,
+  inv: f32,
+  dst: usize,
+): void {
+  const Hp = H + pT + pB;
+  const Wp = W + pL + pR;
+  const rowCodes = Wp * C;
+  let d = dst;
+  let s = x;
+  for (let n = 0; n < N; n++) {
+    for (let r = 0; r < Hp; r++) {
+      if (r < pT || r >= pT + H) {
+        memory.fill(d, 0, (<usize>rowCodes) << 1);
+        d += (<usize>rowCodes) << 1;
+        continue;
+      }
+      const lead = (<usize>(pL * C)) << 1;
+      memory.fill(d, 0, lead);
+      d += lead;
+      const cnt = W * C;
+      let i = 0;
+      if (ASC_FEATURE_SIMD) {
+        const vi = f32x4.splat(inv);
+        for (; i + 8 <= cnt; i += 8) {
+          const p = s + ((<usize>i) << 2);
+          const lo = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p), vi));
+          const hi = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p, 16), vi));
+          v128.store(d + ((<usize>i) << 1), i16x8.narrow_i32x4_s(lo, hi));
+        }
+      }
+      for (; i < cnt; i++) {
+        const v = <i32>(load<f32>(s + ((<usize>i) << 2)) * inv);
+        store<i16>(d + ((<usize>i) << 1), <i16>min<i32>(max<i32>(v, -32768), 32767));
+      }
+      s += (<usize>cnt) << 2;
+      d += (<usize>cnt) << 1;
+      const trail = (<usize>(pR * C)) << 1;
+      memory.fill(d, 0, trail);
+      d += trail;
+    }
+  }
+}
+
+/** Codes kept per pixel by the im2col rows: kH * kW * C rounded up to even. */
+// @ts-ignore: decorator
+@inline
+function kPairs(K: i32): i32 {
+  return (K + 1) >> 1;
+}
+
+/**
+ * P pixels (rows of A, Kp = 2 * KP codes apart) x M channels -> y (rows of M float32).
+ * w: packed weights of Mp / 8 blocks; bias, scale: Mp values.
+ */
+function tiles(
+  A: usize,
+  KP: i32,
+  P: i32,
+  w: usize,
+  M: i32,
+  bias: usize,
+  scale: usize,
+  lo: f32,
+  hi: f32,
+  y: usize,
+): void {
+  const aStride = (<usize>KP) << 2;
+  const yStride = (<usize>M) << 2;
+  const blockBytes = (<usize>KP) << 5;
+  const Mp = (M + 7) & ~7;
+  let p = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    for (; p + 4 <= P; p += 4) {
+      const a0 = A + <usize>p * aStride;
+      const a1 = a0 + aStride;
+      const a2 = a1 + aStride;
+      const a3 = a2 + aStride;
+      const y0 = y + <usize>p * yStride;
+      for (let m = 0; m < Mp; m += 8) {
+        const wb = w + <usize>(m >> 3) * blockBytes;
+        const b0 = v128.load(bias + ((<usize>m) << 2));
+        const b1 = v128.load(bias + ((<usize>m) << 2), 16);
+        let c00 = b0,
+          c01 = b1,
+          c10 = b0,
+          c11 = b1,
+          c20 = b0,
+          c21 = b1,
+          c30 = b0,
+          c31 = b1;
+        for (let k = 0; k < KP; k++) {
+          const o = (<usize>k) << 2;
+          const wp = wb + ((<usize>k) << 5);
+          const w0 = v128.load(wp);
+          const w1 = v128.load(wp, 16);
+          let av = i32x4.splat(load<i32>(a0 + o));
+          c00 = i32x4.add(c00, i32x4.dot_i16x8_s(av, w0));
+          c01 = i32x4.add(c01, i32x4.dot_i16x8_s(av, w1));
+          av = i32x4.splat(load<i32>(a1 + o));
+          c10 = i32x4.add(c10, i32x4.dot_i16x8_s(av, w0));
+          c11 = i32x4.add(c11, i32x4.dot_i16x8_s(av, w1));
+          av = i32x4.splat(load<i32>(a2 + o));
+          c20 = i32x4.add(c20, i32x4.dot_i16x8_s(av, w0));
+          c21 = i32x4.add(c21, i32x4.dot_i16x8_s(av, w1));
+          av = i32x4.splat(load<i32>(a3 + o));
+          c30 = i32x4.add(c30, i32x4.dot_i16x8_s(av, w0));
+          c31 = i32x4.add(c31, i32x4.dot_i16x8_s(av, w1));
+        }
+        const s0 = v128.load(scale + ((<usize>m) << 2));
+        const s1 = v128.load(scale + ((<usize>m) << 2), 16);
+        const yo = y0 + ((<usize>m) << 2);
+        storePair(yo, c00, c01, s0, s1, vlo, vhi, M - m);
+        storePair(yo + yStride, c10, c11, s0, s1, vlo, vhi, M - m);
+        storePair(yo + 2 * yStride, c20, c21, s0, s1, vlo, vhi, M - m);
+        storePair(yo + 3 * yStride, c30, c31, s0, s1, vlo, vhi, M - m);
+      }
+    }
+    for (; p < P; p++) {
+      const a0 = A + <usize>p * aStride;
+      const y0 = y + <usize>p * yStride;
+      for (let m = 0; m < Mp; m += 8) {
+        const wb = w + <usize>(m >> 3) * blockBytes;
+        let c00 = v128.load(bias + ((<usize>m) << 2));
+        let c01 = v128.load(bias + ((<usize>m) << 2), 16);
+        for (let k = 0; k < KP; k++) {
+          const wp = wb + ((<usize>k) << 5);
+          const av = i32x4.splat(load<i32>(a0 + ((<usize>k) << 2)));
+          c00 = i32x4.add(c00, i32x4.dot_i16x8_s(av, v128.load(wp)));
+          c01 = i32x4.add(c01, i32x4.dot_i16x8_s(av, v128.load(wp, 16)));
+        }
+        const s0 = v128.load(scale + ((<usize>m) << 2));
+        const s1 = v128.load(scale + ((<usize>m) << 2), 16);
+        storePair(y0 + ((<usize>m) << 2), c00, c01, s0, s1, vlo, vhi, M - m);
+      }
+    }
+    return;
+  }
+  for (; p < P; p++) {
+    const a0 = A + <usize>p * aStride;
+    const y0 = y + <usize>p * yStride;
+    for (let m = 0; m < M; m++) {
+      const wb = w + <usize>(m >> 3) * blockBytes + ((<usize>(m & 7)) << 2);
+      let acc = load<i32>(bias + ((<usize>m) << 2));
+      for (let k = 0; k < KP; k++) {
+        const wp = wb + ((<usize>k) << 5);
+        const ap = a0 + ((<usize>k) << 2);
+        acc += <i32>load<i16>(ap) * <i32>load<i16>(wp) + <i32>load<i16>(ap, 2) * <i32>load<i16>(wp, 2);
+      }
+      const v = <f32>acc * load<f32>(scale + ((<usize>m) << 2));
+      store<f32>(y0 + ((<usize>m) << 2), min<f32>(max<f32>(v, lo), hi));
+    }
+  }
+}
+
+/** Converts, scales, clamps and stores 8 channels (fewer when `left` < 8). */
+// @ts-ignore: decorator
+@inline
+function storePair(y: usize, c0: v128, c1: v128, s0: v128, s1: v128, vlo: v128, vhi: v128, left: i32): void {
+  const v0 = f32x4.min(f32x4.max(f32x4.mul(f32x4.convert_i32x4_s(c0), s0), vlo), vhi);
+  const v1 = f32x4.min(f32x4.max(f32x4.mul(f32x4.convert_i32x4_s(c1), s1), vlo), vhi);
+  if (left >= 8) {
+    v128.store(y, v0);
+    v128.store(y, v1, 16);
+    return;
+  }
+  storeLanes(y, v0, left);
+  if (left > 4) storeLanes(y + 16, v1, left - 4);
+}
+
+// @ts-ignore: decorator
+@inline
+function storeLanes(y: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(y, v);
+    return;
+  }
+  store<f32>(y, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(y, f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(y, f32x4.extract_lane(v, 2), 8);
+}
+
+/**
+ * The conv on the padded codes xc [N, Hp, Wp, C] (conv_i16_pad) into y [N, OH, OW, M] float32.
+ * col: scratch of OW * Kp int16 + 16 bytes (Kp = kH * kW * C rounded up to even), or 0 when
+ * the conv is 1x1, stride 1, unpadded with C even (xc is then read as the rows themselves).
+ * xc needs 16 readable bytes past its end (the gather copies 8 codes at a time).
+ */
+export function conv_i16_f32(
+  xc: usize,
+  N: i32,
+  Hp: i32,
+  Wp: i32,
+  C: i32,
+  kH: i32,
+  kW: i32,
+  sH: i32,
+  sW: i32,
+  dH: i32,
+  dW: i32,
+  OH: i32,
+  OW: i32,
+  M: i32,
+  w: usize,
+  bias: usize,
+  scale: usize,
+  lo: f32,
+  hi: f32,
+  y: usize,
+  col: usize,
+): void {
+  const K = kH * kW * C;
+  const KP = kPairs(K);
+  if (col == 0) {
+    tiles(xc, KP, N * OH * OW, w, M, bias, scale, lo, hi, y);
+    return;
+  }
+  const Kp = KP << 1;
+  // codes copied per run: a whole kernel row when its taps are adjacent
+  const run = dW == 1 ? kW * C : C;
+  const runs = dW == 1 ? 1 : kW;
+  const rowBytes = (<usize>(Wp * C)) << 1;
+  const yRow = (<usize>(OW * M)) << 2;
+  let yp = y;
+  for (let n = 0; n < N; n++) {
+    const img = xc + <usize>n * <usize>Hp * rowBytes;
+    for (let oh = 0; oh < OH; oh++) {
+      const top = img + <usize>(oh * sH) * rowBytes;
+      for (let ow = 0; ow < OW; ow++) {
+        const d0 = col + ((<usize>(ow * Kp)) << 1);
+        let d = d0;
+        const left = top + ((<usize>(ow * sW * C)) << 1);
+        for (let i = 0; i < kH; i++) {
+          const r = left + <usize>(i * dH) * rowBytes;
+          for (let j = 0; j < runs; j++) {
+            copyCodes(d, r + ((<usize>(j * dW * C)) << 1), run);
+            d += (<usize>run) << 1;
+          }
+        }
+        if (K & 1) store<i16>(d0 + ((<usize>K) << 1), 0);
+      }
+      tiles(col, KP, OW, w, M, bias, scale, lo, hi, yp);
+      yp += yRow;
+    }
+  }
+}
+
+/** Copies n int16 codes; the SIMD build may write up to 14 bytes past them (the caller's slack). */
+// @ts-ignore: decorator
+@inline
+function copyCodes(d: usize, s: usize, n: i32): void {
+  if (ASC_FEATURE_SIMD) {
+    for (let t = 0; t < n; t += 8) {
+      const o = (<usize>t) << 1;
+      v128.store(d + o, v128.load(s + o));
+    }
+    return;
+  }
+  for (let t = 0; t < n; t++) {
+    const o = (<usize>t) << 1;
+    store<i16>(d + o, load<i16>(s + o));
+  }
+}

@@ -1,0 +1,179 @@
+// The 16-bit grid convolution (assembly/conv/int16.ts, src/layers/conv-i16.ts): exact
+// against a plain scalar reference and bit-identical to the float32 conv of the same values,
+// on every build, for the shapes the PaddleOCR detection stem has and awkward ones.
+import { describe, expect, it } from 'vitest';
+import type { Runtime } from '../src/runtime.js';
+import { ConvI16 } from '../src/layers/conv-i16.js';
+import { engines, firstDiff, randInt, rng } from './helpers.js';
+
+const qws = await engines();
+
+interface Case {
+  N: number;
+  H: number;
+  W: number;
+  C: number;
+  M: number;
+  kH: number;
+  kW: number;
+  strides?: [number, number];
+  pads?: [number, number, number, number];
+  dilations?: [number, number];
+  bias?: boolean;
+  activation?: 'none' | 'relu' | 'relu6';
+  /** Draw codes at +-the bound only. */
+  extreme?: boolean;
+}
+
+/** Weight codes (OIHW), steps, bias codes and the input bound that keeps every sum below 2^24. */
+function makeGrid(r: () => number, c: Case, a: number) {
+  const K = c.C * c.kH * c.kW;
+  const wq = new Int16Array(c.M * K);
+  const steps = new Float32Array(c.M);
+  const bq = c.bias === false ? null : new Int32Array(c.M);
+  for (let m = 0; m < c.M; m++) {
+    const lim = c.extreme ? 32767 : randInt(r, 1, 2000);
+    for (let k = 0; k < K; k++) wq[m * K + k] = c.extreme ? (r() < 0.5 ? -lim : lim) : randInt(r, -lim, lim);
+    if (m === c.M - 1 && c.M > 1) wq.fill(0, m * K, (m + 1) * K);
+    steps[m] = 2 ** randInt(r, -20, -4);
+  }
+  let q = 32767;
+  const sums = [];
+  for (let m = 0; m < c.M; m++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += Math.abs(wq[m * K + k]!);
+    sums.push(s);
+    if (s > 0) q = Math.min(q, Math.floor((2 ** 23 - 1) / s));
+  }
+  q = Math.max(q, 1);
+  if (bq !== null) {
+    for (let m = 0; m < c.M; m++) {
+      const room = 2 ** 24 - 1 - sums[m]! * q;
+      bq[m] = randInt(r, -Math.min(room, 1 << 22), Math.min(room, 1 << 22));
+    }
+  }
+  // the input: codes in [-q, q] times 2^a, zeros and the bound included
+  const n = c.N * c.H * c.W * c.C;
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const code = c.extreme ? (r() < 0.5 ? -q : q) : i % 7 === 0 ? 0 : i % 11 === 0 ? q : randInt(r, -q, q);
+    x[i] = code * 2 ** a;
+  }
+  return { wq, steps, bq, q, x };
+}
+
+/** The conv in plain integers (x NHWC codes, w OIHW codes), then f32(acc) * 2^a * step, clamped. */
+function reference(c: Case, a: number, g: ReturnType<typeof makeGrid>): Float32Array {
+  const [sH, sW] = c.strides ?? [1, 1];
+  const [pT, pL, pB, pR] = c.pads ?? [0, 0, 0, 0];
+  const [dH, dW] = c.dilations ?? [1, 1];
+  const OH = Math.floor((c.H + pT + pB - (c.kH - 1) * dH - 1) / sH) + 1;
+  const OW = Math.floor((c.W + pL + pR - (c.kW - 1) * dW - 1) / sW) + 1;
+  const lo = (c.activation ?? 'none') === 'none' ? -Infinity : 0;
+  const hi = c.activation === 'relu6' ? 6 : Infinity;
+  const y = new Float32Array(c.N * OH * OW * c.M);
+  let o = 0;
+  for (let n = 0; n < c.N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        for (let m = 0; m < c.M; m++) {
+          let acc = g.bq?.[m] ?? 0;
+          for (let i = 0; i < c.kH; i++) {
+            const ih = oh * sH - pT + i * dH;
+            if (ih < 0 || ih >= c.H) continue;
+            for (let j = 0; j < c.kW; j++) {
+              const iw = ow * sW - pL + j * dW;
+              if (iw < 0 || iw >= c.W) continue;
+              for (let ch = 0; ch < c.C; ch++) {
+                const code = g.x[((n * c.H + ih) * c.W + iw) * c.C + ch]! / 2 ** a;
+                acc += code * g.wq[((m * c.C + ch) * c.kH + i) * c.kW + j]!;
+              }
+            }
+          }
+          const v = Math.fround(Math.fround(acc) * Math.fround(2 ** a * g.steps[m]!));
+          y[o++] = Math.min(Math.max(v, lo), hi);
+        }
+      }
+    }
+  }
+  return y;
+}
+
+const cases: Case[] = [
+  // the detection stem: 3x3 stride 2 on RGB, 1x1 16 -> 32
+  { N: 1, H: 33, W: 31, C: 3, M: 16, kH: 3, kW: 3, strides: [2, 2], pads: [1, 1, 1, 1] },
+  { N: 1, H: 9, W: 13, C: 16, M: 32, kH: 1, kW: 1 },
+  // odd sizes, M not a multiple of 4 or 8, asymmetric pads, dilation, batch
+  { N: 2, H: 7, W: 5, C: 5, M: 7, kH: 3, kW: 2, strides: [1, 2], pads: [0, 2, 1, 0], bias: false },
+  { N: 1, H: 11, W: 10, C: 17, M: 13, kH: 3, kW: 3, dilations: [2, 1], pads: [2, 1, 2, 1], activation: 'relu' },
+  { N: 1, H: 6, W: 9, C: 3, M: 5, kH: 1, kW: 1, strides: [2, 2], activation: 'relu6' },
+  { N: 1, H: 5, W: 6, C: 64, M: 9, kH: 3, kW: 3, pads: [1, 1, 1, 1], dilations: [1, 2] },
+  { N: 1, H: 4, W: 5, C: 7, M: 1, kH: 1, kW: 1 },
+  { N: 1, H: 3, W: 3, C: 2, M: 12, kH: 1, kW: 1, pads: [1, 0, 0, 1] },
+  // codes at the bound
+  { N: 1, H: 6, W: 7, C: 3, M: 6, kH: 3, kW: 3, pads: [1, 1, 1, 1], extreme: true },
+  { N: 1, H: 5, W: 5, C: 4, M: 8, kH: 1, kW: 1, extreme: true, bias: false },
+];
+
+describe('ConvI16 (int16 codes, float32 out)', () => {
+  for (const [backend, qw] of qws) {
+    const rt = (qw as unknown as { rt: Runtime }).rt;
+    cases.forEach((c, ci) => {
+      it(`${backend}: case ${ci} [${c.N},${c.H},${c.W},${c.C}] -> ${c.M}, ${c.kH}x${c.kW}`, () => {
+        const r = rng(1000 + ci);
+        const a = randInt(r, -14, -2);
+        const g = makeGrid(r, c, a);
+        const layer = new ConvI16(rt, {
+          weights: { data: g.wq, shape: [c.M, c.C, c.kH, c.kW] },
+          inputExponent: a,
+          weightSteps: g.steps,
+          bias: g.bq,
+          inputCodes: g.q,
+          ...(c.strides ? { strides: c.strides } : {}),
+          ...(c.pads ? { pads: c.pads } : {}),
+          ...(c.dilations ? { dilations: c.dilations } : {}),
+          activation: c.activation ?? 'none',
+        });
+        const y = layer.run({ data: g.x, shape: [c.N, c.H, c.W, c.C] });
+        const ref = reference(c, a, g);
+        expect(firstDiff(y.data, ref)).toBe(-1);
+        // the float32 conv of the same values gives the same bits
+        const K = c.C * c.kH * c.kW;
+        const wf = new Float32Array(c.M * K);
+        for (let m = 0; m < c.M; m++) {
+          for (let ch = 0; ch < c.C; ch++) {
+            for (let k = 0; k < c.kH * c.kW; k++) {
+              wf[m * K + k * c.C + ch] = g.wq[(m * c.C + ch) * c.kH * c.kW + k]! * g.steps[m]!;
+            }
+          }
+        }
+        const bf = g.bq === null ? undefined : Float32Array.from(g.bq, (b, m) => b * 2 ** a * g.steps[m]!);
+        const cf = qw.conv2dF32({
+          weights: { data: wf, shape: [c.M, c.kH, c.kW, c.C] },
+          ...(bf ? { bias: bf } : {}),
+          ...(c.strides ? { strides: c.strides } : {}),
+          ...(c.pads ? { pads: c.pads } : {}),
+          ...(c.dilations ? { dilations: c.dilations } : {}),
+          activation: c.activation ?? 'none',
+        });
+        const yf = cf.run({ data: g.x, shape: [c.N, c.H, c.W, c.C] });
+        expect(yf.shape).toEqual(y.shape);
+        expect(firstDiff(y.data, yf.data)).toBe(-1);
+        cf.dispose();
+        layer.dispose();
+      });
+    });
+
+    it(`${backend}: refuses weights whose sums leave float32's exact range`, () => {
+      const wq = new Int16Array(2 * 3).fill(30000);
+      expect(
+        () =>
+          new ConvI16(rt, {
+            weights: { data: wq, shape: [2, 3, 1, 1] },
+            inputExponent: -10,
+            weightSteps: new Float32Array([2 ** -8, 2 ** -8]),
+          }),
+      ).toThrow(/sum bound/);
+    });
+  }
+});
