@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/runtime.js';
 import { ConvI16 } from '../src/layers/conv-i16.js';
 import { engines, firstDiff, randInt, rng } from './helpers.js';
+import { OnnxModel } from '../src/onnx/index.js';
+import { encodeModel } from '../src/onnx/proto.js';
+import { f32, init, node, seededFloats } from './onnx/graph.js';
 
 const qws = await engines();
 
@@ -174,6 +177,70 @@ describe('ConvI16 (int16 codes, float32 out)', () => {
             weightSteps: new Float32Array([2 ** -8, 2 ** -8]),
           }),
       ).toThrow(/sum bound/);
+    });
+  }
+});
+
+// through qwasm/onnx: x -> conv0 (3x3 stride 2, 3 -> 6) -> Relu -> conv1 (1x1, 6 -> 10) -> y, both
+// on 16-bit grids. The exported file reloads with the same grids as QuantizeDequantize nodes
+// and float32 convs of the grid values (no codes on its nodes): the float32 path.
+function stem(H: number, W: number): Uint8Array {
+  const rand = seededFloats(7);
+  return encodeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'stem16',
+      node: [
+        {
+          ...node(
+            'Conv',
+            ['x', 'w0', 'b0'],
+            ['t0'],
+            [
+              { name: 'pads', type: 7, ints: [1, 1, 1, 1] },
+              { name: 'strides', type: 7, ints: [2, 2] },
+            ],
+          ),
+          name: 'conv0',
+        },
+        node('Relu', ['t0'], ['r0']),
+        { ...node('Conv', ['r0', 'w1', 'b1'], ['y']), name: 'conv1' },
+      ],
+      initializer: [
+        init('w0', [6, 3, 3, 3], rand(6 * 27)),
+        init('b0', [6], rand(6, -0.3, 0.3)),
+        init('w1', [10, 6, 1, 1], rand(60)),
+        init('b1', [10], rand(10, -0.3, 0.3)),
+      ],
+      input: [f32('x', [1, 3, H, W])],
+      output: [f32('y', [1, 10, Math.ceil(H / 2), Math.ceil(W / 2)])],
+    },
+  });
+}
+
+describe('quantize int16 convolutions on the int16 kernel', () => {
+  for (const [backend, qw] of qws) {
+    it(`${backend}: gives the float32 path's bits (the reloaded export) on its own steps`, async () => {
+      const H = 19;
+      const W = 22;
+      const rand = seededFloats(3);
+      const feed = (lo = -2.1, hi = 2.6) => ({ x: { data: rand(3 * H * W, lo, hi), shape: [1, 3, H, W] } });
+      const m = OnnxModel.load(qw, stem(H, W));
+      const q = await m.quantize({ calibration: [feed(), feed()], int16: ['conv0', 'conv1'] });
+      const ops = q.profile(feed()).map((s) => `${s.node} ${s.op}`);
+      expect(ops.filter((o) => o.includes('Conv (conv2d int16'))).toHaveLength(2);
+      const back = OnnxModel.load(qw, q.toOnnx());
+      const backOps = back.profile(feed()).map((s) => s.op);
+      expect(backOps.filter((o) => o.startsWith('Conv (conv2dF32'))).toHaveLength(2);
+      for (const f of [feed(), feed(), feed(-7, 9)]) {
+        const a = q.run(f).y!.data;
+        const b = back.run(f).y!.data;
+        expect(firstDiff(a, b)).toBe(-1);
+      }
+      back.dispose();
+      q.dispose();
+      m.dispose();
     });
   }
 });

@@ -5,6 +5,7 @@ import { QwasmError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { Activation } from '../ops/epilogue.js';
 import type { ActivationF32, Conv2dF32 } from '../layers/conv.js';
+import { ConvI16 } from '../layers/conv-i16.js';
 import type { MapTensor } from '../layers/network.js';
 import type { Graph, GraphNode } from './graph.js';
 import { attrFloat, attrInt, attrInts, attrString, attrTensor, refuse } from './attrs.js';
@@ -148,6 +149,9 @@ const lowerConv: Lowering = (p, node, ins) => {
   const hs = (n.activation ?? 'none') === 'none' && !x.isConst ? hardSwishAfter(p, n) : null;
   const activation: ActivationF32 = hs !== null ? 'hardswish' : (n.activation ?? 'none');
   const affine = hs !== null && (hs.m !== 1 || hs.c !== 0);
+  if (n.int16 !== undefined && group === 1 && hs === null && !p.isFolding && !x.isConst) {
+    return lowerConvI16(p, n, n.int16, x, wv.shape, g);
+  }
   // the pads join the key: with auto_pad they follow the input size
   const key = `${n.name}:conv2dF32:${g.pads.join(',')}${hs !== null ? `:hardswish:${hs.m},${hs.c}` : ''}`;
   const layer = p.layer(key, () =>
@@ -170,6 +174,52 @@ const lowerConv: Lowering = (p, node, ins) => {
   convStep(p, n.name, `Conv (conv2dF32${label})`, layer, xin, y);
   return [y];
 };
+
+/**
+ * A conv on a 16-bit grid (quantize's `int16`): the integer kernel (layers/conv-i16.ts), whose
+ * float32 output has the bits of the float32 conv of the grid's values. Its input bound is
+ * the one the grid's sums allow, the clamp of the QuantizeDequantize node before it.
+ */
+function lowerConvI16(
+  p: Planner,
+  n: PlannedNode,
+  grid: NonNullable<PlannedNode['int16']>,
+  x: Val,
+  wShape: readonly number[],
+  g: { strides: number[]; pads: number[]; dilations: number[]; out: number[] },
+): Val[] {
+  const [M, C] = wShape as [number, number];
+  const per = grid.wq.length / M;
+  let q = 32767;
+  for (let c = 0; c < M; c++) {
+    let sum = 0;
+    for (let k = 0; k < per; k++) sum += Math.abs(grid.wq[c * per + k]!);
+    if (sum > 0) q = Math.min(q, Math.floor((2 ** 24 - 1 - Math.abs(grid.bq?.[c] ?? 0)) / sum));
+  }
+  const activation = n.activation ?? 'none';
+  const layer = p.layer(
+    `${n.name}:convI16:${g.pads.join(',')}`,
+    () =>
+      new ConvI16(p.rt, {
+        weights: { data: grid.wq, shape: wShape },
+        inputExponent: grid.a,
+        weightSteps: grid.wScales,
+        bias: grid.bq,
+        inputCodes: q,
+        strides: g.strides,
+        pads: g.pads,
+        dilations: g.dilations,
+        activation,
+      }),
+  );
+  const xin = p.nhwc(x);
+  const N = x.shape[0]!;
+  const y = p.val([N, M, g.out[0]!, g.out[1]!], 'float32', true, n.outputs[0]);
+  const plan = layer.planInput([N, x.shape[2]!, x.shape[3]!, C]);
+  const label = activation === 'none' ? '' : ` + ${activation}`;
+  p.step(n.name, `Conv (conv2d int16${label})`, [xin], [y], () => layer.runAt(plan, xin.ptr, y.ptr));
+  return [y];
+}
 
 /** A float32 conv step: on the arena's addresses, or (folding constants) on arrays. */
 function convStep(p: Planner, node: string, op: string, layer: Conv2dF32, x: Val, y: Val): void {
