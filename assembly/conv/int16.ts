@@ -195,8 +195,8 @@ function tiles(
 // @ts-ignore: decorator
 @inline
 function storePair(y: usize, c0: v128, c1: v128, s0: v128, s1: v128, vlo: v128, vhi: v128, left: i32): void {
-  const v0 = f32x4.min(f32x4.max(f32x4.mul(f32x4.convert_i32x4_s(c0), s0), vlo), vhi);
-  const v1 = f32x4.min(f32x4.max(f32x4.mul(f32x4.convert_i32x4_s(c1), s1), vlo), vhi);
+  const v0 = f32x4.pmin(f32x4.pmax(f32x4.mul(f32x4.convert_i32x4_s(c0), s0), vlo), vhi);
+  const v1 = f32x4.pmin(f32x4.pmax(f32x4.mul(f32x4.convert_i32x4_s(c1), s1), vlo), vhi);
   if (left >= 8) {
     v128.store(y, v0);
     v128.store(y, v1, 16);
