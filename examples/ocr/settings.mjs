@@ -59,6 +59,13 @@
 // number wrong); with percentile it gives float32's verdicts on all 200 (its logits' worst
 // SQNR 9.2 -> 5.2 dB: the verdict is what the pipeline reads), so the classifier uses it:
 // the demo's 40 lines then read at 2.97% int8 against 3.22% float32 (same command).
+//
+// Detection's first three convs on 16-bit grids (int16, docs/onnx.md "16-bit stem
+// convolutions"): the image and the stem's uneven channels reach them at 11-13 bits, summed
+// exactly in float32, and onnxruntime computes the same values on the exported file; the map
+// against float32 goes from 18.8 / 15.1 to 21.1 / 17.5 dB over 3 pages (18.5 / 14.8 to 21.0 /
+// 15.2 over 10; `node scripts/onnx-accuracy.mjs --models det --worst 0 [--pages 10]
+// [--int16 none]`), onnxruntime on the exported file against int8 44 dB or more.
 export const CALIBRATION = {
   /** Calibration images the Node demo uses (of the 6 pages and 40 lines in data/calib). */
   pages: 6,
