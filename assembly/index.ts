@@ -77,4 +77,4 @@ export { resize_nearest, resize_linear_q8, resize_linear_f32 } from './resize';
 export { convt_col2im_s32, convt_col2im_f32, convt_requant, convt_fill_bias_f32 } from './conv-transpose';
 export { convt_direct_narrow_s16 } from './conv/convt-narrow';
 export { transpose_x32, transpose_x8 } from './transpose';
-export { conv_i16_pad, conv_i16_f32 } from './conv/int16';
+export { conv_i16_pad, conv_i16_f32, conv_i16_1x1_f32 } from './conv/int16';

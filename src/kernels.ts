@@ -441,8 +441,8 @@ export interface Kernels {
     out: number,
   ): void;
   /**
-   * Convolution on a 16-bit grid (assembly/conv/int16.ts): NHWC float32 codes * 2^a -> the
-   * zero-padded int16 codes [N, H + pT + pB, W + pL + pR, C] (inv = 2^-a).
+   * Convolution on a 16-bit grid (assembly/conv/int16.ts): float32 codes * 2^a (NHWC, or NCHW
+   * with nchw = 1) -> the zero-padded NHWC int16 codes [N, H + pT + pB, W + pL + pR, C] (inv = 2^-a).
    */
   conv_i16_pad(
     x: number,
@@ -455,7 +455,23 @@ export interface Kernels {
     pB: number,
     pR: number,
     inv: number,
+    nchw: number,
     dst: number,
+  ): void;
+  /** A 1x1 stride-1 unpadded conv on NHWC float32 codes * 2^a (C even), converted in chunks into buf. */
+  conv_i16_1x1_f32(
+    x: number,
+    P: number,
+    C: number,
+    inv: number,
+    M: number,
+    w: number,
+    bias: number,
+    scale: number,
+    lo: number,
+    hi: number,
+    y: number,
+    buf: number,
   ): void;
   /** The dense conv on conv_i16_pad's codes: int32 sums from the bias codes, float32 acc * scale[c], clamped. */
   conv_i16_f32(

@@ -106,6 +106,7 @@ const cases: Case[] = [
   // the detection stem: 3x3 stride 2 on RGB, 1x1 16 -> 32
   { N: 1, H: 33, W: 31, C: 3, M: 16, kH: 3, kW: 3, strides: [2, 2], pads: [1, 1, 1, 1] },
   { N: 1, H: 9, W: 13, C: 16, M: 32, kH: 1, kW: 1 },
+  { N: 2, H: 17, W: 23, C: 6, M: 11, kH: 1, kW: 1, activation: 'relu' },
   // odd sizes, M not a multiple of 4 or 8, asymmetric pads, dilation, batch
   { N: 2, H: 7, W: 5, C: 5, M: 7, kH: 3, kW: 2, strides: [1, 2], pads: [0, 2, 1, 0], bias: false },
   { N: 1, H: 11, W: 10, C: 17, M: 13, kH: 3, kW: 3, dilations: [2, 1], pads: [2, 1, 2, 1], activation: 'relu' },
@@ -140,6 +141,16 @@ describe('ConvI16 (int16 codes, float32 out)', () => {
         const y = layer.run({ data: g.x, shape: [c.N, c.H, c.W, c.C] });
         const ref = reference(c, a, g);
         expect(firstDiff(y.data, ref)).toBe(-1);
+        // the same input as NCHW
+        const xt = new Float32Array(g.x.length);
+        const HW = c.H * c.W;
+        for (let n = 0; n < c.N; n++) {
+          for (let i = 0; i < HW; i++) {
+            for (let ch = 0; ch < c.C; ch++) xt[(n * c.C + ch) * HW + i] = g.x[(n * HW + i) * c.C + ch]!;
+          }
+        }
+        const yt = layer.run({ data: xt, shape: [c.N, c.C, c.H, c.W] }, true);
+        expect(firstDiff(yt.data, ref)).toBe(-1);
         // the float32 conv of the same values gives the same bits
         const K = c.C * c.kH * c.kW;
         const wf = new Float32Array(c.M * K);

@@ -25,7 +25,10 @@
 // The scalar build runs the same loops with scalar int32 sums: the same integers, the same
 // conversion and product, so the same bits.
 
-/** x (NHWC float32 codes * step) -> zero-padded int16 codes [N, Hp, Wp, C]; inv = 2^-a. */
+/**
+ * x (float32 codes * step, NHWC or, with nchw != 0, NCHW) -> zero-padded NHWC int16 codes
+ * [N, Hp, Wp, C]; inv = 2^-a.
+ */
 export function conv_i16_pad(
   x: usize,
   N: i32,
@@ -37,14 +40,16 @@ export function conv_i16_pad(
   pB: i32,
   pR: i32,
   inv: f32,
+  nchw: i32,
   dst: usize,
 ): void {
   const Hp = H + pT + pB;
   const Wp = W + pL + pR;
   const rowCodes = Wp * C;
+  const plane = (<usize>(H * W)) << 2;
   let d = dst;
-  let s = x;
   for (let n = 0; n < N; n++) {
+    const img = x + <usize>n * <usize>C * plane;
     for (let r = 0; r < Hp; r++) {
       if (r < pT || r >= pT + H) {
         memory.fill(d, 0, (<usize>rowCodes) << 1);
@@ -54,26 +59,73 @@ export function conv_i16_pad(
       const lead = (<usize>(pL * C)) << 1;
       memory.fill(d, 0, lead);
       d += lead;
-      const cnt = W * C;
-      let i = 0;
-      if (ASC_FEATURE_SIMD) {
-        const vi = f32x4.splat(inv);
-        for (; i + 8 <= cnt; i += 8) {
-          const p = s + ((<usize>i) << 2);
-          const lo = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p), vi));
-          const hi = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p, 16), vi));
-          v128.store(d + ((<usize>i) << 1), i16x8.narrow_i32x4_s(lo, hi));
-        }
+      const h = r - pT;
+      if (nchw != 0) {
+        gatherPlanes(img + ((<usize>(h * W)) << 2), plane, W, C, inv, d);
+      } else {
+        toCodes(img + ((<usize>(h * W * C)) << 2), W * C, inv, d);
       }
-      for (; i < cnt; i++) {
-        const v = <i32>(load<f32>(s + ((<usize>i) << 2)) * inv);
-        store<i16>(d + ((<usize>i) << 1), <i16>min<i32>(max<i32>(v, -32768), 32767));
-      }
-      s += (<usize>cnt) << 2;
-      d += (<usize>cnt) << 1;
+      d += (<usize>(W * C)) << 1;
       const trail = (<usize>(pR * C)) << 1;
       memory.fill(d, 0, trail);
       d += trail;
+    }
+  }
+}
+
+/** n float32 values times inv, truncated, to int16 codes (the values are whole codes). */
+function toCodes(s: usize, n: i32, inv: f32, d: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vi = f32x4.splat(inv);
+    for (; i + 8 <= n; i += 8) {
+      const p = s + ((<usize>i) << 2);
+      const lo = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p), vi));
+      const hi = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p, 16), vi));
+      v128.store(d + ((<usize>i) << 1), i16x8.narrow_i32x4_s(lo, hi));
+    }
+  }
+  for (; i < n; i++) store<i16>(d + ((<usize>i) << 1), code(load<f32>(s + ((<usize>i) << 2)), inv));
+}
+
+// @ts-ignore: decorator
+@inline
+function code(v: f32, inv: f32): i16 {
+  // as the SIMD form (trunc_sat, then a saturating narrow): NaN to 0, the rest clamped first
+  let f = v * inv;
+  if (f != f) f = 0;
+  return <i16>(<i32>min<f32>(max<f32>(f, -32768), 32767));
+}
+
+/** One row of W pixels from C planes `plane` bytes apart -> W x C codes, pixel-major. */
+function gatherPlanes(s: usize, plane: usize, W: i32, C: i32, inv: f32, d: usize): void {
+  const pix = (<usize>C) << 1;
+  let w = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vi = f32x4.splat(inv);
+    for (; w + 8 <= W; w += 8) {
+      const dw = d + <usize>w * pix;
+      for (let c = 0; c < C; c++) {
+        const p = s + <usize>c * plane + ((<usize>w) << 2);
+        const lo = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p), vi));
+        const hi = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p, 16), vi));
+        const v = i16x8.narrow_i32x4_s(lo, hi);
+        const dc = dw + ((<usize>c) << 1);
+        store<i16>(dc, i16x8.extract_lane_s(v, 0));
+        store<i16>(dc + pix, i16x8.extract_lane_s(v, 1));
+        store<i16>(dc + 2 * pix, i16x8.extract_lane_s(v, 2));
+        store<i16>(dc + 3 * pix, i16x8.extract_lane_s(v, 3));
+        store<i16>(dc + 4 * pix, i16x8.extract_lane_s(v, 4));
+        store<i16>(dc + 5 * pix, i16x8.extract_lane_s(v, 5));
+        store<i16>(dc + 6 * pix, i16x8.extract_lane_s(v, 6));
+        store<i16>(dc + 7 * pix, i16x8.extract_lane_s(v, 7));
+      }
+    }
+  }
+  for (; w < W; w++) {
+    for (let c = 0; c < C; c++) {
+      const v = load<f32>(s + <usize>c * plane + ((<usize>w) << 2));
+      store<i16>(d + <usize>w * pix + ((<usize>c) << 1), code(v, inv));
     }
   }
 }
@@ -109,6 +161,7 @@ function tiles(
   if (ASC_FEATURE_SIMD) {
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
+    const clamp = lo != <f32>-Infinity || hi != <f32>Infinity;
     for (; p + 4 <= P; p += 4) {
       const a0 = A + <usize>p * aStride;
       const a1 = a0 + aStride;
@@ -148,10 +201,10 @@ function tiles(
         const s0 = v128.load(scale + ((<usize>m) << 2));
         const s1 = v128.load(scale + ((<usize>m) << 2), 16);
         const yo = y0 + ((<usize>m) << 2);
-        storePair(yo, c00, c01, s0, s1, vlo, vhi, M - m);
-        storePair(yo + yStride, c10, c11, s0, s1, vlo, vhi, M - m);
-        storePair(yo + 2 * yStride, c20, c21, s0, s1, vlo, vhi, M - m);
-        storePair(yo + 3 * yStride, c30, c31, s0, s1, vlo, vhi, M - m);
+        storePair(yo, c00, c01, s0, s1, vlo, vhi, clamp, M - m);
+        storePair(yo + yStride, c10, c11, s0, s1, vlo, vhi, clamp, M - m);
+        storePair(yo + 2 * yStride, c20, c21, s0, s1, vlo, vhi, clamp, M - m);
+        storePair(yo + 3 * yStride, c30, c31, s0, s1, vlo, vhi, clamp, M - m);
       }
     }
     for (; p < P; p++) {
@@ -169,7 +222,7 @@ function tiles(
         }
         const s0 = v128.load(scale + ((<usize>m) << 2));
         const s1 = v128.load(scale + ((<usize>m) << 2), 16);
-        storePair(y0 + ((<usize>m) << 2), c00, c01, s0, s1, vlo, vhi, M - m);
+        storePair(y0 + ((<usize>m) << 2), c00, c01, s0, s1, vlo, vhi, clamp, M - m);
       }
     }
     return;
@@ -194,9 +247,23 @@ function tiles(
 /** Converts, scales, clamps and stores 8 channels (fewer when `left` < 8). */
 // @ts-ignore: decorator
 @inline
-function storePair(y: usize, c0: v128, c1: v128, s0: v128, s1: v128, vlo: v128, vhi: v128, left: i32): void {
-  const v0 = f32x4.pmin(f32x4.pmax(f32x4.mul(f32x4.convert_i32x4_s(c0), s0), vlo), vhi);
-  const v1 = f32x4.pmin(f32x4.pmax(f32x4.mul(f32x4.convert_i32x4_s(c1), s1), vlo), vhi);
+function storePair(
+  y: usize,
+  c0: v128,
+  c1: v128,
+  s0: v128,
+  s1: v128,
+  vlo: v128,
+  vhi: v128,
+  clamp: bool,
+  left: i32,
+): void {
+  let v0 = f32x4.mul(f32x4.convert_i32x4_s(c0), s0);
+  let v1 = f32x4.mul(f32x4.convert_i32x4_s(c1), s1);
+  if (clamp) {
+    v0 = f32x4.pmin(f32x4.pmax(v0, vlo), vhi);
+    v1 = f32x4.pmin(f32x4.pmax(v1, vlo), vhi);
+  }
   if (left >= 8) {
     v128.store(y, v0);
     v128.store(y, v1, 16);
@@ -297,5 +364,34 @@ function copyCodes(d: usize, s: usize, n: i32): void {
   for (let t = 0; t < n; t++) {
     const o = (<usize>t) << 1;
     store<i16>(d + o, load<i16>(s + o));
+  }
+}
+
+/** Pixels converted per chunk by conv_i16_1x1_f32 (their codes stay in L1 across channel blocks). */
+const CHUNK = 64;
+
+/**
+ * A 1x1 stride-1 unpadded conv on NHWC float32 x (P pixels of C channels, C even): each chunk of
+ * pixels converted to codes into buf (CHUNK * C int16), then the tiles of conv_i16_f32.
+ */
+export function conv_i16_1x1_f32(
+  x: usize,
+  P: i32,
+  C: i32,
+  inv: f32,
+  M: i32,
+  w: usize,
+  bias: usize,
+  scale: usize,
+  lo: f32,
+  hi: f32,
+  y: usize,
+  buf: usize,
+): void {
+  const KP = C >> 1;
+  for (let p = 0; p < P; p += CHUNK) {
+    const n = min<i32>(CHUNK, P - p);
+    toCodes(x + ((<usize>(p * C)) << 2), n * C, inv, buf);
+    tiles(buf, KP, n, w, M, bias, scale, lo, hi, y + ((<usize>(p * M)) << 2));
   }
 }

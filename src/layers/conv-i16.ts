@@ -50,11 +50,22 @@ export interface ConvI16Plan {
   readonly W: number;
   readonly OH: number;
   readonly OW: number;
-  /** Bytes of the padded codes (with the gather's 16 bytes of slack). */
+  /** The input is NCHW (else NHWC). */
+  readonly nchw: boolean;
+  /**
+   * 'chunks': a 1x1 stride-1 unpadded conv with C even on NHWC input, converted to codes a chunk of
+   * pixels at a time; 'padded': the whole input converted to padded codes first, then read
+   * directly ('direct', 1x1 stride 1 with C even) or gathered per output row ('gather').
+   */
+  readonly mode: 'chunks' | 'direct' | 'gather';
+  /** Bytes of the padded codes (with the gather's 16 bytes of slack), or of one chunk's codes. */
   readonly padBytes: number;
-  /** Bytes of one output row's gathered codes, 0 when the conv reads the padded codes directly. */
+  /** Bytes of one output row's gathered codes (mode 'gather'), else 0. */
   readonly colBytes: number;
 }
+
+/** Pixels of one chunk (assembly/conv/int16.ts CHUNK). */
+const CHUNK = 64;
 
 /**
  * The convolution of {@link ConvI16Config} (made by the engine's qwasm/onnx plans, or
@@ -172,10 +183,13 @@ export class ConvI16 extends LayerMemory {
     }
   }
 
-  /** The plan for NHWC float32 inputs of `shape` [N, H, W, C]: what {@link ConvI16.runAt} takes. */
-  planInput(shape: readonly number[]): ConvI16Plan {
+  /**
+   * The plan for float32 inputs of `shape` [N, H, W, C] (the NHWC shape, also when the data is
+   * NCHW: `nchw` true): what {@link ConvI16.runAt} takes.
+   */
+  planInput(shape: readonly number[], nchw = false): ConvI16Plan {
     this.live();
-    check(shape.length === 4 && shape[3] === this.C, 'x', `must be NHWC with ${this.C} channels`);
+    check(shape.length === 4 && shape[3] === this.C, 'x', `must be [N, H, W, ${this.C}]`);
     const [N, H, W] = shape as [number, number, number, number];
     const [pT, pL, pB, pR] = this.pads;
     const [sH, sW] = this.strides;
@@ -185,29 +199,51 @@ export class ConvI16 extends LayerMemory {
     const OH = Math.floor((Hp - ((this.kH - 1) * dH + 1)) / sH) + 1;
     const OW = Math.floor((Wp - ((this.kW - 1) * dW + 1)) / sW) + 1;
     check(OH > 0 && OW > 0, 'x', 'is smaller than the kernel');
-    const direct = this.kH === 1 && this.kW === 1 && sH === 1 && sW === 1 && this.C % 2 === 0;
+    const direct =
+      this.kH === 1 && this.kW === 1 && sH === 1 && sW === 1 && this.C % 2 === 0 && pT + pL + pB + pR === 0;
     const Kp = ((this.C * this.kH * this.kW + 1) >> 1) * 2;
+    const mode = direct ? (nchw ? 'direct' : 'chunks') : 'gather';
     return {
       N,
       H,
       W,
       OH,
       OW,
-      padBytes: N * Hp * Wp * this.C * 2 + 16,
-      colBytes: direct && pT + pL + pB + pR === 0 ? 0 : OW * Kp * 2 + 16,
+      nchw,
+      mode,
+      padBytes: mode === 'chunks' ? CHUNK * this.C * 2 : N * Hp * Wp * this.C * 2 + 16,
+      colBytes: mode === 'gather' ? OW * Kp * 2 + 16 : 0,
     };
   }
 
   /**
-   * Runs the conv of `plan` on NHWC float32 x at address xp (values on the input grid) into
-   * NHWC float32 y at yp. Validates nothing.
+   * Runs the conv of `plan` on float32 x at address xp (values on the input grid, NHWC or as
+   * planned NCHW) into NHWC float32 y at yp. Validates nothing.
    */
   runAt(plan: ConvI16Plan, xp: number, yp: number): void {
     const k = this.rt.kernels;
     const [pT, pL, pB, pR] = this.pads;
     const pad = this.padBuf.ensure(plan.padBytes, 'x');
-    const col = plan.colBytes === 0 ? 0 : this.colBuf.ensure(plan.colBytes, 'x');
-    k.conv_i16_pad(xp, plan.N, plan.H, plan.W, this.C, pT, pL, pB, pR, this.inv, pad);
+    if (plan.mode === 'chunks') {
+      const P = plan.N * plan.H * plan.W;
+      k.conv_i16_1x1_f32(
+        xp,
+        P,
+        this.C,
+        this.inv,
+        this.M,
+        this.weights,
+        this.bias,
+        this.scale,
+        this.lo,
+        this.hi,
+        yp,
+        pad,
+      );
+      return;
+    }
+    const col = plan.mode === 'gather' ? this.colBuf.ensure(plan.colBytes, 'x') : 0;
+    k.conv_i16_pad(xp, plan.N, plan.H, plan.W, this.C, pT, pL, pB, pR, this.inv, plan.nchw ? 1 : 0, pad);
     k.conv_i16_f32(
       pad,
       plan.N,
@@ -233,9 +269,13 @@ export class ConvI16 extends LayerMemory {
     );
   }
 
-  /** Runs on arrays: x NHWC float32 [N, H, W, C] -> y NHWC float32 [N, OH, OW, M]. */
-  run(x: Tensor<Float32Array>): Tensor<Float32Array> {
-    const plan = this.planInput(x.shape);
+  /**
+   * Runs on arrays: x float32 [N, H, W, C] (or, with `nchw`, [N, C, H, W]) -> y NHWC float32
+   * [N, OH, OW, M].
+   */
+  run(x: Tensor<Float32Array>, nchw = false): Tensor<Float32Array> {
+    const s = x.shape;
+    const plan = this.planInput(nchw ? [s[0]!, s[2]!, s[3]!, s[1]!] : s, nchw);
     const heap = this.rt.heap;
     const count = plan.N * plan.OH * plan.OW * this.M;
     const xp = heap.alloc(x.data.length * 4 + 16, 'x');

@@ -149,7 +149,8 @@ const lowerConv: Lowering = (p, node, ins) => {
   const hs = (n.activation ?? 'none') === 'none' && !x.isConst ? hardSwishAfter(p, n) : null;
   const activation: ActivationF32 = hs !== null ? 'hardswish' : (n.activation ?? 'none');
   const affine = hs !== null && (hs.m !== 1 || hs.c !== 0);
-  if (n.int16 !== undefined && group === 1 && hs === null && !p.isFolding && !x.isConst) {
+  // one thread: the int16 kernel is not split over workers, the float32 conv is
+  if (n.int16 !== undefined && group === 1 && hs === null && !p.isFolding && !x.isConst && p.rt.pool === null) {
     return lowerConvI16(p, n, n.int16, x, wv.shape, g);
   }
   // the pads join the key: with auto_pad they follow the input size
@@ -212,12 +213,12 @@ function lowerConvI16(
         activation,
       }),
   );
-  const xin = p.nhwc(x);
+  // an NCHW input is read as it is (the kernel converts it to NHWC codes)
   const N = x.shape[0]!;
   const y = p.val([N, M, g.out[0]!, g.out[1]!], 'float32', true, n.outputs[0]);
-  const plan = layer.planInput([N, x.shape[2]!, x.shape[3]!, C]);
+  const plan = layer.planInput([N, x.shape[2]!, x.shape[3]!, C], !x.nhwc);
   const label = activation === 'none' ? '' : ` + ${activation}`;
-  p.step(n.name, `Conv (conv2d int16${label})`, [xin], [y], () => layer.runAt(plan, xin.ptr, y.ptr));
+  p.step(n.name, `Conv (conv2d int16${label})`, [x], [y], () => layer.runAt(plan, x.ptr, y.ptr));
   return [y];
 }
 
