@@ -7,11 +7,13 @@
 // to float32 exactly, and f32(acc) * 2^(a + e_c) is the exact value the float32 conv computes
 // (its partial sums are exact too).
 //
-// conv_i16_pad converts the NHWC input to codes (x * 2^-a is exact; truncation gives the code)
-// into a zero-padded image [N, H + pT + pB, W + pL + pR, C] of int16, so the tap loops have no
-// bounds checks. conv_i16_f32 gathers, per output row, each pixel's kH * kW * C codes (order
-// kh, kw, c) into a row of Kp = K rounded up to even codes (im2col; a 1x1 stride-1 conv with
-// even C and no pads reads the padded image itself), then runs a tile of 4 pixels x 8 output
+// conv_i16_pad converts the input (NHWC, or NCHW read plane by plane) to codes (x * 2^-a is
+// exact; truncation gives the code) into a zero-padded NHWC image [N, H + pT + pB, W + pL + pR,
+// C] of int16, so the tap loops have no bounds checks. conv_i16_f32 gathers, per output row,
+// each pixel's kH * kW * C codes (order kh, kw, c) into a row of Kp = K rounded up to even codes
+// (im2col: one kernel row of every pixel at a time, copied in exact 8-code vectors; a 1x1
+// stride-1 conv with even C and no pads reads the padded image itself, and conv_i16_1x1_f32
+// converts such a conv's NHWC input 64 pixels at a time instead), then runs a tile of 4 pixels x 8 output
 // channels: one i32x4.splat of a pixel's code pair against two weight vectors, each holding
 // 4 channels x the same 2 taps, and i32x4.dot_i16x8_s (pairs of int16 products, exact in
 // int32). Accumulators start from the bias codes; the epilogue converts, multiplies by the
@@ -287,9 +289,8 @@ function storeLanes(y: usize, v: v128, n: i32): void {
 
 /**
  * The conv on the padded codes xc [N, Hp, Wp, C] (conv_i16_pad) into y [N, OH, OW, M] float32.
- * col: scratch of OW * Kp int16 + 16 bytes (Kp = kH * kW * C rounded up to even), or 0 when
- * the conv is 1x1, stride 1, unpadded with C even (xc is then read as the rows themselves).
- * xc needs 16 readable bytes past its end (the gather copies 8 codes at a time).
+ * col: scratch of OW * Kp int16 (Kp = kH * kW * C rounded up to even), or 0 when the conv is
+ * 1x1, stride 1, unpadded with C even (xc is then read as the rows themselves).
  */
 export function conv_i16_f32(
   xc: usize,
@@ -327,22 +328,29 @@ export function conv_i16_f32(
   const rowBytes = (<usize>(Wp * C)) << 1;
   const yRow = (<usize>(OW * M)) << 2;
   let yp = y;
+  const runBytes = (<usize>run) << 1;
+  const pixBytes = (<usize>Kp) << 1;
+  const srcStep = (<usize>(sW * C)) << 1;
   for (let n = 0; n < N; n++) {
     const img = xc + <usize>n * <usize>Hp * rowBytes;
     for (let oh = 0; oh < OH; oh++) {
       const top = img + <usize>(oh * sH) * rowBytes;
-      for (let ow = 0; ow < OW; ow++) {
-        const d0 = col + ((<usize>(ow * Kp)) << 1);
-        let d = d0;
-        const left = top + ((<usize>(ow * sW * C)) << 1);
-        for (let i = 0; i < kH; i++) {
-          const r = left + <usize>(i * dH) * rowBytes;
-          for (let j = 0; j < runs; j++) {
-            copyCodes(d, r + ((<usize>(j * dW * C)) << 1), run);
-            d += (<usize>run) << 1;
+      // one run (a kernel row, or one tap) of every pixel at a time; exact copies, any order
+      let off: usize = 0;
+      for (let i = 0; i < kH; i++) {
+        for (let j = 0; j < runs; j++) {
+          let src = top + <usize>(i * dH) * rowBytes + ((<usize>(j * dW * C)) << 1);
+          let dst = col + off;
+          for (let ow = 0; ow < OW; ow++) {
+            copyCodes(dst, src, run);
+            src += srcStep;
+            dst += pixBytes;
           }
+          off += runBytes;
         }
-        if (K & 1) store<i16>(d0 + ((<usize>K) << 1), 0);
+      }
+      if (K & 1) {
+        for (let ow = 0; ow < OW; ow++) store<i16>(col + <usize>ow * pixBytes + ((<usize>K) << 1), 0);
       }
       tiles(col, KP, OW, w, M, bias, scale, lo, hi, yp);
       yp += yRow;
@@ -350,16 +358,23 @@ export function conv_i16_f32(
   }
 }
 
-/** Copies n int16 codes; the SIMD build may write up to 14 bytes past them (the caller's slack). */
+/** Copies n int16 codes, writing none past them (runs of n >= 8 overlap their own last vector). */
 // @ts-ignore: decorator
 @inline
 function copyCodes(d: usize, s: usize, n: i32): void {
   if (ASC_FEATURE_SIMD) {
-    for (let t = 0; t < n; t += 8) {
-      const o = (<usize>t) << 1;
-      v128.store(d + o, v128.load(s + o));
+    if (n >= 8) {
+      let t = 0;
+      for (; t + 8 <= n; t += 8) {
+        const o = (<usize>t) << 1;
+        v128.store(d + o, v128.load(s + o));
+      }
+      if (t < n) {
+        const o = (<usize>(n - 8)) << 1;
+        v128.store(d + o, v128.load(s + o));
+      }
+      return;
     }
-    return;
   }
   for (let t = 0; t < n; t++) {
     const o = (<usize>t) << 1;
