@@ -105,6 +105,22 @@ function gatherPlanes(s: usize, plane: usize, W: i32, C: i32, inv: f32, d: usize
   let w = 0;
   if (ASC_FEATURE_SIMD) {
     const vi = f32x4.splat(inv);
+    if (C == 3) {
+      // RGB: 4 pixels from 3 planes, interleaved by two shuffles into 12 codes
+      for (; w + 4 <= W; w += 4) {
+        const p = s + ((<usize>w) << 2);
+        const r = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p), vi));
+        const g = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p + plane), vi));
+        const b = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p + 2 * plane), vi));
+        const rg = i16x8.narrow_i32x4_s(r, g);
+        const bb = i16x8.narrow_i32x4_s(b, b);
+        const lo = i8x16.shuffle(rg, bb, 0, 1, 8, 9, 16, 17, 2, 3, 10, 11, 18, 19, 4, 5, 12, 13);
+        const hi = i8x16.shuffle(rg, bb, 20, 21, 6, 7, 14, 15, 22, 23, 0, 1, 0, 1, 0, 1, 0, 1);
+        const dw = d + <usize>w * 6;
+        v128.store(dw, lo);
+        store<i64>(dw + 16, i64x2.extract_lane(hi, 0));
+      }
+    }
     for (; w + 8 <= W; w += 8) {
       const dw = d + <usize>w * pix;
       for (let c = 0; c < C; c++) {
