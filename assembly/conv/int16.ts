@@ -203,16 +203,16 @@ function tiles(
           const wp = wb + ((<usize>k) << 5);
           const w0 = v128.load(wp);
           const w1 = v128.load(wp, 16);
-          let av = i32x4.splat(load<i32>(a0 + o));
+          let av = v128.load32_splat(a0 + o);
           c00 = i32x4.add(c00, i32x4.dot_i16x8_s(av, w0));
           c01 = i32x4.add(c01, i32x4.dot_i16x8_s(av, w1));
-          av = i32x4.splat(load<i32>(a1 + o));
+          av = v128.load32_splat(a1 + o);
           c10 = i32x4.add(c10, i32x4.dot_i16x8_s(av, w0));
           c11 = i32x4.add(c11, i32x4.dot_i16x8_s(av, w1));
-          av = i32x4.splat(load<i32>(a2 + o));
+          av = v128.load32_splat(a2 + o);
           c20 = i32x4.add(c20, i32x4.dot_i16x8_s(av, w0));
           c21 = i32x4.add(c21, i32x4.dot_i16x8_s(av, w1));
-          av = i32x4.splat(load<i32>(a3 + o));
+          av = v128.load32_splat(a3 + o);
           c30 = i32x4.add(c30, i32x4.dot_i16x8_s(av, w0));
           c31 = i32x4.add(c31, i32x4.dot_i16x8_s(av, w1));
         }
@@ -234,7 +234,7 @@ function tiles(
         let c01 = v128.load(bias + ((<usize>m) << 2), 16);
         for (let k = 0; k < KP; k++) {
           const wp = wb + ((<usize>k) << 5);
-          const av = i32x4.splat(load<i32>(a0 + ((<usize>k) << 2)));
+          const av = v128.load32_splat(a0 + ((<usize>k) << 2));
           c00 = i32x4.add(c00, i32x4.dot_i16x8_s(av, v128.load(wp)));
           c01 = i32x4.add(c01, i32x4.dot_i16x8_s(av, v128.load(wp, 16)));
         }
