@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/runtime.js';
 import { ConvI16 } from '../src/layers/conv-i16.js';
 import { engines, firstDiff, randInt, rng } from './helpers.js';
+import { Qwasm } from '../src/index.js';
 import { OnnxModel } from '../src/onnx/index.js';
 import { encodeModel } from '../src/onnx/proto.js';
 import { f32, init, node, seededFloats } from './onnx/graph.js';
@@ -254,4 +255,25 @@ describe('quantize int16 convolutions on the int16 kernel', () => {
       m.dispose();
     });
   }
+
+  it('a threaded engine runs the float32 conv (split over its workers), with the same bits', async () => {
+    const H = 21;
+    const W = 16;
+    const rand = seededFloats(9);
+    const feed = () => ({ x: { data: rand(3 * H * W, -2.1, 2.6), shape: [1, 3, H, W] } });
+    const calibration = [feed(), feed()];
+    const one = qws.values().next().value!;
+    const two = await Qwasm.create({ backend: one.backend, threads: 2 });
+    const qs = [];
+    for (const e of [one, two]) {
+      const m = OnnxModel.load(e, stem(H, W));
+      qs.push(await m.quantize({ calibration, int16: ['conv0', 'conv1'] }));
+    }
+    const f = feed();
+    const ops = qs.map((q) => q.profile(f).map((s) => s.op));
+    expect(ops[0]!.filter((o) => o.startsWith('Conv (conv2d int16'))).toHaveLength(2);
+    expect(ops[1]!.filter((o) => o.startsWith('Conv (conv2dF32'))).toHaveLength(2);
+    expect(firstDiff(qs[0]!.run(f).y!.data, qs[1]!.run(f).y!.data)).toBe(-1);
+    two.dispose();
+  });
 });
