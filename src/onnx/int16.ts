@@ -14,6 +14,7 @@
 // int16 zero point. The weights and bias are float32 initializers holding the grid's values in
 // both. Loading such a file turns the pair back into the node (qdq.ts).
 import { QwasmError } from '../errors.js';
+import { roundHalfEven } from '../quant/multiplier.js';
 import type { AttributeMessage } from './proto.js';
 import type { Graph, GraphNode } from './graph.js';
 import type { PlannedNode } from './lower-float.js';
@@ -38,12 +39,6 @@ export interface Int16Grid {
   wScales: Float32Array;
   /** The bias codes (int32, at 2^(a + e_c)), or null without a bias. */
   bq: Int32Array | null;
-}
-
-/** Rounds half to even (ONNX QuantizeLinear's rounding). */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**

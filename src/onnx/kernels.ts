@@ -4,6 +4,7 @@
 // array the plan gave it and allocates nothing.
 import type { OnnxArray } from './tensor.js';
 import { stridesOf } from './tensor.js';
+import { roundHalfEven } from '../quant/multiplier.js';
 
 /** Binary elementwise operations. */
 export type BinaryOp = 'Add' | 'Sub' | 'Mul' | 'Div' | 'Pow' | 'Max' | 'Min';
@@ -610,9 +611,7 @@ export function hardSwishAffineF32(x: Float32Array, y: Float32Array, m: number, 
  */
 export function quantizeDequantizeF32(x: Float32Array, y: Float32Array, scale: number, lo: number, hi: number): void {
   for (let i = 0; i < x.length; i++) {
-    const v = Math.fround(x[i]! / scale);
-    let r = Math.round(v);
-    if (r - v === 0.5 && r % 2 !== 0) r -= 1;
+    const r = roundHalfEven(Math.fround(x[i]! / scale));
     y[i] = (r < lo ? lo : r > hi ? hi : r === r ? r : 0) * scale;
   }
 }
