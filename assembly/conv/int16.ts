@@ -90,9 +90,7 @@ function toCodes(s: usize, n: i32, inv: f32, d: usize): void {
   for (; i < n; i++) store<i16>(d + ((<usize>i) << 1), code(load<f32>(s + ((<usize>i) << 2)), inv));
 }
 
-// @ts-ignore: decorator
-@inline
-function code(v: f32, inv: f32): i16 {
+@inline function code(v: f32, inv: f32): i16 {
   // as the SIMD form (trunc_sat, then a saturating narrow): NaN to 0, the rest clamped first
   let f = v * inv;
   if (f != f) f = 0;
@@ -149,9 +147,7 @@ function gatherPlanes(s: usize, plane: usize, W: i32, C: i32, inv: f32, d: usize
 }
 
 /** Codes kept per pixel by the im2col rows: kH * kW * C rounded up to even. */
-// @ts-ignore: decorator
-@inline
-function kPairs(K: i32): i32 {
+@inline function kPairs(K: i32): i32 {
   return (K + 1) >> 1;
 }
 
@@ -263,9 +259,7 @@ function tiles(
 }
 
 /** Converts, scales, clamps and stores 8 channels (fewer when `left` < 8). */
-// @ts-ignore: decorator
-@inline
-function storePair(
+@inline function storePair(
   y: usize,
   c0: v128,
   c1: v128,
@@ -291,9 +285,7 @@ function storePair(
   if (left > 4) storeLanes(y + 16, v1, left - 4);
 }
 
-// @ts-ignore: decorator
-@inline
-function storeLanes(y: usize, v: v128, n: i32): void {
+@inline function storeLanes(y: usize, v: v128, n: i32): void {
   if (n >= 4) {
     v128.store(y, v);
     return;
@@ -375,9 +367,7 @@ export function conv_i16_f32(
 }
 
 /** Copies n int16 codes, writing none past them (runs of n >= 8 overlap their own last vector). */
-// @ts-ignore: decorator
-@inline
-function copyCodes(d: usize, s: usize, n: i32): void {
+@inline function copyCodes(d: usize, s: usize, n: i32): void {
   if (ASC_FEATURE_SIMD) {
     if (n >= 8) {
       let t = 0;
