@@ -9,20 +9,11 @@ import { Qwasm } from '../src/index.js';
 import { OnnxModel } from '../src/onnx/index.js';
 import { encodeModel } from '../src/onnx/proto.js';
 import { f32, init, node, seededFloats } from './onnx/graph.js';
+import { refOutputSize, type RefConvShape } from './reference/conv.js';
 
 const qws = await engines();
 
-interface Case {
-  N: number;
-  H: number;
-  W: number;
-  C: number;
-  M: number;
-  kH: number;
-  kW: number;
-  strides?: [number, number];
-  pads?: [number, number, number, number];
-  dilations?: [number, number];
+interface Case extends Omit<RefConvShape, 'group'> {
   bias?: boolean;
   activation?: 'none' | 'relu' | 'relu6';
   /** Draw codes at +-the bound only. */
@@ -69,10 +60,9 @@ function makeGrid(r: () => number, c: Case, a: number) {
 /** The conv in plain integers (x NHWC codes, w OIHW codes), then f32(acc) * 2^a * step, clamped. */
 function reference(c: Case, a: number, g: ReturnType<typeof makeGrid>): Float32Array {
   const [sH, sW] = c.strides ?? [1, 1];
-  const [pT, pL, pB, pR] = c.pads ?? [0, 0, 0, 0];
+  const [pT, pL] = c.pads ?? [0, 0, 0, 0];
   const [dH, dW] = c.dilations ?? [1, 1];
-  const OH = Math.floor((c.H + pT + pB - (c.kH - 1) * dH - 1) / sH) + 1;
-  const OW = Math.floor((c.W + pL + pR - (c.kW - 1) * dW - 1) / sW) + 1;
+  const { OH, OW } = refOutputSize(c);
   const lo = (c.activation ?? 'none') === 'none' ? -Infinity : 0;
   const hi = c.activation === 'relu6' ? 6 : Infinity;
   const y = new Float32Array(c.N * OH * OW * c.M);
