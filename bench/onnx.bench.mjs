@@ -60,7 +60,7 @@ for (const key of String(opts.models).split(',')) {
     observer: typeof o.observer === 'object' ? o.observer[key] : o.observer,
     keepFloat: o.keepFloat?.[key],
     int16: o.int16?.[key],
-    equalizeTables: o.equalizeTables?.[key] === true,
+    equalizeTables: o.equalizeTables?.[key] ?? false,
     biasCorrection: o.biasCorrection?.[key] === true,
   });
   const quantizeMs = performance.now() - t1;

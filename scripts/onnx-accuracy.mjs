@@ -7,7 +7,8 @@
 //   node scripts/onnx-accuracy.mjs [--models det,cls,rec] [--pages 3] [--lines 8]
 //        [--observer minmax|mse|percentile|entropy (default: examples/ocr/settings.mjs)]
 //        [--calib-pages 4] [--calib-lines 16] [--worst 8] [--backend simd] [--no-equalize]
-//        [--tables on|off (equalization through table ops; default: examples/ocr/settings.mjs)]
+//        [--tables on|off (equalization through table ops on every chain, or none; default:
+//         examples/ocr/settings.mjs)]
 //        [--bias-correction on|off (default: examples/ocr/settings.mjs)]
 //        [--keep-float name,name,3:6 (node names, or start:end of the planned graph's node order,
 //         added to the settings' keepFloat)] [--int16 name,0:2|none (convolutions on 16-bit
@@ -79,7 +80,7 @@ for (const k of models) {
   const model = OnnxModel.load(qw, bytes[k]);
   const tablesArg = opt('tables', undefined);
   const equalizeTables =
-    tablesArg === undefined ? CALIBRATION.options.equalizeTables?.[k] === true : tablesArg === 'on';
+    tablesArg === undefined ? (CALIBRATION.options.equalizeTables?.[k] ?? false) : tablesArg === 'on';
   const bcArg = opt('bias-correction', undefined);
   const biasCorrection = bcArg === undefined ? CALIBRATION.options.biasCorrection?.[k] === true : bcArg === 'on';
   const t0 = performance.now();
@@ -107,7 +108,7 @@ for (const k of models) {
   const mean = (j) => rows.reduce((s, r) => s + r[j], 0) / rows.length;
   const min = (j) => Math.min(...rows.map((r) => r[j]));
   console.log(
-    `${k} (${observer}${equalizeTables ? ', tables equalized' : ''}${biasCorrection ? ', bias corrected' : ''}, calibrated on ${calib[k].length} in ${calibS.toFixed(0)} s; ${rows.length} eval inputs): ` +
+    `${k} (${observer}${equalizeTables === true ? ', tables equalized' : Array.isArray(equalizeTables) ? `, ${equalizeTables.length} table chains equalized` : ''}${biasCorrection ? ', bias corrected' : ''}, calibrated on ${calib[k].length} in ${calibS.toFixed(0)} s; ${rows.length} eval inputs): ` +
       `SQNR dB mean/min  int8 vs float ${fmt(mean(0))}/${fmt(min(0))}  ` +
       `int8 vs ort-QDQ ${fmt(mean(1))}/${fmt(min(1))}  ort-QDQ vs float ${fmt(mean(2))}/${fmt(min(2))}`,
   );

@@ -220,3 +220,21 @@ describe('quantize with int16 convolutions', () => {
     m.dispose();
   });
 });
+
+describe('equalizeTables by name', () => {
+  it('equalizes the chains of the named convs only, and refuses a name that starts none', async () => {
+    const m = OnnxModel.load(qw, model());
+    const tables = (q: OnnxModel) => q.planGraph.nodes.filter((n) => n.opType === 'ChannelTable').map((n) => n.name);
+    const all = await m.quantize({ calibration: feeds(2), equalizeTables: true });
+    const one = await m.quantize({ calibration: feeds(2), equalizeTables: ['conv2'] });
+    expect(tables(all)).toHaveLength(2);
+    expect(tables(one)).toHaveLength(1);
+    expect(one.planGraph.nodes.find((n) => n.opType === 'ChannelTable')!.inputs[0]).toBe('t2');
+    const err = await m.quantize({ calibration: feeds(1), equalizeTables: ['conv3'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(QwasmError);
+    expect((err as Error).message).toContain('options.equalizeTables');
+    all.dispose();
+    one.dispose();
+    m.dispose();
+  });
+});

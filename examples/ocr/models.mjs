@@ -22,12 +22,12 @@ export function loadFloat32(qw, OnnxModel, bytes) {
 
 /**
  * Quantizes each model with its calibration feeds; `options` go to model.quantize (observer,
- * one for all or { det, cls, rec }; keepFloat and int16 as { det: [...], ... }; equalizeTables and
- * biasCorrection as { det: true, ... });
+ * one for all or { det, cls, rec }; keepFloat and int16 as { det: [...], ... }; equalizeTables (true
+ * or conv names) and biasCorrection as { det: true, ... });
  * `onProgress(done)` counts calibration records overall.
  * @param {Record<string, any>} float32
  * @param {Record<string, any>} feeds
- * @param {{ observer?: any, keepFloat?: Record<string, string[]>, int16?: Record<string, string[]>, equalizeTables?: Record<string, boolean>, biasCorrection?: Record<string, boolean>, onProgress?: (done: number) => void }} [options]
+ * @param {{ observer?: any, keepFloat?: Record<string, string[]>, int16?: Record<string, string[]>, equalizeTables?: Record<string, boolean | string[]>, biasCorrection?: Record<string, boolean>, onProgress?: (done: number) => void }} [options]
  */
 export async function quantizeAll(
   float32,
@@ -43,7 +43,7 @@ export async function quantizeAll(
       observer: typeof observer === 'object' ? observer[k] : observer,
       keepFloat: keepFloat[k],
       int16: int16[k],
-      equalizeTables: equalizeTables[k] === true,
+      equalizeTables: equalizeTables[k] ?? false,
       biasCorrection: biasCorrection[k] === true,
       onProgress: onProgress && ((done) => onProgress(base + done)),
     });

@@ -78,7 +78,7 @@ export const CALIBRATION = {
     observer: { det: 'mse', cls: 'percentile', rec: 'mse' },
     keepFloat: {},
     int16: { det: ['p2o.Conv.0', 'p2o.Conv.1', 'p2o.Conv.2'] },
-    equalizeTables: { det: true, cls: true, rec: false },
+    equalizeTables: { det: ['p2o.Conv.2', 'p2o.Conv.4', 'p2o.Conv.5', 'p2o.Conv.8'], cls: true, rec: false },
     biasCorrection: { det: true, cls: true, rec: true },
   },
 };

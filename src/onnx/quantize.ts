@@ -78,8 +78,11 @@ export interface QuantizeOptions {
    * (a Mul, an Add and a Mul around P in the QDQ export, which onnxruntime runs in float32 to
    * the same codes). It lifts PP-OCRv4 detection and the direction classifier and lowers
    * PP-OCRv4 recognition: measure before turning it on (docs/onnx.md). Needs `equalize`.
+   * An array names the convs A whose chains to equalize (the others keep one table per
+   * tensor, which a conv applies in its own epilogue, where a per-channel table is a pass of
+   * its own).
    */
-  equalizeTables?: boolean;
+  equalizeTables?: boolean | string[];
   /**
    * Bias correction (default false): once the int8 parameters are chosen, the int8 model runs
    * over the calibration records once more and each int8 convolution's bias is corrected by
@@ -194,10 +197,23 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
     options.equalize === false
       ? []
       : equalizationPairs(graph, keepFloat).filter((e) => !(int16.has(e.a.name) && int16.has(e.b.name)));
-  const chains =
-    options.equalize === false || options.equalizeTables !== true
+  const tablesArg = options.equalizeTables;
+  if (tablesArg !== undefined && typeof tablesArg !== 'boolean' && !Array.isArray(tablesArg))
+    throw new QwasmError('options.equalizeTables', 'must be a boolean or an array of conv names');
+  const allChains =
+    options.equalize === false || tablesArg === undefined || tablesArg === false
       ? []
       : tableEqualizations(graph, keepFloat).filter((e) => !(int16.has(e.a.name) && int16.has(e.b.name)));
+  if (Array.isArray(tablesArg)) {
+    const starts = new Set(allChains.map((e) => e.a.name));
+    for (const name of tablesArg)
+      if (!starts.has(name))
+        throw new QwasmError(
+          'options.equalizeTables',
+          `names '${name}', which does not start a conv -> table op -> conv chain of this model`,
+        );
+  }
+  const chains = Array.isArray(tablesArg) ? allChains.filter((e) => tablesArg.includes(e.a.name)) : allChains;
   const applied: AppliedTable[] = [];
   if (pairs.length + chains.length > 0 || options.biasCorrection === true) {
     const held: Record<string, FeedTensor>[] = [];
