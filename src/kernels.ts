@@ -441,8 +441,9 @@ export interface Kernels {
     out: number,
   ): void;
   /**
-   * Convolution on a 16-bit grid (assembly/conv/int16.ts): float32 codes * 2^a (NHWC, or NCHW
-   * with nchw = 1) -> the zero-padded NHWC int16 codes [N, H + pT + pB, W + pL + pR, C] (inv = 2^-a).
+   * Convolution on a 16-bit grid (assembly/conv/int16.ts): float32 x (NHWC, or NCHW with
+   * nchw = 1) -> the zero-padded NHWC int16 codes [N, H + pT + pB, W + pL + pR, C],
+   * clamp(roundHalfEven(x / step), lo, hi) with NaN to 0 (step = 2^a).
    */
   conv_i16_pad(
     x: number,
@@ -454,16 +455,20 @@ export interface Kernels {
     pL: number,
     pB: number,
     pR: number,
-    inv: number,
+    step: number,
+    lo: number,
+    hi: number,
     nchw: number,
     dst: number,
   ): void;
-  /** A 1x1 stride-1 unpadded conv on NHWC float32 codes * 2^a (C even), converted in chunks into buf. */
+  /** A 1x1 stride-1 unpadded conv on NHWC float32 x (C even), converted to codes (as conv_i16_pad) in chunks into buf. */
   conv_i16_1x1_f32(
     x: number,
     P: number,
     C: number,
-    inv: number,
+    step: number,
+    xLo: number,
+    xHi: number,
     M: number,
     w: number,
     bias: number,

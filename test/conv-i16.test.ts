@@ -10,6 +10,7 @@ import { OnnxModel } from '../src/onnx/index.js';
 import { encodeModel } from '../src/onnx/proto.js';
 import { f32, init, node, seededFloats } from './onnx/graph.js';
 import { refOutputSize, type RefConvShape } from './reference/conv.js';
+import { quantizeRef } from './reference/quantize.js';
 
 const qws = await engines();
 
@@ -93,6 +94,36 @@ function reference(c: Case, a: number, g: ReturnType<typeof makeGrid>): Float32A
   return y;
 }
 
+/**
+ * Raw floats around the grid of step 2^a: whole codes, values between codes, ties (half a
+ * step), values beyond [lo, hi] and +-Inf, NaN, -0 and small negatives that round to -0.
+ */
+function rawInput(r: () => number, n: number, a: number, lo: number, hi: number): Float32Array {
+  const x = new Float32Array(n);
+  const s = 2 ** a;
+  for (let i = 0; i < n; i++) {
+    const code = randInt(r, lo, hi);
+    const kind = randInt(r, 0, 9);
+    x[i] =
+      kind === 0
+        ? code * s
+        : kind === 1
+          ? (code + r()) * s
+          : kind === 2
+            ? (code + 0.5) * s
+            : kind === 3
+              ? (hi + randInt(r, 1, 40000)) * s
+              : kind === 4
+                ? (lo - randInt(r, 1, 40000)) * s
+                : kind === 5
+                  ? [NaN, Infinity, -Infinity, -0][randInt(r, 0, 3)]!
+                  : kind === 6
+                    ? -r() * 0.5 * s
+                    : (code + r() - 0.5) * s;
+  }
+  return x;
+}
+
 const cases: Case[] = [
   // the detection stem: 3x3 stride 2 on RGB, 1x1 16 -> 32
   { N: 1, H: 33, W: 31, C: 3, M: 16, kH: 3, kW: 3, strides: [2, 2], pads: [1, 1, 1, 1] },
@@ -167,6 +198,55 @@ describe('ConvI16 (int16 codes, float32 out)', () => {
         cf.dispose();
         layer.dispose();
       });
+
+      it(`${backend}: case ${ci} on raw floats rounds them as QuantizeLinear to the grid, then convolves`, () => {
+        const r = rng(2000 + ci);
+        const a = randInt(r, -14, -2);
+        const g = makeGrid(r, c, a);
+        // a clamp inside the code bound (the QuantizeDequantize node's lo and hi)
+        const lo = -g.q + Math.min(3, g.q);
+        const hi = Math.max(lo, g.q - 1);
+        const layer = new ConvI16(rt, {
+          weights: { data: g.wq, shape: [c.M, c.C, c.kH, c.kW] },
+          inputExponent: a,
+          weightSteps: g.steps,
+          bias: g.bq,
+          inputCodes: g.q,
+          inputRange: [lo, hi],
+          ...(c.strides ? { strides: c.strides } : {}),
+          ...(c.pads ? { pads: c.pads } : {}),
+          ...(c.dilations ? { dilations: c.dilations } : {}),
+          activation: c.activation ?? 'none',
+        });
+        const raw = rawInput(r, g.x.length, a, lo, hi);
+        const rounded = Float32Array.from(raw, (v) => quantizeRef(v, 2 ** a, 0, lo, hi) * 2 ** a);
+        const shape = [c.N, c.H, c.W, c.C];
+        const y = layer.run({ data: raw, shape });
+        expect(firstDiff(y.data, layer.run({ data: rounded, shape }).data)).toBe(-1);
+        expect(firstDiff(y.data, reference(c, a, { ...g, x: rounded }))).toBe(-1);
+        // NCHW
+        const HW = c.H * c.W;
+        const xt = new Float32Array(raw.length);
+        for (let n = 0; n < c.N; n++) {
+          for (let i = 0; i < HW; i++) {
+            for (let ch = 0; ch < c.C; ch++) xt[(n * c.C + ch) * HW + i] = raw[(n * HW + i) * c.C + ch]!;
+          }
+        }
+        expect(firstDiff(layer.run({ data: xt, shape: [c.N, c.C, c.H, c.W] }, true).data, y.data)).toBe(-1);
+        layer.dispose();
+      });
+    });
+
+    it(`${backend}: refuses an input range outside the code bound`, () => {
+      const cfg = {
+        weights: { data: new Int16Array(3).fill(5), shape: [1, 3, 1, 1] },
+        inputExponent: -10,
+        weightSteps: new Float32Array([2 ** -8]),
+        inputCodes: 1000,
+      };
+      expect(() => new ConvI16(rt, { ...cfg, inputRange: [-1001, 1000] })).toThrow(/inputRange/);
+      expect(() => new ConvI16(rt, { ...cfg, inputRange: [5, 4] })).toThrow(/inputRange/);
+      expect(() => new ConvI16(rt, { ...cfg, inputRange: [0, 0.5] })).toThrow(/inputRange/);
     });
 
     it(`${backend}: refuses weights whose sums leave float32's exact range`, () => {
@@ -231,11 +311,17 @@ describe('quantize int16 convolutions on the int16 kernel', () => {
       const m = OnnxModel.load(qw, stem(H, W));
       const q = await m.quantize({ calibration: [feed(), feed()], int16: ['conv0', 'conv1'] });
       const ops = q.profile(feed()).map((s) => `${s.node} ${s.op}`);
-      expect(ops.filter((o) => o.includes('Conv (conv2d int16'))).toHaveLength(2);
+      // each conv rounds its raw input to the grid itself: no QuantizeDequantize step
+      expect(ops.filter((o) => o.includes('Conv (conv2d int16') && o.endsWith(' + rounding)'))).toHaveLength(2);
+      expect(ops.filter((o) => o.includes('QuantizeDequantize'))).toHaveLength(0);
       const back = OnnxModel.load(qw, q.toOnnx());
       const backOps = back.profile(feed()).map((s) => s.op);
       expect(backOps.filter((o) => o.startsWith('Conv (conv2dF32'))).toHaveLength(2);
-      for (const f of [feed(), feed(), feed(-7, 9)]) {
+      expect(backOps.filter((o) => o.startsWith('QuantizeDequantize'))).toHaveLength(2);
+      // beyond the grid's bound, NaN, +-Inf, -0
+      const special = feed(-7, 9);
+      special.x.data.set([NaN, Infinity, -Infinity, -0, 1e30, -1e-30], 40);
+      for (const f of [feed(), feed(), feed(-7, 9), special]) {
         const a = q.run(f).y!.data;
         const b = back.run(f).y!.data;
         expect(firstDiff(a, b)).toBe(-1);
@@ -262,7 +348,9 @@ describe('quantize int16 convolutions on the int16 kernel', () => {
     const f = feed();
     const ops = qs.map((q) => q.profile(f).map((s) => s.op));
     expect(ops[0]!.filter((o) => o.startsWith('Conv (conv2d int16'))).toHaveLength(2);
+    expect(ops[0]!.filter((o) => o.startsWith('QuantizeDequantize'))).toHaveLength(0);
     expect(ops[1]!.filter((o) => o.startsWith('Conv (conv2dF32'))).toHaveLength(2);
+    expect(ops[1]!.filter((o) => o.startsWith('QuantizeDequantize'))).toHaveLength(2);
     expect(firstDiff(qs[0]!.run(f).y!.data, qs[1]!.run(f).y!.data)).toBe(-1);
     two.dispose();
   });

@@ -1,23 +1,27 @@
 // Dense 2-D convolution of float32 inputs on a 16-bit grid (qwasm/onnx quantize's `int16`
-// convolutions), with float32 outputs equal bit for bit to the float32 conv of the same values.
+// convolutions), with float32 outputs equal bit for bit to the float32 conv of the inputs
+// rounded to the grid.
 //
-// The input x holds code * 2^a with |code| <= 32767; weights are int16 codes per output channel
-// (step 2^e_c), the bias int32 codes at 2^(a + e_c). The caller guarantees that every output
-// channel's sum_k |w| * max|code| + |bias| stays below 2^24, so the int32 accumulator converts
-// to float32 exactly, and f32(acc) * 2^(a + e_c) is the exact value the float32 conv computes
-// (its partial sums are exact too).
+// The input x is any float32, read as codes on the grid of step 2^a (below); weights are int16
+// codes per output channel (step 2^e_c), the bias int32 codes at 2^(a + e_c). The caller
+// guarantees that every output channel's sum_k |w| * max(|lo|, |hi|) + |bias| stays below 2^24,
+// so the int32 accumulator converts to float32 exactly, and f32(acc) * 2^(a + e_c) is the exact
+// value the float32 conv computes (its partial sums are exact too).
 //
-// conv_i16_pad converts the input (NHWC, or NCHW read plane by plane) to codes (x * 2^-a is
-// exact; truncation gives the code) into a zero-padded NHWC image [N, H + pT + pB, W + pL + pR,
-// C] of int16, so the tap loops have no bounds checks. conv_i16_f32 gathers, per output row,
-// each pixel's kH * kW * C codes (order kh, kw, c) into a row of Kp = K rounded up to even codes
-// (im2col: one kernel row of every pixel at a time, copied in exact 8-code vectors; a 1x1
-// stride-1 conv with even C and no pads reads the padded image itself, and conv_i16_1x1_f32
-// converts such a conv's NHWC input 64 pixels at a time instead), then runs a tile of 4 pixels x 8 output
-// channels: one i32x4.splat of a pixel's code pair against two weight vectors, each holding
-// 4 channels x the same 2 taps, and i32x4.dot_i16x8_s (pairs of int16 products, exact in
-// int32). Accumulators start from the bias codes; the epilogue converts, multiplies by the
-// channel's scale 2^(a + e_c), clamps to [lo, hi] and stores float32 NHWC.
+// conv_i16_pad converts the input (NHWC, or NCHW read plane by plane) to codes with
+// QuantizeLinear's arithmetic, code = clamp(roundHalfEven(f32(x / 2^a)), lo, hi), NaN to 0 (the
+// steps of quantize_dequantize_f32, so a raw float input gives the codes of its rounding to the
+// grid, and a value already on the grid within [lo, hi] is its own code), into a zero-padded
+// NHWC image [N, H + pT + pB, W + pL + pR, C] of int16, so the tap loops have no bounds checks.
+// conv_i16_f32 gathers, per output row, each pixel's kH * kW * C codes (order kh, kw, c) into a
+// row of Kp = K rounded up to even codes (im2col: one kernel row of every pixel at a time,
+// copied in exact 8-code vectors; a 1x1 stride-1 conv with even C and no pads reads the padded
+// image itself, and conv_i16_1x1_f32 converts such a conv's NHWC input 64 pixels at a time
+// instead), then runs a tile of 4 pixels x 8 output channels: one i32x4.splat of a pixel's code
+// pair against two weight vectors, each holding 4 channels x the same 2 taps, and
+// i32x4.dot_i16x8_s (pairs of int16 products, exact in int32). Accumulators start from the bias
+// codes; the epilogue converts, multiplies by the channel's scale 2^(a + e_c), clamps to the
+// activation's bounds and stores float32 NHWC.
 //
 // Packed weights (see src/layers/conv-i16.ts): blocks of 8 output channels (M rounded up to
 // Mp, a multiple of 8, with zero codes), each Kp / 2 pairs x 16 int16:
@@ -28,8 +32,8 @@
 // conversion and product, so the same bits.
 
 /**
- * x (float32 codes * step, NHWC or, with nchw != 0, NCHW) -> zero-padded NHWC int16 codes
- * [N, Hp, Wp, C]; inv = 2^-a.
+ * x (float32, NHWC or, with nchw != 0, NCHW) -> zero-padded NHWC int16 codes [N, Hp, Wp, C]:
+ * clamp(roundHalfEven(x / step), lo, hi), NaN to 0; step = 2^a, lo and hi whole codes in int16.
  */
 export function conv_i16_pad(
   x: usize,
@@ -41,7 +45,9 @@ export function conv_i16_pad(
   pL: i32,
   pB: i32,
   pR: i32,
-  inv: f32,
+  step: f32,
+  lo: f32,
+  hi: f32,
   nchw: i32,
   dst: usize,
 ): void {
@@ -63,9 +69,9 @@ export function conv_i16_pad(
       d += lead;
       const h = r - pT;
       if (nchw != 0) {
-        gatherPlanes(img + ((<usize>(h * W)) << 2), plane, W, C, inv, d);
+        gatherPlanes(img + ((<usize>(h * W)) << 2), plane, W, C, step, lo, hi, d);
       } else {
-        toCodes(img + ((<usize>(h * W * C)) << 2), W * C, inv, d);
+        toCodes(img + ((<usize>(h * W * C)) << 2), W * C, step, lo, hi, d);
       }
       d += (<usize>(W * C)) << 1;
       const trail = (<usize>(pR * C)) << 1;
@@ -75,41 +81,57 @@ export function conv_i16_pad(
   }
 }
 
-/** n float32 values times inv, truncated, to int16 codes (the values are whole codes). */
-function toCodes(s: usize, n: i32, inv: f32, d: usize): void {
+/** n float32 values -> int16 codes (see codes4). */
+function toCodes(s: usize, n: i32, step: f32, lo: f32, hi: f32, d: usize): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vi = f32x4.splat(inv);
+    const vs = f32x4.splat(step);
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
     for (; i + 8 <= n; i += 8) {
       const p = s + ((<usize>i) << 2);
-      const lo = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p), vi));
-      const hi = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p, 16), vi));
-      v128.store(d + ((<usize>i) << 1), i16x8.narrow_i32x4_s(lo, hi));
+      const c0 = codes4(v128.load(p), vs, vlo, vhi);
+      const c1 = codes4(v128.load(p, 16), vs, vlo, vhi);
+      v128.store(d + ((<usize>i) << 1), i16x8.narrow_i32x4_s(c0, c1));
     }
   }
-  for (; i < n; i++) store<i16>(d + ((<usize>i) << 1), code(load<f32>(s + ((<usize>i) << 2)), inv));
+  for (; i < n; i++) store<i16>(d + ((<usize>i) << 1), code(load<f32>(s + ((<usize>i) << 2)), step, lo, hi));
 }
 
-@inline function code(v: f32, inv: f32): i16 {
-  // as the SIMD form (trunc_sat, then a saturating narrow): NaN to 0, the rest clamped first
-  let f = v * inv;
+/**
+ * Four values' codes as int32 lanes, quantize_dequantize_f32's steps: a true division (the
+ * quotient QuantizeLinear rounds), NaN masked to 0, clamped to [lo, hi] (pmax / pmin: NaN is
+ * gone, and a -0 or +0 both give code 0), then rounded half to even; the whole result
+ * converts exactly.
+ */
+@inline function codes4(v: v128, vs: v128, vlo: v128, vhi: v128): v128 {
+  let f = f32x4.div(v, vs);
+  f = v128.and(f, f32x4.eq(f, f));
+  f = f32x4.pmin(f32x4.pmax(f, vlo), vhi);
+  return i32x4.trunc_sat_f32x4_s(f32x4.nearest(f));
+}
+
+@inline function code(v: f32, step: f32, lo: f32, hi: f32): i16 {
+  let f = v / step;
   if (f != f) f = 0;
-  return <i16>(<i32>min<f32>(max<f32>(f, -32768), 32767));
+  return <i16>(<i32>nearest<f32>(min<f32>(max<f32>(f, lo), hi)));
 }
 
 /** One row of W pixels from C planes `plane` bytes apart -> W x C codes, pixel-major. */
-function gatherPlanes(s: usize, plane: usize, W: i32, C: i32, inv: f32, d: usize): void {
+function gatherPlanes(s: usize, plane: usize, W: i32, C: i32, step: f32, lo: f32, hi: f32, d: usize): void {
   const pix = (<usize>C) << 1;
   let w = 0;
   if (ASC_FEATURE_SIMD) {
-    const vi = f32x4.splat(inv);
+    const vs = f32x4.splat(step);
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
     if (C == 3) {
       // RGB: 4 pixels from 3 planes, interleaved by two shuffles into 12 codes
       for (; w + 4 <= W; w += 4) {
         const p = s + ((<usize>w) << 2);
-        const r = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p), vi));
-        const g = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p + plane), vi));
-        const b = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p + 2 * plane), vi));
+        const r = codes4(v128.load(p), vs, vlo, vhi);
+        const g = codes4(v128.load(p + plane), vs, vlo, vhi);
+        const b = codes4(v128.load(p + 2 * plane), vs, vlo, vhi);
         const rg = i16x8.narrow_i32x4_s(r, g);
         const bb = i16x8.narrow_i32x4_s(b, b);
         const lo = i8x16.shuffle(rg, bb, 0, 1, 8, 9, 16, 17, 2, 3, 10, 11, 18, 19, 4, 5, 12, 13);
@@ -123,9 +145,7 @@ function gatherPlanes(s: usize, plane: usize, W: i32, C: i32, inv: f32, d: usize
       const dw = d + <usize>w * pix;
       for (let c = 0; c < C; c++) {
         const p = s + <usize>c * plane + ((<usize>w) << 2);
-        const lo = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p), vi));
-        const hi = i32x4.trunc_sat_f32x4_s(f32x4.mul(v128.load(p, 16), vi));
-        const v = i16x8.narrow_i32x4_s(lo, hi);
+        const v = i16x8.narrow_i32x4_s(codes4(v128.load(p), vs, vlo, vhi), codes4(v128.load(p, 16), vs, vlo, vhi));
         const dc = dw + ((<usize>c) << 1);
         store<i16>(dc, i16x8.extract_lane_s(v, 0));
         store<i16>(dc + pix, i16x8.extract_lane_s(v, 1));
@@ -141,7 +161,7 @@ function gatherPlanes(s: usize, plane: usize, W: i32, C: i32, inv: f32, d: usize
   for (; w < W; w++) {
     for (let c = 0; c < C; c++) {
       const v = load<f32>(s + <usize>c * plane + ((<usize>w) << 2));
-      store<i16>(d + <usize>w * pix + ((<usize>c) << 1), code(v, inv));
+      store<i16>(d + <usize>w * pix + ((<usize>c) << 1), code(v, step, lo, hi));
     }
   }
 }
@@ -393,13 +413,16 @@ const CHUNK = 64;
 
 /**
  * A 1x1 stride-1 unpadded conv on NHWC float32 x (P pixels of C channels, C even): each chunk of
- * pixels converted to codes into buf (CHUNK * C int16), then the tiles of conv_i16_f32.
+ * pixels converted to codes (as conv_i16_pad: step, xLo, xHi) into buf (CHUNK * C int16), then
+ * the tiles of conv_i16_f32.
  */
 export function conv_i16_1x1_f32(
   x: usize,
   P: i32,
   C: i32,
-  inv: f32,
+  step: f32,
+  xLo: f32,
+  xHi: f32,
   M: i32,
   w: usize,
   bias: usize,
@@ -412,7 +435,7 @@ export function conv_i16_1x1_f32(
   const KP = C >> 1;
   for (let p = 0; p < P; p += CHUNK) {
     const n = min<i32>(CHUNK, P - p);
-    toCodes(x + ((<usize>(p * C)) << 2), n * C, inv, buf);
+    toCodes(x + ((<usize>(p * C)) << 2), n * C, step, xLo, xHi, buf);
     tiles(buf, KP, n, w, M, bias, scale, lo, hi, y + ((<usize>(p * M)) << 2));
   }
 }

@@ -1,9 +1,12 @@
 // A dense NHWC convolution of float32 inputs on a 16-bit grid (qwasm/onnx quantize's `int16`
-// convolutions), run in int32 on int16 codes (assembly/conv/int16.ts): the input x holds
-// code * 2^a, the weights are int16 codes with a step per output channel, the bias int32 codes
-// at 2^a times that step. When every channel's sum of |weight codes| times the input code
-// bound, plus |bias code|, stays below 2^24 (checked here), the float32 output is exact: the
-// same bits as a float32 conv of the same values in any summation order.
+// convolutions), run in int32 on int16 codes (assembly/conv/int16.ts): the input x is read as
+// codes on the grid of step 2^a with QuantizeLinear's arithmetic, clamp(roundHalfEven(x / 2^a),
+// lo, hi) (NaN to 0), so a value on the grid within [lo, hi] is its own code and any other value
+// is rounded to the grid as qwasm.QuantizeDequantize rounds it; the weights are int16 codes with
+// a step per output channel, the bias int32 codes at 2^a times that step. When every channel's
+// sum of |weight codes| times the input code bound, plus |bias code|, stays below 2^24 (checked
+// here), the float32 output is exact: the same bits as a float32 conv of the rounded values in
+// any summation order.
 import { check } from '../errors.js';
 import type { Runtime, Workspace } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
@@ -33,6 +36,11 @@ export interface ConvI16Config {
   bias?: Int32Array | null;
   /** The bound |input code| stays within (default 32767). */
   inputCodes?: number;
+  /**
+   * The codes' clamp [lo, hi] (whole codes within +-inputCodes; default +-inputCodes): the
+   * bounds of the QuantizeDequantize rounding the conv takes on.
+   */
+  inputRange?: readonly [number, number];
   /** [strideH, strideW], default [1, 1]. */
   strides?: readonly number[];
   /** [top, left, bottom, right], default zeros. */
@@ -80,7 +88,9 @@ export class ConvI16 extends LayerMemory {
   private readonly strides: [number, number];
   private readonly pads: [number, number, number, number];
   private readonly dilations: [number, number];
-  private readonly inv: number;
+  private readonly step: number;
+  private readonly xLo: number;
+  private readonly xHi: number;
   private readonly lo: number;
   private readonly hi: number;
   private readonly weights: number;
@@ -108,6 +118,13 @@ export class ConvI16 extends LayerMemory {
     check(bias === null || (bias instanceof Int32Array && bias.length === M), 'bias', `must hold ${M} int32 codes`);
     const q = cfg.inputCodes ?? 32767;
     check(Number.isInteger(q) && q >= 0 && q <= 32767, 'inputCodes', 'must be an integer in [0, 32767]');
+    const range = cfg.inputRange ?? [-q, q];
+    const [xLo, xHi] = range as [number, number];
+    check(
+      range.length === 2 && Number.isInteger(xLo) && Number.isInteger(xHi) && -q <= xLo && xLo <= xHi && xHi <= q,
+      'inputRange',
+      `must be 2 integers lo <= hi within [-${q}, ${q}]`,
+    );
     const strides = pair(cfg.strides, 'strides', 1);
     const dilations = pair(cfg.dilations, 'dilations', 1);
     const pads = cfg.pads ?? [0, 0, 0, 0];
@@ -161,7 +178,9 @@ export class ConvI16 extends LayerMemory {
     this.strides = strides;
     this.dilations = dilations;
     this.pads = [pads[0]!, pads[1]!, pads[2]!, pads[3]!];
-    this.inv = 2 ** -a;
+    this.step = 2 ** a;
+    this.xLo = xLo;
+    this.xHi = xHi;
     this.lo = lo;
     this.hi = hi;
     this.padBuf = this.workspace();
@@ -217,8 +236,8 @@ export class ConvI16 extends LayerMemory {
   }
 
   /**
-   * Runs the conv of `plan` on float32 x at address xp (values on the input grid, NHWC or as
-   * planned NCHW) into NHWC float32 y at yp. Validates nothing.
+   * Runs the conv of `plan` on float32 x at address xp (NHWC or as planned NCHW; rounded to the
+   * input grid as it is read) into NHWC float32 y at yp. Validates nothing.
    */
   runAt(plan: ConvI16Plan, xp: number, yp: number): void {
     const k = this.rt.kernels;
@@ -230,7 +249,9 @@ export class ConvI16 extends LayerMemory {
         xp,
         P,
         this.C,
-        this.inv,
+        this.step,
+        this.xLo,
+        this.xHi,
         this.M,
         this.weights,
         this.bias,
@@ -243,7 +264,22 @@ export class ConvI16 extends LayerMemory {
       return;
     }
     const col = plan.mode === 'gather' ? this.colBuf.ensure(plan.colBytes, 'x') : 0;
-    k.conv_i16_pad(xp, plan.N, plan.H, plan.W, this.C, pT, pL, pB, pR, this.inv, plan.nchw ? 1 : 0, pad);
+    k.conv_i16_pad(
+      xp,
+      plan.N,
+      plan.H,
+      plan.W,
+      this.C,
+      pT,
+      pL,
+      pB,
+      pR,
+      this.step,
+      this.xLo,
+      this.xHi,
+      plan.nchw ? 1 : 0,
+      pad,
+    );
     k.conv_i16_f32(
       pad,
       plan.N,

@@ -149,10 +149,10 @@ const lowerConv: Lowering = (p, node, ins) => {
   const hs = (n.activation ?? 'none') === 'none' && !x.isConst ? hardSwishAfter(p, n) : null;
   const activation: ActivationF32 = hs !== null ? 'hardswish' : (n.activation ?? 'none');
   const affine = hs !== null && (hs.m !== 1 || hs.c !== 0);
-  // one thread: the int16 kernel is not split over workers, the float32 conv is
-  if (n.int16 !== undefined && group === 1 && hs === null && !p.isFolding && !x.isConst && p.rt.pool === null) {
-    return lowerConvI16(p, n, n.int16, x, wv.shape, g);
-  }
+  const rounding = roundedByConv.get(x);
+  if (runsInt16(p, n, x)) return lowerConvI16(p, n, n.int16!, rounding ?? null, x, wv.shape, g);
+  // a rounding left to this conv (runsInt16 said yes to its QuantizeDequantize): run it here
+  if (rounding !== undefined) roundingStep(p, rounding, x);
   // the pads join the key: with auto_pad they follow the input size
   const key = `${n.name}:conv2dF32:${g.pads.join(',')}${hs !== null ? `:hardswish:${hs.m},${hs.c}` : ''}`;
   const layer = p.layer(key, () =>
@@ -177,19 +177,20 @@ const lowerConv: Lowering = (p, node, ins) => {
 };
 
 /**
- * A conv on a 16-bit grid (quantize's `int16`): the integer kernel (layers/conv-i16.ts), whose
- * float32 output has the bits of the float32 conv of the grid's values. Its input bound is
- * the one the grid's sums allow, the clamp of the QuantizeDequantize node before it.
+ * Whether a conv runs the int16 kernel: a dense conv on a 16-bit grid, on one thread (the int16
+ * kernel is not split over workers, the float32 conv is), without a hard-swish to take into
+ * its epilogue.
  */
-function lowerConvI16(
-  p: Planner,
-  n: PlannedNode,
-  grid: NonNullable<PlannedNode['int16']>,
-  x: Val,
-  wShape: readonly number[],
-  g: { strides: number[]; pads: number[]; dilations: number[]; out: number[] },
-): Val[] {
-  const [M, C] = wShape as [number, number];
+function runsInt16(p: Planner, n: PlannedNode, x: Val): boolean {
+  if (n.int16 === undefined || attrInt(n, 'group', 1) !== 1 || p.isFolding || x.isConst || p.rt.pool !== null) {
+    return false;
+  }
+  return (n.activation ?? 'none') !== 'none' || hardSwishAfter(p, n) === null;
+}
+
+/** The largest input code bound a 16-bit grid's sums allow: every sum stays below 2^24. */
+function int16InputBound(grid: NonNullable<PlannedNode['int16']>): number {
+  const M = grid.wScales.length;
   const per = grid.wq.length / M;
   let q = 32767;
   for (let c = 0; c < M; c++) {
@@ -197,9 +198,32 @@ function lowerConvI16(
     for (let k = 0; k < per; k++) sum += Math.abs(grid.wq[c * per + k]!);
     if (sum > 0) q = Math.min(q, Math.floor((2 ** 24 - 1 - Math.abs(grid.bq?.[c] ?? 0)) / sum));
   }
+  return q;
+}
+
+/**
+ * A conv on a 16-bit grid (quantize's `int16`): the integer kernel (layers/conv-i16.ts), whose
+ * float32 output has the bits of the float32 conv of the grid's values. Its input bound is
+ * the one the grid's sums allow. With `rounding` (the QuantizeDequantize node before it, whose
+ * output is never written) the kernel reads that node's input and rounds it to the grid as it
+ * converts it to codes, with the node's clamp.
+ */
+function lowerConvI16(
+  p: Planner,
+  n: PlannedNode,
+  grid: NonNullable<PlannedNode['int16']>,
+  rounding: GridRounding | null,
+  xv: Val,
+  wShape: readonly number[],
+  g: { strides: number[]; pads: number[]; dilations: number[]; out: number[] },
+): Val[] {
+  const [M, C] = wShape as [number, number];
+  const q = int16InputBound(grid);
+  const range: [number, number] = rounding === null ? [-q, q] : [rounding.lo, rounding.hi];
+  const x = rounding === null ? xv : rounding.x;
   const activation = n.activation ?? 'none';
   const layer = p.layer(
-    `${n.name}:convI16:${g.pads.join(',')}`,
+    `${n.name}:convI16:${g.pads.join(',')}:${range.join(',')}`,
     () =>
       new ConvI16(p.rt, {
         weights: { data: grid.wq, shape: wShape },
@@ -207,6 +231,7 @@ function lowerConvI16(
         weightSteps: grid.wScales,
         bias: grid.bq,
         inputCodes: q,
+        inputRange: range,
         strides: g.strides,
         pads: g.pads,
         dilations: g.dilations,
@@ -217,7 +242,7 @@ function lowerConvI16(
   const N = x.shape[0]!;
   const y = p.val([N, M, g.out[0]!, g.out[1]!], 'float32', true, n.outputs[0]);
   const plan = layer.planInput([N, x.shape[2]!, x.shape[3]!, C], !x.nhwc);
-  const label = activation === 'none' ? '' : ` + ${activation}`;
+  const label = (activation === 'none' ? '' : ` + ${activation}`) + (rounding === null ? '' : ' + rounding');
   p.step(n.name, `Conv (conv2d int16${label})`, [x], [y], () => layer.runAt(plan, x.ptr, y.ptr));
   return [y];
 }
@@ -245,15 +270,8 @@ const fusedHardSwish = new WeakSet<Val>();
 /** Nodes reading each value, per graph (built once per graph). */
 const readersByGraph = new WeakMap<Graph, Map<string, GraphNode[]>>();
 
-/**
- * The hard-swish (HardSwish, or a pointwise chain of hard-swish and `* m + c`) that is the only
- * reader of a float conv's output, as its scale m and shift c; null when there is none or
- * the plan keeps the conv's own output (calibration, quantized plans, a graph output).
- */
-function hardSwishAfter(p: Planner, n: GraphNode): { m: number; c: number } | null {
-  if (!p.fuseEpilogues) return null;
-  const y = n.outputs[0]!;
-  if (p.graph.outputs.some((o) => o.name === y)) return null;
+/** The nodes reading value `name` of the plan's graph. */
+function readersOf(p: Planner, name: string): GraphNode[] {
   let readers = readersByGraph.get(p.graph);
   if (readers === undefined) {
     readers = new Map();
@@ -266,7 +284,19 @@ function hardSwishAfter(p: Planner, n: GraphNode): { m: number; c: number } | nu
     }
     readersByGraph.set(p.graph, readers);
   }
-  const rs = readers.get(y) ?? [];
+  return readers.get(name) ?? [];
+}
+
+/**
+ * The hard-swish (HardSwish, or a pointwise chain of hard-swish and `* m + c`) that is the only
+ * reader of a float conv's output, as its scale m and shift c; null when there is none or
+ * the plan keeps the conv's own output (calibration, quantized plans, a graph output).
+ */
+function hardSwishAfter(p: Planner, n: GraphNode): { m: number; c: number } | null {
+  if (!p.fuseEpilogues) return null;
+  const y = n.outputs[0]!;
+  if (p.graph.outputs.some((o) => o.name === y)) return null;
+  const rs = readersOf(p, y);
   if (rs.length !== 1) return null;
   const r = rs[0] as PlannedNode;
   if (r.inputs.length !== 1) return null;
@@ -775,6 +805,48 @@ const lowerUnary: Lowering = (p, n, ins) => {
   return [pointwiseStep(p, n, x, { insts: [inst], registers: 2, result: 1 }, n.opType)];
 };
 
+/**
+ * A 16-bit grid rounding (qwasm.QuantizeDequantize) left to the conv reading its output `y`:
+ * nothing writes y; the conv reads x and rounds it to the grid as it converts it to codes.
+ */
+interface GridRounding {
+  node: string;
+  x: Val;
+  scale: number;
+  lo: number;
+  hi: number;
+}
+
+/** QuantizeDequantize outputs whose rounding the conv reading them does. */
+const roundedByConv = new WeakMap<Val, GridRounding>();
+
+/**
+ * Whether the only reader of a QuantizeDequantize node's output is a conv running the int16
+ * kernel on that grid (step 2^a, a clamp within the bound its sums allow): that conv can round
+ * the raw input itself, with the same arithmetic, while it converts it to codes.
+ */
+function convTakesRounding(p: Planner, n: GraphNode, x: Val, r: Omit<GridRounding, 'node' | 'x'>): boolean {
+  const y = n.outputs[0]!;
+  if (p.graph.outputs.some((o) => o.name === y)) return false;
+  const rs = readersOf(p, y);
+  if (rs.length !== 1) return false;
+  const c = rs[0] as PlannedNode;
+  if (c.domain !== '' || c.opType !== 'Conv' || c.inputs[0] !== y || c.inputs.indexOf(y, 1) !== -1) return false;
+  if (c.int16 === undefined || !runsInt16(p, c, x) || r.scale !== 2 ** c.int16.a) return false;
+  const q = int16InputBound(c.int16);
+  return Number.isInteger(r.lo) && Number.isInteger(r.hi) && -q <= r.lo && r.lo <= r.hi && r.hi <= q;
+}
+
+/** The rounding step: y = x rounded to the grid (quantize_dequantize_f32). */
+function roundingStep(p: Planner, r: GridRounding, y: Val): void {
+  const { x, scale, lo, hi } = r;
+  const count = numel(x.shape);
+  const k = p.rt.kernels;
+  p.step(r.node, 'QuantizeDequantize (quantize_dequantize_f32)', [x], [y], () =>
+    k.quantize_dequantize_f32(x.ptr, count, scale, lo, hi, y.ptr),
+  );
+}
+
 /** qwasm.QuantizeDequantize: x rounded to a grid (the 16-bit inputs of quantize's `int16` convolutions). */
 const lowerQuantizeDequantize: Lowering = (p, n, ins) => {
   const x = need(n, ins[0], 'X');
@@ -784,11 +856,9 @@ const lowerQuantizeDequantize: Lowering = (p, n, ins) => {
   const hi = attrFloat(n, 'hi', 32767);
   const y = p.val(x.shape, 'float32', x.nhwc, n.outputs[0]);
   if (!p.isFolding) {
-    const count = numel(x.shape);
-    const k = p.rt.kernels;
-    p.step(n.name, 'QuantizeDequantize (quantize_dequantize_f32)', [x], [y], () =>
-      k.quantize_dequantize_f32(x.ptr, count, scale, lo, hi, y.ptr),
-    );
+    const r = { node: n.name, x, scale, lo, hi };
+    if (convTakesRounding(p, n, x, r)) roundedByConv.set(y, r);
+    else roundingStep(p, r, y);
     return [y];
   }
   p.step(n.name, 'QuantizeDequantize (16-bit grid)', [x], [y], () =>
