@@ -477,8 +477,13 @@ export interface Kernels {
     hi: number,
     y: number,
     buf: number,
+    qs: number,
+    qzp: number,
   ): void;
-  /** The dense conv on conv_i16_pad's codes: int32 sums from the bias codes, float32 acc * scale[c], clamped. */
+  /**
+   * The dense conv on conv_i16_pad's codes: int32 sums from the bias codes, float32 acc * scale[c],
+   * clamped; with qs != 0 stored as int8 codes (quantize_f32's arithmetic, scale qs, zero point qzp).
+   */
   conv_i16_f32(
     xc: number,
     N: number,
@@ -501,6 +506,8 @@ export interface Kernels {
     hi: number,
     y: number,
     col: number,
+    qs: number,
+    qzp: number,
   ): void;
   /** Quantized add (assembly/elementwise.ts): y = (F + a * Ra) + b * Rb over `rows` runs of n codes. */
   qadd_s8(

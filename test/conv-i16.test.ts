@@ -94,6 +94,11 @@ function reference(c: Case, a: number, g: ReturnType<typeof makeGrid>): Float32A
   return y;
 }
 
+function refShape(c: Case): [number, number] {
+  const { OH, OW } = refOutputSize(c);
+  return [OH, OW];
+}
+
 /**
  * Raw floats around the grid of step 2^a: whole codes, values between codes, ties (half a
  * step), values beyond [lo, hi] and +-Inf, NaN, -0 and small negatives that round to -0.
@@ -237,6 +242,40 @@ describe('ConvI16 (int16 codes, float32 out)', () => {
       });
     });
 
+    cases.forEach((c, ci) => {
+      it(`${backend}: case ${ci} quantizes its output to int8 in the epilogue as QuantizeLinear does`, () => {
+        const r = rng(3000 + ci);
+        const a = randInt(r, -14, -2);
+        const g = makeGrid(r, c, a);
+        const layer = new ConvI16(rt, {
+          weights: { data: g.wq, shape: [c.M, c.C, c.kH, c.kW] },
+          inputExponent: a,
+          weightSteps: g.steps,
+          bias: g.bq,
+          inputCodes: g.q,
+          ...(c.strides ? { strides: c.strides } : {}),
+          ...(c.pads ? { pads: c.pads } : {}),
+          ...(c.dilations ? { dilations: c.dilations } : {}),
+          activation: c.activation ?? 'none',
+        });
+        const x = { data: g.x, shape: [c.N, c.H, c.W, c.C] };
+        const y = layer.run(x).data;
+        let peak = 0;
+        for (const v of y) peak = Math.max(peak, Math.abs(v));
+        // half of channel 0's step (every odd sum there is a tie), and a scale that saturates
+        const scales = [2 ** a * g.steps[0]! * 2, Math.fround((peak || 1) / 90)];
+        for (const scale of scales) {
+          for (const zeroPoint of [0, randInt(r, -30, 30), 127]) {
+            const q = layer.runInt8(x, { scale, zeroPoint });
+            const ref = Int8Array.from(y, (v) => quantizeRef(v, scale, zeroPoint, -128, 127));
+            expect(q.shape).toEqual([c.N, ...refShape(c), c.M]);
+            expect(firstDiff(q.data, ref)).toBe(-1);
+          }
+        }
+        layer.dispose();
+      });
+    });
+
     it(`${backend}: refuses an input range outside the code bound`, () => {
       const cfg = {
         weights: { data: new Int16Array(3).fill(5), shape: [1, 3, 1, 1] },
@@ -352,6 +391,28 @@ describe('quantize int16 convolutions on the int16 kernel', () => {
     expect(ops[1]!.filter((o) => o.startsWith('Conv (conv2dF32'))).toHaveLength(2);
     expect(ops[1]!.filter((o) => o.startsWith('QuantizeDequantize'))).toHaveLength(2);
     expect(firstDiff(qs[0]!.run(f).y!.data, qs[1]!.run(f).y!.data)).toBe(-1);
+    two.dispose();
+  });
+
+  it('a 16-bit conv read by an int8 conv writes int8 codes from its epilogue, with the bits of the float32 conv then QuantizeLinear', async () => {
+    const H = 23;
+    const W = 18;
+    const rand = seededFloats(11);
+    const feed = (lo = -2.1, hi = 2.6) => ({ x: { data: rand(3 * H * W, lo, hi), shape: [1, 3, H, W] } });
+    const calibration = [feed(), feed()];
+    const one = qws.values().next().value!;
+    const two = await Qwasm.create({ backend: one.backend, threads: 2 });
+    const qs = [];
+    for (const e of [one, two]) {
+      const m = OnnxModel.load(e, stem(H, W));
+      qs.push(await m.quantize({ calibration, int16: ['conv0'] }));
+    }
+    const f = feed();
+    const ops = qs.map((q) => q.profile(f).map((s) => s.op));
+    expect(ops[0]!.filter((o) => o.startsWith('Conv (conv2d int16') && o.endsWith(' + quantize)'))).toHaveLength(1);
+    expect(ops[0]!.filter((o) => o.startsWith('QuantizeLinear'))).toHaveLength(0);
+    expect(ops[1]!.filter((o) => o.startsWith('QuantizeLinear'))).toHaveLength(1);
+    for (const x of [f, feed(), feed(-9, 12)]) expect(firstDiff(qs[0]!.run(x).y!.data, qs[1]!.run(x).y!.data)).toBe(-1);
     two.dispose();
   });
 });

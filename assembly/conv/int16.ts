@@ -182,8 +182,9 @@ function gatherPlanes(s: usize, plane: usize, W: i32, C: i32, step: f32, lo: f32
 }
 
 /**
- * P pixels (rows of A, Kp = 2 * KP codes apart) x M channels -> y (rows of M float32).
- * w: packed weights of Mp / 8 blocks; bias, scale: Mp values.
+ * P pixels (rows of A, Kp = 2 * KP codes apart) x M channels -> y (rows of M float32, or with
+ * qs != 0 of M int8 codes: the float32 value quantized as quantize_f32 does, with the scale qs
+ * and zero point qzp). w: packed weights of Mp / 8 blocks; bias, scale: Mp values.
  */
 function tiles(
   A: usize,
@@ -196,9 +197,13 @@ function tiles(
   lo: f32,
   hi: f32,
   y: usize,
+  qs: f32,
+  qzp: i32,
 ): void {
+  const q8 = qs != 0;
   const aStride = (<usize>KP) << 2;
-  const yStride = (<usize>M) << 2;
+  const yStride = q8 ? <usize>M : (<usize>M) << 2;
+  const yShift: usize = q8 ? 0 : 2;
   const blockBytes = (<usize>KP) << 5;
   const Mp = (M + 7) & ~7;
   let p = 0;
@@ -206,6 +211,10 @@ function tiles(
     const vlo = f32x4.splat(lo);
     const vhi = f32x4.splat(hi);
     const clamp = lo != <f32>-Infinity || hi != <f32>Infinity;
+    const vqs = f32x4.splat(qs);
+    const vqlo = f32x4.splat(<f32>(<i32>-128 - qzp));
+    const vqhi = f32x4.splat(<f32>(<i32>127 - qzp));
+    const vqz = i32x4.splat(ROUNDER_BITS - qzp);
     for (; p + 4 <= P; p += 4) {
       const a0 = A + <usize>p * aStride;
       const a1 = a0 + aStride;
@@ -244,11 +253,11 @@ function tiles(
         }
         const s0 = v128.load(scale + ((<usize>m) << 2));
         const s1 = v128.load(scale + ((<usize>m) << 2), 16);
-        const yo = y0 + ((<usize>m) << 2);
-        storePair(yo, c00, c01, s0, s1, vlo, vhi, clamp, M - m);
-        storePair(yo + yStride, c10, c11, s0, s1, vlo, vhi, clamp, M - m);
-        storePair(yo + 2 * yStride, c20, c21, s0, s1, vlo, vhi, clamp, M - m);
-        storePair(yo + 3 * yStride, c30, c31, s0, s1, vlo, vhi, clamp, M - m);
+        const yo = y0 + ((<usize>m) << yShift);
+        storePair(yo, c00, c01, s0, s1, vlo, vhi, clamp, M - m, q8, vqs, vqlo, vqhi, vqz);
+        storePair(yo + yStride, c10, c11, s0, s1, vlo, vhi, clamp, M - m, q8, vqs, vqlo, vqhi, vqz);
+        storePair(yo + 2 * yStride, c20, c21, s0, s1, vlo, vhi, clamp, M - m, q8, vqs, vqlo, vqhi, vqz);
+        storePair(yo + 3 * yStride, c30, c31, s0, s1, vlo, vhi, clamp, M - m, q8, vqs, vqlo, vqhi, vqz);
       }
     }
     for (; p < P; p++) {
@@ -266,7 +275,7 @@ function tiles(
         }
         const s0 = v128.load(scale + ((<usize>m) << 2));
         const s1 = v128.load(scale + ((<usize>m) << 2), 16);
-        storePair(y0 + ((<usize>m) << 2), c00, c01, s0, s1, vlo, vhi, clamp, M - m);
+        storePair(y0 + ((<usize>m) << yShift), c00, c01, s0, s1, vlo, vhi, clamp, M - m, q8, vqs, vqlo, vqhi, vqz);
       }
     }
     return;
@@ -282,13 +291,21 @@ function tiles(
         const ap = a0 + ((<usize>k) << 2);
         acc += <i32>load<i16>(ap) * <i32>load<i16>(wp) + <i32>load<i16>(ap, 2) * <i32>load<i16>(wp, 2);
       }
-      const v = <f32>acc * load<f32>(scale + ((<usize>m) << 2));
-      store<f32>(y0 + ((<usize>m) << 2), min<f32>(max<f32>(v, lo), hi));
+      const v = min<f32>(max<f32>(<f32>acc * load<f32>(scale + ((<usize>m) << 2)), lo), hi);
+      if (q8) {
+        const qlo = <f32>(<i32>-128 - qzp);
+        const qhi = <f32>(<i32>127 - qzp);
+        store<i8>(y0 + <usize>m, <i8>(<i32>nearest<f32>(min<f32>(max<f32>(v / qs, qlo), qhi)) + qzp));
+      } else store<f32>(y0 + ((<usize>m) << 2), v);
     }
   }
 }
 
-/** Converts, scales, clamps and stores 8 channels (fewer when `left` < 8). */
+/**
+ * Converts, scales, clamps and stores 8 channels (fewer when `left` < 8): float32, or with q8
+ * int8 codes quantized as quantize_f32's quantizeVec does (a true division by the output scale,
+ * the clamp to [-128 - zp, 127 - zp], ROUNDER; the values are finite, so no NaN to mask).
+ */
 @inline function storePair(
   y: usize,
   c0: v128,
@@ -299,12 +316,30 @@ function tiles(
   vhi: v128,
   clamp: bool,
   left: i32,
+  q8: bool,
+  vqs: v128,
+  vqlo: v128,
+  vqhi: v128,
+  vqz: v128,
 ): void {
   let v0 = f32x4.mul(f32x4.convert_i32x4_s(c0), s0);
   let v1 = f32x4.mul(f32x4.convert_i32x4_s(c1), s1);
   if (clamp) {
     v0 = f32x4.pmin(f32x4.pmax(v0, vlo), vhi);
     v1 = f32x4.pmin(f32x4.pmax(v1, vlo), vhi);
+  }
+  if (q8) {
+    const rounder = f32x4.splat(ROUNDER);
+    const q0 = i32x4.sub(f32x4.add(f32x4.pmin(f32x4.pmax(f32x4.div(v0, vqs), vqlo), vqhi), rounder), vqz);
+    const q1 = i32x4.sub(f32x4.add(f32x4.pmin(f32x4.pmax(f32x4.div(v1, vqs), vqlo), vqhi), rounder), vqz);
+    const h = i16x8.narrow_i32x4_s(q0, q1);
+    const codes = i64x2.extract_lane(i8x16.narrow_i16x8_s(h, h), 0);
+    if (left >= 8) {
+      store<i64>(y, codes);
+      return;
+    }
+    for (let i = 0; i < left; i++) store<i8>(y + <usize>i, <i8>(codes >> ((<i64>i) << 3)));
+    return;
   }
   if (left >= 8) {
     v128.store(y, v0);
@@ -326,8 +361,8 @@ function tiles(
 }
 
 /**
- * The conv on the padded codes xc [N, Hp, Wp, C] (conv_i16_pad) into y [N, OH, OW, M] float32.
- * col: scratch of OW * Kp int16 (Kp = kH * kW * C rounded up to even), or 0 when the conv is
+ * The conv on the padded codes xc [N, Hp, Wp, C] (conv_i16_pad) into y [N, OH, OW, M] float32
+ * (or int8 codes with qs != 0, see tiles). col: scratch of OW * Kp int16 (Kp = kH * kW * C rounded up to even), or 0 when the conv is
  * 1x1, stride 1, unpadded with C even (xc is then read as the rows themselves).
  */
 export function conv_i16_f32(
@@ -352,11 +387,13 @@ export function conv_i16_f32(
   hi: f32,
   y: usize,
   col: usize,
+  qs: f32,
+  qzp: i32,
 ): void {
   const K = kH * kW * C;
   const KP = kPairs(K);
   if (col == 0) {
-    tiles(xc, KP, N * OH * OW, w, M, bias, scale, lo, hi, y);
+    tiles(xc, KP, N * OH * OW, w, M, bias, scale, lo, hi, y, qs, qzp);
     return;
   }
   const Kp = KP << 1;
@@ -364,7 +401,7 @@ export function conv_i16_f32(
   const run = dW == 1 ? kW * C : C;
   const runs = dW == 1 ? 1 : kW;
   const rowBytes = (<usize>(Wp * C)) << 1;
-  const yRow = (<usize>(OW * M)) << 2;
+  const yRow = (<usize>(OW * M)) << (qs != 0 ? 0 : 2);
   let yp = y;
   const runBytes = (<usize>run) << 1;
   const pixBytes = (<usize>Kp) << 1;
@@ -390,7 +427,7 @@ export function conv_i16_f32(
       if (K & 1) {
         for (let ow = 0; ow < OW; ow++) store<i16>(col + <usize>ow * pixBytes + ((<usize>K) << 1), 0);
       }
-      tiles(col, KP, OW, w, M, bias, scale, lo, hi, yp);
+      tiles(col, KP, OW, w, M, bias, scale, lo, hi, yp, qs, qzp);
       yp += yRow;
     }
   }
@@ -424,7 +461,7 @@ const CHUNK = 64;
 /**
  * A 1x1 stride-1 unpadded conv on NHWC float32 x (P pixels of C channels, C even): each chunk of
  * pixels converted to codes (as conv_i16_pad: step, xLo, xHi) into buf (CHUNK * C int16), then
- * the tiles of conv_i16_f32.
+ * the tiles of conv_i16_f32 (float32 out, or int8 codes with qs != 0).
  */
 export function conv_i16_1x1_f32(
   x: usize,
@@ -441,11 +478,13 @@ export function conv_i16_1x1_f32(
   hi: f32,
   y: usize,
   buf: usize,
+  qs: f32,
+  qzp: i32,
 ): void {
   const KP = C >> 1;
   for (let p = 0; p < P; p += CHUNK) {
     const n = min<i32>(CHUNK, P - p);
     toCodes(x + ((<usize>(p * C)) << 2), n * C, step, xLo, xHi, buf);
-    tiles(buf, KP, n, w, M, bias, scale, lo, hi, y + ((<usize>(p * M)) << 2));
+    tiles(buf, KP, n, w, M, bias, scale, lo, hi, y + ((<usize>(p * M)) << (qs != 0 ? 0 : 2)), qs, qzp);
   }
 }

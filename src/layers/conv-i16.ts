@@ -72,6 +72,12 @@ export interface ConvI16Plan {
   readonly colBytes: number;
 }
 
+/** An int8 quantization of the conv's output (scale > 0 and finite, zero point in [-128, 127]). */
+export interface ConvI16Output {
+  readonly scale: number;
+  readonly zeroPoint: number;
+}
+
 /** Pixels of one chunk (assembly/conv/int16.ts CHUNK). */
 const CHUNK = 64;
 
@@ -237,10 +243,14 @@ export class ConvI16 extends LayerMemory {
 
   /**
    * Runs the conv of `plan` on float32 x at address xp (NHWC or as planned NCHW; rounded to the
-   * input grid as it is read) into NHWC float32 y at yp. Validates nothing.
+   * input grid as it is read) into NHWC float32 y at yp, or with `output` into NHWC int8 codes
+   * of that quantization (QuantizeLinear of the float32 output: a true division by the scale,
+   * ties to even, saturated to [-128, 127]). Validates nothing.
    */
-  runAt(plan: ConvI16Plan, xp: number, yp: number): void {
+  runAt(plan: ConvI16Plan, xp: number, yp: number, output?: ConvI16Output): void {
     const k = this.rt.kernels;
+    const qs = output === undefined ? 0 : Math.fround(output.scale);
+    const qzp = output === undefined ? 0 : output.zeroPoint;
     const [pT, pL, pB, pR] = this.pads;
     const pad = this.padBuf.ensure(plan.padBytes, 'x');
     if (plan.mode === 'chunks') {
@@ -260,6 +270,8 @@ export class ConvI16 extends LayerMemory {
         this.hi,
         yp,
         pad,
+        qs,
+        qzp,
       );
       return;
     }
@@ -302,6 +314,8 @@ export class ConvI16 extends LayerMemory {
       this.hi,
       yp,
       col,
+      qs,
+      qzp,
     );
   }
 
@@ -310,6 +324,20 @@ export class ConvI16 extends LayerMemory {
    * [N, OH, OW, M].
    */
   run(x: Tensor<Float32Array>, nchw = false): Tensor<Float32Array> {
+    return this.runArrays(x, nchw, undefined) as Tensor<Float32Array>;
+  }
+
+  /** As {@link ConvI16.run}, with the output quantized to int8 codes [N, OH, OW, M] in the kernel. */
+  runInt8(x: Tensor<Float32Array>, output: ConvI16Output, nchw = false): Tensor<Int8Array> {
+    checkOutput(output);
+    return this.runArrays(x, nchw, output) as Tensor<Int8Array>;
+  }
+
+  private runArrays(
+    x: Tensor<Float32Array>,
+    nchw: boolean,
+    output: ConvI16Output | undefined,
+  ): Tensor<Float32Array | Int8Array> {
     const s = x.shape;
     const plan = this.planInput(nchw ? [s[0]!, s[2]!, s[3]!, s[1]!] : s, nchw);
     const heap = this.rt.heap;
@@ -319,13 +347,22 @@ export class ConvI16 extends LayerMemory {
     try {
       yp = heap.alloc(count * 4 + 16, 'x');
       heap.f32.set(x.data, xp >> 2);
-      this.runAt(plan, xp, yp);
-      return { data: heap.f32.slice(yp >> 2, (yp >> 2) + count), shape: [plan.N, plan.OH, plan.OW, this.M] };
+      this.runAt(plan, xp, yp, output);
+      const shape = [plan.N, plan.OH, plan.OW, this.M];
+      if (output !== undefined) return { data: heap.i8.slice(yp, yp + count), shape };
+      return { data: heap.f32.slice(yp >> 2, (yp >> 2) + count), shape };
     } finally {
       if (yp !== 0) heap.release(yp);
       heap.release(xp);
     }
   }
+}
+
+function checkOutput(output: ConvI16Output): void {
+  const s = Math.fround(output.scale);
+  check(s > 0 && Number.isFinite(s), 'output.scale', 'must be a positive finite float32');
+  const z = output.zeroPoint;
+  check(Number.isInteger(z) && z >= -128 && z <= 127, 'output.zeroPoint', 'must be an integer in [-128, 127]');
 }
 
 function pair(v: readonly number[] | undefined, name: string, dflt: number): [number, number] {

@@ -27,7 +27,7 @@ import {
   type PointwiseInst,
   type PointwiseProgram,
 } from './kernels.js';
-import { at, permute, permuteInto, physShape, type Lowering, type Planner, type Val } from './plan.js';
+import { at, permute, permuteInto, physShape, type Lowering, type Planner, type Val, type ValQuant } from './plan.js';
 import { allocArray, dtypeOfCode, elementBytes, numel, stridesOf, type OnnxArray, type OnnxDtype } from './tensor.js';
 import { unaryCode } from '../ops/lookup.js';
 
@@ -128,6 +128,9 @@ export function weightsOhwi(w: Float32Array, shape: readonly number[]): Float32A
 
 const lowerConv: Lowering = (p, node, ins) => {
   const n = node as PlannedNode;
+  // meant for this lowering only (the node may be planned again, in another plan)
+  const q8 = int8OutputOf.get(n);
+  int8OutputOf.delete(n);
   const x = need(n, ins[0], 'X');
   float(n, x, 'input');
   const wv = need(n, ins[1], 'W');
@@ -150,7 +153,7 @@ const lowerConv: Lowering = (p, node, ins) => {
   const activation: ActivationF32 = hs !== null ? 'hardswish' : (n.activation ?? 'none');
   const affine = hs !== null && (hs.m !== 1 || hs.c !== 0);
   const rounding = roundedByConv.get(x);
-  if (runsInt16(p, n, x)) return lowerConvI16(p, n, n.int16!, rounding ?? null, x, wv.shape, g);
+  if (runsInt16(p, n, x)) return lowerConvI16(p, n, n.int16!, rounding ?? null, q8 ?? null, x, wv.shape, g);
   // a rounding left to this conv (runsInt16 said yes to its QuantizeDequantize): run it here
   if (rounding !== undefined) roundingStep(p, rounding, x);
   // the pads join the key: with auto_pad they follow the input size
@@ -188,6 +191,12 @@ function runsInt16(p: Planner, n: PlannedNode, x: Val): boolean {
   return (n.activation ?? 'none') !== 'none' || hardSwishAfter(p, n) === null;
 }
 
+/**
+ * Convs of a quantized plan whose float32 output is quantized to int8 right after (set by the
+ * quantized lowerings, lower-int8.ts): a conv running the int16 kernel writes those codes itself.
+ */
+export const int8OutputOf = new WeakMap<GraphNode, ValQuant>();
+
 /** The largest input code bound a 16-bit grid's sums allow: every sum stays below 2^24. */
 function int16InputBound(grid: NonNullable<PlannedNode['int16']>): number {
   const M = grid.wScales.length;
@@ -206,13 +215,15 @@ function int16InputBound(grid: NonNullable<PlannedNode['int16']>): number {
  * float32 output has the bits of the float32 conv of the grid's values. Its input bound is
  * the one the grid's sums allow. With `rounding` (the QuantizeDequantize node before it, whose
  * output is never written) the kernel reads that node's input and rounds it to the grid as it
- * converts it to codes, with the node's clamp.
+ * converts it to codes, with the node's clamp. With `q8` (the quantization of the int8 value the
+ * plan makes of its output) it writes those int8 codes.
  */
 function lowerConvI16(
   p: Planner,
   n: PlannedNode,
   grid: NonNullable<PlannedNode['int16']>,
   rounding: GridRounding | null,
+  q8: ValQuant | null,
   xv: Val,
   wShape: readonly number[],
   g: { strides: number[]; pads: number[]; dilations: number[]; out: number[] },
@@ -240,10 +251,16 @@ function lowerConvI16(
   );
   // an NCHW input is read as it is (the kernel converts it to NHWC codes)
   const N = x.shape[0]!;
-  const y = p.val([N, M, g.out[0]!, g.out[1]!], 'float32', true, n.outputs[0]);
+  // an int8 output: the epilogue quantizes the float32 value (QuantizeLinear's arithmetic)
+  const y = p.val([N, M, g.out[0]!, g.out[1]!], q8 === null ? 'float32' : 'int8', true, n.outputs[0]);
+  y.quant = q8;
   const plan = layer.planInput([N, x.shape[2]!, x.shape[3]!, C], !x.nhwc);
-  const label = (activation === 'none' ? '' : ` + ${activation}`) + (rounding === null ? '' : ' + rounding');
-  p.step(n.name, `Conv (conv2d int16${label})`, [x], [y], () => layer.runAt(plan, x.ptr, y.ptr));
+  const label =
+    (activation === 'none' ? '' : ` + ${activation}`) +
+    (rounding === null ? '' : ' + rounding') +
+    (q8 === null ? '' : ' + quantize');
+  const out = q8 ?? undefined;
+  p.step(n.name, `Conv (conv2d int16${label})`, [x], [y], () => layer.runAt(plan, x.ptr, y.ptr, out));
   return [y];
 }
 

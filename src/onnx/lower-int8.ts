@@ -15,6 +15,7 @@ import { LinearDequant } from '../layers/linear-dequant.js';
 import {
   convGeometry,
   convTransposeGeometry,
+  int8OutputOf,
   mapStep,
   resizeAttributes,
   unaryInst,
@@ -812,6 +813,9 @@ export function quantizedLowerings(
         }
       }
       const fins = ins.map((v) => (v === null ? null : c.dequantize(p, v)));
+      // a conv on a 16-bit grid may quantize its output in its own epilogue (lowerConvI16)
+      if (key === 'Conv' && annotatedOut !== undefined && !c.ann.keepFloat.has(n.name))
+        int8OutputOf.set(n, annotatedOut);
       const outs = fl(p, n, fins);
       return outs.map((o, i) => {
         const q = c.ann.values.get(n.outputs[i] ?? '');
