@@ -21,7 +21,8 @@
 // pair against two weight vectors, each holding 4 channels x the same 2 taps, and
 // i32x4.dot_i16x8_s (pairs of int16 products, exact in int32). Accumulators start from the bias
 // codes; the epilogue converts, multiplies by the channel's scale 2^(a + e_c), clamps to the
-// activation's bounds and stores float32 NHWC.
+// activation's bounds and stores float32 NHWC, or quantizes that value to int8 (the plan's next
+// QuantizeLinear, done in the epilogue) and stores the codes.
 //
 // Packed weights (see src/layers/conv-i16.ts): blocks of 8 output channels (M rounded up to
 // Mp, a multiple of 8, with zero codes), each Kp / 2 pairs x 16 int16:

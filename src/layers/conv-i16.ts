@@ -6,7 +6,8 @@
 // a step per output channel, the bias int32 codes at 2^a times that step. When every channel's
 // sum of |weight codes| times the input code bound, plus |bias code|, stays below 2^24 (checked
 // here), the float32 output is exact: the same bits as a float32 conv of the rounded values in
-// any summation order.
+// any summation order. The output may also be quantized to int8 in the epilogue (runInt8, or
+// runAt with an output quantization): QuantizeLinear of that exact float32 value.
 import { check } from '../errors.js';
 import type { Runtime, Workspace } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
