@@ -217,6 +217,9 @@ describe('quantize with int16 convolutions', () => {
     }
     const err = await m.quantize({ calibration: feeds(1), int16: 'conv0' as unknown as string[] }).catch((e) => e);
     expect(err).toBeInstanceOf(QwasmError);
+    const dyn = await m.quantize({ mode: 'dynamic', int16: ['conv0'] }).catch((e: unknown) => e);
+    expect(dyn).toBeInstanceOf(QwasmError);
+    expect((dyn as Error).message).toContain('options.int16');
     m.dispose();
   });
 });

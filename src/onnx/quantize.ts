@@ -167,6 +167,11 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeOptions):
   if (typeof options !== 'object' || options === null) throw new QwasmError('options', 'must be an object');
   const graph = model.planGraph;
   if (options.mode === 'dynamic') {
+    if ((options.int16?.length ?? 0) > 0)
+      throw new QwasmError(
+        'options.int16',
+        "needs static quantization (16-bit grids come from calibration), not mode 'dynamic'",
+      );
     const ann: QuantAnnotations = {
       values: new Map(),
       weights: new Map(),
