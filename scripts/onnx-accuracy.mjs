@@ -7,8 +7,8 @@
 //   node scripts/onnx-accuracy.mjs [--models det,cls,rec] [--pages 3] [--lines 8]
 //        [--observer minmax|mse|percentile|entropy (default: examples/ocr/settings.mjs)]
 //        [--calib-pages 4] [--calib-lines 16] [--worst 8] [--backend simd] [--no-equalize]
-//        [--tables on|off (equalization through table ops on every chain, or none; default:
-//         examples/ocr/settings.mjs)]
+//        [--tables on|off|conv,conv (equalization through table ops on every chain, none, or
+//         the chains of the convs named; default: examples/ocr/settings.mjs)]
 //        [--bias-correction on|off (default: examples/ocr/settings.mjs)]
 //        [--keep-float name,name,3:6 (node names, or start:end of the planned graph's node order,
 //         added to the settings' keepFloat)] [--int16 name,0:2|none (convolutions on 16-bit
@@ -80,7 +80,9 @@ for (const k of models) {
   const model = OnnxModel.load(qw, bytes[k]);
   const tablesArg = opt('tables', undefined);
   const equalizeTables =
-    tablesArg === undefined ? (CALIBRATION.options.equalizeTables?.[k] ?? false) : tablesArg === 'on';
+    tablesArg === undefined
+      ? (CALIBRATION.options.equalizeTables?.[k] ?? false)
+      : tablesArg === 'on' || (tablesArg !== 'off' && tablesArg.split(','));
   const bcArg = opt('bias-correction', undefined);
   const biasCorrection = bcArg === undefined ? CALIBRATION.options.biasCorrection?.[k] === true : bcArg === 'on';
   const t0 = performance.now();
