@@ -58,6 +58,28 @@ function makeGrid(r: () => number, c: Case, a: number) {
   return { wq, steps, bq, q, x };
 }
 
+/** The layer of a case on its grid (`extra`: more of the layer's config). */
+function layerOf(
+  rt: Runtime,
+  c: Case,
+  a: number,
+  g: ReturnType<typeof makeGrid>,
+  extra: Partial<ConstructorParameters<typeof ConvI16>[1]> = {},
+): ConvI16 {
+  return new ConvI16(rt, {
+    weights: { data: g.wq, shape: [c.M, c.C, c.kH, c.kW] },
+    inputExponent: a,
+    weightSteps: g.steps,
+    bias: g.bq,
+    inputCodes: g.q,
+    ...(c.strides ? { strides: c.strides } : {}),
+    ...(c.pads ? { pads: c.pads } : {}),
+    ...(c.dilations ? { dilations: c.dilations } : {}),
+    activation: c.activation ?? 'none',
+    ...extra,
+  });
+}
+
 /** The conv in plain integers (x NHWC codes, w OIHW codes), then f32(acc) * 2^a * step, clamped. */
 function reference(c: Case, a: number, g: ReturnType<typeof makeGrid>): Float32Array {
   const [sH, sW] = c.strides ?? [1, 1];
@@ -154,17 +176,7 @@ describe('ConvI16 (int16 codes, float32 out)', () => {
         const r = rng(1000 + ci);
         const a = randInt(r, -14, -2);
         const g = makeGrid(r, c, a);
-        const layer = new ConvI16(rt, {
-          weights: { data: g.wq, shape: [c.M, c.C, c.kH, c.kW] },
-          inputExponent: a,
-          weightSteps: g.steps,
-          bias: g.bq,
-          inputCodes: g.q,
-          ...(c.strides ? { strides: c.strides } : {}),
-          ...(c.pads ? { pads: c.pads } : {}),
-          ...(c.dilations ? { dilations: c.dilations } : {}),
-          activation: c.activation ?? 'none',
-        });
+        const layer = layerOf(rt, c, a, g);
         const y = layer.run({ data: g.x, shape: [c.N, c.H, c.W, c.C] });
         const ref = reference(c, a, g);
         expect(firstDiff(y.data, ref)).toBe(-1);
@@ -211,18 +223,7 @@ describe('ConvI16 (int16 codes, float32 out)', () => {
         // a clamp inside the code bound (the QuantizeDequantize node's lo and hi)
         const lo = -g.q + Math.min(3, g.q);
         const hi = Math.max(lo, g.q - 1);
-        const layer = new ConvI16(rt, {
-          weights: { data: g.wq, shape: [c.M, c.C, c.kH, c.kW] },
-          inputExponent: a,
-          weightSteps: g.steps,
-          bias: g.bq,
-          inputCodes: g.q,
-          inputRange: [lo, hi],
-          ...(c.strides ? { strides: c.strides } : {}),
-          ...(c.pads ? { pads: c.pads } : {}),
-          ...(c.dilations ? { dilations: c.dilations } : {}),
-          activation: c.activation ?? 'none',
-        });
+        const layer = layerOf(rt, c, a, g, { inputRange: [lo, hi] });
         const raw = rawInput(r, g.x.length, a, lo, hi);
         const rounded = Float32Array.from(raw, (v) => quantizeRef(v, 2 ** a, 0, lo, hi) * 2 ** a);
         const shape = [c.N, c.H, c.W, c.C];
@@ -247,17 +248,7 @@ describe('ConvI16 (int16 codes, float32 out)', () => {
         const r = rng(3000 + ci);
         const a = randInt(r, -14, -2);
         const g = makeGrid(r, c, a);
-        const layer = new ConvI16(rt, {
-          weights: { data: g.wq, shape: [c.M, c.C, c.kH, c.kW] },
-          inputExponent: a,
-          weightSteps: g.steps,
-          bias: g.bq,
-          inputCodes: g.q,
-          ...(c.strides ? { strides: c.strides } : {}),
-          ...(c.pads ? { pads: c.pads } : {}),
-          ...(c.dilations ? { dilations: c.dilations } : {}),
-          activation: c.activation ?? 'none',
-        });
+        const layer = layerOf(rt, c, a, g);
         const x = { data: g.x, shape: [c.N, c.H, c.W, c.C] };
         const y = layer.run(x).data;
         let peak = 0;
