@@ -107,20 +107,34 @@ export function int16Grid(w: OnnxTensor, b: OnnxTensor | undefined, maxAbs: numb
   const { a, steps } = best;
   const gw = new Float32Array(wf.length);
   const wq = new Int16Array(wf.length);
-  let q = INT16_MAX;
   for (let c = 0; c < M; c++) {
-    const [e, sum, bq] = steps[c]!;
+    const e = steps[c]![0];
     for (let k = 0; k < per; k++) {
       const v = roundHalfEven(wf[c * per + k]! / 2 ** e);
       wq[c * per + k] = v;
       gw[c * per + k] = v * 2 ** e;
     }
-    if (sum > 0) q = Math.min(q, Math.floor((EXACT_SUM - Math.abs(bq)) / sum));
   }
   const bq = bf === undefined ? null : Int32Array.from(steps, ([, , v]) => v);
+  const q = inputCodeBound(wq, M, bq);
   const gb = bq === null ? null : Float32Array.from(steps, ([e, , v]) => v * 2 ** (a + e));
   const wScales = Float32Array.from(steps, ([e]) => 2 ** e);
   return { a, q, w: gw, b: gb, wq, wScales, bq };
+}
+
+/**
+ * The largest input code (at most 32767) for which every output channel's sum bound, the sum
+ * of its |weight codes| times the code plus its |bias code|, stays within {@link EXACT_SUM}.
+ */
+export function inputCodeBound(wq: Int16Array, M: number, bq: Int32Array | null): number {
+  const per = wq.length / M;
+  let q = INT16_MAX;
+  for (let c = 0; c < M; c++) {
+    let sum = 0;
+    for (let k = 0; k < per; k++) sum += Math.abs(wq[c * per + k]!);
+    if (sum > 0) q = Math.min(q, Math.floor((EXACT_SUM - Math.abs(bq?.[c] ?? 0)) / sum));
+  }
+  return q;
 }
 
 /** A float32 tensor of one value. */

@@ -8,6 +8,7 @@ import type { ActivationF32, Conv2dF32 } from '../layers/conv.js';
 import { ConvI16 } from '../layers/conv-i16.js';
 import type { MapTensor } from '../layers/network.js';
 import type { Graph, GraphNode } from './graph.js';
+import { inputCodeBound } from './int16.js';
 import { attrFloat, attrInt, attrInts, attrString, attrTensor, refuse } from './attrs.js';
 import {
   broadcastBinary,
@@ -199,15 +200,7 @@ export const int8OutputOf = new WeakMap<GraphNode, ValQuant>();
 
 /** The largest input code bound a 16-bit grid's sums allow: every sum stays below 2^24. */
 function int16InputBound(grid: NonNullable<PlannedNode['int16']>): number {
-  const M = grid.wScales.length;
-  const per = grid.wq.length / M;
-  let q = 32767;
-  for (let c = 0; c < M; c++) {
-    let sum = 0;
-    for (let k = 0; k < per; k++) sum += Math.abs(grid.wq[c * per + k]!);
-    if (sum > 0) q = Math.min(q, Math.floor((2 ** 24 - 1 - Math.abs(grid.bq?.[c] ?? 0)) / sum));
-  }
-  return q;
+  return inputCodeBound(grid.wq, grid.wScales.length, grid.bq);
 }
 
 /**
