@@ -53,13 +53,13 @@ export interface QuantizeOptions {
   keepFloat?: string[];
   /**
    * Convolutions (node names of `planGraph`) that read a 16-bit input instead of int8: the
-   * input is rounded to an int16 grid with a power-of-two step, the weights to int8 with
-   * power-of-two scales per output channel, so float32 computes the conv exactly (every sum
-   * bounded below 2^24 units, see int16.ts) and runs it; the output stays float32 (as a
-   * `keepFloat` node's does) up to the next int8 value. For a network's first layers, where
-   * int8's rounding costs the most: the QDQ export writes com.microsoft QuantizeLinear /
+   * input is rounded to an int16 grid with a power-of-two step, the weights and bias to
+   * power-of-two steps per output channel, so float32 computes the conv exactly (every sum
+   * bounded below 2^24 units, see int16.ts); a dense one runs an integer kernel at about int8's
+   * speed, a grouped one float32's. The output stays float32 into pointwise readers (they run
+   * op by op in float32) and is int8 for any other. For a network's first layers, where int8's
+   * rounding costs the most: the QDQ export writes com.microsoft QuantizeLinear /
    * DequantizeLinear with int16 zero points there, and onnxruntime's float32 gives the same bits.
-   * Costs float32 time on those convs.
    */
   int16?: string[];
   /**
