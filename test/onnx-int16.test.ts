@@ -1,8 +1,9 @@
 // quantize's `int16` option: convolutions on 16-bit input grids with power-of-two steps, so
-// float32 sums them exactly. The grid keeps every channel's sum bound below 2^24; qwasm's
-// int8 output equals onnxruntime-node's on the exported file bit for bit (its float32 convs
-// are exact there too), and the file loads back into qwasm and runs the same bits; every wasm
-// build runs the same bits; bad names are refused.
+// float32 sums them exactly. The grid keeps every channel's sum bound below 2^24; the int8
+// codes right after the region equal onnxruntime-node's on the exported file bit for bit (its
+// float32 ops there are exact too); the file loads back into qwasm and runs the same bits on
+// every wasm build; the region's float32 kernels give onnxruntime's float32 results; bad names
+// are refused.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { Qwasm, QwasmError, supportedBackends, type Backend } from '../src/index.js';
